@@ -1,0 +1,38 @@
+# The two commands a new user needs:  `make run`  and  `make test`.
+# Each sets up whatever is missing first (environments, Rasa model, database schema).
+SHELL := /bin/bash
+VENV := .venv/bin
+
+.PHONY: help setup model migrate run test test-unit lint clean
+
+help:
+	@echo "make run    start Sadar (Rasa server, action server, gateway); chat at http://127.0.0.1:8000/"
+	@echo "make test   set up everything and run the whole test suite"
+	@echo "make lint   ruff checks"
+
+setup:
+	@bash scripts/bootstrap
+
+model: setup
+	@$(VENV)/sadar model ensure
+
+migrate: setup
+	@$(VENV)/sadar db upgrade
+
+run: setup
+	@$(VENV)/sadar run
+
+test: setup
+	@bash scripts/ensure-test-services
+	@$(VENV)/sadar model ensure
+	@printf '\033[1;32m==> Running the test suite\033[0m\n'
+	@$(VENV)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	@$(VENV)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: setup
+	@$(VENV)/ruff check .
+
+clean:
+	rm -rf .venv .venv-rasa var models/*.tar.gz models/.fingerprint

@@ -1,0 +1,1 @@
+"""Channel adapters: translate each platform's wire format to and from BotReply."""

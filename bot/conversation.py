@@ -1,0 +1,107 @@
+"""The one path every channel uses to hand a message to Rasa and get replies back.
+
+Channels (web, Telegram, WhatsApp) translate their wire formats to and from
+``BotReply``; ordering per sender and the outage reply are handled here, once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bot import messages
+from bot.privacy import mask_sender
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class BotReply:
+    text: str | None = None
+    buttons: tuple[Button, ...] = field(default_factory=tuple)
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"text": self.text}
+        if self.buttons:
+            data["buttons"] = [{"title": b.title, "payload": b.payload} for b in self.buttons]
+        return data
+
+    @classmethod
+    def from_rasa(cls, message: dict[str, Any]) -> BotReply:
+        buttons = tuple(
+            Button(title=str(b.get("title", "")), payload=str(b.get("payload", b.get("title", ""))))
+            for b in message.get("buttons") or []
+        )
+        return cls(text=message.get("text"), buttons=buttons)
+
+
+class RasaUnavailable(RuntimeError):
+    """Rasa did not answer; the message was not processed and may be sent again."""
+
+
+class RasaClient:
+    """Talks to Rasa's REST channel (``/webhooks/rest/webhook``)."""
+
+    def __init__(
+        self, base_url: str, timeout_seconds: float, http: httpx.AsyncClient | None = None
+    ):
+        self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        self._http = http or httpx.AsyncClient(timeout=timeout_seconds)
+
+    async def send(
+        self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> list[BotReply]:
+        body: dict[str, Any] = {"sender": sender_id, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        try:
+            response = await self._http.post(self._url, json=body)
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"Rasa at {self._url} failed: {error!r}") from error
+        return [BotReply.from_rasa(m) for m in response.json()]
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class ConversationRouter:
+    """Sends each sender's messages to Rasa one at a time, in arrival order,
+    while different senders proceed concurrently."""
+
+    def __init__(self, rasa: RasaClient):
+        self._rasa = rasa
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock_for(self, sender_id: str) -> asyncio.Lock:
+        lock = self._locks.get(sender_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[sender_id] = lock
+        return lock
+
+    async def handle(
+        self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> list[BotReply]:
+        """Replies for one inbound text; raises RasaUnavailable if Rasa is down."""
+        text = text.strip()
+        if not text:
+            return [BotReply(text=messages.EMPTY_MESSAGE)]
+        if len(text) > MAX_MESSAGE_CHARS:
+            return [BotReply(text=messages.MESSAGE_TOO_LONG.format(limit=MAX_MESSAGE_CHARS))]
+        lock = self._lock_for(sender_id)
+        async with lock:
+            log.debug("-> rasa %s (%d chars)", mask_sender(sender_id), len(text))
+            return await self._rasa.send(sender_id, text, metadata)

@@ -1,0 +1,104 @@
+"""`sadar run`: the Rasa server, the action server and the gateway as one command.
+
+Commands and environment are derived from Settings, so ports and URLs are configured in
+one place; honcho supervises the processes and stops them all on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.rasa_model import model_path
+from bot.settings import PROJECT_ROOT, Settings
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+
+
+def rasa_environment(settings: Settings) -> dict[str, str]:
+    """Variables read by endpoints.yml."""
+    return {
+        "SADAR_ACTION_SERVER_URL": settings.action_server_url,
+        "SADAR_TRACKER_STORE_URL": settings.tracker_store_url,
+        # No telemetry or crash reports leave the machine (they may contain conversation data).
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+
+
+def process_specs(settings: Settings, app_python: Path = Path(sys.executable)) -> list[ProcessSpec]:
+    base_env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
+    specs = [
+        ProcessSpec(
+            "rasa",
+            [
+                str(settings.rasa_venv / "bin" / "rasa"),
+                "run",
+                "--enable-api",
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(settings.rasa_port),
+                "--model",
+                str(model_path(settings.rasa_model_dir)),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+            ],
+            {**base_env, **rasa_environment(settings)},
+        ),
+        ProcessSpec(
+            "actions",
+            [
+                str(app_python),
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "--port",
+                str(settings.action_server_port),
+            ],
+            base_env,
+        ),
+        ProcessSpec(
+            "gateway",
+            [
+                str(app_python),
+                "-m",
+                "uvicorn",
+                "bot.gateway.app:create_app",
+                "--factory",
+                "--host",
+                settings.gateway_host,
+                "--port",
+                str(settings.gateway_port),
+            ],
+            base_env,
+        ),
+    ]
+    if settings.telegram_bot_token is not None:
+        specs.append(
+            ProcessSpec(
+                "telegram", [str(app_python), "-m", "bot.cli", "telegram", "poll"], base_env
+            )
+        )
+    return specs
+
+
+def run_all(settings: Settings) -> int:
+    import shlex
+
+    from honcho.manager import Manager
+    from honcho.printer import Printer
+
+    manager = Manager(Printer(sys.stdout))
+    for spec in process_specs(settings):
+        manager.add_process(spec.name, shlex.join(spec.argv), env=spec.env, cwd=str(PROJECT_ROOT))
+    manager.loop()
+    return manager.returncode or 0

@@ -1,0 +1,1 @@
+"""The pure domain core: rules with no framework, database or network imports."""

@@ -1,0 +1,1 @@
+"""HTTP gateway: the web chat, channel webhooks and health checks."""

@@ -1,0 +1,140 @@
+"""FastAPI application: ``POST /api/chat`` (local web chat), ``GET /`` (chat page),
+``POST /webhooks/whatsapp`` (Twilio) and health checks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, Field
+
+from bot import messages
+from bot.conversation import BotReply, ConversationRouter, RasaClient, RasaUnavailable
+from bot.domain.senders import Channel, make_sender_id
+from bot.gateway.whatsapp import whatsapp_router
+from bot.settings import Settings, get_settings
+from bot.shared_state import IdempotencyStore, make_idempotency_store
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class ChatRequest(BaseModel):
+    sender: str = Field(
+        description="Conversation id chosen by the web client; stored as 'web:<id>'."
+    )
+    text: str = Field(max_length=20_000)
+    message_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Client-chosen id; a retried request with the same id is answered once.",
+    )
+
+
+class ChatResponse(BaseModel):
+    replies: list[dict]
+
+
+def web_sender_id(raw: str) -> str:
+    """Namespace a web client's id; a web client can never speak as 'tg:' or 'wa:'."""
+    local = raw.removeprefix(f"{Channel.WEB.value}:")
+    if not SENDER_PATTERN.match(local) or local.startswith(("tg:", "wa:")):
+        raise ValueError("sender must be 1-64 letters, digits, '.', '_', '-' or ':'")
+    return make_sender_id(Channel.WEB, local)
+
+
+def _replies_json(replies: list[BotReply]) -> list[dict]:
+    return [r.as_json() for r in replies]
+
+
+def create_app(
+    settings: Settings | None = None, *, rasa_http: httpx.AsyncClient | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, http=rasa_http)
+        app.state.router = ConversationRouter(rasa)
+        app.state.idempotency = make_idempotency_store(settings.redis_url)
+        try:
+            yield
+        finally:
+            await rasa.aclose()
+            await app.state.idempotency.aclose()
+
+    app = FastAPI(title="Sadar gateway", lifespan=lifespan)
+    app.state.settings = settings
+
+    @app.get("/", include_in_schema=False)
+    async def chat_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        try:
+            async with httpx.AsyncClient(timeout=5) as http:
+                status = (await http.get(settings.rasa_url.rstrip("/") + "/")).status_code
+        except httpx.HTTPError:
+            status = 0
+        ready = status == 200
+        return JSONResponse({"rasa": "up" if ready else "down"}, status_code=200 if ready else 503)
+
+    @app.post("/api/chat", response_model=ChatResponse)
+    async def chat(body: ChatRequest, request: Request) -> JSONResponse:
+        try:
+            sender_id = web_sender_id(body.sender)
+        except ValueError as error:
+            return JSONResponse({"detail": str(error)}, status_code=422)
+        router: ConversationRouter = request.app.state.router
+        store: IdempotencyStore = request.app.state.idempotency
+
+        key = f"web:{sender_id}:{body.message_id}" if body.message_id else None
+        if key and not await store.claim(key, IDEMPOTENCY_TTL_SECONDS):
+            return await _answer_of_earlier_attempt(store, key, settings.rasa_timeout_seconds)
+        try:
+            replies = await router.handle(sender_id, body.text)
+        except RasaUnavailable as error:
+            log.error("chat message not processed: %s", error)
+            if key:
+                await store.release(key)
+            return JSONResponse(
+                {"replies": [BotReply(text=messages.RASA_UNAVAILABLE).as_json()]}, status_code=503
+            )
+        payload = {"replies": _replies_json(replies)}
+        if key:
+            await store.save_result(key, json.dumps(payload), IDEMPOTENCY_TTL_SECONDS)
+        return JSONResponse(payload)
+
+    app.include_router(whatsapp_router(settings))
+    return app
+
+
+async def _answer_of_earlier_attempt(
+    store: IdempotencyStore, key: str, wait_seconds: float
+) -> JSONResponse:
+    """A retry of a message already received: wait for the first attempt's replies."""
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while asyncio.get_running_loop().time() < deadline:
+        saved = await store.result(key)
+        if saved is not None:
+            return JSONResponse(json.loads(saved))
+        await asyncio.sleep(0.1)
+    return JSONResponse(
+        {"replies": [BotReply(text=messages.STILL_PROCESSING).as_json()]}, status_code=409
+    )

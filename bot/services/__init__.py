@@ -1,0 +1,1 @@
+"""Use cases: thin orchestration between the domain core and persistence."""

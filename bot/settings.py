@@ -1,0 +1,113 @@
+"""Runtime settings, read from environment variables (prefix ``SADAR_``) or a ``.env`` file.
+
+Every setting has a default that works on a single development machine; the defaults
+that would be unsafe in a deployment are refused when ``SADAR_ENV=production``.
+``.env.example`` documents each one.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Development-only key; production refuses it (see ``Settings._refuse_insecure_defaults``).
+DEV_PII_HASH_KEY = "dev-only-insecure-key-change-me-0000000000"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SADAR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+
+    data_dir: Path = Field(default=PROJECT_ROOT / "var", description="Local state (SQLite files).")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the application database; empty means SQLite in data_dir.",
+    )
+    tracker_store_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of Rasa's tracker store; empty means SQLite in data_dir.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Shared state across processes; in-process when unset."
+    )
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout_seconds: float = 30.0
+    action_server_url: str = "http://127.0.0.1:5055/webhook"
+    rasa_model_dir: Path = PROJECT_ROOT / "models"
+    rasa_venv: Path = Field(
+        default=PROJECT_ROOT / ".venv-rasa",
+        description="Python 3.10 environment holding rasa==3.6.21 (made by scripts/bootstrap).",
+    )
+    rasa_port: int = 5005
+    action_server_port: int = 5055
+
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    public_base_url: str = Field(
+        default="",
+        description="Public https origin of the gateway, used to check Twilio signatures.",
+    )
+
+    pii_hash_key: SecretStr = Field(
+        default=SecretStr(DEV_PII_HASH_KEY),
+        description="Key for keyed hashes of identifiers (NIK, sender ids). At least 32 chars.",
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_whatsapp_from: str | None = None
+
+    @model_validator(mode="after")
+    def _fill_local_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'sadar.db'}"
+        if not self.tracker_store_url:
+            self.tracker_store_url = f"sqlite:///{self.data_dir / 'rasa_tracker.db'}"
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> Settings:
+        if self.env != "production":
+            return self
+        key = self.pii_hash_key.get_secret_value()
+        if key == DEV_PII_HASH_KEY or len(key) < 32:
+            raise ValueError(
+                "SADAR_PII_HASH_KEY is the development default or shorter than 32 characters; "
+                "set a random secret, e.g. from "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        if self.telegram_bot_token and not self.telegram_webhook_secret:
+            raise ValueError(
+                "SADAR_TELEGRAM_WEBHOOK_SECRET must be set in production so that webhook calls "
+                "can be checked."
+            )
+        if self.twilio_auth_token and not self.public_base_url.startswith("https://"):
+            raise ValueError(
+                "SADAR_PUBLIC_BASE_URL must be the https:// address Twilio posts to in production."
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings for this process, read once; tests build their own ``Settings(...)``."""
+    return Settings()

@@ -1,0 +1,79 @@
+import asyncio
+
+import httpx
+import pytest
+
+from bot import messages
+from bot.conversation import (
+    MAX_MESSAGE_CHARS,
+    BotReply,
+    Button,
+    ConversationRouter,
+    RasaClient,
+    RasaUnavailable,
+)
+from tests.support.fake_rasa import FakeRasaREST
+from tests.support.services import free_port
+
+
+def test_bot_reply_from_rasa_message_with_buttons() -> None:
+    reply = BotReply.from_rasa(
+        {
+            "recipient_id": "web:a",
+            "text": "Setuju?",
+            "buttons": [{"title": "Ya", "payload": "/affirm"}],
+        }
+    )
+    assert reply == BotReply(text="Setuju?", buttons=(Button("Ya", "/affirm"),))
+    assert reply.as_json() == {
+        "text": "Setuju?",
+        "buttons": [{"title": "Ya", "payload": "/affirm"}],
+    }
+    assert BotReply(text="x").as_json() == {"text": "x"}
+
+
+async def test_router_sends_text_and_metadata_to_rasa() -> None:
+    rasa = FakeRasaREST()
+    router = ConversationRouter(RasaClient("http://rasa", 5, http=rasa.client()))
+    replies = await router.handle("tg:1", "  halo  ", {"start_parameter": "AGEN7"})
+    assert rasa.calls == [
+        {"sender": "tg:1", "message": "halo", "metadata": {"start_parameter": "AGEN7"}}
+    ]
+    assert replies[0].text == "echo: halo"
+    assert replies[1].buttons == (Button("Daftar", "/start_registration"),)
+
+
+async def test_router_answers_empty_and_too_long_messages_without_calling_rasa() -> None:
+    rasa = FakeRasaREST()
+    router = ConversationRouter(RasaClient("http://rasa", 5, http=rasa.client()))
+    assert (await router.handle("web:a", "   "))[0].text == messages.EMPTY_MESSAGE
+    too_long = await router.handle("web:a", "x" * (MAX_MESSAGE_CHARS + 1))
+    assert str(MAX_MESSAGE_CHARS) in (too_long[0].text or "")
+    assert rasa.calls == []
+
+
+async def test_one_sender_is_served_in_order_while_others_proceed_concurrently() -> None:
+    rasa = FakeRasaREST(delay_seconds=0.05)
+    router = ConversationRouter(RasaClient("http://rasa", 5, http=rasa.client()))
+    await asyncio.gather(
+        *(router.handle("web:same", f"pesan {i}") for i in range(5)),
+        *(router.handle(f"web:other{i}", "halo") for i in range(5)),
+    )
+    same = [c["message"] for c in rasa.calls if c["sender"] == "web:same"]
+    assert same == [f"pesan {i}" for i in range(5)]
+    assert rasa.max_concurrent_per_sender == 1
+    assert rasa.max_concurrent_total > 1
+
+
+async def test_unreachable_rasa_raises_rasa_unavailable() -> None:
+    client = RasaClient(f"http://127.0.0.1:{free_port()}", 2)
+    router = ConversationRouter(client)
+    with pytest.raises(RasaUnavailable):
+        await router.handle("web:a", "halo")
+    await client.aclose()
+
+
+async def test_rasa_error_status_raises_rasa_unavailable() -> None:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
+    with pytest.raises(RasaUnavailable):
+        await RasaClient("http://rasa", 2, http=http).send("web:a", "halo")
