@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +32,18 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-def process_specs(settings: Settings, app_python: Path = Path(sys.executable)) -> list[ProcessSpec]:
-    base_env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
+def process_specs(
+    settings: Settings,
+    app_python: Path = Path(sys.executable),
+    environ: Mapping[str, str] | None = None,
+) -> list[ProcessSpec]:
+    """The processes of a running Sadar; ``environ`` (default: ours) must hold the same
+    SADAR_* values ``settings`` was read from, since each process reads its own settings."""
+    base_env = {
+        **(os.environ if environ is None else environ),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
     specs = [
         ProcessSpec(
             "rasa",
