@@ -1,0 +1,142 @@
+"""docker-compose.yml cannot be run here (no Docker engine), so it is validated: against the
+Compose specification schema, by docker-compose itself, and against what the code reads."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from bot.cli import app as cli_app
+from bot.devserver import process_specs, rasa_environment
+from bot.settings import PROJECT_ROOT, Settings
+
+COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
+INTERPOLATION_ENV = {"POSTGRES_PASSWORD": "pw", "SADAR_PII_HASH_KEY": "k" * 40}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def _compose_spec_schema() -> dict[str, Any]:
+    """The Compose specification schema, as shipped in Debian's docker-compose package."""
+    paths = glob.glob("/usr/lib/python3/dist-packages/compose/config/compose_spec.json")
+    if not paths:
+        pytest.fail("compose_spec.json not found: `make test` installs Debian's docker-compose.")
+    return json.loads(Path(paths[0]).read_text())
+
+
+def test_compose_file_follows_the_compose_specification(compose: dict[str, Any]) -> None:
+    jsonschema.Draft7Validator(_compose_spec_schema()).validate(compose)
+
+
+def test_docker_compose_accepts_the_file() -> None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail("docker-compose not found: `make test` installs Debian's docker-compose.")
+    result = subprocess.run(
+        [binary, "-f", str(COMPOSE_FILE), "config", "-q"],
+        env={**os.environ, **INTERPOLATION_ENV},
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_refuses_to_start_without_required_secrets() -> None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail("docker-compose not found: `make test` installs Debian's docker-compose.")
+    env = {k: v for k, v in os.environ.items() if k not in INTERPOLATION_ENV}
+    result = subprocess.run(
+        [binary, "-f", str(COMPOSE_FILE), "config", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert result.returncode != 0
+    assert "POSTGRES_PASSWORD" in result.stderr
+
+
+def test_every_sadar_variable_in_compose_is_a_setting(compose: dict[str, Any]) -> None:
+    known = {f"SADAR_{name.upper()}" for name in Settings.model_fields}
+    for name, service in compose["services"].items():
+        for variable in service.get("environment", {}):
+            if variable.startswith("SADAR_"):
+                assert variable in known, f"{name}: {variable} is not read by bot.settings"
+
+
+def test_deployment_is_production_and_uses_postgres_and_redis(compose: dict[str, Any]) -> None:
+    env = compose["services"]["gateway"]["environment"]
+    assert env["SADAR_ENV"] == "production"
+    assert env["SADAR_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert env["SADAR_REDIS_URL"].startswith("redis://redis:")
+    for service in ("postgres", "redis", "rasa", "actions", "gateway"):
+        assert "healthcheck" in compose["services"][service], service
+
+
+def test_rasa_service_gets_what_endpoints_yml_reads(compose: dict[str, Any]) -> None:
+    referenced = set(re.findall(r"\$\{(\w+)\}", (PROJECT_ROOT / "endpoints.yml").read_text()))
+    dev_env = rasa_environment(Settings(_env_file=None))
+    assert referenced <= set(dev_env), "sadar run must set every variable endpoints.yml reads"
+    rasa_env = compose["services"]["rasa"]["environment"]
+    assert referenced <= set(rasa_env), "docker-compose must set every variable endpoints.yml reads"
+    assert rasa_env["SADAR_TRACKER_STORE_URL"].startswith("postgresql://")
+
+
+def test_rasa_image_matches_the_pinned_rasa_version(compose: dict[str, Any]) -> None:
+    pinned = re.search(
+        r"^rasa==([\d.]+)$", (PROJECT_ROOT / "requirements/rasa.txt").read_text(), re.M
+    )
+    assert pinned is not None
+    for service in ("rasa", "rasa-train"):
+        assert compose["services"][service]["image"] == f"rasa/rasa:{pinned.group(1)}-full"
+
+
+def _cli_paths() -> set[tuple[str, ...]]:
+    import typer.main
+
+    click_group = typer.main.get_command(cli_app)
+    paths: set[tuple[str, ...]] = set()
+
+    def walk(command: Any, prefix: tuple[str, ...]) -> None:
+        for name, sub in getattr(command, "commands", {}).items():
+            paths.add((*prefix, name))
+            walk(sub, (*prefix, name))
+
+    walk(click_group, ())
+    return paths
+
+
+def test_service_commands_exist_in_the_code(compose: dict[str, Any]) -> None:
+    """Each service runs the same program as `sadar run` does, or a real `sadar` command."""
+    dev_modules = {tuple(spec.argv[1:3]) for spec in process_specs(Settings(_env_file=None))}
+    services = compose["services"]
+    assert services["gateway"]["command"][0:2] == ["uvicorn", "bot.gateway.app:create_app"]
+    assert ("-m", "uvicorn") in dev_modules
+    assert services["actions"]["command"][0:5] == [
+        "python",
+        "-m",
+        "rasa_sdk",
+        "--actions",
+        "actions",
+    ]
+    assert ("-m", "rasa_sdk") in dev_modules
+    assert tuple(services["migrate"]["command"][1:]) in _cli_paths()
+    for name, service in services.items():
+        command = service.get("command")
+        if isinstance(command, list) and command[0] == "sadar" and not service.get("profiles"):
+            assert tuple(command[1:]) in _cli_paths(), f"{name}: {command} is not a sadar command"
