@@ -3,12 +3,13 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: help setup model migrate run test test-unit lint clean
+.PHONY: help setup model migrate run test test-unit lint nlu-eval clean
 
 help:
 	@echo "make run    start Sadar (Rasa server, action server, gateway); chat at http://127.0.0.1:8000/"
 	@echo "make test   set up everything and run the whole test suite"
 	@echo "make lint   ruff checks"
+	@echo "make nlu-eval  NLU benchmark (accuracy, entity F1, cross-validation, latency)"
 
 setup:
 	@bash scripts/bootstrap
@@ -30,6 +31,9 @@ test: setup
 
 test-unit: setup
 	@$(VENV)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+nlu-eval: setup
+	@.venv-rasa/bin/python scripts/nlu_eval.py --write-docs docs/nlu.md
 
 lint: setup
 	@$(VENV)/ruff check .

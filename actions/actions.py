@@ -13,13 +13,46 @@ from rasa_sdk.types import DomainDict
 
 from bot.app_context import get_app_context
 from bot.domain.consent import ConsentDecision, ConsentPurpose
+from bot.domain.formatting import rupiah
 from bot.domain.senders import channel_of
+from bot.domain.tariff import load_tariff, monthly_contribution
 from bot.services.consent import record_consent
 
 log = logging.getLogger(__name__)
 
-#: Intents that interrupt a form with a question; rules answer them and resume the form.
-DIGRESSION_INTENTS = frozenset({"bot_challenge", "greet"})
+#: Questions answered in the middle of a form, which then resumes (see nlu/rules.yml).
+QUESTION_INTENTS = frozenset(
+    {
+        "ask_human",
+        "ask_about_programme",
+        "ask_contribution",
+        "ask_premium_for_income",
+        "ask_jkk",
+        "ask_jkm",
+        "ask_jht",
+        "ask_scholarship",
+        "ask_requirements",
+        "ask_payment_channels",
+        "ask_due_date",
+        "ask_arrears",
+        "ask_claim",
+    }
+)
+#: Intents a form leaves to the rules instead of treating them as a wrong answer.
+DIGRESSION_INTENTS = QUESTION_INTENTS | {"bot_challenge", "cancel"}
+#: Offered as likely topics when the NLU is unsure; never small talk.
+MAX_SUGGESTED_TOPICS = 3
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def latest_entity_value(tracker: Tracker, entity: str) -> Any:
+    for item in tracker.latest_message.get("entities") or []:
+        if item.get("entity") == entity:
+            return item.get("value")
+    return None
 
 
 def response_text(domain: DomainDict, response: str) -> str:
@@ -40,8 +73,7 @@ class ValidateConsentForm(FormValidationAction):
         events = await super().run(dispatcher, tracker, domain)
         requested = tracker.get_slot("requested_slot")
         answered = any(e.get("event") == "slot" and e.get("name") == requested for e in events)
-        intent = tracker.latest_message.get("intent", {}).get("name")
-        if requested and not answered and intent not in DIGRESSION_INTENTS:
+        if requested and not answered and latest_intent(tracker) not in DIGRESSION_INTENTS:
             # Say what to send instead; the form then asks the same question again.
             dispatcher.utter_message(response=f"utter_invalid_{requested}")
             events.append(SlotSet(requested, None))
@@ -82,3 +114,65 @@ class ActionRecordConsent(Action):
         )
         # Asked again on the next "daftar", so every decision is explicit and recorded.
         return [SlotSet("consent_given", None)]
+
+
+class ActionAnswerQuestion(Action):
+    """Answers a question intent with utter_answer_<intent>; contribution questions that
+    mention an income get a computed breakdown from the tariff in bot.domain."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        intent = latest_intent(tracker)
+        income = latest_entity_value(tracker, "money")
+        if intent in ("ask_premium_for_income", "ask_contribution") and income is not None:
+            self._premium_breakdown(dispatcher, int(income))
+        elif intent == "ask_premium_for_income":
+            dispatcher.utter_message(response="utter_premium_ask_income")
+        else:
+            dispatcher.utter_message(response=f"utter_answer_{intent}")
+        return []
+
+    @staticmethod
+    def _premium_breakdown(dispatcher: CollectingDispatcher, income: int) -> None:
+        basic = monthly_contribution(income, with_jht=False)
+        full = monthly_contribution(income, with_jht=True)
+        dispatcher.utter_message(
+            response="utter_answer_ask_premium_for_income",
+            income=rupiah(income),
+            jkk=rupiah(basic.jkk),
+            jkm=rupiah(basic.jkm),
+            total=rupiah(basic.total),
+            jht=rupiah(full.jht),
+            total_with_jht=rupiah(full.total),
+        )
+        if income > load_tariff().lowest_nominal:
+            dispatcher.utter_message(response="utter_premium_estimate_note")
+
+
+class ActionSuggestTopics(Action):
+    """Low NLU confidence: offer the likeliest topics as buttons instead of guessing."""
+
+    def name(self) -> str:
+        return "action_suggest_topics"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        responses = domain.get("responses", {})
+        buttons = []
+        for candidate in tracker.latest_message.get("intent_ranking") or []:
+            topic = f"utter_topic_{candidate.get('name')}"
+            if topic in responses:
+                title = response_text(domain, topic)
+                buttons.append({"title": title, "payload": f"/{candidate['name']}"})
+            if len(buttons) == MAX_SUGGESTED_TOPICS:
+                break
+        if buttons:
+            dispatcher.utter_message(response="utter_suggest_topics", buttons=buttons)
+        else:
+            dispatcher.utter_message(response="utter_default")
+        return []

@@ -6,6 +6,7 @@ of the inputs decides in milliseconds whether there is anything to do."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import time
@@ -68,6 +69,8 @@ def train(rasa_executable: Path, model_dir: Path, root: Path = PROJECT_ROOT) -> 
             MODEL_NAME,
         ],
         cwd=root,
+        # Custom components (nlu.components) are imported from the project; no telemetry.
+        env={**os.environ, "PYTHONPATH": str(root), "RASA_TELEMETRY_ENABLED": "false"},
         check=True,
         stdout=sys.stdout,
         stderr=sys.stderr,

@@ -21,7 +21,11 @@ from bot.devserver import process_specs, rasa_environment
 from bot.settings import PROJECT_ROOT, Settings
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
-INTERPOLATION_ENV = {"POSTGRES_PASSWORD": "pw", "SADAR_PII_HASH_KEY": "k" * 40}
+INTERPOLATION_ENV = {
+    "POSTGRES_PASSWORD": "pw",
+    "SADAR_PII_HASH_KEY": "k" * 40,
+    "SADAR_PII_ENCRYPTION_KEYS": "a2V5LWZvci10ZXN0cy1vbmx5LTAwMDAwMDAwMDAwMDA=",
+}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,82 @@
+"""Occupations (canonical list with synonyms and regional words) and village names, read
+from the CSV files in nlu/lookups/. The village file is the seed of the village table."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from nlu.parsing.common import Found, fold, word_pattern
+
+LOOKUP_DIR = Path(__file__).resolve().parent.parent / "lookups"
+
+
+@dataclass(frozen=True)
+class Occupation:
+    code: str
+    label: str
+    synonyms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Village:
+    name: str
+    district: str
+    regency: str
+    province: str
+
+
+@lru_cache(maxsize=1)
+def occupations() -> tuple[Occupation, ...]:
+    with (LOOKUP_DIR / "occupations.csv").open(encoding="utf-8") as f:
+        return tuple(
+            Occupation(
+                row["code"], row["label"], tuple(s.strip() for s in row["synonyms"].split("|"))
+            )
+            for row in csv.DictReader(f)
+        )
+
+
+@lru_cache(maxsize=1)
+def villages() -> tuple[Village, ...]:
+    with (LOOKUP_DIR / "villages.csv").open(encoding="utf-8") as f:
+        return tuple(
+            Village(row["name"], row["district"], row["regency"], row["province"])
+            for row in csv.DictReader(f)
+        )
+
+
+@lru_cache(maxsize=1)
+def _occupation_index() -> tuple[dict[str, str], object]:
+    by_phrase = {
+        synonym.lower(): occupation.code
+        for occupation in occupations()
+        for synonym in (*occupation.synonyms, occupation.code.replace("_", " "))
+    }
+    return by_phrase, word_pattern(list(by_phrase))
+
+
+def find_occupations(text: str) -> list[Found]:
+    by_phrase, pattern = _occupation_index()
+    folded = fold(text)
+    return [
+        Found("occupation", by_phrase[m.group(1)], m.start(), m.end(), text[m.start() : m.end()])
+        for m in pattern.finditer(folded)  # type: ignore[attr-defined]
+    ]
+
+
+@lru_cache(maxsize=1)
+def _village_index() -> tuple[dict[str, str], object]:
+    by_name = {village.name.lower(): village.name for village in villages()}
+    return by_name, word_pattern(list(by_name))
+
+
+def find_villages(text: str) -> list[Found]:
+    by_name, pattern = _village_index()
+    folded = fold(text)
+    return [
+        Found("village", by_name[m.group(1)], m.start(), m.end(), text[m.start() : m.end()])
+        for m in pattern.finditer(folded)  # type: ignore[attr-defined]
+    ]
