@@ -16,8 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: Development-only key; production refuses it (see ``Settings._refuse_insecure_defaults``).
+#: Development-only keys; production refuses them (see ``Settings._refuse_insecure_defaults``).
 DEV_PII_HASH_KEY = "dev-only-insecure-key-change-me-0000000000"
+DEV_PII_ENCRYPTION_KEY = "ZGV2LW9ubHktaW5zZWN1cmUtZmVybmV0LWtleS0wMDA="
 
 
 class Settings(BaseSettings):
@@ -64,6 +65,19 @@ class Settings(BaseSettings):
         description="Key for keyed hashes of identifiers (NIK, sender ids). At least 32 chars.",
     )
 
+    pii_encryption_keys: SecretStr = Field(
+        default=SecretStr(DEV_PII_ENCRYPTION_KEY),
+        description="Fernet key(s) for personal data at rest (NIK, name, phone, income); "
+        "comma-separated to rotate: the first encrypts, all decrypt.",
+    )
+
+    min_registration_age: int = Field(
+        default=18, description="Youngest age accepted at registration (unconfirmed: a setting)."
+    )
+    max_registration_age: int = Field(
+        default=65, description="Oldest age accepted at registration (unconfirmed: a setting)."
+    )
+
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
@@ -90,6 +104,12 @@ class Settings(BaseSettings):
                 "SADAR_PII_HASH_KEY is the development default or shorter than 32 characters; "
                 "set a random secret, e.g. from "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        if DEV_PII_ENCRYPTION_KEY in self.pii_encryption_keys.get_secret_value():
+            raise ValueError(
+                "SADAR_PII_ENCRYPTION_KEYS still holds the development key; generate one with "
+                "`python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`."
             )
         if self.telegram_bot_token and not self.telegram_webhook_secret:
             raise ValueError(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, Text, func
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, MetaData, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names so that Alembic migrations behave the same on SQLite and PostgreSQL.
@@ -33,4 +33,59 @@ class ConsentRecord(Base):
     granted: Mapped[bool] = mapped_column(Boolean)
     wording: Mapped[str] = mapped_column(Text)
     wording_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Participant(Base):
+    """A BPU participant registered through Sadar.
+
+    Identifying data is stored encrypted (``*_encrypted``, Fernet with SADAR_PII_ENCRYPTION_KEYS);
+    the NIK and phone also as keyed hashes for lookups. Nothing here is the official KPJ
+    number: ``reference`` is Sadar's own."""
+
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    nik_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nik_encrypted: Mapped[str] = mapped_column(Text)
+    full_name_encrypted: Mapped[str] = mapped_column(Text)
+    birth_date_encrypted: Mapped[str] = mapped_column(Text)
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    phone_encrypted: Mapped[str] = mapped_column(Text)
+    income_encrypted: Mapped[str] = mapped_column(Text)
+    sex: Mapped[str] = mapped_column(String(1))
+    province_code: Mapped[str] = mapped_column(String(2))
+    district_code: Mapped[str] = mapped_column(String(6))
+    village: Mapped[str] = mapped_column(String(100))
+    district: Mapped[str] = mapped_column(String(100))
+    regency: Mapped[str] = mapped_column(String(100))
+    occupation: Mapped[str] = mapped_column(String(40))
+    with_jht: Mapped[bool] = mapped_column(Boolean)
+    monthly_contribution: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    sender_hash: Mapped[str] = mapped_column(String(64), index=True)
+    consent_record_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("consent_records.id"), nullable=True
+    )
+    first_period: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class AuditEvent(Base):
+    """Who did what to which participant, and which fields changed (names, never values)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("participants.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    fields: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -3,9 +3,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import DEV_PII_HASH_KEY, Settings
+from bot.settings import DEV_PII_ENCRYPTION_KEY, DEV_PII_HASH_KEY, Settings
 
 GOOD_KEY = "k" * 40
+GOOD_FERNET = "a2V5LWZvci10ZXN0cy1vbmx5LTAwMDAwMDAwMDAwMDA="
+
+
+def production(**overrides: object) -> Settings:
+    values = {"env": "production", "pii_hash_key": GOOD_KEY, "pii_encryption_keys": GOOD_FERNET}
+    return Settings(_env_file=None, **{**values, **overrides})
 
 
 def test_defaults_are_local_sqlite_files_without_redis(tmp_path: Path) -> None:
@@ -42,20 +48,19 @@ def test_production_refuses_a_short_key() -> None:
 
 def test_production_with_telegram_needs_a_webhook_secret() -> None:
     with pytest.raises(ValidationError, match="SADAR_TELEGRAM_WEBHOOK_SECRET"):
-        Settings(_env_file=None, env="production", pii_hash_key=GOOD_KEY, telegram_bot_token="1:x")
+        production(telegram_bot_token="1:x")
 
 
 def test_production_with_twilio_needs_a_public_https_url() -> None:
     with pytest.raises(ValidationError, match="SADAR_PUBLIC_BASE_URL"):
-        Settings(_env_file=None, env="production", pii_hash_key=GOOD_KEY, twilio_auth_token="t")
+        production(twilio_auth_token="t")
 
 
 def test_production_accepts_proper_secrets() -> None:
-    settings = Settings(
-        _env_file=None,
-        env="production",
-        pii_hash_key=GOOD_KEY,
-        twilio_auth_token="t",
-        public_base_url="https://sadar.example.id",
-    )
+    settings = production(twilio_auth_token="t", public_base_url="https://sadar.example.id")
     assert settings.env == "production"
+
+
+def test_production_refuses_the_development_encryption_key() -> None:
+    with pytest.raises(ValidationError, match="SADAR_PII_ENCRYPTION_KEYS"):
+        production(pii_encryption_keys=DEV_PII_ENCRYPTION_KEY)

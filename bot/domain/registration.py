@@ -1,0 +1,115 @@
+"""Registration rules for a BPU participant: names, ages, the NIK/birth-date match, the
+Sadar reference and the first due date. Pure: the caller passes today's date."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from bot.domain.nik import Nik
+from bot.domain.senders import Channel
+
+#: Crockford base32 without I, L, O, U: easy to read aloud and to type on a phone.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_PREFIX = "SDR"
+DUE_DAY = 15
+_NAME = re.compile(r"^[A-Za-z][A-Za-z .,'\-]{1,99}$")
+
+
+class ParticipantStatus(StrEnum):
+    REGISTERED = "registered"
+    AWAITING_FIRST_PAYMENT = "awaiting_first_payment"
+    ACTIVE = "active"
+    NON_ACTIVE = "non_active"
+
+
+class RegistrationProblem(ValueError):
+    """A value that cannot be accepted; ``code`` selects the reply that says what to send."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Registration:
+    full_name: str
+    nik: Nik
+    birth_date: date
+    phone: str
+    village: str
+    district: str
+    regency: str
+    occupation: str
+    declared_income: int
+    with_jht: bool
+    channel: Channel
+
+
+def clean_full_name(text: str) -> str:
+    """The name as on the KTP: letters, spaces and . , ' - only; spacing tidied."""
+    name = " ".join(text.split())
+    if not _NAME.match(name) or len(name.replace(" ", "")) < 2:
+        raise RegistrationProblem("name", f"not a name: {len(name)} characters")
+    return name
+
+
+def age_on(birth_date: date, today: date) -> int:
+    return (
+        today.year
+        - birth_date.year
+        - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    )
+
+
+def check_age(birth_date: date, today: date, minimum: int, maximum: int) -> int:
+    age = age_on(birth_date, today)
+    if age < minimum:
+        raise RegistrationProblem("too_young", f"age {age} is under {minimum}")
+    if age > maximum:
+        raise RegistrationProblem("too_old", f"age {age} is over {maximum}")
+    return age
+
+
+def birth_date_matches_nik(nik: Nik, birth_date: date) -> bool:
+    return nik.birth_date == birth_date
+
+
+MIN_PLAUSIBLE_INCOME = 100_000
+MAX_PLAUSIBLE_INCOME = 1_000_000_000
+
+
+def check_income(amount: int) -> int:
+    """Monthly income in rupiah; very small or huge figures are usually typing slips."""
+    if amount < MIN_PLAUSIBLE_INCOME:
+        raise RegistrationProblem("income_too_low", f"{amount} is below {MIN_PLAUSIBLE_INCOME}")
+    if amount > MAX_PLAUSIBLE_INCOME:
+        raise RegistrationProblem("income_too_high", f"{amount} is above {MAX_PLAUSIBLE_INCOME}")
+    return amount
+
+
+def make_reference(random_bytes: bytes | None = None) -> str:
+    """'SDR-7K3M-9QXA': Sadar's own reference, clearly not the official KPJ number."""
+    raw = random_bytes if random_bytes is not None else secrets.token_bytes(8)
+    chars = [REFERENCE_ALPHABET[b % len(REFERENCE_ALPHABET)] for b in raw[:8]]
+    return f"{REFERENCE_PREFIX}-{''.join(chars[:4])}-{''.join(chars[4:8])}"
+
+
+def first_period(registered_on: date) -> date:
+    """The first month to pay for: this month, or the next one after its due day."""
+    if registered_on.day <= DUE_DAY:
+        return registered_on.replace(day=1)
+    year, month = (
+        (registered_on.year + 1, 1)
+        if registered_on.month == 12
+        else (registered_on.year, registered_on.month + 1)
+    )
+    return date(year, month, 1)
+
+
+def due_date(period: date) -> date:
+    """Contributions are due by the 15th of the month they cover (holidays: issue 7)."""
+    return period.replace(day=DUE_DAY)

@@ -1,0 +1,118 @@
+"""Creating and finding participants. One NIK is one participant, whoever sends it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.crypto import PiiCipher
+from bot.db.models import AuditEvent, Participant
+from bot.domain.registration import (
+    ParticipantStatus,
+    Registration,
+    due_date,
+    first_period,
+    make_reference,
+)
+from bot.domain.tariff import monthly_contribution
+from bot.privacy import keyed_hash, mask_digits, mask_sender
+
+log = logging.getLogger(__name__)
+REFERENCE_ATTEMPTS = 5
+
+
+class DuplicateNik(Exception):
+    """This NIK is already registered; the sender is pointed to the status check."""
+
+
+@dataclass(frozen=True)
+class RegisteredParticipant:
+    reference: str
+    status: ParticipantStatus
+    monthly_contribution: int
+    first_period: date
+    first_due_date: date
+
+
+def nik_lookup_hash(hash_key: str, nik: str) -> str:
+    # Domain-separated from sender-id hashes made with the same key.
+    return keyed_hash(hash_key, f"nik:{nik}")
+
+
+def phone_lookup_hash(hash_key: str, phone: str) -> str:
+    return keyed_hash(hash_key, f"phone:{phone}")
+
+
+def register_participant(
+    sessions: sessionmaker[Session],
+    cipher: PiiCipher,
+    hash_key: str,
+    registration: Registration,
+    sender_id: str,
+    today: date,
+    consent_record_id: int | None = None,
+) -> RegisteredParticipant:
+    contribution = monthly_contribution(registration.declared_income, registration.with_jht)
+    period = first_period(today)
+    nik_hash = nik_lookup_hash(hash_key, registration.nik.value)
+    for _ in range(REFERENCE_ATTEMPTS):
+        reference = make_reference()
+        try:
+            with sessions.begin() as session:
+                if session.scalar(select(Participant.id).where(Participant.nik_hash == nik_hash)):
+                    raise DuplicateNik(registration.nik.value[:6])
+                participant = Participant(
+                    reference=reference,
+                    nik_hash=nik_hash,
+                    nik_encrypted=cipher.encrypt(registration.nik.value),
+                    full_name_encrypted=cipher.encrypt(registration.full_name),
+                    birth_date_encrypted=cipher.encrypt(registration.birth_date.isoformat()),
+                    phone_hash=phone_lookup_hash(hash_key, registration.phone),
+                    phone_encrypted=cipher.encrypt(registration.phone),
+                    income_encrypted=cipher.encrypt(str(registration.declared_income)),
+                    sex=registration.nik.sex.value,
+                    province_code=registration.nik.province.code,
+                    district_code=registration.nik.district_code,
+                    village=registration.village,
+                    district=registration.district,
+                    regency=registration.regency,
+                    occupation=registration.occupation,
+                    with_jht=registration.with_jht,
+                    monthly_contribution=contribution.total,
+                    status=ParticipantStatus.AWAITING_FIRST_PAYMENT.value,
+                    channel=registration.channel.value,
+                    sender_hash=keyed_hash(hash_key, sender_id),
+                    consent_record_id=consent_record_id,
+                    first_period=period,
+                )
+                session.add(participant)
+                session.flush()
+                actor = f"{registration.channel.value}:{participant.sender_hash[:16]}"
+                session.add(
+                    AuditEvent(
+                        participant_id=participant.id, actor=actor, action="registered", fields=""
+                    )
+                )
+        except IntegrityError as error:
+            if "nik_hash" in str(error.orig):
+                raise DuplicateNik(registration.nik.value[:6]) from error
+            continue  # a reference collision: draw another
+        log.info(
+            "participant %s registered by %s (NIK %s)",
+            reference,
+            mask_sender(sender_id),
+            mask_digits(registration.nik.value, 6, 0),
+        )
+        return RegisteredParticipant(
+            reference=reference,
+            status=ParticipantStatus.AWAITING_FIRST_PAYMENT,
+            monthly_contribution=contribution.total,
+            first_period=period,
+            first_due_date=due_date(period),
+        )
+    raise RuntimeError(f"no free registration reference after {REFERENCE_ATTEMPTS} attempts")
