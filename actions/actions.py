@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -103,17 +103,23 @@ class ActionRecordConsent(Action):
             wording=response_text(domain, "utter_ask_consent_given"),
         )
         context = get_app_context()
-        record_consent(
+        record = record_consent(
             context.sessions,
             context.settings.pii_hash_key.get_secret_value(),
             tracker.sender_id,
             decision,
         )
-        dispatcher.utter_message(
-            response="utter_consent_recorded" if granted else "utter_consent_declined"
-        )
         # Asked again on the next "daftar", so every decision is explicit and recorded.
-        return [SlotSet("consent_given", None)]
+        events: list[EventType] = [SlotSet("consent_given", None)]
+        if not granted:
+            dispatcher.utter_message(response="utter_consent_declined")
+            return events
+        dispatcher.utter_message(response="utter_consent_recorded")
+        return [
+            *events,
+            SlotSet("consent_record_id", record.id),
+            FollowupAction("registration_form"),
+        ]
 
 
 class ActionAnswerQuestion(Action):

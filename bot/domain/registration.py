@@ -113,3 +113,18 @@ def first_period(registered_on: date) -> date:
 def due_date(period: date) -> date:
     """Contributions are due by the 15th of the month they cover (holidays: issue 7)."""
     return period.replace(day=DUE_DAY)
+
+
+_NAME_PREFIX = re.compile(
+    r"^\s*(?:nama\s*(?:saya|ku|lengkap|lengkap saya|sesuai ktp)?|namaku|nami\s*(?:kulo|kula|abdi)?|"
+    r"jenenge?\s*(?:kulo|aku)?|saya|sy|aku|atas nama|a\.?n\.?)\s*[:=]?\s*",
+    re.IGNORECASE,
+)
+_NAME_STOP = re.compile(r"[,;\n]|\b(?:nik|lahir|tgl|tanggal|hp|no|nomor|wa|desa|kerja)\b", re.I)
+
+
+def name_from_message(text: str) -> str:
+    """The name part of 'nama saya Budi Santoso, NIK …': prefix words and other fields removed."""
+    candidate = _NAME_PREFIX.sub("", text, count=1)
+    stop = _NAME_STOP.search(candidate)
+    return (candidate[: stop.start()] if stop else candidate).strip(" .:-")

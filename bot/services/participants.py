@@ -48,6 +48,14 @@ def phone_lookup_hash(hash_key: str, phone: str) -> str:
     return keyed_hash(hash_key, f"phone:{phone}")
 
 
+def nik_is_registered(sessions: sessionmaker[Session], hash_key: str, nik: str) -> bool:
+    with sessions() as session:
+        found = session.scalar(
+            select(Participant.id).where(Participant.nik_hash == nik_lookup_hash(hash_key, nik))
+        )
+    return found is not None
+
+
 def register_participant(
     sessions: sessionmaker[Session],
     cipher: PiiCipher,

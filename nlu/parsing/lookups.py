@@ -80,3 +80,24 @@ def find_villages(text: str) -> list[Found]:
         Found("village", by_name[m.group(1)], m.start(), m.end(), text[m.start() : m.end()])
         for m in pattern.finditer(folded)  # type: ignore[attr-defined]
     ]
+
+
+def closest_occupation(text: str, cutoff: float = 0.8) -> str | None:
+    """The canonical code whose synonym is closest to ``text`` ('nelayn' -> 'nelayan')."""
+    import difflib
+
+    by_phrase, _ = _occupation_index()
+    found = find_occupations(text)
+    if found:
+        return str(found[0].value)
+    match = difflib.get_close_matches(fold(text).strip(), list(by_phrase), n=1, cutoff=cutoff)
+    return by_phrase[match[0]] if match else None
+
+
+def village_by_name(name: str) -> Village | None:
+    wanted = fold(name).strip()
+    return next((v for v in villages() if v.name.lower() == wanted), None)
+
+
+def occupation_label(code: str) -> str:
+    return next((o.label for o in occupations() if o.code == code), code)

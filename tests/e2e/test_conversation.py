@@ -82,13 +82,14 @@ def test_rasa_36_runs_the_current_sdk_form_and_slot_events(stack: Stack, sender:
     stack.chat(sender, "ya")
     events = stack.tracker(f"web:{sender}")["events"]
     loops = [e.get("name") for e in events if e["event"] == "active_loop"]
-    assert loops[:1] == ["consent_form"] and loops[-1] is None
+    # consent_form completes, then action_record_consent's FollowupAction starts registration.
+    assert loops == ["consent_form", None, "registration_form"]
     slot_sets = [(e["name"], e["value"]) for e in events if e["event"] == "slot"]
     assert ("consent_given", True) in slot_sets
+    assert ("consent_given", None) in slot_sets  # asked again on the next "daftar"
+    assert slot_sets[-1] == ("requested_slot", "full_name")
     actions = [e["name"] for e in events if e["event"] == "action"]
     assert "action_record_consent" in actions
-    # The action resets the slot so the next registration asks for consent again.
-    assert slot_sets[-1] == ("consent_given", None)
 
 
 def test_conversations_are_separate_per_sender(stack: Stack, sender: str) -> None:

@@ -37,6 +37,17 @@ def test_question_during_consent_is_answered_then_consent_asked_again(stack: Sta
     assert "sudah kami catat" in _texts(stack.chat(sender, "ya setuju"))[0]
 
 
+def test_question_during_registration_is_answered_then_the_pending_question_again(
+    stack: Stack,
+) -> None:
+    sender = f"e2e-{uuid.uuid4().hex[:8]}"
+    stack.chat(sender, "mau daftar")
+    stack.chat(sender, "ya")
+    texts = _texts(stack.chat(sender, "syarat daftarnya apa aja?"))
+    assert "NIK (16 angka di KTP)" in texts[0]
+    assert texts[-1] == "Siapa nama lengkap Anda, sesuai KTP?"
+
+
 def test_cancel_during_consent_stores_nothing(stack: Stack) -> None:
     sender = f"e2e-{uuid.uuid4().hex[:8]}"
     stack.chat(sender, "daftar")

@@ -85,3 +85,19 @@ def test_reference_format() -> None:
 def test_first_period_and_due_date(registered: date, period: date) -> None:
     assert first_period(registered) == period
     assert due_date(period) == period.replace(day=15)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Budi Santoso", "Budi Santoso"),
+        ("nama saya Budi Santoso", "Budi Santoso"),
+        ("Nama: Siti Aminah, NIK 3571021708800001", "Siti Aminah"),
+        ("nami kulo Paiman", "Paiman"),
+        ("saya Joko lahir 17-8-1980", "Joko"),
+    ],
+)
+def test_name_from_message(text: str, name: str) -> None:
+    from bot.domain.registration import name_from_message
+
+    assert name_from_message(text) == name

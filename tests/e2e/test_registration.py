@@ -1,0 +1,160 @@
+"""Registration through the gateway, checked in the database afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from bot.crypto import PiiCipher
+from bot.db.engine import make_engine, make_session_factory
+from bot.db.models import AuditEvent, Participant
+from bot.services.participants import nik_lookup_hash
+from tests.conftest import TEST_PII_KEY
+from tests.e2e.conftest import Stack
+
+
+def _texts(replies: list[dict]) -> list[str]:
+    return [r.get("text") or "" for r in replies]
+
+
+def _unique_nik() -> str:
+    """A structurally valid NIK (East Java, born 17-08-1980) with a random serial."""
+    return f"3571021708800{uuid.uuid4().int % 1000:03d}"
+
+
+@pytest.fixture
+def db(stack: Stack) -> Iterator:
+    engine = make_engine(stack.settings.database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def _participant(db, nik: str) -> Participant | None:  # type: ignore[no-untyped-def]
+    with db() as session:
+        return session.scalar(
+            select(Participant).where(Participant.nik_hash == nik_lookup_hash(TEST_PII_KEY, nik))
+        )
+
+
+def _start(stack: Stack, sender: str) -> None:
+    stack.chat(sender, "mau daftar")
+    assert "Siapa nama lengkap" in _texts(stack.chat(sender, "ya setuju"))[-1]
+
+
+def test_a_complete_registration_one_question_at_a_time(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+    sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", _unique_nik()
+    _start(stack, sender)
+    assert "NIK" in _texts(stack.chat(sender, "nama saya Budi Santoso"))[-1]
+    assert "Tanggal lahir" in _texts(stack.chat(sender, nik))[-1]
+    assert "Nomor HP" in _texts(stack.chat(sender, "17 agustus 1980"))[-1]
+    assert "desa" in _texts(stack.chat(sender, "0812 3456 7890"))[-1]
+    assert "pekerjaan" in _texts(stack.chat(sender, "desa Karanglo"))[-1]
+    assert "penghasilan" in _texts(stack.chat(sender, "nelayan"))[-1]
+    assert "JHT" in _texts(stack.chat(sender, "1 juta"))[-1]
+    summary = _texts(stack.chat(sender, "ya"))[-1]
+    assert "Desa: Karanglo, Kerek, Tuban" in summary
+    assert "Iuran: Rp36.800/bulan" in summary
+    done = _texts(stack.chat(sender, "ya, daftarkan"))[-1]
+    assert "Nomor pendaftaran Sadar Anda: SDR-" in done
+    assert "bukan nomor KPJ resmi" in done
+
+    participant = _participant(db, nik)
+    assert participant is not None
+    assert participant.reference in done
+    assert (participant.village, participant.district, participant.regency) == (
+        "Karanglo",
+        "Kerek",
+        "Tuban",
+    )
+    assert (participant.occupation, participant.with_jht) == ("nelayan", True)
+    assert participant.monthly_contribution == 36_800
+    assert participant.status == "awaiting_first_payment"
+    assert participant.channel == "web" and participant.consent_record_id is not None
+    cipher = PiiCipher(stack.settings.pii_encryption_keys.get_secret_value())
+    assert cipher.decrypt(participant.full_name_encrypted) == "Budi Santoso"
+    assert cipher.decrypt(participant.phone_encrypted) == "+6281234567890"
+    assert cipher.decrypt(participant.birth_date_encrypted) == date(1980, 8, 17).isoformat()
+    with db() as session:
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.participant_id == participant.id)
+        ).all()
+    assert actions == ["registered"]
+
+
+def test_several_fields_in_one_message_and_a_correction_at_the_summary(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+    sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", _unique_nik()
+    _start(stack, sender)
+    reply = stack.chat(
+        sender,
+        f"nama Siti Aminah, NIK {nik[:4]} {nik[4:8]} {nik[8:12]} {nik[12:]}, lahir 17-8-1980, "
+        "hp 081234500011, pedagang, 2 juta",
+    )
+    assert "desa" in _texts(reply)[-1], "only the missing village is asked"
+    stack.chat(sender, "bendosari")
+    summary = _texts(stack.chat(sender, "tidak, jkk jkm saja"))[-1]
+    assert "Penghasilan: Rp2.000.000/bulan" in summary and "Program: JKK + JKM\n" in summary
+    corrected = _texts(stack.chat(sender, "salah, penghasilan saya 1,5 juta"))[-1]
+    assert "Penghasilan: Rp1.500.000/bulan" in corrected
+    stack.chat(sender, "ya")
+    participant = _participant(db, nik)
+    assert participant is not None
+    cipher = PiiCipher(stack.settings.pii_encryption_keys.get_secret_value())
+    assert cipher.decrypt(participant.income_encrypted) == "1500000"
+
+
+def test_the_same_nik_from_another_sender_is_refused(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+    nik = _unique_nik()
+    first = f"e2e-{uuid.uuid4().hex[:8]}"
+    _start(stack, first)
+    stack.chat(first, f"nama Ani Lestari NIK {nik} lahir 17-08-1980 hp 085712345678 petani 1 juta")
+    stack.chat(first, "desa tanjung")
+    stack.chat(first, "tidak")
+    stack.chat(first, "ya")
+    assert _participant(db, nik) is not None
+
+    second = f"e2e-{uuid.uuid4().hex[:8]}"
+    _start(stack, second)
+    stack.chat(second, "Ani")
+    texts = _texts(stack.chat(second, nik))
+    assert any("sudah terdaftar" in t and "cek status" in t for t in texts)
+    with db() as session:
+        count = (
+            session.query(Participant)
+            .filter(Participant.nik_hash == nik_lookup_hash(TEST_PII_KEY, nik))
+            .count()
+        )
+    assert count == 1
+
+
+def test_invalid_answers_say_what_to_send_and_keep_what_was_given(stack: Stack) -> None:
+    sender = f"e2e-{uuid.uuid4().hex[:8]}"
+    _start(stack, sender)
+    stack.chat(sender, "Bambang Sutejo")
+    assert "16 angka" in _texts(stack.chat(sender, "12345"))[0]
+    assert "kode provinsi" in _texts(stack.chat(sender, "9971021708800001"))[0]
+    mismatch = _texts(stack.chat(sender, f"{_unique_nik()}"))  # accepted
+    assert "Tanggal lahir" in mismatch[-1]
+    wrong = _texts(stack.chat(sender, "01-01-1990"))
+    assert "tidak cocok dengan NIK" in wrong[0] and "17-08-1980" in wrong[0]
+    assert "Nomor HP" in _texts(stack.chat(sender, "17-08-1980"))[-1]
+    # The name given at the start is still there at the end.
+    stack.chat(sender, "081234567899")
+    stack.chat(sender, "karanglo")
+    stack.chat(sender, "ojek")
+    stack.chat(sender, "800 ribu")
+    assert "Nama: Bambang Sutejo" in _texts(stack.chat(sender, "ya"))[-1]
+
+
+def test_cancel_in_the_middle_stores_no_participant(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+    sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", _unique_nik()
+    _start(stack, sender)
+    stack.chat(sender, "Dewi")
+    stack.chat(sender, nik)
+    assert "dibatalkan" in _texts(stack.chat(sender, "batal"))[0]
+    assert _participant(db, nik) is None
+    # A new registration starts from the consent question, with nothing remembered.
+    _start(stack, sender)
