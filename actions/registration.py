@@ -28,6 +28,8 @@ from bot.domain.senders import Channel, channel_of
 from bot.domain.tariff import monthly_contribution
 from bot.services.participants import (
     DuplicateNik,
+    delete_for_sender,
+    find_for_sender,
     nik_is_registered,
     register_participant,
 )
@@ -503,3 +505,71 @@ class ActionCancelRegistration(Action):
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_registration_cancelled")
         return [ActiveLoop(None), SlotSet("requested_slot", None), *_reset_registration()]
+
+
+STATUS_LABELS = {
+    "registered": "terdaftar",
+    "awaiting_first_payment": "menunggu pembayaran pertama",
+    "active": "aktif",
+    "non_active": "nonaktif (ada tunggakan 3 bulan)",
+}
+
+
+class ActionCheckStatus(Action):
+    """ "cek status": the sender's own registration, without repeating personal data."""
+
+    def name(self) -> str:
+        return "action_check_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        view = find_for_sender(
+            context.sessions,
+            _cipher(),
+            context.settings.pii_hash_key.get_secret_value(),
+            tracker.sender_id,
+        )
+        if view is None:
+            dispatcher.utter_message(response="utter_status_not_registered")
+            return []
+        dispatcher.utter_message(
+            response="utter_status",
+            reference=view.reference,
+            status=STATUS_LABELS.get(view.status, view.status),
+            programmes="JKK + JKM + JHT" if view.with_jht else "JKK + JKM",
+            contribution=rupiah(view.monthly_contribution),
+            months_paid=0,
+            due_date=view.next_due_date.strftime("%d-%m-%Y"),
+        )
+        return []
+
+
+class ActionDeleteMyData(Action):
+    """ "hapus data saya": asks once for confirmation, then erases (see delete_for_sender)."""
+
+    def name(self) -> str:
+        return "action_delete_my_data"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        key = context.settings.pii_hash_key.get_secret_value()
+        pending = bool(tracker.get_slot("deletion_requested"))
+        intent = latest_intent(tracker)
+        if pending and intent == "affirm":
+            reference = delete_for_sender(context.sessions, key, tracker.sender_id)
+            dispatcher.utter_message(
+                response="utter_data_deleted" if reference else "utter_nothing_to_delete"
+            )
+            return [SlotSet("deletion_requested", None)]
+        if pending and intent == "deny":
+            dispatcher.utter_message(response="utter_deletion_cancelled")
+            return [SlotSet("deletion_requested", None)]
+        if find_for_sender(context.sessions, _cipher(), key, tracker.sender_id) is None:
+            dispatcher.utter_message(response="utter_nothing_to_delete")
+            return []
+        dispatcher.utter_message(response="utter_confirm_delete")
+        return [SlotSet("deletion_requested", True)]

@@ -12,6 +12,10 @@ app = typer.Typer(help="Sadar: BPJS Ketenagakerjaan registration bot.", no_args_
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 model_app = typer.Typer(help="The Rasa model.", no_args_is_help=True)
 telegram_app = typer.Typer(help="The Telegram channel.", no_args_is_help=True)
+participants_app = typer.Typer(
+    help="Registered participants (identifiers masked unless --unmasked).", no_args_is_help=True
+)
+app.add_typer(participants_app, name="participants")
 app.add_typer(db_app, name="db")
 app.add_typer(model_app, name="model")
 app.add_typer(telegram_app, name="telegram")
@@ -69,6 +73,90 @@ def run() -> None:
         fg=typer.colors.GREEN,
     )
     raise typer.Exit(run_all(settings))
+
+
+def _participant_services():  # type: ignore[no-untyped-def]
+    from bot.app_context import get_app_context
+    from bot.crypto import PiiCipher
+
+    context = get_app_context()
+    cipher = PiiCipher(context.settings.pii_encryption_keys.get_secret_value())
+    return context, cipher
+
+
+def _as_dict(view) -> dict:  # type: ignore[no-untyped-def]
+    from dataclasses import asdict
+
+    data = asdict(view)
+    data["first_period"] = view.first_period.isoformat()
+    data["next_due_date"] = view.next_due_date.isoformat()
+    return data
+
+
+@participants_app.command("show")
+def participants_show(
+    nik: str = typer.Option(None, help="16-digit NIK"),
+    reference: str = typer.Option(None, help="Sadar reference, e.g. SDR-7K3M-9QXA"),
+    as_json: bool = typer.Option(False, "--json", help="JSON output for scripts"),
+    unmasked: bool = typer.Option(False, help="show NIK, name and phone in full"),
+) -> None:
+    """Find one participant by NIK or reference."""
+    import json
+
+    from bot.services.participants import find_participant
+
+    if not nik and not reference:
+        raise typer.BadParameter("give --nik or --reference")
+    context, cipher = _participant_services()
+    view = find_participant(
+        context.sessions,
+        cipher,
+        context.settings.pii_hash_key.get_secret_value(),
+        nik="".join(ch for ch in nik if ch.isdigit()) if nik else None,
+        reference=reference,
+        masked=not unmasked,
+    )
+    if view is None:
+        typer.echo("No participant found.", err=True)
+        raise typer.Exit(1)
+    data = _as_dict(view)
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        for key, value in data.items():
+            typer.echo(f"{key:>22}: {value}")
+
+
+@participants_app.command("export")
+def participants_export(
+    output: str = typer.Option("-", help="CSV file to write, '-' for standard output"),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines instead of CSV"),
+    unmasked: bool = typer.Option(False, help="export NIK, name and phone in full"),
+) -> None:
+    """Export all participants."""
+    import csv
+    import json
+    import sys
+
+    from bot.services.participants import all_participants
+
+    context, cipher = _participant_services()
+    rows = [_as_dict(v) for v in all_participants(context.sessions, cipher, masked=not unmasked)]
+    stream = sys.stdout if output == "-" else open(output, "w", newline="", encoding="utf-8")  # noqa: SIM115
+    try:
+        if as_json:
+            for row in rows:
+                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            fields = list(rows[0]) if rows else ["reference"]
+            writer = csv.DictWriter(stream, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    if output != "-":
+        typer.echo(f"Exported {len(rows)} participants to {output}", err=True)
 
 
 @telegram_app.command("poll")

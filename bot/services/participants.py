@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -124,3 +124,124 @@ def register_participant(
             first_due_date=due_date(period),
         )
     raise RuntimeError(f"no free registration reference after {REFERENCE_ATTEMPTS} attempts")
+
+
+@dataclass(frozen=True)
+class ParticipantView:
+    """What the resident or an administrator is shown; identifiers masked unless asked."""
+
+    reference: str
+    full_name: str
+    nik: str
+    phone: str
+    village: str
+    district: str
+    regency: str
+    occupation: str
+    with_jht: bool
+    monthly_contribution: int
+    status: str
+    channel: str
+    first_period: date
+    created_at: str
+
+    @property
+    def next_due_date(self) -> date:
+        # No payments are recorded yet (payments arrive with the reminders work), so the
+        # next due date is the first one.
+        return due_date(self.first_period)
+
+
+def _view(participant: Participant, cipher: PiiCipher, masked: bool) -> ParticipantView:
+    nik = cipher.decrypt(participant.nik_encrypted)
+    phone = cipher.decrypt(participant.phone_encrypted)
+    name = cipher.decrypt(participant.full_name_encrypted)
+    if masked:
+        nik, phone = mask_digits(nik, 6, 2), mask_digits(phone, 5, 2)
+        name = " ".join(part[0] + "*" * (len(part) - 1) for part in name.split())
+    return ParticipantView(
+        reference=participant.reference,
+        full_name=name,
+        nik=nik,
+        phone=phone,
+        village=participant.village,
+        district=participant.district,
+        regency=participant.regency,
+        occupation=participant.occupation,
+        with_jht=participant.with_jht,
+        monthly_contribution=participant.monthly_contribution,
+        status=participant.status,
+        channel=participant.channel,
+        first_period=participant.first_period,
+        created_at=participant.created_at.isoformat() if participant.created_at else "",
+    )
+
+
+def find_for_sender(
+    sessions: sessionmaker[Session], cipher: PiiCipher, hash_key: str, sender_id: str
+) -> ParticipantView | None:
+    """The participant registered from this conversation (or, on WhatsApp, this number)."""
+    conditions = [Participant.sender_hash == keyed_hash(hash_key, sender_id)]
+    if sender_id.startswith("wa:"):
+        conditions.append(Participant.phone_hash == phone_lookup_hash(hash_key, sender_id[3:]))
+    with sessions() as session:
+        participant = session.scalars(
+            select(Participant).where(or_(*conditions)).order_by(Participant.id.desc())
+        ).first()
+        return _view(participant, cipher, masked=True) if participant else None
+
+
+def find_participant(
+    sessions: sessionmaker[Session],
+    cipher: PiiCipher,
+    hash_key: str,
+    *,
+    nik: str | None = None,
+    reference: str | None = None,
+    masked: bool = True,
+) -> ParticipantView | None:
+    with sessions() as session:
+        query = select(Participant)
+        if nik is not None:
+            query = query.where(Participant.nik_hash == nik_lookup_hash(hash_key, nik))
+        elif reference is not None:
+            query = query.where(Participant.reference == reference.strip().upper())
+        else:
+            raise ValueError("give a NIK or a reference")
+        participant = session.scalars(query).first()
+        return _view(participant, cipher, masked) if participant else None
+
+
+def all_participants(
+    sessions: sessionmaker[Session], cipher: PiiCipher, masked: bool = True
+) -> list[ParticipantView]:
+    with sessions() as session:
+        return [
+            _view(p, cipher, masked)
+            for p in session.scalars(select(Participant).order_by(Participant.id))
+        ]
+
+
+def delete_for_sender(sessions: sessionmaker[Session], hash_key: str, sender_id: str) -> str | None:
+    """Erase the participant's personal data (UU PDP right to erasure).
+
+    Kept: the consent records (proof of what was agreed, identified only by a keyed hash)
+    and the audit trail, which records the deletion without any identity."""
+    with sessions.begin() as session:
+        participant = session.scalars(
+            select(Participant).where(Participant.sender_hash == keyed_hash(hash_key, sender_id))
+        ).first()
+        if participant is None:
+            return None
+        reference = participant.reference
+        session.add(
+            AuditEvent(
+                participant_id=None,
+                actor=f"{participant.channel}:{participant.sender_hash[:16]}",
+                action="deleted_by_participant",
+                fields=reference,
+            )
+        )
+        session.delete(participant)
+    log.info("participant %s deleted their data", reference)
+    return reference

@@ -158,3 +158,36 @@ def test_cancel_in_the_middle_stores_no_participant(stack: Stack, db) -> None:  
     assert _participant(db, nik) is None
     # A new registration starts from the consent question, with nothing remembered.
     _start(stack, sender)
+
+
+def _register(stack: Stack, sender: str, nik: str) -> str:
+    _start(stack, sender)
+    stack.chat(
+        sender, f"nama Rina Susanti NIK {nik} lahir 17-08-1980 hp 081298765432 petani 1 juta"
+    )
+    stack.chat(sender, "karanglo")
+    stack.chat(sender, "tidak")
+    return _texts(stack.chat(sender, "ya"))[-1]
+
+
+def test_status_check_shows_the_senders_own_registration(stack: Stack) -> None:
+    sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", _unique_nik()
+    assert "Belum ada pendaftaran" in _texts(stack.chat(sender, "cek status saya"))[0]
+    done = _register(stack, sender, nik)
+    status = _texts(stack.chat(sender, "cek status"))[0]
+    reference = done.split("Anda: ")[1].split(" ")[0]
+    assert f"Pendaftaran Sadar {reference}" in status
+    assert "menunggu pembayaran pertama" in status and "Rp16.800/bulan" in status
+    assert nik not in status, "the status reply does not repeat the NIK"
+
+
+def test_deleting_my_data_after_confirmation(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+    sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", _unique_nik()
+    _register(stack, sender, nik)
+    assert "Hapus data pendaftaran Anda" in _texts(stack.chat(sender, "hapus data saya"))[0]
+    assert "tidak dihapus" in _texts(stack.chat(sender, "tidak"))[0]
+    assert _participant(db, nik) is not None
+    stack.chat(sender, "tolong hapus data saya")
+    assert "sudah dihapus" in _texts(stack.chat(sender, "ya"))[0]
+    assert _participant(db, nik) is None
+    assert "Belum ada pendaftaran" in _texts(stack.chat(sender, "cek status"))[0]

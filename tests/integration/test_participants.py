@@ -22,7 +22,8 @@ from tests.conftest import TEST_PII_KEY
 
 TODAY = date(2026, 11, 21)
 NIK = "3571021708800001"
-CIPHER = PiiCipher(Fernet.generate_key().decode())
+CIPHER_KEY = Fernet.generate_key().decode()
+CIPHER = PiiCipher(CIPHER_KEY)
 
 
 def registration(nik: str = NIK) -> Registration:
@@ -102,3 +103,83 @@ def test_concurrent_registrations_of_one_nik_create_one_participant(pg_url: str)
         thread.join()
     engine.dispose()
     assert sorted(outcomes) == ["created"] + ["duplicate"] * 5
+
+
+def test_find_for_sender_and_masking(sessions) -> None:
+    from bot.services.participants import find_for_sender, find_participant
+
+    result = register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:42", TODAY)
+    mine = find_for_sender(sessions, CIPHER, TEST_PII_KEY, "tg:42")
+    assert mine is not None and mine.reference == result.reference
+    assert mine.nik == "357102********01" and mine.full_name == "B*** S******"
+    assert find_for_sender(sessions, CIPHER, TEST_PII_KEY, "tg:43") is None
+    # On WhatsApp the number itself finds the registration made elsewhere (e.g. on the web).
+    assert find_for_sender(sessions, CIPHER, TEST_PII_KEY, "wa:+6281234567890") is not None
+    full = find_participant(
+        sessions, CIPHER, TEST_PII_KEY, reference=result.reference, masked=False
+    )
+    assert full is not None and full.nik == NIK and full.full_name == "Budi Santoso"
+
+
+def test_deletion_erases_personal_data_and_keeps_an_anonymous_audit_trail(sessions) -> None:
+    from bot.services.participants import delete_for_sender
+
+    result = register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:42", TODAY)
+    assert delete_for_sender(sessions, TEST_PII_KEY, "tg:42") == result.reference
+    assert delete_for_sender(sessions, TEST_PII_KEY, "tg:42") is None
+    with sessions() as session:
+        assert session.scalars(select(Participant)).all() == []
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(e.action, e.participant_id) for e in events] == [
+        ("registered", None),
+        ("deleted_by_participant", None),
+    ]
+    # The same NIK can register again after deletion.
+    register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:42", TODAY)
+
+
+def test_admin_cli_shows_and_exports_masked(pg_url: str) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path as _Path
+
+    engine = make_engine(pg_url)
+    result = register_participant(
+        make_session_factory(engine), CIPHER, TEST_PII_KEY, registration(), "tg:1", TODAY
+    )
+    engine.dispose()
+    sadar = _Path(sys.executable).with_name("sadar")
+    env = {
+        **os.environ,
+        "SADAR_DATABASE_URL": pg_url,
+        "SADAR_PII_HASH_KEY": TEST_PII_KEY,
+        "SADAR_PII_ENCRYPTION_KEYS": CIPHER_KEY,
+    }
+    shown = subprocess.run(
+        [str(sadar), "participants", "show", "--nik", "3571 0217 0880 0001", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(shown.stdout)
+    assert data["reference"] == result.reference
+    assert data["nik"] == "357102********01"
+    assert NIK not in shown.stdout and "Budi" not in shown.stdout
+
+    exported = subprocess.run(
+        [str(sadar), "participants", "export"], env=env, capture_output=True, text=True, check=True
+    )
+    lines = exported.stdout.strip().splitlines()
+    assert lines[0].startswith("reference,full_name,nik,phone")
+    assert len(lines) == 2 and NIK not in exported.stdout
+
+    missing = subprocess.run(
+        [str(sadar), "participants", "show", "--reference", "SDR-0000-0000"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 1 and "No participant found" in missing.stderr
