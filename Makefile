@@ -3,13 +3,14 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: help setup model migrate run test test-unit lint nlu-eval clean
+.PHONY: help setup model migrate run test test-unit lint nlu-eval bench-registration clean
 
 help:
 	@echo "make run    start Sadar (Rasa server, action server, gateway); chat at http://127.0.0.1:8000/"
 	@echo "make test   set up everything and run the whole test suite"
 	@echo "make lint   ruff checks"
 	@echo "make nlu-eval  NLU benchmark (accuracy, entity F1, cross-validation, latency)"
+	@echo "make bench-registration  turns and wall time of a registration through the gateway"
 
 setup:
 	@bash scripts/bootstrap
@@ -34,6 +35,9 @@ test-unit: setup
 
 nlu-eval: setup
 	@.venv-rasa/bin/python scripts/nlu_eval.py --write-docs docs/nlu.md
+
+bench-registration: model
+	@$(VENV)/python scripts/bench_registration.py
 
 lint: setup
 	@$(VENV)/ruff check .

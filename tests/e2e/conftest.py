@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bot.db.migrate import upgrade
-from bot.devserver import process_specs
+from bot.devserver import ProcessSpec, process_specs
 from bot.rasa_model import is_model_current, model_path
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
@@ -36,6 +36,33 @@ class Stack:
     environ: dict[str, str]
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    specs: dict[str, ProcessSpec] = field(default_factory=dict)
+
+    def start(self, name: str) -> None:
+        spec = self.specs[name]
+        log_file = (self.log_dir / f"{spec.name}.log").open("a")
+        self.processes[name] = subprocess.Popen(
+            spec.argv, env=spec.env, cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT
+        )
+
+    def wait_ready(self) -> None:
+        wait_for_port(self.settings.gateway_port, 60, self.processes["gateway"])
+        action_health = f"http://127.0.0.1:{self.settings.action_server_port}/health"
+        _wait_until(lambda: httpx.get(action_health).status_code == 200, "action server", self, 60)
+        _wait_until(
+            lambda: bool(httpx.get(f"{self.settings.rasa_url}/status").json().get("model_file")),
+            "Rasa server",
+            self,
+            STARTUP_TIMEOUT_SECONDS,
+        )
+
+    def restart(self, *names: str) -> None:
+        """Stop and start processes, as after a crash or a deployment."""
+        for name in names:
+            stop(self.processes[name])
+        for name in names:
+            self.start(name)
+        self.wait_ready()
 
     @property
     def gateway_url(self) -> str:
@@ -105,23 +132,9 @@ def stack(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) ->
     assert model_path(settings.rasa_model_dir).exists()
     try:
         for spec in process_specs(settings, environ=environ):
-            log_file = (stack.log_dir / f"{spec.name}.log").open("w")
-            stack.processes[spec.name] = subprocess.Popen(
-                spec.argv, env=spec.env, cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT
-            )
-        wait_for_port(gateway_port, 60, stack.processes["gateway"])
-        _wait_until(
-            lambda: httpx.get(f"http://127.0.0.1:{action_port}/health").status_code == 200,
-            "action server",
-            stack,
-            60,
-        )
-        _wait_until(
-            lambda: bool(httpx.get(f"{settings.rasa_url}/status").json().get("model_file")),
-            "Rasa server",
-            stack,
-            STARTUP_TIMEOUT_SECONDS,
-        )
+            stack.specs[spec.name] = spec
+            stack.start(spec.name)
+        stack.wait_ready()
         yield stack
     finally:
         for process in stack.processes.values():

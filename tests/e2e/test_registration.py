@@ -191,3 +191,26 @@ def test_deleting_my_data_after_confirmation(stack: Stack, db) -> None:  # type:
     assert "sudah dihapus" in _texts(stack.chat(sender, "ya"))[0]
     assert _participant(db, nik) is None
     assert "Belum ada pendaftaran" in _texts(stack.chat(sender, "cek status"))[0]
+
+
+def test_a_registration_resumes_after_rasa_and_the_action_server_restart(
+    stack: Stack,
+    db,  # type: ignore[no-untyped-def]
+) -> None:
+    sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", _unique_nik()
+    _start(stack, sender)
+    stack.chat(sender, "Sri Wahyuni")
+    assert "Tanggal lahir" in _texts(stack.chat(sender, nik))[-1]
+
+    stack.restart("rasa", "actions")
+
+    # The conversation continues at the pending question, with what was given kept.
+    assert "Nomor HP" in _texts(stack.chat(sender, "17-08-1980"))[-1]
+    stack.chat(sender, "081233344455")
+    stack.chat(sender, "dlanggu")
+    stack.chat(sender, "pedagang")
+    stack.chat(sender, "2 juta")
+    summary = _texts(stack.chat(sender, "tidak"))[-1]
+    assert "Nama: Sri Wahyuni" in summary and "Dlanggu, Dlanggu, Mojokerto" in summary
+    stack.chat(sender, "ya")
+    assert _participant(db, nik) is not None
