@@ -4,6 +4,7 @@ from the CSV files in nlu/lookups/. The village file is the seed of the village 
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -48,50 +49,67 @@ def villages() -> tuple[Village, ...]:
         )
 
 
+@dataclass(frozen=True)
+class PhraseIndex:
+    """Phrases (lower-case) mapped to a canonical value, and one pattern matching them all."""
+
+    entity: str
+    by_phrase: dict[str, str]
+    pattern: re.Pattern[str]
+
+    @classmethod
+    def build(cls, entity: str, by_phrase: dict[str, str]) -> PhraseIndex:
+        return cls(entity, by_phrase, word_pattern(list(by_phrase)))
+
+    def find(self, text: str) -> list[Found]:
+        return [
+            Found(
+                self.entity,
+                self.by_phrase[m.group(1)],
+                m.start(),
+                m.end(),
+                text[m.start() : m.end()],
+            )
+            for m in self.pattern.finditer(fold(text))
+        ]
+
+
 @lru_cache(maxsize=1)
-def _occupation_index() -> tuple[dict[str, str], object]:
-    by_phrase = {
-        synonym.lower(): occupation.code
-        for occupation in occupations()
-        for synonym in (*occupation.synonyms, occupation.code.replace("_", " "))
-    }
-    return by_phrase, word_pattern(list(by_phrase))
+def _occupation_index() -> PhraseIndex:
+    return PhraseIndex.build(
+        "occupation",
+        {
+            synonym.lower(): occupation.code
+            for occupation in occupations()
+            for synonym in (*occupation.synonyms, occupation.code.replace("_", " "))
+        },
+    )
+
+
+@lru_cache(maxsize=1)
+def _village_index() -> PhraseIndex:
+    return PhraseIndex.build("village", {v.name.lower(): v.name for v in villages()})
 
 
 def find_occupations(text: str) -> list[Found]:
-    by_phrase, pattern = _occupation_index()
-    folded = fold(text)
-    return [
-        Found("occupation", by_phrase[m.group(1)], m.start(), m.end(), text[m.start() : m.end()])
-        for m in pattern.finditer(folded)  # type: ignore[attr-defined]
-    ]
-
-
-@lru_cache(maxsize=1)
-def _village_index() -> tuple[dict[str, str], object]:
-    by_name = {village.name.lower(): village.name for village in villages()}
-    return by_name, word_pattern(list(by_name))
+    return _occupation_index().find(text)
 
 
 def find_villages(text: str) -> list[Found]:
-    by_name, pattern = _village_index()
-    folded = fold(text)
-    return [
-        Found("village", by_name[m.group(1)], m.start(), m.end(), text[m.start() : m.end()])
-        for m in pattern.finditer(folded)  # type: ignore[attr-defined]
-    ]
+    return _village_index().find(text)
 
 
 def closest_occupation(text: str, cutoff: float = 0.8) -> str | None:
     """The canonical code whose synonym is closest to ``text`` ('nelayn' -> 'nelayan')."""
     import difflib
 
-    by_phrase, _ = _occupation_index()
-    found = find_occupations(text)
+    index = _occupation_index()
+    found = index.find(text)
     if found:
         return str(found[0].value)
-    match = difflib.get_close_matches(fold(text).strip(), list(by_phrase), n=1, cutoff=cutoff)
-    return by_phrase[match[0]] if match else None
+    phrases = list(index.by_phrase)
+    match = difflib.get_close_matches(fold(text).strip(), phrases, n=1, cutoff=cutoff)
+    return index.by_phrase[match[0]] if match else None
 
 
 def village_by_name(name: str) -> Village | None:
