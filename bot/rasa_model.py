@@ -69,8 +69,16 @@ def train(rasa_executable: Path, model_dir: Path, root: Path = PROJECT_ROOT) -> 
             MODEL_NAME,
         ],
         cwd=root,
-        # Custom components (nlu.components) are imported from the project; no telemetry.
-        env={**os.environ, "PYTHONPATH": str(root), "RASA_TELEMETRY_ENABLED": "false"},
+        env={
+            **os.environ,
+            # Custom components (nlu.components) are imported from the project; no telemetry.
+            "PYTHONPATH": str(root),
+            "RASA_TELEMETRY_ENABLED": "false",
+            # Reproducible models: Rasa orders labels through sets, so the hash seed matters
+            # as much as DIET's random_seed.
+            "PYTHONHASHSEED": "0",
+            "TF_DETERMINISTIC_OPS": "1",
+        },
         check=True,
         stdout=sys.stdout,
         stderr=sys.stderr,
