@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -21,9 +22,12 @@ def _texts(replies: list[dict]) -> list[str]:
     return [r.get("text") or "" for r in replies]
 
 
+_SERIALS = itertools.count(1)
+
+
 def _unique_nik() -> str:
-    """A structurally valid NIK (East Java, born 17-08-1980) with a random serial."""
-    return f"3571021708800{uuid.uuid4().int % 1000:03d}"
+    """A structurally valid NIK (East Java, born 17-08-1980), unique in the test session."""
+    return f"357102170880{next(_SERIALS):04d}"
 
 
 @pytest.fixture
