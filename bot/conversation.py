@@ -31,6 +31,13 @@ class Button:
 class BotReply:
     text: str | None = None
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    #: Title of a "share my phone number" button, where the channel has one (Telegram);
+    #: set by a response's `custom: {request_contact: "<title>"}` in domain.yml.
+    request_contact: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.text and not self.buttons
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -44,7 +51,9 @@ class BotReply:
             Button(title=str(b.get("title", "")), payload=str(b.get("payload", b.get("title", ""))))
             for b in message.get("buttons") or []
         )
-        return cls(text=message.get("text"), buttons=buttons)
+        custom = message.get("custom") or {}
+        contact = custom.get("request_contact") if isinstance(custom, dict) else None
+        return cls(text=message.get("text"), buttons=buttons, request_contact=contact)
 
 
 class RasaUnavailable(RuntimeError):

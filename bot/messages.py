@@ -19,3 +19,6 @@ NON_TEXT_MESSAGE = (
     "Maaf, saya baru bisa membaca pesan teks. Stiker, foto, dan pesan suara belum bisa saya "
     "proses. Silakan ketik pesan Anda."
 )
+NOT_OWN_CONTACT = (
+    "Mohon bagikan nomor HP Anda sendiri, atau ketik nomornya, contoh: 0812 3456 7890."
+)

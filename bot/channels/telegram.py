@@ -6,7 +6,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -28,6 +35,25 @@ log = logging.getLogger(__name__)
 #: Telegram refuses callback_data longer than 64 bytes.
 MAX_CALLBACK_DATA_BYTES = 64
 GREET_PAYLOAD = "/greet"
+
+
+def reply_markups(
+    replies: list[BotReply],
+) -> list[InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None]:
+    """One markup per text reply: inline buttons, or on the last text a one-tap
+    "share my number" keyboard when a reply asks for the contact."""
+    contact_title = next((r.request_contact for r in replies if r.request_contact), None)
+    texts = [r for r in replies if r.text]
+    markups: list[InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None] = [
+        inline_keyboard(r) for r in texts
+    ]
+    if texts and contact_title and markups[-1] is None:
+        markups[-1] = ReplyKeyboardMarkup(
+            [[KeyboardButton(contact_title, request_contact=True)]],
+            one_time_keyboard=True,
+            resize_keyboard=True,
+        )
+    return markups
 
 
 def inline_keyboard(reply: BotReply) -> InlineKeyboardMarkup | None:
@@ -59,11 +85,9 @@ class TelegramAdapter:
         except RasaUnavailable as error:
             log.error("Telegram message from %s not processed: %s", mask_sender(sender_id), error)
             replies = [BotReply(text=messages.RASA_UNAVAILABLE)]
-        for reply in replies:
-            if reply.text:
-                await context.bot.send_message(
-                    chat_id=chat_id, text=reply.text, reply_markup=inline_keyboard(reply)
-                )
+        texts = [r for r in replies if r.text]
+        for reply, markup in zip(texts, reply_markups(replies), strict=True):
+            await context.bot.send_message(chat_id=chat_id, text=reply.text, reply_markup=markup)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -84,6 +108,21 @@ class TelegramAdapter:
             return
         await query.answer()
         await self._converse(query.message.chat.id, query.data or "", context)
+
+    async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared contact answers the phone question, but only the sender's own number."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or message.contact is None or update.effective_chat is None:
+            return
+        if user is None or message.contact.user_id != user.id:
+            await context.bot.send_message(
+                chat_id=update.effective_chat.id, text=messages.NOT_OWN_CONTACT
+            )
+            return
+        number = message.contact.phone_number
+        await self._converse(
+            update.effective_chat.id, number if number.startswith("+") else f"+{number}", context
+        )
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat is not None:
@@ -108,6 +147,7 @@ def build_application(settings: Settings, router: ConversationRouter) -> Applica
     application.add_handler(CommandHandler("start", adapter.on_start))
     application.add_handler(CallbackQueryHandler(adapter.on_button))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, adapter.on_text))
+    application.add_handler(MessageHandler(filters.CONTACT, adapter.on_contact))
     application.add_handler(
         MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, adapter.on_other)
     )

@@ -55,7 +55,7 @@ def web_sender_id(raw: str) -> str:
 
 
 def _replies_json(replies: list[BotReply]) -> list[dict]:
-    return [r.as_json() for r in replies]
+    return [r.as_json() for r in replies if not r.is_empty]
 
 
 def create_app(

@@ -62,7 +62,8 @@ def whatsapp_router(settings: Settings) -> APIRouter:
             replies = [BotReply(text=messages.RASA_UNAVAILABLE)]
         twiml = MessagingResponse()
         for reply in replies:
-            twiml.message(render_whatsapp_text(reply))
+            if not reply.is_empty:
+                twiml.message(render_whatsapp_text(reply))
         return Response(str(twiml), media_type="application/xml")
 
     return router

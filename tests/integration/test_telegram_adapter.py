@@ -1,0 +1,118 @@
+"""The Telegram adapter against a local fake Bot API, fed with real Update JSON.
+
+Rasa is replaced at its HTTP boundary by a fake REST channel (tests/support/fake_rasa.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from telegram import Update
+
+from bot import messages
+from bot.channels.telegram import build_application
+from bot.conversation import ConversationRouter, RasaClient
+from bot.settings import Settings
+from tests.support.fake_telegram import FakeTelegram, running_fake_telegram
+
+TOKEN = "123456:TEST-token"
+CHAT = {"id": 5550001, "type": "private", "first_name": "Siti"}
+USER = {"id": 5550001, "is_bot": False, "first_name": "Siti"}
+
+
+class RasaAskingForPhone:
+    """Answers like Rasa does for the phone question: the text, then the custom payload."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.received.append(body["message"])
+        return httpx.Response(
+            200,
+            json=[
+                {"recipient_id": body["sender"], "text": "Nomor HP aktif Anda?"},
+                {
+                    "recipient_id": body["sender"],
+                    "custom": {"request_contact": "Kirim nomor HP saya"},
+                },
+            ],
+        )
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    with running_fake_telegram() as server:
+        yield server
+
+
+def _update(update_id: int, **message: object) -> dict:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": CHAT,
+            "from": USER,
+            **message,
+        },
+    }
+
+
+async def _process(fake: FakeTelegram, rasa: RasaAskingForPhone, *updates: dict) -> None:
+    settings = Settings(
+        _env_file=None, telegram_bot_token=TOKEN, telegram_api_base_url=fake.base_url
+    )
+    router = ConversationRouter(
+        RasaClient("http://rasa", 5, http=httpx.AsyncClient(transport=httpx.MockTransport(rasa)))
+    )
+    application = build_application(settings, router)
+    async with application:
+        for data in updates:
+            await application.process_update(Update.de_json(data, application.bot))
+
+
+async def test_phone_question_gets_a_share_contact_keyboard(fake: FakeTelegram) -> None:
+    rasa = RasaAskingForPhone()
+    await _process(fake, rasa, _update(1, text="0812"))
+    (sent,) = fake.sent()
+    assert sent["text"] == "Nomor HP aktif Anda?"
+    assert sent["reply_markup"]["keyboard"] == [
+        [{"text": "Kirim nomor HP saya", "request_contact": True}]
+    ]
+    assert sent["reply_markup"]["one_time_keyboard"] is True
+
+
+async def test_shared_own_contact_answers_with_the_number(fake: FakeTelegram) -> None:
+    rasa = RasaAskingForPhone()
+    contact = {"phone_number": "6281234567890", "first_name": "Siti", "user_id": USER["id"]}
+    await _process(fake, rasa, _update(2, contact=contact))
+    assert rasa.received == ["+6281234567890"]
+
+
+async def test_someone_elses_contact_is_refused_politely(fake: FakeTelegram) -> None:
+    rasa = RasaAskingForPhone()
+    contact = {"phone_number": "6289999999999", "first_name": "Budi", "user_id": 42}
+    await _process(fake, rasa, _update(3, contact=contact))
+    assert rasa.received == []
+    assert [m["text"] for m in fake.sent()] == [messages.NOT_OWN_CONTACT]
+
+
+async def test_a_sticker_gets_a_polite_reply_not_an_error(fake: FakeTelegram) -> None:
+    rasa = RasaAskingForPhone()
+    sticker = {
+        "file_id": "CAACAgIAAxkBAAE",
+        "file_unique_id": "AgAD",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+    await _process(fake, rasa, _update(4, sticker=sticker))
+    assert rasa.received == []
+    assert [m["text"] for m in fake.sent()] == [messages.NON_TEXT_MESSAGE]

@@ -1,0 +1,97 @@
+"""A local stand-in for the Telegram Bot API (https://core.telegram.org/bots/api): it answers
+getMe, sendMessage and answerCallbackQuery the way Telegram does, and records every call.
+python-telegram-bot is pointed at it through its base_url setting."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.support.services import free_port
+
+BOT_USER = {"id": 7000001, "is_bot": True, "first_name": "Sadar", "username": "sadar_test_bot"}
+
+
+@dataclass
+class FakeTelegram:
+    port: int
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == method]
+
+
+def _decode(form: dict[str, str]) -> dict[str, Any]:
+    """PTB posts form fields whose non-string values are JSON-encoded."""
+    decoded: dict[str, Any] = {}
+    for key, value in form.items():
+        try:
+            decoded[key] = json.loads(value)
+        except (json.JSONDecodeError, TypeError):
+            decoded[key] = value
+    return decoded
+
+
+def _app(fake: FakeTelegram) -> Starlette:
+    message_ids = iter(range(1, 10**9))
+
+    async def method(request: Request) -> JSONResponse:
+        name = request.path_params["method"]
+        body = (await request.body()).decode()
+        if request.headers.get("content-type", "").startswith("application/json"):
+            params = json.loads(body or "{}")
+        else:
+            params = _decode(dict(parse_qsl(body, keep_blank_values=True)))
+        fake.calls.append((name, params))
+        if name == "getMe":
+            return JSONResponse({"ok": True, "result": BOT_USER})
+        if name == "sendMessage":
+            result = {
+                "message_id": next(message_ids),
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "from": BOT_USER,
+                "text": params.get("text", ""),
+            }
+            return JSONResponse({"ok": True, "result": result})
+        if name in ("answerCallbackQuery", "deleteWebhook", "setWebhook"):
+            return JSONResponse({"ok": True, "result": True})
+        return JSONResponse(
+            {"ok": False, "error_code": 404, "description": "Not Found: method not faked"},
+            status_code=404,
+        )
+
+    return Starlette(routes=[Route("/bot{token}/{method}", method, methods=["POST", "GET"])])
+
+
+@contextmanager
+def running_fake_telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram(port=free_port())
+    server = uvicorn.Server(
+        uvicorn.Config(_app(fake), host="127.0.0.1", port=fake.port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield fake
+    finally:
+        server.should_exit = True
+        thread.join(10)
