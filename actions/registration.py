@@ -3,6 +3,7 @@ submission. Rules live in bot.domain; this module only maps them to slots and re
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -35,7 +36,12 @@ from bot.services.participants import (
 )
 from nlu.parsing.dates import find_dates
 from nlu.parsing.identifiers import normalise_phone
-from nlu.parsing.lookups import closest_occupation, occupation_label, village_by_name
+from nlu.parsing.lookups import (
+    closest_occupation,
+    occupation_label,
+    village_by_name,
+    villages_in_regency,
+)
 from nlu.parsing.money import find_money
 
 REGISTRATION_SLOTS = (
@@ -374,9 +380,14 @@ class ValidateRegistrationForm(FormValidationAction):
         if len(name) < 3:
             return self._reject("village", "utter_ask_village", dispatcher, tracker)
         known = village_by_name(name)
-        if known is None:
-            return {"village": name}
-        return {"village": known.name, "district": known.district, "regency": known.regency}
+        if known is not None:
+            return {"village": known.name, "district": known.district, "regency": known.regency}
+        # An unknown village: the NIK still tells the regency when we know its code.
+        nik = tracker.get_slot("nik")
+        same_regency = villages_in_regency(str(nik)[:4]) if nik else []
+        if same_regency:
+            return {"village": name, "regency": same_regency[0].regency}
+        return {"village": name}
 
     def validate_district(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         return {"district": str(value)} if len(str(value)) >= 3 else {"district": None}
@@ -416,6 +427,30 @@ def _contribution(tracker: Tracker) -> tuple[int, bool]:
     with_jht = bool(tracker.get_slot("with_jht"))
     income = int(tracker.get_slot("declared_income") or 0)
     return monthly_contribution(income, with_jht).total, with_jht
+
+
+class ActionAskVillage(Action):
+    """Asks for the village, offering the known villages of the NIK's regency as buttons."""
+
+    def name(self) -> str:
+        return "action_ask_village"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        nik = tracker.get_slot("nik")
+        nearby = villages_in_regency(str(nik)[:4]) if nik else []
+        if not nearby:
+            dispatcher.utter_message(response="utter_ask_village")
+            return []
+        buttons = [
+            {"title": v.name, "payload": "/inform" + json.dumps({"village": v.name})}
+            for v in nearby[:5]
+        ]
+        dispatcher.utter_message(
+            response="utter_ask_village_suggest", regency=nearby[0].regency, buttons=buttons
+        )
+        return []
 
 
 class ActionAskRegistrationConfirmed(Action):

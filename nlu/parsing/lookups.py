@@ -27,6 +27,7 @@ class Village:
     district: str
     regency: str
     province: str
+    regency_code: str  # first four NIK digits of people living there
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +45,9 @@ def occupations() -> tuple[Occupation, ...]:
 def villages() -> tuple[Village, ...]:
     with (LOOKUP_DIR / "villages.csv").open(encoding="utf-8") as f:
         return tuple(
-            Village(row["name"], row["district"], row["regency"], row["province"])
+            Village(
+                row["name"], row["district"], row["regency"], row["province"], row["regency_code"]
+            )
             for row in csv.DictReader(f)
         )
 
@@ -115,6 +118,11 @@ def closest_occupation(text: str, cutoff: float = 0.8) -> str | None:
 def village_by_name(name: str) -> Village | None:
     wanted = fold(name).strip()
     return next((v for v in villages() if v.name.lower() == wanted), None)
+
+
+def villages_in_regency(regency_code: str) -> list[Village]:
+    """Known villages of the regency a NIK was issued in (its first four digits)."""
+    return [v for v in villages() if v.regency_code == regency_code]
 
 
 def occupation_label(code: str) -> str:

@@ -218,3 +218,18 @@ def test_a_registration_resumes_after_rasa_and_the_action_server_restart(
     assert "Nama: Sri Wahyuni" in summary and "Dlanggu, Dlanggu, Mojokerto" in summary
     stack.chat(sender, "ya")
     assert _participant(db, nik) is not None
+
+
+def test_village_buttons_come_from_the_nik_regency(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+    sender = f"e2e-{uuid.uuid4().hex[:8]}"
+    nik = f"350401170880{next(_SERIALS):04d}"  # issued in Tulungagung (3504)
+    _start(stack, sender)
+    replies = stack.chat(sender, f"nama Wati NIK {nik} lahir 17-08-1980 hp 081355566677")
+    question = replies[-1]
+    assert "Kab. Tulungagung" in question["text"]
+    assert [b["title"] for b in question["buttons"]] == ["Bendosari", "Tanjung"]
+    assert "pekerjaan" in _texts(stack.chat(sender, question["buttons"][1]["payload"]))[-1]
+    stack.chat(sender, "petani")
+    stack.chat(sender, "1 juta")
+    summary = _texts(stack.chat(sender, "tidak"))[-1]
+    assert "Desa: Tanjung, Kalidawir, Tulungagung" in summary

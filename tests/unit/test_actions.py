@@ -126,3 +126,28 @@ async def test_questions_and_cancel_during_consent_are_left_to_the_rules(intent:
     messages, events = await run(ValidateConsentForm(), t)
     assert messages == []
     assert not [e for e in events if e.get("name") == "consent_given"]
+
+
+async def test_village_question_suggests_villages_of_the_nik_regency() -> None:
+    from actions.registration import ActionAskVillage
+
+    t = tracker("inform", slots={"nik": "3504015207850002", "requested_slot": "village"})
+    messages, _ = await run(ActionAskVillage(), t)
+    assert messages[0]["response"] == "utter_ask_village_suggest"
+    assert messages[0]["regency"] == "Tulungagung"
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Bendosari", "Tanjung"]
+    assert messages[0]["buttons"][0]["payload"] == '/inform{"village": "Bendosari"}'
+
+    unknown = tracker("inform", slots={"nik": "1101015207850002", "requested_slot": "village"})
+    messages, _ = await run(ActionAskVillage(), unknown)
+    assert [m["response"] for m in messages] == ["utter_ask_village"]
+
+
+async def test_unknown_village_takes_the_regency_from_the_nik() -> None:
+    from actions.registration import ValidateRegistrationForm
+
+    t = tracker("inform", slots={"nik": "3504015207850002", "requested_slot": "village"})
+    result = ValidateRegistrationForm().validate_village(
+        "Sumberejo", CollectingDispatcher(), t, DOMAIN
+    )
+    assert result == {"village": "Sumberejo", "regency": "Tulungagung"}

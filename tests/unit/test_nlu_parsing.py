@@ -190,3 +190,10 @@ def test_slang_normalisation() -> None:
     assert normalise_word("Piye") == "bagaimana"
     assert normalise_word("iyaaaa") == "iya"
     assert normalise_text("sy pengen daptar") == "saya ingin daftar"
+
+
+def test_villages_of_a_nik_regency() -> None:
+    from nlu.parsing.lookups import villages_in_regency
+
+    assert [v.name for v in villages_in_regency("3504")] == ["Bendosari", "Tanjung"]
+    assert villages_in_regency("9999") == []
