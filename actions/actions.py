@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -113,12 +113,13 @@ class ActionRecordConsent(Action):
         events: list[EventType] = [SlotSet("consent_given", None)]
         if not granted:
             dispatcher.utter_message(response="utter_consent_declined")
-            return events
+            return [*events, SlotSet("consent_granted", None)]
         dispatcher.utter_message(response="utter_consent_recorded")
         return [
             *events,
             SlotSet("consent_record_id", record.id),
-            FollowupAction("registration_form"),
+            # A rule starts registration_form on this (nlu/rules.yml).
+            SlotSet("consent_granted", True),
         ]
 
 

@@ -12,7 +12,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.actions import DIGRESSION_INTENTS, latest_intent
+from actions.actions import DIGRESSION_INTENTS, latest_entity_value, latest_intent
 from bot.app_context import get_app_context
 from bot.crypto import PiiCipher
 from bot.domain.formatting import rupiah
@@ -59,13 +59,6 @@ REGISTRATION_SLOTS = (
 )
 MAX_FAILURES_BEFORE_HELP = 3
 _VILLAGE_PREFIXES = ("desa ", "ds. ", "ds ", "kelurahan ", "kel. ", "kel ", "dari ", "di ")
-
-
-def _entity(tracker: Tracker, name: str) -> Any:
-    for item in tracker.latest_message.get("entities") or []:
-        if item.get("entity") == name:
-            return item.get("value")
-    return None
 
 
 #: Small talk is never taken as a name, a village or any other free-text answer.
@@ -124,7 +117,7 @@ def _is_digression(tracker: Tracker) -> bool:
     entity = ANSWER_ENTITY.get(tracker.get_slot("requested_slot") or "")
     text = _text(tracker).lower()
     is_question = "?" in text or bool(set(text.split()) & QUESTION_WORDS)
-    return not (entity and _entity(tracker, entity) is not None and not is_question)
+    return not (entity and latest_entity_value(tracker, entity) is not None and not is_question)
 
 
 def _text(tracker: Tracker) -> str:
@@ -195,7 +188,7 @@ class ValidateRegistrationForm(FormValidationAction):
     async def extract_nik(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         if _is_digression(tracker):
             return {}
-        nik = _entity(tracker, "nik")
+        nik = latest_entity_value(tracker, "nik")
         if nik is not None:
             return {"nik": nik}
         if _answering(tracker, "nik"):
@@ -206,7 +199,7 @@ class ValidateRegistrationForm(FormValidationAction):
     async def extract_birth_date(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         if _is_digression(tracker):
             return {}
-        value = _entity(tracker, "date")
+        value = latest_entity_value(tracker, "date")
         if value is not None:
             return {"birth_date": value}
         if _answering(tracker, "birth_date"):
@@ -216,7 +209,7 @@ class ValidateRegistrationForm(FormValidationAction):
     async def extract_phone(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         if _is_digression(tracker):
             return {}
-        value = _entity(tracker, "phone")
+        value = latest_entity_value(tracker, "phone")
         if value is not None:
             return {"phone": value}
         if tracker.get_slot("phone") is None and channel_of(tracker.sender_id) is Channel.WHATSAPP:
@@ -229,7 +222,7 @@ class ValidateRegistrationForm(FormValidationAction):
     async def extract_village(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         if _is_digression(tracker):
             return {}
-        value = _entity(tracker, "village")
+        value = latest_entity_value(tracker, "village")
         if value is not None:
             return {"village": value}
         if _answering(tracker, "village"):
@@ -253,7 +246,7 @@ class ValidateRegistrationForm(FormValidationAction):
     async def extract_occupation(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         if _is_digression(tracker):
             return {}
-        value = _entity(tracker, "occupation")
+        value = latest_entity_value(tracker, "occupation")
         if value is not None:
             return {"occupation": value}
         if _answering(tracker, "occupation"):
@@ -263,7 +256,7 @@ class ValidateRegistrationForm(FormValidationAction):
     async def extract_declared_income(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         if _is_digression(tracker):
             return {}
-        value = _entity(tracker, "money")
+        value = latest_entity_value(tracker, "money")
         if value is not None:
             return {"declared_income": float(value)}
         if _answering(tracker, "declared_income"):
@@ -481,7 +474,10 @@ class ActionAskRegistrationConfirmed(Action):
 
 
 def _reset_registration() -> list[EventType]:
-    return [SlotSet(slot, None) for slot in (*REGISTRATION_SLOTS, "registration_failures")]
+    return [
+        SlotSet(slot, None)
+        for slot in (*REGISTRATION_SLOTS, "registration_failures", "consent_granted")
+    ]
 
 
 class ActionSubmitRegistration(Action):

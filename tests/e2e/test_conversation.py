@@ -82,7 +82,7 @@ def test_rasa_36_runs_the_current_sdk_form_and_slot_events(stack: Stack, sender:
     stack.chat(sender, "ya")
     events = stack.tracker(f"web:{sender}")["events"]
     loops = [e.get("name") for e in events if e["event"] == "active_loop"]
-    # consent_form completes, then action_record_consent's FollowupAction starts registration.
+    # consent_form completes; once consent is granted a rule starts registration_form.
     assert loops == ["consent_form", None, "registration_form"]
     slot_sets = [(e["name"], e["value"]) for e in events if e["event"] == "slot"]
     assert ("consent_given", True) in slot_sets
