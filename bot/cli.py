@@ -159,6 +159,40 @@ def participants_export(
         typer.echo(f"Exported {len(rows)} participants to {output}", err=True)
 
 
+@telegram_app.command("set-webhook")
+def telegram_set_webhook() -> None:
+    """Point Telegram at SADAR_PUBLIC_BASE_URL/webhooks/telegram with the secret token."""
+    import asyncio
+
+    from telegram import Bot
+
+    from bot.gateway.telegram import WEBHOOK_PATH
+
+    settings = get_settings()
+    if not (settings.telegram_bot_token and settings.telegram_webhook_secret):
+        raise typer.BadParameter(
+            "set SADAR_TELEGRAM_BOT_TOKEN and SADAR_TELEGRAM_WEBHOOK_SECRET first"
+        )
+    if not settings.public_base_url.startswith("https://"):
+        raise typer.BadParameter("SADAR_PUBLIC_BASE_URL must be the gateway's https:// address")
+    url = settings.public_base_url.rstrip("/") + WEBHOOK_PATH
+
+    async def register() -> None:
+        bot = Bot(
+            settings.telegram_bot_token.get_secret_value(),  # type: ignore[union-attr]
+            base_url=settings.telegram_api_base_url,
+        )
+        async with bot:
+            await bot.set_webhook(
+                url=url,
+                secret_token=settings.telegram_webhook_secret.get_secret_value(),  # type: ignore[union-attr]
+                allowed_updates=["message", "callback_query"],
+            )
+
+    asyncio.run(register())
+    typer.echo(f"Telegram will post updates to {url}")
+
+
 @telegram_app.command("poll")
 def telegram_poll() -> None:
     """Receive Telegram updates by long polling (for a machine without a public address)."""

@@ -93,7 +93,9 @@ def process_specs(
             base_env,
         ),
     ]
-    if settings.telegram_bot_token is not None:
+    # Polling on a machine without a public address; with a webhook secret the gateway
+    # receives Telegram's webhook calls instead (`sadar telegram set-webhook`).
+    if settings.telegram_bot_token is not None and settings.telegram_webhook_secret is None:
         specs.append(
             ProcessSpec(
                 "telegram", [str(app_python), "-m", "bot.cli", "telegram", "poll"], base_env

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from bot import messages
 from bot.conversation import BotReply, ConversationRouter, RasaClient, RasaUnavailable
 from bot.domain.senders import Channel, make_sender_id
+from bot.gateway.telegram import telegram_router
 from bot.gateway.whatsapp import whatsapp_router
 from bot.settings import Settings, get_settings
 from bot.shared_state import IdempotencyStore, make_idempotency_store
@@ -68,9 +69,19 @@ def create_app(
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, http=rasa_http)
         app.state.router = ConversationRouter(rasa)
         app.state.idempotency = make_idempotency_store(settings.redis_url)
+        app.state.telegram = None
+        if settings.telegram_bot_token and settings.telegram_webhook_secret:
+            from bot.channels.telegram import build_application
+
+            app.state.telegram = build_application(settings, app.state.router)
+            await app.state.telegram.initialize()
+            await app.state.telegram.start()
         try:
             yield
         finally:
+            if app.state.telegram is not None:
+                await app.state.telegram.stop()
+                await app.state.telegram.shutdown()
             await rasa.aclose()
             await app.state.idempotency.aclose()
 
@@ -122,6 +133,7 @@ def create_app(
         return JSONResponse(payload)
 
     app.include_router(whatsapp_router(settings))
+    app.include_router(telegram_router(settings))
     return app
 
 
