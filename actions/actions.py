@@ -105,7 +105,7 @@ class ActionRecordConsent(Action):
         context = get_app_context()
         record = record_consent(
             context.sessions,
-            context.settings.pii_hash_key.get_secret_value(),
+            context.hash_key,
             tracker.sender_id,
             decision,
         )

@@ -12,10 +12,14 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.actions import DIGRESSION_INTENTS, latest_entity_value, latest_intent
+from actions.actions import (
+    DIGRESSION_INTENTS,
+    latest_entity_value,
+    latest_intent,
+    response_text,
+)
 from bot.app_context import get_app_context
-from bot.crypto import PiiCipher
-from bot.domain.formatting import rupiah
+from bot.domain.formatting import programmes, rupiah, tanggal
 from bot.domain.nik import InvalidNik, parse_nik
 from bot.domain.registration import (
     Registration,
@@ -122,10 +126,6 @@ def _is_digression(tracker: Tracker) -> bool:
 
 def _text(tracker: Tracker) -> str:
     return (tracker.latest_message.get("text") or "").strip()
-
-
-def _cipher() -> PiiCipher:
-    return PiiCipher(get_app_context().settings.pii_encryption_keys.get_secret_value())
 
 
 class ValidateRegistrationForm(FormValidationAction):
@@ -313,9 +313,7 @@ class ValidateRegistrationForm(FormValidationAction):
                 "nik", f"utter_invalid_nik_{error.problem.value}", dispatcher, tracker
             )
         context = get_app_context()
-        if nik_is_registered(
-            context.sessions, context.settings.pii_hash_key.get_secret_value(), nik.value
-        ):
+        if nik_is_registered(context.sessions, context.hash_key, nik.value):
             dispatcher.utter_message(response="utter_nik_already_registered")
             return {"nik": None}
         result: dict[str, Any] = {"nik": nik.value}
@@ -412,8 +410,7 @@ class ValidateRegistrationForm(FormValidationAction):
 
 
 def _show_date(iso: str) -> str:
-    day = date.fromisoformat(iso)
-    return day.strftime("%d-%m-%Y")
+    return tanggal(date.fromisoformat(iso))
 
 
 def _contribution(tracker: Tracker) -> tuple[int, bool]:
@@ -467,7 +464,7 @@ class ActionAskRegistrationConfirmed(Action):
             regency=tracker.get_slot("regency"),
             occupation=occupation_label(tracker.get_slot("occupation")),
             income=rupiah(int(tracker.get_slot("declared_income"))),
-            programmes="JKK + JKM + JHT" if with_jht else "JKK + JKM",
+            programmes=programmes(with_jht),
             contribution=rupiah(total),
         )
         return []
@@ -488,7 +485,6 @@ class ActionSubmitRegistration(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        settings = context.settings
         nik = parse_nik(tracker.get_slot("nik"))
         registration = Registration(
             full_name=tracker.get_slot("full_name"),
@@ -506,8 +502,8 @@ class ActionSubmitRegistration(Action):
         try:
             result = register_participant(
                 context.sessions,
-                _cipher(),
-                settings.pii_hash_key.get_secret_value(),
+                context.cipher,
+                context.hash_key,
                 registration,
                 tracker.sender_id,
                 date.today(),
@@ -520,7 +516,7 @@ class ActionSubmitRegistration(Action):
             response="utter_registration_done",
             reference=result.reference,
             contribution=rupiah(result.monthly_contribution),
-            due_date=result.first_due_date.strftime("%d-%m-%Y"),
+            due_date=tanggal(result.first_due_date),
         )
         return _reset_registration()
 
@@ -538,14 +534,6 @@ class ActionCancelRegistration(Action):
         return [ActiveLoop(None), SlotSet("requested_slot", None), *_reset_registration()]
 
 
-STATUS_LABELS = {
-    "registered": "terdaftar",
-    "awaiting_first_payment": "menunggu pembayaran pertama",
-    "active": "aktif",
-    "non_active": "nonaktif (ada tunggakan 3 bulan)",
-}
-
-
 class ActionCheckStatus(Action):
     """ "cek status": the sender's own registration, without repeating personal data."""
 
@@ -558,8 +546,8 @@ class ActionCheckStatus(Action):
         context = get_app_context()
         view = find_for_sender(
             context.sessions,
-            _cipher(),
-            context.settings.pii_hash_key.get_secret_value(),
+            context.cipher,
+            context.hash_key,
             tracker.sender_id,
         )
         if view is None:
@@ -568,11 +556,11 @@ class ActionCheckStatus(Action):
         dispatcher.utter_message(
             response="utter_status",
             reference=view.reference,
-            status=STATUS_LABELS.get(view.status, view.status),
-            programmes="JKK + JKM + JHT" if view.with_jht else "JKK + JKM",
+            status=response_text(domain, f"utter_status_label_{view.status}"),
+            programmes=programmes(view.with_jht),
             contribution=rupiah(view.monthly_contribution),
             months_paid=0,
-            due_date=view.next_due_date.strftime("%d-%m-%Y"),
+            due_date=tanggal(view.next_due_date),
         )
         return []
 
@@ -587,7 +575,7 @@ class ActionDeleteMyData(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        key = context.settings.pii_hash_key.get_secret_value()
+        key = context.hash_key
         pending = bool(tracker.get_slot("deletion_requested"))
         intent = latest_intent(tracker)
         if pending and intent == "affirm":
@@ -599,7 +587,7 @@ class ActionDeleteMyData(Action):
         if pending and intent == "deny":
             dispatcher.utter_message(response="utter_deletion_cancelled")
             return [SlotSet("deletion_requested", None)]
-        if find_for_sender(context.sessions, _cipher(), key, tracker.sender_id) is None:
+        if find_for_sender(context.sessions, context.cipher, key, tracker.sender_id) is None:
             dispatcher.utter_message(response="utter_nothing_to_delete")
             return []
         dispatcher.utter_message(response="utter_confirm_delete")

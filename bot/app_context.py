@@ -8,6 +8,7 @@ from functools import lru_cache
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.crypto import PiiCipher
 from bot.db.engine import make_engine, make_session_factory
 from bot.settings import Settings, get_settings
 
@@ -17,11 +18,21 @@ class AppContext:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    cipher: PiiCipher
+
+    @property
+    def hash_key(self) -> str:
+        return self.settings.pii_hash_key.get_secret_value()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
         engine = make_engine(settings.database_url)
-        return cls(settings=settings, engine=engine, sessions=make_session_factory(engine))
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            cipher=PiiCipher(settings.pii_encryption_keys.get_secret_value()),
+        )
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from bot.app_context import get_app_context
 from bot.settings import get_settings
 
 app = typer.Typer(help="Sadar: BPJS Ketenagakerjaan registration bot.", no_args_is_help=True)
@@ -75,15 +76,6 @@ def run() -> None:
     raise typer.Exit(run_all(settings))
 
 
-def _participant_services():  # type: ignore[no-untyped-def]
-    from bot.app_context import get_app_context
-    from bot.crypto import PiiCipher
-
-    context = get_app_context()
-    cipher = PiiCipher(context.settings.pii_encryption_keys.get_secret_value())
-    return context, cipher
-
-
 def _as_dict(view) -> dict:  # type: ignore[no-untyped-def]
     from dataclasses import asdict
 
@@ -107,11 +99,11 @@ def participants_show(
 
     if not nik and not reference:
         raise typer.BadParameter("give --nik or --reference")
-    context, cipher = _participant_services()
+    context = get_app_context()
     view = find_participant(
         context.sessions,
-        cipher,
-        context.settings.pii_hash_key.get_secret_value(),
+        context.cipher,
+        context.hash_key,
         nik="".join(ch for ch in nik if ch.isdigit()) if nik else None,
         reference=reference,
         masked=not unmasked,
@@ -140,8 +132,9 @@ def participants_export(
 
     from bot.services.participants import all_participants
 
-    context, cipher = _participant_services()
-    rows = [_as_dict(v) for v in all_participants(context.sessions, cipher, masked=not unmasked)]
+    context = get_app_context()
+    views = all_participants(context.sessions, context.cipher, masked=not unmasked)
+    rows = [_as_dict(v) for v in views]
     stream = sys.stdout if output == "-" else open(output, "w", newline="", encoding="utf-8")  # noqa: SIM115
     try:
         if as_json:

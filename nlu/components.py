@@ -20,10 +20,8 @@ from nlu.parsing.extract import extract_entities
 from nlu.parsing.normalise import normalise_word
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class SadarEntityExtractor(GraphComponent, EntityExtractorMixin):
-    """NIK, phone, money, date, occupation and village, with normalised values:
-    digits-only NIK, E.164 phone, integer rupiah, ISO date, canonical occupation code."""
+class _StatelessComponent(GraphComponent):
+    """Nothing to configure, train or persist."""
 
     @classmethod
     def create(
@@ -32,8 +30,14 @@ class SadarEntityExtractor(GraphComponent, EntityExtractorMixin):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> SadarEntityExtractor:
+    ) -> _StatelessComponent:
         return cls()
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class SadarEntityExtractor(_StatelessComponent, EntityExtractorMixin):
+    """NIK, phone, money, date, occupation and village, with normalised values:
+    digits-only NIK, E.164 phone, integer rupiah, ISO date, canonical occupation code."""
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -62,19 +66,9 @@ class SadarEntityExtractor(GraphComponent, EntityExtractorMixin):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class SlangNormaliser(GraphComponent):
+class SlangNormaliser(_StatelessComponent):
     """Sets each token's lemma to its standard form ('brp' -> 'berapa', 'piye' ->
     'bagaimana'); the featurizers read lemmas, while TEXT and entity spans stay untouched."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SlangNormaliser:
-        return cls()
 
     @staticmethod
     def _normalise(message: Message) -> None:

@@ -1,4 +1,15 @@
+from collections.abc import Iterator
+
 import pytest
+
+from tests.support.fake_telegram import FakeTelegram, running_fake_telegram
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    """A local fake Telegram Bot API for the adapter and webhook tests."""
+    with running_fake_telegram() as server:
+        yield server
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

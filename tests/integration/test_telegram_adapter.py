@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from telegram import Update
 
 from bot import messages
 from bot.channels.telegram import build_application
 from bot.conversation import ConversationRouter, RasaClient
 from bot.settings import Settings
-from tests.support.fake_telegram import FakeTelegram, running_fake_telegram
+from tests.support.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token"
 CHAT = {"id": 5550001, "type": "private", "first_name": "Siti"}
@@ -42,12 +40,6 @@ class RasaAskingForPhone:
                 },
             ],
         )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with running_fake_telegram() as server:
-        yield server
 
 
 def _update(update_id: int, **message: object) -> dict:

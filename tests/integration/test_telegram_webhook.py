@@ -14,15 +14,9 @@ from bot.gateway.app import create_app
 from bot.gateway.telegram import SECRET_HEADER
 from bot.settings import Settings
 from tests.support.fake_rasa import FakeRasaREST
-from tests.support.fake_telegram import FakeTelegram, running_fake_telegram
+from tests.support.fake_telegram import FakeTelegram
 
 SECRET = "webhook-secret-for-tests"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with running_fake_telegram() as server:
-        yield server
 
 
 def update(update_id: int, text: str = "halo") -> dict:

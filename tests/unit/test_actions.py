@@ -151,3 +151,10 @@ async def test_unknown_village_takes_the_regency_from_the_nik() -> None:
         "Sumberejo", CollectingDispatcher(), t, DOMAIN
     )
     assert result == {"village": "Sumberejo", "regency": "Tulungagung"}
+
+
+def test_every_participant_status_has_a_label_for_the_status_reply() -> None:
+    from bot.domain.registration import ParticipantStatus
+
+    for status in ParticipantStatus:
+        assert f"utter_status_label_{status.value}" in DOMAIN["responses"], status

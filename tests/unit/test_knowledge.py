@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -81,7 +80,3 @@ def test_a_changed_constant_would_be_caught(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(benefits, "JKM_TOTAL", 45_000_000)
     with pytest.raises(AssertionError):
         test_each_stated_figure_equals_its_domain_constant("utter_answer_ask_jkm")
-
-
-def test_knowledge_file_path_is_packaged() -> None:
-    assert Path(PROJECT_ROOT / "bot/domain/data/knowledge.toml").exists()
