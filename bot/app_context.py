@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
 from bot.db.engine import make_engine, make_session_factory
+from bot.services.channel_log import ChannelLog
 from bot.settings import Settings, get_settings
 
 
@@ -23,6 +24,10 @@ class AppContext:
     @property
     def hash_key(self) -> str:
         return self.settings.pii_hash_key.get_secret_value()
+
+    @property
+    def channel_log(self) -> ChannelLog:
+        return ChannelLog(self.sessions, self.hash_key, self.cipher)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:

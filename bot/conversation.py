@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -28,16 +29,28 @@ class Button:
 
 
 @dataclass(frozen=True)
+class MessageTemplate:
+    """A pre-approved WhatsApp template (Twilio Content API): its ContentSid and variables."""
+
+    content_sid: str
+    variables: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
 class BotReply:
+    """One message from the bot, whichever channel carries it."""
+
     text: str | None = None
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     #: Title of a "share my phone number" button, where the channel has one (Telegram);
     #: set by a response's `custom: {request_contact: "<title>"}` in domain.yml.
     request_contact: str | None = None
+    #: For WhatsApp outside the 24-hour window: send this template instead of the text.
+    template: MessageTemplate | None = None
 
     @property
     def is_empty(self) -> bool:
-        return not self.text and not self.buttons
+        return not self.text and not self.buttons and self.template is None
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}
@@ -56,6 +69,19 @@ class BotReply:
         return cls(text=message.get("text"), buttons=buttons, request_contact=contact)
 
 
+def for_delivery(replies: list[BotReply]) -> list[BotReply]:
+    """Drop empty replies and carry a contact request to the last text, where the
+    channel can attach its one-tap button."""
+    contact_title = next((r.request_contact for r in replies if r.request_contact), None)
+    texts = [replace(r, request_contact=None) for r in replies if not r.is_empty]
+    if texts and contact_title and not texts[-1].buttons:
+        texts[-1] = replace(texts[-1], request_contact=contact_title)
+    return texts
+
+
+Deliver = Callable[[list[BotReply]], Awaitable[None]]
+
+
 class RasaUnavailable(RuntimeError):
     """Rasa did not answer; the message was not processed and may be sent again."""
 
@@ -64,10 +90,15 @@ class RasaClient:
     """Talks to Rasa's REST channel (``/webhooks/rest/webhook``)."""
 
     def __init__(
-        self, base_url: str, timeout_seconds: float, http: httpx.AsyncClient | None = None
+        self,
+        base_url: str,
+        timeout_seconds: float,
+        http: httpx.AsyncClient | None = None,
+        connect_retries: int = 2,
     ):
         self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
         self._http = http or httpx.AsyncClient(timeout=timeout_seconds)
+        self._connect_retries = connect_retries
 
     async def send(
         self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
@@ -75,12 +106,20 @@ class RasaClient:
         body: dict[str, Any] = {"sender": sender_id, "message": text}
         if metadata:
             body["metadata"] = metadata
-        try:
-            response = await self._http.post(self._url, json=body)
-            response.raise_for_status()
-        except httpx.HTTPError as error:
-            raise RasaUnavailable(f"Rasa at {self._url} failed: {error!r}") from error
-        return [BotReply.from_rasa(m) for m in response.json()]
+        for attempt in range(self._connect_retries + 1):
+            try:
+                response = await self._http.post(self._url, json=body)
+                response.raise_for_status()
+                return [BotReply.from_rasa(m) for m in response.json()]
+            except httpx.ConnectError as error:
+                # Rasa never saw the message (e.g. restarting): safe to try again shortly.
+                if attempt == self._connect_retries:
+                    raise RasaUnavailable(f"Rasa at {self._url} unreachable: {error!r}") from error
+                await asyncio.sleep(0.5 * 2**attempt)
+            except httpx.HTTPError as error:
+                # Rasa may have processed it (timeout, 5xx): never resend, or it acts twice.
+                raise RasaUnavailable(f"Rasa at {self._url} failed: {error!r}") from error
+        raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -102,15 +141,26 @@ class ConversationRouter:
         return lock
 
     async def handle(
-        self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
+        self,
+        sender_id: str,
+        text: str,
+        metadata: dict[str, Any] | None = None,
+        deliver: Deliver | None = None,
     ) -> list[BotReply]:
-        """Replies for one inbound text; raises RasaUnavailable if Rasa is down."""
-        text = text.strip()
-        if not text:
-            return [BotReply(text=messages.EMPTY_MESSAGE)]
-        if len(text) > MAX_MESSAGE_CHARS:
-            return [BotReply(text=messages.MESSAGE_TOO_LONG.format(limit=MAX_MESSAGE_CHARS))]
+        """Replies for one inbound text; raises RasaUnavailable if Rasa is down.
+
+        ``deliver`` runs under the sender's lock, so the replies to one message are out
+        before the next message from the same sender is processed."""
         lock = self._lock_for(sender_id)
         async with lock:
-            log.debug("-> rasa %s (%d chars)", mask_sender(sender_id), len(text))
-            return await self._rasa.send(sender_id, text, metadata)
+            text = text.strip()
+            if not text:
+                replies = [BotReply(text=messages.EMPTY_MESSAGE)]
+            elif len(text) > MAX_MESSAGE_CHARS:
+                replies = [BotReply(text=messages.MESSAGE_TOO_LONG.format(limit=MAX_MESSAGE_CHARS))]
+            else:
+                log.debug("-> rasa %s (%d chars)", mask_sender(sender_id), len(text))
+                replies = await self._rasa.send(sender_id, text, metadata)
+            if deliver is not None:
+                await deliver(for_delivery(replies))
+            return replies

@@ -22,3 +22,7 @@ NON_TEXT_MESSAGE = (
 NOT_OWN_CONTACT = (
     "Mohon bagikan nomor HP Anda sendiri, atau ketik nomornya, contoh: 0812 3456 7890."
 )
+LOCATION_MESSAGE = (
+    "Terima kasih, lokasinya sudah kami terima, tetapi belum bisa kami proses. "
+    "Silakan ketik nama desa/kelurahan Anda."
+)

@@ -81,10 +81,24 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_messages_per_second: float = Field(
+        default=30, description="Telegram's broadcast limit, shared by all processes via Redis."
+    )
+    telegram_messages_per_chat_per_second: float = Field(
+        default=1, description="Telegram's advice for one chat (short bursts of 3 allowed)."
+    )
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
-    twilio_whatsapp_from: str | None = None
+    twilio_whatsapp_from: str | None = Field(
+        default=None, description="The WhatsApp sender, e.g. whatsapp:+14155238886 (sandbox)."
+    )
+    twilio_api_base_url: str = Field(
+        default="https://api.twilio.com", description="Twilio REST API origin (tests: a fake)."
+    )
+    whatsapp_messages_per_second: float = Field(
+        default=80, description="Messages per second from the WhatsApp sender number."
+    )
 
     @model_validator(mode="after")
     def _fill_local_defaults(self) -> Settings:
@@ -121,6 +135,13 @@ class Settings(BaseSettings):
                 "SADAR_PUBLIC_BASE_URL must be the https:// address Twilio posts to in production."
             )
         return self
+
+    @property
+    def twilio_configured(self) -> bool:
+        """Replies over WhatsApp need all three: account, token and sender number."""
+        return bool(
+            self.twilio_account_sid and self.twilio_auth_token and self.twilio_whatsapp_from
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,32 +1,36 @@
 """State that several processes must share. Redis when ``SADAR_REDIS_URL`` is set,
-otherwise an in-process store with the same behaviour for a single machine."""
+otherwise in-process implementations with the same behaviour for a single machine.
+
+Two things live here: a small key-value store with atomic claims (duplicate deliveries,
+the last options shown to a WhatsApp sender) and rate limiters (channel throughput)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Protocol
 
 PENDING = "\x00pending"
 
 
-class IdempotencyStore(Protocol):
-    """Remembers which inbound messages were already handled, and their result."""
+class SharedStore(Protocol):
+    """Short-lived values with a TTL, and claims that exactly one caller wins."""
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         """True for the first caller of ``key`` within the TTL, False for repeats."""
 
-    async def save_result(self, key: str, result: str, ttl_seconds: int) -> None: ...
+    async def put(self, key: str, value: str, ttl_seconds: int) -> None: ...
 
-    async def result(self, key: str) -> str | None:
-        """The saved result, or None while the first caller is still working."""
+    async def get(self, key: str) -> str | None:
+        """The stored value; None if absent or only claimed (work still under way)."""
 
-    async def release(self, key: str) -> None:
-        """Forget a claim whose work failed, so a retry is processed again."""
+    async def delete(self, key: str) -> None:
+        """Forget a key, e.g. a claim whose work failed, so a retry is processed again."""
 
     async def aclose(self) -> None: ...
 
 
-class MemoryIdempotencyStore:
+class MemoryStore:
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, str]] = {}
 
@@ -48,22 +52,22 @@ class MemoryIdempotencyStore:
         self._entries[key] = (time.monotonic() + ttl_seconds, PENDING)
         return True
 
-    async def save_result(self, key: str, result: str, ttl_seconds: int) -> None:
-        self._entries[key] = (time.monotonic() + ttl_seconds, result)
+    async def put(self, key: str, value: str, ttl_seconds: int) -> None:
+        self._entries[key] = (time.monotonic() + ttl_seconds, value)
 
-    async def result(self, key: str) -> str | None:
+    async def get(self, key: str) -> str | None:
         value = self._live(key)
         return None if value in (None, PENDING) else value
 
-    async def release(self, key: str) -> None:
+    async def delete(self, key: str) -> None:
         self._entries.pop(key, None)
 
     async def aclose(self) -> None:
         self._entries.clear()
 
 
-class RedisIdempotencyStore:
-    def __init__(self, redis_url: str, namespace: str = "sadar:idem:"):
+class RedisStore:
+    def __init__(self, redis_url: str, namespace: str = "sadar:kv:"):
         import redis.asyncio as redis
 
         self._redis = redis.Redis.from_url(redis_url, decode_responses=True)
@@ -72,19 +76,96 @@ class RedisIdempotencyStore:
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         return bool(await self._redis.set(self._ns + key, PENDING, nx=True, ex=ttl_seconds))
 
-    async def save_result(self, key: str, result: str, ttl_seconds: int) -> None:
-        await self._redis.set(self._ns + key, result, ex=ttl_seconds)
+    async def put(self, key: str, value: str, ttl_seconds: int) -> None:
+        await self._redis.set(self._ns + key, value, ex=ttl_seconds)
 
-    async def result(self, key: str) -> str | None:
+    async def get(self, key: str) -> str | None:
         value = await self._redis.get(self._ns + key)
         return None if value in (None, PENDING) else value
 
-    async def release(self, key: str) -> None:
+    async def delete(self, key: str) -> None:
         await self._redis.delete(self._ns + key)
 
     async def aclose(self) -> None:
         await self._redis.aclose()
 
 
-def make_idempotency_store(redis_url: str | None) -> IdempotencyStore:
-    return RedisIdempotencyStore(redis_url) if redis_url else MemoryIdempotencyStore()
+def make_shared_store(redis_url: str | None) -> SharedStore:
+    return RedisStore(redis_url) if redis_url else MemoryStore()
+
+
+class RateLimiter(Protocol):
+    """Paces work on a key to ``rate`` per second with bursts of ``burst``; with Redis the
+    pace holds across every process sharing it."""
+
+    async def wait_seconds(self, key: str, rate: float, burst: int) -> float:
+        """Reserve one slot; 0 if it may go now, else how long to wait and ask again."""
+
+    async def aclose(self) -> None: ...
+
+
+async def acquire(limiter: RateLimiter, key: str, rate: float, burst: int = 1) -> None:
+    """Wait until ``key`` may be used once more."""
+    while (delay := await limiter.wait_seconds(key, rate, burst)) > 0:
+        await asyncio.sleep(delay)
+
+
+def gcra(tat: float | None, now: float, rate: float, burst: int) -> tuple[float, float | None]:
+    """Generic cell rate algorithm: (seconds to wait, new theoretical arrival time or None
+    when the request is refused). Pure, so the Redis script and memory limiter agree."""
+    interval = 1.0 / rate
+    tat = max(tat or now, now)
+    allow_at = tat - interval * (burst - 1)
+    if now < allow_at:
+        return allow_at - now, None
+    return 0.0, tat + interval
+
+
+class MemoryRateLimiter:
+    def __init__(self) -> None:
+        self._tat: dict[str, float] = {}
+
+    async def wait_seconds(self, key: str, rate: float, burst: int) -> float:
+        wait, new_tat = gcra(self._tat.get(key), time.monotonic(), rate, burst)
+        if new_tat is not None:
+            self._tat[key] = new_tat
+        return wait
+
+    async def aclose(self) -> None:
+        self._tat.clear()
+
+
+#: The same arithmetic as ``gcra``, run atomically inside Redis on Redis's own clock so
+#: that workers on machines with skewed clocks still share one pace.
+_GCRA_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = 1.0 / tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local allow_at = tat - interval * (burst - 1)
+if now < allow_at then return tostring(allow_at - now) end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
+return '0'
+"""
+
+
+class RedisRateLimiter:
+    def __init__(self, redis_url: str, namespace: str = "sadar:rate:"):
+        import redis.asyncio as redis
+
+        self._redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        self._script = self._redis.register_script(_GCRA_SCRIPT)
+        self._ns = namespace
+
+    async def wait_seconds(self, key: str, rate: float, burst: int) -> float:
+        return float(await self._script(keys=[self._ns + key], args=[rate, burst]))
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+def make_rate_limiter(redis_url: str | None) -> RateLimiter:
+    return RedisRateLimiter(redis_url) if redis_url else MemoryRateLimiter()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -11,8 +12,14 @@ from telegram import (
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
     Update,
+)
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
 )
 from telegram.ext import (
     AIORateLimiter,
@@ -20,14 +27,18 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     filters,
 )
 
 from bot import messages
+from bot.channels.factory import build_outbox, record_inbound_safely
+from bot.channels.outbound import Accepted, Outbox, PermanentSendError, TransientSendError
 from bot.conversation import BotReply, ConversationRouter, RasaClient, RasaUnavailable
 from bot.domain.senders import Channel, make_sender_id
 from bot.privacy import mask_sender
+from bot.services.channel_log import ChannelLog
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,77 +48,107 @@ MAX_CALLBACK_DATA_BYTES = 64
 GREET_PAYLOAD = "/greet"
 
 
-def reply_markups(
-    replies: list[BotReply],
-) -> list[InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None]:
-    """One markup per text reply: inline buttons, or on the last text a one-tap
-    "share my number" keyboard when a reply asks for the contact."""
-    contact_title = next((r.request_contact for r in replies if r.request_contact), None)
-    texts = [r for r in replies if r.text]
-    markups: list[InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None] = [
-        inline_keyboard(r) for r in texts
-    ]
-    if texts and contact_title and markups[-1] is None:
-        markups[-1] = ReplyKeyboardMarkup(
-            [[KeyboardButton(contact_title, request_contact=True)]],
+def reply_markup(
+    reply: BotReply,
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """Inline buttons, or a one-tap "share my number" keyboard when the reply asks for it."""
+    if reply.buttons:
+        rows = []
+        for button in reply.buttons:
+            data = button.payload
+            if len(data.encode()) > MAX_CALLBACK_DATA_BYTES:
+                data = button.title[:MAX_CALLBACK_DATA_BYTES]
+            rows.append([InlineKeyboardButton(button.title, callback_data=data)])
+        return InlineKeyboardMarkup(rows)
+    if reply.request_contact:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(reply.request_contact, request_contact=True)]],
             one_time_keyboard=True,
             resize_keyboard=True,
         )
-    return markups
+    return None
 
 
-def inline_keyboard(reply: BotReply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    rows = []
-    for button in reply.buttons:
-        data = button.payload
-        if len(data.encode()) > MAX_CALLBACK_DATA_BYTES:
-            data = button.title[:MAX_CALLBACK_DATA_BYTES]
-        rows.append([InlineKeyboardButton(button.title, callback_data=data)])
-    return InlineKeyboardMarkup(rows)
+class TelegramSender:
+    """Sends through the Bot API with python-telegram-bot's rate limiter, which also waits
+    out HTTP 429 ``retry_after``."""
+
+    channel = Channel.TELEGRAM
+
+    def __init__(self, token: str, base_url: str):
+        self._bot = ExtBot(token, base_url=base_url, rate_limiter=AIORateLimiter(max_retries=3))
+        self._ready = asyncio.Lock()
+        self._initialized = False
+
+    async def deliver(self, address: str, message: BotReply) -> list[Accepted]:
+        async with self._ready:
+            if not self._initialized:
+                await self._bot.initialize()
+                self._initialized = True
+        try:
+            await self._bot.send_message(
+                chat_id=int(address), text=message.text or "", reply_markup=reply_markup(message)
+            )
+        except (Forbidden, BadRequest, InvalidToken) as error:
+            raise PermanentSendError(f"Telegram refused: {error}") from error
+        except (NetworkError, RetryAfter) as error:
+            raise TransientSendError(f"Telegram: {error!r}") from error
+        # Telegram message ids are unique per chat only and there are no delivery reports.
+        return [Accepted(None, "sent")]
+
+    async def aclose(self) -> None:
+        if self._initialized:
+            await self._bot.shutdown()
 
 
 class TelegramAdapter:
-    def __init__(self, router: ConversationRouter):
+    def __init__(self, router: ConversationRouter, outbox: Outbox, channel_log: ChannelLog | None):
         self._router = router
+        self._outbox = outbox
+        self._channel_log = channel_log
+
+    async def _reply(self, chat_id: int, text: str) -> None:
+        sender_id = make_sender_id(Channel.TELEGRAM, str(chat_id))
+        await self._outbox.send(sender_id, BotReply(text=text))
 
     async def _converse(
         self,
         chat_id: int,
         text: str,
-        context: ContextTypes.DEFAULT_TYPE,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         sender_id = make_sender_id(Channel.TELEGRAM, str(chat_id))
+        await record_inbound_safely(self._channel_log, sender_id)
+
+        async def deliver(replies: list[BotReply]) -> None:
+            for reply in replies:
+                await self._outbox.send(sender_id, reply)
+
         try:
-            replies = await self._router.handle(sender_id, text, metadata)
+            await self._router.handle(sender_id, text, metadata, deliver=deliver)
         except RasaUnavailable as error:
             log.error("Telegram message from %s not processed: %s", mask_sender(sender_id), error)
-            replies = [BotReply(text=messages.RASA_UNAVAILABLE)]
-        texts = [r for r in replies if r.text]
-        for reply, markup in zip(texts, reply_markups(replies), strict=True):
-            await context.bot.send_message(chat_id=chat_id, text=reply.text, reply_markup=markup)
+            await self._reply(chat_id, messages.RASA_UNAVAILABLE)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         if message is None or message.text is None or update.effective_chat is None:
             return
-        await self._converse(update.effective_chat.id, message.text, context)
+        await self._converse(update.effective_chat.id, message.text)
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/start <code>` from a t.me deep link: the code (e.g. an agent's referral) is kept."""
         if update.effective_chat is None:
             return
         metadata = {"start_parameter": context.args[0]} if context.args else None
-        await self._converse(update.effective_chat.id, GREET_PAYLOAD, context, metadata)
+        await self._converse(update.effective_chat.id, GREET_PAYLOAD, metadata)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None or query.message is None:
             return
         await query.answer()
-        await self._converse(query.message.chat.id, query.data or "", context)
+        await self._converse(query.message.chat.id, query.data or "")
 
     async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A shared contact answers the phone question, but only the sender's own number."""
@@ -115,26 +156,28 @@ class TelegramAdapter:
         if message is None or message.contact is None or update.effective_chat is None:
             return
         if user is None or message.contact.user_id != user.id:
-            await context.bot.send_message(
-                chat_id=update.effective_chat.id, text=messages.NOT_OWN_CONTACT
-            )
+            await self._reply(update.effective_chat.id, messages.NOT_OWN_CONTACT)
             return
         number = message.contact.phone_number
         await self._converse(
-            update.effective_chat.id, number if number.startswith("+") else f"+{number}", context
+            update.effective_chat.id, number if number.startswith("+") else f"+{number}"
         )
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat is not None:
-            await context.bot.send_message(
-                chat_id=update.effective_chat.id, text=messages.NON_TEXT_MESSAGE
-            )
+            await self._reply(update.effective_chat.id, messages.NON_TEXT_MESSAGE)
 
 
-def build_application(settings: Settings, router: ConversationRouter) -> Application:
+def build_application(
+    settings: Settings,
+    router: ConversationRouter,
+    outbox: Outbox,
+    channel_log: ChannelLog | None = None,
+) -> Application:
+    """Receives updates (webhook or polling); replies go out through ``outbox``."""
     if settings.telegram_bot_token is None:
         raise ValueError("SADAR_TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather first.")
-    adapter = TelegramAdapter(router)
+    adapter = TelegramAdapter(router, outbox, channel_log)
     application = (
         Application.builder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -155,7 +198,16 @@ def build_application(settings: Settings, router: ConversationRouter) -> Applica
 
 
 def run_polling(settings: Settings) -> None:
+    from bot.app_context import get_app_context
+
     router = ConversationRouter(RasaClient(settings.rasa_url, settings.rasa_timeout_seconds))
-    application = build_application(settings, router)
+    channel_log = get_app_context().channel_log
+    outbox = build_outbox(settings, channel_log)
+
+    async def close_outbox(_: Application) -> None:
+        await outbox.aclose()
+
+    application = build_application(settings, router, outbox, channel_log)
+    application.post_shutdown = close_outbox
     log.info("Telegram polling started")
     application.run_polling(allowed_updates=Update.ALL_TYPES)

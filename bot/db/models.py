@@ -89,3 +89,36 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40))
     fields: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ChannelContact(Base):
+    """A conversation address on one channel: how to reach it (encrypted) and when the person
+    last wrote, which decides whether WhatsApp still allows a free-form message."""
+
+    __tablename__ = "channel_contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address_encrypted: Mapped[str] = mapped_column(Text)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OutboundMessage(Base):
+    """One message Sadar sent (or tried to send), with the latest delivery status reported
+    by the platform. Content is not stored: only what is needed to trace delivery."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient_hash: Mapped[str] = mapped_column(String(64), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    template_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

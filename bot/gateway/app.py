@@ -7,9 +7,10 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
@@ -17,12 +18,14 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from bot import messages
+from bot.app_context import AppContext
+from bot.channels.factory import build_outbox
 from bot.conversation import BotReply, ConversationRouter, RasaClient, RasaUnavailable
 from bot.domain.senders import Channel, make_sender_id
 from bot.gateway.telegram import telegram_router
-from bot.gateway.whatsapp import whatsapp_router
+from bot.gateway.whatsapp import WhatsAppConversations, whatsapp_router
 from bot.settings import Settings, get_settings
-from bot.shared_state import IdempotencyStore, make_idempotency_store
+from bot.shared_state import SharedStore, make_shared_store
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,28 @@ class ChatResponse(BaseModel):
     replies: list[dict]
 
 
+class BackgroundWork:
+    """Work that outlives the webhook request that started it; on shutdown, in-flight
+    conversations are given time to finish instead of being cut off."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background work failed", exc_info=task.exception())
+
+    async def drain(self, timeout_seconds: float) -> None:
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=timeout_seconds)
+
+
 def web_sender_id(raw: str) -> str:
     """Namespace a web client's id; a web client can never speak as 'tg:' or 'wa:'."""
     local = raw.removeprefix(f"{Channel.WEB.value}:")
@@ -67,13 +92,22 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, http=rasa_http)
-        app.state.router = ConversationRouter(rasa)
-        app.state.idempotency = make_idempotency_store(settings.redis_url)
+        context = AppContext.from_settings(settings)
+        app.state.router = router = ConversationRouter(rasa)
+        app.state.store = store = make_shared_store(settings.redis_url)
+        app.state.channel_log = channel_log = context.channel_log
+        app.state.outbox = outbox = build_outbox(settings, channel_log)
+        app.state.background = background = BackgroundWork()
+        app.state.whatsapp = (
+            WhatsAppConversations(router, outbox, store, channel_log)
+            if outbox.has_channel(Channel.WHATSAPP)
+            else None
+        )
         app.state.telegram = None
         if settings.telegram_bot_token and settings.telegram_webhook_secret:
             from bot.channels.telegram import build_application
 
-            app.state.telegram = build_application(settings, app.state.router)
+            app.state.telegram = build_application(settings, router, outbox, channel_log)
             await app.state.telegram.initialize()
             await app.state.telegram.start()
         try:
@@ -82,8 +116,11 @@ def create_app(
             if app.state.telegram is not None:
                 await app.state.telegram.stop()
                 await app.state.telegram.shutdown()
+            await background.drain(settings.rasa_timeout_seconds)
+            await outbox.aclose()
             await rasa.aclose()
-            await app.state.idempotency.aclose()
+            await store.aclose()
+            context.engine.dispose()
 
     app = FastAPI(title="Sadar gateway", lifespan=lifespan)
     app.state.settings = settings
@@ -113,7 +150,7 @@ def create_app(
         except ValueError as error:
             return JSONResponse({"detail": str(error)}, status_code=422)
         router: ConversationRouter = request.app.state.router
-        store: IdempotencyStore = request.app.state.idempotency
+        store: SharedStore = request.app.state.store
 
         key = f"web:{sender_id}:{body.message_id}" if body.message_id else None
         if key and not await store.claim(key, IDEMPOTENCY_TTL_SECONDS):
@@ -123,13 +160,13 @@ def create_app(
         except RasaUnavailable as error:
             log.error("chat message not processed: %s", error)
             if key:
-                await store.release(key)
+                await store.delete(key)
             return JSONResponse(
                 {"replies": [BotReply(text=messages.RASA_UNAVAILABLE).as_json()]}, status_code=503
             )
         payload = {"replies": _replies_json(replies)}
         if key:
-            await store.save_result(key, json.dumps(payload), IDEMPOTENCY_TTL_SECONDS)
+            await store.put(key, json.dumps(payload), IDEMPOTENCY_TTL_SECONDS)
         return JSONResponse(payload)
 
     app.include_router(whatsapp_router(settings))
@@ -138,12 +175,12 @@ def create_app(
 
 
 async def _answer_of_earlier_attempt(
-    store: IdempotencyStore, key: str, wait_seconds: float
+    store: SharedStore, key: str, wait_seconds: float
 ) -> JSONResponse:
     """A retry of a message already received: wait for the first attempt's replies."""
     deadline = asyncio.get_running_loop().time() + wait_seconds
     while asyncio.get_running_loop().time() < deadline:
-        saved = await store.result(key)
+        saved = await store.get(key)
         if saved is not None:
             return JSONResponse(json.loads(saved))
         await asyncio.sleep(0.1)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from telegram import Update
 
 from bot.settings import Settings
-from bot.shared_state import IdempotencyStore
+from bot.shared_state import SharedStore
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def telegram_router(settings: Settings) -> APIRouter:
             log.warning("rejected a Telegram webhook call without the right secret token")
             return Response("invalid secret token", status_code=403)
         data = await request.json()
-        store: IdempotencyStore = request.app.state.idempotency
+        store: SharedStore = request.app.state.store
         if not await store.claim(f"tg:update:{data.get('update_id')}", DEDUP_TTL_SECONDS):
             return Response(status_code=200)  # a retry of an update already taken
         await application.update_queue.put(Update.de_json(data, application.bot))

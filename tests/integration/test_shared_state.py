@@ -1,4 +1,4 @@
-"""The idempotency store behaves the same in Redis (several processes) and in memory."""
+"""The shared store and rate limiter behave the same in Redis (several processes) and in memory."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -9,7 +9,13 @@ from fastapi.testclient import TestClient
 
 from bot.gateway.app import create_app
 from bot.settings import Settings
-from bot.shared_state import IdempotencyStore, MemoryIdempotencyStore, RedisIdempotencyStore
+from bot.shared_state import (
+    MemoryRateLimiter,
+    MemoryStore,
+    RedisRateLimiter,
+    RedisStore,
+    SharedStore,
+)
 from tests.support.fake_rasa import FakeRasaREST
 from tests.support.services import RedisServer
 
@@ -17,37 +23,35 @@ from tests.support.services import RedisServer
 @pytest.fixture(params=["redis", "memory"])
 async def store(request: pytest.FixtureRequest, redis_server: RedisServer) -> AsyncIterator:
     if request.param == "redis":
-        instance: IdempotencyStore = RedisIdempotencyStore(
-            redis_server.url, namespace=f"test:{request.node.name}:"
-        )
+        instance: SharedStore = RedisStore(redis_server.url, namespace=f"test:{request.node.name}:")
     else:
-        instance = MemoryIdempotencyStore()
+        instance = MemoryStore()
     yield instance
     await instance.aclose()
 
 
-async def test_first_claim_wins_and_result_is_shared(store: IdempotencyStore) -> None:
+async def test_first_claim_wins_and_result_is_shared(store: SharedStore) -> None:
     assert await store.claim("m1", 60)
     assert not await store.claim("m1", 60)
-    assert await store.result("m1") is None  # still pending
-    await store.save_result("m1", '{"replies": []}', 60)
-    assert await store.result("m1") == '{"replies": []}'
+    assert await store.get("m1") is None  # still pending
+    await store.put("m1", '{"replies": []}', 60)
+    assert await store.get("m1") == '{"replies": []}'
     assert not await store.claim("m1", 60)
 
 
-async def test_released_claim_can_be_taken_again(store: IdempotencyStore) -> None:
+async def test_released_claim_can_be_taken_again(store: SharedStore) -> None:
     assert await store.claim("m2", 60)
-    await store.release("m2")
+    await store.delete("m2")
     assert await store.claim("m2", 60)
 
 
-async def test_claims_expire(store: IdempotencyStore) -> None:
+async def test_claims_expire(store: SharedStore) -> None:
     assert await store.claim("m3", 1)
     await asyncio.sleep(1.2)
     assert await store.claim("m3", 1)
 
 
-async def test_concurrent_claims_have_exactly_one_winner(store: IdempotencyStore) -> None:
+async def test_concurrent_claims_have_exactly_one_winner(store: SharedStore) -> None:
     results = await asyncio.gather(*(store.claim("m4", 60) for _ in range(20)))
     assert results.count(True) == 1
 
@@ -67,3 +71,32 @@ def test_two_gateway_processes_sharing_redis_answer_a_retry_once(
         answer_two = second.post("/api/chat", json=body).json()
     assert answer_one == answer_two
     assert len(rasa.calls) == 1
+
+
+@pytest.fixture(params=["redis", "memory"])
+async def limiters(request: pytest.FixtureRequest, redis_server: RedisServer) -> AsyncIterator:
+    """Two limiters standing for two worker processes: Redis ones share one budget."""
+    if request.param == "redis":
+        namespace = f"test:rate:{request.node.name}:"
+        pair = [RedisRateLimiter(redis_server.url, namespace) for _ in range(2)]
+    else:
+        shared = MemoryRateLimiter()
+        pair = [shared, shared]
+    yield pair
+    for limiter in pair:
+        await limiter.aclose()
+
+
+async def test_a_burst_is_allowed_then_the_pace_holds_across_processes(limiters) -> None:  # type: ignore[no-untyped-def]
+    first, second = limiters
+    # One message per 100 s with bursts of 3: whoever asks, only 3 may go now.
+    waits = [await (first if i % 2 else second).wait_seconds("tg:all", 0.01, 3) for i in range(8)]
+    assert waits[:3] == [0, 0, 0]
+    assert all(99 < wait <= 100 for wait in waits[3:])
+
+
+async def test_keys_have_separate_budgets(limiters) -> None:  # type: ignore[no-untyped-def]
+    first, _ = limiters
+    assert await first.wait_seconds("tg:to:1", 0.01, 1) == 0
+    assert await first.wait_seconds("tg:to:2", 0.01, 1) == 0
+    assert await first.wait_seconds("tg:to:1", 0.01, 1) > 0

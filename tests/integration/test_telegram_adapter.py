@@ -11,6 +11,7 @@ import httpx
 from telegram import Update
 
 from bot import messages
+from bot.channels.factory import build_outbox
 from bot.channels.telegram import build_application
 from bot.conversation import ConversationRouter, RasaClient
 from bot.settings import Settings
@@ -62,10 +63,12 @@ async def _process(fake: FakeTelegram, rasa: RasaAskingForPhone, *updates: dict)
     router = ConversationRouter(
         RasaClient("http://rasa", 5, http=httpx.AsyncClient(transport=httpx.MockTransport(rasa)))
     )
-    application = build_application(settings, router)
+    outbox = build_outbox(settings, channel_log=None)
+    application = build_application(settings, router, outbox)
     async with application:
         for data in updates:
             await application.process_update(Update.de_json(data, application.bot))
+    await outbox.aclose()
 
 
 async def test_phone_question_gets_a_share_contact_keyboard(fake: FakeTelegram) -> None:

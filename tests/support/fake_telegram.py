@@ -5,7 +5,6 @@ python-telegram-bot is pointed at it through its base_url setting."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,13 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.support.services import free_port
+from tests.support.services import free_port, serve_in_thread
 
 BOT_USER = {"id": 7000001, "is_bot": True, "first_name": "Sadar", "username": "sadar_test_bot"}
 
@@ -83,15 +81,5 @@ def _app(fake: FakeTelegram) -> Starlette:
 @contextmanager
 def running_fake_telegram() -> Iterator[FakeTelegram]:
     fake = FakeTelegram(port=free_port())
-    server = uvicorn.Server(
-        uvicorn.Config(_app(fake), host="127.0.0.1", port=fake.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
+    with serve_in_thread(_app(fake), fake.port):
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(10)

@@ -1,4 +1,5 @@
-"""Real PostgreSQL and Redis servers on loopback, started for one test session.
+"""Real PostgreSQL and Redis servers on loopback, started for one test session, and a
+helper to serve local stand-ins of remote APIs.
 
 Both are found from Debian's packages (scripts/ensure-test-services installs them)."""
 
@@ -11,10 +12,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -181,3 +185,22 @@ def stop(process: subprocess.Popen, timeout: float = 15) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@contextmanager
+def serve_in_thread(app: Any, port: int) -> Iterator[None]:
+    """Serve an ASGI app (a local stand-in for a remote API) on loopback for a test."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError(f"the stand-in server on port {port} did not start")
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(10)

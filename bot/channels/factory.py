@@ -1,0 +1,79 @@
+"""Builds the channel parts from settings, once, for the gateway, the Telegram poller and
+the reminder workers alike."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.channels.outbound import ChannelLimits, ChannelSender, Outbox, Pace
+from bot.domain.senders import Channel
+from bot.privacy import mask_sender
+from bot.services.channel_log import ChannelLog
+from bot.settings import Settings
+from bot.shared_state import RateLimiter, make_rate_limiter
+
+log = logging.getLogger(__name__)
+
+#: Replies come in short bursts (an answer plus a question); allow a few at once per chat.
+PER_CHAT_BURST = 3
+
+
+def channel_limits(settings: Settings) -> dict[Channel, ChannelLimits]:
+    return {
+        Channel.TELEGRAM: ChannelLimits(
+            overall=Pace(
+                settings.telegram_messages_per_second,
+                burst=max(1, int(settings.telegram_messages_per_second)),
+            ),
+            per_recipient=Pace(settings.telegram_messages_per_chat_per_second, PER_CHAT_BURST),
+        ),
+        Channel.WHATSAPP: ChannelLimits(overall=Pace(settings.whatsapp_messages_per_second)),
+    }
+
+
+def build_outbox(
+    settings: Settings, channel_log: ChannelLog | None, limiter: RateLimiter | None = None
+) -> Outbox:
+    """An outbox for every channel that has credentials in the settings."""
+    senders: dict[Channel, ChannelSender] = {}
+    if settings.telegram_bot_token is not None:
+        from bot.channels.telegram import TelegramSender
+
+        senders[Channel.TELEGRAM] = TelegramSender(
+            settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url
+        )
+    if settings.twilio_configured:
+        from bot.channels.whatsapp import STATUS_CALLBACK_PATH, TwilioWhatsAppSender
+
+        assert settings.twilio_account_sid and settings.twilio_auth_token
+        callback = (
+            settings.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH
+            if settings.public_base_url
+            else None
+        )
+        senders[Channel.WHATSAPP] = TwilioWhatsAppSender(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token.get_secret_value(),
+            settings.twilio_whatsapp_from or "",
+            api_base_url=settings.twilio_api_base_url,
+            status_callback_url=callback,
+        )
+    return Outbox(
+        senders,
+        limiter or make_rate_limiter(settings.redis_url),
+        channel_limits(settings),
+        channel_log,
+    )
+
+
+async def record_inbound_safely(channel_log: ChannelLog | None, sender_id: str) -> None:
+    """Note an inbound message (WhatsApp window); a database hiccup must not stop the chat."""
+    if channel_log is None:
+        return
+    try:
+        await asyncio.to_thread(channel_log.record_inbound, sender_id)
+    except SQLAlchemyError as error:
+        log.error("could not record a message from %s: %r", mask_sender(sender_id), error)

@@ -1,0 +1,189 @@
+"""The one way Sadar sends a message: ``Outbox.send(recipient, message)``.
+
+Replies to residents and, later, reminders both come through here, so that rate limits,
+retries, delivery records and log masking are done once. A recipient is a namespaced
+sender id ("tg:<chat id>", "wa:+62…"); each channel has a ``ChannelSender`` that speaks
+its platform's API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.conversation import BotReply
+from bot.domain.senders import Channel, channel_of
+from bot.privacy import mask_sender
+from bot.services.channel_log import ChannelLog
+from bot.shared_state import RateLimiter, acquire
+
+log = logging.getLogger(__name__)
+
+
+class TransientSendError(Exception):
+    """The platform could not take the message now (network, 5xx, 429); try again later."""
+
+
+class PermanentSendError(Exception):
+    """The platform refused the message (blocked bot, bad number); retrying will not help."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The platform's id for a message it accepted (None where it has no global id) and
+    the status it reported."""
+
+    provider_message_id: str | None
+    status: str
+
+
+class ChannelSender(Protocol):
+    channel: Channel
+
+    async def deliver(self, address: str, message: BotReply) -> list[Accepted]:
+        """Hand one message to the platform; ``address`` is the local part of the id.
+        Raises TransientSendError or PermanentSendError."""
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Pace:
+    """A rate limit: ``rate`` per second with bursts of up to ``burst``."""
+
+    rate: float
+    burst: int = 1
+
+
+@dataclass(frozen=True)
+class ChannelLimits:
+    """Throughput per channel overall (per sending number on WhatsApp) and per chat."""
+
+    overall: Pace
+    per_recipient: Pace | None = None
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    recipient: str
+    ok: bool
+    accepted: tuple[Accepted, ...] = ()
+    error: str | None = None
+    attempts: int = 1
+
+
+class Outbox:
+    def __init__(
+        self,
+        senders: dict[Channel, ChannelSender],
+        limiter: RateLimiter,
+        limits: dict[Channel, ChannelLimits],
+        channel_log: ChannelLog | None = None,
+        max_attempts: int = 4,
+        first_backoff_seconds: float = 0.5,
+    ):
+        self._senders = senders
+        self._limiter = limiter
+        self._limits = limits
+        self._log = channel_log
+        self._max_attempts = max_attempts
+        self._first_backoff = first_backoff_seconds
+
+    def has_channel(self, channel: Channel) -> bool:
+        return channel in self._senders
+
+    async def _pace(self, channel: Channel, recipient: str) -> None:
+        limits = self._limits.get(channel)
+        if limits is None:
+            return
+        await acquire(
+            self._limiter, f"{channel.value}:all", limits.overall.rate, limits.overall.burst
+        )
+        if limits.per_recipient is not None:
+            pace = limits.per_recipient
+            await acquire(self._limiter, f"{channel.value}:to:{recipient}", pace.rate, pace.burst)
+
+    async def send(self, recipient: str, message: BotReply, purpose: str = "reply") -> SendOutcome:
+        """Send one message, retrying transient failures with backoff; never raises for a
+        platform failure: the outcome says what happened and the database records it."""
+        channel = channel_of(recipient)
+        sender = self._senders.get(channel)
+        if sender is None:
+            raise ValueError(f"no sender configured for channel {channel.value!r}")
+        address = recipient.partition(":")[2]
+        error: str | None = None
+        attempt = 0
+        for attempt in range(1, self._max_attempts + 1):
+            await self._pace(channel, recipient)
+            try:
+                accepted = await sender.deliver(address, message)
+            except TransientSendError as failure:
+                error = str(failure)
+                log.warning(
+                    "sending to %s failed (attempt %d/%d): %s",
+                    mask_sender(recipient),
+                    attempt,
+                    self._max_attempts,
+                    error,
+                )
+                if attempt < self._max_attempts:
+                    await asyncio.sleep(self._first_backoff * 2 ** (attempt - 1))
+                continue
+            except PermanentSendError as failure:
+                error = str(failure)
+                break
+            await self._record(recipient, purpose, message, accepted, attempt)
+            return SendOutcome(recipient, True, tuple(accepted), attempts=attempt)
+        log.error("message to %s not sent: %s", mask_sender(recipient), error)
+        await self._record_failure(recipient, purpose, message, error or "unknown", attempt)
+        return SendOutcome(recipient, False, error=error, attempts=attempt)
+
+    async def _record(
+        self,
+        recipient: str,
+        purpose: str,
+        message: BotReply,
+        accepted: list[Accepted],
+        attempts: int,
+    ) -> None:
+        template_id = message.template.content_sid if message.template else None
+        for item in accepted:
+            await self._write(
+                recipient,
+                purpose,
+                item.status,
+                provider_message_id=item.provider_message_id,
+                template_id=template_id,
+                attempts=attempts,
+            )
+
+    async def _record_failure(
+        self, recipient: str, purpose: str, message: BotReply, error: str, attempts: int
+    ) -> None:
+        await self._write(
+            recipient,
+            purpose,
+            "failed",
+            template_id=message.template.content_sid if message.template else None,
+            error=error,
+            attempts=attempts,
+        )
+
+    async def _write(self, recipient: str, purpose: str, status: str, **details: Any) -> None:
+        """Record the message; a database outage is logged, it does not undo the send."""
+        if self._log is None:
+            return
+        try:
+            await asyncio.to_thread(
+                self._log.record_outbound, recipient, purpose, status, **details
+            )
+        except SQLAlchemyError as error:
+            log.error("could not record a message to %s: %r", mask_sender(recipient), error)
+
+    async def aclose(self) -> None:
+        for sender in self._senders.values():
+            await sender.aclose()
+        await self._limiter.aclose()

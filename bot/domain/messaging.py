@@ -1,0 +1,42 @@
+"""Messaging-platform rules that decide what may be sent and how delivery reports combine.
+
+WhatsApp Business: a business may send free-form messages only within 24 hours of the
+user's last message (the customer-service window); after that only an approved template.
+Telegram has no such window. Sources: ../shared/domain.md (messaging-platform rules)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.domain.senders import Channel
+
+CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
+
+
+def window_open(last_inbound_at: datetime | None, now: datetime) -> bool:
+    """Whether the customer-service window opened by the user's last message still runs."""
+    return last_inbound_at is not None and now - last_inbound_at < CUSTOMER_SERVICE_WINDOW
+
+
+def template_required(channel: Channel, last_inbound_at: datetime | None, now: datetime) -> bool:
+    """A business-initiated WhatsApp message outside the window must be a template."""
+    return channel is Channel.WHATSAPP and not window_open(last_inbound_at, now)
+
+
+#: Delivery states in the order they happen; a late "sent" report never undoes "read".
+#: Twilio reports these; Telegram's Bot API only confirms acceptance ("sent").
+DELIVERY_PROGRESS = ("queued", "sending", "sent", "delivered", "read")
+DELIVERY_FAILURES = ("failed", "undelivered")
+
+
+def next_delivery_status(current: str, reported: str) -> str:
+    """Status after a (possibly out-of-order or repeated) delivery report."""
+    if reported in DELIVERY_FAILURES:
+        return current if current == "read" else reported
+    if reported not in DELIVERY_PROGRESS:
+        return current
+    if current in DELIVERY_FAILURES:
+        return current
+    if current not in DELIVERY_PROGRESS:
+        return reported
+    return max(current, reported, key=DELIVERY_PROGRESS.index)

@@ -1,0 +1,123 @@
+"""What the channels must remember in the database: each conversation's address and last
+inbound message (for WhatsApp's 24-hour window), and every outbound message's delivery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.crypto import PiiCipher
+from bot.db.models import ChannelContact, OutboundMessage
+from bot.domain.messaging import next_delivery_status, template_required
+from bot.domain.senders import channel_of
+from bot.privacy import keyed_hash
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything here is stored in UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ChannelLog:
+    sessions: sessionmaker[Session]
+    hash_key: str
+    cipher: PiiCipher
+
+    def sender_hash(self, sender_id: str) -> str:
+        return keyed_hash(self.hash_key, sender_id)
+
+    def record_inbound(self, sender_id: str, at: datetime | None = None) -> None:
+        """Note that the person wrote to us now: it (re)opens WhatsApp's service window."""
+        at = at or datetime.now(UTC)
+        digest = self.sender_hash(sender_id)
+        with self.sessions.begin() as session:
+            updated = session.execute(
+                update(ChannelContact)
+                .where(ChannelContact.sender_hash == digest)
+                .values(last_inbound_at=at)
+            ).rowcount
+            if updated:
+                return
+        try:
+            with self.sessions.begin() as session:
+                session.add(
+                    ChannelContact(
+                        sender_hash=digest,
+                        channel=channel_of(sender_id).value,
+                        address_encrypted=self.cipher.encrypt(sender_id),
+                        last_inbound_at=at,
+                    )
+                )
+        except IntegrityError:  # a concurrent first message from the same sender
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(ChannelContact)
+                    .where(ChannelContact.sender_hash == digest)
+                    .values(last_inbound_at=at)
+                )
+
+    def last_inbound_at(self, sender_id: str) -> datetime | None:
+        with self.sessions() as session:
+            return _as_utc(
+                session.scalar(
+                    select(ChannelContact.last_inbound_at).where(
+                        ChannelContact.sender_hash == self.sender_hash(sender_id)
+                    )
+                )
+            )
+
+    def template_required(self, sender_id: str, now: datetime | None = None) -> bool:
+        """Whether a message we start now must be an approved WhatsApp template."""
+        return template_required(
+            channel_of(sender_id), self.last_inbound_at(sender_id), now or datetime.now(UTC)
+        )
+
+    def record_outbound(
+        self,
+        recipient: str,
+        purpose: str,
+        status: str,
+        *,
+        provider_message_id: str | None = None,
+        template_id: str | None = None,
+        error: str | None = None,
+        attempts: int = 1,
+    ) -> int:
+        message = OutboundMessage(
+            channel=channel_of(recipient).value,
+            recipient_hash=self.sender_hash(recipient),
+            purpose=purpose,
+            provider_message_id=provider_message_id,
+            template_id=template_id,
+            status=status,
+            error=error[:200] if error else None,
+            attempts=attempts,
+        )
+        with self.sessions.begin() as session:
+            session.add(message)
+        return message.id
+
+    def record_status(self, provider_message_id: str, reported: str, error: str | None) -> bool:
+        """Apply a delivery report; False when the message is not one of ours."""
+        with self.sessions.begin() as session:
+            message = session.scalar(
+                select(OutboundMessage)
+                .where(OutboundMessage.provider_message_id == provider_message_id)
+                .with_for_update()
+            )
+            if message is None:
+                return False
+            status = next_delivery_status(message.status, reported)
+            if status != message.status:
+                message.status = status
+                message.status_at = datetime.now(UTC)
+            if error and status in ("failed", "undelivered"):
+                message.error = error[:200]
+            return True
