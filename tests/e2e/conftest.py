@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -19,9 +20,21 @@ from bot.devserver import ProcessSpec, process_specs
 from bot.rasa_model import is_model_current, model_path
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
+from tests.support.fake_telegram import FakeTelegram, running_fake_telegram
+from tests.support.fake_twilio import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    WHATSAPP_FROM,
+    FakeTwilio,
+    inbound_form,
+    running_fake_twilio,
+    twilio_signature,
+)
 from tests.support.services import PostgresServer, free_port, stop, wait_for_port
 
 STARTUP_TIMEOUT_SECONDS = 180
+#: A channel conversation turn is over when no further message came for this long.
+QUIET_SECONDS = 0.6
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,11 +43,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+TELEGRAM_TOKEN = "123456:E2E-token"
+TELEGRAM_SECRET = "e2e-webhook-secret"
+
+
 @dataclass
 class Stack:
     settings: Settings
     environ: dict[str, str]
     log_dir: Path
+    telegram: FakeTelegram
+    twilio: FakeTwilio
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     specs: dict[str, ProcessSpec] = field(default_factory=dict)
 
@@ -75,6 +94,39 @@ class Stack:
         assert response.status_code == 200, f"{response.status_code}: {response.text}"
         return response.json()["replies"]
 
+    def telegram_update(self, update: dict[str, Any]) -> list[dict[str, Any]]:
+        """Deliver one Telegram Update to the webhook; the messages the bot sent back."""
+        chat_id = (update.get("message") or update["callback_query"]["message"])["chat"]["id"]
+        before = len(self.telegram_to(chat_id))
+        response = httpx.post(
+            f"{self.gateway_url}/webhooks/telegram",
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+        )
+        assert response.status_code == 200, response.text
+        _wait_quiet(lambda: len(self.telegram_to(chat_id)), before)
+        return self.telegram_to(chat_id)[before:]
+
+    def telegram_to(self, chat_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.telegram.sent() if int(m["chat_id"]) == chat_id]
+
+    def whatsapp(self, number: str, body: str, **extra: str) -> list[str]:
+        """Post one signed inbound WhatsApp message; the bodies Sadar sent back."""
+        before = len(self.twilio.to(number))
+        form = inbound_form(number, body, **extra)
+        url = f"{self.gateway_url}/webhooks/whatsapp"
+        response = httpx.post(
+            url,
+            content=urlencode(form),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": twilio_signature(url, form),
+            },
+        )
+        assert response.status_code == 200, response.text
+        _wait_quiet(lambda: len(self.twilio.to(number)), before)
+        return self.twilio.bodies(number)[before:]
+
     def tracker(self, sender_id: str) -> dict[str, Any]:
         response = httpx.get(f"{self.settings.rasa_url}/conversations/{sender_id}/tracker")
         response.raise_for_status()
@@ -85,6 +137,19 @@ class Stack:
             f"--- {path.name} (last 40 lines)\n" + "\n".join(path.read_text().splitlines()[-40:])
             for path in sorted(self.log_dir.glob("*.log"))
         )
+
+
+def _wait_quiet(count: Callable[[], int], before: int, timeout: float = 60) -> None:
+    """Wait for the first reply, then until no more arrive for a moment."""
+    deadline = time.monotonic() + timeout
+    while count() == before:
+        assert time.monotonic() < deadline, "no reply within the timeout"
+        time.sleep(0.05)
+    seen, quiet_since = count(), time.monotonic()
+    while time.monotonic() - quiet_since < QUIET_SECONDS:
+        time.sleep(0.05)
+        if count() != seen:
+            seen, quiet_since = count(), time.monotonic()
 
 
 def _wait_until(check, what: str, stack: Stack, timeout: float) -> None:  # type: ignore[no-untyped-def]
@@ -103,7 +168,18 @@ def _wait_until(check, what: str, stack: Stack, timeout: float) -> None:  # type
 
 
 @pytest.fixture(scope="session")
-def stack(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def fake_channels() -> Iterator[tuple[FakeTelegram, FakeTwilio]]:
+    with running_fake_telegram() as telegram, running_fake_twilio() as twilio:
+        yield telegram, twilio
+
+
+@pytest.fixture(scope="session")
+def stack(
+    postgres: PostgresServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_channels: tuple[FakeTelegram, FakeTwilio],
+) -> Iterator[Stack]:
+    telegram, twilio = fake_channels
     if not is_model_current(PROJECT_ROOT / "models"):
         pytest.fail(
             "The Rasa model is missing or stale: run `make test` (or `sadar model ensure`)."
@@ -122,13 +198,27 @@ def stack(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) ->
         "SADAR_ACTION_SERVER_PORT": str(action_port),
         "SADAR_ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
         "SADAR_GATEWAY_PORT": str(gateway_port),
+        "SADAR_PUBLIC_BASE_URL": f"http://127.0.0.1:{gateway_port}",
+        "SADAR_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+        "SADAR_TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "SADAR_TELEGRAM_API_BASE_URL": telegram.base_url,
+        "SADAR_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "SADAR_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "SADAR_TWILIO_WHATSAPP_FROM": WHATSAPP_FROM,
+        "SADAR_TWILIO_API_BASE_URL": twilio.base_url,
     }
     environ = {**os.environ, **values}
     settings = Settings(
         _env_file=None, **{k.removeprefix("SADAR_").lower(): v for k, v in values.items()}
     )
     upgrade(settings.database_url)
-    stack = Stack(settings=settings, environ=environ, log_dir=tmp_path_factory.mktemp("logs"))
+    stack = Stack(
+        settings=settings,
+        environ=environ,
+        log_dir=tmp_path_factory.mktemp("logs"),
+        telegram=telegram,
+        twilio=twilio,
+    )
     assert model_path(settings.rasa_model_dir).exists()
     try:
         for spec in process_specs(settings, environ=environ):

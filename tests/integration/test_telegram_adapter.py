@@ -5,9 +5,11 @@ Rasa is replaced at its HTTP boundary by a fake REST channel (tests/support/fake
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import httpx
+import pytest
 from telegram import Update
 
 from bot import messages
@@ -111,3 +113,36 @@ async def test_a_sticker_gets_a_polite_reply_not_an_error(fake: FakeTelegram) ->
     await _process(fake, rasa, _update(4, sticker=sticker))
     assert rasa.received == []
     assert [m["text"] for m in fake.sent()] == [messages.NON_TEXT_MESSAGE]
+
+
+def _sent_attempts(fake: FakeTelegram) -> int:
+    return sum(1 for name, _ in fake.calls if name == "sendMessage")
+
+
+async def test_http_429_retry_after_is_honoured_and_the_reply_arrives_once(
+    fake: FakeTelegram,
+) -> None:
+    fake.failures = [429]
+    started = time.monotonic()
+    await _process(fake, RasaAskingForPhone(), _update(5, text="halo"))
+    assert time.monotonic() - started >= 1.0  # waited retry_after before trying again
+    assert _sent_attempts(fake) == 2
+    assert [m["text"] for m in fake.sent()][-1] == "Nomor HP aktif Anda?"
+
+
+async def test_a_server_error_while_replying_is_retried(fake: FakeTelegram) -> None:
+    fake.failures = [502, 502]
+    rasa = RasaAskingForPhone()
+    await _process(fake, rasa, _update(6, text="halo"))
+    assert _sent_attempts(fake) == 3
+    assert rasa.received == ["halo"]  # the conversation itself ran once
+
+
+async def test_a_blocked_bot_is_not_retried(
+    fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.failures = [403]
+    with caplog.at_level(logging.ERROR):
+        await _process(fake, RasaAskingForPhone(), _update(7, text="halo"))
+    assert _sent_attempts(fake) == 1
+    assert "not sent" in caplog.text and str(CHAT["id"]) not in caplog.text

@@ -26,6 +26,8 @@ BOT_USER = {"id": 7000001, "is_bot": True, "first_name": "Sadar", "username": "s
 class FakeTelegram:
     port: int
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: HTTP statuses to answer the next sendMessage calls with, in order (429: retry_after 1).
+    failures: list[int] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -59,6 +61,17 @@ def _app(fake: FakeTelegram) -> Starlette:
         fake.calls.append((name, params))
         if name == "getMe":
             return JSONResponse({"ok": True, "result": BOT_USER})
+        if name == "sendMessage" and fake.failures:
+            status = fake.failures.pop(0)
+            error: dict[str, Any] = {"ok": False, "error_code": status}
+            if status == 429:
+                error["description"] = "Too Many Requests: retry after 1"
+                error["parameters"] = {"retry_after": 1}
+            elif status == 403:
+                error["description"] = "Forbidden: bot was blocked by the user"
+            else:
+                error["description"] = "Bad Gateway"
+            return JSONResponse(error, status_code=status)
         if name == "sendMessage":
             result = {
                 "message_id": next(message_ids),
