@@ -4,6 +4,7 @@ Rasa is replaced at its HTTP boundary by a fake REST channel (tests/support/fake
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -146,3 +147,29 @@ async def test_a_blocked_bot_is_not_retried(
         await _process(fake, RasaAskingForPhone(), _update(7, text="halo"))
     assert _sent_attempts(fake) == 1
     assert "not sent" in caplog.text and str(CHAT["id"]) not in caplog.text
+
+
+async def test_polling_mode_receives_updates_and_replies(fake: FakeTelegram) -> None:
+    """`sadar telegram poll`'s path: getUpdates from the (fake) Bot API, replies sent back."""
+    settings = Settings(
+        _env_file=None, telegram_bot_token=TOKEN, telegram_api_base_url=fake.base_url
+    )
+    rasa = RasaAskingForPhone()
+    router = ConversationRouter(
+        RasaClient("http://rasa", 5, http=httpx.AsyncClient(transport=httpx.MockTransport(rasa)))
+    )
+    outbox = build_outbox(settings, channel_log=None)
+    application = build_application(settings, router, outbox)
+    fake.pending_updates.append(_update(8, text="mau daftar"))
+    async with application:
+        await application.start()
+        await application.updater.start_polling(poll_interval=0.05, timeout=1)
+        deadline = time.monotonic() + 10
+        while not fake.sent() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await application.updater.stop()
+        await application.stop()
+    await outbox.aclose()
+    assert rasa.received == ["mau daftar"]
+    assert [m["text"] for m in fake.sent()] == ["Nomor HP aktif Anda?"]
+    assert any(name == "deleteWebhook" for name, _ in fake.calls)

@@ -4,6 +4,7 @@ python-telegram-bot is pointed at it through its base_url setting."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ class FakeTelegram:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     #: HTTP statuses to answer the next sendMessage calls with, in order (429: retry_after 1).
     failures: list[int] = field(default_factory=list)
+    #: Updates waiting for a poller's getUpdates, as Telegram keeps them.
+    pending_updates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -81,6 +84,13 @@ def _app(fake: FakeTelegram) -> Starlette:
                 "text": params.get("text", ""),
             }
             return JSONResponse({"ok": True, "result": result})
+        if name == "getUpdates":
+            # Telegram forgets updates below `offset`; a real server would long-poll.
+            offset = int(params.get("offset") or 0)
+            fake.pending_updates[:] = [u for u in fake.pending_updates if u["update_id"] >= offset]
+            if not fake.pending_updates:
+                await asyncio.sleep(min(float(params.get("timeout") or 0), 0.2))
+            return JSONResponse({"ok": True, "result": list(fake.pending_updates)})
         if name in ("answerCallbackQuery", "deleteWebhook", "setWebhook"):
             return JSONResponse({"ok": True, "result": True})
         return JSONResponse(
