@@ -38,8 +38,10 @@ QUESTION_INTENTS = frozenset(
         "ask_claim",
     }
 )
+#: Reminder preferences work at any moment, forms included (nlu/rules.yml).
+REMINDER_PREFERENCE_INTENTS = frozenset({"stop_reminders", "resume_reminders"})
 #: Intents a form leaves to the rules instead of treating them as a wrong answer.
-DIGRESSION_INTENTS = QUESTION_INTENTS | {"bot_challenge", "cancel"}
+DIGRESSION_INTENTS = QUESTION_INTENTS | REMINDER_PREFERENCE_INTENTS | {"bot_challenge", "cancel"}
 #: Offered as likely topics when the NLU is unsure; never small talk.
 MAX_SUGGESTED_TOPICS = 3
 

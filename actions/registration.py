@@ -19,7 +19,7 @@ from actions.actions import (
     response_text,
 )
 from bot.app_context import get_app_context
-from bot.domain.formatting import programmes, rupiah, tanggal
+from bot.domain.formatting import bulan, programmes, rupiah, tanggal
 from bot.domain.nik import InvalidNik, parse_nik
 from bot.domain.registration import (
     Registration,
@@ -553,13 +553,24 @@ class ActionCheckStatus(Action):
         if view is None:
             dispatcher.utter_message(response="utter_status_not_registered")
             return []
+        now = view.standing(date.today())
+        arrears = (
+            response_text(domain, "utter_status_arrears").format(
+                months=now.months_owed, amount=rupiah(now.months_owed * view.monthly_contribution)
+            )
+            if now.months_owed
+            else response_text(domain, "utter_status_arrears_none")
+        )
         dispatcher.utter_message(
             response="utter_status",
             reference=view.reference,
-            status=response_text(domain, f"utter_status_label_{view.status}"),
+            status=response_text(domain, f"utter_status_label_{now.status.value}"),
             programmes=programmes(view.with_jht),
             contribution=rupiah(view.monthly_contribution),
-            months_paid=0,
+            paid_through=bulan(view.paid_through)
+            if view.paid_through
+            else response_text(domain, "utter_status_paid_through_none"),
+            arrears=arrears,
             due_date=tanggal(view.next_due_date),
         )
         return []

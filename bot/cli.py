@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
+from typing import Any
 
 import typer
 
@@ -20,6 +22,10 @@ app.add_typer(participants_app, name="participants")
 app.add_typer(db_app, name="db")
 app.add_typer(model_app, name="model")
 app.add_typer(telegram_app, name="telegram")
+reminders_app = typer.Typer(help="Monthly premium reminders.", no_args_is_help=True)
+payments_app = typer.Typer(help="Contribution payments.", no_args_is_help=True)
+app.add_typer(reminders_app, name="reminders")
+app.add_typer(payments_app, name="payments")
 
 
 def _configure_logging() -> None:
@@ -193,6 +199,221 @@ def telegram_poll() -> None:
 
     _configure_logging()
     run_polling(get_settings())
+
+
+def _parse_day(value: str | None) -> date:
+    from bot.worker import planning_day
+
+    if value is None:
+        return planning_day()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-12-12") from error
+
+
+def _progress(label: str) -> tuple[Any, Any]:
+    """A rich progress bar on stderr counting items, and the callback that advances it."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+    task = bar.add_task(label, total=None)
+    return bar, lambda count: bar.advance(task, count)
+
+
+def _print_plan(report: Any, show: int) -> None:
+    from bot.domain.formatting import bulan
+
+    if not report.occasions:
+        typer.echo(f"No reminders fall on {report.day.isoformat()}.")
+        return
+    occasions = ", ".join(f"{o.kind.value} {bulan(o.period)}" for o in report.occasions)
+    typer.echo(f"{report.day.isoformat()}: {occasions}")
+    typer.echo(f"{'kind':<20} {'channel':<8} {'state':<8} {'count':>9}")
+    for (kind, channel, state), count in sorted(report.counts.items()):
+        typer.echo(f"{kind:<20} {channel:<8} {state:<8} {count:>9}")
+    typer.echo(f"{'total':<38} {report.total:>9}")
+    for example in report.examples[:show]:
+        reason = f"  ({example['reason']})" if example["reason"] else ""
+        typer.echo(
+            f"  {example['reference']}  {example['channel']}  {example['kind']:<18}"
+            f" {example['send_at']:%Y-%m-%d %H:%M} UTC  {example['state']}{reason}"
+        )
+
+
+@reminders_app.command("plan")
+def reminders_plan(
+    day: str = typer.Option(None, "--date", help="day to plan, YYYY-MM-DD (default: today, WIB)"),
+    show: int = typer.Option(10, help="how many example rows to print (masked)"),
+) -> None:
+    """Dry run: who would get which reminder on that day. Nothing is written or sent."""
+    from bot.domain.payments import load_calendar
+    from bot.services.reminders import plan
+
+    _configure_logging()
+    context = get_app_context()
+    bar, advance = _progress("checking participants")
+    with bar:
+        report = plan(
+            context.sessions,
+            _parse_day(day),
+            load_calendar(),
+            context.settings.reminder_policy,
+            write=False,
+            progress=advance,
+            examples=show,
+        )
+    _print_plan(report, show)
+
+
+@reminders_app.command("run")
+def reminders_run(
+    day: str = typer.Option(None, "--date", help="day to plan, YYYY-MM-DD (default: today, WIB)"),
+) -> None:
+    """Plan that day's reminders and queue them for the workers (safe to repeat)."""
+    from bot.domain.payments import load_calendar
+    from bot.services.reminders import counts_by_state, enqueue_planned, plan
+    from bot.worker import submit
+
+    _configure_logging()
+    context = get_app_context()
+    target = _parse_day(day)
+    bar, advance = _progress("planning")
+    with bar:
+        report = plan(
+            context.sessions,
+            target,
+            load_calendar(),
+            context.settings.reminder_policy,
+            write=True,
+            progress=advance,
+        )
+    _print_plan(report, 0)
+    bar, advance = _progress("queueing")
+    with bar:
+        queued = enqueue_planned(context.sessions, submit, progress=advance)
+    typer.echo(f"queued {queued} reminder(s); run `sadar reminders worker` to send them")
+    for state, count in sorted(counts_by_state(context.sessions, target).items()):
+        typer.echo(f"  {state:<10} {count:>9}")
+
+
+@reminders_app.command("status")
+def reminders_status(
+    day: str = typer.Option(None, "--date", help="only reminders scheduled that day"),
+) -> None:
+    """How many reminders are in each state (planned, queued, sent, delivered, failed, …)."""
+    from bot.services.reminders import counts_by_state
+
+    counts = counts_by_state(get_app_context().sessions, _parse_day(day) if day else None)
+    for state, count in sorted(counts.items()):
+        typer.echo(f"{state:<10} {count:>9}")
+    typer.echo(f"{'total':<10} {sum(counts.values()):>9}")
+
+
+@reminders_app.command("worker")
+def reminders_worker(
+    threads: int = typer.Option(
+        None, help="worker threads (default SADAR_REMINDER_WORKER_THREADS)"
+    ),
+) -> None:
+    """Send queued reminders; also plans each day and recovers after dead workers."""
+    from bot.worker import run_worker
+
+    _configure_logging()
+    run_worker(threads or get_settings().reminder_worker_threads)
+
+
+def _participant_id(reference: str) -> int:
+    from sqlalchemy import select
+
+    from bot.db.models import Participant
+
+    with get_app_context().sessions() as session:
+        found = session.scalar(select(Participant.id).where(Participant.reference == reference))
+    if found is None:
+        raise typer.BadParameter(f"no participant with reference {reference}")
+    return found
+
+
+@payments_app.command("record")
+def payments_record(
+    reference: str = typer.Option(..., help="the participant's Sadar reference, SDR-…"),
+    months: int = typer.Option(None, help="months paid (1-12)"),
+    amount: int = typer.Option(None, help="amount in rupiah (must be whole months)"),
+    by: str = typer.Option("admin", help="who collected it, for the audit trail"),
+) -> None:
+    """Record a cash payment collected for a participant; prints the receipt."""
+    from bot.services.payments import PaymentRejected, PaymentSource, record_payment
+
+    try:
+        result = record_payment(
+            get_app_context().sessions,
+            _participant_id(reference),
+            source=PaymentSource.AGENT_CASH,
+            recorded_by=f"cli:{by}",
+            months=months,
+            amount=amount,
+        )
+    except PaymentRejected as error:
+        raise typer.BadParameter(str(error)) from error
+    typer.echo(
+        f"receipt {result.receipt}: {result.months} month(s), Rp{result.amount:,} "
+        f"covering {result.period_from} to {result.period_to}".replace(",", ".")
+    )
+
+
+@payments_app.command("confirm")
+def payments_confirm(
+    payment_id: int = typer.Argument(..., help="id of a participant-reported payment"),
+    by: str = typer.Option("admin", help="who checked it, for the audit trail"),
+) -> None:
+    """Confirm a payment a participant reported ("sudah bayar") after checking it."""
+    from bot.services.payments import PaymentRejected, confirm_payment
+
+    try:
+        result = confirm_payment(get_app_context().sessions, payment_id, f"cli:{by}")
+    except PaymentRejected as error:
+        raise typer.BadParameter(str(error)) from error
+    typer.echo(f"payment {payment_id} confirmed: {result.period_from} to {result.period_to}")
+
+
+@payments_app.command("list")
+def payments_list(
+    unverified: bool = typer.Option(False, help="only reports waiting for confirmation"),
+) -> None:
+    """Payments, newest first (participant references only)."""
+    from sqlalchemy import select
+
+    from bot.db.models import Participant, Payment
+
+    query = (
+        select(Payment, Participant.reference)
+        .join(Participant, Participant.id == Payment.participant_id)
+        .order_by(Payment.id.desc())
+    )
+    if unverified:
+        query = query.where(Payment.verified.is_(False))
+    with get_app_context().sessions() as session:
+        for payment, reference in session.execute(query):
+            covered = f"{payment.period_from} to {payment.period_to}" if payment.verified else "-"
+            typer.echo(
+                f"{payment.id:>6}  {payment.receipt}  {reference}  {payment.source:<18} "
+                f"{payment.months:>2} mo  Rp{payment.amount:>9}  "
+                f"{'verified' if payment.verified else 'UNVERIFIED'}  {covered}"
+            )
 
 
 if __name__ == "__main__":

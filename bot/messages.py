@@ -26,3 +26,32 @@ LOCATION_MESSAGE = (
     "Terima kasih, lokasinya sudah kami terima, tetapi belum bisa kami proses. "
     "Silakan ketik nama desa/kelurahan Anda."
 )
+
+# Monthly reminders (bot/services/reminders.py). {amount}: what is owed now, {months}: the
+# months it covers, {due_date}: the due date of the month the reminder is about.
+HOW_TO_PAY = (
+    "Bayar di bank, Indomaret, Alfamart, Kantor Pos, e-wallet, atau agen Perisai "
+    "dengan menyebut NIK Anda."
+)
+STOP_HINT = "Balas STOP untuk berhenti menerima pengingat."
+REMINDER_TEXTS = {
+    "before_due": (
+        "Pengingat iuran BPJS Ketenagakerjaan: {amount} untuk {months}, "
+        "paling lambat {due_date}. " + HOW_TO_PAY + "\n" + STOP_HINT
+    ),
+    "on_due": (
+        "Hari ini ({due_date}) batas bayar iuran BPJS Ketenagakerjaan: {amount} untuk "
+        "{months}. " + HOW_TO_PAY + "\n" + STOP_HINT
+    ),
+    "after_due": (
+        "Iuran BPJS Ketenagakerjaan {months} belum tercatat ({amount}). Mohon segera bayar "
+        "agar perlindungan Anda tetap aktif. " + HOW_TO_PAY + "\n" + STOP_HINT
+    ),
+    "non_active_warning": (
+        "Penting: iuran {months} belum dibayar ({amount}). Setelah 3 bulan tidak membayar, "
+        "kepesertaan menjadi NONAKTIF dan perlindungan berhenti sampai Anda membayar lagi. "
+        + HOW_TO_PAY
+        + "\n"
+        + STOP_HINT
+    ),
+}

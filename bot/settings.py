@@ -7,12 +7,15 @@ that would be unsafe in a deployment are refused when ``SADAR_ENV=production``.
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.domain.reminders import ReminderPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,6 +102,29 @@ class Settings(BaseSettings):
     whatsapp_messages_per_second: float = Field(
         default=80, description="Messages per second from the WhatsApp sender number."
     )
+    whatsapp_reminder_content_sid: str | None = Field(
+        default=None,
+        description="Approved WhatsApp template (Twilio ContentSid HX…) for reminders sent "
+        "outside the 24-hour window; variables 1=amount, 2=months, 3=due date.",
+    )
+
+    reminder_days_before_due: int = Field(default=3, ge=0, le=14)
+    reminder_days_after_due: int = Field(default=3, ge=1, le=14)
+    reminder_send_from: time = Field(
+        default=time(8, 0), description="Earliest local time (participant's zone) to send."
+    )
+    reminder_send_until: time = Field(
+        default=time(20, 0), description="Latest local time (participant's zone) to send."
+    )
+    reminder_worker_threads: int = Field(default=4, ge=1, le=64)
+    reminder_max_attempts: int = Field(
+        default=5, ge=1, description="Sends of one reminder before it is marked failed."
+    )
+
+    payment_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 key for POST /webhooks/payments (docs/payments.md).",
+    )
 
     @model_validator(mode="after")
     def _fill_local_defaults(self) -> Settings:
@@ -135,6 +161,15 @@ class Settings(BaseSettings):
                 "SADAR_PUBLIC_BASE_URL must be the https:// address Twilio posts to in production."
             )
         return self
+
+    @property
+    def reminder_policy(self) -> ReminderPolicy:
+        return ReminderPolicy(
+            days_before_due=self.reminder_days_before_due,
+            days_after_due=self.reminder_days_after_due,
+            send_from=self.reminder_send_from,
+            send_until=self.reminder_send_until,
+        )
 
     @property
     def twilio_configured(self) -> bool:

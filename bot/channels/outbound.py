@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -73,6 +74,15 @@ class SendOutcome:
     accepted: tuple[Accepted, ...] = ()
     error: str | None = None
     attempts: int = 1
+    #: False when the platform refused for good (blocked bot, invalid number).
+    retryable: bool = False
+    #: ``outbound_messages`` ids recorded for this send.
+    record_ids: tuple[int, ...] = ()
+
+
+#: Called once the rate limiter let the message through, right before the platform call:
+#: from here on a crash leaves it unknown whether the message went out.
+Handover = Callable[[], Awaitable[None]]
 
 
 class Outbox:
@@ -106,7 +116,13 @@ class Outbox:
             pace = limits.per_recipient
             await acquire(self._limiter, f"{channel.value}:to:{recipient}", pace.rate, pace.burst)
 
-    async def send(self, recipient: str, message: BotReply, purpose: str = "reply") -> SendOutcome:
+    async def send(
+        self,
+        recipient: str,
+        message: BotReply,
+        purpose: str = "reply",
+        on_handover: Handover | None = None,
+    ) -> SendOutcome:
         """Send one message, retrying transient failures with backoff; never raises for a
         platform failure: the outcome says what happened and the database records it."""
         channel = channel_of(recipient)
@@ -115,9 +131,12 @@ class Outbox:
             raise ValueError(f"no sender configured for channel {channel.value!r}")
         address = recipient.partition(":")[2]
         error: str | None = None
+        retryable = True
         attempt = 0
         for attempt in range(1, self._max_attempts + 1):
             await self._pace(channel, recipient)
+            if on_handover is not None:
+                await on_handover()
             try:
                 accepted = await sender.deliver(address, message)
             except TransientSendError as failure:
@@ -133,13 +152,15 @@ class Outbox:
                     await asyncio.sleep(self._first_backoff * 2 ** (attempt - 1))
                 continue
             except PermanentSendError as failure:
-                error = str(failure)
+                error, retryable = str(failure), False
                 break
-            await self._record(recipient, purpose, message, accepted, attempt)
-            return SendOutcome(recipient, True, tuple(accepted), attempts=attempt)
+            ids = await self._record(recipient, purpose, message, accepted, attempt)
+            return SendOutcome(recipient, True, tuple(accepted), attempts=attempt, record_ids=ids)
         log.error("message to %s not sent: %s", mask_sender(recipient), error)
-        await self._record_failure(recipient, purpose, message, error or "unknown", attempt)
-        return SendOutcome(recipient, False, error=error, attempts=attempt)
+        ids = await self._record_failure(recipient, purpose, message, error or "unknown", attempt)
+        return SendOutcome(
+            recipient, False, error=error, attempts=attempt, retryable=retryable, record_ids=ids
+        )
 
     async def _record(
         self,
@@ -148,10 +169,11 @@ class Outbox:
         message: BotReply,
         accepted: list[Accepted],
         attempts: int,
-    ) -> None:
+    ) -> tuple[int, ...]:
         template_id = message.template.content_sid if message.template else None
+        ids = []
         for item in accepted:
-            await self._write(
+            record_id = await self._write(
                 recipient,
                 purpose,
                 item.status,
@@ -159,11 +181,14 @@ class Outbox:
                 template_id=template_id,
                 attempts=attempts,
             )
+            if record_id is not None:
+                ids.append(record_id)
+        return tuple(ids)
 
     async def _record_failure(
         self, recipient: str, purpose: str, message: BotReply, error: str, attempts: int
-    ) -> None:
-        await self._write(
+    ) -> tuple[int, ...]:
+        record_id = await self._write(
             recipient,
             purpose,
             "failed",
@@ -171,17 +196,19 @@ class Outbox:
             error=error,
             attempts=attempts,
         )
+        return () if record_id is None else (record_id,)
 
-    async def _write(self, recipient: str, purpose: str, status: str, **details: Any) -> None:
+    async def _write(self, recipient: str, purpose: str, status: str, **details: Any) -> int | None:
         """Record the message; a database outage is logged, it does not undo the send."""
         if self._log is None:
-            return
+            return None
         try:
-            await asyncio.to_thread(
+            return await asyncio.to_thread(
                 self._log.record_outbound, recipient, purpose, status, **details
             )
         except SQLAlchemyError as error:
             log.error("could not record a message to %s: %r", mask_sender(recipient), error)
+            return None
 
     async def aclose(self) -> None:
         for sender in self._senders.values():

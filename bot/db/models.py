@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, MetaData, String, Text, func
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names so that Alembic migrations behave the same on SQLite and PostgreSQL.
@@ -70,6 +82,8 @@ class Participant(Base):
         Integer, ForeignKey("consent_records.id"), nullable=True
     )
     first_period: Mapped[date] = mapped_column(Date)
+    #: The last month covered by verified payments (None before the first payment).
+    paid_through: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -102,6 +116,10 @@ class ChannelContact(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address_encrypted: Mapped[str] = mapped_column(Text)
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Set when the person asked for no more reminders ("STOP"); cleared when they resume.
+    reminders_opted_out_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -122,3 +140,55 @@ class OutboundMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     status_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Payment(Base):
+    """Money received for a participant's contributions, from an agent (cash), a payment
+    provider's notification, or the participant's own report (unverified until confirmed)."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    receipt: Mapped[str] = mapped_column(String(20), unique=True)
+    source: Mapped[str] = mapped_column(String(20))
+    provider_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    months: Mapped[int] = mapped_column(Integer)
+    verified: Mapped[bool] = mapped_column(Boolean)
+    #: The months covered, set when the payment is verified.
+    period_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    period_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    paid_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Reminder(Base):
+    """One reminder for one participant, period and kind; the unique key is what makes a
+    reminder impossible to plan or send twice."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "period", "kind"),
+        Index("ix_reminders_state_scheduled_for", "state", "scheduled_for"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("participants.id", ondelete="CASCADE")
+    )
+    period: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    scheduled_for: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    outbound_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.domain.registration import DUE_DAY
+from bot.domain.payments import load_calendar
 from bot.domain.tariff import load_tariff, monthly_contribution
 
 # JKM, death not caused by work (PP 82/2019) - confirmed
@@ -59,7 +59,7 @@ def key_figures() -> dict[str, int]:
         "LOWEST_INCOME_BRACKET": tariff.lowest_nominal,
         "PACKAGE_JKK_JKM_LOWEST": monthly_contribution(tariff.lowest_nominal, False).total,
         "PACKAGE_WITH_JHT_LOWEST": monthly_contribution(tariff.lowest_nominal, True).total,
-        "DUE_DAY": DUE_DAY,
+        "DUE_DAY": load_calendar().due_day,
         "NIK_DIGITS": 16,
         "NON_ACTIVE_AFTER_UNPAID_MONTHS": NON_ACTIVE_AFTER_UNPAID_MONTHS,
         **{f"ADVANCE_{m}_MONTHS": m for m in ADVANCE_PAYMENT_MONTHS},

@@ -18,3 +18,23 @@ def tanggal(day: date) -> str:
 
 def programmes(with_jht: bool) -> str:
     return "JKK + JKM + JHT" if with_jht else "JKK + JKM"
+
+
+MONTHS = (
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
+    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+)  # fmt: skip
+
+
+def bulan(period: date) -> str:
+    """A contribution month: 2026-11-01 -> 'November 2026'."""
+    return f"{MONTHS[period.month - 1]} {period.year}"
+
+
+def bulan_range(first: date, last: date) -> str:
+    """'November 2026' or 'September-November 2026' or 'Desember 2026-Februari 2027'."""
+    if first == last:
+        return bulan(first)
+    if first.year == last.year:
+        return f"{MONTHS[first.month - 1]}-{bulan(last)}"
+    return f"{bulan(first)}-{bulan(last)}"

@@ -7,23 +7,15 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 
 from bot.domain.nik import Nik
+from bot.domain.payments import add_months, load_calendar, period_of
 from bot.domain.senders import Channel
 
 #: Crockford base32 without I, L, O, U: easy to read aloud and to type on a phone.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_PREFIX = "SDR"
-DUE_DAY = 15
 _NAME = re.compile(r"^[A-Za-z][A-Za-z .,'\-]{1,99}$")
-
-
-class ParticipantStatus(StrEnum):
-    REGISTERED = "registered"
-    AWAITING_FIRST_PAYMENT = "awaiting_first_payment"
-    ACTIVE = "active"
-    NON_ACTIVE = "non_active"
 
 
 class RegistrationProblem(ValueError):
@@ -91,28 +83,25 @@ def check_income(amount: int) -> int:
     return amount
 
 
-def make_reference(random_bytes: bytes | None = None) -> str:
-    """'SDR-7K3M-9QXA': Sadar's own reference, clearly not the official KPJ number."""
+def make_reference(random_bytes: bytes | None = None, prefix: str = REFERENCE_PREFIX) -> str:
+    """'SDR-7K3M-9QXA': Sadar's own reference, clearly not the official KPJ number
+    (receipts use the same shape with their own prefix)."""
     raw = random_bytes if random_bytes is not None else secrets.token_bytes(8)
     chars = [REFERENCE_ALPHABET[b % len(REFERENCE_ALPHABET)] for b in raw[:8]]
-    return f"{REFERENCE_PREFIX}-{''.join(chars[:4])}-{''.join(chars[4:8])}"
+    return f"{prefix}-{''.join(chars[:4])}-{''.join(chars[4:8])}"
 
 
 def first_period(registered_on: date) -> date:
-    """The first month to pay for: this month, or the next one after its due day."""
-    if registered_on.day <= DUE_DAY:
-        return registered_on.replace(day=1)
-    year, month = (
-        (registered_on.year + 1, 1)
-        if registered_on.month == 12
-        else (registered_on.year, registered_on.month + 1)
-    )
-    return date(year, month, 1)
+    """The first month to pay for: this month, or the next one after its due date."""
+    this_month = period_of(registered_on)
+    if registered_on <= due_date(this_month):
+        return this_month
+    return add_months(this_month, 1)
 
 
 def due_date(period: date) -> date:
-    """Contributions are due by the 15th of the month they cover (holidays: issue 7)."""
-    return period.replace(day=DUE_DAY)
+    """Contributions are due by the 15th of the month they cover, or the next working day."""
+    return load_calendar().due_date(period)
 
 
 _NAME_PREFIX = re.compile(

@@ -22,6 +22,7 @@ from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
 from bot.conversation import BotReply, ConversationRouter, RasaClient, RasaUnavailable
 from bot.domain.senders import Channel, make_sender_id
+from bot.gateway.payments import payments_router
 from bot.gateway.telegram import telegram_router
 from bot.gateway.whatsapp import WhatsAppConversations, whatsapp_router
 from bot.settings import Settings, get_settings
@@ -92,7 +93,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, http=rasa_http)
-        context = AppContext.from_settings(settings)
+        app.state.context = context = AppContext.from_settings(settings)
         app.state.router = router = ConversationRouter(rasa)
         app.state.store = store = make_shared_store(settings.redis_url)
         app.state.channel_log = channel_log = context.channel_log
@@ -170,6 +171,7 @@ def create_app(
         return JSONResponse(payload)
 
     app.include_router(whatsapp_router(settings))
+    app.include_router(payments_router(settings))
     app.include_router(telegram_router(settings))
     return app
 

@@ -11,13 +11,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
-from bot.db.models import ChannelContact, OutboundMessage
+from bot.db.models import ChannelContact, OutboundMessage, Reminder
 from bot.domain.messaging import next_delivery_status, template_required
 from bot.domain.senders import channel_of
 from bot.privacy import keyed_hash
 
+#: Delivery reports carried over to the reminder a message was sent for.
+REMINDER_STATE_FOR_DELIVERY = {
+    "delivered": "delivered",
+    "read": "read",
+    "failed": "failed",
+    "undelivered": "failed",
+}
 
-def _as_utc(moment: datetime | None) -> datetime | None:
+
+def as_utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything here is stored in UTC."""
     if moment is None or moment.tzinfo is not None:
         return moment
@@ -65,7 +73,7 @@ class ChannelLog:
 
     def last_inbound_at(self, sender_id: str) -> datetime | None:
         with self.sessions() as session:
-            return _as_utc(
+            return as_utc(
                 session.scalar(
                     select(ChannelContact.last_inbound_at).where(
                         ChannelContact.sender_hash == self.sender_hash(sender_id)
@@ -118,6 +126,36 @@ class ChannelLog:
             if status != message.status:
                 message.status = status
                 message.status_at = datetime.now(UTC)
+                if message.purpose == "reminder" and status in REMINDER_STATE_FOR_DELIVERY:
+                    session.execute(
+                        update(Reminder)
+                        .where(Reminder.outbound_message_id == message.id)
+                        .values(
+                            state=REMINDER_STATE_FOR_DELIVERY[status],
+                            reason=f"{status}: {error}" if error else None,
+                        )
+                    )
             if error and status in ("failed", "undelivered"):
                 message.error = error[:200]
             return True
+
+    def set_reminders_opt_out(self, sender_id: str, opted_out: bool) -> None:
+        """ "STOP" / "aktifkan pengingat": remembered per conversation address."""
+        self.record_inbound(sender_id)
+        with self.sessions.begin() as session:
+            session.execute(
+                update(ChannelContact)
+                .where(ChannelContact.sender_hash == self.sender_hash(sender_id))
+                .values(reminders_opted_out_at=datetime.now(UTC) if opted_out else None)
+            )
+
+    def reminders_opted_out(self, sender_id: str) -> bool:
+        with self.sessions() as session:
+            return (
+                session.scalar(
+                    select(ChannelContact.reminders_opted_out_at).where(
+                        ChannelContact.sender_hash == self.sender_hash(sender_id)
+                    )
+                )
+                is not None
+            )

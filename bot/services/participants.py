@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -12,8 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
 from bot.db.models import AuditEvent, Participant
-from bot.domain.registration import (
+from bot.domain.payments import (
     ParticipantStatus,
+    Standing,
+    load_calendar,
+    next_unpaid_period,
+    standing,
+)
+from bot.domain.registration import (
     Registration,
     due_date,
     first_period,
@@ -143,13 +150,15 @@ class ParticipantView:
     status: str
     channel: str
     first_period: date
+    paid_through: date | None
     created_at: str
 
     @property
     def next_due_date(self) -> date:
-        # No payments are recorded yet (payments arrive with the reminders work), so the
-        # next due date is the first one.
-        return due_date(self.first_period)
+        return due_date(next_unpaid_period(self.first_period, self.paid_through))
+
+    def standing(self, today: date) -> Standing:
+        return standing(self.first_period, self.paid_through, today, load_calendar())
 
 
 def _view(participant: Participant, cipher: PiiCipher, masked: bool) -> ParticipantView:
@@ -173,20 +182,39 @@ def _view(participant: Participant, cipher: PiiCipher, masked: bool) -> Particip
         status=participant.status,
         channel=participant.channel,
         first_period=participant.first_period,
+        paid_through=participant.paid_through,
         created_at=participant.created_at.isoformat() if participant.created_at else "",
     )
+
+
+def _sender_conditions(hash_key: str, sender_id: str) -> list[Any]:
+    """This conversation's registration, or on WhatsApp one made with this number."""
+    conditions = [Participant.sender_hash == keyed_hash(hash_key, sender_id)]
+    if sender_id.startswith("wa:"):
+        conditions.append(Participant.phone_hash == phone_lookup_hash(hash_key, sender_id[3:]))
+    return conditions
+
+
+def participant_id_for_sender(
+    sessions: sessionmaker[Session], hash_key: str, sender_id: str
+) -> int | None:
+    with sessions() as session:
+        return session.scalars(
+            select(Participant.id)
+            .where(or_(*_sender_conditions(hash_key, sender_id)))
+            .order_by(Participant.id.desc())
+        ).first()
 
 
 def find_for_sender(
     sessions: sessionmaker[Session], cipher: PiiCipher, hash_key: str, sender_id: str
 ) -> ParticipantView | None:
     """The participant registered from this conversation (or, on WhatsApp, this number)."""
-    conditions = [Participant.sender_hash == keyed_hash(hash_key, sender_id)]
-    if sender_id.startswith("wa:"):
-        conditions.append(Participant.phone_hash == phone_lookup_hash(hash_key, sender_id[3:]))
     with sessions() as session:
         participant = session.scalars(
-            select(Participant).where(or_(*conditions)).order_by(Participant.id.desc())
+            select(Participant)
+            .where(or_(*_sender_conditions(hash_key, sender_id)))
+            .order_by(Participant.id.desc())
         ).first()
         return _view(participant, cipher, masked=True) if participant else None
 

@@ -15,7 +15,8 @@ from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import AuditEvent, Participant
 from bot.domain.nik import parse_nik
-from bot.domain.registration import ParticipantStatus, Registration
+from bot.domain.payments import ParticipantStatus
+from bot.domain.registration import Registration
 from bot.domain.senders import Channel
 from bot.services.participants import DuplicateNik, register_participant
 from tests.conftest import TEST_PII_KEY

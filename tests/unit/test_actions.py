@@ -154,7 +154,7 @@ async def test_unknown_village_takes_the_regency_from_the_nik() -> None:
 
 
 def test_every_participant_status_has_a_label_for_the_status_reply() -> None:
-    from bot.domain.registration import ParticipantStatus
+    from bot.domain.payments import ParticipantStatus
 
     for status in ParticipantStatus:
         assert f"utter_status_label_{status.value}" in DOMAIN["responses"], status

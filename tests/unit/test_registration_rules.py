@@ -74,17 +74,19 @@ def test_reference_format() -> None:
 
 
 @pytest.mark.parametrize(
-    ("registered", "period"),
+    ("registered", "period", "due"),
     [
-        (date(2026, 11, 3), date(2026, 11, 1)),
-        (date(2026, 11, 15), date(2026, 11, 1)),
-        (date(2026, 11, 16), date(2026, 12, 1)),
-        (date(2026, 12, 31), date(2027, 1, 1)),
+        (date(2026, 10, 15), date(2026, 10, 1), date(2026, 10, 15)),  # Thursday
+        (date(2026, 10, 16), date(2026, 11, 1), date(2026, 11, 16)),
+        # 15 November 2026 is a Sunday: due the next working day, so the 16th still counts.
+        (date(2026, 11, 16), date(2026, 11, 1), date(2026, 11, 16)),
+        (date(2026, 11, 17), date(2026, 12, 1), date(2026, 12, 15)),
+        (date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 15)),
     ],
 )
-def test_first_period_and_due_date(registered: date, period: date) -> None:
+def test_first_period_and_due_date(registered: date, period: date, due: date) -> None:
     assert first_period(registered) == period
-    assert due_date(period) == period.replace(day=15)
+    assert due_date(period) == due
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,195 @@
+"""Recording payments and keeping each participant's paid-through month and status in step.
+
+Three sources: an agent's cash collection, a payment provider's signed notification, and
+the participant's own "sudah bayar" report, which waits unverified until someone confirms
+it. Only verified payments cover months."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db.models import AuditEvent, Participant, Payment
+from bot.domain.payments import cover, load_calendar, months_for_amount, standing
+from bot.domain.registration import make_reference
+
+log = logging.getLogger(__name__)
+RECEIPT_PREFIX = "KWT"
+RECEIPT_ATTEMPTS = 5
+
+
+class PaymentSource(StrEnum):
+    AGENT_CASH = "agent_cash"
+    PROVIDER = "provider"
+    PARTICIPANT_REPORT = "participant_report"
+
+
+class PaymentRejected(ValueError):
+    """The payment cannot be recorded as given; the message says why."""
+
+
+@dataclass(frozen=True)
+class RecordedPayment:
+    payment_id: int
+    receipt: str
+    participant_reference: str
+    months: int
+    amount: int
+    verified: bool
+    period_from: date | None
+    period_to: date | None
+    #: True when this provider reference was recorded before: nothing new was stored.
+    duplicate: bool = False
+
+
+def _recorded(payment: Payment, participant: Participant, duplicate: bool) -> RecordedPayment:
+    return RecordedPayment(
+        payment_id=payment.id,
+        receipt=payment.receipt,
+        participant_reference=participant.reference,
+        months=payment.months,
+        amount=payment.amount,
+        verified=payment.verified,
+        period_from=payment.period_from,
+        period_to=payment.period_to,
+        duplicate=duplicate,
+    )
+
+
+def _apply(session: Session, participant: Participant, payment: Payment, today: date) -> None:
+    """Cover the oldest unpaid months and refresh the status (participant row locked)."""
+    first, last = cover(participant.first_period, participant.paid_through, payment.months)
+    payment.period_from, payment.period_to = first, last
+    participant.paid_through = last
+    participant.status = standing(
+        participant.first_period, last, today, load_calendar()
+    ).status.value
+
+
+def record_payment(
+    sessions: sessionmaker[Session],
+    participant_id: int,
+    *,
+    source: PaymentSource,
+    recorded_by: str,
+    months: int | None = None,
+    amount: int | None = None,
+    provider_reference: str | None = None,
+    paid_at: datetime | None = None,
+    today: date | None = None,
+) -> RecordedPayment:
+    """Store one payment; months and amount must agree with the participant's contribution.
+    Idempotent on ``provider_reference``: a repeat returns the first record."""
+    today = today or date.today()
+    verified = source is not PaymentSource.PARTICIPANT_REPORT
+    for _ in range(RECEIPT_ATTEMPTS):
+        try:
+            with sessions.begin() as session:
+                if provider_reference:
+                    earlier = session.scalar(
+                        select(Payment).where(Payment.provider_reference == provider_reference)
+                    )
+                    if earlier is not None:
+                        owner = session.get(Participant, earlier.participant_id)
+                        assert owner is not None
+                        return _recorded(earlier, owner, duplicate=True)
+                participant = session.scalar(
+                    select(Participant).where(Participant.id == participant_id).with_for_update()
+                )
+                if participant is None:
+                    raise PaymentRejected(f"no participant with id {participant_id}")
+                count = _months(participant, months, amount)
+                payment = Payment(
+                    participant_id=participant.id,
+                    receipt=make_reference(prefix=RECEIPT_PREFIX),
+                    source=source.value,
+                    provider_reference=provider_reference,
+                    amount=count * participant.monthly_contribution,
+                    months=count,
+                    verified=verified,
+                    recorded_by=recorded_by,
+                    paid_at=paid_at or datetime.now(UTC),
+                )
+                if verified:
+                    _apply(session, participant, payment, today)
+                session.add(payment)
+                session.flush()
+                session.add(
+                    AuditEvent(
+                        participant_id=participant.id,
+                        actor=recorded_by,
+                        action="payment_recorded" if verified else "payment_reported",
+                        fields=f"months={count}",
+                    )
+                )
+                result = _recorded(payment, participant, duplicate=False)
+        except IntegrityError as error:
+            if provider_reference and "provider_reference" in str(error.orig):
+                continue  # a concurrent delivery of the same notification won: read it back
+            if "receipt" in str(error.orig):
+                continue  # receipt collision: draw another
+            raise
+        log.info(
+            "payment %s for %s: %d month(s), %s",
+            result.receipt,
+            result.participant_reference,
+            result.months,
+            "verified" if verified else "unverified report",
+        )
+        return result
+    raise RuntimeError("could not record the payment after several attempts")
+
+
+def _months(participant: Participant, months: int | None, amount: int | None) -> int:
+    if months is None and amount is None:
+        raise PaymentRejected("give the months paid, the amount, or both")
+    try:
+        from_amount = (
+            months_for_amount(amount, participant.monthly_contribution)
+            if amount is not None
+            else None
+        )
+    except ValueError as error:
+        raise PaymentRejected(str(error)) from error
+    if months is not None and from_amount is not None and months != from_amount:
+        raise PaymentRejected(
+            f"Rp{amount} pays {from_amount} month(s) at Rp{participant.monthly_contribution}, "
+            f"not {months}"
+        )
+    count = months if months is not None else from_amount
+    assert count is not None
+    if not 1 <= count <= 12:
+        raise PaymentRejected(f"a payment covers 1 to 12 months, not {count}")
+    return count
+
+
+def confirm_payment(
+    sessions: sessionmaker[Session], payment_id: int, confirmed_by: str, today: date | None = None
+) -> RecordedPayment:
+    """Turn a participant's report into a verified payment covering months."""
+    with sessions.begin() as session:
+        payment = session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
+        if payment is None:
+            raise PaymentRejected(f"no payment with id {payment_id}")
+        participant = session.scalar(
+            select(Participant).where(Participant.id == payment.participant_id).with_for_update()
+        )
+        assert participant is not None
+        if not payment.verified:
+            payment.verified = True
+            _apply(session, participant, payment, today or date.today())
+            session.add(
+                AuditEvent(
+                    participant_id=participant.id,
+                    actor=confirmed_by,
+                    action="payment_confirmed",
+                    fields=f"payment={payment.id}",
+                )
+            )
+        return _recorded(payment, participant, duplicate=False)

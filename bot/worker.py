@@ -1,0 +1,136 @@
+"""The reminder worker's task queue (Huey; see docs/decisions/0001-task-queue.md).
+
+Redis when ``SADAR_REDIS_URL`` is set, so that workers on several machines share the work;
+otherwise a SQLite file in the data folder, through the same code. The queue only carries
+reminder ids: what to send, and whether it was sent, lives in the database.
+
+Run a worker with ``sadar reminders worker``; it also plans each day's reminders (hourly,
+idempotent) and sweeps up after dead workers (every minute)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Coroutine
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+
+from bot.app_context import get_app_context
+from bot.channels.factory import build_outbox
+from bot.domain.payments import load_calendar
+from bot.domain.reminders import ReminderState
+from bot.services.reminders import ReminderDispatcher, enqueue_planned, plan, recover
+from bot.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+#: The planning calendar follows Western Indonesia (most participants); each reminder's
+#: send moment is still computed in the participant's own zone.
+PLANNING_ZONE = ZoneInfo("Asia/Jakarta")
+
+
+def build_huey(settings: Settings) -> Huey:
+    if settings.redis_url:
+        return RedisHuey("sadar-reminders", url=settings.redis_url, results=False)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(
+        "sadar-reminders", filename=str(settings.data_dir / "reminder-queue.db"), results=False
+    )
+
+
+huey = build_huey(get_settings())
+
+
+class AsyncRuntime:
+    """One event loop per worker process, shared by Huey's worker threads, so that the
+    Outbox's connections and rate limiter live in one place."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, name="sadar-async", daemon=True).start()
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+
+
+@lru_cache(maxsize=1)
+def runtime() -> AsyncRuntime:
+    return AsyncRuntime()
+
+
+@lru_cache(maxsize=1)
+def dispatcher() -> ReminderDispatcher:
+    context = get_app_context()
+    settings = context.settings
+    channel_log = context.channel_log
+
+    async def make_outbox():  # the outbox's clients must be created inside the loop
+        return build_outbox(settings, channel_log)
+
+    return ReminderDispatcher(
+        context.sessions,
+        context.cipher,
+        channel_log,
+        runtime().run(make_outbox()),
+        load_calendar(),
+        settings.reminder_policy,
+        template_sid=settings.whatsapp_reminder_content_sid,
+        max_attempts=settings.reminder_max_attempts,
+    )
+
+
+def submit(reminder_ids: list[int], send_at: datetime) -> None:
+    """Put a batch of reminder ids on the queue, to run at ``send_at`` (UTC)."""
+    if send_at <= datetime.now(UTC):
+        send_reminders(reminder_ids)
+    else:
+        send_reminders.schedule(args=(reminder_ids,), eta=send_at)
+
+
+@huey.task()
+def send_reminders(reminder_ids: list[int]) -> None:
+    outcomes = runtime().run(dispatcher().send_batch(reminder_ids))
+    for outcome in outcomes:
+        if outcome.retry_at is not None:  # night time or a backoff: come back later
+            send_reminders.schedule(args=([outcome.reminder_id],), eta=outcome.retry_at)
+    sent = sum(o.state == ReminderState.SENT.value for o in outcomes)
+    log.info("batch of %d reminder(s): %d sent", len(reminder_ids), sent)
+
+
+def planning_day(now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(PLANNING_ZONE).date()
+
+
+def plan_and_enqueue(day: date) -> int:
+    context = get_app_context()
+    plan(context.sessions, day, load_calendar(), context.settings.reminder_policy, write=True)
+    return enqueue_planned(context.sessions, submit)
+
+
+@huey.periodic_task(crontab(minute="5"))
+def plan_today() -> None:
+    """Hourly and idempotent: catches participants registered or paid during the day."""
+    queued = plan_and_enqueue(planning_day())
+    if queued:
+        log.info("planned and queued %d reminder(s)", queued)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def sweep() -> None:
+    idle = huey.pending_count() == 0
+    recovered = recover(get_app_context().sessions, datetime.now(UTC), queue_idle=idle)
+    if recovered.requeue:
+        log.warning("re-queued %d reminder(s) a worker or the queue lost", len(recovered.requeue))
+        for start in range(0, len(recovered.requeue), 500):
+            send_reminders(recovered.requeue[start : start + 500])
+
+
+def run_worker(threads: int) -> None:
+    """Blocks: the Huey consumer with ``threads`` worker threads and the periodic tasks."""
+    consumer = huey.create_consumer(workers=threads, worker_type="thread", periodic=True)
+    consumer.run()

@@ -1,0 +1,83 @@
+"""Participants for reminder and payment tests, made through the real registration service
+and then placed at a chosen point of their payment history."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import update
+
+from bot.app_context import AppContext
+from bot.db.models import Participant
+from bot.domain.consent import ConsentDecision, ConsentPurpose
+from bot.domain.nik import parse_nik
+from bot.domain.registration import Registration
+from bot.domain.senders import channel_of
+from bot.services.consent import record_consent
+from bot.services.participants import register_participant
+
+_SERIALS = itertools.count(1)
+TODAY = date(2026, 11, 1)
+
+
+def make_participant(
+    context: AppContext,
+    sender_id: str,
+    *,
+    first_period: date = date(2026, 11, 1),
+    paid_through: date | None = None,
+    consent: bool = True,
+    opted_out: bool = False,
+    last_inbound_at: datetime | None = None,
+    province: str = "35",
+    income: int = 1_000_000,
+    with_jht: bool = False,
+) -> int:
+    """A registered participant reachable at ``sender_id``; returns its id."""
+    serial = next(_SERIALS)
+    nik = f"{province}71021708{80 if serial % 2 else 81}{serial:04d}"
+    channel = channel_of(sender_id)
+    consent_id = None
+    if consent:
+        decision = ConsentDecision(
+            channel=channel, purpose=ConsentPurpose.REGISTRATION, granted=True, wording="setuju"
+        )
+        consent_id = record_consent(context.sessions, context.hash_key, sender_id, decision).id
+    registration = Registration(
+        full_name="Warga Uji",
+        nik=parse_nik(nik, TODAY),
+        birth_date=parse_nik(nik, TODAY).birth_date,
+        phone=sender_id[3:] if sender_id.startswith("wa:") else "+6281200000000",
+        village="Karanglo",
+        district="Kerek",
+        regency="Tuban",
+        occupation="petani",
+        declared_income=income,
+        with_jht=with_jht,
+        channel=channel,
+    )
+    result = register_participant(
+        context.sessions,
+        context.cipher,
+        context.hash_key,
+        registration,
+        sender_id,
+        TODAY,
+        consent_id,
+    )
+    with context.sessions.begin() as session:
+        participant_id = session.scalar(
+            update(Participant)
+            .where(Participant.reference == result.reference)
+            .values(first_period=first_period, paid_through=paid_through)
+            .returning(Participant.id)
+        )
+    if channel.value in ("tg", "wa"):
+        context.channel_log.record_inbound(
+            sender_id, last_inbound_at or datetime.now(UTC) - timedelta(hours=1)
+        )
+        if opted_out:
+            context.channel_log.set_reminders_opt_out(sender_id, opted_out=True)
+    assert participant_id is not None
+    return participant_id
