@@ -323,6 +323,34 @@ def reminders_status(
     typer.echo(f"{'total':<10} {sum(counts.values()):>9}")
 
 
+@reminders_app.command("recover")
+def reminders_recover(
+    lease_minutes: float = typer.Option(
+        10,
+        help="claims older than this belong to a dead worker (only lower it when no "
+        "worker is running)",
+    ),
+) -> None:
+    """Return dead workers' claims to the queue and re-queue what the queue lost (workers
+    also do this every minute)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.services.reminders import recover
+    from bot.worker import huey, send_reminders
+
+    _configure_logging()
+    result = recover(
+        get_app_context().sessions,
+        datetime.now(UTC),
+        queue_idle=huey.pending_count() == 0,
+        lease=timedelta(minutes=lease_minutes),
+        requeue_after=timedelta(minutes=lease_minutes),
+    )
+    for start in range(0, len(result.requeue), 500):
+        send_reminders(result.requeue[start : start + 500])
+    typer.echo(f"re-queued {len(result.requeue)}; marked unknown {result.unknown}")
+
+
 @reminders_app.command("worker")
 def reminders_worker(
     threads: int = typer.Option(

@@ -42,6 +42,8 @@ from bot.services.channel_log import ChannelLog
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+#: httpx logs every request URL at INFO, and Bot API URLs carry the bot token.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 #: Telegram refuses callback_data longer than 64 bytes.
 MAX_CALLBACK_DATA_BYTES = 64

@@ -187,7 +187,7 @@ def enqueue_planned(
     sessions: sessionmaker[Session],
     submit: Callable[[list[int], datetime], None],
     *,
-    batch: int = 500,
+    batch: int = 100,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Hand every planned reminder to the queue, in batches sharing one send moment."""

@@ -29,6 +29,8 @@ class FakeTelegram:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     #: HTTP statuses to answer the next sendMessage calls with, in order (429: retry_after 1).
     failures: list[int] = field(default_factory=list)
+    #: Seconds each sendMessage takes, to stand for a real network round trip.
+    delay_seconds: float = 0.0
     #: Updates waiting for a poller's getUpdates, as Telegram keeps them.
     pending_updates: list[dict[str, Any]] = field(default_factory=list)
 
@@ -64,6 +66,8 @@ def _app(fake: FakeTelegram) -> Starlette:
         fake.calls.append((name, params))
         if name == "getMe":
             return JSONResponse({"ok": True, "result": BOT_USER})
+        if name == "sendMessage" and fake.delay_seconds:
+            await asyncio.sleep(fake.delay_seconds)
         if name == "sendMessage" and fake.failures:
             status = fake.failures.pop(0)
             error: dict[str, Any] = {"ok": False, "error_code": status}
