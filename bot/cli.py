@@ -291,7 +291,14 @@ def reminders_run(
     _configure_logging()
     context = get_app_context()
     target = _parse_day(day)
-    bar, advance = _progress("planning")
+    queued = 0
+
+    def counted(ids: list[int], when: Any) -> None:
+        nonlocal queued
+        queued += len(ids)
+        submit(ids, when)
+
+    bar, advance = _progress("planning and queueing")
     with bar:
         report = plan(
             context.sessions,
@@ -299,12 +306,11 @@ def reminders_run(
             load_calendar(),
             context.settings.reminder_policy,
             write=True,
+            submit=counted,
             progress=advance,
         )
+        enqueue_planned(context.sessions, counted, progress=advance)
     _print_plan(report, 0)
-    bar, advance = _progress("queueing")
-    with bar:
-        queued = enqueue_planned(context.sessions, submit, progress=advance)
     typer.echo(f"queued {queued} reminder(s); run `sadar reminders worker` to send them")
     for state, count in sorted(counts_by_state(context.sessions, target).items()):
         typer.echo(f"  {state:<10} {count:>9}")

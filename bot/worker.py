@@ -107,9 +107,18 @@ def planning_day(now: datetime | None = None) -> date:
 
 
 def plan_and_enqueue(day: date) -> int:
+    """Plan ``day`` straight into the queue, plus anything an earlier dry plan left."""
     context = get_app_context()
-    plan(context.sessions, day, load_calendar(), context.settings.reminder_policy, write=True)
-    return enqueue_planned(context.sessions, submit)
+    report = plan(
+        context.sessions,
+        day,
+        load_calendar(),
+        context.settings.reminder_policy,
+        write=True,
+        submit=submit,
+    )
+    leftovers = enqueue_planned(context.sessions, submit)
+    return report.counts_in_state(ReminderState.QUEUED) + leftovers
 
 
 @huey.periodic_task(crontab(minute="5"))

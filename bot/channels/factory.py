@@ -23,11 +23,9 @@ PER_CHAT_BURST = 3
 
 def channel_limits(settings: Settings) -> dict[Channel, ChannelLimits]:
     return {
+        # Overall paces have no burst: the platform limit holds in every second.
         Channel.TELEGRAM: ChannelLimits(
-            overall=Pace(
-                settings.telegram_messages_per_second,
-                burst=max(1, int(settings.telegram_messages_per_second)),
-            ),
+            overall=Pace(settings.telegram_messages_per_second),
             per_recipient=Pace(settings.telegram_messages_per_chat_per_second, PER_CHAT_BURST),
         ),
         Channel.WHATSAPP: ChannelLimits(overall=Pace(settings.whatsapp_messages_per_second)),

@@ -32,6 +32,11 @@ class PermanentSendError(Exception):
     """The platform refused the message (blocked bot, bad number); retrying will not help."""
 
 
+class UncertainSendError(Exception):
+    """The request went out but no answer came back (a read timeout): the platform may have
+    the message. Never retried, so that nothing is sent twice."""
+
+
 @dataclass(frozen=True)
 class Accepted:
     """The platform's id for a message it accepted (None where it has no global id) and
@@ -78,6 +83,8 @@ class SendOutcome:
     retryable: bool = False
     #: ``outbound_messages`` ids recorded for this send.
     record_ids: tuple[int, ...] = ()
+    #: The platform may have the message although it did not confirm it.
+    uncertain: bool = False
 
 
 #: Called once the rate limiter let the message through, right before the platform call:
@@ -131,7 +138,7 @@ class Outbox:
             raise ValueError(f"no sender configured for channel {channel.value!r}")
         address = recipient.partition(":")[2]
         error: str | None = None
-        retryable = True
+        retryable, uncertain = True, False
         attempt = 0
         for attempt in range(1, self._max_attempts + 1):
             await self._pace(channel, recipient)
@@ -154,12 +161,24 @@ class Outbox:
             except PermanentSendError as failure:
                 error, retryable = str(failure), False
                 break
+            except UncertainSendError as failure:
+                error, retryable, uncertain = str(failure), False, True
+                break
             ids = await self._record(recipient, purpose, message, accepted, attempt)
             return SendOutcome(recipient, True, tuple(accepted), attempts=attempt, record_ids=ids)
         log.error("message to %s not sent: %s", mask_sender(recipient), error)
-        ids = await self._record_failure(recipient, purpose, message, error or "unknown", attempt)
+        status = "unknown" if uncertain else "failed"
+        ids = await self._record_failure(
+            recipient, purpose, message, error or "unknown", attempt, status
+        )
         return SendOutcome(
-            recipient, False, error=error, attempts=attempt, retryable=retryable, record_ids=ids
+            recipient,
+            False,
+            error=error,
+            attempts=attempt,
+            retryable=retryable,
+            record_ids=ids,
+            uncertain=uncertain,
         )
 
     async def _record(
@@ -186,12 +205,18 @@ class Outbox:
         return tuple(ids)
 
     async def _record_failure(
-        self, recipient: str, purpose: str, message: BotReply, error: str, attempts: int
+        self,
+        recipient: str,
+        purpose: str,
+        message: BotReply,
+        error: str,
+        attempts: int,
+        status: str,
     ) -> tuple[int, ...]:
         record_id = await self._write(
             recipient,
             purpose,
-            "failed",
+            status,
             template_id=message.template.content_sid if message.template else None,
             error=error,
             attempts=attempts,

@@ -20,6 +20,7 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
+    TimedOut,
 )
 from telegram.ext import (
     AIORateLimiter,
@@ -34,7 +35,13 @@ from telegram.ext import (
 
 from bot import messages
 from bot.channels.factory import build_outbox, record_inbound_safely
-from bot.channels.outbound import Accepted, Outbox, PermanentSendError, TransientSendError
+from bot.channels.outbound import (
+    Accepted,
+    Outbox,
+    PermanentSendError,
+    TransientSendError,
+    UncertainSendError,
+)
 from bot.conversation import BotReply, ConversationRouter, RasaClient, RasaUnavailable
 from bot.domain.senders import Channel, make_sender_id
 from bot.privacy import mask_sender
@@ -93,6 +100,9 @@ class TelegramSender:
             )
         except (Forbidden, BadRequest, InvalidToken) as error:
             raise PermanentSendError(f"Telegram refused: {error}") from error
+        except TimedOut as error:
+            # python-telegram-bot does not say whether the request reached Telegram.
+            raise UncertainSendError(f"Telegram did not answer in time: {error}") from error
         except (NetworkError, RetryAfter) as error:
             raise TransientSendError(f"Telegram: {error!r}") from error
         # Telegram message ids are unique per chat only and there are no delivery reports.

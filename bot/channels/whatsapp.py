@@ -14,7 +14,12 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from bot.channels.outbound import Accepted, PermanentSendError, TransientSendError
+from bot.channels.outbound import (
+    Accepted,
+    PermanentSendError,
+    TransientSendError,
+    UncertainSendError,
+)
 from bot.conversation import BotReply, Button
 from bot.domain.senders import Channel
 
@@ -146,7 +151,12 @@ class TwilioWhatsAppSender:
                 if error.status == 429 or error.status >= 500:
                     raise TransientSendError(detail) from error
                 raise PermanentSendError(detail) from error
-            except (TimeoutError, aiohttp.ClientError) as error:
+            except aiohttp.ConnectionTimeoutError as error:  # never reached Twilio
+                raise TransientSendError(f"Twilio unreachable: {error!r}") from error
+            except (TimeoutError, aiohttp.ServerDisconnectedError) as error:
+                # The request may have been taken: resending could duplicate the message.
+                raise UncertainSendError(f"Twilio did not answer: {error!r}") from error
+            except aiohttp.ClientError as error:
                 raise TransientSendError(f"Twilio unreachable: {error!r}") from error
             accepted.append(Accepted(created.sid, str(created.status or "queued")))
         return accepted

@@ -11,6 +11,7 @@ the message may have gone out, so a reminder is sent at most once."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import messages
@@ -41,12 +42,16 @@ from bot.domain.reminders import (
     send_moment,
     timezone_for,
 )
+from bot.domain.senders import Channel, channel_of
 from bot.privacy import mask_sender
 from bot.services.channel_log import ChannelLog, as_utc
 
 log = logging.getLogger(__name__)
 
 REMINDER_CHANNELS = ("tg", "wa")
+#: Reminder ids per queue task: small enough to spread over workers, large enough to keep
+#: the queue short on million-reminder days.
+TASK_BATCH = 100
 #: A claim or send older than this belongs to a worker that died.
 DEFAULT_LEASE = timedelta(minutes=10)
 #: Queued this long without being claimed: the queue lost it (e.g. Redis restarted).
@@ -64,14 +69,74 @@ class PlanReport:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def counts_in_state(self, state: ReminderState) -> int:
+        """Reminders due today in ``state``, including ones an earlier run already wrote."""
+        return sum(n for (_kind, _channel, s), n in self.counts.items() if s == state.value)
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Reminder)
-    statement = statement.on_conflict_do_nothing(
-        index_elements=["participant_id", "period", "kind"]
+
+_PLAN_COLUMNS = ("participant_id", "period", "kind", "state", "reason", "scheduled_for")
+
+
+def _insert_ignoring_duplicates(
+    session: Session, rows: list[dict[str, Any]]
+) -> list[tuple[int, datetime]]:
+    """Insert reminders; ones already there (same participant, period, kind) are left as
+    they are. Returns (id, send moment) of the new *queued* ones. PostgreSQL gets COPY into
+    a staging table: far faster than row-by-row INSERT … ON CONFLICT on million-row days."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        statement = sqlite.insert(Reminder).on_conflict_do_nothing(
+            index_elements=["participant_id", "period", "kind"]
+        )
+        session.execute(statement, [{**row, "attempts": 0} for row in rows])
+        keys = {
+            (r["participant_id"], r["period"], r["kind"]) for r in rows if r["state"] == "queued"
+        }
+        if not keys:
+            return []
+        found = session.execute(
+            select(
+                Reminder.id,
+                Reminder.scheduled_for,
+                Reminder.participant_id,
+                Reminder.period,
+                Reminder.kind,
+            )
+            .where(Reminder.state == ReminderState.QUEUED.value)
+            .where(Reminder.participant_id.in_({k[0] for k in keys}))
+        ).all()
+        return [
+            (row.id, as_utc(row.scheduled_for))
+            for row in found
+            if (row.participant_id, row.period, row.kind) in keys
+        ]
+    columns = ", ".join(_PLAN_COLUMNS)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS reminders_incoming (participant_id integer, "
+        "period date, kind varchar(24), state varchar(16), reason varchar(200), "
+        "scheduled_for timestamptz) ON COMMIT DELETE ROWS"
     )
-    session.execute(statement, rows)
+    with cursor.copy(f"COPY reminders_incoming ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(tuple(row[column] for column in _PLAN_COLUMNS))
+    cursor.execute(
+        f"INSERT INTO reminders ({columns}, attempts) SELECT {columns}, 0 "
+        "FROM reminders_incoming ON CONFLICT (participant_id, period, kind) DO NOTHING "
+        "RETURNING id, scheduled_for, state"
+    )
+    return [(row[0], row[1]) for row in cursor.fetchall() if row[2] == "queued"]
+
+
+def _submit_grouped(
+    new: list[tuple[int, datetime]], submit: Callable[[list[int], datetime], None], batch: int
+) -> None:
+    by_moment: dict[datetime, list[int]] = {}
+    for reminder_id, moment in new:
+        by_moment.setdefault(moment, []).append(reminder_id)
+    for moment, group in by_moment.items():
+        for start in range(0, len(group), batch):
+            submit(group[start : start + batch], moment)
 
 
 def _candidates(session: Session, latest_period: date, batch: int) -> Iterator[Any]:
@@ -116,11 +181,15 @@ def plan(
     policy: ReminderPolicy,
     *,
     write: bool,
+    submit: Callable[[list[int], datetime], None] | None = None,
     progress: Callable[[int], None] | None = None,
     batch: int = 5000,
     examples: int = 10,
 ) -> PlanReport:
-    """Every reminder that falls on ``day``: written when ``write``, else only counted."""
+    """Every reminder that falls on ``day``: written when ``write``, else only counted.
+    With ``submit`` the new ones are written as *queued* and handed to the queue as each
+    chunk commits (a crash in between leaves them queued for ``recover``)."""
+    to_write = ReminderState.QUEUED if submit else ReminderState.PLANNED
     occasions = occasions_on(day, calendar, policy)
     report = PlanReport(day, occasions)
     if not occasions:
@@ -142,7 +211,7 @@ def plan(
                 if zone not in moments:
                     moments[zone] = send_moment(day, zone, policy)
                 reason = skip_reason(row)
-                state = ReminderState.SKIPPED if reason else ReminderState.PLANNED
+                state = ReminderState.SKIPPED if reason else to_write
                 report.counts[(occasion.kind.value, row.channel, state.value)] += 1
                 if len(report.examples) < examples:
                     report.examples.append(
@@ -164,33 +233,41 @@ def plan(
                         "state": state.value,
                         "reason": reason,
                         "scheduled_for": moments[zone],
-                        "attempts": 0,
                     }
                 )
             if len(pending) >= batch:
-                if write:
-                    _insert_ignoring_duplicates(writer, pending)
-                    writer.commit()
-                if progress:
-                    progress(len(pending))
+                _flush(writer, pending, write, submit, progress)
                 pending = []
-        if pending:
-            if write:
-                _insert_ignoring_duplicates(writer, pending)
-                writer.commit()
-            if progress:
-                progress(len(pending))
+        _flush(writer, pending, write, submit, progress)
     return report
+
+
+def _flush(
+    writer: Session,
+    pending: list[dict[str, Any]],
+    write: bool,
+    submit: Callable[[list[int], datetime], None] | None,
+    progress: Callable[[int], None] | None,
+) -> None:
+    if pending and write:
+        new = _insert_ignoring_duplicates(writer, pending)
+        writer.commit()
+        if submit:
+            _submit_grouped(new, submit, TASK_BATCH)
+    if progress and pending:
+        progress(len(pending))
 
 
 def enqueue_planned(
     sessions: sessionmaker[Session],
     submit: Callable[[list[int], datetime], None],
     *,
-    batch: int = 100,
+    batch: int = TASK_BATCH,
+    rows_per_transaction: int = 5000,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Hand every planned reminder to the queue, in batches sharing one send moment."""
+    """Hand every planned reminder to the queue, in batches of up to ``batch`` ids that
+    share one send moment."""
     total = 0
     while True:
         with sessions.begin() as session:
@@ -198,7 +275,7 @@ def enqueue_planned(
                 select(Reminder.id, Reminder.scheduled_for)
                 .where(Reminder.state == ReminderState.PLANNED.value)
                 .order_by(Reminder.scheduled_for, Reminder.id)
-                .limit(batch)
+                .limit(rows_per_transaction)
                 .with_for_update(skip_locked=True)
             ).all()
             if not rows:
@@ -209,11 +286,7 @@ def enqueue_planned(
                 .where(Reminder.id.in_(ids))
                 .values(state=ReminderState.QUEUED.value, updated_at=func.now())
             )
-        by_moment: dict[datetime, list[int]] = {}
-        for row in rows:
-            by_moment.setdefault(as_utc(row.scheduled_for), []).append(row.id)
-        for moment, group in by_moment.items():
-            submit(group, moment)
+        _submit_grouped([(row.id, as_utc(row.scheduled_for)) for row in rows], submit, batch)
         total += len(ids)
         if progress:
             progress(len(ids))
@@ -282,6 +355,15 @@ def recover(
 
 
 @dataclass(frozen=True)
+class Claimed:
+    period: date
+    kind: str
+    attempts: int
+    participant: Participant | None
+    contact: ChannelContact | None
+
+
+@dataclass(frozen=True)
 class Outcome:
     reminder_id: int
     state: str
@@ -323,110 +405,129 @@ class ReminderDispatcher:
                 .values(state=state.value, updated_at=self._clock(), **values)
             )
 
-    def _claim(self, reminder_id: int) -> bool:
+    def _claim(self, reminder_id: int) -> Claimed | None:
+        """Take the reminder if it is still queued (one conditional UPDATE: only one worker
+        can win) and load what sending needs, in the same transaction."""
         with self._sessions.begin() as session:
-            return (
-                session.execute(
-                    update(Reminder)
-                    .where(Reminder.id == reminder_id)
-                    .where(Reminder.state == ReminderState.QUEUED.value)
-                    .values(
-                        state=ReminderState.CLAIMED.value,
-                        claimed_at=self._clock(),
-                        attempts=Reminder.attempts + 1,
-                    )
-                ).rowcount
-                == 1
-            )
+            won = session.execute(
+                update(Reminder)
+                .where(Reminder.id == reminder_id)
+                .where(Reminder.state == ReminderState.QUEUED.value)
+                .values(
+                    state=ReminderState.CLAIMED.value,
+                    claimed_at=self._clock(),
+                    attempts=Reminder.attempts + 1,
+                )
+                .returning(
+                    Reminder.period, Reminder.kind, Reminder.attempts, Reminder.participant_id
+                )
+            ).first()
+            if won is None:
+                return None
+            found = session.execute(
+                select(Participant, ChannelContact)
+                .outerjoin(ChannelContact, ChannelContact.sender_hash == Participant.sender_hash)
+                .where(Participant.id == won.participant_id)
+            ).first()
+            participant, contact = (found[0], found[1]) if found else (None, None)
+            return Claimed(won.period, won.kind, won.attempts, participant, contact)
 
     async def send_batch(self, reminder_ids: list[int]) -> list[Outcome]:
         return [await self.send(reminder_id) for reminder_id in reminder_ids]
 
     async def send(self, reminder_id: int) -> Outcome:
-        if not self._claim(reminder_id):
+        # Database work runs in threads: the event loop keeps other sends moving.
+        claimed = await asyncio.to_thread(self._claim, reminder_id)
+        if claimed is None:
             return Outcome(reminder_id, "taken")  # another worker has it, or it is done
         try:
-            return await self._send_claimed(reminder_id)
+            return await self._send_claimed(reminder_id, claimed)
         except Exception:
             # Back to the queue for the recovery sweep; the claim is never left dangling.
             log.exception("reminder %d failed unexpectedly", reminder_id)
-            self._set(reminder_id, ReminderState.QUEUED, reason="unexpected error, will retry")
+            await asyncio.to_thread(
+                self._set, reminder_id, ReminderState.QUEUED, reason="unexpected error"
+            )
             raise
 
-    async def _send_claimed(self, reminder_id: int) -> Outcome:
-        with self._sessions() as session:
-            reminder = session.get(Reminder, reminder_id)
-            assert reminder is not None
-            participant = session.get(Participant, reminder.participant_id)
-            contact = (
-                session.scalar(
-                    select(ChannelContact).where(
-                        ChannelContact.sender_hash == participant.sender_hash
-                    )
-                )
-                if participant
-                else None
-            )
+    async def _send_claimed(self, reminder_id: int, claimed: Claimed) -> Outcome:
+        participant, contact = claimed.participant, claimed.contact
         now = self._clock()
         if participant is None or contact is None:
-            return self._skip(reminder_id, "participant or chat address no longer known")
+            return await self._skip(reminder_id, "participant or chat address no longer known")
         if participant.consent_record_id is None:
-            return self._skip(reminder_id, "no consent recorded")
+            return await self._skip(reminder_id, "no consent recorded")
         if contact.reminders_opted_out_at is not None:
-            return self._skip(reminder_id, "opted out of reminders")
-        occasion = Occasion(ReminderKind(reminder.kind), reminder.period)
+            return await self._skip(reminder_id, "opted out of reminders")
+        occasion = Occasion(ReminderKind(claimed.kind), claimed.period)
         lapse = self._calendar.months_unpaid_for_non_active
         if not applies(occasion, participant.first_period, participant.paid_through, lapse):
-            return self._skip(reminder_id, "paid since it was planned")
+            return await self._skip(reminder_id, "paid since it was planned")
         zone = timezone_for(participant.province_code)
         allowed_at = next_send_moment(now, zone, self._policy)
         if allowed_at > now:
-            self._set(reminder_id, ReminderState.QUEUED, scheduled_for=allowed_at)
+            await asyncio.to_thread(
+                self._set, reminder_id, ReminderState.QUEUED, scheduled_for=allowed_at
+            )
             return Outcome(reminder_id, ReminderState.QUEUED.value, retry_at=allowed_at)
 
         recipient = self._cipher.decrypt(contact.address_encrypted)
-        message = self._message(occasion, participant, recipient, now)
+        needs_template = channel_of(recipient) is Channel.WHATSAPP and await asyncio.to_thread(
+            self._log.template_required, recipient, now
+        )
+        message = self._message(occasion, participant, needs_template)
         if message is None:
-            return self._skip(
+            return await self._skip(
                 reminder_id,
                 "outside WhatsApp's 24-hour window and no approved template is configured "
                 "(SADAR_WHATSAPP_REMINDER_CONTENT_SID)",
             )
 
         async def handover() -> None:
-            self._set(reminder_id, ReminderState.SENDING)
+            await asyncio.to_thread(self._set, reminder_id, ReminderState.SENDING)
 
         result = await self._outbox.send(
             recipient, message, purpose="reminder", on_handover=handover
         )
         if result.ok:
-            self._set(
+            await asyncio.to_thread(
+                self._set,
                 reminder_id,
                 ReminderState.SENT,
                 outbound_message_id=result.record_ids[0] if result.record_ids else None,
                 reason=None,
             )
             return Outcome(reminder_id, ReminderState.SENT.value)
-        with self._sessions() as session:
-            attempts = session.scalar(select(Reminder.attempts).where(Reminder.id == reminder_id))
-        if result.retryable and (attempts or 0) < self._max_attempts:
-            retry_at = now + timedelta(minutes=5 * 2 ** ((attempts or 1) - 1))
-            self._set(
-                reminder_id, ReminderState.QUEUED, scheduled_for=retry_at, reason=result.error
+        if result.uncertain:
+            await asyncio.to_thread(
+                self._set, reminder_id, ReminderState.UNKNOWN, reason=(result.error or "")[:200]
+            )
+            return Outcome(reminder_id, ReminderState.UNKNOWN.value)
+        attempts = claimed.attempts  # counted by the claim: includes this attempt
+        if result.retryable and attempts < self._max_attempts:
+            retry_at = now + timedelta(minutes=5 * 2 ** (attempts - 1))
+            await asyncio.to_thread(
+                self._set,
+                reminder_id,
+                ReminderState.QUEUED,
+                scheduled_for=retry_at,
+                reason=result.error,
             )
             return Outcome(reminder_id, ReminderState.QUEUED.value, retry_at=retry_at)
-        self._set(reminder_id, ReminderState.FAILED, reason=(result.error or "")[:200])
+        await asyncio.to_thread(
+            self._set, reminder_id, ReminderState.FAILED, reason=(result.error or "")[:200]
+        )
         log.warning(
             "reminder %d to %s failed: %s", reminder_id, mask_sender(recipient), result.error
         )
         return Outcome(reminder_id, ReminderState.FAILED.value)
 
-    def _skip(self, reminder_id: int, reason: str) -> Outcome:
-        self._set(reminder_id, ReminderState.SKIPPED, reason=reason)
+    async def _skip(self, reminder_id: int, reason: str) -> Outcome:
+        await asyncio.to_thread(self._set, reminder_id, ReminderState.SKIPPED, reason=reason)
         return Outcome(reminder_id, ReminderState.SKIPPED.value)
 
     def _message(
-        self, occasion: Occasion, participant: Participant, recipient: str, now: datetime
+        self, occasion: Occasion, participant: Participant, needs_template: bool
     ) -> BotReply | None:
         first_owed = next_unpaid_period(participant.first_period, participant.paid_through)
         owed = months_owed_at(occasion.period, participant.first_period, participant.paid_through)
@@ -435,7 +536,7 @@ class ReminderDispatcher:
             "months": bulan_range(first_owed, occasion.period),
             "due_date": tanggal(self._calendar.due_date(occasion.period)),
         }
-        if self._log.template_required(recipient, now):
+        if needs_template:
             if not self._template_sid:
                 return None
             variables = {"1": values["amount"], "2": values["months"], "3": values["due_date"]}

@@ -285,3 +285,18 @@ def test_recovery_after_a_worker_died(context: AppContext) -> None:
     assert states == {claimed: "queued", sending: "unknown", lost: "queued"}
     idle = recover(context.sessions, MORNING + timedelta(hours=1), queue_idle=True)
     assert sorted(idle.requeue) == sorted([claimed, lost])
+
+
+async def test_a_send_without_an_answer_is_never_repeated(
+    context: AppContext, outbox, fake: FakeTelegram
+) -> None:  # type: ignore[no-untyped-def]
+    """Telegram took the request but answered after python-telegram-bot's 5 s read timeout:
+    it may have the message, so resending could duplicate it."""
+    make_participant(context, "tg:8001")
+    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    fake.delay_seconds = 6
+    (outcome,) = await dispatcher_for(context, outbox).send_batch(queue_all(context))
+    assert outcome.state == "unknown"
+    assert len(fake.sent()) == 1
+    (row,) = reminders(context)
+    assert row.state == "unknown" and "did not answer" in (row.reason or "")

@@ -27,6 +27,8 @@ BOT_USER = {"id": 7000001, "is_bot": True, "first_name": "Sadar", "username": "s
 class FakeTelegram:
     port: int
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: time.monotonic() of each accepted sendMessage, for throughput measurements.
+    sent_times: list[float] = field(default_factory=list)
     #: HTTP statuses to answer the next sendMessage calls with, in order (429: retry_after 1).
     failures: list[int] = field(default_factory=list)
     #: Seconds each sendMessage takes, to stand for a real network round trip.
@@ -80,6 +82,7 @@ def _app(fake: FakeTelegram) -> Starlette:
                 error["description"] = "Bad Gateway"
             return JSONResponse(error, status_code=status)
         if name == "sendMessage":
+            fake.sent_times.append(time.monotonic())
             result = {
                 "message_id": next(message_ids),
                 "date": int(time.time()),

@@ -1,0 +1,311 @@
+"""Benchmark: monthly reminders for 1,000,000 participants on PostgreSQL.
+
+`make bench-reminders` starts a private PostgreSQL and Redis (Debian packages, as the tests
+do), generates the participants with COPY, then measures:
+
+1. planning one day's reminders for all of them and queueing them (Huey on Redis);
+2. the dispatch rate of real `sadar reminders worker` processes through a fake Telegram Bot
+   API against the configured limit (any 1-second window and the steady average);
+3. duplicates and lost reminders after one worker is killed mid-run and recovery runs.
+
+It prints the figures and writes them to docs/performance.md between markers."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select, update  # noqa: E402
+
+from bot.app_context import AppContext  # noqa: E402
+from bot.crypto import PiiCipher  # noqa: E402
+from bot.db.migrate import upgrade  # noqa: E402
+from bot.db.models import Reminder  # noqa: E402
+from bot.domain.payments import load_calendar  # noqa: E402
+from bot.privacy import keyed_hash  # noqa: E402
+from bot.services.reminders import enqueue_planned, plan  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from tests.support.fake_telegram import running_fake_telegram  # noqa: E402
+from tests.support.services import start_postgres, start_redis, stop  # noqa: E402
+
+DAY = date(2026, 11, 13)  # three days before November's due date: everyone unpaid is due
+PII_KEY = "bench-only-pii-hash-key-0000000000000000"
+DOC = ROOT / "docs" / "performance.md"
+BEGIN, END = "<!-- bench-reminders:begin -->", "<!-- bench-reminders:end -->"
+PROVINCES = ["35", "33", "32", "51", "73", "91"]  # WIB, WIB, WIB, WITA, WITA, WIT
+
+
+def generate(context: AppContext, count: int, addressed: int) -> None:
+    """``count`` consented participants, first month November 2026; the first
+    ``addressed`` get their own Telegram chat (the dispatch part sends to them)."""
+    cipher: PiiCipher = context.cipher
+    shared = cipher.encrypt("x")  # planning never decrypts: one ciphertext is enough
+    address_shared = cipher.encrypt("tg:1")
+    raw = context.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(
+            "INSERT INTO consent_records (sender_hash, channel, purpose, granted, wording, "
+            "wording_sha256) VALUES ('bench', 'tg', 'registration', true, 'setuju', 'x') "
+            "RETURNING id"
+        )
+        consent_id = cursor.fetchone()[0]
+        columns = (
+            "reference, nik_hash, nik_encrypted, full_name_encrypted, birth_date_encrypted, "
+            "phone_hash, phone_encrypted, income_encrypted, sex, province_code, district_code, "
+            "village, district, regency, occupation, with_jht, monthly_contribution, status, "
+            "channel, sender_hash, consent_record_id, first_period"
+        )
+        people, contacts = io.StringIO(), io.StringIO()
+        for i in range(count):
+            province = PROVINCES[i % len(PROVINCES)]
+            sender = f"tg:{100000 + i}"
+            sender_hash = keyed_hash(PII_KEY, sender)
+            people.write(
+                f"BNC-{i:09d}\t{secrets.token_hex(32)}\t{shared}\t{shared}\t{shared}\t"
+                f"{secrets.token_hex(32)}\t{shared}\t{shared}\tL\t{province}\t{province}0101\t"
+                f"Karanglo\tKerek\tTuban\tpetani\tf\t16800\tawaiting_first_payment\ttg\t"
+                f"{sender_hash}\t{consent_id}\t2026-11-01\n"
+            )
+            address = cipher.encrypt(sender) if i < addressed else address_shared
+            contacts.write(f"{sender_hash}\ttg\t{address}\t2026-11-12 10:00:00+00\n")
+            if (i + 1) % 100_000 == 0:
+                print(f"  generated {i + 1:,} participants", flush=True)
+        people.seek(0)
+        contacts.seek(0)
+        with cursor.copy(f"COPY participants ({columns}) FROM STDIN") as copy:
+            copy.write(people.read())
+        with cursor.copy(
+            "COPY channel_contacts (sender_hash, channel, address_encrypted, last_inbound_at) "
+            "FROM STDIN"
+        ) as copy:
+            copy.write(contacts.read())
+        raw.commit()
+        cursor.execute("ANALYZE")
+    finally:
+        raw.close()
+
+
+def median_per_second(times: list[float]) -> float:
+    """Messages per whole second between the first and last, median: the sustained rate,
+    insensitive to start-up and to the pause while a killed worker is recovered."""
+    if len(times) < 3:
+        return 0.0
+    start = times[0]
+    buckets = Counter(int(t - start) for t in times)
+    full = [buckets.get(second, 0) for second in range(1, int(times[-1] - start))]
+    full = [count for count in full if count] or [0]
+    return float(statistics.median(full))
+
+
+def max_in_any_window(times: list[float], window: float = 1.0) -> int:
+    best, start = 0, 0
+    for end in range(len(times)):
+        while times[end] - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--participants", type=int, default=1_000_000)
+    parser.add_argument("--dispatch", type=int, default=6_000, help="reminders to send")
+    parser.add_argument("--rate", type=float, default=100, help="messages per second limit")
+    parser.add_argument("--no-doc", action="store_true", help="do not update docs/performance.md")
+    args = parser.parse_args()
+
+    postgres, pg_process = start_postgres()
+    redis, redis_process = start_redis()
+    workers: list[subprocess.Popen] = []
+    try:
+        url = postgres.url(postgres.create_database("bench"))
+        upgrade(url)
+        data_dir = Path(tempfile.mkdtemp(prefix="sadar-bench-"))
+        settings = Settings(
+            _env_file=None, database_url=url, pii_hash_key=PII_KEY, data_dir=data_dir
+        )
+        context = AppContext.from_settings(settings)
+        print(f"generating {args.participants:,} participants (COPY)...", flush=True)
+        started = time.perf_counter()
+        generate(context, args.participants, args.dispatch)
+        print(f"  {time.perf_counter() - started:.1f} s", flush=True)
+
+        with running_fake_telegram() as fake:
+            env = {
+                **os.environ,
+                "SADAR_ENV": "test",
+                "SADAR_DATA_DIR": str(data_dir),
+                "SADAR_DATABASE_URL": url,
+                "SADAR_REDIS_URL": redis.url,
+                "SADAR_PII_HASH_KEY": PII_KEY,
+                "SADAR_PII_ENCRYPTION_KEYS": settings.pii_encryption_keys.get_secret_value(),
+                "SADAR_TELEGRAM_BOT_TOKEN": "123456:BENCH",
+                "SADAR_TELEGRAM_API_BASE_URL": fake.base_url,
+                "SADAR_TELEGRAM_MESSAGES_PER_SECOND": str(args.rate),
+                "SADAR_TELEGRAM_MESSAGES_PER_CHAT_PER_SECOND": "1",
+                "SADAR_REMINDER_SEND_FROM": "00:00",
+                "SADAR_REMINDER_SEND_UNTIL": "23:59:59.999999",
+                "SADAR_LOG_LEVEL": "WARNING",
+            }
+            os.environ.update({k: v for k, v in env.items() if k.startswith("SADAR_")})
+            from bot.worker import huey, submit  # reads the settings just set
+
+            print("planning one day for everyone and queueing it...", flush=True)
+            batch_sizes: list[int] = []
+
+            def counted(ids: list[int], when) -> None:  # type: ignore[no-untyped-def]
+                batch_sizes.append(len(ids))
+                submit(ids, when)
+
+            started = time.perf_counter()
+            report = plan(
+                context.sessions,
+                DAY,
+                load_calendar(),
+                settings.reminder_policy,
+                write=True,
+                submit=counted,
+            )
+            plan_seconds = time.perf_counter() - started
+            queued_all = sum(batch_sizes)
+            # Only the first --dispatch participants have chats of their own: start over
+            # with just their reminders for the dispatch part.
+            huey.flush()
+            with context.sessions.begin() as session:
+                session.execute(
+                    update(Reminder)
+                    .where(Reminder.participant_id > args.dispatch)
+                    .values(state="skipped", reason="benchmark: planned and queued, not sent")
+                )
+                session.execute(
+                    update(Reminder)
+                    .where(Reminder.participant_id <= args.dispatch)
+                    .values(state="planned")
+                )
+            queued = enqueue_planned(context.sessions, submit)
+            print(
+                f"  planned and queued {queued_all:,} on Redis in {plan_seconds:.1f} s",
+                flush=True,
+            )
+
+            print(f"dispatching {queued:,} at {args.rate:g}/s with 2 workers...", flush=True)
+            command = [sys.executable, "-m", "bot.cli", "reminders", "worker", "--threads", "4"]
+            logs = data_dir / "workers.log"
+            workers = [
+                subprocess.Popen(
+                    command, env=env, cwd=ROOT, stdout=logs.open("a"), stderr=subprocess.STDOUT
+                )
+                for _ in range(2)
+            ]
+            started = time.monotonic()
+            time.sleep(max(5, min(20, queued / args.rate / 3)))
+            os.kill(workers[0].pid, signal.SIGKILL)
+            workers[0].wait()
+            killed_at = len(fake.sent_times)
+            print(f"  killed a worker after {killed_at:,} messages", flush=True)
+            workers[0] = subprocess.Popen(
+                command, env=env, cwd=ROOT, stdout=logs.open("a"), stderr=subprocess.STDOUT
+            )
+            deadline = time.monotonic() + queued / args.rate * 3 + 120
+            last, quiet_since = -1, time.monotonic()
+            while time.monotonic() < deadline:
+                time.sleep(1)
+                count = len(fake.sent_times)
+                if count != last:
+                    last, quiet_since = count, time.monotonic()
+                with context.sessions() as session:
+                    open_states = session.scalar(
+                        select(func.count())
+                        .select_from(Reminder)
+                        .where(Reminder.state.in_(["queued", "claimed", "sending"]))
+                    )
+                if open_states == 0:
+                    break
+                if time.monotonic() - quiet_since > 5:
+                    # The killed worker's batches left the queue with it: recover them.
+                    subprocess.run(
+                        [
+                            sys.executable,
+                            "-m",
+                            "bot.cli",
+                            "reminders",
+                            "recover",
+                            "--lease-minutes",
+                            "0",
+                        ],
+                        env=env,
+                        cwd=ROOT,
+                        check=True,
+                        capture_output=True,
+                    )
+                    quiet_since = time.monotonic()
+            times = sorted(fake.sent_times)
+            per_chat = Counter(int(m["chat_id"]) for m in fake.sent())
+            with context.sessions() as session:
+                states = Counter(
+                    session.scalars(
+                        select(Reminder.state).where(Reminder.participant_id <= args.dispatch)
+                    ).all()
+                )
+        duplicates = sum(n - 1 for n in per_chat.values() if n > 1)
+        lost = args.dispatch - len(per_chat)
+        steady_rate = median_per_second(times)
+        peak = max_in_any_window(times)
+        figures = {
+            "participants": args.participants,
+            "reminders planned for the day": report.total,
+            "reminders queued on Redis": queued_all,
+            "plan + queue one day (s)": round(plan_seconds, 1),
+            "dispatched through the fake Bot API": len(times),
+            "configured limit (msg/s)": args.rate,
+            "steady dispatch rate (msg/s)": round(steady_rate, 1),
+            "most messages in any 1-s window": peak,
+            "duplicates": duplicates,
+            "lost": lost,
+            "reminder states": dict(states),
+        }
+        print()
+        for key, value in figures.items():
+            print(f"{key:>38}: {value}")
+        if not args.no_doc:
+            write_doc(figures)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                stop(worker)
+        stop(redis_process)
+        stop(pg_process)
+
+
+def write_doc(figures: dict) -> None:
+    lines = [BEGIN, "", f"Measured {date.today().isoformat()} by `make bench-reminders`:", ""]
+    lines += ["| figure | value |", "|---|---|"]
+    lines += [f"| {key} | {value} |" for key, value in figures.items()]
+    lines += ["", END]
+    block = "\n".join(lines)
+    current = DOC.read_text() if DOC.exists() else ""
+    if BEGIN in current and END in current:
+        head, rest = current.split(BEGIN, 1)
+        current = head + block + rest.split(END, 1)[1]
+    else:
+        current = current + "\n" + block + "\n"
+    DOC.write_text(current)
+
+
+if __name__ == "__main__":
+    main()
