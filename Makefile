@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: help setup model migrate run test test-unit lint nlu-eval bench-registration clean
+.PHONY: help setup model migrate run test test-unit lint nlu-eval bench-registration bench-reminders clean
 
 help:
 	@echo "make run    start Sadar (Rasa server, action server, gateway); chat at http://127.0.0.1:8000/"
@@ -11,6 +11,7 @@ help:
 	@echo "make lint   ruff checks"
 	@echo "make nlu-eval  NLU benchmark (accuracy, entity F1, cross-validation, latency)"
 	@echo "make bench-registration  turns and wall time of a registration through the gateway"
+	@echo "make bench-reminders  plan/queue 1,000,000 participants' reminders; dispatch rate; kill test"
 
 setup:
 	@bash scripts/bootstrap
@@ -38,6 +39,10 @@ nlu-eval: setup
 
 bench-registration: model
 	@$(VENV)/python scripts/bench_registration.py
+
+bench-reminders: setup
+	@bash scripts/ensure-test-services
+	@$(VENV)/python scripts/bench_reminders.py
 
 lint: setup
 	@$(VENV)/ruff check .

@@ -101,6 +101,15 @@ def process_specs(
                 "telegram", [str(app_python), "-m", "bot.cli", "telegram", "poll"], base_env
             )
         )
+    # Reminders need a channel to go out on; without Redis the queue is a SQLite file.
+    if settings.telegram_bot_token is not None or settings.twilio_configured:
+        specs.append(
+            ProcessSpec(
+                "reminders",
+                [str(app_python), "-m", "bot.cli", "reminders", "worker"],
+                base_env,
+            )
+        )
     return specs
 
 

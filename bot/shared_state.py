@@ -7,7 +7,9 @@ the last options shown to a WhatsApp sender) and rate limiters (channel throughp
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
+from collections import deque
 from typing import Protocol
 
 PENDING = "\x00pending"
@@ -99,43 +101,66 @@ class RateLimiter(Protocol):
     pace holds across every process sharing it."""
 
     async def wait_seconds(self, key: str, rate: float, burst: int) -> float:
-        """Reserve one slot; 0 if it may go now, else how long to wait and ask again."""
+        """Reserve the next free slot; how long to wait until it (0: go now)."""
+
+    async def window_wait(self, key: str, limit: int, window_seconds: float) -> float:
+        """0 and counted if fewer than ``limit`` were counted in the last ``window_seconds``;
+        otherwise how long until one leaves the window (nothing counted)."""
 
     async def aclose(self) -> None: ...
 
 
 async def acquire(limiter: RateLimiter, key: str, rate: float, burst: int = 1) -> None:
-    """Wait until ``key`` may be used once more."""
-    while (delay := await limiter.wait_seconds(key, rate, burst)) > 0:
+    """Wait for this caller's own slot: every caller gets a distinct one, so nobody races
+    for a slot and no capacity is lost to wake-up delays."""
+    delay = await limiter.wait_seconds(key, rate, burst)
+    if delay > 0:
         await asyncio.sleep(delay)
 
 
-def gcra(tat: float | None, now: float, rate: float, burst: int) -> tuple[float, float | None]:
-    """Generic cell rate algorithm: (seconds to wait, new theoretical arrival time or None
-    when the request is refused). Pure, so the Redis script and memory limiter agree."""
+async def within_window(
+    limiter: RateLimiter, key: str, limit: int, window_seconds: float = 1.0
+) -> None:
+    """Wait until fewer than ``limit`` uses fall in the last window: a hard cap, checked
+    right before a send, whatever delays happened since the slot was reserved."""
+    while (delay := await limiter.window_wait(key, limit, window_seconds)) > 0:
+        await asyncio.sleep(delay + 0.001)
+
+
+def reserve(tat: float | None, now: float, rate: float, burst: int) -> tuple[float, float]:
+    """Generic cell rate algorithm, scheduling form: (seconds until the reserved slot, new
+    theoretical arrival time). Pure, so the Redis script and the memory limiter agree."""
     interval = 1.0 / rate
     tat = max(tat or now, now)
-    allow_at = tat - interval * (burst - 1)
-    if now < allow_at:
-        return allow_at - now, None
-    return 0.0, tat + interval
+    slot = max(now, tat - interval * (burst - 1))
+    return slot - now, tat + interval
 
 
 class MemoryRateLimiter:
     def __init__(self) -> None:
         self._tat: dict[str, float] = {}
+        self._uses: dict[str, deque[float]] = {}
 
     async def wait_seconds(self, key: str, rate: float, burst: int) -> float:
-        wait, new_tat = gcra(self._tat.get(key), time.monotonic(), rate, burst)
-        if new_tat is not None:
-            self._tat[key] = new_tat
+        wait, self._tat[key] = reserve(self._tat.get(key), time.monotonic(), rate, burst)
         return wait
+
+    async def window_wait(self, key: str, limit: int, window_seconds: float) -> float:
+        now = time.monotonic()
+        uses = self._uses.setdefault(key, deque())
+        while uses and uses[0] <= now - window_seconds:
+            uses.popleft()
+        if len(uses) < limit:
+            uses.append(now)
+            return 0.0
+        return uses[0] + window_seconds - now
 
     async def aclose(self) -> None:
         self._tat.clear()
+        self._uses.clear()
 
 
-#: The same arithmetic as ``gcra``, run atomically inside Redis on Redis's own clock so
+#: The same arithmetic as ``reserve``, run atomically inside Redis on Redis's own clock so
 #: that workers on machines with skewed clocks still share one pace.
 _GCRA_SCRIPT = """
 local t = redis.call('TIME')
@@ -144,11 +169,28 @@ local interval = 1.0 / tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local allow_at = tat - interval * (burst - 1)
-if now < allow_at then return tostring(allow_at - now) end
+local slot = tat - interval * (burst - 1)
+if slot < now then slot = now end
 local new_tat = tat + interval
 redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
-return '0'
+return tostring(slot - now)
+"""
+
+
+#: A sliding-window log: the times of the last uses, in a sorted set.
+_WINDOW_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
+  return '0'
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tostring(tonumber(oldest[2]) + window - now)
 """
 
 
@@ -158,10 +200,16 @@ class RedisRateLimiter:
 
         self._redis = redis.Redis.from_url(redis_url, decode_responses=True)
         self._script = self._redis.register_script(_GCRA_SCRIPT)
+        self._window = self._redis.register_script(_WINDOW_SCRIPT)
         self._ns = namespace
 
     async def wait_seconds(self, key: str, rate: float, burst: int) -> float:
         return float(await self._script(keys=[self._ns + key], args=[rate, burst]))
+
+    async def window_wait(self, key: str, limit: int, window_seconds: float) -> float:
+        member = secrets.token_hex(8)
+        args = [limit, window_seconds, member]
+        return float(await self._window(keys=[self._ns + "w:" + key], args=args))
 
     async def aclose(self) -> None:
         await self._redis.aclose()

@@ -58,13 +58,28 @@ class AsyncRuntime:
         return asyncio.run_coroutine_threadsafe(work, self._loop).result()
 
 
+#: Huey's worker threads start together; lru_cache alone may build two of these at once,
+#: and a second event loop would get the other loop's connections.
+_singletons = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def runtime() -> AsyncRuntime:
+def _runtime() -> AsyncRuntime:
     return AsyncRuntime()
 
 
-@lru_cache(maxsize=1)
+def runtime() -> AsyncRuntime:
+    with _singletons:
+        return _runtime()
+
+
 def dispatcher() -> ReminderDispatcher:
+    with _singletons:
+        return _dispatcher()
+
+
+@lru_cache(maxsize=1)
+def _dispatcher() -> ReminderDispatcher:
     context = get_app_context()
     settings = context.settings
     channel_log = context.channel_log
@@ -76,7 +91,7 @@ def dispatcher() -> ReminderDispatcher:
         context.sessions,
         context.cipher,
         channel_log,
-        runtime().run(make_outbox()),
+        _runtime().run(make_outbox()),
         load_calendar(),
         settings.reminder_policy,
         template_sid=settings.whatsapp_reminder_content_sid,

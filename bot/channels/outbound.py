@@ -19,9 +19,11 @@ from bot.conversation import BotReply
 from bot.domain.senders import Channel, channel_of
 from bot.privacy import mask_sender
 from bot.services.channel_log import ChannelLog
-from bot.shared_state import RateLimiter, acquire
+from bot.shared_state import RateLimiter, acquire, within_window
 
 log = logging.getLogger(__name__)
+#: Share of a channel's configured overall limit actually used (see ``Outbox._pace``).
+SAFETY_MARGIN = 0.97
 
 
 class TransientSendError(Exception):
@@ -85,11 +87,14 @@ class SendOutcome:
     record_ids: tuple[int, ...] = ()
     #: The platform may have the message although it did not confirm it.
     uncertain: bool = False
+    #: The caller's handover check said no: nothing was handed to the platform.
+    cancelled: bool = False
 
 
 #: Called once the rate limiter let the message through, right before the platform call:
-#: from here on a crash leaves it unknown whether the message went out.
-Handover = Callable[[], Awaitable[None]]
+#: from here on a crash leaves it unknown whether the message went out. Returning False
+#: cancels the send (e.g. the reminder was taken away from this worker meanwhile).
+Handover = Callable[[], Awaitable[bool]]
 
 
 class Outbox:
@@ -113,15 +118,19 @@ class Outbox:
         return channel in self._senders
 
     async def _pace(self, channel: Channel, recipient: str) -> None:
+        """Per chat first; then an evenly spaced slot of the channel's overall rate; then a
+        hard cap of that rate in any one-second window, so that delays since the slot (a
+        busy event loop) never push a second over. Overall paces run at ``SAFETY_MARGIN`` of
+        the configured limit: the platform sees our sends with some network jitter."""
         limits = self._limits.get(channel)
         if limits is None:
             return
-        await acquire(
-            self._limiter, f"{channel.value}:all", limits.overall.rate, limits.overall.burst
-        )
         if limits.per_recipient is not None:
             pace = limits.per_recipient
             await acquire(self._limiter, f"{channel.value}:to:{recipient}", pace.rate, pace.burst)
+        rate = limits.overall.rate * SAFETY_MARGIN
+        await acquire(self._limiter, f"{channel.value}:all", rate, limits.overall.burst)
+        await within_window(self._limiter, f"{channel.value}:all", max(1, int(rate)))
 
     async def send(
         self,
@@ -142,8 +151,9 @@ class Outbox:
         attempt = 0
         for attempt in range(1, self._max_attempts + 1):
             await self._pace(channel, recipient)
-            if on_handover is not None:
-                await on_handover()
+            if on_handover is not None and not await on_handover():
+                log.warning("send to %s cancelled before handover", mask_sender(recipient))
+                return SendOutcome(recipient, False, attempts=attempt, cancelled=True)
             try:
                 accepted = await sender.deliver(address, message)
             except TransientSendError as failure:

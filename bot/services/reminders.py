@@ -432,6 +432,26 @@ class ReminderDispatcher:
             participant, contact = (found[0], found[1]) if found else (None, None)
             return Claimed(won.period, won.kind, won.attempts, participant, contact)
 
+    def _start_sending(self, reminder_id: int, attempt: int) -> bool:
+        """claimed -> sending, only if this worker's claim (its attempt number) still holds:
+        a claim handed back to the queue by ``recover`` and taken by another worker makes
+        this one step back instead of sending a second copy."""
+        with self._sessions.begin() as session:
+            return (
+                session.execute(
+                    update(Reminder)
+                    .where(Reminder.id == reminder_id)
+                    .where(
+                        Reminder.state.in_(
+                            [ReminderState.CLAIMED.value, ReminderState.SENDING.value]
+                        )
+                    )
+                    .where(Reminder.attempts == attempt)
+                    .values(state=ReminderState.SENDING.value, claimed_at=self._clock())
+                ).rowcount
+                == 1
+            )
+
     async def send_batch(self, reminder_ids: list[int]) -> list[Outcome]:
         return [await self.send(reminder_id) for reminder_id in reminder_ids]
 
@@ -483,12 +503,14 @@ class ReminderDispatcher:
                 "(SADAR_WHATSAPP_REMINDER_CONTENT_SID)",
             )
 
-        async def handover() -> None:
-            await asyncio.to_thread(self._set, reminder_id, ReminderState.SENDING)
+        async def handover() -> bool:
+            return await asyncio.to_thread(self._start_sending, reminder_id, claimed.attempts)
 
         result = await self._outbox.send(
             recipient, message, purpose="reminder", on_handover=handover
         )
+        if result.cancelled:
+            return Outcome(reminder_id, "taken")  # recovered and claimed again elsewhere
         if result.ok:
             await asyncio.to_thread(
                 self._set,

@@ -148,10 +148,30 @@ def test_two_workers_a_kill_and_a_recovery_send_each_reminder_at_most_once(
         f"\nsent {final['sent']}, unknown {final['unknown']}, duplicates {duplicates}, "
         f"lost {lost}, messages {len(fake.sent())}"
     )
-    assert duplicates == 0
-    assert final["sent"] + final["unknown"] == PARTICIPANTS
+    summary = f"states {dict(final)}, {len(fake.sent())} messages, logs in {tmp_path}"
+    assert duplicates == 0, summary
+    assert final["sent"] + final["unknown"] == PARTICIPANTS, summary
     # Only a send interrupted inside the platform call may be unknown: at most one per
     # thread of the killed worker; all others went out exactly once.
-    assert final["unknown"] <= 2
-    assert lost <= final["unknown"]
+    assert final["unknown"] <= 2, summary
+    assert lost <= final["unknown"], summary
     assert final["sent"] == len(per_chat) - (final["unknown"] - lost)
+
+
+def test_without_redis_a_single_machine_uses_the_sqlite_queue(
+    environment: dict[str, str], pg_url: str, fake: FakeTelegram, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in environment.items() if k != "SADAR_REDIS_URL"}
+    settings = Settings(_env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY)
+    context = AppContext.from_settings(settings)
+    for chat in range(5):
+        make_participant(context, f"tg:{9500 + chat}")
+    sadar(env, "reminders", "run", "--date", DAY)
+    assert (tmp_path / "reminder-queue.db").exists()
+    single = worker(env, tmp_path / "worker.log")
+    try:
+        wait_until(lambda: states(context) == {"sent": 5}, 60, "five reminders sent")
+    finally:
+        stop(single)
+        context.engine.dispose()
+    assert sorted(int(m["chat_id"]) for m in fake.sent()) == list(range(9500, 9505))

@@ -300,3 +300,21 @@ async def test_a_send_without_an_answer_is_never_repeated(
     assert len(fake.sent()) == 1
     (row,) = reminders(context)
     assert row.state == "unknown" and "did not answer" in (row.reason or "")
+
+
+async def test_a_claim_taken_back_by_recovery_is_not_sent_by_its_first_worker(
+    context: AppContext, outbox, fake: FakeTelegram
+) -> None:  # type: ignore[no-untyped-def]
+    """Worker A claims, stalls (rate limiter, slow network); recovery hands the reminder to
+    worker B, which sends it. When A wakes up it must not send a second copy."""
+    make_participant(context, "tg:8101")
+    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    (reminder_id,) = queue_all(context)
+    slow = dispatcher_for(context, outbox)
+    claimed = slow._claim(reminder_id)
+    assert claimed is not None
+    later = MORNING + timedelta(minutes=30)
+    assert recover(context.sessions, later, queue_idle=False).requeue == [reminder_id]
+    assert (await dispatcher_for(context, outbox, now=later).send(reminder_id)).state == "sent"
+    assert (await slow._send_claimed(reminder_id, claimed)).state == "taken"
+    assert len(fake.sent()) == 1

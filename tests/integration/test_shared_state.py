@@ -89,10 +89,12 @@ async def limiters(request: pytest.FixtureRequest, redis_server: RedisServer) ->
 
 async def test_a_burst_is_allowed_then_the_pace_holds_across_processes(limiters) -> None:  # type: ignore[no-untyped-def]
     first, second = limiters
-    # One message per 100 s with bursts of 3: whoever asks, only 3 may go now.
-    waits = [await (first if i % 2 else second).wait_seconds("tg:all", 0.01, 3) for i in range(8)]
+    # One message per 100 s with bursts of 3: whoever asks, 3 go now, then one slot each
+    # 100 s apart, shared by both "processes".
+    waits = [await (first if i % 2 else second).wait_seconds("tg:all", 0.01, 3) for i in range(6)]
     assert waits[:3] == [0, 0, 0]
-    assert all(99 < wait <= 100 for wait in waits[3:])
+    for expected, wait in zip((100, 200, 300), waits[3:], strict=True):
+        assert expected - 1 < wait <= expected
 
 
 async def test_keys_have_separate_budgets(limiters) -> None:  # type: ignore[no-untyped-def]
@@ -100,3 +102,10 @@ async def test_keys_have_separate_budgets(limiters) -> None:  # type: ignore[no-
     assert await first.wait_seconds("tg:to:1", 0.01, 1) == 0
     assert await first.wait_seconds("tg:to:2", 0.01, 1) == 0
     assert await first.wait_seconds("tg:to:1", 0.01, 1) > 0
+
+
+async def test_the_window_cap_counts_uses_across_processes(limiters) -> None:  # type: ignore[no-untyped-def]
+    first, second = limiters
+    waits = [await (first if i % 2 else second).window_wait("wa:all", 3, 60) for i in range(5)]
+    assert waits[:3] == [0, 0, 0]
+    assert all(59 < wait <= 60 for wait in waits[3:])

@@ -3,7 +3,6 @@ message splitting, rate pacing, and how replies are prepared for delivery."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from bot.channels.whatsapp import MAX_BODY_CHARS, InboundKind, InboundWhatsApp, 
 from bot.conversation import BotReply, Button, for_delivery
 from bot.domain.messaging import next_delivery_status, template_required, window_open
 from bot.domain.senders import Channel
-from bot.shared_state import gcra
+from bot.shared_state import reserve
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
@@ -102,17 +101,20 @@ def test_inbound_forms_are_classified() -> None:
     assert InboundWhatsApp.from_form(base).sender_number == "+628123"
 
 
-def test_gcra_allows_a_burst_then_exactly_the_rate() -> None:
-    tat, now, allowed = None, 100.0, []
-    for step in range(50):
-        _wait, new_tat = gcra(tat, now + step * 0.1, rate=2, burst=3)  # 5 s of asking, 10/s
-        if new_tat is not None:
-            tat = new_tat
-            allowed.append(step)
-    # 3 at once, then one per 0.5 s: at most 3 + 5 s * 2/s = 13.
-    assert allowed[:3] == [0, 1, 2]
-    assert len(allowed) == 12
-    assert all(b - a >= 5 for a, b in itertools.pairwise(allowed[3:]))
+def test_each_caller_reserves_its_own_slot_a_burst_then_exactly_the_rate() -> None:
+    tat, now, slots = None, 100.0, []
+    for _ in range(7):  # seven callers at the same instant, 2/s with bursts of 3
+        wait, tat = reserve(tat, now, rate=2, burst=3)
+        slots.append(now + wait)
+    assert slots == [100.0, 100.0, 100.0, 100.5, 101.0, 101.5, 102.0]
+
+
+def test_an_idle_limiter_does_not_bank_more_than_the_burst() -> None:
+    _, tat = reserve(None, 100.0, rate=1, burst=1)
+    wait, _ = reserve(tat, 500.0, rate=1, burst=1)
+    assert wait == 0
+    wait, _ = reserve(tat + 0.0, 100.2, rate=1, burst=1)
+    assert wait == pytest.approx(0.8)
 
 
 def test_contact_request_moves_to_the_last_text_and_empty_replies_go() -> None:
