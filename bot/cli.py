@@ -26,6 +26,14 @@ reminders_app = typer.Typer(help="Monthly premium reminders.", no_args_is_help=T
 payments_app = typer.Typer(help="Contribution payments.", no_args_is_help=True)
 app.add_typer(reminders_app, name="reminders")
 app.add_typer(payments_app, name="payments")
+agents_app = typer.Typer(
+    help="Perisai agents (enrolled here, never by chat).", no_args_is_help=True
+)
+villages_app = typer.Typer(help="Villages and their officials.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports.", no_args_is_help=True)
+app.add_typer(agents_app, name="agents")
+app.add_typer(villages_app, name="villages")
+app.add_typer(report_app, name="report")
 
 
 def _configure_logging() -> None:
@@ -448,6 +456,185 @@ def payments_list(
                 f"{payment.months:>2} mo  Rp{payment.amount:>9}  "
                 f"{'verified' if payment.verified else 'UNVERIFIED'}  {covered}"
             )
+
+
+@agents_app.command("add")
+def agents_add(
+    name: str = typer.Option(..., help="the agent's name"),
+    phone: str = typer.Option(..., help="WhatsApp number, e.g. 0812… or +62812…"),
+    village: str = typer.Option(..., help="the agent's village (imported with `villages import`)"),
+    telegram_id: int = typer.Option(None, help="Telegram user id, if the agent uses Telegram"),
+) -> None:
+    """Enrol a Perisai agent; they are recognised by this phone (WhatsApp) and Telegram id."""
+    from bot.services.agents import AgentProblem, enrol_agent
+    from bot.services.imports import find_village
+    from nlu.parsing.identifiers import normalise_phone
+
+    context = get_app_context()
+    number = normalise_phone(phone)
+    if number is None:
+        raise typer.BadParameter(f"{phone!r} is not an Indonesian mobile number")
+    found = find_village(context.sessions, village)
+    if found is None:
+        raise typer.BadParameter(
+            f"village {village!r} is not known (or not unique): import it first with "
+            "`sadar villages import villages.csv`"
+        )
+    try:
+        agent_id = enrol_agent(
+            context.sessions,
+            context.cipher,
+            context.hash_key,
+            name=name,
+            phone=number,
+            village=found.name,
+            district=found.district,
+            regency=found.regency,
+            telegram_user_id=telegram_id,
+        )
+    except AgentProblem as error:
+        raise typer.BadParameter(str(error)) from error
+    typer.echo(
+        f"agent {agent_id} enrolled: {name}, {found.name} ({found.district}, {found.regency})"
+    )
+
+
+@agents_app.command("list")
+def agents_list() -> None:
+    """All agents, phone numbers masked."""
+    from bot.services.agents import list_agents
+
+    context = get_app_context()
+    for agent in list_agents(context.sessions, context.cipher):
+        state = "active" if agent.active else "SUSPENDED"
+        telegram = "tg" if agent.telegram else "  "
+        typer.echo(
+            f"{agent.id:>4}  {agent.name:<28} {agent.phone:<16} wa {telegram}  "
+            f"{agent.village}, {agent.district}, {agent.regency}  {state}"
+        )
+
+
+@agents_app.command("suspend")
+def agents_suspend(agent_id: int = typer.Argument(..., help="id from `sadar agents list`")) -> None:
+    """Take an agent's powers away at once (their registrations stay)."""
+    from bot.services.agents import AgentProblem, suspend_agent
+
+    try:
+        suspend_agent(get_app_context().sessions, agent_id)
+    except AgentProblem as error:
+        raise typer.BadParameter(str(error)) from error
+    typer.echo(f"agent {agent_id} suspended")
+
+
+def _print_import(report: Any, what: str) -> None:
+    typer.echo(
+        f"{what}: {report.created} created, {report.existing} already there, "
+        f"{len(report.errors)} with errors, {report.skipped_done} done in an earlier run "
+        f"(run {report.run_id}, {report.total} rows)"
+    )
+    for row_number, message in report.errors:
+        typer.echo(f"  row {row_number}: {message}")
+
+
+@villages_app.command("import")
+def villages_import(
+    path: str = typer.Argument(
+        ...,
+        help="CSV: "
+        + ", ".join(("name", "district", "regency", "province", "households", "officials")),
+    ),
+) -> None:
+    """Create or update villages from CSV; a re-run updates, never duplicates."""
+    from pathlib import Path
+
+    from bot.services.imports import import_villages
+
+    bar, advance = _progress("villages")
+    with bar:
+        report = import_villages(get_app_context().sessions, Path(path), progress=advance)
+    _print_import(report, "villages")
+
+
+@villages_app.command("import-officials")
+def villages_import_officials(
+    path: str = typer.Argument(
+        ..., help="CSV: nik, full_name, birth_date, phone, position, income[, with_jht]"
+    ),
+    village: str = typer.Option(..., help="the village they serve"),
+    district: str = typer.Option(None, help="its district, if the name is not unique"),
+) -> None:
+    """Register a village's officials in bulk. Every row is validated like a chat
+    registration; errors are listed per row; re-running the file resumes and never
+    registers anyone twice."""
+    from pathlib import Path
+
+    from bot.services.imports import BulkContext, find_village, import_officials
+
+    context = get_app_context()
+    found = find_village(context.sessions, village, district)
+    if found is None:
+        raise typer.BadParameter(
+            f"village {village!r} is not known (or not unique: add --district); import it "
+            "first with `sadar villages import`"
+        )
+    bulk = BulkContext(
+        context.sessions,
+        context.cipher,
+        context.hash_key,
+        context.channel_log,
+        context.settings.min_registration_age,
+        context.settings.max_registration_age,
+    )
+    bar, advance = _progress(f"officials of {found.name}")
+    with bar:
+        report = import_officials(bulk, Path(path), found, date.today(), progress=advance)
+    _print_import(report, "officials")
+
+
+@report_app.command("coverage")
+def report_coverage(
+    level: str = typer.Option("village", help="village, district or regency"),
+    csv_path: str = typer.Option(None, "--csv", help="also write the table to this CSV file"),
+    household_target: float = typer.Option(
+        0.5, help="share of households to reach (Karanglo's target was 50%)"
+    ),
+) -> None:
+    """Participants, households and officials covered, paid this month, arrears,
+    non-active and new this month, per village, district or regency."""
+    import csv
+
+    from bot.services.coverage import coverage_report
+
+    if level not in ("village", "district", "regency"):
+        raise typer.BadParameter("level is village, district or regency")
+    rows = coverage_report(get_app_context().sessions, date.today(), level)
+    header = [
+        "area", "households", "officials", "participants", "household_share",
+        "officials_enrolled", "officials_share", "paid_this_month", "in_arrears",
+        "non_active", "new_this_month", "meets_target",
+    ]  # fmt: skip
+
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0%}"
+
+    table = [
+        [
+            " / ".join(row.area), row.households, row.officials, row.participants,
+            share(row.household_share), row.officials_enrolled, share(row.officials_share),
+            row.paid_this_month, row.in_arrears, row.non_active, row.new_this_month,
+            "yes" if row.meets(household_target) else "no",
+        ]
+        for row in rows
+    ]  # fmt: skip
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *table, strict=False)]
+    for line in [header, *table]:
+        typer.echo("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)))
+    if csv_path:
+        with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(table)
+        typer.echo(f"written to {csv_path}", err=True)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,11 @@ class Participant(Base):
     first_period: Mapped[date] = mapped_column(Date)
     #: The last month covered by verified payments (None before the first payment).
     paid_through: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: A village official (perangkat desa), counted against the village's officials.
+    is_official: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    registered_by_agent_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -192,3 +197,70 @@ class Reminder(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class Agent(Base):
+    """A Perisai agent, enrolled by an administrator. Recognised only by the channel
+    identities stored here (keyed hashes of "wa:+62…" and "tg:<user id>")."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone_encrypted: Mapped[str] = mapped_column(Text)
+    whatsapp_sender_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    telegram_sender_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    village: Mapped[str] = mapped_column(String(100))
+    district: Mapped[str] = mapped_column(String(100))
+    regency: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Village(Base):
+    """A village (desa/kelurahan) and the figures coverage is measured against."""
+
+    __tablename__ = "villages"
+    __table_args__ = (UniqueConstraint("name_key", "district_key", "regency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    district: Mapped[str] = mapped_column(String(100))
+    regency: Mapped[str] = mapped_column(String(100))
+    province: Mapped[str] = mapped_column(String(100))
+    #: Lower-case, single-spaced names: how participants' free-text villages are matched.
+    name_key: Mapped[str] = mapped_column(String(100))
+    district_key: Mapped[str] = mapped_column(String(100))
+    regency_key: Mapped[str] = mapped_column(String(100))
+    households: Mapped[int] = mapped_column(Integer)
+    officials: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class ImportRun(Base):
+    """One CSV import, so that a re-run of the same file resumes instead of starting over."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    file_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    rows_total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ImportRowResult(Base):
+    """What happened to one row of an import: created, already there, or the error."""
+
+    __tablename__ = "import_row_results"
+    __table_args__ = (UniqueConstraint("run_id", "row_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer, ForeignKey("import_runs.id", ondelete="CASCADE"))
+    row_number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text, default="")

@@ -71,6 +71,28 @@ class ChannelLog:
                     .values(last_inbound_at=at)
                 )
 
+    def ensure_contact(self, sender_id: str) -> None:
+        """Know an address someone gave us (e.g. an imported official's WhatsApp number)
+        without pretending they wrote: the 24-hour window stays closed."""
+        try:
+            with self.sessions.begin() as session:
+                exists = session.scalar(
+                    select(ChannelContact.id).where(
+                        ChannelContact.sender_hash == self.sender_hash(sender_id)
+                    )
+                )
+                if exists is None:
+                    session.add(
+                        ChannelContact(
+                            sender_hash=self.sender_hash(sender_id),
+                            channel=channel_of(sender_id).value,
+                            address_encrypted=self.cipher.encrypt(sender_id),
+                            last_inbound_at=None,
+                        )
+                    )
+        except IntegrityError:
+            pass  # created concurrently: that is all we wanted
+
     def last_inbound_at(self, sender_id: str) -> datetime | None:
         with self.sessions() as session:
             return as_utc(

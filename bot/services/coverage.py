@@ -1,0 +1,51 @@
+"""Village coverage report from the database (see bot/domain/coverage.py for the rules)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db.models import Participant, Village
+from bot.domain.coverage import Coverage, ParticipantFacts, coverage
+from bot.domain.payments import load_calendar
+from bot.domain.villages import name_key
+
+
+def coverage_report(
+    sessions: sessionmaker[Session], today: date, level: str = "village"
+) -> list[Coverage]:
+    with sessions() as session:
+        villages = session.scalars(select(Village)).all()
+        known = {(v.name_key, v.district_key, v.regency_key): v for v in villages}
+        areas = [((v.name, v.district, v.regency), v.households, v.officials) for v in villages]
+        facts = []
+        for row in session.execute(
+            select(
+                Participant.village,
+                Participant.district,
+                Participant.regency,
+                Participant.first_period,
+                Participant.paid_through,
+                Participant.is_official,
+                Participant.created_at,
+            )
+        ):
+            key = (name_key(row.village), name_key(row.district), name_key(row.regency))
+            village = known.get(key)
+            area = (
+                (village.name, village.district, village.regency)
+                if village
+                else (row.village, row.district, row.regency)
+            )
+            facts.append(
+                ParticipantFacts(
+                    area=area,
+                    first_period=row.first_period,
+                    paid_through=row.paid_through,
+                    is_official=row.is_official,
+                    registered_on=row.created_at.date() if row.created_at else today,
+                )
+            )
+    return coverage(areas, facts, today, load_calendar(), level)
