@@ -417,6 +417,34 @@ def payments_record(
     )
 
 
+@payments_app.command("group")
+def payments_group(
+    leader: str = typer.Option(..., help="the jimpitan group leader's reference, SDR-…"),
+    member: list[str] = typer.Option(..., help="a member's reference; repeat for each"),  # noqa: B008
+    months: int = typer.Option(..., help="months paid for every member (1-12)"),
+    by: str = typer.Option("admin", help="who collected it, for the audit trail"),
+) -> None:
+    """Record a jimpitan group's cash payment for all its members under one receipt."""
+    from bot.services.payments import PaymentRejected, record_group_payment
+
+    try:
+        result = record_group_payment(
+            get_app_context().sessions,
+            _participant_id(leader),
+            [_participant_id(reference) for reference in member],
+            months,
+            f"cli:{by}",
+        )
+    except PaymentRejected as error:
+        raise typer.BadParameter(str(error)) from error
+    typer.echo(f"group receipt {result.group_receipt}: Rp{result.total:,}".replace(",", "."))
+    for paid in result.members:
+        typer.echo(
+            f"  {paid.participant_reference}  {paid.receipt}  "
+            f"{paid.period_from} to {paid.period_to}"
+        )
+
+
 @payments_app.command("confirm")
 def payments_confirm(
     payment_id: int = typer.Argument(..., help="id of a participant-reported payment"),

@@ -158,6 +158,8 @@ class Payment(Base):
         Integer, ForeignKey("participants.id", ondelete="CASCADE"), index=True
     )
     receipt: Mapped[str] = mapped_column(String(20), unique=True)
+    #: One receipt for a jimpitan group's payment, shared by each member's payment row.
+    group_receipt: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
     source: Mapped[str] = mapped_column(String(20))
     provider_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
     amount: Mapped[int] = mapped_column(Integer)

@@ -21,6 +21,7 @@ from bot.domain.registration import make_reference
 
 log = logging.getLogger(__name__)
 RECEIPT_PREFIX = "KWT"
+GROUP_RECEIPT_PREFIX = "JMP"
 RECEIPT_ATTEMPTS = 5
 
 
@@ -144,6 +145,70 @@ def record_payment(
         )
         return result
     raise RuntimeError("could not record the payment after several attempts")
+
+
+@dataclass(frozen=True)
+class GroupPayment:
+    group_receipt: str
+    members: list[RecordedPayment]
+
+    @property
+    def total(self) -> int:
+        return sum(member.amount for member in self.members)
+
+
+def record_group_payment(
+    sessions: sessionmaker[Session],
+    leader_id: int,
+    member_ids: list[int],
+    months: int,
+    recorded_by: str,
+    today: date | None = None,
+) -> GroupPayment:
+    """A jimpitan group pays for all its members at once: each member's months are covered
+    (all or none), under one group receipt that the agent hands to the group leader."""
+    today = today or date.today()
+    members = list(dict.fromkeys([leader_id, *member_ids]))
+    group_receipt = make_reference(prefix=GROUP_RECEIPT_PREFIX)
+    with sessions.begin() as session:
+        participants = session.scalars(
+            select(Participant)
+            .where(Participant.id.in_(members))
+            .order_by(Participant.id)
+            .with_for_update()
+        ).all()
+        found = {p.id for p in participants}
+        missing = [m for m in members if m not in found]
+        if missing:
+            raise PaymentRejected(f"unknown participant id(s) {missing}")
+        results = []
+        for participant in participants:
+            count = _months(participant, months, None)
+            payment = Payment(
+                participant_id=participant.id,
+                receipt=make_reference(prefix=RECEIPT_PREFIX),
+                group_receipt=group_receipt,
+                source=PaymentSource.AGENT_CASH.value,
+                amount=count * participant.monthly_contribution,
+                months=count,
+                verified=True,
+                recorded_by=recorded_by,
+                paid_at=datetime.now(UTC),
+            )
+            _apply(session, participant, payment, today)
+            session.add(payment)
+            session.flush()
+            session.add(
+                AuditEvent(
+                    participant_id=participant.id,
+                    actor=recorded_by,
+                    action="group_payment_recorded",
+                    fields=f"months={count} group={group_receipt} leader={leader_id}",
+                )
+            )
+            results.append(_recorded(payment, participant, duplicate=False))
+    log.info("group payment %s: %d member(s), %d month(s)", group_receipt, len(results), months)
+    return GroupPayment(group_receipt, results)
 
 
 def _months(participant: Participant, months: int | None, amount: int | None) -> int:

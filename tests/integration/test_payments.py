@@ -219,3 +219,23 @@ def test_payment_webhook_finds_the_participant_by_nik_and_refuses_bad_data(
     odd = json.dumps({"provider_reference": "TRX-90", "nik": nik, "amount": 10_000}).encode()
     response = gateway.post("/webhooks/payments", content=odd, headers=signed(odd))
     assert response.status_code == 422 and "whole number" in response.text
+
+
+def test_a_jimpitan_group_pays_for_every_member_under_one_receipt(context: AppContext) -> None:
+    from bot.services.payments import record_group_payment
+
+    leader = make_participant(context, "tg:20")
+    members = [make_participant(context, f"tg:{21 + i}", with_jht=i == 0) for i in range(3)]
+    paid = record_group_payment(context.sessions, leader, members, 2, "agent:7", today=TODAY)
+    assert paid.group_receipt.startswith("JMP-")
+    assert len(paid.members) == 4
+    assert {m.period_to for m in paid.members} == {date(2026, 12, 1)}
+    # Each member pays their own contribution (one chose JHT).
+    assert paid.total == 3 * 2 * 16_800 + 2 * participant(context, members[0]).monthly_contribution
+    with context.sessions() as session:
+        rows = session.scalars(select(Payment).where(Payment.group_receipt == paid.group_receipt))
+        assert {r.participant_id for r in rows} == {leader, *members}
+    with pytest.raises(PaymentRejected, match="unknown participant"):
+        record_group_payment(context.sessions, leader, [999_999], 1, "agent:7", today=TODAY)
+    # All or nothing: the failed group recorded nobody.
+    assert participant(context, leader).paid_through == date(2026, 12, 1)

@@ -90,6 +90,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_row_results")),
         sa.UniqueConstraint("run_id", "row_number", name=op.f("uq_import_row_results_run_id")),
     )
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("group_receipt", sa.String(length=20), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_payments_group_receipt"), ["group_receipt"], unique=False
+        )
+
     with op.batch_alter_table("participants", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("is_official", sa.Boolean(), server_default="0", nullable=False)
@@ -120,6 +126,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_participants_registered_by_agent_id"))
         batch_op.drop_column("registered_by_agent_id")
         batch_op.drop_column("is_official")
+
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payments_group_receipt"))
+        batch_op.drop_column("group_receipt")
 
     op.drop_table("import_row_results")
     op.drop_table("villages")
