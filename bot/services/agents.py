@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
-from bot.db.models import Agent
+from bot.db.models import Agent, AuditEvent, Participant, Payment
+from bot.domain.payments import load_calendar, standing
 from bot.domain.senders import Channel, make_sender_id
+from bot.domain.villages import name_key
 from bot.privacy import keyed_hash, mask_digits
 
 log = logging.getLogger(__name__)
@@ -112,3 +114,86 @@ def list_agents(sessions: sessionmaker[Session], cipher: PiiCipher) -> list[Agen
             )
             for a in agents
         ]
+
+
+@dataclass(frozen=True)
+class ResidentLine:
+    name: str
+    reference: str
+    status: str
+    months_owed: int
+    amount_owed: int
+
+
+def _lines(participants: list[Participant], cipher: PiiCipher, today: date) -> list[ResidentLine]:
+    calendar = load_calendar()
+    lines = []
+    for p in participants:
+        now = standing(p.first_period, p.paid_through, today, calendar)
+        lines.append(
+            ResidentLine(
+                name=cipher.decrypt(p.full_name_encrypted),
+                reference=p.reference,
+                status=now.status.value,
+                months_owed=now.months_owed,
+                amount_owed=now.months_owed * p.monthly_contribution,
+            )
+        )
+    return lines
+
+
+def audit_agent(sessions: sessionmaker[Session], agent: Agent, action: str) -> None:
+    """Every agent request is in the audit trail, whether or not it changed anything."""
+    with sessions.begin() as session:
+        session.add(AuditEvent(participant_id=None, actor=f"agent:{agent.id}", action=action))
+
+
+def residents_registered_by(
+    sessions: sessionmaker[Session], cipher: PiiCipher, agent: Agent, today: date
+) -> list[ResidentLine]:
+    with sessions() as session:
+        participants = session.scalars(
+            select(Participant)
+            .where(Participant.registered_by_agent_id == agent.id)
+            .order_by(Participant.id)
+        ).all()
+    return _lines(list(participants), cipher, today)
+
+
+def arrears_in_village(
+    sessions: sessionmaker[Session], cipher: PiiCipher, agent: Agent, today: date
+) -> list[ResidentLine]:
+    """Participants of the agent's own village who owe at least one month, most owed first."""
+    with sessions() as session:
+        participants = [
+            p
+            for p in session.scalars(select(Participant).order_by(Participant.id))
+            if (name_key(p.village), name_key(p.district), name_key(p.regency))
+            == (name_key(agent.village), name_key(agent.district), name_key(agent.regency))
+        ]
+    owing = [line for line in _lines(participants, cipher, today) if line.months_owed > 0]
+    return sorted(owing, key=lambda line: (-line.months_owed, line.name))
+
+
+@dataclass(frozen=True)
+class MonthSummary:
+    registered: int
+    payments: int
+    amount: int
+
+
+def month_summary(sessions: sessionmaker[Session], agent: Agent, today: date) -> MonthSummary:
+    start = datetime.combine(today.replace(day=1), datetime.min.time(), tzinfo=UTC)
+    with sessions() as session:
+        registered = session.scalar(
+            select(func.count())
+            .select_from(Participant)
+            .where(Participant.registered_by_agent_id == agent.id)
+            .where(Participant.created_at >= start)
+        )
+        payments, amount = session.execute(
+            select(func.count(), func.coalesce(func.sum(Payment.amount), 0))
+            .where(Payment.recorded_by == f"agent:{agent.id}")
+            .where(Payment.created_at >= start)
+        ).one()
+    return MonthSummary(int(registered or 0), int(payments), int(amount))

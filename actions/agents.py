@@ -1,0 +1,114 @@
+"""Perisai agent requests in chat. Agent powers come only from the identity the agent was
+enrolled with (bot.services.agents.agent_for_sender), checked on every request: no wording,
+payload or slot can grant them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.actions import latest_intent, response_text
+from bot.app_context import get_app_context
+from bot.domain.formatting import bulan, rupiah
+from bot.services.agents import (
+    ResidentLine,
+    agent_for_sender,
+    arrears_in_village,
+    audit_agent,
+    month_summary,
+    residents_registered_by,
+)
+
+#: Lines that fit one phone screen; the rest is summarised.
+MAX_LINES = 12
+
+
+def _list(
+    dispatcher: CollectingDispatcher,
+    domain: DomainDict,
+    header: str,
+    lines: list[str],
+) -> None:
+    shown = lines[:MAX_LINES]
+    text = "\n".join([header, *shown])
+    if len(lines) > MAX_LINES:
+        more = response_text(domain, "utter_agent_list_more").format(more=len(lines) - MAX_LINES)
+        text += "\n" + more
+    dispatcher.utter_message(text=text)
+
+
+class ActionAgent(Action):
+    def name(self) -> str:
+        return "action_agent"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        agent = agent_for_sender(context.sessions, context.hash_key, tracker.sender_id)
+        if agent is None:
+            dispatcher.utter_message(response="utter_agent_only")
+            return []
+        intent = latest_intent(tracker) or "agent_menu"
+        audit_agent(context.sessions, agent, intent)
+        today = date.today()
+        if intent == "agent_my_residents":
+            residents = residents_registered_by(context.sessions, context.cipher, agent, today)
+            if not residents:
+                dispatcher.utter_message(response="utter_agent_residents_none")
+                return []
+            line = response_text(domain, "utter_agent_resident_line")
+            _list(
+                dispatcher,
+                domain,
+                response_text(domain, "utter_agent_residents_header").format(count=len(residents)),
+                [self._resident(line, r, domain) for r in residents],
+            )
+        elif intent == "agent_arrears":
+            owing = arrears_in_village(context.sessions, context.cipher, agent, today)
+            if not owing:
+                dispatcher.utter_message(response="utter_agent_arrears_none", village=agent.village)
+                return []
+            line = response_text(domain, "utter_agent_arrears_line")
+            _list(
+                dispatcher,
+                domain,
+                response_text(domain, "utter_agent_arrears_header").format(
+                    count=len(owing), village=agent.village
+                ),
+                [
+                    line.format(
+                        name=r.name,
+                        reference=r.reference,
+                        months=r.months_owed,
+                        amount=rupiah(r.amount_owed),
+                    )
+                    for r in owing
+                ],
+            )
+        elif intent == "agent_summary":
+            summary = month_summary(context.sessions, agent, today)
+            dispatcher.utter_message(
+                response="utter_agent_summary",
+                month=bulan(today.replace(day=1)),
+                registered=summary.registered,
+                payments=summary.payments,
+                amount=rupiah(summary.amount),
+            )
+        else:
+            dispatcher.utter_message(response="utter_agent_menu", village=agent.village)
+        return []
+
+    @staticmethod
+    def _resident(line: str, resident: ResidentLine, domain: DomainDict) -> str:
+        status = response_text(domain, f"utter_status_label_{resident.status}")
+        return line.format(
+            name=resident.name,
+            reference=resident.reference,
+            status=status,
+            months=resident.months_owed,
+        )
