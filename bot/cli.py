@@ -34,6 +34,20 @@ report_app = typer.Typer(help="Reports.", no_args_is_help=True)
 app.add_typer(agents_app, name="agents")
 app.add_typer(villages_app, name="villages")
 app.add_typer(report_app, name="report")
+admin_app = typer.Typer(help="The administrator's dashboard.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+
+@admin_app.command("hash-password")
+def admin_hash_password(
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Print the value for SADAR_ADMIN_PASSWORD_HASH (the password itself is not stored)."""
+    from bot.admin_auth import hash_password
+
+    if len(password) < 12:
+        raise typer.BadParameter("use at least 12 characters")
+    typer.echo(hash_password(password))
 
 
 def _configure_logging() -> None:

@@ -121,6 +121,12 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Sends of one reminder before it is marked failed."
     )
 
+    admin_password_hash: SecretStr | None = Field(
+        default=None,
+        description="PBKDF2 hash of the dashboard password (`sadar admin hash-password`); "
+        "unset: the dashboard at /admin is closed.",
+    )
+
     payment_webhook_secret: SecretStr | None = Field(
         default=None,
         description="HMAC-SHA256 key for POST /webhooks/payments (docs/payments.md).",

@@ -22,6 +22,7 @@ from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
 from bot.conversation import BotReply, ConversationRouter, RasaClient, RasaUnavailable
 from bot.domain.senders import Channel, make_sender_id
+from bot.gateway.admin import admin_router
 from bot.gateway.payments import payments_router
 from bot.gateway.telegram import telegram_router
 from bot.gateway.whatsapp import WhatsAppConversations, whatsapp_router
@@ -172,6 +173,7 @@ def create_app(
 
     app.include_router(whatsapp_router(settings))
     app.include_router(payments_router(settings))
+    app.include_router(admin_router(settings))
     app.include_router(telegram_router(settings))
     return app
 

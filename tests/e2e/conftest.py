@@ -4,6 +4,7 @@ on free loopback ports with PostgreSQL for both the application and Rasa's track
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,10 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 
+from bot.admin_auth import hash_password
 from bot.db.migrate import upgrade
 from bot.devserver import ProcessSpec, process_specs
 from bot.rasa_model import is_model_current, model_path
@@ -44,6 +48,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 TELEGRAM_TOKEN = "123456:E2E-token"
+ADMIN_PASSWORD = "e2e-admin-password-123"
 TELEGRAM_SECRET = "e2e-webhook-secret"
 
 
@@ -206,6 +211,7 @@ def stack(
         "SADAR_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "SADAR_TWILIO_WHATSAPP_FROM": WHATSAPP_FROM,
         "SADAR_TWILIO_API_BASE_URL": twilio.base_url,
+        "SADAR_ADMIN_PASSWORD_HASH": hash_password(ADMIN_PASSWORD, iterations=10_000),
     }
     environ = {**os.environ, **values}
     settings = Settings(
@@ -229,3 +235,33 @@ def stack(
     finally:
         for process in stack.processes.values():
             stop(process)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium (Debian's chromium + chromium-driver) for the page tests."""
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.fail("chromium and chromedriver are needed: `make test` installs them (Debian).")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1000,900",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):
+        options.add_argument(flag)
+    # An explicit driver path: Selenium Manager never tries to download one.
+    chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
