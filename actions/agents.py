@@ -4,6 +4,7 @@ payload or slot can grant them."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from rasa_sdk import Action, Tracker
@@ -12,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.actions import latest_intent, response_text
+from actions.payments import months_mentioned, report_own_payment
 from bot.app_context import get_app_context
 from bot.domain.formatting import bulan, rupiah
 from bot.services.agents import (
@@ -20,7 +22,15 @@ from bot.services.agents import (
     arrears_in_village,
     audit_agent,
     month_summary,
+    participant_ids_by_reference,
+    participant_name,
     residents_registered_by,
+)
+from bot.services.payments import (
+    PaymentRejected,
+    PaymentSource,
+    record_group_payment,
+    record_payment,
 )
 
 #: Lines that fit one phone screen; the rest is summarised.
@@ -112,3 +122,75 @@ class ActionAgent(Action):
             status=status,
             months=resident.months_owed,
         )
+
+
+_REFERENCE = re.compile(r"\bSDR-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
+
+
+class ActionAgentPayment(Action):
+    """An agent records cash: "bayar SDR-… 3 bulan", or a jimpitan group ("jimpitan
+    SDR-ketua SDR-anggota … 2 bulan", the first reference is the leader). From anyone who is
+    not an enrolled agent the same words are only a report of their own payment."""
+
+    def name(self) -> str:
+        return "action_agent_payment"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        agent = agent_for_sender(context.sessions, context.hash_key, tracker.sender_id)
+        if agent is None:
+            report_own_payment(dispatcher, tracker)
+            return []
+        text = tracker.latest_message.get("text") or ""
+        references = list(dict.fromkeys(_REFERENCE.findall(text.upper())))
+        months = months_mentioned(text)  # an agent must say it: nothing is assumed
+        if not references or months is None:
+            dispatcher.utter_message(response="utter_agent_payment_help")
+            return []
+        ids = participant_ids_by_reference(context.sessions, references)
+        unknown = [r for r in references if r not in ids]
+        if unknown:
+            dispatcher.utter_message(
+                response="utter_agent_payment_unknown_reference", reference=unknown[0]
+            )
+            return []
+        actor = f"agent:{agent.id}"
+        audit_agent(context.sessions, agent, "agent_record_payment")
+        try:
+            if len(references) == 1:
+                result = record_payment(
+                    context.sessions,
+                    ids[references[0]],
+                    source=PaymentSource.AGENT_CASH,
+                    recorded_by=actor,
+                    months=months,
+                )
+                dispatcher.utter_message(
+                    response="utter_agent_payment_recorded",
+                    months=result.months,
+                    name=participant_name(context.sessions, context.cipher, ids[references[0]]),
+                    reference=result.participant_reference,
+                    amount=rupiah(result.amount),
+                    receipt=result.receipt,
+                    paid_through=bulan(result.period_to) if result.period_to else "-",
+                )
+            else:
+                group = record_group_payment(
+                    context.sessions,
+                    ids[references[0]],
+                    [ids[r] for r in references[1:]],
+                    months,
+                    actor,
+                )
+                dispatcher.utter_message(
+                    response="utter_agent_group_payment_recorded",
+                    count=len(group.members),
+                    months=months,
+                    amount=rupiah(group.total),
+                    receipt=group.group_receipt,
+                )
+        except PaymentRejected as problem:
+            dispatcher.utter_message(response="utter_agent_payment_refused", reason=str(problem))
+        return []

@@ -19,9 +19,13 @@ from bot.services.payments import PaymentSource, record_payment
 _MONTHS_SAID = re.compile(r"\b(1[0-2]|[1-9])\s*(?:bulan|bln|bl)\b", re.IGNORECASE)
 
 
-def months_said(text: str) -> int:
+def months_mentioned(text: str) -> int | None:
     match = _MONTHS_SAID.search(text or "")
-    return int(match.group(1)) if match else 1
+    return int(match.group(1)) if match else None
+
+
+def months_said(text: str) -> int:
+    return months_mentioned(text) or 1
 
 
 class ActionReminderPreference(Action):
@@ -50,21 +54,26 @@ class ActionReportPayment(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        context = get_app_context()
-        participant_id = participant_id_for_sender(
-            context.sessions, context.hash_key, tracker.sender_id
-        )
-        if participant_id is None:
-            dispatcher.utter_message(response="utter_payment_report_needs_registration")
-            return []
-        months = months_said(tracker.latest_message.get("text") or "")
-        result = record_payment(
-            context.sessions,
-            participant_id,
-            source=PaymentSource.PARTICIPANT_REPORT,
-            recorded_by=f"participant:{tracker.sender_id.split(':')[0]}",
-            months=months,
-        )
-        details: dict[str, Any] = {"months": result.months, "receipt": result.receipt}
-        dispatcher.utter_message(response="utter_payment_reported", **details)
+        report_own_payment(dispatcher, tracker)
         return []
+
+
+def report_own_payment(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """The sender says they paid: stored unverified for their own registration."""
+    context = get_app_context()
+    participant_id = participant_id_for_sender(
+        context.sessions, context.hash_key, tracker.sender_id
+    )
+    if participant_id is None:
+        dispatcher.utter_message(response="utter_payment_report_needs_registration")
+        return
+    months = months_said(tracker.latest_message.get("text") or "")
+    result = record_payment(
+        context.sessions,
+        participant_id,
+        source=PaymentSource.PARTICIPANT_REPORT,
+        recorded_by=f"participant:{tracker.sender_id.split(':')[0]}",
+        months=months,
+    )
+    details: dict[str, Any] = {"months": result.months, "receipt": result.receipt}
+    dispatcher.utter_message(response="utter_payment_reported", **details)

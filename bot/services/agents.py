@@ -197,3 +197,26 @@ def month_summary(sessions: sessionmaker[Session], agent: Agent, today: date) ->
             .where(Payment.created_at >= start)
         ).one()
     return MonthSummary(int(registered or 0), int(payments), int(amount))
+
+
+def participant_ids_by_reference(
+    sessions: sessionmaker[Session], references: list[str]
+) -> dict[str, int]:
+    with sessions() as session:
+        return dict(
+            session.execute(
+                select(Participant.reference, Participant.id).where(
+                    Participant.reference.in_(references)
+                )
+            ).all()
+        )
+
+
+def participant_name(
+    sessions: sessionmaker[Session], cipher: PiiCipher, participant_id: int
+) -> str:
+    with sessions() as session:
+        encrypted = session.scalar(
+            select(Participant.full_name_encrypted).where(Participant.id == participant_id)
+        )
+    return cipher.decrypt(encrypted) if encrypted else "-"
