@@ -17,11 +17,16 @@ import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.admin_auth import hash_password
+from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import upgrade
+from bot.db.models import Participant
 from bot.devserver import ProcessSpec, process_specs
 from bot.rasa_model import is_model_current, model_path
+from bot.services.participants import nik_lookup_hash
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.fake_telegram import FakeTelegram, running_fake_telegram
@@ -170,6 +175,21 @@ def _wait_until(check, what: str, stack: Stack, timeout: float) -> None:  # type
             pass
         time.sleep(0.5)
     pytest.fail(f"{what} not ready within {timeout} s\n{stack.logs()}")
+
+
+@pytest.fixture
+def db(stack: Stack) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the stack's application database, to check what a conversation stored."""
+    engine = make_engine(stack.settings.database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def participant_by_nik(db: sessionmaker[Session], nik: str) -> Participant | None:
+    with db() as session:
+        return session.scalar(
+            select(Participant).where(Participant.nik_hash == nik_lookup_hash(TEST_PII_KEY, nik))
+        )
 
 
 @pytest.fixture(scope="session")

@@ -6,34 +6,16 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import select
 
 from bot.crypto import PiiCipher
-from bot.db.engine import make_engine, make_session_factory
-from bot.db.models import OutboundMessage, Participant
+from bot.db.models import OutboundMessage
 from bot.privacy import keyed_hash
-from bot.services.participants import nik_lookup_hash
 from tests.conftest import TEST_PII_KEY
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, participant_by_nik
 
 _IDS = itertools.count(1)
-
-
-@pytest.fixture
-def db(stack: Stack) -> Iterator:
-    engine = make_engine(stack.settings.database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-def _participant(db, nik: str) -> Participant | None:  # type: ignore[no-untyped-def]
-    with db() as session:
-        return session.scalar(
-            select(Participant).where(Participant.nik_hash == nik_lookup_hash(TEST_PII_KEY, nik))
-        )
 
 
 class TelegramUser:
@@ -118,7 +100,7 @@ def test_full_registration_over_telegram(stack: Stack, db) -> None:  # type: ign
     done = user.presses(summary, "Ya, daftarkan")[-1]["text"]
     assert "Nomor pendaftaran Sadar Anda: SDR-" in done
 
-    participant = _participant(db, nik)
+    participant = participant_by_nik(db, nik)
     assert participant is not None and participant.reference in done
     assert (participant.channel, participant.occupation, participant.with_jht) == (
         "tg",
@@ -157,7 +139,7 @@ def test_full_registration_over_whatsapp(stack: Stack, db) -> None:  # type: ign
     done = stack.whatsapp(number, "1")[-1]
     assert "Nomor pendaftaran Sadar Anda: SDR-" in done
 
-    participant = _participant(db, nik)
+    participant = participant_by_nik(db, nik)
     assert participant is not None and participant.reference in done
     assert (participant.channel, participant.occupation, participant.with_jht) == (
         "wa",

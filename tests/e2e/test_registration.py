@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
 from datetime import date
 
-import pytest
 from sqlalchemy import select
 
 from bot.crypto import PiiCipher
-from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import AuditEvent, Participant
 from bot.services.participants import nik_lookup_hash
 from tests.conftest import TEST_PII_KEY
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, participant_by_nik
 
 
 def _texts(replies: list[dict]) -> list[str]:
@@ -28,20 +25,6 @@ _SERIALS = itertools.count(1)
 def _unique_nik() -> str:
     """A structurally valid NIK (East Java, born 17-08-1980), unique in the test session."""
     return f"357102170880{next(_SERIALS):04d}"
-
-
-@pytest.fixture
-def db(stack: Stack) -> Iterator:
-    engine = make_engine(stack.settings.database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-def _participant(db, nik: str) -> Participant | None:  # type: ignore[no-untyped-def]
-    with db() as session:
-        return session.scalar(
-            select(Participant).where(Participant.nik_hash == nik_lookup_hash(TEST_PII_KEY, nik))
-        )
 
 
 def _start(stack: Stack, sender: str) -> None:
@@ -66,7 +49,7 @@ def test_a_complete_registration_one_question_at_a_time(stack: Stack, db) -> Non
     assert "Nomor pendaftaran Sadar Anda: SDR-" in done
     assert "bukan nomor KPJ resmi" in done
 
-    participant = _participant(db, nik)
+    participant = participant_by_nik(db, nik)
     assert participant is not None
     assert participant.reference in done
     assert (participant.village, participant.district, participant.regency) == (
@@ -104,7 +87,7 @@ def test_several_fields_in_one_message_and_a_correction_at_the_summary(stack: St
     corrected = _texts(stack.chat(sender, "salah, penghasilan saya 1,5 juta"))[-1]
     assert "Penghasilan: Rp1.500.000/bulan" in corrected
     stack.chat(sender, "ya")
-    participant = _participant(db, nik)
+    participant = participant_by_nik(db, nik)
     assert participant is not None
     cipher = PiiCipher(stack.settings.pii_encryption_keys.get_secret_value())
     assert cipher.decrypt(participant.income_encrypted) == "1500000"
@@ -118,7 +101,7 @@ def test_the_same_nik_from_another_sender_is_refused(stack: Stack, db) -> None: 
     stack.chat(first, "desa tanjung")
     stack.chat(first, "tidak")
     stack.chat(first, "ya")
-    assert _participant(db, nik) is not None
+    assert participant_by_nik(db, nik) is not None
 
     second = f"e2e-{uuid.uuid4().hex[:8]}"
     _start(stack, second)
@@ -159,7 +142,7 @@ def test_cancel_in_the_middle_stores_no_participant(stack: Stack, db) -> None:  
     stack.chat(sender, "Dewi")
     stack.chat(sender, nik)
     assert "dibatalkan" in _texts(stack.chat(sender, "batal"))[0]
-    assert _participant(db, nik) is None
+    assert participant_by_nik(db, nik) is None
     # A new registration starts from the consent question, with nothing remembered.
     _start(stack, sender)
 
@@ -190,10 +173,10 @@ def test_deleting_my_data_after_confirmation(stack: Stack, db) -> None:  # type:
     _register(stack, sender, nik)
     assert "Hapus data pendaftaran Anda" in _texts(stack.chat(sender, "hapus data saya"))[0]
     assert "tidak dihapus" in _texts(stack.chat(sender, "tidak"))[0]
-    assert _participant(db, nik) is not None
+    assert participant_by_nik(db, nik) is not None
     stack.chat(sender, "tolong hapus data saya")
     assert "sudah dihapus" in _texts(stack.chat(sender, "ya"))[0]
-    assert _participant(db, nik) is None
+    assert participant_by_nik(db, nik) is None
     assert "Belum ada pendaftaran" in _texts(stack.chat(sender, "cek status"))[0]
 
 
@@ -217,7 +200,7 @@ def test_a_registration_resumes_after_rasa_and_the_action_server_restart(
     summary = _texts(stack.chat(sender, "tidak"))[-1]
     assert "Nama: Sri Wahyuni" in summary and "Dlanggu, Dlanggu, Mojokerto" in summary
     stack.chat(sender, "ya")
-    assert _participant(db, nik) is not None
+    assert participant_by_nik(db, nik) is not None
 
 
 def test_village_buttons_come_from_the_nik_regency(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]

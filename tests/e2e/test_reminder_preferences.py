@@ -4,23 +4,14 @@ stack (gateway, Rasa, action server) with the database checked afterwards."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
-from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import ChannelContact, Payment
 from bot.privacy import keyed_hash
 from tests.conftest import TEST_PII_KEY
 from tests.e2e.conftest import Stack
-
-
-@pytest.fixture
-def db(stack: Stack) -> Iterator:
-    engine = make_engine(stack.settings.database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def opted_out(db, sender_id: str) -> bool:  # type: ignore[no-untyped-def]
