@@ -4,6 +4,7 @@ payload or slot can grant them."""
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 
@@ -32,6 +33,8 @@ from bot.services.payments import (
     record_group_payment,
     record_payment,
 )
+
+log = logging.getLogger(__name__)
 
 #: Lines that fit one phone screen; the rest is summarised.
 MAX_LINES = 12
@@ -192,5 +195,7 @@ class ActionAgentPayment(Action):
                     receipt=group.group_receipt,
                 )
         except PaymentRejected as problem:
-            dispatcher.utter_message(response="utter_agent_payment_refused", reason=str(problem))
+            # The reason is for operators (English, in the log); the agent gets what to check.
+            log.warning("agent %d payment refused: %s", agent.id, problem)
+            dispatcher.utter_message(response="utter_agent_payment_refused")
         return []

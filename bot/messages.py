@@ -55,3 +55,11 @@ REMINDER_TEXTS = {
         + STOP_HINT
     ),
 }
+
+# The coverage dashboard (bot/gateway/admin.py).
+ADMIN_WRONG_PASSWORD = "Kata sandi salah."
+ADMIN_CLOSED = (
+    "Dasbor belum dibuka. Admin perlu mengatur SADAR_ADMIN_PASSWORD_HASH (lihat docs/agents.md)."
+)
+ADMIN_TARGET_MET = "tercapai"
+ADMIN_TARGET_NOT_MET = "belum"

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -174,12 +174,18 @@ class Outbox:
             except UncertainSendError as failure:
                 error, retryable, uncertain = str(failure), False, True
                 break
-            ids = await self._record(recipient, purpose, message, accepted, attempt)
+            ids = await self._record(
+                recipient,
+                purpose,
+                message,
+                attempt,
+                [(a.status, a.provider_message_id) for a in accepted],
+            )
             return SendOutcome(recipient, True, tuple(accepted), attempts=attempt, record_ids=ids)
         log.error("message to %s not sent: %s", mask_sender(recipient), error)
         status = "unknown" if uncertain else "failed"
-        ids = await self._record_failure(
-            recipient, purpose, message, error or "unknown", attempt, status
+        ids = await self._record(
+            recipient, purpose, message, attempt, [(status, None)], error=error or "unknown"
         )
         return SendOutcome(
             recipient,
@@ -196,54 +202,33 @@ class Outbox:
         recipient: str,
         purpose: str,
         message: BotReply,
-        accepted: list[Accepted],
         attempts: int,
+        rows: list[tuple[str, str | None]],
+        error: str | None = None,
     ) -> tuple[int, ...]:
+        """One ``outbound_messages`` row per (status, platform id); a database outage is
+        logged, it does not undo the send. Returns the ids recorded."""
+        if self._log is None:
+            return ()
         template_id = message.template.content_sid if message.template else None
         ids = []
-        for item in accepted:
-            record_id = await self._write(
-                recipient,
-                purpose,
-                item.status,
-                provider_message_id=item.provider_message_id,
-                template_id=template_id,
-                attempts=attempts,
-            )
-            if record_id is not None:
-                ids.append(record_id)
+        for status, provider_message_id in rows:
+            try:
+                ids.append(
+                    await asyncio.to_thread(
+                        self._log.record_outbound,
+                        recipient,
+                        purpose,
+                        status,
+                        provider_message_id=provider_message_id,
+                        template_id=template_id,
+                        error=error,
+                        attempts=attempts,
+                    )
+                )
+            except SQLAlchemyError as failure:
+                log.error("could not record a message to %s: %r", mask_sender(recipient), failure)
         return tuple(ids)
-
-    async def _record_failure(
-        self,
-        recipient: str,
-        purpose: str,
-        message: BotReply,
-        error: str,
-        attempts: int,
-        status: str,
-    ) -> tuple[int, ...]:
-        record_id = await self._write(
-            recipient,
-            purpose,
-            status,
-            template_id=message.template.content_sid if message.template else None,
-            error=error,
-            attempts=attempts,
-        )
-        return () if record_id is None else (record_id,)
-
-    async def _write(self, recipient: str, purpose: str, status: str, **details: Any) -> int | None:
-        """Record the message; a database outage is logged, it does not undo the send."""
-        if self._log is None:
-            return None
-        try:
-            return await asyncio.to_thread(
-                self._log.record_outbound, recipient, purpose, status, **details
-            )
-        except SQLAlchemyError as error:
-            log.error("could not record a message to %s: %r", mask_sender(recipient), error)
-            return None
 
     async def aclose(self) -> None:
         for sender in self._senders.values():

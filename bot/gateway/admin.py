@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from bot import messages
 from bot.admin_auth import session_cookie, valid_session, verify_password
 from bot.app_context import AppContext
 from bot.domain.formatting import MONTHS
@@ -28,8 +29,6 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "sadar_admin"
 HOUSEHOLD_TARGET = 0.5
-LOGIN_ERROR = "Kata sandi salah."
-CLOSED = "Dasbor belum dibuka: atur SADAR_ADMIN_PASSWORD_HASH (lihat docs/agents.md)."
 
 
 def _template(name: str) -> Template:
@@ -77,20 +76,20 @@ def admin_router(settings: Settings) -> APIRouter:
     @router.get("/admin/login", response_class=HTMLResponse)
     async def login_page() -> HTMLResponse:
         if settings.admin_password_hash is None:
-            return HTMLResponse(CLOSED, status_code=503)
+            return HTMLResponse(messages.ADMIN_CLOSED, status_code=503)
         return HTMLResponse(_template("admin_login.html").substitute(error=""))
 
     @router.post("/admin/login")
     async def login(request: Request) -> Response:
         if settings.admin_password_hash is None:
-            return HTMLResponse(CLOSED, status_code=503)
+            return HTMLResponse(messages.ADMIN_CLOSED, status_code=503)
         form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
         password = form.get("password", "")
         stored = settings.admin_password_hash.get_secret_value()
         if not await asyncio.to_thread(verify_password, password, stored):
             log.warning("failed admin login")
             await asyncio.sleep(1)  # slows guessing
-            page = _template("admin_login.html").substitute(error=LOGIN_ERROR)
+            page = _template("admin_login.html").substitute(error=messages.ADMIN_WRONG_PASSWORD)
             return HTMLResponse(page, status_code=401)
         response = RedirectResponse("/admin", status_code=303)
         response.set_cookie(
@@ -107,7 +106,7 @@ def admin_router(settings: Settings) -> APIRouter:
     @router.get("/admin")
     async def dashboard(request: Request) -> Response:
         if settings.admin_password_hash is None:
-            return HTMLResponse(CLOSED, status_code=503)
+            return HTMLResponse(messages.ADMIN_CLOSED, status_code=503)
         if not logged_in(request):
             return RedirectResponse("/admin/login", status_code=303)
         context: AppContext = request.app.state.context
@@ -127,7 +126,9 @@ def admin_router(settings: Settings) -> APIRouter:
             cells.append(
                 "<tr>"
                 + "".join(f"<td>{html.escape(str(v))}</td>" for v in values)
-                + f'<td class="{"yes" if met else "no"}">{"tercapai" if met else "belum"}</td></tr>'
+                + f'<td class="{"yes" if met else "no"}">'
+                + (messages.ADMIN_TARGET_MET if met else messages.ADMIN_TARGET_NOT_MET)
+                + "</td></tr>"
             )
         page = _template("admin_dashboard.html").substitute(
             today=today.strftime("%d-%m-%Y"),

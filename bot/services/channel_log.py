@@ -44,54 +44,44 @@ class ChannelLog:
     def record_inbound(self, sender_id: str, at: datetime | None = None) -> None:
         """Note that the person wrote to us now: it (re)opens WhatsApp's service window."""
         at = at or datetime.now(UTC)
-        digest = self.sender_hash(sender_id)
+        if not self._touch(sender_id, at):
+            self._create(sender_id, at)
+            self._touch(sender_id, at)  # a concurrent first message may have won the insert
+
+    def ensure_contact(self, sender_id: str) -> None:
+        """Know an address someone gave us (e.g. an imported official's WhatsApp number)
+        without pretending they wrote: the 24-hour window stays closed."""
+        self._create(sender_id, None)
+
+    def _touch(self, sender_id: str, at: datetime) -> bool:
         with self.sessions.begin() as session:
-            updated = session.execute(
-                update(ChannelContact)
-                .where(ChannelContact.sender_hash == digest)
-                .values(last_inbound_at=at)
-            ).rowcount
-            if updated:
-                return
+            return bool(
+                session.execute(
+                    update(ChannelContact)
+                    .where(ChannelContact.sender_hash == self.sender_hash(sender_id))
+                    .values(last_inbound_at=at)
+                ).rowcount
+            )
+
+    def _create(self, sender_id: str, last_inbound_at: datetime | None) -> None:
+        """Insert the contact unless it exists; a concurrent insert of the same one is fine."""
+        digest = self.sender_hash(sender_id)
         try:
             with self.sessions.begin() as session:
+                if session.scalar(
+                    select(ChannelContact.id).where(ChannelContact.sender_hash == digest)
+                ):
+                    return
                 session.add(
                     ChannelContact(
                         sender_hash=digest,
                         channel=channel_of(sender_id).value,
                         address_encrypted=self.cipher.encrypt(sender_id),
-                        last_inbound_at=at,
+                        last_inbound_at=last_inbound_at,
                     )
                 )
-        except IntegrityError:  # a concurrent first message from the same sender
-            with self.sessions.begin() as session:
-                session.execute(
-                    update(ChannelContact)
-                    .where(ChannelContact.sender_hash == digest)
-                    .values(last_inbound_at=at)
-                )
-
-    def ensure_contact(self, sender_id: str) -> None:
-        """Know an address someone gave us (e.g. an imported official's WhatsApp number)
-        without pretending they wrote: the 24-hour window stays closed."""
-        try:
-            with self.sessions.begin() as session:
-                exists = session.scalar(
-                    select(ChannelContact.id).where(
-                        ChannelContact.sender_hash == self.sender_hash(sender_id)
-                    )
-                )
-                if exists is None:
-                    session.add(
-                        ChannelContact(
-                            sender_hash=self.sender_hash(sender_id),
-                            channel=channel_of(sender_id).value,
-                            address_encrypted=self.cipher.encrypt(sender_id),
-                            last_inbound_at=None,
-                        )
-                    )
         except IntegrityError:
-            pass  # created concurrently: that is all we wanted
+            pass
 
     def last_inbound_at(self, sender_id: str) -> datetime | None:
         with self.sessions() as session:

@@ -295,6 +295,8 @@ def enqueue_planned(
 def counts_by_state(sessions: sessionmaker[Session], day: date | None = None) -> dict[str, int]:
     query = select(Reminder.state, func.count()).group_by(Reminder.state)
     if day is not None:
+        # Send moments of one day run from 08:00 WIT (23:00 UTC the day before) to 20:00 WIB
+        # (13:00 UTC): a UTC window shifted back 12 hours holds them all.
         start = datetime.combine(day, datetime.min.time(), tzinfo=UTC) - timedelta(hours=12)
         query = query.where(
             and_(
