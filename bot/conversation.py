@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -140,6 +141,14 @@ class ConversationRouter:
             self._locks[sender_id] = lock
         return lock
 
+    @asynccontextmanager
+    async def turn(self, sender_id: str) -> AsyncIterator[None]:
+        """Hold the sender's turn. A channel enters it before the first ``await`` of an
+        inbound message (the lock queues waiters first come, first served), so everything
+        done for one message, before and after Rasa, ends before the sender's next one."""
+        async with self._lock_for(sender_id):
+            yield
+
     async def handle(
         self,
         sender_id: str,
@@ -149,18 +158,27 @@ class ConversationRouter:
     ) -> list[BotReply]:
         """Replies for one inbound text; raises RasaUnavailable if Rasa is down.
 
-        ``deliver`` runs under the sender's lock, so the replies to one message are out
+        ``deliver`` runs within the sender's turn, so the replies to one message are out
         before the next message from the same sender is processed."""
-        lock = self._lock_for(sender_id)
-        async with lock:
-            text = text.strip()
-            if not text:
-                replies = [BotReply(text=messages.EMPTY_MESSAGE)]
-            elif len(text) > MAX_MESSAGE_CHARS:
-                replies = [BotReply(text=messages.MESSAGE_TOO_LONG.format(limit=MAX_MESSAGE_CHARS))]
-            else:
-                log.debug("-> rasa %s (%d chars)", mask_sender(sender_id), len(text))
-                replies = await self._rasa.send(sender_id, text, metadata)
-            if deliver is not None:
-                await deliver(for_delivery(replies))
-            return replies
+        async with self.turn(sender_id):
+            return await self.converse(sender_id, text, metadata, deliver)
+
+    async def converse(
+        self,
+        sender_id: str,
+        text: str,
+        metadata: dict[str, Any] | None = None,
+        deliver: Deliver | None = None,
+    ) -> list[BotReply]:
+        """``handle`` for a caller that already holds the sender's ``turn``."""
+        text = text.strip()
+        if not text:
+            replies = [BotReply(text=messages.EMPTY_MESSAGE)]
+        elif len(text) > MAX_MESSAGE_CHARS:
+            replies = [BotReply(text=messages.MESSAGE_TOO_LONG.format(limit=MAX_MESSAGE_CHARS))]
+        else:
+            log.debug("-> rasa %s (%d chars)", mask_sender(sender_id), len(text))
+            replies = await self._rasa.send(sender_id, text, metadata)
+        if deliver is not None:
+            await deliver(for_delivery(replies))
+        return replies

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import (
@@ -128,8 +129,19 @@ class TelegramAdapter:
         chat_id: int,
         text: str,
         metadata: dict[str, Any] | None = None,
+        acknowledge: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        """Updates are handled concurrently; the sender's turn, taken before the first
+        ``await``, keeps one chat's messages whole and in order."""
         sender_id = make_sender_id(Channel.TELEGRAM, str(chat_id))
+        async with self._router.turn(sender_id):
+            if acknowledge is not None:
+                await acknowledge()
+            await self._converse_in_turn(chat_id, sender_id, text, metadata)
+
+    async def _converse_in_turn(
+        self, chat_id: int, sender_id: str, text: str, metadata: dict[str, Any] | None
+    ) -> None:
         await record_inbound_safely(self._channel_log, sender_id)
 
         async def deliver(replies: list[BotReply]) -> None:
@@ -137,7 +149,7 @@ class TelegramAdapter:
                 await self._outbox.send(sender_id, reply)
 
         try:
-            await self._router.handle(sender_id, text, metadata, deliver=deliver)
+            await self._router.converse(sender_id, text, metadata, deliver=deliver)
         except RasaUnavailable as error:
             log.error("Telegram message from %s not processed: %s", mask_sender(sender_id), error)
             await self._reply(chat_id, messages.RASA_UNAVAILABLE)
@@ -159,8 +171,8 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None or query.message is None:
             return
-        await query.answer()
-        await self._converse(query.message.chat.id, query.data or "")
+        # Answered within the turn, so that a press and a message just before it keep order.
+        await self._converse(query.message.chat.id, query.data or "", acknowledge=query.answer)
 
     async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A shared contact answers the phone question, but only the sender's own number."""

@@ -88,6 +88,12 @@ class WhatsAppConversations:
 
     async def process(self, message: InboundWhatsApp) -> None:
         sender_id = make_sender_id(Channel.WHATSAPP, message.sender_number)
+        # The turn is taken before anything else awaits: the number pressed in "2" must be
+        # read against the options of the message before it, in the order they came.
+        async with self._router.turn(sender_id):
+            await self._process_in_turn(sender_id, message)
+
+    async def _process_in_turn(self, sender_id: str, message: InboundWhatsApp) -> None:
         await record_inbound_safely(self._channel_log, sender_id)
         if message.kind is InboundKind.MEDIA:
             await self._outbox.send(sender_id, BotReply(text=messages.NON_TEXT_MESSAGE))
@@ -103,7 +109,7 @@ class WhatsAppConversations:
 
         text = await self._as_button_press(sender_id, message.body)
         try:
-            await self._router.handle(sender_id, text, deliver=deliver)
+            await self._router.converse(sender_id, text, deliver=deliver)
         except RasaUnavailable as error:
             log.error("WhatsApp message from %s not processed: %s", mask_sender(sender_id), error)
             await self._outbox.send(sender_id, BotReply(text=messages.RASA_UNAVAILABLE))
