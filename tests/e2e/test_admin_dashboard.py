@@ -8,6 +8,7 @@ from datetime import date
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -50,7 +51,8 @@ def test_an_administrator_sees_coverage_and_the_monthly_chart(
         )
     context.engine.dispose()
 
-    wait = WebDriverWait(browser, 30)
+    # A form post reloads the page: an element found just before may go stale; look again.
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
     browser.get(f"{stack.gateway_url}/admin")
     wait.until(ec.element_to_be_clickable((By.ID, "password"))).send_keys("salah sandi")
     browser.find_element(By.ID, "login").click()
