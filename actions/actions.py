@@ -112,7 +112,11 @@ class ActionRecordConsent(Action):
             decision,
         )
         # Asked again on the next "daftar", so every decision is explicit and recorded.
-        events: list[EventType] = [SlotSet("consent_given", None)]
+        # Also: a registration for oneself is never an agent's on-behalf one.
+        events: list[EventType] = [
+            SlotSet("consent_given", None),
+            SlotSet("registering_for_resident", None),
+        ]
         if not granted:
             dispatcher.utter_message(response="utter_consent_declined")
             return [*events, SlotSet("consent_granted", None)]

@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions.actions import latest_intent, response_text
 from actions.payments import months_mentioned, report_own_payment
 from bot.app_context import get_app_context
+from bot.db.models import Agent
 from bot.domain.formatting import bulan, rupiah
 from bot.services.agents import (
     ResidentLine,
@@ -40,6 +41,12 @@ log = logging.getLogger(__name__)
 MAX_LINES = 12
 
 
+def enrolled_agent(tracker: Tracker) -> Agent | None:
+    """The active agent this conversation belongs to; checked on every agent request."""
+    context = get_app_context()
+    return agent_for_sender(context.sessions, context.hash_key, tracker.sender_id)
+
+
 def _list(
     dispatcher: CollectingDispatcher,
     domain: DomainDict,
@@ -62,7 +69,7 @@ class ActionAgent(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        agent = agent_for_sender(context.sessions, context.hash_key, tracker.sender_id)
+        agent = enrolled_agent(tracker)
         if agent is None:
             dispatcher.utter_message(response="utter_agent_only")
             return []
@@ -142,7 +149,7 @@ class ActionAgentPayment(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        agent = agent_for_sender(context.sessions, context.hash_key, tracker.sender_id)
+        agent = enrolled_agent(tracker)
         if agent is None:
             report_own_payment(dispatcher, tracker)
             return []

@@ -18,6 +18,14 @@ from actions.actions import (
     latest_intent,
     response_text,
 )
+from actions.agents import enrolled_agent
+from actions.on_behalf import (
+    CODE,
+    READ_ALOUD,
+    masked_phone,
+    read_aloud_wording,
+    send_consent_code,
+)
 from bot.app_context import get_app_context
 from bot.domain.formatting import bulan, programmes, rupiah, tanggal
 from bot.domain.nik import InvalidNik, parse_nik
@@ -31,6 +39,7 @@ from bot.domain.registration import (
 )
 from bot.domain.senders import Channel, channel_of
 from bot.domain.tariff import monthly_contribution
+from bot.services.agents import audit_agent
 from bot.services.participants import (
     DuplicateNik,
     delete_for_sender,
@@ -61,6 +70,8 @@ REGISTRATION_SLOTS = (
     "with_jht",
     "registration_confirmed",
 )
+#: Asked last, only when an agent registers a walk-in: how the resident consents.
+RESIDENT_CONSENT_SLOT = "resident_consent"
 MAX_FAILURES_BEFORE_HELP = 3
 _VILLAGE_PREFIXES = ("desa ", "ds. ", "ds ", "kelurahan ", "kel. ", "kel ", "dari ", "di ")
 
@@ -132,6 +143,17 @@ class ValidateRegistrationForm(FormValidationAction):
     def name(self) -> str:
         return "validate_registration_form"
 
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if _for_resident(tracker):
+            return [*domain_slots, RESIDENT_CONSENT_SLOT]
+        return domain_slots
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -146,7 +168,8 @@ class ValidateRegistrationForm(FormValidationAction):
             and e.get("value") != previous.get(e["name"])
         }
         requested = tracker.get_slot("requested_slot")
-        if requested == "registration_confirmed" and changed - {"registration_confirmed"}:
+        confirming = ("registration_confirmed", RESIDENT_CONSENT_SLOT)
+        if requested in confirming and changed - {*confirming}:
             # A correction at the summary: show the summary again with the new value.
             events.append(SlotSet("registration_confirmed", None))
         answered = any(e.get("event") == "slot" and e.get("name") == requested for e in events)
@@ -212,8 +235,9 @@ class ValidateRegistrationForm(FormValidationAction):
         value = latest_entity_value(tracker, "phone")
         if value is not None:
             return {"phone": value}
-        if tracker.get_slot("phone") is None and channel_of(tracker.sender_id) is Channel.WHATSAPP:
-            # WhatsApp tells us the number: never ask for it.
+        own_chat = channel_of(tracker.sender_id) is Channel.WHATSAPP and not _for_resident(tracker)
+        if tracker.get_slot("phone") is None and own_chat:
+            # WhatsApp tells us the number: never ask for it (unless an agent is typing it).
             return {"phone": tracker.sender_id.split(":", 1)[1]}
         if _answering(tracker, "phone"):
             return {"phone": "?" + _text(tracker)}
@@ -289,6 +313,19 @@ class ValidateRegistrationForm(FormValidationAction):
             return {"registration_confirmed": True}
         if intent in ("deny", "correct") and not self._carries_a_field(tracker):
             dispatcher.utter_message(response="utter_what_to_correct")
+        return {}
+
+    async def extract_resident_consent(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        if tracker.get_slot("requested_slot") != RESIDENT_CONSENT_SLOT or _is_digression(tracker):
+            return {}
+        value = latest_entity_value(tracker, "consent_method")
+        text = _text(tracker).lower()
+        if value in (CODE, READ_ALOUD):
+            return {RESIDENT_CONSENT_SLOT: value}
+        if "kode" in text:
+            return {RESIDENT_CONSENT_SLOT: CODE}
+        if "baca" in text:
+            return {RESIDENT_CONSENT_SLOT: READ_ALOUD}
         return {}
 
     @staticmethod
@@ -408,6 +445,50 @@ class ValidateRegistrationForm(FormValidationAction):
     def validate_registration_confirmed(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         return {"registration_confirmed": True if value else None}
 
+    async def validate_resident_consent(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        """The code is sent here, inside the form, so that a number it cannot reach keeps
+        every answer and simply asks again (the agent may choose reading aloud)."""
+        if value != CODE:
+            return {RESIDENT_CONSENT_SLOT: READ_ALOUD}
+        context = get_app_context()
+        agent = enrolled_agent(tracker)
+        if agent is None:
+            return {RESIDENT_CONSENT_SLOT: value}  # refused at submission
+        held = await send_consent_code(
+            context, domain, agent, tracker.sender_id, registration_from_slots(tracker)
+        )
+        if held is None:
+            dispatcher.utter_message(
+                response="utter_resident_code_not_sent",
+                phone=masked_phone(str(tracker.get_slot("phone"))),
+            )
+            return {RESIDENT_CONSENT_SLOT: None}
+        return {RESIDENT_CONSENT_SLOT: CODE}
+
+
+def _for_resident(tracker: Tracker) -> bool:
+    """An agent is registering someone else (set only after the agent check)."""
+    return bool(tracker.get_slot("registering_for_resident"))
+
+
+def registration_from_slots(tracker: Tracker) -> Registration:
+    """The form's answers as a registration. A walk-in belongs to the resident's own
+    WhatsApp number, whatever channel the agent uses."""
+    channel = Channel.WHATSAPP if _for_resident(tracker) else channel_of(tracker.sender_id)
+    return Registration(
+        full_name=tracker.get_slot("full_name"),
+        nik=parse_nik(tracker.get_slot("nik")),
+        birth_date=date.fromisoformat(tracker.get_slot("birth_date")),
+        phone=tracker.get_slot("phone"),
+        village=tracker.get_slot("village"),
+        district=tracker.get_slot("district"),
+        regency=tracker.get_slot("regency"),
+        occupation=tracker.get_slot("occupation"),
+        declared_income=int(tracker.get_slot("declared_income")),
+        with_jht=bool(tracker.get_slot("with_jht")),
+        channel=channel,
+    )
+
 
 def _show_date(iso: str) -> str:
     return tanggal(date.fromisoformat(iso))
@@ -473,8 +554,35 @@ class ActionAskRegistrationConfirmed(Action):
 def _reset_registration() -> list[EventType]:
     return [
         SlotSet(slot, None)
-        for slot in (*REGISTRATION_SLOTS, "registration_failures", "consent_granted")
+        for slot in (
+            *REGISTRATION_SLOTS,
+            "registration_failures",
+            "consent_granted",
+            "registering_for_resident",
+            RESIDENT_CONSENT_SLOT,
+        )
     ]
+
+
+class ActionAgentStartRegistration(Action):
+    """ "Daftarkan warga" from the agent menu. Only an enrolled agent's conversation gets
+    the on-behalf form; the slot that marks it is set here and nowhere else."""
+
+    def name(self) -> str:
+        return "action_agent_start_registration"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        agent = enrolled_agent(tracker)
+        if agent is None:
+            dispatcher.utter_message(response="utter_agent_only")
+            return [SlotSet("registering_for_resident", None)]
+        audit_agent(context.sessions, agent, "agent_register_resident")
+        dispatcher.utter_message(response="utter_agent_registration_start")
+        # A rule starts registration_form on this (nlu/rules.yml).
+        return [*_reset_registration(), SlotSet("registering_for_resident", True)]
 
 
 class ActionSubmitRegistration(Action):
@@ -485,20 +593,10 @@ class ActionSubmitRegistration(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        nik = parse_nik(tracker.get_slot("nik"))
-        registration = Registration(
-            full_name=tracker.get_slot("full_name"),
-            nik=nik,
-            birth_date=date.fromisoformat(tracker.get_slot("birth_date")),
-            phone=tracker.get_slot("phone"),
-            village=tracker.get_slot("village"),
-            district=tracker.get_slot("district"),
-            regency=tracker.get_slot("regency"),
-            occupation=tracker.get_slot("occupation"),
-            declared_income=int(tracker.get_slot("declared_income")),
-            with_jht=bool(tracker.get_slot("with_jht")),
-            channel=channel_of(tracker.sender_id),
-        )
+        registration = registration_from_slots(tracker)
+        if _for_resident(tracker):
+            self._submit_for_resident(dispatcher, tracker, domain, registration)
+            return _reset_registration()
         try:
             result = register_participant(
                 context.sessions,
@@ -519,6 +617,43 @@ class ActionSubmitRegistration(Action):
             due_date=tanggal(result.first_due_date),
         )
         return _reset_registration()
+
+    @staticmethod
+    def _submit_for_resident(
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        registration: Registration,
+    ) -> None:
+        context = get_app_context()
+        # Checked again: an agent suspended during the form registers nobody.
+        agent = enrolled_agent(tracker)
+        if agent is None:
+            dispatcher.utter_message(response="utter_agent_only")
+            return
+        if tracker.get_slot(RESIDENT_CONSENT_SLOT) == CODE:
+            dispatcher.utter_message(
+                response="utter_agent_code_sent",
+                name=registration.full_name,
+                phone=masked_phone(registration.phone),
+                minutes=context.settings.consent_code_valid_minutes,
+            )
+            return
+        try:
+            result = context.on_behalf.register_read_aloud(
+                agent.id, registration, read_aloud_wording(domain, agent), date.today()
+            )
+        except DuplicateNik:
+            dispatcher.utter_message(response="utter_nik_already_registered")
+            return
+        dispatcher.utter_message(
+            response="utter_agent_resident_registered",
+            name=registration.full_name,
+            reference=result.reference,
+            contribution=rupiah(result.monthly_contribution),
+            due_date=tanggal(result.first_due_date),
+            phone=masked_phone(registration.phone),
+        )
 
 
 class ActionCancelRegistration(Action):

@@ -107,6 +107,18 @@ class Settings(BaseSettings):
         description="Approved WhatsApp template (Twilio ContentSid HX…) for reminders sent "
         "outside the 24-hour window; variables 1=amount, 2=months, 3=due date.",
     )
+    whatsapp_consent_content_sid: str | None = Field(
+        default=None,
+        description="Approved WhatsApp template (ContentSid HX…) carrying the one-time consent "
+        "code to a resident an agent registers, who has not written to Sadar in the last 24 "
+        "hours; variables 1=agent name, 2=code, 3=minutes valid.",
+    )
+    consent_code_valid_minutes: int = Field(
+        default=30, ge=5, le=24 * 60, description="How long a resident's consent code works."
+    )
+    consent_code_max_attempts: int = Field(
+        default=5, ge=1, le=10, description="Wrong tries before a consent code stops working."
+    )
 
     reminder_days_before_due: int = Field(default=3, ge=0, le=14)
     reminder_days_after_due: int = Field(default=3, ge=1, le=14)

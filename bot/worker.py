@@ -146,8 +146,12 @@ def plan_today() -> None:
 
 @huey.periodic_task(crontab(minute="*"))
 def sweep() -> None:
+    """Every minute: claims of dead workers, reminders the queue lost, and registrations
+    held for a consent code nobody answered in time (deleted: no data without consent)."""
     idle = huey.pending_count() == 0
-    recovered = recover(get_app_context().sessions, datetime.now(UTC), queue_idle=idle)
+    context = get_app_context()
+    context.on_behalf.purge_expired(datetime.now(UTC))
+    recovered = recover(context.sessions, datetime.now(UTC), queue_idle=idle)
     if recovered.requeue:
         log.warning("re-queued %d reminder(s) a worker or the queue lost", len(recovered.requeue))
         for start in range(0, len(recovered.requeue), 500):

@@ -45,6 +45,12 @@ class ConsentRecord(Base):
     granted: Mapped[bool] = mapped_column(Boolean)
     wording: Mapped[str] = mapped_column(Text)
     wording_sha256: Mapped[str] = mapped_column(String(64))
+    #: How it was given: bot.domain.consent.ConsentMethod.
+    method: Mapped[str] = mapped_column(String(24), default="in_chat", server_default="in_chat")
+    #: The Perisai agent who collected it on the resident's behalf, if any.
+    agent_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -218,6 +224,31 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PendingConsent(Base):
+    """A registration an agent made for a resident, held until the resident replies from
+    their own phone with the one-time code sent there. Personal data only as ciphertext and
+    keyed hashes; the row is deleted once confirmed, refused, expired or locked (the outcome
+    stays in the audit trail)."""
+
+    __tablename__ = "pending_consents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(Integer, ForeignKey("agents.id", ondelete="CASCADE"))
+    #: Family members often share one phone: several may wait on the same number.
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    #: One waiting registration per person: a new code for them replaces the old one.
+    nik_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    registration_encrypted: Mapped[str] = mapped_column(Text)
+    #: The agent's conversation, told when the resident answers.
+    agent_sender_encrypted: Mapped[str] = mapped_column(Text)
+    #: The consent text the resident was sent, recorded with their decision.
+    wording: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Village(Base):

@@ -24,13 +24,16 @@ def record_consent(
         granted=decision.granted,
         wording=decision.wording,
         wording_sha256=decision.wording_sha256,
+        method=decision.method.value,
+        agent_id=decision.agent_id,
     )
     with sessions.begin() as session:
         session.add(record)
     log.info(
-        "consent %s recorded for %s (purpose=%s)",
+        "consent %s recorded for %s (purpose=%s, method=%s)",
         "granted" if decision.granted else "declined",
         mask_sender(sender_id),
         decision.purpose.value,
+        decision.method.value,
     )
     return record

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
 from bot.db.models import ImportRowResult, ImportRun, Participant, Village
-from bot.domain.consent import ConsentDecision, ConsentPurpose
+from bot.domain.consent import ConsentDecision, ConsentMethod, ConsentPurpose
 from bot.domain.nik import InvalidNik, parse_nik
 from bot.domain.registration import (
     Registration,
@@ -285,6 +285,7 @@ def _import_official(
         purpose=ConsentPurpose.REGISTRATION,
         granted=True,
         wording=BULK_CONSENT_WORDING,
+        method=ConsentMethod.VILLAGE_PAPER,
     )
     try:
         consent = record_consent(ctx.sessions, ctx.hash_key, sender_id, decision)

@@ -71,7 +71,10 @@ def register_participant(
     sender_id: str,
     today: date,
     consent_record_id: int | None = None,
+    registered_by_agent_id: int | None = None,
 ) -> RegisteredParticipant:
+    """Store a new participant; ``sender_id`` is the conversation that reminders and "cek
+    status" belong to (for an agent's walk-in: the resident's own WhatsApp number)."""
     contribution = monthly_contribution(registration.declared_income, registration.with_jht)
     period = first_period(today)
     nik_hash = nik_lookup_hash(hash_key, registration.nik.value)
@@ -103,15 +106,18 @@ def register_participant(
                     channel=registration.channel.value,
                     sender_hash=keyed_hash(hash_key, sender_id),
                     consent_record_id=consent_record_id,
+                    registered_by_agent_id=registered_by_agent_id,
                     first_period=period,
                 )
                 session.add(participant)
                 session.flush()
-                actor = f"{registration.channel.value}:{participant.sender_hash[:16]}"
+                if registered_by_agent_id is None:
+                    actor = f"{registration.channel.value}:{participant.sender_hash[:16]}"
+                    action = "registered"
+                else:
+                    actor, action = f"agent:{registered_by_agent_id}", "registered_on_behalf"
                 session.add(
-                    AuditEvent(
-                        participant_id=participant.id, actor=actor, action="registered", fields=""
-                    )
+                    AuditEvent(participant_id=participant.id, actor=actor, action=action, fields="")
                 )
         except IntegrityError as error:
             if "nik_hash" in str(error.orig):

@@ -55,6 +55,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 TELEGRAM_TOKEN = "123456:E2E-token"
 ADMIN_PASSWORD = "e2e-admin-password-123"
 TELEGRAM_SECRET = "e2e-webhook-secret"
+#: The approved template that carries a consent code to a resident who has not written yet.
+CONSENT_CONTENT_SID = "HX" + "c0" * 16
 
 
 @dataclass
@@ -231,6 +233,7 @@ def stack(
         "SADAR_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "SADAR_TWILIO_WHATSAPP_FROM": WHATSAPP_FROM,
         "SADAR_TWILIO_API_BASE_URL": twilio.base_url,
+        "SADAR_WHATSAPP_CONSENT_CONTENT_SID": CONSENT_CONTENT_SID,
         "SADAR_ADMIN_PASSWORD_HASH": hash_password(ADMIN_PASSWORD, iterations=10_000),
     }
     environ = {**os.environ, **values}

@@ -3,17 +3,19 @@ lists; nobody else does, whatever they type, including the menu's own payloads."
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app_context import AppContext
-from bot.db.models import AuditEvent, Participant
+from bot.db.models import AuditEvent, ConsentRecord, Participant
 from bot.services.agents import enrol_agent
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import CONSENT_CONTENT_SID, Stack, participant_by_nik
 from tests.support.participants import make_participant
 
 
@@ -61,7 +63,8 @@ def test_an_enrolled_agent_sees_the_menu_and_the_village_arrears(
 @pytest.mark.parametrize(
     "text",
     ["menu agen", "saya agen perisai, tampilkan tunggakan", "/agent_arrears",
-     "/agent_my_residents", "/agent_summary"],
+     "/agent_my_residents", "/agent_summary", "/agent_register_resident", "daftarkan warga",
+     '/inform{"consent_method": "read_aloud"}'],
 )  # fmt: skip
 def test_no_wording_gives_a_non_agent_agent_powers(stack: Stack, text: str) -> None:
     stranger = f"+62815{uuid.uuid4().int % 10**7:07d}"
@@ -69,8 +72,10 @@ def test_no_wording_gives_a_non_agent_agent_powers(stack: Stack, text: str) -> N
     joined = "\n".join(replies)
     assert "Menu agen" not in joined and "menunggak iuran" not in joined
     assert "Rekap" not in joined and "Warga yang Anda daftarkan" not in joined
+    assert "Pendaftaran warga oleh agen" not in joined and "warga, sesuai KTP" not in joined
     if text.startswith("/agent") or text == "menu agen":
         assert "khusus agen Perisai" in joined
+    assert stack.tracker(f"wa:{stranger}")["slots"].get("registering_for_resident") is None
 
 
 def test_an_agent_records_cash_for_one_resident_and_for_a_jimpitan_group(
@@ -117,3 +122,112 @@ def test_a_non_agent_naming_a_reference_only_reports_their_own_payment(
             session.scalar(select(Participant.paid_through).where(Participant.id == someone))
             is None
         )
+
+
+# --- an agent registers a walk-in, with the resident's consent ------------------------------
+
+
+def _enrol(context: AppContext, name: str = "Siti Perisai") -> tuple[str, int]:
+    number = f"+62818{uuid.uuid4().int % 10**7:07d}"
+    agent_id = enrol_agent(
+        context.sessions, context.cipher, context.hash_key, name=name, phone=number,
+        village="Karanglo", district="Kerek", regency="Tuban",
+    )  # fmt: skip
+    return number, agent_id
+
+
+def _agent_fills_in_the_walk_in(stack: Stack, agent: str, nik: str, resident: str) -> None:
+    """Menu -> "Daftarkan warga" -> the resident's data, up to the consent question."""
+    assert "4. Daftarkan warga" in stack.whatsapp(agent, "menu agen")[-1]
+    started = stack.whatsapp(agent, "4")
+    assert started[0].startswith("Pendaftaran warga oleh agen")
+    assert "Nama lengkap warga" in started[-1]
+    assert "NIK warga" in stack.whatsapp(agent, "Sumarni")[-1]
+    assert "Tanggal lahir warga" in stack.whatsapp(agent, nik)[-1]
+    # The agent writes from WhatsApp, but their own number is not taken as the resident's.
+    assert "Nomor WhatsApp warga" in stack.whatsapp(agent, "17-08-1980")[-1]
+    local = "0" + resident.removeprefix("+62")
+    assert "desa" in stack.whatsapp(agent, f"{local[:4]} {local[4:8]} {local[8:]}")[-1]
+    assert "pekerjaan warga" in stack.whatsapp(agent, "Karanglo")[-1]
+    assert "penghasilan warga" in stack.whatsapp(agent, "petani")[-1]
+    stack.whatsapp(agent, "1 juta")
+    summary = stack.whatsapp(agent, "tidak")[-1]
+    assert summary.startswith("Mohon periksa data warga") and f"• HP: {resident}" in summary
+    consent = stack.whatsapp(agent, "1")[-1]
+    assert consent.startswith("Terakhir, persetujuan warga")
+    assert consent.endswith("1. Kirim kode ke HP warga\n2. Sudah saya bacakan")
+
+
+def test_a_walk_in_confirms_with_the_code_sent_to_their_own_phone(
+    stack: Stack, context: AppContext, db: sessionmaker[Session]
+) -> None:
+    agent, agent_id = _enrol(context)
+    resident, nik = f"+62819{uuid.uuid4().int % 10**7:07d}", "3523031708807101"
+    _agent_fills_in_the_walk_in(stack, agent, nik, resident)
+
+    sent = stack.whatsapp(agent, "1")[-1]
+    assert sent.startswith("Kode persetujuan sudah dikirim ke WhatsApp Sumarni")
+    assert participant_by_nik(db, nik) is None  # nothing registered before the resident agrees
+    # The resident never wrote to Sadar: the code travels in the approved template.
+    [message] = stack.twilio.wait_for(resident, 1)
+    assert message["ContentSid"] == CONSENT_CONTENT_SID
+    variables = json.loads(message["ContentVariables"])
+    code = variables["2"]
+    assert variables["1"] == "Siti Perisai" and len(code) == 6 and code.isdigit()
+
+    # Another number, even with the right code, cannot consent for the resident.
+    stranger = f"+62817{uuid.uuid4().int % 10**7:07d}"
+    assert "Tidak ada pendaftaran" in stack.whatsapp(stranger, code)[-1]
+    wrong = "000000" if code != "000000" else "111111"
+    assert "Kodenya tidak cocok" in stack.whatsapp(resident, wrong)[-1]
+    done = stack.whatsapp(resident, f"setuju {code}")[-1]
+    assert done.startswith("Terima kasih, Sumarni. Persetujuan Anda tercatat")
+
+    participant = participant_by_nik(db, nik)
+    assert participant is not None and participant.registered_by_agent_id == agent_id
+    assert participant.reference in done
+    with db() as session:
+        consent = session.get(ConsentRecord, participant.consent_record_id)
+    assert consent is not None and (consent.method, consent.agent_id) == ("one_time_code", agent_id)
+    assert code not in consent.wording and "agen Perisai Siti Perisai" in consent.wording
+    # The agent hears it on their own chat.
+    told = stack.twilio.wait_for(agent, len(stack.twilio.to(agent)))[-1]
+    assert told["Body"] == f"Sumarni sudah membalas kode dan terdaftar. Nomor pendaftaran " \
+        f"Sadar: {participant.reference}."  # fmt: skip
+    # And the resident's own number now sees their registration.
+    assert participant.reference in stack.whatsapp(resident, "cek status")[-1]
+
+
+def test_a_code_that_cannot_be_sent_keeps_every_answer_and_reading_aloud_registers(
+    stack: Stack, context: AppContext, db: sessionmaker[Session]
+) -> None:
+    agent, agent_id = _enrol(context, "Joko Perisai")
+    resident, nik = f"+62819{uuid.uuid4().int % 10**7:07d}", "3523031708807102"
+    _agent_fills_in_the_walk_in(stack, agent, nik, resident)
+
+    stack.twilio.failures.append(400)  # WhatsApp refuses the resident's number
+    replies = stack.whatsapp(agent, "1")
+    assert replies[0].startswith("Kode tidak bisa dikirim ke +6281")
+    assert replies[-1].startswith("Terakhir, persetujuan warga")  # asked again, nothing lost
+    assert participant_by_nik(db, nik) is None
+
+    done = stack.whatsapp(agent, "2")[-1]
+    assert done.startswith("Sumarni terdaftar (persetujuan dibacakan")
+    participant = participant_by_nik(db, nik)
+    assert participant is not None and participant.registered_by_agent_id == agent_id
+    with db() as session:
+        consent = session.get(ConsentRecord, participant.consent_record_id)
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.actor == f"agent:{agent_id}")
+        ).all()
+    assert consent is not None and (consent.method, consent.agent_id) == (
+        "agent_read_aloud",
+        agent_id,
+    )
+    assert consent.wording.startswith("Dibacakan oleh agen Perisai Joko Perisai kepada warga")
+    assert actions == [
+        "agent_menu", "agent_register_resident", "consent_code_held", "consent_code_not_sent",
+        "registered_on_behalf",
+    ]  # fmt: skip
+    # The walk-in is on the agent's list.
+    assert participant.reference in stack.whatsapp(agent, "/agent_my_residents")[-1]

@@ -1,0 +1,169 @@
+"""A Perisai agent registers a walk-in: the resident's consent at the end of the form
+(read aloud by the agent, or a one-time code to the resident's own WhatsApp), and the
+resident's reply with that code. Rules live in bot.services.on_behalf and bot.domain.consent;
+wording in domain.yml."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, date, datetime
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.actions import response_text
+from bot.app_context import AppContext, get_app_context, get_outbox
+from bot.conversation import BotReply, MessageTemplate
+from bot.db.models import Agent
+from bot.domain.formatting import rupiah, tanggal
+from bot.domain.registration import Registration
+from bot.domain.senders import Channel
+from bot.privacy import mask_digits, mask_sender
+from bot.services.on_behalf import CodeOutcome, CodeResult, HeldRegistration, resident_sender_id
+
+log = logging.getLogger(__name__)
+
+#: The two ways an agent may collect a resident's consent (slot resident_consent).
+CODE, READ_ALOUD = "code", "read_aloud"
+#: Shown in the recorded wording instead of the code, which is never stored.
+HIDDEN_CODE = "••••••"
+
+
+def consent_terms(domain: DomainDict) -> str:
+    return response_text(domain, "utter_resident_consent_terms")
+
+
+def read_aloud_wording(domain: DomainDict, agent: Agent) -> str:
+    """What the consent record keeps for the read-aloud path: the text read, and by whom."""
+    return response_text(domain, "utter_resident_consent_read_aloud_record").format(
+        agent=agent.name, terms=consent_terms(domain)
+    )
+
+
+def _code_text(domain: DomainDict, agent: Agent, code: str, minutes: int) -> str:
+    return response_text(domain, "utter_consent_code_message").format(
+        agent=agent.name, terms=consent_terms(domain), code=code, minutes=minutes
+    )
+
+
+def masked_phone(phone: str) -> str:
+    return mask_digits(phone, 5, 2)
+
+
+async def send_consent_code(
+    context: AppContext, domain: DomainDict, agent: Agent, agent_sender_id: str,
+    registration: Registration,
+) -> HeldRegistration | None:  # fmt: skip
+    """Hold the registration and send the code to the resident's WhatsApp; None when it
+    cannot reach them (no WhatsApp sender, or a template is needed and none is approved)."""
+    outbox = get_outbox()
+    resident = resident_sender_id(registration)
+    if not outbox.has_channel(Channel.WHATSAPP):
+        log.warning("consent code not sent: no WhatsApp sender is configured")
+        return None
+    template_sid = context.settings.whatsapp_consent_content_sid
+    needs_template = await asyncio.to_thread(context.channel_log.template_required, resident)
+    if needs_template and not template_sid:
+        log.warning(
+            "consent code to %s needs a WhatsApp template: set SADAR_WHATSAPP_CONSENT_CONTENT_SID",
+            mask_sender(resident),
+        )
+        return None
+    minutes = context.settings.consent_code_valid_minutes
+    wording = _code_text(domain, agent, HIDDEN_CODE, minutes)
+    if needs_template:
+        wording += f"\n(template WhatsApp {template_sid})"
+    held = await asyncio.to_thread(
+        context.on_behalf.hold_for_code,
+        agent.id,
+        agent_sender_id,
+        registration,
+        wording,
+        datetime.now(UTC),
+    )
+    if needs_template:
+        assert template_sid is not None
+        variables = {"1": agent.name, "2": held.code, "3": str(minutes)}
+        message = BotReply(template=MessageTemplate(template_sid, variables))
+    else:
+        message = BotReply(text=_code_text(domain, agent, held.code, minutes))
+    outcome = await outbox.send(resident, message, purpose="consent_code")
+    if not outcome.ok and not outcome.uncertain:
+        await asyncio.to_thread(context.on_behalf.release, agent.id, registration)
+        return None
+    return held
+
+
+class ActionAskResidentConsent(Action):
+    """The last question of an agent's registration: how the resident consents."""
+
+    def name(self) -> str:
+        return "action_ask_resident_consent"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            response="utter_ask_resident_consent",
+            terms=consent_terms(domain),
+            phone=masked_phone(str(tracker.get_slot("phone") or "")),
+        )
+        return []
+
+
+class ActionConfirmConsentCode(Action):
+    """A resident replies from their own phone with the code an agent's registration sent."""
+
+    def name(self) -> str:
+        return "action_confirm_consent_code"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        outcome = await asyncio.to_thread(
+            context.on_behalf.confirm,
+            tracker.sender_id,
+            tracker.latest_message.get("text") or "",
+            datetime.now(UTC),
+            date.today(),
+        )
+        result = outcome.result
+        if result is CodeResult.REGISTERED:
+            assert outcome.registered is not None
+            dispatcher.utter_message(
+                response="utter_consent_code_registered",
+                name=outcome.resident_name,
+                reference=outcome.registered.reference,
+                contribution=rupiah(outcome.registered.monthly_contribution),
+                due_date=tanggal(outcome.registered.first_due_date),
+            )
+        elif result is CodeResult.WRONG:
+            dispatcher.utter_message(
+                response="utter_consent_code_wrong", attempts_left=outcome.attempts_left
+            )
+        elif result is CodeResult.ALREADY_REGISTERED:
+            dispatcher.utter_message(response="utter_nik_already_registered")
+        else:
+            dispatcher.utter_message(response=f"utter_consent_code_{result.value}")
+        await self._tell_agent(domain, outcome)
+        return []
+
+    @staticmethod
+    async def _tell_agent(domain: DomainDict, outcome: CodeOutcome) -> None:
+        """The agent hears how it ended; a wrong try is only the resident's business."""
+        if outcome.agent_sender_id is None or outcome.result is CodeResult.WRONG:
+            return
+        text = response_text(domain, f"utter_agent_consent_{outcome.result.value}").format(
+            name=outcome.resident_name,
+            reference=outcome.registered.reference if outcome.registered else "",
+        )
+        outbox = get_outbox()
+        recipient = outcome.agent_sender_id
+        if not any(recipient.startswith(f"{c.value}:") and outbox.has_channel(c) for c in Channel):
+            log.info("agent %s has no channel to be told on", mask_sender(recipient))
+            return
+        await outbox.send(recipient, BotReply(text=text), purpose="agent_notice")

@@ -1,0 +1,241 @@
+"""An agent's walk-in registration and the resident's consent, on PostgreSQL: read aloud
+(attested), or held until the resident's own number replies with the one-time code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app_context import AppContext
+from bot.db.models import AuditEvent, ChannelContact, ConsentRecord, Participant, PendingConsent
+from bot.domain.nik import parse_nik
+from bot.domain.registration import Registration
+from bot.domain.senders import Channel
+from bot.privacy import keyed_hash
+from bot.services.agents import enrol_agent
+from bot.services.on_behalf import CodeResult, OnBehalfRegistrations
+from bot.services.participants import DuplicateNik, find_for_sender
+from bot.settings import Settings
+from tests.conftest import TEST_PII_KEY
+
+TODAY = date(2026, 11, 21)
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+RESIDENT = "+6281234500077"
+AGENT_CHAT = "tg:700100"
+
+
+@pytest.fixture
+def context(pg_url: str) -> Iterator[AppContext]:
+    context = AppContext.from_settings(
+        Settings(
+            _env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY,
+            consent_code_valid_minutes=30, consent_code_max_attempts=3,
+        )
+    )  # fmt: skip
+    yield context
+    context.engine.dispose()
+
+
+@pytest.fixture
+def agent_id(context: AppContext) -> int:
+    return enrol_agent(
+        context.sessions, context.cipher, context.hash_key, name="Siti Perisai",
+        phone="+6281300000001", telegram_user_id=700100, village="Karanglo", district="Kerek",
+        regency="Tuban",
+    )  # fmt: skip
+
+
+def walk_in(nik: str = "3523031708800101", phone: str = RESIDENT) -> Registration:
+    return Registration(
+        full_name="Sumarni", nik=parse_nik(nik), birth_date=date(1980, 8, 17), phone=phone,
+        village="Karanglo", district="Kerek", regency="Tuban", occupation="petani",
+        declared_income=1_000_000, with_jht=False, channel=Channel.WHATSAPP,
+    )  # fmt: skip
+
+
+def participants(context: AppContext) -> int:
+    with context.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Participant)) or 0
+
+
+def test_read_aloud_registers_the_resident_on_their_own_number_with_the_attestation(
+    context: AppContext, agent_id: int
+) -> None:
+    wording = "Dibacakan oleh agen Perisai Siti Perisai kepada warga, yang menyatakan setuju: …"
+    result = context.on_behalf.register_read_aloud(agent_id, walk_in(), wording, TODAY)
+
+    with context.sessions() as session:
+        participant = session.scalars(select(Participant)).one()
+        consent = session.get(ConsentRecord, participant.consent_record_id)
+        audit = session.scalars(
+            select(AuditEvent).where(AuditEvent.participant_id == participant.id)
+        ).one()
+        contact = session.scalars(select(ChannelContact)).one()
+    assert participant.reference == result.reference
+    assert participant.registered_by_agent_id == agent_id
+    assert participant.sender_hash == keyed_hash(context.hash_key, f"wa:{RESIDENT}")
+    assert consent is not None
+    assert (consent.method, consent.agent_id, consent.wording) == (
+        "agent_read_aloud",
+        agent_id,
+        wording,
+    )
+    assert (audit.actor, audit.action) == (f"agent:{agent_id}", "registered_on_behalf")
+    # Reminders can reach the resident, whose 24-hour window is still closed.
+    assert contact.sender_hash == participant.sender_hash and contact.last_inbound_at is None
+    view = find_for_sender(context.sessions, context.cipher, context.hash_key, f"wa:{RESIDENT}")
+    assert view is not None and view.reference == result.reference
+    with pytest.raises(DuplicateNik):
+        context.on_behalf.register_read_aloud(agent_id, walk_in(), wording, TODAY)
+
+
+def test_nothing_is_registered_until_the_resident_s_own_number_replies_with_the_code(
+    context: AppContext, agent_id: int
+) -> None:
+    on_behalf = context.on_behalf
+    held = on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "Halo … kode ••••••", NOW)
+    assert held.resident_sender_id == f"wa:{RESIDENT}"
+    assert held.expires_at == NOW + timedelta(minutes=30)
+    assert participants(context) == 0
+    with context.sessions() as session:
+        pending = session.scalars(select(PendingConsent)).one()
+    # Nothing readable at rest: no code, no NIK, no phone.
+    stored = f"{pending.code_hash}{pending.registration_encrypted}{pending.phone_hash}"
+    assert held.code not in stored and "3523031708800101" not in stored and RESIDENT not in stored
+
+    assert on_behalf.confirm("wa:+6281299999999", held.code, NOW, TODAY).result is (
+        CodeResult.NOTHING_WAITING
+    )
+    assert on_behalf.confirm(f"tg:{RESIDENT[1:]}", held.code, NOW, TODAY).result is (
+        CodeResult.NOTHING_WAITING
+    )
+    assert on_behalf.confirm(f"wa:{RESIDENT}", "setuju", NOW, TODAY).result is CodeResult.NO_CODE
+    wrong = "000000" if held.code != "000000" else "111111"
+    outcome = on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW, TODAY)
+    assert (outcome.result, outcome.attempts_left) == (CodeResult.WRONG, 2)
+    assert participants(context) == 0
+
+    outcome = on_behalf.confirm(f"wa:{RESIDENT}", f"SETUJU {held.code}", NOW, TODAY)
+    assert outcome.result is CodeResult.REGISTERED and outcome.registered is not None
+    assert (outcome.resident_name, outcome.agent_sender_id) == ("Sumarni", AGENT_CHAT)
+    with context.sessions() as session:
+        participant = session.scalars(select(Participant)).one()
+        consent = session.get(ConsentRecord, participant.consent_record_id)
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+        assert session.scalar(select(func.count()).select_from(PendingConsent)) == 0
+    assert participant.reference == outcome.registered.reference
+    assert participant.registered_by_agent_id == agent_id
+    assert consent is not None and consent.method == "one_time_code"
+    assert consent.wording == "Halo … kode ••••••" and held.code not in consent.wording
+    assert actions == ["consent_code_held", "consent_code_accepted", "registered_on_behalf"]
+    # Used once: the same code again finds nothing waiting.
+    assert on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW, TODAY).result is (
+        CodeResult.NOTHING_WAITING
+    )
+
+
+def test_an_expired_code_registers_nobody_and_forgets_the_data(
+    context: AppContext, agent_id: int
+) -> None:
+    held = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    late = NOW + timedelta(minutes=30)
+    outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, late, TODAY)
+    assert (outcome.result, outcome.agent_sender_id) == (CodeResult.EXPIRED, AGENT_CHAT)
+    assert participants(context) == 0
+    with context.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(PendingConsent)) == 0
+
+
+def test_too_many_wrong_codes_lock_it_even_for_the_right_one(
+    context: AppContext, agent_id: int
+) -> None:
+    held = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    wrong = "000000" if held.code != "000000" else "111111"
+    results = [
+        context.on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW, TODAY).result for _ in range(3)
+    ]
+    assert results == [CodeResult.WRONG, CodeResult.WRONG, CodeResult.LOCKED]
+    assert context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW, TODAY).result is (
+        CodeResult.NOTHING_WAITING
+    )
+    assert participants(context) == 0
+
+
+def test_a_code_that_could_not_be_sent_leaves_nothing_behind(
+    context: AppContext, agent_id: int
+) -> None:
+    held = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    context.on_behalf.release(agent_id, walk_in())
+    assert context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW, TODAY).result is (
+        CodeResult.NOTHING_WAITING
+    )
+    with context.sessions() as session:
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["consent_code_held", "consent_code_not_sent"]
+
+
+def test_a_new_code_for_the_same_person_replaces_theirs(context: AppContext, agent_id: int) -> None:
+    first = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    second = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    if first.code != second.code:
+        outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", first.code, NOW, TODAY)
+        assert outcome.result is CodeResult.WRONG
+    outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", second.code, NOW, TODAY)
+    assert outcome.result is CodeResult.REGISTERED
+
+
+def test_family_members_sharing_a_phone_each_confirm_their_own_registration(
+    context: AppContext, agent_id: int
+) -> None:
+    husband = walk_in("3523031708800103")
+    wife = replace(walk_in("3523035708820104"), full_name="Sumirah", birth_date=date(1982, 8, 17))
+    his = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, husband, "…", NOW)
+    hers = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, wife, "…", NOW)
+    wrong = next(c for c in ("000000", "111111", "222222") if c not in (his.code, hers.code))
+    # A wrong code counts against both: a shared phone gives no extra guesses.
+    outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW, TODAY)
+    assert (outcome.result, outcome.attempts_left) == (CodeResult.WRONG, 2)
+    if his.code != hers.code:
+        outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", hers.code, NOW, TODAY)
+        assert (outcome.result, outcome.resident_name) == (CodeResult.REGISTERED, "Sumirah")
+        outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", his.code, NOW, TODAY)
+        assert (outcome.result, outcome.resident_name) == (CodeResult.REGISTERED, "Sumarni")
+        assert participants(context) == 2
+        with context.sessions() as session:
+            owners = set(session.scalars(select(Participant.sender_hash)).all())
+        # Both belong to the shared number: its reminders and "cek status".
+        assert owners == {keyed_hash(context.hash_key, f"wa:{RESIDENT}")}
+
+
+def test_two_replies_at_once_register_the_resident_once(context: AppContext, agent_id: int) -> None:
+    held = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(
+            pool.map(
+                lambda _: context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW, TODAY),
+                range(4),
+            )
+        )
+    results = sorted(o.result.value for o in outcomes)
+    assert results.count("registered") == 1 and results.count("nothing_waiting") == 3
+    assert participants(context) == 1
+
+
+def test_codes_nobody_answered_are_purged(context: AppContext, agent_id: int) -> None:
+    context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    other = walk_in("3523031708800102", "+6281234500078")
+    context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, other, "…", NOW + timedelta(minutes=20))
+    on_behalf: OnBehalfRegistrations = context.on_behalf
+    assert on_behalf.purge_expired(NOW + timedelta(minutes=31)) == 1
+    assert on_behalf.purge_expired(NOW + timedelta(minutes=31)) == 0
+    with context.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(PendingConsent)) == 1
+        expired = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "consent_code_expired")
+        ).all()
+    assert [e.actor for e in expired] == [f"agent:{agent_id}"]
