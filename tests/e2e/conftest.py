@@ -3,6 +3,7 @@ on free loopback ports with PostgreSQL for both the application and Rasa's track
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -288,3 +289,57 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
         yield chrome
     finally:
         chrome.quit()
+
+
+_IDS = itertools.count(1)
+
+
+class TelegramUser:
+    """A Telegram user talking to the bot through the webhook, as Telegram would post it."""
+
+    def __init__(self, stack: Stack, user_id: int, first_name: str):
+        self.stack = stack
+        self.user = {"id": user_id, "is_bot": False, "first_name": first_name}
+        self.chat = {"id": user_id, "type": "private", "first_name": first_name}
+
+    def _message(self, **content: object) -> dict:
+        update_id = 10_000 + next(_IDS)
+        message = {"message_id": update_id, "date": int(time.time()), "chat": self.chat}
+        return {"update_id": update_id, "message": {**message, "from": self.user, **content}}
+
+    def says(self, text: str) -> list[dict]:
+        entities = (
+            [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+            if text.startswith("/")
+            else []
+        )
+        extra = {"entities": entities} if entities else {}
+        return self.stack.telegram_update(self._message(text=text, **extra))
+
+    def shares_contact(self, phone: str) -> list[dict]:
+        contact = {
+            "phone_number": phone,
+            "first_name": self.user["first_name"],
+            "user_id": self.user["id"],
+        }
+        return self.stack.telegram_update(self._message(contact=contact))
+
+    def presses(self, sent: dict, title: str) -> list[dict]:
+        """Press the inline button titled ``title`` under a message the bot sent."""
+        keyboard = sent["reply_markup"]["inline_keyboard"]
+        (button,) = [b for row in keyboard for b in row if b["text"] == title]
+        update_id = 10_000 + next(_IDS)
+        bot_message = {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": self.chat,
+            "text": sent["text"],
+        }
+        query = {
+            "id": str(update_id),
+            "from": self.user,
+            "chat_instance": "1",
+            "message": bot_message,
+            "data": button["callback_data"],
+        }
+        return self.stack.telegram_update({"update_id": update_id, "callback_query": query})

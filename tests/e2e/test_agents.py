@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app_context import AppContext
 from bot.db.models import AuditEvent, ConsentRecord, Participant
+from bot.privacy import keyed_hash
 from bot.services.agents import enrol_agent
-from tests.e2e.conftest import CONSENT_CONTENT_SID, Stack, participant_by_nik
+from tests.conftest import TEST_PII_KEY
+from tests.e2e.conftest import CONSENT_CONTENT_SID, Stack, TelegramUser, participant_by_nik
 from tests.support.participants import make_participant
 
 
@@ -231,3 +233,41 @@ def test_a_code_that_cannot_be_sent_keeps_every_answer_and_reading_aloud_registe
     ]  # fmt: skip
     # The walk-in is on the agent's list.
     assert participant.reference in stack.whatsapp(agent, "/agent_my_residents")[-1]
+
+
+def test_an_agent_on_telegram_registers_a_walk_in_onto_the_resident_s_own_whatsapp(
+    stack: Stack, context: AppContext, db: sessionmaker[Session]
+) -> None:
+    user_id = 890_000 + uuid.uuid4().int % 10_000
+    agent_id = enrol_agent(
+        context.sessions, context.cipher, context.hash_key, name="Rina Perisai",
+        phone=f"+62818{uuid.uuid4().int % 10**7:07d}", village="Karanglo", district="Kerek",
+        regency="Tuban", telegram_user_id=user_id,
+    )  # fmt: skip
+    agent = TelegramUser(stack, user_id, "Rina")
+    resident, nik = f"+62819{uuid.uuid4().int % 10**7:07d}", "3523031708807103"
+    menu = agent.says("menu agen")[-1]
+    assert "Nama lengkap warga" in agent.presses(menu, "Daftarkan warga")[-1]["text"]
+    agent.says("Paijo")
+    agent.says(nik)
+    phone_question = agent.says("17 agustus 1980")[-1]
+    # No "share my number" button: it would share the agent's own number.
+    assert phone_question["text"].startswith("Nomor WhatsApp warga")
+    assert "keyboard" not in phone_question.get("reply_markup", {})
+    agent.says(resident)
+    agent.says("Karanglo")
+    agent.says("nelayan")
+    jht_question = agent.says("2 juta")[-1]
+    summary = agent.presses(jht_question, "Ya, ikut JHT")[-1]
+    consent = agent.presses(summary, "Ya, daftarkan")[-1]
+    done = agent.presses(consent, "Sudah saya bacakan")[-1]["text"]
+    assert done.startswith("Paijo terdaftar (persetujuan dibacakan")
+
+    participant = participant_by_nik(db, nik)
+    assert participant is not None and participant.registered_by_agent_id == agent_id
+    # Reminders and "cek status" belong to the resident's WhatsApp, not the agent's chat.
+    assert (participant.channel, participant.sender_hash) == (
+        "wa",
+        keyed_hash(TEST_PII_KEY, f"wa:{resident}"),
+    )
+    assert participant.reference in stack.whatsapp(resident, "cek status")[-1]

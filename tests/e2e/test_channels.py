@@ -4,67 +4,13 @@ by a fake Twilio REST API), ending with the right participant row."""
 
 from __future__ import annotations
 
-import itertools
-import time
-
 from sqlalchemy import select
 
 from bot.crypto import PiiCipher
 from bot.db.models import OutboundMessage
 from bot.privacy import keyed_hash
 from tests.conftest import TEST_PII_KEY
-from tests.e2e.conftest import Stack, participant_by_nik
-
-_IDS = itertools.count(1)
-
-
-class TelegramUser:
-    def __init__(self, stack: Stack, user_id: int, first_name: str):
-        self.stack = stack
-        self.user = {"id": user_id, "is_bot": False, "first_name": first_name}
-        self.chat = {"id": user_id, "type": "private", "first_name": first_name}
-
-    def _message(self, **content: object) -> dict:
-        update_id = 10_000 + next(_IDS)
-        message = {"message_id": update_id, "date": int(time.time()), "chat": self.chat}
-        return {"update_id": update_id, "message": {**message, "from": self.user, **content}}
-
-    def says(self, text: str) -> list[dict]:
-        entities = (
-            [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-            if text.startswith("/")
-            else []
-        )
-        extra = {"entities": entities} if entities else {}
-        return self.stack.telegram_update(self._message(text=text, **extra))
-
-    def shares_contact(self, phone: str) -> list[dict]:
-        contact = {
-            "phone_number": phone,
-            "first_name": self.user["first_name"],
-            "user_id": self.user["id"],
-        }
-        return self.stack.telegram_update(self._message(contact=contact))
-
-    def presses(self, sent: dict, title: str) -> list[dict]:
-        """Press the inline button titled ``title`` under a message the bot sent."""
-        keyboard = sent["reply_markup"]["inline_keyboard"]
-        (button,) = [b for row in keyboard for b in row if b["text"] == title]
-        update_id = 10_000 + next(_IDS)
-        bot_message = {
-            "message_id": 1,
-            "date": int(time.time()),
-            "chat": self.chat,
-            "text": sent["text"],
-        }
-        query = {
-            "id": str(update_id),
-            "from": self.user,
-            "chat_instance": "1",
-            "message": bot_message,
-            "data": button["callback_data"],
-        }
-        return self.stack.telegram_update({"update_id": update_id, "callback_query": query})
+from tests.e2e.conftest import Stack, TelegramUser, participant_by_nik
 
 
 def _outbound(db, sender_id: str) -> list[OutboundMessage]:  # type: ignore[no-untyped-def]
