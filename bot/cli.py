@@ -234,8 +234,9 @@ def _parse_day(value: str | None) -> date:
         raise typer.BadParameter(f"{value!r} is not a date like 2026-12-12") from error
 
 
-def _progress(label: str) -> tuple[Any, Any]:
-    """A rich progress bar on stderr counting items, and the callback that advances it."""
+def _progress(label: str, total: int | None = None) -> tuple[Any, Any]:
+    """A rich progress bar on stderr counting items (out of ``total`` when known), and the
+    callback that advances it."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -252,7 +253,7 @@ def _progress(label: str) -> tuple[Any, Any]:
         TimeElapsedColumn(),
         console=Console(stderr=True),
     )
-    task = bar.add_task(label, total=None)
+    task = bar.add_task(label, total=total)
     return bar, lambda count: bar.advance(task, count)
 
 
@@ -589,9 +590,9 @@ def villages_import(
     """Create or update villages from CSV; a re-run updates, never duplicates."""
     from pathlib import Path
 
-    from bot.services.imports import import_villages
+    from bot.services.imports import VILLAGE_COLUMNS, import_villages, read_rows
 
-    bar, advance = _progress("villages")
+    bar, advance = _progress("villages", total=len(read_rows(Path(path), VILLAGE_COLUMNS)))
     with bar:
         report = import_villages(get_app_context().sessions, Path(path), progress=advance)
     _print_import(report, "villages")
@@ -610,7 +611,13 @@ def villages_import_officials(
     registers anyone twice."""
     from pathlib import Path
 
-    from bot.services.imports import BulkContext, find_village, import_officials
+    from bot.services.imports import (
+        OFFICIAL_COLUMNS,
+        BulkContext,
+        find_village,
+        import_officials,
+        read_rows,
+    )
 
     context = get_app_context()
     found = find_village(context.sessions, village, district)
@@ -627,7 +634,8 @@ def villages_import_officials(
         context.settings.min_registration_age,
         context.settings.max_registration_age,
     )
-    bar, advance = _progress(f"officials of {found.name}")
+    rows = len(read_rows(Path(path), OFFICIAL_COLUMNS))
+    bar, advance = _progress(f"officials of {found.name}", total=rows)
     with bar:
         report = import_officials(bulk, Path(path), found, date.today(), progress=advance)
     _print_import(report, "officials")

@@ -34,13 +34,14 @@ from bot.domain.senders import Channel, make_sender_id
 from bot.domain.villages import RowProblem, VillageRecord, name_key, village_from_row
 from bot.services.channel_log import ChannelLog
 from bot.services.consent import record_consent
-from bot.services.participants import DuplicateNik, register_participant
+from bot.services.participants import DuplicateNik, nik_is_registered, register_participant
 from nlu.parsing.dates import find_dates
 from nlu.parsing.identifiers import normalise_phone
 from nlu.parsing.money import find_money
 
 log = logging.getLogger(__name__)
 
+VILLAGE_COLUMNS = ("name", "district", "regency", "province", "households", "officials")
 OFFICIAL_COLUMNS = ("nik", "full_name", "birth_date", "phone", "position", "income")
 #: What is recorded as the consent of officials registered in bulk: their village
 #: collected it on paper when joining the Desa Sadar programme.
@@ -117,7 +118,7 @@ def import_villages(
     sessions: sessionmaker[Session], path: Path, progress: Callable[[int], None] | None = None
 ) -> ImportReport:
     """Create or update villages (matched by name, district and regency)."""
-    rows = read_rows(path, ("name", "district", "regency", "province", "households", "officials"))
+    rows = read_rows(path, VILLAGE_COLUMNS)
     run_id, done = _start_run(sessions, "villages", path, len(rows))
     report = ImportReport(run_id, len(rows))
     for number, row in enumerate(rows, start=2):  # row 1 is the header
@@ -279,6 +280,9 @@ def _import_official(
         registration = _official(row, village, today, ctx)
     except RowProblem as problem:
         return "error", str(problem)
+    if nik_is_registered(ctx.sessions, ctx.hash_key, registration.nik.value):
+        # Checked first, so that a re-run records no consent for someone already there.
+        return "exists", "NIK already registered"
     sender_id = make_sender_id(Channel.WHATSAPP, registration.phone)
     decision = ConsentDecision(
         channel=Channel.WHATSAPP,

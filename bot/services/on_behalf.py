@@ -42,6 +42,7 @@ from bot.services.consent import record_consent
 from bot.services.participants import (
     DuplicateNik,
     RegisteredParticipant,
+    nik_is_registered,
     nik_lookup_hash,
     phone_lookup_hash,
     register_participant,
@@ -139,6 +140,9 @@ class OnBehalfRegistrations:
         wording: str,
         today: date,
     ) -> RegisteredParticipant:
+        if nik_is_registered(self.sessions, self.hash_key, registration.nik.value):
+            # Checked before the consent is recorded, so a refusal leaves no stray record.
+            raise DuplicateNik(registration.nik.value[:6])
         sender_id = resident_sender_id(registration)
         decision = ConsentDecision(
             channel=Channel.WHATSAPP,

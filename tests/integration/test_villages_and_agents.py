@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.app_context import AppContext
-from bot.db.models import ChannelContact, Participant, Village
+from bot.db.models import ChannelContact, ConsentRecord, Participant, Village
 from bot.services.agents import (
     AgentProblem,
     agent_for_sender,
@@ -140,7 +140,11 @@ def test_officials_import_validates_each_row_resumes_and_never_duplicates(
     with context.sessions() as session:
         officials = session.scalars(select(Participant).where(Participant.is_official)).all()
         contacts = session.scalar(select(func.count()).select_from(ChannelContact))
+        consents = session.scalars(select(ConsentRecord.method)).all()
     assert len(officials) == 3 and contacts == 3
+    # One consent record per official, whatever the re-runs and the duplicate row.
+    assert consents == ["village_paper"] * 3
+    assert len({p.consent_record_id for p in officials}) == 3
     assert {p.occupation for p in officials} == {"perangkat_desa"}
     assert {(p.village, p.district, p.regency) for p in officials} == {
         ("Karanglo", "Kerek", "Tuban")
