@@ -18,9 +18,10 @@ from actions.actions import response_text
 from bot.app_context import AppContext, get_app_context, get_outbox
 from bot.conversation import BotReply, MessageTemplate
 from bot.db.models import Agent
+from bot.domain.consent import new_code
 from bot.domain.formatting import rupiah, tanggal
 from bot.domain.registration import Registration
-from bot.domain.senders import Channel
+from bot.domain.senders import Channel, channel_of
 from bot.privacy import mask_digits, mask_sender
 from bot.services.on_behalf import CodeOutcome, CodeResult, HeldRegistration, resident_sender_id
 
@@ -65,31 +66,38 @@ async def send_consent_code(
         log.warning("consent code not sent: no WhatsApp sender is configured")
         return None
     template_sid = context.settings.whatsapp_consent_content_sid
-    needs_template = await asyncio.to_thread(context.channel_log.template_required, resident)
-    if needs_template and not template_sid:
+    minutes = context.settings.consent_code_valid_minutes
+    code = new_code(context.on_behalf.policy)
+    template = (
+        MessageTemplate(template_sid, {"1": agent.name, "2": code, "3": str(minutes)})
+        if template_sid
+        else None
+    )
+    message = await asyncio.to_thread(
+        context.channel_log.opening_message,
+        resident,
+        _code_text(domain, agent, code, minutes),
+        template,
+    )
+    if message is None:
         log.warning(
             "consent code to %s needs a WhatsApp template: set SADAR_WHATSAPP_CONSENT_CONTENT_SID",
             mask_sender(resident),
         )
         return None
-    minutes = context.settings.consent_code_valid_minutes
+    # What the resident was shown, without the code, is what their consent record keeps.
     wording = _code_text(domain, agent, HIDDEN_CODE, minutes)
-    if needs_template:
+    if message.template is not None:
         wording += f"\n(template WhatsApp {template_sid})"
     held = await asyncio.to_thread(
         context.on_behalf.hold_for_code,
         agent.id,
         agent_sender_id,
         registration,
+        code,
         wording,
         datetime.now(UTC),
     )
-    if needs_template:
-        assert template_sid is not None
-        variables = {"1": agent.name, "2": held.code, "3": str(minutes)}
-        message = BotReply(template=MessageTemplate(template_sid, variables))
-    else:
-        message = BotReply(text=_code_text(domain, agent, held.code, minutes))
     outcome = await outbox.send(resident, message, purpose="consent_code")
     if not outcome.ok and not outcome.uncertain:
         await asyncio.to_thread(context.on_behalf.release, agent.id, registration)
@@ -163,7 +171,7 @@ class ActionConfirmConsentCode(Action):
         )
         outbox = get_outbox()
         recipient = outcome.agent_sender_id
-        if not any(recipient.startswith(f"{c.value}:") and outbox.has_channel(c) for c in Channel):
+        if not outbox.has_channel(channel_of(recipient)):
             log.info("agent %s has no channel to be told on", mask_sender(recipient))
             return
         await outbox.send(recipient, BotReply(text=text), purpose="agent_notice")

@@ -307,35 +307,17 @@ def reminders_run(
     day: str = typer.Option(None, "--date", help="day to plan, YYYY-MM-DD (default: today, WIB)"),
 ) -> None:
     """Plan that day's reminders and queue them for the workers (safe to repeat)."""
-    from bot.domain.payments import load_calendar
-    from bot.services.reminders import counts_by_state, enqueue_planned, plan
-    from bot.worker import submit
+    from bot.services.reminders import counts_by_state
+    from bot.worker import plan_and_enqueue
 
     _configure_logging()
-    context = get_app_context()
     target = _parse_day(day)
-    queued = 0
-
-    def counted(ids: list[int], when: Any) -> None:
-        nonlocal queued
-        queued += len(ids)
-        submit(ids, when)
-
     bar, advance = _progress("planning and queueing")
     with bar:
-        report = plan(
-            context.sessions,
-            target,
-            load_calendar(),
-            context.settings.reminder_policy,
-            write=True,
-            submit=counted,
-            progress=advance,
-        )
-        enqueue_planned(context.sessions, counted, progress=advance)
+        report, queued = plan_and_enqueue(target, progress=advance)
     _print_plan(report, 0)
     typer.echo(f"queued {queued} reminder(s); run `sadar reminders worker` to send them")
-    for state, count in sorted(counts_by_state(context.sessions, target).items()):
+    for state, count in sorted(counts_by_state(get_app_context().sessions, target).items()):
         typer.echo(f"  {state:<10} {count:>9}")
 
 

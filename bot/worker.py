@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -24,7 +24,13 @@ from bot.app_context import get_app_context
 from bot.channels.factory import build_outbox
 from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderState
-from bot.services.reminders import ReminderDispatcher, enqueue_planned, plan, recover
+from bot.services.reminders import (
+    PlanReport,
+    ReminderDispatcher,
+    enqueue_planned,
+    plan,
+    recover,
+)
 from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -121,25 +127,38 @@ def planning_day(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(PLANNING_ZONE).date()
 
 
-def plan_and_enqueue(day: date) -> int:
-    """Plan ``day`` straight into the queue, plus anything an earlier dry plan left."""
+def plan_and_enqueue(
+    day: date, progress: Callable[[int], None] | None = None
+) -> tuple[PlanReport, int]:
+    """Plan ``day`` straight into the queue, plus anything an earlier dry plan left: the
+    plan, and how many reminders were handed to the queue (counted as they are submitted:
+    the plan's own counts also include reminders an earlier run queued). The hourly task
+    and `sadar reminders run` both come here."""
     context = get_app_context()
+    queued = 0
+
+    def counted(ids: list[int], send_at: datetime) -> None:
+        nonlocal queued
+        queued += len(ids)
+        submit(ids, send_at)
+
     report = plan(
         context.sessions,
         day,
         load_calendar(),
         context.settings.reminder_policy,
         write=True,
-        submit=submit,
+        submit=counted,
+        progress=progress,
     )
-    leftovers = enqueue_planned(context.sessions, submit)
-    return report.counts_in_state(ReminderState.QUEUED) + leftovers
+    enqueue_planned(context.sessions, counted, progress=progress)
+    return report, queued
 
 
 @huey.periodic_task(crontab(minute="5"))
 def plan_today() -> None:
     """Hourly and idempotent: catches participants registered or paid during the day."""
-    queued = plan_and_enqueue(planning_day())
+    _, queued = plan_and_enqueue(planning_day())
     if queued:
         log.info("planned and queued %d reminder(s)", queued)
 

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.conversation import BotReply, MessageTemplate
 from bot.crypto import PiiCipher
 from bot.db.models import ChannelContact, OutboundMessage, Reminder
 from bot.domain.messaging import next_delivery_status, template_required
@@ -98,6 +99,20 @@ class ChannelLog:
         return template_required(
             channel_of(sender_id), self.last_inbound_at(sender_id), now or datetime.now(UTC)
         )
+
+    def opening_message(
+        self,
+        sender_id: str,
+        text: str,
+        template: MessageTemplate | None,
+        now: datetime | None = None,
+    ) -> BotReply | None:
+        """A message Sadar starts (a reminder, a consent code), not a reply: the text where
+        the platform allows it, else the approved template; None when a template is needed
+        and none is configured."""
+        if not self.template_required(sender_id, now):
+            return BotReply(text=text)
+        return BotReply(template=template) if template is not None else None
 
     def record_outbound(
         self,

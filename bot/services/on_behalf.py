@@ -31,7 +31,6 @@ from bot.domain.consent import (
     ConsentPurpose,
     find_code,
     judge_code,
-    new_code,
 )
 from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
@@ -185,12 +184,13 @@ class OnBehalfRegistrations:
         agent_id: int,
         agent_sender_id: str,
         registration: Registration,
+        code: str,
         wording: str,
         now: datetime,
     ) -> HeldRegistration:
-        """Keep the registration until the resident replies with the code. A new code for
-        the same person replaces theirs; others waiting on the same (shared) phone stay."""
-        code = new_code(self.policy)
+        """Keep the registration until the resident replies with ``code`` (from
+        ``new_code``). A new code for the same person replaces theirs; others waiting on
+        the same (shared) phone stay."""
         nik_hash = nik_lookup_hash(self.hash_key, registration.nik.value)
         expires_at = now + self.policy.valid_for
         with self.sessions.begin() as session:

@@ -63,6 +63,29 @@ def _recorded(payment: Payment, participant: Participant, duplicate: bool) -> Re
     )
 
 
+def _store(
+    session: Session,
+    participant: Participant,
+    payment: Payment,
+    today: date,
+    action: str,
+    fields: str,
+) -> None:
+    """Add a payment (a verified one moves the months paid) with its audit event."""
+    if payment.verified:
+        _apply(session, participant, payment, today)
+    session.add(payment)
+    session.flush()
+    session.add(
+        AuditEvent(
+            participant_id=participant.id,
+            actor=payment.recorded_by,
+            action=action,
+            fields=fields,
+        )
+    )
+
+
 def _apply(session: Session, participant: Participant, payment: Payment, today: date) -> None:
     """Cover the oldest unpaid months and refresh the status (participant row locked)."""
     first, last = cover(participant.first_period, participant.paid_through, payment.months)
@@ -117,17 +140,13 @@ def record_payment(
                     recorded_by=recorded_by,
                     paid_at=paid_at or datetime.now(UTC),
                 )
-                if verified:
-                    _apply(session, participant, payment, today)
-                session.add(payment)
-                session.flush()
-                session.add(
-                    AuditEvent(
-                        participant_id=participant.id,
-                        actor=recorded_by,
-                        action="payment_recorded" if verified else "payment_reported",
-                        fields=f"months={count}",
-                    )
+                _store(
+                    session,
+                    participant,
+                    payment,
+                    today,
+                    "payment_recorded" if verified else "payment_reported",
+                    f"months={count}",
                 )
                 result = _recorded(payment, participant, duplicate=False)
         except IntegrityError as error:
@@ -195,16 +214,13 @@ def record_group_payment(
                 recorded_by=recorded_by,
                 paid_at=datetime.now(UTC),
             )
-            _apply(session, participant, payment, today)
-            session.add(payment)
-            session.flush()
-            session.add(
-                AuditEvent(
-                    participant_id=participant.id,
-                    actor=recorded_by,
-                    action="group_payment_recorded",
-                    fields=f"months={count} group={group_receipt} leader={leader_id}",
-                )
+            _store(
+                session,
+                participant,
+                payment,
+                today,
+                "group_payment_recorded",
+                f"months={count} group={group_receipt} leader={leader_id}",
             )
             results.append(_recorded(payment, participant, duplicate=False))
     log.info("group payment %s: %d member(s), %d month(s)", group_receipt, len(results), months)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import messages
 from bot.channels.outbound import Outbox
-from bot.conversation import BotReply, MessageTemplate
+from bot.conversation import MessageTemplate
 from bot.crypto import PiiCipher
 from bot.db.models import ChannelContact, Participant, Reminder
 from bot.domain.formatting import bulan_range, rupiah, tanggal
@@ -42,7 +42,6 @@ from bot.domain.reminders import (
     send_moment,
     timezone_for,
 )
-from bot.domain.senders import Channel, channel_of
 from bot.privacy import mask_sender
 from bot.services.channel_log import ChannelLog, as_utc
 
@@ -494,10 +493,8 @@ class ReminderDispatcher:
             return Outcome(reminder_id, ReminderState.QUEUED.value, retry_at=allowed_at)
 
         recipient = self._cipher.decrypt(contact.address_encrypted)
-        needs_template = channel_of(recipient) is Channel.WHATSAPP and await asyncio.to_thread(
-            self._log.template_required, recipient, now
-        )
-        message = self._message(occasion, participant, needs_template)
+        text, template = self._content(occasion, participant)
+        message = await asyncio.to_thread(self._log.opening_message, recipient, text, template, now)
         if message is None:
             return await self._skip(
                 reminder_id,
@@ -550,9 +547,10 @@ class ReminderDispatcher:
         await asyncio.to_thread(self._set, reminder_id, ReminderState.SKIPPED, reason=reason)
         return Outcome(reminder_id, ReminderState.SKIPPED.value)
 
-    def _message(
-        self, occasion: Occasion, participant: Participant, needs_template: bool
-    ) -> BotReply | None:
+    def _content(
+        self, occasion: Occasion, participant: Participant
+    ) -> tuple[str, MessageTemplate | None]:
+        """The reminder as text, and as the approved template when one is configured."""
         first_owed = next_unpaid_period(participant.first_period, participant.paid_through)
         owed = months_owed_at(occasion.period, participant.first_period, participant.paid_through)
         values = {
@@ -560,9 +558,8 @@ class ReminderDispatcher:
             "months": bulan_range(first_owed, occasion.period),
             "due_date": tanggal(self._calendar.due_date(occasion.period)),
         }
-        if needs_template:
-            if not self._template_sid:
-                return None
-            variables = {"1": values["amount"], "2": values["months"], "3": values["due_date"]}
-            return BotReply(template=MessageTemplate(self._template_sid, variables))
-        return BotReply(text=messages.REMINDER_TEXTS[occasion.kind.value].format(**values))
+        text = messages.REMINDER_TEXTS[occasion.kind.value].format(**values)
+        if not self._template_sid:
+            return text, None
+        variables = {"1": values["amount"], "2": values["months"], "3": values["due_date"]}
+        return text, MessageTemplate(self._template_sid, variables)

@@ -13,12 +13,13 @@ from sqlalchemy import func, select
 
 from bot.app_context import AppContext
 from bot.db.models import AuditEvent, ChannelContact, ConsentRecord, Participant, PendingConsent
+from bot.domain.consent import new_code
 from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
 from bot.domain.senders import Channel
 from bot.privacy import keyed_hash
 from bot.services.agents import enrol_agent
-from bot.services.on_behalf import CodeResult, OnBehalfRegistrations
+from bot.services.on_behalf import CodeResult, HeldRegistration, OnBehalfRegistrations
 from bot.services.participants import DuplicateNik, find_for_sender
 from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
@@ -56,6 +57,15 @@ def walk_in(nik: str = "3523031708800101", phone: str = RESIDENT) -> Registratio
         village="Karanglo", district="Kerek", regency="Tuban", occupation="petani",
         declared_income=1_000_000, with_jht=False, channel=Channel.WHATSAPP,
     )  # fmt: skip
+
+
+def hold(
+    on_behalf: OnBehalfRegistrations, agent_id: int, registration: Registration, wording: str,
+    now: datetime,
+) -> HeldRegistration:  # fmt: skip
+    return on_behalf.hold_for_code(
+        agent_id, AGENT_CHAT, registration, new_code(on_behalf.policy), wording, now
+    )
 
 
 def participants(context: AppContext) -> int:
@@ -98,7 +108,7 @@ def test_nothing_is_registered_until_the_resident_s_own_number_replies_with_the_
     context: AppContext, agent_id: int
 ) -> None:
     on_behalf = context.on_behalf
-    held = on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "Halo … kode ••••••", NOW)
+    held = hold(on_behalf, agent_id, walk_in(), "Halo … kode ••••••", NOW)
     assert held.resident_sender_id == f"wa:{RESIDENT}"
     assert held.expires_at == NOW + timedelta(minutes=30)
     assert participants(context) == 0
@@ -142,7 +152,7 @@ def test_nothing_is_registered_until_the_resident_s_own_number_replies_with_the_
 def test_an_expired_code_registers_nobody_and_forgets_the_data(
     context: AppContext, agent_id: int
 ) -> None:
-    held = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    held = hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
     late = NOW + timedelta(minutes=30)
     outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, late, TODAY)
     assert (outcome.result, outcome.agent_sender_id) == (CodeResult.EXPIRED, AGENT_CHAT)
@@ -154,7 +164,7 @@ def test_an_expired_code_registers_nobody_and_forgets_the_data(
 def test_too_many_wrong_codes_lock_it_even_for_the_right_one(
     context: AppContext, agent_id: int
 ) -> None:
-    held = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    held = hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
     wrong = "000000" if held.code != "000000" else "111111"
     results = [
         context.on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW, TODAY).result for _ in range(3)
@@ -169,7 +179,7 @@ def test_too_many_wrong_codes_lock_it_even_for_the_right_one(
 def test_a_code_that_could_not_be_sent_leaves_nothing_behind(
     context: AppContext, agent_id: int
 ) -> None:
-    held = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    held = hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
     context.on_behalf.release(agent_id, walk_in())
     assert context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW, TODAY).result is (
         CodeResult.NOTHING_WAITING
@@ -180,8 +190,8 @@ def test_a_code_that_could_not_be_sent_leaves_nothing_behind(
 
 
 def test_a_new_code_for_the_same_person_replaces_theirs(context: AppContext, agent_id: int) -> None:
-    first = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
-    second = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    first = hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
+    second = hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
     if first.code != second.code:
         outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", first.code, NOW, TODAY)
         assert outcome.result is CodeResult.WRONG
@@ -194,8 +204,8 @@ def test_family_members_sharing_a_phone_each_confirm_their_own_registration(
 ) -> None:
     husband = walk_in("3523031708800103")
     wife = replace(walk_in("3523035708820104"), full_name="Sumirah", birth_date=date(1982, 8, 17))
-    his = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, husband, "…", NOW)
-    hers = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, wife, "…", NOW)
+    his = hold(context.on_behalf, agent_id, husband, "…", NOW)
+    hers = hold(context.on_behalf, agent_id, wife, "…", NOW)
     wrong = next(c for c in ("000000", "111111", "222222") if c not in (his.code, hers.code))
     # A wrong code counts against both: a shared phone gives no extra guesses.
     outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW, TODAY)
@@ -213,7 +223,7 @@ def test_family_members_sharing_a_phone_each_confirm_their_own_registration(
 
 
 def test_two_replies_at_once_register_the_resident_once(context: AppContext, agent_id: int) -> None:
-    held = context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    held = hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = list(
             pool.map(
@@ -227,9 +237,9 @@ def test_two_replies_at_once_register_the_resident_once(context: AppContext, age
 
 
 def test_codes_nobody_answered_are_purged(context: AppContext, agent_id: int) -> None:
-    context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, walk_in(), "…", NOW)
+    hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
     other = walk_in("3523031708800102", "+6281234500078")
-    context.on_behalf.hold_for_code(agent_id, AGENT_CHAT, other, "…", NOW + timedelta(minutes=20))
+    hold(context.on_behalf, agent_id, other, "…", NOW + timedelta(minutes=20))
     on_behalf: OnBehalfRegistrations = context.on_behalf
     assert on_behalf.purge_expired(NOW + timedelta(minutes=31)) == 1
     assert on_behalf.purge_expired(NOW + timedelta(minutes=31)) == 0
