@@ -110,6 +110,7 @@ class ActionRecordConsent(Action):
             context.hash_key,
             tracker.sender_id,
             decision,
+            context.clock.now(),
         )
         # Asked again on the next "daftar", so every decision is explicit and recorded.
         # Also: a registration for oneself is never an agent's on-behalf one.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -75,7 +74,7 @@ class ActionAgent(Action):
             return []
         intent = latest_intent(tracker) or "agent_menu"
         audit_agent(context.sessions, agent, intent)
-        today = date.today()
+        today = context.clock.today()
         if intent == "agent_my_residents":
             residents = residents_registered_by(context.sessions, context.cipher, agent, today)
             if not residents:
@@ -176,6 +175,7 @@ class ActionAgentPayment(Action):
                     source=PaymentSource.AGENT_CASH,
                     recorded_by=actor,
                     months=months,
+                    now=context.clock.now(),
                 )
                 dispatcher.utter_message(
                     response="utter_agent_payment_recorded",
@@ -193,6 +193,7 @@ class ActionAgentPayment(Action):
                     [ids[r] for r in references[1:]],
                     months,
                     actor,
+                    now=context.clock.now(),
                 )
                 dispatcher.utter_message(
                     response="utter_agent_group_payment_recorded",

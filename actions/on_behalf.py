@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, date, datetime
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -73,11 +72,13 @@ async def send_consent_code(
         if template_sid
         else None
     )
+    now = context.clock.now()
     message = await asyncio.to_thread(
         context.channel_log.opening_message,
         resident,
         _code_text(domain, agent, code, minutes),
         template,
+        now,
     )
     if message is None:
         log.warning(
@@ -96,11 +97,13 @@ async def send_consent_code(
         registration,
         code,
         wording,
-        datetime.now(UTC),
+        now,
     )
     outcome = await outbox.send(resident, message, purpose="consent_code")
     if not outcome.ok and not outcome.uncertain:
-        await asyncio.to_thread(context.on_behalf.release, agent.id, registration)
+        await asyncio.to_thread(
+            context.on_behalf.release, agent.id, registration, context.clock.now()
+        )
         return None
     return held
 
@@ -136,8 +139,7 @@ class ActionConfirmConsentCode(Action):
             context.on_behalf.confirm,
             tracker.sender_id,
             tracker.latest_message.get("text") or "",
-            datetime.now(UTC),
-            date.today(),
+            context.clock.now(),
         )
         result = outcome.result
         if result is CodeResult.REGISTERED:

@@ -74,6 +74,7 @@ def report_own_payment(dispatcher: CollectingDispatcher, tracker: Tracker) -> No
         source=PaymentSource.PARTICIPANT_REPORT,
         recorded_by=f"participant:{tracker.sender_id.split(':')[0]}",
         months=months,
+        now=context.clock.now(),
     )
     details: dict[str, Any] = {"months": result.months, "receipt": result.receipt}
     dispatcher.utter_message(response="utter_payment_reported", **details)

@@ -344,7 +344,7 @@ class ValidateRegistrationForm(FormValidationAction):
 
     def validate_nik(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         try:
-            nik = parse_nik(str(value))
+            nik = parse_nik(str(value), get_app_context().clock.today())
         except InvalidNik as error:
             return self._reject(
                 "nik", f"utter_invalid_nik_{error.problem.value}", dispatcher, tracker
@@ -367,16 +367,16 @@ class ValidateRegistrationForm(FormValidationAction):
     def validate_birth_date(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         text = str(value)
         if text.startswith("?"):
-            found = find_dates(text[1:])
+            found = find_dates(text[1:], get_app_context().clock.today())
             if not found:
                 return self._reject("birth_date", "utter_invalid_birth_date", dispatcher, tracker)
             text = str(found[0].value)
         birth = date.fromisoformat(text)
-        settings = get_app_context().settings
+        context = get_app_context()
+        settings = context.settings
+        today = context.clock.today()
         try:
-            check_age(
-                birth, date.today(), settings.min_registration_age, settings.max_registration_age
-            )
+            check_age(birth, today, settings.min_registration_age, settings.max_registration_age)
         except RegistrationProblem as problem:
             response = "utter_too_young" if problem.code == "too_young" else "utter_too_old"
             dispatcher.utter_message(
@@ -387,7 +387,7 @@ class ValidateRegistrationForm(FormValidationAction):
             return {"birth_date": None}
         nik = tracker.get_slot("nik")
         if nik:
-            encoded = parse_nik(nik).birth_date
+            encoded = parse_nik(nik, today).birth_date
             if encoded != birth:
                 dispatcher.utter_message(
                     response="utter_birth_date_mismatch",
@@ -477,7 +477,7 @@ def registration_from_slots(tracker: Tracker) -> Registration:
     channel = Channel.WHATSAPP if _for_resident(tracker) else channel_of(tracker.sender_id)
     return Registration(
         full_name=tracker.get_slot("full_name"),
-        nik=parse_nik(tracker.get_slot("nik")),
+        nik=parse_nik(tracker.get_slot("nik"), get_app_context().clock.today()),
         birth_date=date.fromisoformat(tracker.get_slot("birth_date")),
         phone=tracker.get_slot("phone"),
         village=tracker.get_slot("village"),
@@ -604,7 +604,7 @@ class ActionSubmitRegistration(Action):
                 context.hash_key,
                 registration,
                 tracker.sender_id,
-                date.today(),
+                context.clock.now(),
                 consent_record_id=tracker.get_slot("consent_record_id"),
             )
         except DuplicateNik:
@@ -641,7 +641,7 @@ class ActionSubmitRegistration(Action):
             return
         try:
             result = context.on_behalf.register_read_aloud(
-                agent.id, registration, read_aloud_wording(domain, agent), date.today()
+                agent.id, registration, read_aloud_wording(domain, agent), context.clock.now()
             )
         except DuplicateNik:
             dispatcher.utter_message(response="utter_nik_already_registered")
@@ -688,7 +688,7 @@ class ActionCheckStatus(Action):
         if view is None:
             dispatcher.utter_message(response="utter_status_not_registered")
             return []
-        now = view.standing(date.today())
+        now = view.standing(context.clock.today())
         arrears = (
             response_text(domain, "utter_status_arrears").format(
                 months=now.months_owed, amount=rupiah(now.months_owed * view.monthly_contribution)

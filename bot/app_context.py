@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
 from bot.db.engine import make_engine, make_session_factory
+from bot.domain.clock import Clock, clock_starting_at
 from bot.domain.consent import CodePolicy
 from bot.services.channel_log import ChannelLog
 from bot.services.on_behalf import OnBehalfRegistrations
@@ -28,6 +29,8 @@ class AppContext:
     engine: Engine
     sessions: sessionmaker[Session]
     cipher: PiiCipher
+    #: The one clock of this process: services and actions get "now" and "today" from it.
+    clock: Clock = field(default_factory=Clock)
 
     @property
     def hash_key(self) -> str:
@@ -35,7 +38,7 @@ class AppContext:
 
     @property
     def channel_log(self) -> ChannelLog:
-        return ChannelLog(self.sessions, self.hash_key, self.cipher)
+        return ChannelLog(self.sessions, self.hash_key, self.cipher, self.clock)
 
     @property
     def on_behalf(self) -> OnBehalfRegistrations:
@@ -46,13 +49,15 @@ class AppContext:
         return OnBehalfRegistrations(self.sessions, self.cipher, self.hash_key, policy)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AppContext:
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppContext:
+        """``clock`` (tests) replaces the settings' clock."""
         engine = make_engine(settings.database_url)
         return cls(
             settings=settings,
             engine=engine,
             sessions=make_session_factory(engine),
             cipher=PiiCipher(settings.pii_encryption_keys.get_secret_value()),
+            clock=clock or clock_starting_at(settings.clock_starts_at, settings.clock_anchor),
         )
 
 

@@ -224,10 +224,8 @@ def telegram_poll() -> None:
 
 
 def _parse_day(value: str | None) -> date:
-    from bot.worker import planning_day
-
     if value is None:
-        return planning_day()
+        return get_app_context().clock.today()
     try:
         return date.fromisoformat(value)
     except ValueError as error:
@@ -344,15 +342,16 @@ def reminders_recover(
 ) -> None:
     """Return dead workers' claims to the queue and re-queue what the queue lost (workers
     also do this every minute)."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from bot.services.reminders import recover
     from bot.worker import huey, send_reminders
 
     _configure_logging()
+    context = get_app_context()
     result = recover(
-        get_app_context().sessions,
-        datetime.now(UTC),
+        context.sessions,
+        context.clock.now(),
         queue_idle=huey.pending_count() == 0,
         lease=timedelta(minutes=lease_minutes),
         requeue_after=timedelta(minutes=lease_minutes),
@@ -397,14 +396,16 @@ def payments_record(
     """Record a cash payment collected for a participant; prints the receipt."""
     from bot.services.payments import PaymentRejected, PaymentSource, record_payment
 
+    context = get_app_context()
     try:
         result = record_payment(
-            get_app_context().sessions,
+            context.sessions,
             _participant_id(reference),
             source=PaymentSource.AGENT_CASH,
             recorded_by=f"cli:{by}",
             months=months,
             amount=amount,
+            now=context.clock.now(),
         )
     except PaymentRejected as error:
         raise typer.BadParameter(str(error)) from error
@@ -424,13 +425,15 @@ def payments_group(
     """Record a jimpitan group's cash payment for all its members under one receipt."""
     from bot.services.payments import PaymentRejected, record_group_payment
 
+    context = get_app_context()
     try:
         result = record_group_payment(
-            get_app_context().sessions,
+            context.sessions,
             _participant_id(leader),
             [_participant_id(reference) for reference in member],
             months,
             f"cli:{by}",
+            now=context.clock.now(),
         )
     except PaymentRejected as error:
         raise typer.BadParameter(str(error)) from error
@@ -451,7 +454,10 @@ def payments_confirm(
     from bot.services.payments import PaymentRejected, confirm_payment
 
     try:
-        result = confirm_payment(get_app_context().sessions, payment_id, f"cli:{by}")
+        context = get_app_context()
+        result = confirm_payment(
+            context.sessions, payment_id, f"cli:{by}", now=context.clock.now()
+        )
     except PaymentRejected as error:
         raise typer.BadParameter(str(error)) from error
     typer.echo(f"payment {payment_id} confirmed: {result.period_from} to {result.period_to}")
@@ -545,7 +551,8 @@ def agents_suspend(agent_id: int = typer.Argument(..., help="id from `sadar agen
     from bot.services.agents import AgentProblem, suspend_agent
 
     try:
-        suspend_agent(get_app_context().sessions, agent_id)
+        context = get_app_context()
+        suspend_agent(context.sessions, agent_id, context.clock.now())
     except AgentProblem as error:
         raise typer.BadParameter(str(error)) from error
     typer.echo(f"agent {agent_id} suspended")
@@ -576,7 +583,8 @@ def villages_import(
 
     bar, advance = _progress("villages", total=len(read_rows(Path(path), VILLAGE_COLUMNS)))
     with bar:
-        report = import_villages(get_app_context().sessions, Path(path), progress=advance)
+        context = get_app_context()
+        report = import_villages(context.sessions, Path(path), context.clock, progress=advance)
     _print_import(report, "villages")
 
 
@@ -615,11 +623,12 @@ def villages_import_officials(
         context.channel_log,
         context.settings.min_registration_age,
         context.settings.max_registration_age,
+        context.clock,
     )
     rows = len(read_rows(Path(path), OFFICIAL_COLUMNS))
     bar, advance = _progress(f"officials of {found.name}", total=rows)
     with bar:
-        report = import_officials(bulk, Path(path), found, date.today(), progress=advance)
+        report = import_officials(bulk, Path(path), found, progress=advance)
     _print_import(report, "officials")
 
 
@@ -639,7 +648,8 @@ def report_coverage(
 
     if level not in ("village", "district", "regency"):
         raise typer.BadParameter("level is village, district or regency")
-    rows = coverage_report(get_app_context().sessions, date.today(), level)
+    context = get_app_context()
+    rows = coverage_report(context.sessions, context.clock.today(), level)
     header = [
         "area", "households", "officials", "participants", "household_share",
         "officials_enrolled", "officials_share", "paid_this_month", "in_arrears",

@@ -7,7 +7,7 @@ that would be unsafe in a deployment are refused when ``SADAR_ENV=production``.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -31,6 +31,18 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     log_level: str = "INFO"
+    clock_starts_at: datetime | None = Field(
+        default=None,
+        description="Start the application clock at this instant (ISO 8601 with an offset, "
+        "e.g. 2026-12-15T23:30:00+07:00); it then runs at the real pace. For tests, demos and "
+        "training sessions only: refused in production.",
+    )
+    clock_anchor: float | None = Field(
+        default=None,
+        description="The real moment (Unix seconds) at which the shifted clock shows "
+        "SADAR_CLOCK_STARTS_AT; give every process the same value so their clocks agree. "
+        "Unset: when each process starts.",
+    )
 
     data_dir: Path = Field(default=PROJECT_ROOT / "var", description="Local state (SQLite files).")
     database_url: str = Field(
@@ -156,6 +168,11 @@ class Settings(BaseSettings):
     def _refuse_insecure_defaults(self) -> Settings:
         if self.env != "production":
             return self
+        if self.clock_starts_at is not None:
+            raise ValueError(
+                "SADAR_CLOCK_STARTS_AT shifts the clock for tests and demos; unset it in "
+                "production so that payments and due dates follow the real date."
+            )
         key = self.pii_hash_key.get_secret_value()
         if key == DEV_PII_HASH_KEY or len(key) < 32:
             raise ValueError(
@@ -177,6 +194,14 @@ class Settings(BaseSettings):
         if self.twilio_auth_token and not self.public_base_url.startswith("https://"):
             raise ValueError(
                 "SADAR_PUBLIC_BASE_URL must be the https:// address Twilio posts to in production."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _clock_start_has_zone(self) -> Settings:
+        if self.clock_starts_at is not None and self.clock_starts_at.tzinfo is None:
+            raise ValueError(
+                "SADAR_CLOCK_STARTS_AT needs a time zone offset, e.g. 2026-12-15T23:30:00+07:00."
             )
         return self
 

@@ -13,10 +13,9 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
@@ -35,9 +34,6 @@ from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-#: The planning calendar follows Western Indonesia (most participants); each reminder's
-#: send moment is still computed in the participant's own zone.
-PLANNING_ZONE = ZoneInfo("Asia/Jakarta")
 
 
 def build_huey(settings: Settings) -> Huey:
@@ -102,15 +98,19 @@ def _dispatcher() -> ReminderDispatcher:
         settings.reminder_policy,
         template_sid=settings.whatsapp_reminder_content_sid,
         max_attempts=settings.reminder_max_attempts,
+        clock=context.clock,
     )
 
 
 def submit(reminder_ids: list[int], send_at: datetime) -> None:
     """Put a batch of reminder ids on the queue, to run at ``send_at`` (UTC)."""
-    if send_at <= datetime.now(UTC):
+    wait = (send_at - get_app_context().clock.now()).total_seconds()
+    if wait <= 0:
         send_reminders(reminder_ids)
     else:
-        send_reminders.schedule(args=(reminder_ids,), eta=send_at)
+        # A delay rather than an absolute eta: Huey's own clock is the machine's, and the
+        # application clock may be shifted (SADAR_CLOCK_STARTS_AT).
+        send_reminders.schedule(args=(reminder_ids,), delay=wait)
 
 
 @huey.task()
@@ -118,13 +118,9 @@ def send_reminders(reminder_ids: list[int]) -> None:
     outcomes = runtime().run(dispatcher().send_batch(reminder_ids))
     for outcome in outcomes:
         if outcome.retry_at is not None:  # night time or a backoff: come back later
-            send_reminders.schedule(args=([outcome.reminder_id],), eta=outcome.retry_at)
+            submit([outcome.reminder_id], outcome.retry_at)
     sent = sum(o.state == ReminderState.SENT.value for o in outcomes)
     log.info("batch of %d reminder(s): %d sent", len(reminder_ids), sent)
-
-
-def planning_day(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(PLANNING_ZONE).date()
 
 
 def plan_and_enqueue(
@@ -151,14 +147,16 @@ def plan_and_enqueue(
         submit=counted,
         progress=progress,
     )
-    enqueue_planned(context.sessions, counted, progress=progress)
+    enqueue_planned(context.sessions, counted, now=context.clock.now(), progress=progress)
     return report, queued
 
 
 @huey.periodic_task(crontab(minute="5"))
 def plan_today() -> None:
     """Hourly and idempotent: catches participants registered or paid during the day."""
-    _, queued = plan_and_enqueue(planning_day())
+    # The planning calendar follows Western Indonesia (most participants); each reminder's
+    # send moment is still computed in the participant's own zone.
+    _, queued = plan_and_enqueue(get_app_context().clock.today())
     if queued:
         log.info("planned and queued %d reminder(s)", queued)
 
@@ -169,8 +167,9 @@ def sweep() -> None:
     held for a consent code nobody answered in time (deleted: no data without consent)."""
     idle = huey.pending_count() == 0
     context = get_app_context()
-    context.on_behalf.purge_expired(datetime.now(UTC))
-    recovered = recover(context.sessions, datetime.now(UTC), queue_idle=idle)
+    now = context.clock.now()
+    context.on_behalf.purge_expired(now)
+    recovered = recover(context.sessions, now, queue_idle=idle)
     if recovered.requeue:
         log.warning("re-queued %d reminder(s) a worker or the queue lost", len(recovered.requeue))
         for start in range(0, len(recovered.requeue), 500):

@@ -4,6 +4,8 @@ Only thin wrappers live here; the parsing itself is in nlu.parsing, tested witho
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -16,6 +18,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.domain.clock import Clock, clock_starting_at
 from nlu.parsing.extract import extract_entities
 from nlu.parsing.normalise import normalise_word
 
@@ -39,6 +42,16 @@ class SadarEntityExtractor(_StatelessComponent, EntityExtractorMixin):
     """NIK, phone, money, date, occupation and village, with normalised values:
     digits-only NIK, E.164 phone, integer rupiah, ISO date, canonical occupation code."""
 
+    def __init__(self) -> None:
+        # Indonesia's calendar day decides two-digit years, as in the action server; the
+        # same SADAR_CLOCK_STARTS_AT shifts it (the Rasa process reads no Sadar settings).
+        starts_at = os.environ.get("SADAR_CLOCK_STARTS_AT") or None
+        anchor = os.environ.get("SADAR_CLOCK_ANCHOR") or None
+        self._clock: Clock = clock_starting_at(
+            datetime.fromisoformat(starts_at) if starts_at else None,
+            float(anchor) if anchor else None,
+        )
+
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
@@ -52,7 +65,7 @@ class SadarEntityExtractor(_StatelessComponent, EntityExtractorMixin):
                     "end": item.end,
                     "confidence_entity": 1.0,
                 }
-                for item in extract_entities(text)
+                for item in extract_entities(text, self._clock.today())
             ]
             message.set(
                 ENTITIES,

@@ -200,7 +200,7 @@ def main() -> None:
                     .where(Reminder.participant_id <= args.dispatch)
                     .values(state="planned")
                 )
-            queued = enqueue_planned(context.sessions, submit)
+            queued = enqueue_planned(context.sessions, submit, now=context.clock.now())
             print(
                 f"  planned and queued {queued_all:,} on Redis in {plan_seconds:.1f} s",
                 flush=True,

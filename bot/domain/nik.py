@@ -66,9 +66,9 @@ def _birth_date(day: int, month: int, two_digit_year: int, today: date) -> date:
     return recent if recent <= today else date(1900 + two_digit_year, month, day)
 
 
-def parse_nik(raw: str, today: date | None = None) -> Nik:
-    """Validate the structure of a NIK given as digits (spaces, dots, dashes allowed)."""
-    today = today or date.today()
+def parse_nik(raw: str, today: date) -> Nik:
+    """Validate the structure of a NIK given as digits (spaces, dots, dashes allowed);
+    ``today`` decides the century of the encoded two-digit birth year."""
     digits = "".join(ch for ch in raw if ch.isdigit())
     if len(digits) != 16 or any(ch not in "0123456789 .-" for ch in raw.strip()):
         raise InvalidNik(NikProblem.LENGTH, f"a NIK has 16 digits, got {len(digits)}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from datetime import date
 from pathlib import Path
 from string import Template
 from urllib.parse import parse_qsl
@@ -110,7 +109,7 @@ def admin_router(settings: Settings) -> APIRouter:
         if not logged_in(request):
             return RedirectResponse("/admin/login", status_code=303)
         context: AppContext = request.app.state.context
-        today = date.today()
+        today = context.clock.today()
         rows, activity = await asyncio.gather(
             asyncio.to_thread(coverage_report, context.sessions, today, "village"),
             asyncio.to_thread(monthly_activity, context.sessions, today),

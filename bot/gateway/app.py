@@ -21,6 +21,7 @@ from bot import messages
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
 from bot.conversation import BotReply, ConversationRouter, RasaClient, RasaUnavailable
+from bot.domain.clock import Clock
 from bot.domain.senders import Channel, make_sender_id
 from bot.gateway.admin import admin_router
 from bot.gateway.payments import payments_router
@@ -87,14 +88,18 @@ def _replies_json(replies: list[BotReply]) -> list[dict]:
 
 
 def create_app(
-    settings: Settings | None = None, *, rasa_http: httpx.AsyncClient | None = None
+    settings: Settings | None = None,
+    *,
+    rasa_http: httpx.AsyncClient | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
+    """The gateway; ``rasa_http`` and ``clock`` (tests) replace the real ones."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, http=rasa_http)
-        app.state.context = context = AppContext.from_settings(settings)
+        app.state.context = context = AppContext.from_settings(settings, clock)
         app.state.router = router = ConversationRouter(rasa)
         app.state.store = store = make_shared_store(settings.redis_url)
         app.state.channel_log = channel_log = context.channel_log

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import time
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -81,7 +80,10 @@ def payments_router(settings: Settings) -> APIRouter:
         if not hmac.compare_digest(given.encode(), expected.encode()):
             log.warning("rejected a payment notification with a bad signature")
             return JSONResponse({"error": "invalid signature"}, status_code=401)
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+        context: AppContext = request.app.state.context
+        now = context.clock.now()
+        skew = abs(now.timestamp() - int(timestamp)) if timestamp.isdigit() else None
+        if skew is None or skew > MAX_CLOCK_SKEW_SECONDS:
             log.warning("rejected a payment notification with a stale timestamp")
             return JSONResponse({"error": "timestamp too old or too new"}, status_code=401)
         try:
@@ -90,7 +92,6 @@ def payments_router(settings: Settings) -> APIRouter:
             return JSONResponse({"error": error.errors(include_url=False)}, status_code=422)
         if not (note.participant_reference or note.nik):
             return JSONResponse({"error": "give participant_reference or nik"}, status_code=422)
-        context: AppContext = request.app.state.context
         participant_id = await asyncio.to_thread(_participant_id, context, note)
         if participant_id is None:
             return JSONResponse({"error": "unknown participant"}, status_code=404)
@@ -105,6 +106,7 @@ def payments_router(settings: Settings) -> APIRouter:
                 amount=note.amount,
                 provider_reference=note.provider_reference,
                 paid_at=note.paid_at,
+                now=now,
             )
         except PaymentRejected as error:
             return JSONResponse({"error": str(error)}, status_code=422)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import Participant, Payment
+from bot.domain.clock import local_date
 from bot.domain.payments import add_months, period_of
 
 
@@ -26,12 +27,12 @@ def monthly_activity(
     first = add_months(period_of(today), -(months - 1))
     with sessions() as session:
         registered = Counter(
-            period_of(moment.date())
+            period_of(local_date(moment))
             for moment in session.scalars(select(Participant.created_at))
             if moment is not None
         )
         paid = Counter(
-            period_of(moment.date())
+            period_of(local_date(moment))
             for moment in session.scalars(select(Payment.created_at).where(Payment.verified))
             if moment is not None
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
 from bot.db.models import Agent, AuditEvent, Participant, Payment
+from bot.domain.clock import start_of_day
 from bot.domain.payments import load_calendar, standing
 from bot.domain.senders import Channel, make_sender_id
 from bot.domain.villages import name_key
@@ -89,13 +90,13 @@ def agent_for_sender(
         )
 
 
-def suspend_agent(sessions: sessionmaker[Session], agent_id: int) -> None:
+def suspend_agent(sessions: sessionmaker[Session], agent_id: int, now: datetime) -> None:
     with sessions.begin() as session:
         agent = session.get(Agent, agent_id)
         if agent is None:
             raise AgentProblem(f"no agent with id {agent_id}")
         agent.active = False
-        agent.suspended_at = datetime.now(UTC)
+        agent.suspended_at = now
 
 
 def list_agents(sessions: sessionmaker[Session], cipher: PiiCipher) -> list[AgentView]:
@@ -183,7 +184,7 @@ class MonthSummary:
 
 
 def month_summary(sessions: sessionmaker[Session], agent: Agent, today: date) -> MonthSummary:
-    start = datetime.combine(today.replace(day=1), datetime.min.time(), tzinfo=UTC)
+    start = start_of_day(today.replace(day=1))  # the 1st, 00:00 WIB
     with sessions() as session:
         registered = session.scalar(
             select(func.count())

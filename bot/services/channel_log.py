@@ -3,7 +3,7 @@ inbound message (for WhatsApp's 24-hour window), and every outbound message's de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.conversation import BotReply, MessageTemplate
 from bot.crypto import PiiCipher
 from bot.db.models import ChannelContact, OutboundMessage, Reminder
+from bot.domain.clock import Clock
 from bot.domain.messaging import next_delivery_status, template_required
 from bot.domain.senders import channel_of
 from bot.privacy import keyed_hash
@@ -38,13 +39,14 @@ class ChannelLog:
     sessions: sessionmaker[Session]
     hash_key: str
     cipher: PiiCipher
+    clock: Clock = field(default_factory=Clock)
 
     def sender_hash(self, sender_id: str) -> str:
         return keyed_hash(self.hash_key, sender_id)
 
     def record_inbound(self, sender_id: str, at: datetime | None = None) -> None:
         """Note that the person wrote to us now: it (re)opens WhatsApp's service window."""
-        at = at or datetime.now(UTC)
+        at = at or self.clock.now()
         if not self._touch(sender_id, at):
             self._create(sender_id, at)
             self._touch(sender_id, at)  # a concurrent first message may have won the insert
@@ -97,7 +99,7 @@ class ChannelLog:
     def template_required(self, sender_id: str, now: datetime | None = None) -> bool:
         """Whether a message we start now must be an approved WhatsApp template."""
         return template_required(
-            channel_of(sender_id), self.last_inbound_at(sender_id), now or datetime.now(UTC)
+            channel_of(sender_id), self.last_inbound_at(sender_id), now or self.clock.now()
         )
 
     def opening_message(
@@ -135,6 +137,7 @@ class ChannelLog:
             error=error[:200] if error else None,
             attempts=attempts,
         )
+        message.created_at = message.status_at = self.clock.now()
         with self.sessions.begin() as session:
             session.add(message)
         return message.id
@@ -152,7 +155,7 @@ class ChannelLog:
             status = next_delivery_status(message.status, reported)
             if status != message.status:
                 message.status = status
-                message.status_at = datetime.now(UTC)
+                message.status_at = self.clock.now()
                 if message.purpose == "reminder" and status in REMINDER_STATE_FOR_DELIVERY:
                     session.execute(
                         update(Reminder)
@@ -173,7 +176,7 @@ class ChannelLog:
             session.execute(
                 update(ChannelContact)
                 .where(ChannelContact.sender_hash == self.sender_hash(sender_id))
-                .values(reminders_opted_out_at=datetime.now(UTC) if opted_out else None)
+                .values(reminders_opted_out_at=self.clock.now() if opted_out else None)
             )
 
     def reminders_opted_out(self, sender_id: str) -> bool:

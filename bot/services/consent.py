@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,9 +15,13 @@ log = logging.getLogger(__name__)
 
 
 def record_consent(
-    sessions: sessionmaker[Session], pii_hash_key: str, sender_id: str, decision: ConsentDecision
+    sessions: sessionmaker[Session],
+    pii_hash_key: str,
+    sender_id: str,
+    decision: ConsentDecision,
+    now: datetime,
 ) -> ConsentRecord:
-    """Store one decision; the sender id is kept only as a keyed hash."""
+    """Store one decision made at ``now``; the sender id is kept only as a keyed hash."""
     record = ConsentRecord(
         sender_hash=keyed_hash(pii_hash_key, sender_id),
         channel=decision.channel.value,
@@ -26,6 +31,7 @@ def record_consent(
         wording_sha256=decision.wording_sha256,
         method=decision.method.value,
         agent_id=decision.agent_id,
+        created_at=now,
     )
     with sessions.begin() as session:
         session.add(record)

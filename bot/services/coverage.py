@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import Participant, Village
+from bot.domain.clock import local_date
 from bot.domain.coverage import Coverage, ParticipantFacts, coverage
 from bot.domain.payments import load_calendar
 from bot.domain.villages import name_key
@@ -45,7 +46,7 @@ def coverage_report(
                     first_period=row.first_period,
                     paid_through=row.paid_through,
                     is_official=row.is_official,
-                    registered_on=row.created_at.date() if row.created_at else today,
+                    registered_on=local_date(row.created_at) if row.created_at else today,
                 )
             )
     return coverage(areas, facts, today, load_calendar(), level)

@@ -12,7 +12,7 @@ import io
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
 from bot.db.models import ImportRowResult, ImportRun, Participant, Village
+from bot.domain.clock import Clock, local_date
 from bot.domain.consent import ConsentDecision, ConsentMethod, ConsentPurpose
 from bot.domain.nik import InvalidNik, parse_nik
 from bot.domain.registration import (
@@ -107,15 +108,18 @@ def _record_row(
         )
 
 
-def _finish(sessions: sessionmaker[Session], run_id: int) -> None:
+def _finish(sessions: sessionmaker[Session], run_id: int, now: datetime) -> None:
     with sessions.begin() as session:
         run = session.get(ImportRun, run_id)
         assert run is not None
-        run.finished_at = datetime.now(UTC)
+        run.finished_at = now
 
 
 def import_villages(
-    sessions: sessionmaker[Session], path: Path, progress: Callable[[int], None] | None = None
+    sessions: sessionmaker[Session],
+    path: Path,
+    clock: Clock,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Create or update villages (matched by name, district and regency)."""
     rows = read_rows(path, VILLAGE_COLUMNS)
@@ -137,7 +141,7 @@ def import_villages(
                 _record_row(sessions, run_id, number, "created" if created else "updated", "")
         if progress:
             progress(1)
-    _finish(sessions, run_id)
+    _finish(sessions, run_id, clock.now())
     return report
 
 
@@ -184,6 +188,8 @@ class BulkContext:
     channel_log: ChannelLog
     min_age: int
     max_age: int
+    #: Each row is registered at the clock's time (a long import may cross midnight).
+    clock: Clock
 
 
 def _official(row: dict[str, str], village: Village, today: date, ctx: BulkContext) -> Registration:
@@ -239,7 +245,6 @@ def import_officials(
     ctx: BulkContext,
     path: Path,
     village: Village,
-    today: date,
     progress: Callable[[int], None] | None = None,
     stop_after: int | None = None,
 ) -> ImportReport:
@@ -259,7 +264,7 @@ def import_officials(
         if stop_after is not None and handled >= stop_after:
             return report  # interrupted: the run stays unfinished and resumes next time
         handled += 1
-        status, message = _import_official(ctx, row, village, today)
+        status, message = _import_official(ctx, row, village, ctx.clock.now())
         if status == "created":
             report.created += 1
         elif status == "exists":
@@ -269,15 +274,15 @@ def import_officials(
         _record_row(ctx.sessions, run_id, number, status, message)
         if progress:
             progress(1)
-    _finish(ctx.sessions, run_id)
+    _finish(ctx.sessions, run_id, ctx.clock.now())
     return report
 
 
 def _import_official(
-    ctx: BulkContext, row: dict[str, str], village: Village, today: date
+    ctx: BulkContext, row: dict[str, str], village: Village, now: datetime
 ) -> tuple[str, str]:
     try:
-        registration = _official(row, village, today, ctx)
+        registration = _official(row, village, local_date(now), ctx)
     except RowProblem as problem:
         return "error", str(problem)
     if nik_is_registered(ctx.sessions, ctx.hash_key, registration.nik.value):
@@ -292,9 +297,9 @@ def _import_official(
         method=ConsentMethod.VILLAGE_PAPER,
     )
     try:
-        consent = record_consent(ctx.sessions, ctx.hash_key, sender_id, decision)
+        consent = record_consent(ctx.sessions, ctx.hash_key, sender_id, decision, now)
         result = register_participant(
-            ctx.sessions, ctx.cipher, ctx.hash_key, registration, sender_id, today, consent.id
+            ctx.sessions, ctx.cipher, ctx.hash_key, registration, sender_id, now, consent.id
         )
     except DuplicateNik:
         return "exists", "NIK already registered"

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
 from bot.db.models import AuditEvent, PendingConsent
+from bot.domain.clock import local_date
 from bot.domain.consent import (
     CodePolicy,
     CodeVerdict,
@@ -86,8 +87,10 @@ class CodeOutcome:
     agent_sender_id: str | None = None
 
 
-def _audit(session: Session, agent_id: int, action: str) -> None:
-    session.add(AuditEvent(participant_id=None, actor=f"agent:{agent_id}", action=action))
+def _audit(session: Session, agent_id: int, action: str, now: datetime) -> None:
+    session.add(
+        AuditEvent(participant_id=None, actor=f"agent:{agent_id}", action=action, created_at=now)
+    )
 
 
 def _encode(registration: Registration) -> str:
@@ -108,12 +111,12 @@ def _encode(registration: Registration) -> str:
     )
 
 
-def _decode(payload: str) -> Registration:
+def _decode(payload: str, today: date) -> Registration:
     data = json.loads(payload)
     return Registration(
         **{
             **data,
-            "nik": parse_nik(data["nik"]),
+            "nik": parse_nik(data["nik"], today),
             "birth_date": date.fromisoformat(data["birth_date"]),
             "channel": Channel(data["channel"]),
         }
@@ -137,7 +140,7 @@ class OnBehalfRegistrations:
         agent_id: int,
         method: ConsentMethod,
         wording: str,
-        today: date,
+        now: datetime,
     ) -> RegisteredParticipant:
         if nik_is_registered(self.sessions, self.hash_key, registration.nik.value):
             # Checked before the consent is recorded, so a refusal leaves no stray record.
@@ -151,14 +154,14 @@ class OnBehalfRegistrations:
             method=method,
             agent_id=agent_id,
         )
-        consent = record_consent(self.sessions, self.hash_key, sender_id, decision)
+        consent = record_consent(self.sessions, self.hash_key, sender_id, decision, now)
         result = register_participant(
             self.sessions,
             self.cipher,
             self.hash_key,
             registration,
             sender_id,
-            today,
+            now,
             consent_record_id=consent.id,
             registered_by_agent_id=agent_id,
         )
@@ -168,12 +171,10 @@ class OnBehalfRegistrations:
         return result
 
     def register_read_aloud(
-        self, agent_id: int, registration: Registration, wording: str, today: date
+        self, agent_id: int, registration: Registration, wording: str, now: datetime
     ) -> RegisteredParticipant:
         """The agent attests they read ``wording`` aloud and the resident agreed."""
-        return self._register(
-            registration, agent_id, ConsentMethod.AGENT_READ_ALOUD, wording, today
-        )
+        return self._register(registration, agent_id, ConsentMethod.AGENT_READ_ALOUD, wording, now)
 
     def _code_hash(self, pending_id: int, code: str) -> str:
         # Bound to the row, so a code is worthless for any other registration.
@@ -209,7 +210,7 @@ class OnBehalfRegistrations:
             session.add(pending)
             session.flush()
             pending.code_hash = self._code_hash(pending.id, code)
-            _audit(session, agent_id, "consent_code_held")
+            _audit(session, agent_id, "consent_code_held", now)
         log.info(
             "agent %d holds a registration for %s until %s",
             agent_id,
@@ -218,14 +219,14 @@ class OnBehalfRegistrations:
         )
         return HeldRegistration(code, resident_sender_id(registration), expires_at)
 
-    def release(self, agent_id: int, registration: Registration) -> None:
+    def release(self, agent_id: int, registration: Registration, now: datetime) -> None:
         """Forget a held registration whose code could not be sent."""
         nik_hash = nik_lookup_hash(self.hash_key, registration.nik.value)
         with self.sessions.begin() as session:
             session.execute(delete(PendingConsent).where(PendingConsent.nik_hash == nik_hash))
-            _audit(session, agent_id, "consent_code_not_sent")
+            _audit(session, agent_id, "consent_code_not_sent", now)
 
-    def confirm(self, sender_id: str, text: str, now: datetime, today: date) -> CodeOutcome:
+    def confirm(self, sender_id: str, text: str, now: datetime) -> CodeOutcome:
         """The resident's reply. Only their own WhatsApp number can answer for them; on a
         shared phone the code says whose registration it confirms."""
         if channel_of(sender_id) is not Channel.WHATSAPP:
@@ -257,7 +258,7 @@ class OnBehalfRegistrations:
             verdict = judge_code(
                 True, matched.attempts, as_utc(matched.expires_at), now, self.policy
             )
-            registration, agent_sender_id = self._close(session, matched, verdict)
+            registration, agent_sender_id = self._close(session, matched, verdict, now)
             agent_id, wording = matched.agent_id, matched.wording
         if verdict is not CodeVerdict.ACCEPTED:
             return CodeOutcome(
@@ -267,7 +268,7 @@ class OnBehalfRegistrations:
             )
         try:
             registered = self._register(
-                registration, agent_id, ConsentMethod.ONE_TIME_CODE, wording, today
+                registration, agent_id, ConsentMethod.ONE_TIME_CODE, wording, now
             )
         except DuplicateNik:
             return CodeOutcome(
@@ -299,7 +300,7 @@ class OnBehalfRegistrations:
             )
             pending.attempts += 1
             if verdict is CodeVerdict.LOCKED:
-                registration, agent_sender_id = self._close(session, pending, verdict)
+                registration, agent_sender_id = self._close(session, pending, verdict, now)
                 locked = locked or CodeOutcome(
                     CodeResult.LOCKED,
                     resident_name=registration.full_name,
@@ -312,13 +313,13 @@ class OnBehalfRegistrations:
         return locked
 
     def _close(
-        self, session: Session, pending: PendingConsent, verdict: CodeVerdict
+        self, session: Session, pending: PendingConsent, verdict: CodeVerdict, now: datetime
     ) -> tuple[Registration, str]:
         """Delete a held registration that ends here; what it held, for the caller."""
-        registration = _decode(self.cipher.decrypt(pending.registration_encrypted))
+        registration = _decode(self.cipher.decrypt(pending.registration_encrypted), local_date(now))
         agent_sender_id = self.cipher.decrypt(pending.agent_sender_encrypted)
         session.delete(pending)
-        _audit(session, pending.agent_id, f"consent_code_{verdict}")
+        _audit(session, pending.agent_id, f"consent_code_{verdict}", now)
         return registration, agent_sender_id
 
     def purge_expired(self, now: datetime) -> int:
@@ -328,7 +329,7 @@ class OnBehalfRegistrations:
                 select(PendingConsent).where(PendingConsent.expires_at <= now)
             ).all()
             for pending in expired:
-                _audit(session, pending.agent_id, "consent_code_expired")
+                _audit(session, pending.agent_id, "consent_code_expired", now)
                 session.delete(pending)
         if expired:
             log.info("deleted %d registration(s) held past their consent code", len(expired))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
 from bot.db.models import AuditEvent, Participant
+from bot.domain.clock import local_date
 from bot.domain.payments import (
     ParticipantStatus,
     Standing,
@@ -69,14 +70,15 @@ def register_participant(
     hash_key: str,
     registration: Registration,
     sender_id: str,
-    today: date,
+    now: datetime,
     consent_record_id: int | None = None,
     registered_by_agent_id: int | None = None,
 ) -> RegisteredParticipant:
-    """Store a new participant; ``sender_id`` is the conversation that reminders and "cek
-    status" belong to (for an agent's walk-in: the resident's own WhatsApp number)."""
+    """Store a new participant registered at ``now``; ``sender_id`` is the conversation that
+    reminders and "cek status" belong to (for an agent's walk-in: the resident's own WhatsApp
+    number). The first contribution month follows Indonesia's calendar day of ``now``."""
     contribution = monthly_contribution(registration.declared_income, registration.with_jht)
-    period = first_period(today)
+    period = first_period(local_date(now))
     nik_hash = nik_lookup_hash(hash_key, registration.nik.value)
     for _ in range(REFERENCE_ATTEMPTS):
         reference = make_reference()
@@ -108,6 +110,7 @@ def register_participant(
                     consent_record_id=consent_record_id,
                     registered_by_agent_id=registered_by_agent_id,
                     first_period=period,
+                    created_at=now,
                 )
                 session.add(participant)
                 session.flush()
@@ -117,7 +120,13 @@ def register_participant(
                 else:
                     actor, action = f"agent:{registered_by_agent_id}", "registered_on_behalf"
                 session.add(
-                    AuditEvent(participant_id=participant.id, actor=actor, action=action, fields="")
+                    AuditEvent(
+                        participant_id=participant.id,
+                        actor=actor,
+                        action=action,
+                        fields="",
+                        created_at=now,
+                    )
                 )
         except IntegrityError as error:
             if "nik_hash" in str(error.orig):

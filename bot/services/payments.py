@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import AuditEvent, Participant, Payment
+from bot.domain.clock import local_date
 from bot.domain.payments import cover, load_calendar, months_for_amount, standing
 from bot.domain.registration import make_reference
 
@@ -67,13 +68,14 @@ def _store(
     session: Session,
     participant: Participant,
     payment: Payment,
-    today: date,
+    now: datetime,
     action: str,
     fields: str,
 ) -> None:
     """Add a payment (a verified one moves the months paid) with its audit event."""
     if payment.verified:
-        _apply(session, participant, payment, today)
+        _apply(session, participant, payment, local_date(now))
+    payment.created_at = now
     session.add(payment)
     session.flush()
     session.add(
@@ -82,6 +84,7 @@ def _store(
             actor=payment.recorded_by,
             action=action,
             fields=fields,
+            created_at=now,
         )
     )
 
@@ -105,12 +108,12 @@ def record_payment(
     months: int | None = None,
     amount: int | None = None,
     provider_reference: str | None = None,
+    now: datetime,
     paid_at: datetime | None = None,
-    today: date | None = None,
 ) -> RecordedPayment:
-    """Store one payment; months and amount must agree with the participant's contribution.
-    Idempotent on ``provider_reference``: a repeat returns the first record."""
-    today = today or date.today()
+    """Store one payment at ``now`` (the status follows Indonesia's calendar day of it);
+    months and amount must agree with the participant's contribution. Idempotent on
+    ``provider_reference``: a repeat returns the first record."""
     verified = source is not PaymentSource.PARTICIPANT_REPORT
     for _ in range(RECEIPT_ATTEMPTS):
         try:
@@ -138,13 +141,13 @@ def record_payment(
                     months=count,
                     verified=verified,
                     recorded_by=recorded_by,
-                    paid_at=paid_at or datetime.now(UTC),
+                    paid_at=paid_at or now,
                 )
                 _store(
                     session,
                     participant,
                     payment,
-                    today,
+                    now,
                     "payment_recorded" if verified else "payment_reported",
                     f"months={count}",
                 )
@@ -182,11 +185,11 @@ def record_group_payment(
     member_ids: list[int],
     months: int,
     recorded_by: str,
-    today: date | None = None,
+    *,
+    now: datetime,
 ) -> GroupPayment:
     """A jimpitan group pays for all its members at once: each member's months are covered
     (all or none), under one group receipt that the agent hands to the group leader."""
-    today = today or date.today()
     members = list(dict.fromkeys([leader_id, *member_ids]))
     group_receipt = make_reference(prefix=GROUP_RECEIPT_PREFIX)
     with sessions.begin() as session:
@@ -212,13 +215,13 @@ def record_group_payment(
                 months=count,
                 verified=True,
                 recorded_by=recorded_by,
-                paid_at=datetime.now(UTC),
+                paid_at=now,
             )
             _store(
                 session,
                 participant,
                 payment,
-                today,
+                now,
                 "group_payment_recorded",
                 f"months={count} group={group_receipt} leader={leader_id}",
             )
@@ -251,7 +254,7 @@ def _months(participant: Participant, months: int | None, amount: int | None) ->
 
 
 def confirm_payment(
-    sessions: sessionmaker[Session], payment_id: int, confirmed_by: str, today: date | None = None
+    sessions: sessionmaker[Session], payment_id: int, confirmed_by: str, *, now: datetime
 ) -> RecordedPayment:
     """Turn a participant's report into a verified payment covering months."""
     with sessions.begin() as session:
@@ -264,13 +267,14 @@ def confirm_payment(
         assert participant is not None
         if not payment.verified:
             payment.verified = True
-            _apply(session, participant, payment, today or date.today())
+            _apply(session, participant, payment, local_date(now))
             session.add(
                 AuditEvent(
                     participant_id=participant.id,
                     actor=confirmed_by,
                     action="payment_confirmed",
                     fields=f"payment={payment.id}",
+                    created_at=now,
                 )
             )
         return _recorded(payment, participant, duplicate=False)

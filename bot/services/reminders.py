@@ -28,6 +28,7 @@ from bot.channels.outbound import Outbox
 from bot.conversation import MessageTemplate
 from bot.crypto import PiiCipher
 from bot.db.models import ChannelContact, Participant, Reminder
+from bot.domain.clock import Clock
 from bot.domain.formatting import bulan_range, rupiah, tanggal
 from bot.domain.payments import PaymentCalendar, next_unpaid_period
 from bot.domain.reminders import (
@@ -261,6 +262,7 @@ def enqueue_planned(
     sessions: sessionmaker[Session],
     submit: Callable[[list[int], datetime], None],
     *,
+    now: datetime,
     batch: int = TASK_BATCH,
     rows_per_transaction: int = 5000,
     progress: Callable[[int], None] | None = None,
@@ -283,7 +285,7 @@ def enqueue_planned(
             session.execute(
                 update(Reminder)
                 .where(Reminder.id.in_(ids))
-                .values(state=ReminderState.QUEUED.value, updated_at=func.now())
+                .values(state=ReminderState.QUEUED.value, updated_at=now)
             )
         _submit_grouped([(row.id, as_utc(row.scheduled_for)) for row in rows], submit, batch)
         total += len(ids)
@@ -386,7 +388,7 @@ class ReminderDispatcher:
         *,
         template_sid: str | None,
         max_attempts: int = 5,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock,
     ):
         self._sessions = sessions
         self._cipher = cipher
@@ -403,7 +405,7 @@ class ReminderDispatcher:
             session.execute(
                 update(Reminder)
                 .where(Reminder.id == reminder_id)
-                .values(state=state.value, updated_at=self._clock(), **values)
+                .values(state=state.value, updated_at=self._clock.now(), **values)
             )
 
     def _claim(self, reminder_id: int) -> Claimed | None:
@@ -416,7 +418,7 @@ class ReminderDispatcher:
                 .where(Reminder.state == ReminderState.QUEUED.value)
                 .values(
                     state=ReminderState.CLAIMED.value,
-                    claimed_at=self._clock(),
+                    claimed_at=self._clock.now(),
                     attempts=Reminder.attempts + 1,
                 )
                 .returning(
@@ -448,7 +450,7 @@ class ReminderDispatcher:
                         )
                     )
                     .where(Reminder.attempts == attempt)
-                    .values(state=ReminderState.SENDING.value, claimed_at=self._clock())
+                    .values(state=ReminderState.SENDING.value, claimed_at=self._clock.now())
                 ).rowcount
                 == 1
             )
@@ -473,7 +475,7 @@ class ReminderDispatcher:
 
     async def _send_claimed(self, reminder_id: int, claimed: Claimed) -> Outcome:
         participant, contact = claimed.participant, claimed.contact
-        now = self._clock()
+        now = self._clock.now()
         if participant is None or contact is None:
             return await self._skip(reminder_id, "participant or chat address no longer known")
         if participant.consent_record_id is None:

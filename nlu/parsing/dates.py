@@ -51,8 +51,8 @@ def _make(day: str, month: int, year: int) -> date | None:
         return None
 
 
-def find_dates(text: str, today: date | None = None) -> list[Found]:
-    today = today or date.today()
+def find_dates(text: str, today: date) -> list[Found]:
+    """Dates written in any of the usual ways; ``today`` decides a two-digit year's century."""
     folded = fold(text)
     found: list[Found] = []
 

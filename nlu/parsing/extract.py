@@ -13,7 +13,7 @@ from nlu.parsing.money import find_money
 ENTITY_TYPES = ("nik", "phone", "date", "money", "occupation", "village")
 
 
-def extract_entities(text: str, today: date | None = None) -> list[Found]:
+def extract_entities(text: str, today: date) -> list[Found]:
     """NIK before phone before date before money: a 16-digit NIK also looks like a number."""
     candidates = [
         *find_niks(text),

@@ -30,6 +30,7 @@ from bot.rasa_model import is_model_current, model_path
 from bot.services.participants import nik_lookup_hash
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
+from tests.support.clock import E2E_CLOCK_START, clock_environment
 from tests.support.fake_telegram import FakeTelegram, running_fake_telegram
 from tests.support.fake_twilio import (
     ACCOUNT_SID,
@@ -236,6 +237,8 @@ def stack(
         "SADAR_TWILIO_API_BASE_URL": twilio.base_url,
         "SADAR_WHATSAPP_CONSENT_CONTENT_SID": CONSENT_CONTENT_SID,
         "SADAR_ADMIN_PASSWORD_HASH": hash_password(ADMIN_PASSWORD, iterations=10_000),
+        # Every process starts on the same fixed day and hour, whenever the suite runs.
+        **clock_environment(E2E_CLOCK_START),
     }
     environ = {**os.environ, **values}
     settings = Settings(

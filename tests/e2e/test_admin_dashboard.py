@@ -3,8 +3,6 @@ the database, and a chart whose bars carry the counted values."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import httpx
 import pytest
 from selenium import webdriver
@@ -41,7 +39,7 @@ def test_an_administrator_sees_coverage_and_the_monthly_chart(
         "name,district,regency,province,households,officials\n"
         "Sumberejo,Kerek,Tuban,Jawa Timur,40,4\n"
     )
-    import_villages(context.sessions, villages)
+    import_villages(context.sessions, villages, context.clock)
     for i in range(3):
         make_participant(context, f"tg:{7700 + i}")
     with context.sessions() as session:
@@ -49,6 +47,7 @@ def test_an_administrator_sees_coverage_and_the_monthly_chart(
         karanglo = session.scalar(
             select(func.count()).select_from(Participant).where(Participant.village == "Karanglo")
         )
+    this_month = context.clock.today().strftime("%Y-%m")  # the stack's clock
     context.engine.dispose()
 
     # A form post reloads the page: an element found just before may go stale; look again.
@@ -70,7 +69,6 @@ def test_an_administrator_sees_coverage_and_the_monthly_chart(
     assert rows["Sumberejo / Kerek / Tuban"][1:4] == ["40", "0", "0%"]
     assert rows["Karanglo / Kerek / Tuban"][2] == str(karanglo)
 
-    this_month = date.today().strftime("%Y-%m")
     bars = browser.find_elements(
         By.CSS_SELECTOR, f'svg#activity rect.registrations[data-month="{this_month}"]'
     )

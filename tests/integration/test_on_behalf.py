@@ -23,6 +23,7 @@ from bot.services.on_behalf import CodeResult, HeldRegistration, OnBehalfRegistr
 from bot.services.participants import DuplicateNik, find_for_sender
 from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
+from tests.support.clock import fixed_clock
 
 TODAY = date(2026, 11, 21)
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -36,7 +37,8 @@ def context(pg_url: str) -> Iterator[AppContext]:
         Settings(
             _env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY,
             consent_code_valid_minutes=30, consent_code_max_attempts=3,
-        )
+        ),
+        fixed_clock(NOW),
     )  # fmt: skip
     yield context
     context.engine.dispose()
@@ -53,7 +55,7 @@ def agent_id(context: AppContext) -> int:
 
 def walk_in(nik: str = "3523031708800101", phone: str = RESIDENT) -> Registration:
     return Registration(
-        full_name="Sumarni", nik=parse_nik(nik), birth_date=date(1980, 8, 17), phone=phone,
+        full_name="Sumarni", nik=parse_nik(nik, TODAY), birth_date=date(1980, 8, 17), phone=phone,
         village="Karanglo", district="Kerek", regency="Tuban", occupation="petani",
         declared_income=1_000_000, with_jht=False, channel=Channel.WHATSAPP,
     )  # fmt: skip
@@ -77,7 +79,7 @@ def test_read_aloud_registers_the_resident_on_their_own_number_with_the_attestat
     context: AppContext, agent_id: int
 ) -> None:
     wording = "Dibacakan oleh agen Perisai Siti Perisai kepada warga, yang menyatakan setuju: …"
-    result = context.on_behalf.register_read_aloud(agent_id, walk_in(), wording, TODAY)
+    result = context.on_behalf.register_read_aloud(agent_id, walk_in(), wording, NOW)
 
     with context.sessions() as session:
         participant = session.scalars(select(Participant)).one()
@@ -101,7 +103,7 @@ def test_read_aloud_registers_the_resident_on_their_own_number_with_the_attestat
     view = find_for_sender(context.sessions, context.cipher, context.hash_key, f"wa:{RESIDENT}")
     assert view is not None and view.reference == result.reference
     with pytest.raises(DuplicateNik):
-        context.on_behalf.register_read_aloud(agent_id, walk_in(), wording, TODAY)
+        context.on_behalf.register_read_aloud(agent_id, walk_in(), wording, NOW)
 
 
 def test_nothing_is_registered_until_the_resident_s_own_number_replies_with_the_code(
@@ -118,19 +120,19 @@ def test_nothing_is_registered_until_the_resident_s_own_number_replies_with_the_
     stored = f"{pending.code_hash}{pending.registration_encrypted}{pending.phone_hash}"
     assert held.code not in stored and "3523031708800101" not in stored and RESIDENT not in stored
 
-    assert on_behalf.confirm("wa:+6281299999999", held.code, NOW, TODAY).result is (
+    assert on_behalf.confirm("wa:+6281299999999", held.code, NOW).result is (
         CodeResult.NOTHING_WAITING
     )
-    assert on_behalf.confirm(f"tg:{RESIDENT[1:]}", held.code, NOW, TODAY).result is (
+    assert on_behalf.confirm(f"tg:{RESIDENT[1:]}", held.code, NOW).result is (
         CodeResult.NOTHING_WAITING
     )
-    assert on_behalf.confirm(f"wa:{RESIDENT}", "setuju", NOW, TODAY).result is CodeResult.NO_CODE
+    assert on_behalf.confirm(f"wa:{RESIDENT}", "setuju", NOW).result is CodeResult.NO_CODE
     wrong = "000000" if held.code != "000000" else "111111"
-    outcome = on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW, TODAY)
+    outcome = on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW)
     assert (outcome.result, outcome.attempts_left) == (CodeResult.WRONG, 2)
     assert participants(context) == 0
 
-    outcome = on_behalf.confirm(f"wa:{RESIDENT}", f"SETUJU {held.code}", NOW, TODAY)
+    outcome = on_behalf.confirm(f"wa:{RESIDENT}", f"SETUJU {held.code}", NOW)
     assert outcome.result is CodeResult.REGISTERED and outcome.registered is not None
     assert (outcome.resident_name, outcome.agent_sender_id) == ("Sumarni", AGENT_CHAT)
     with context.sessions() as session:
@@ -144,7 +146,7 @@ def test_nothing_is_registered_until_the_resident_s_own_number_replies_with_the_
     assert consent.wording == "Halo … kode ••••••" and held.code not in consent.wording
     assert actions == ["consent_code_held", "consent_code_accepted", "registered_on_behalf"]
     # Used once: the same code again finds nothing waiting.
-    assert on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW, TODAY).result is (
+    assert on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW).result is (
         CodeResult.NOTHING_WAITING
     )
 
@@ -154,7 +156,7 @@ def test_an_expired_code_registers_nobody_and_forgets_the_data(
 ) -> None:
     held = hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
     late = NOW + timedelta(minutes=30)
-    outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, late, TODAY)
+    outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, late)
     assert (outcome.result, outcome.agent_sender_id) == (CodeResult.EXPIRED, AGENT_CHAT)
     assert participants(context) == 0
     with context.sessions() as session:
@@ -167,10 +169,10 @@ def test_too_many_wrong_codes_lock_it_even_for_the_right_one(
     held = hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
     wrong = "000000" if held.code != "000000" else "111111"
     results = [
-        context.on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW, TODAY).result for _ in range(3)
+        context.on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW).result for _ in range(3)
     ]
     assert results == [CodeResult.WRONG, CodeResult.WRONG, CodeResult.LOCKED]
-    assert context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW, TODAY).result is (
+    assert context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW).result is (
         CodeResult.NOTHING_WAITING
     )
     assert participants(context) == 0
@@ -180,8 +182,8 @@ def test_a_code_that_could_not_be_sent_leaves_nothing_behind(
     context: AppContext, agent_id: int
 ) -> None:
     held = hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
-    context.on_behalf.release(agent_id, walk_in())
-    assert context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW, TODAY).result is (
+    context.on_behalf.release(agent_id, walk_in(), NOW)
+    assert context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW).result is (
         CodeResult.NOTHING_WAITING
     )
     with context.sessions() as session:
@@ -193,9 +195,9 @@ def test_a_new_code_for_the_same_person_replaces_theirs(context: AppContext, age
     first = hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
     second = hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
     if first.code != second.code:
-        outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", first.code, NOW, TODAY)
+        outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", first.code, NOW)
         assert outcome.result is CodeResult.WRONG
-    outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", second.code, NOW, TODAY)
+    outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", second.code, NOW)
     assert outcome.result is CodeResult.REGISTERED
 
 
@@ -208,12 +210,12 @@ def test_family_members_sharing_a_phone_each_confirm_their_own_registration(
     hers = hold(context.on_behalf, agent_id, wife, "…", NOW)
     wrong = next(c for c in ("000000", "111111", "222222") if c not in (his.code, hers.code))
     # A wrong code counts against both: a shared phone gives no extra guesses.
-    outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW, TODAY)
+    outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW)
     assert (outcome.result, outcome.attempts_left) == (CodeResult.WRONG, 2)
     if his.code != hers.code:
-        outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", hers.code, NOW, TODAY)
+        outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", hers.code, NOW)
         assert (outcome.result, outcome.resident_name) == (CodeResult.REGISTERED, "Sumirah")
-        outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", his.code, NOW, TODAY)
+        outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", his.code, NOW)
         assert (outcome.result, outcome.resident_name) == (CodeResult.REGISTERED, "Sumarni")
         assert participants(context) == 2
         with context.sessions() as session:
@@ -227,7 +229,7 @@ def test_two_replies_at_once_register_the_resident_once(context: AppContext, age
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = list(
             pool.map(
-                lambda _: context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW, TODAY),
+                lambda _: context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW),
                 range(4),
             )
         )

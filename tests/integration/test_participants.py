@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,10 @@ from bot.domain.registration import Registration
 from bot.domain.senders import Channel
 from bot.services.participants import DuplicateNik, register_participant
 from tests.conftest import TEST_PII_KEY
+from tests.support.clock import WIB
 
 TODAY = date(2026, 11, 21)
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=WIB)
 NIK = "3571021708800001"
 CIPHER_KEY = Fernet.generate_key().decode()
 CIPHER = PiiCipher(CIPHER_KEY)
@@ -57,7 +59,7 @@ def sessions(request: pytest.FixtureRequest, tmp_path: Path):
 
 def test_registration_creates_an_encrypted_participant_and_an_audit_event(sessions) -> None:
     result = register_participant(
-        sessions, CIPHER, TEST_PII_KEY, registration(), "wa:+62812", TODAY
+        sessions, CIPHER, TEST_PII_KEY, registration(), "wa:+62812", NOW
     )
     assert result.reference.startswith("SDR-")
     assert result.status is ParticipantStatus.AWAITING_FIRST_PAYMENT
@@ -78,9 +80,9 @@ def test_registration_creates_an_encrypted_participant_and_an_audit_event(sessio
 
 
 def test_the_same_nik_from_another_sender_is_refused(sessions) -> None:
-    register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "wa:+62812", TODAY)
+    register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "wa:+62812", NOW)
     with pytest.raises(DuplicateNik):
-        register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:99", TODAY)
+        register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:99", NOW)
     with sessions() as session:
         assert session.scalar(select(Participant.id).where(Participant.id > 1)) is None
 
@@ -92,7 +94,7 @@ def test_concurrent_registrations_of_one_nik_create_one_participant(pg_url: str)
 
     def attempt(sender: str) -> None:
         try:
-            register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), sender, TODAY)
+            register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), sender, NOW)
             outcomes.append("created")
         except DuplicateNik:
             outcomes.append("duplicate")
@@ -109,7 +111,7 @@ def test_concurrent_registrations_of_one_nik_create_one_participant(pg_url: str)
 def test_find_for_sender_and_masking(sessions) -> None:
     from bot.services.participants import find_for_sender, find_participant
 
-    result = register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:42", TODAY)
+    result = register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:42", NOW)
     mine = find_for_sender(sessions, CIPHER, TEST_PII_KEY, "tg:42")
     assert mine is not None and mine.reference == result.reference
     assert mine.nik == "357102********01" and mine.full_name == "B*** S******"
@@ -125,7 +127,7 @@ def test_find_for_sender_and_masking(sessions) -> None:
 def test_deletion_erases_personal_data_and_keeps_an_anonymous_audit_trail(sessions) -> None:
     from bot.services.participants import delete_for_sender
 
-    result = register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:42", TODAY)
+    result = register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:42", NOW)
     assert delete_for_sender(sessions, TEST_PII_KEY, "tg:42") == result.reference
     assert delete_for_sender(sessions, TEST_PII_KEY, "tg:42") is None
     with sessions() as session:
@@ -136,7 +138,7 @@ def test_deletion_erases_personal_data_and_keeps_an_anonymous_audit_trail(sessio
         ("deleted_by_participant", None),
     ]
     # The same NIK can register again after deletion.
-    register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:42", TODAY)
+    register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:42", NOW)
 
 
 def test_admin_cli_shows_and_exports_masked(pg_url: str) -> None:
@@ -148,7 +150,7 @@ def test_admin_cli_shows_and_exports_masked(pg_url: str) -> None:
 
     engine = make_engine(pg_url)
     result = register_participant(
-        make_session_factory(engine), CIPHER, TEST_PII_KEY, registration(), "tg:1", TODAY
+        make_session_factory(engine), CIPHER, TEST_PII_KEY, registration(), "tg:1", NOW
     )
     engine.dispose()
     sadar = _Path(sys.executable).with_name("sadar")

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,10 +25,12 @@ from bot.services.payments import (
 )
 from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
+from tests.support.clock import WIB, fixed_clock
 from tests.support.participants import make_participant
 
 SECRET = "payment-webhook-secret-for-tests"
 TODAY = date(2026, 11, 20)
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=WIB)
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def context(pg_url: str) -> Iterator[AppContext]:
         pii_hash_key=TEST_PII_KEY,
         payment_webhook_secret=SECRET,
     )
-    context = AppContext.from_settings(settings)
+    context = AppContext.from_settings(settings, fixed_clock(NOW))
     yield context
     context.engine.dispose()
 
@@ -58,7 +59,7 @@ def cash(context: AppContext, participant_id: int, **kwargs):  # type: ignore[no
         participant_id,
         source=PaymentSource.AGENT_CASH,
         recorded_by="agent:test",
-        today=TODAY,
+        now=NOW,
         **kwargs,
     )
 
@@ -119,16 +120,16 @@ def test_a_participants_own_report_waits_for_confirmation(context: AppContext) -
         source=PaymentSource.PARTICIPANT_REPORT,
         recorded_by="participant:wa",
         months=2,
-        today=TODAY,
+        now=NOW,
     )
     assert not report.verified and report.period_from is None
     assert participant(context, pid).paid_through is None
     assert participant(context, pid).status == "awaiting_first_payment"
-    confirmed = confirm_payment(context.sessions, report.payment_id, "admin", today=TODAY)
+    confirmed = confirm_payment(context.sessions, report.payment_id, "admin", now=NOW)
     assert (confirmed.period_from, confirmed.period_to) == (date(2026, 9, 1), date(2026, 10, 1))
     assert participant(context, pid).status == "active"
     # Confirming twice changes nothing.
-    again = confirm_payment(context.sessions, report.payment_id, "admin", today=TODAY)
+    again = confirm_payment(context.sessions, report.payment_id, "admin", now=NOW)
     assert again.period_to == date(2026, 10, 1)
     assert participant(context, pid).paid_through == date(2026, 10, 1)
 
@@ -148,7 +149,7 @@ def test_a_provider_reference_is_recorded_once_even_when_delivered_concurrently(
                 recorded_by="provider",
                 amount=16_800,
                 provider_reference="PAY-123",
-                today=TODAY,
+                now=NOW,
             )
         )
 
@@ -165,7 +166,7 @@ def test_a_provider_reference_is_recorded_once_even_when_delivered_concurrently(
 
 
 def signed(body: bytes, secret: str = SECRET, timestamp: int | None = None) -> dict[str, str]:
-    stamp = str(timestamp if timestamp is not None else int(time.time()))
+    stamp = str(timestamp if timestamp is not None else int(NOW.timestamp()))
     return {
         "Content-Type": "application/json",
         TIMESTAMP_HEADER: stamp,
@@ -175,7 +176,7 @@ def signed(body: bytes, secret: str = SECRET, timestamp: int | None = None) -> d
 
 @pytest.fixture
 def gateway(context: AppContext) -> Iterator[TestClient]:
-    with TestClient(create_app(context.settings)) as client:
+    with TestClient(create_app(context.settings, clock=context.clock)) as client:
         yield client
 
 
@@ -197,7 +198,7 @@ def test_payment_webhook_good_bad_and_replayed(context: AppContext, gateway: Tes
     assert gateway.post("/webhooks/payments", content=tampered, headers=headers).status_code == 401
     wrong_key = signed(body, secret="not-the-secret")
     assert gateway.post("/webhooks/payments", content=body, headers=wrong_key).status_code == 401
-    stale = signed(body, timestamp=int(time.time()) - 3600)
+    stale = signed(body, timestamp=int(NOW.timestamp()) - 3600)
     assert gateway.post("/webhooks/payments", content=body, headers=stale).status_code == 401
     with context.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Payment)) == 1
@@ -226,7 +227,7 @@ def test_a_jimpitan_group_pays_for_every_member_under_one_receipt(context: AppCo
 
     leader = make_participant(context, "tg:20")
     members = [make_participant(context, f"tg:{21 + i}", with_jht=i == 0) for i in range(3)]
-    paid = record_group_payment(context.sessions, leader, members, 2, "agent:7", today=TODAY)
+    paid = record_group_payment(context.sessions, leader, members, 2, "agent:7", now=NOW)
     assert paid.group_receipt.startswith("JMP-")
     assert len(paid.members) == 4
     assert {m.period_to for m in paid.members} == {date(2026, 12, 1)}
@@ -236,6 +237,6 @@ def test_a_jimpitan_group_pays_for_every_member_under_one_receipt(context: AppCo
         rows = session.scalars(select(Payment).where(Payment.group_receipt == paid.group_receipt))
         assert {r.participant_id for r in rows} == {leader, *members}
     with pytest.raises(PaymentRejected, match="unknown participant"):
-        record_group_payment(context.sessions, leader, [999_999], 1, "agent:7", today=TODAY)
+        record_group_payment(context.sessions, leader, [999_999], 1, "agent:7", now=NOW)
     # All or nothing: the failed group recorded nobody.
     assert participant(context, leader).paid_through == date(2026, 12, 1)

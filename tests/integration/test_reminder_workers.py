@@ -11,7 +11,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select, update
@@ -20,12 +20,15 @@ from bot.app_context import AppContext
 from bot.db.models import Reminder
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
+from tests.support.clock import WIB, clock_environment
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.participants import make_participant
 from tests.support.services import RedisServer, stop
 
 PARTICIPANTS = 240
 DAY = "2026-11-13"  # three days before November's due date
+#: Every process of a test runs on this clock: the morning of DAY in Jakarta.
+MORNING_OF_DAY = datetime(2026, 11, 13, 9, 0, tzinfo=WIB)
 
 
 @pytest.fixture
@@ -43,14 +46,22 @@ def environment(
         "SADAR_TELEGRAM_API_BASE_URL": fake.base_url,
         "SADAR_TELEGRAM_MESSAGES_PER_SECOND": "1000",
         "SADAR_TELEGRAM_MESSAGES_PER_CHAT_PER_SECOND": "100",
-        # Daytime all day, so the test does not depend on the hour it runs.
-        "SADAR_REMINDER_SEND_FROM": "00:00",
-        "SADAR_REMINDER_SEND_UNTIL": "23:59:59.999999",
+        # The morning of DAY, whatever day and hour the test runs.
+        **clock_environment(MORNING_OF_DAY),
     }
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
     yield {**os.environ, **values}
+
+
+def settings_of(environment: dict[str, str]) -> dict[str, str]:
+    """The SADAR_* values of ``environment`` as Settings arguments (the same clock too)."""
+    return {
+        key.removeprefix("SADAR_").lower(): value
+        for key, value in environment.items()
+        if key.startswith("SADAR_")
+    }
 
 
 def sadar(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -103,8 +114,7 @@ def wait_until(condition, seconds: float, what: str) -> None:  # type: ignore[no
 def test_two_workers_a_kill_and_a_recovery_send_each_reminder_at_most_once(
     environment: dict[str, str], pg_url: str, fake: FakeTelegram, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings(_env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY)
-    context = AppContext.from_settings(settings)
+    context = AppContext.from_settings(Settings(_env_file=None, **settings_of(environment)))
     for chat in range(PARTICIPANTS):
         make_participant(context, f"tg:{9000 + chat}", first_period=date(2026, 11, 1))
 
@@ -162,8 +172,7 @@ def test_without_redis_a_single_machine_uses_the_sqlite_queue(
     environment: dict[str, str], pg_url: str, fake: FakeTelegram, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     env = {k: v for k, v in environment.items() if k != "SADAR_REDIS_URL"}
-    settings = Settings(_env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY)
-    context = AppContext.from_settings(settings)
+    context = AppContext.from_settings(Settings(_env_file=None, **settings_of(environment)))
     for chat in range(5):
         make_participant(context, f"tg:{9500 + chat}")
     sadar(env, "reminders", "run", "--date", DAY)

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
 from bot.db.models import Participant, Reminder
+from bot.domain.clock import FixedClock
 from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderPolicy
 from bot.services.reminders import (
@@ -62,7 +63,7 @@ def context(pg_url: str, fake: FakeTelegram, twilio: FakeTwilio) -> Iterator[App
         twilio_api_base_url=twilio.base_url,
         whatsapp_reminder_content_sid=CONTENT_SID,
     )
-    context = AppContext.from_settings(settings)
+    context = AppContext.from_settings(settings, FixedClock(MORNING))
     yield context
     context.engine.dispose()
 
@@ -78,7 +79,7 @@ def dispatcher_for(
         load_calendar(),
         POLICY,
         template_sid=template,
-        clock=lambda: now,
+        clock=FixedClock(now),
     )
 
 
@@ -96,7 +97,7 @@ def reminders(context: AppContext) -> list[Reminder]:
 
 def queue_all(context: AppContext) -> list[int]:
     batches: list[list[int]] = []
-    enqueue_planned(context.sessions, lambda ids, _when: batches.append(ids))
+    enqueue_planned(context.sessions, lambda ids, _when: batches.append(ids), now=MORNING)
     return [reminder_id for batch in batches for reminder_id in batch]
 
 

@@ -4,7 +4,7 @@ rows, a re-run, an interrupted run resumed) and coverage figures, on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -30,8 +30,10 @@ from bot.services.imports import (
 from bot.services.payments import PaymentSource, record_payment
 from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
+from tests.support.clock import WIB, fixed_clock
 
 TODAY = date(2026, 11, 20)
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=WIB)
 VILLAGES = """name,district,regency,province,households,officials
 Karanglo,Kerek,Tuban,Jawa Timur,1524,12
 Bendosari,Ngantru,Tulungagung,Jawa Timur,900,10
@@ -52,7 +54,7 @@ OFFICIALS = """nik,full_name,birth_date,phone,position,income,with_jht
 @pytest.fixture
 def context(pg_url: str) -> Iterator[AppContext]:
     context = AppContext.from_settings(
-        Settings(_env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY)
+        Settings(_env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY), fixed_clock(NOW)
     )
     yield context
     context.engine.dispose()
@@ -86,7 +88,7 @@ def test_agents_are_recognised_only_by_their_enrolled_identities(context: AppCon
             context.sessions, context.cipher, context.hash_key, name="Dobel",
             phone="+6281234567000", village="Karanglo", district="Kerek", regency="Tuban",
         )  # fmt: skip
-    suspend_agent(context.sessions, agent_id)
+    suspend_agent(context.sessions, agent_id, NOW)
     assert agent_for_sender(context.sessions, context.hash_key, "wa:+6281234567000") is None
 
 
@@ -94,7 +96,7 @@ def test_village_import_reports_bad_rows_and_a_rerun_updates_without_duplicates(
     context: AppContext, tmp_path: Path
 ) -> None:
     path = write(tmp_path, "villages.csv", VILLAGES)
-    report = import_villages(context.sessions, path)
+    report = import_villages(context.sessions, path, fixed_clock(NOW))
     assert (report.created, report.existing, report.total) == (2, 0, 5)
     assert report.errors == [
         (4, "households must be a whole number, got 'banyak'"),
@@ -103,7 +105,7 @@ def test_village_import_reports_bad_rows_and_a_rerun_updates_without_duplicates(
     ]
     assert list(import_errors(context.sessions, report.run_id)) == report.errors
     corrected = write(tmp_path, "villages-2.csv", VILLAGES.replace("1524,12", "1530,12"))
-    again = import_villages(context.sessions, corrected)
+    again = import_villages(context.sessions, corrected, fixed_clock(NOW))
     assert (again.created, again.existing) == (0, 2)
     with context.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Village)) == 2
@@ -113,21 +115,22 @@ def test_village_import_reports_bad_rows_and_a_rerun_updates_without_duplicates(
 
 def bulk(context: AppContext) -> BulkContext:
     return BulkContext(
-        context.sessions, context.cipher, context.hash_key, context.channel_log, 18, 65
+        context.sessions, context.cipher, context.hash_key, context.channel_log, 18, 65,
+        context.clock,
     )
 
 
 def test_officials_import_validates_each_row_resumes_and_never_duplicates(
     context: AppContext, tmp_path: Path
 ) -> None:
-    import_villages(context.sessions, write(tmp_path, "villages.csv", VILLAGES))
+    import_villages(context.sessions, write(tmp_path, "villages.csv", VILLAGES), fixed_clock(NOW))
     karanglo = find_village(context.sessions, "Karanglo")
     assert karanglo is not None
     path = write(tmp_path, "officials.csv", OFFICIALS)
 
-    interrupted = import_officials(bulk(context), path, karanglo, TODAY, stop_after=2)
+    interrupted = import_officials(bulk(context), path, karanglo, stop_after=2)
     assert interrupted.created == 2
-    resumed = import_officials(bulk(context), path, karanglo, TODAY)
+    resumed = import_officials(bulk(context), path, karanglo)
     assert resumed.skipped_done == 2 and resumed.run_id == interrupted.run_id
     assert resumed.created == 1  # Joko; Budi's birth date does not match his NIK
     assert resumed.existing == 1  # the same NIK twice in the file
@@ -135,7 +138,7 @@ def test_officials_import_validates_each_row_resumes_and_never_duplicates(
     assert "differs from the NIK" in resumed.errors[0][1]
     assert "not an Indonesian mobile number" in resumed.errors[1][1]
 
-    rerun = import_officials(bulk(context), path, karanglo, TODAY)  # a finished file again
+    rerun = import_officials(bulk(context), path, karanglo)  # a finished file again
     assert rerun.created == 0 and rerun.existing == 4
     with context.sessions() as session:
         officials = session.scalars(select(Participant).where(Participant.is_official)).all()
@@ -154,10 +157,10 @@ def test_officials_import_validates_each_row_resumes_and_never_duplicates(
 
 
 def test_coverage_figures_on_a_generated_village(context: AppContext, tmp_path: Path) -> None:
-    import_villages(context.sessions, write(tmp_path, "villages.csv", VILLAGES))
+    import_villages(context.sessions, write(tmp_path, "villages.csv", VILLAGES), fixed_clock(NOW))
     karanglo = find_village(context.sessions, "Karanglo")
     assert karanglo is not None
-    import_officials(bulk(context), write(tmp_path, "officials.csv", OFFICIALS), karanglo, TODAY)
+    import_officials(bulk(context), write(tmp_path, "officials.csv", OFFICIALS), karanglo)
     with context.sessions.begin() as session:
         ids = session.scalars(select(Participant.id).order_by(Participant.id)).all()
         # Three officials: one paid November, one owes since August (non-active), one new.
@@ -173,7 +176,7 @@ def test_coverage_figures_on_a_generated_village(context: AppContext, tmp_path: 
         )
     record_payment(
         context.sessions, ids[0], source=PaymentSource.AGENT_CASH, recorded_by="agent:1",
-        months=1, today=TODAY,
+        months=1, now=NOW,
     )  # fmt: skip
     village_rows = coverage_report(context.sessions, TODAY, "village")
     row = next(r for r in village_rows if r.area == ("Tuban", "Kerek", "Karanglo"))

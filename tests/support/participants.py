@@ -4,7 +4,7 @@ and then placed at a chosen point of their payment history."""
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import update
 
@@ -44,7 +44,9 @@ def make_participant(
         decision = ConsentDecision(
             channel=channel, purpose=ConsentPurpose.REGISTRATION, granted=True, wording="setuju"
         )
-        consent_id = record_consent(context.sessions, context.hash_key, sender_id, decision).id
+        consent_id = record_consent(
+            context.sessions, context.hash_key, sender_id, decision, context.clock.now()
+        ).id
     registration = Registration(
         full_name="Warga Uji",
         nik=parse_nik(nik, TODAY),
@@ -64,7 +66,7 @@ def make_participant(
         context.hash_key,
         registration,
         sender_id,
-        TODAY,
+        context.clock.now(),
         consent_id,
     )
     with context.sessions.begin() as session:
@@ -76,7 +78,7 @@ def make_participant(
         )
     if channel.value in ("tg", "wa"):
         context.channel_log.record_inbound(
-            sender_id, last_inbound_at or datetime.now(UTC) - timedelta(hours=1)
+            sender_id, last_inbound_at or context.clock.now() - timedelta(hours=1)
         )
         if opted_out:
             context.channel_log.set_reminders_opt_out(sender_id, opted_out=True)
