@@ -3,13 +3,14 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: help setup model migrate run test test-unit lint nlu-eval bench-registration bench-reminders clean
+.PHONY: help setup model migrate run test test-unit lint nlu-eval dialogue-eval bench-registration bench-reminders clean
 
 help:
 	@echo "make run    start Sadar (Rasa server, action server, gateway); chat at http://127.0.0.1:8000/"
 	@echo "make test   set up everything and run the whole test suite"
 	@echo "make lint   ruff checks"
 	@echo "make nlu-eval  NLU benchmark (accuracy, entity F1, cross-validation, latency)"
+	@echo "make dialogue-eval  dialogue corpus end to end: step and conversation pass rates"
 	@echo "make bench-registration  turns and wall time of a registration through the gateway"
 	@echo "make bench-reminders  plan/queue 1,000,000 participants' reminders; dispatch rate; kill test"
 
@@ -36,6 +37,10 @@ test-unit: setup
 
 nlu-eval: setup
 	@.venv-rasa/bin/python scripts/nlu_eval.py --write-docs docs/nlu.md
+
+dialogue-eval: model
+	@bash scripts/ensure-test-services
+	@SADAR_DIALOGUE_REPORT=docs/nlu.md $(VENV)/python -m pytest -q tests/e2e/test_dialogues.py $(PYTEST_ARGS)
 
 bench-registration: model
 	@$(VENV)/python scripts/bench_registration.py

@@ -48,6 +48,22 @@ STARTUP_TIMEOUT_SECONDS = 180
 QUIET_SECONDS = 0.6
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Dialogue pass rates per corpus part, when the dialogue tests ran (and, with
+    SADAR_DIALOGUE_REPORT=docs/nlu.md, written into that file)."""
+    import sys
+
+    module = sys.modules.get("tests.e2e.test_dialogues")
+    if module is None or not module.RESULTS:
+        return
+    from tests.support.dialogues import write_report
+
+    lines = write_report(module.RESULTS, os.environ.get("SADAR_DIALOGUE_REPORT"))
+    terminalreporter.write_sep("=", "dialogue corpus")
+    for line in lines:
+        terminalreporter.write_line(line)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.fspath):
