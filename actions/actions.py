@@ -17,31 +17,20 @@ from bot.domain.formatting import rupiah
 from bot.domain.senders import channel_of
 from bot.domain.tariff import load_tariff, monthly_contribution
 from bot.services.consent import record_consent
+from bot.understanding import interpreter
+from bot.understanding.interpreter import (
+    Entity,
+    Meaning,
+    Message,
+    early_fields,
+    interpret,
+    wants_to_register,
+)
 
 log = logging.getLogger(__name__)
 
-#: Questions answered in the middle of a form, which then resumes (see nlu/rules.yml).
-QUESTION_INTENTS = frozenset(
-    {
-        "ask_human",
-        "ask_about_programme",
-        "ask_contribution",
-        "ask_premium_for_income",
-        "ask_jkk",
-        "ask_jkm",
-        "ask_jht",
-        "ask_scholarship",
-        "ask_requirements",
-        "ask_payment_channels",
-        "ask_due_date",
-        "ask_arrears",
-        "ask_claim",
-    }
-)
-#: Reminder preferences work at any moment, forms included (nlu/rules.yml).
-REMINDER_PREFERENCE_INTENTS = frozenset({"stop_reminders", "resume_reminders"})
-#: Intents a form leaves to the rules instead of treating them as a wrong answer.
-DIGRESSION_INTENTS = QUESTION_INTENTS | REMINDER_PREFERENCE_INTENTS | {"bot_challenge", "cancel"}
+#: Questions answered at any moment, forms included (one list: the interpreter's).
+QUESTION_INTENTS = interpreter.QUESTION_INTENTS
 #: Offered as likely topics when the NLU is unsure; never small talk.
 MAX_SUGGESTED_TOPICS = 3
 
@@ -57,6 +46,56 @@ def latest_entity_value(tracker: Tracker, entity: str) -> Any:
     return None
 
 
+def message_from(tracker: Tracker) -> Message:
+    """The latest message as the interpreter reads it (text, intent, entities, ranking)."""
+    latest = tracker.latest_message or {}
+    intent = latest.get("intent") or {}
+    return Message(
+        text=(latest.get("text") or "").strip(),
+        intent=intent.get("name"),
+        confidence=float(intent.get("confidence") or 0.0),
+        entities=tuple(
+            Entity(e.get("entity", ""), e.get("value"), e.get("start"), e.get("end"))
+            for e in latest.get("entities") or []
+        ),
+        ranking=tuple(
+            (r.get("name", ""), float(r.get("confidence") or 0.0))
+            for r in latest.get("intent_ranking") or []
+        ),
+    )
+
+
+def answer_question(
+    dispatcher: CollectingDispatcher, topic: str | None, income: int | None = None
+) -> None:
+    """The answer to a question intent (a computed breakdown for a stated income); at a
+    form step with no recognisable topic, a word that the question was not understood."""
+    if topic is None:
+        dispatcher.utter_message(response="utter_question_not_understood_in_form")
+    elif topic in ("ask_premium_for_income", "ask_contribution") and income is not None:
+        _premium_breakdown(dispatcher, income)
+    elif topic == "ask_premium_for_income":
+        dispatcher.utter_message(response="utter_premium_ask_income")
+    else:
+        dispatcher.utter_message(response=f"utter_answer_{topic}")
+
+
+def _premium_breakdown(dispatcher: CollectingDispatcher, income: int) -> None:
+    basic = monthly_contribution(income, with_jht=False)
+    full = monthly_contribution(income, with_jht=True)
+    dispatcher.utter_message(
+        response="utter_answer_ask_premium_for_income",
+        income=rupiah(income),
+        jkk=rupiah(basic.jkk),
+        jkm=rupiah(basic.jkm),
+        total=rupiah(basic.total),
+        jht=rupiah(full.jht),
+        total_with_jht=rupiah(full.total),
+    )
+    if income > load_tariff().lowest_nominal:
+        dispatcher.utter_message(response="utter_premium_estimate_note")
+
+
 def response_text(domain: DomainDict, response: str) -> str:
     """The first text variant of a domain response: what the person was shown."""
     variants = domain.get("responses", {}).get(response) or []
@@ -66,28 +105,79 @@ def response_text(domain: DomainDict, response: str) -> str:
 
 
 class ValidateConsentForm(FormValidationAction):
+    """The consent question, read by meaning: a question is answered and the consent asked
+    again; "batal" is a no; fields given along the way wait until consent is given."""
+
     def name(self) -> str:
         return "validate_consent_form"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        events = await super().run(dispatcher, tracker, domain)
-        requested = tracker.get_slot("requested_slot")
-        answered = any(e.get("event") == "slot" and e.get("name") == requested for e in events)
-        if requested and not answered and latest_intent(tracker) not in DIGRESSION_INTENTS:
-            # Say what to send instead; the form then asks the same question again.
-            dispatcher.utter_message(response=f"utter_invalid_{requested}")
-            events.append(SlotSet(requested, None))
-        return events
+        if tracker.get_slot("requested_slot") != "consent_given":
+            return []
+        message = message_from(tracker)
+        today = get_app_context().clock.today()
+        reading = interpret(message, "consent_given", {}, today)
+        if reading.meaning is Meaning.LEAVE_TO_RULES:
+            return []  # the rules answer it; the consent question follows
+        if reading.meaning is Meaning.QUESTION and reading.topic is None:
+            # Unclear hesitation ("nanti saya tanya suami dulu gimana"): how to answer.
+            dispatcher.utter_message(response="utter_invalid_consent_given")
+            return [SlotSet("consent_given", None)]
+        if reading.meaning is Meaning.QUESTION:
+            answer_question(dispatcher, reading.topic, message.entity("money"))
+            return [SlotSet("consent_given", None)]
+        if reading.meaning is Meaning.CANCEL:
+            # Recorded as no consent; action_record_consent says it was cancelled.
+            return [SlotSet("consent_given", False), SlotSet("registration_stopped", "cancelled")]
+        events: list[EventType] = []
+        if reading.given:
+            held = {**(tracker.get_slot("early_fields") or {}), **reading.given}
+            events.append(SlotSet("early_fields", held))
+        if isinstance(reading.answer, bool):
+            return [*events, SlotSet("consent_given", reading.answer)]
+        if reading.meaning is not Meaning.SMALL_TALK:
+            dispatcher.utter_message(response="utter_invalid_consent_given")
+        return [*events, SlotSet("consent_given", None)]
 
-    def validate_consent_given(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if isinstance(value, bool):
-            return {"consent_given": value}
-        dispatcher.utter_message(response="utter_invalid_consent_given")
-        return {"consent_given": None}
+
+class ActionInformOutsideRegistration(Action):
+    """Data sent outside a registration: a message that also asks to register ("sy mau
+    daftar, nama …") starts it, keeping the data; anything else is told how to start."""
+
+    def name(self) -> str:
+        return "action_inform_outside_registration"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        message = message_from(tracker)
+        if not wants_to_register(message):
+            dispatcher.utter_message(response="utter_inform_outside_registration")
+            return [SlotSet("registration_requested", None)]
+        fields = early_fields(message, get_app_context().clock.today())
+        # A rule asks for consent next (nlu/rules.yml).
+        return [
+            SlotSet("early_fields", fields or None),
+            SlotSet("registration_stopped", None),
+            SlotSet("registration_requested", True),
+        ]
+
+
+class ActionStartRegistration(Action):
+    """ "daftar": keeps the fields a first message carries ("sy mau daftar, nama …, nik …")
+    in the conversation until consent is given; nothing is stored before it."""
+
+    def name(self) -> str:
+        return "action_start_registration"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        fields = early_fields(message_from(tracker), get_app_context().clock.today())
+        # A rule asks for consent next (nlu/rules.yml).
+        return [SlotSet("early_fields", fields or None), SlotSet("registration_stopped", None)]
 
 
 class ActionRecordConsent(Action):
@@ -118,12 +208,23 @@ class ActionRecordConsent(Action):
             SlotSet("consent_given", None),
             SlotSet("registering_for_resident", None),
         ]
+        early = dict(tracker.get_slot("early_fields") or {})
+        events += [SlotSet("early_fields", None), SlotSet("registration_requested", None)]
         if not granted:
-            dispatcher.utter_message(response="utter_consent_declined")
+            cancelled = tracker.get_slot("registration_stopped") == "cancelled"
+            dispatcher.utter_message(
+                response="utter_registration_cancelled" if cancelled else "utter_consent_declined"
+            )
+            events.append(SlotSet("registration_stopped", None))
+            if early:
+                dispatcher.utter_message(response="utter_early_data_discarded")
             return [*events, SlotSet("consent_granted", None)]
         dispatcher.utter_message(response="utter_consent_recorded")
         return [
             *events,
+            # Fields sent before consent become the form's answers now; the form checks
+            # them as it starts (validate_registration_form) and does not ask them again.
+            *(SlotSet(name, value) for name, value in early.items()),
             SlotSet("consent_record_id", record.id),
             # A rule starts registration_form on this (nlu/rules.yml).
             SlotSet("consent_granted", True),
@@ -140,31 +241,9 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        intent = latest_intent(tracker)
         income = latest_entity_value(tracker, "money")
-        if intent in ("ask_premium_for_income", "ask_contribution") and income is not None:
-            self._premium_breakdown(dispatcher, int(income))
-        elif intent == "ask_premium_for_income":
-            dispatcher.utter_message(response="utter_premium_ask_income")
-        else:
-            dispatcher.utter_message(response=f"utter_answer_{intent}")
+        answer_question(dispatcher, latest_intent(tracker), int(income) if income else None)
         return []
-
-    @staticmethod
-    def _premium_breakdown(dispatcher: CollectingDispatcher, income: int) -> None:
-        basic = monthly_contribution(income, with_jht=False)
-        full = monthly_contribution(income, with_jht=True)
-        dispatcher.utter_message(
-            response="utter_answer_ask_premium_for_income",
-            income=rupiah(income),
-            jkk=rupiah(basic.jkk),
-            jkm=rupiah(basic.jkm),
-            total=rupiah(basic.total),
-            jht=rupiah(full.jht),
-            total_with_jht=rupiah(full.total),
-        )
-        if income > load_tariff().lowest_nominal:
-            dispatcher.utter_message(response="utter_premium_estimate_note")
 
 
 class ActionSuggestTopics(Action):

@@ -1,5 +1,6 @@
-"""The registration form: extraction and validation of each field, the summary, the
-submission. Rules live in bot.domain; this module only maps them to slots and replies."""
+"""The registration form: what each message means (decided by the interpreter in
+bot/understanding), the checks of each field, the summary, the submission. Rules live in
+bot.domain; this module only turns readings and verdicts into slots and replies."""
 
 from __future__ import annotations
 
@@ -12,12 +13,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.actions import (
-    DIGRESSION_INTENTS,
-    latest_entity_value,
-    latest_intent,
-    response_text,
-)
+from actions.actions import answer_question, message_from, response_text
 from actions.agents import enrolled_agent
 from actions.on_behalf import (
     CODE,
@@ -32,10 +28,10 @@ from bot.domain.nik import InvalidNik, parse_nik
 from bot.domain.registration import (
     Registration,
     RegistrationProblem,
+    age_on,
     check_age,
     check_income,
     clean_full_name,
-    name_from_message,
 )
 from bot.domain.senders import Channel, channel_of
 from bot.domain.tariff import monthly_contribution
@@ -47,15 +43,13 @@ from bot.services.participants import (
     nik_is_registered,
     register_participant,
 )
-from nlu.parsing.dates import find_dates
+from bot.understanding.interpreter import FIELDS, Meaning, Unparsed, interpret, yes_no
 from nlu.parsing.identifiers import normalise_phone
 from nlu.parsing.lookups import (
-    closest_occupation,
     occupation_label,
     village_by_name,
     villages_in_regency,
 )
-from nlu.parsing.money import find_money
 
 REGISTRATION_SLOTS = (
     "full_name",
@@ -72,74 +66,21 @@ REGISTRATION_SLOTS = (
 )
 #: Asked last, only when an agent registers a walk-in: how the resident consents.
 RESIDENT_CONSENT_SLOT = "resident_consent"
+#: Set when the registration ends early (cancelled, not eligible): the form then closes.
+STOPPED_SLOT = "registration_stopped"
 MAX_FAILURES_BEFORE_HELP = 3
-_VILLAGE_PREFIXES = ("desa ", "ds. ", "ds ", "kelurahan ", "kel. ", "kel ", "dari ", "di ")
+SUMMARY_STEPS = ("registration_confirmed", RESIDENT_CONSENT_SLOT)
 
-
-#: Small talk is never taken as a name, a village or any other free-text answer.
-SMALL_TALK_INTENTS = frozenset({"greet", "goodbye", "thank", "affirm", "deny"})
-YES_NO_SLOTS = frozenset({"with_jht", "registration_confirmed"})
-YES_WORDS = frozenset(
-    {"ya", "iya", "y", "yes", "ok", "oke", "betul", "benar", "bener", "nggih", "sip"}
-)
-
-
-def _answering(tracker: Tracker, slot: str) -> bool:
-    """True when the latest message answers the pending question for ``slot``."""
-    if tracker.get_slot("requested_slot") != slot or _is_digression(tracker):
-        return False
-    return slot in YES_NO_SLOTS or latest_intent(tracker) not in SMALL_TALK_INTENTS
-
-
-#: The entity that answers each question; a short message carrying it is an answer even
-#: when the classifier reads it as a question ("ojek" alone may look like "can ojek join?").
-ANSWER_ENTITY = {
-    "nik": "nik",
-    "birth_date": "date",
-    "phone": "phone",
-    "village": "village",
-    "occupation": "occupation",
-    "declared_income": "money",
-}
-QUESTION_WORDS = frozenset(
-    {
-        "apa",
-        "apakah",
-        "berapa",
-        "brp",
-        "bagaimana",
-        "gimana",
-        "gmn",
-        "kapan",
-        "mana",
-        "dimana",
-        "kenapa",
-        "bisa",
-        "boleh",
-        "piye",
-        "pinten",
-        "pripun",
-        "opo",
-        "sabaraha",
-        "naon",
-    }
-)
-
-
-def _is_digression(tracker: Tracker) -> bool:
-    if latest_intent(tracker) not in DIGRESSION_INTENTS:
-        return False
-    entity = ANSWER_ENTITY.get(tracker.get_slot("requested_slot") or "")
-    text = _text(tracker).lower()
-    is_question = "?" in text or bool(set(text.split()) & QUESTION_WORDS)
-    return not (entity and latest_entity_value(tracker, entity) is not None and not is_question)
-
-
-def _text(tracker: Tracker) -> str:
-    return (tracker.latest_message.get("text") or "").strip()
+Verdict = dict[str, Any]
+#: A verdict that refused the value (the reply saying why was already sent).
+REFUSED: Verdict = {}
 
 
 class ValidateRegistrationForm(FormValidationAction):
+    """Each message is read once by ``interpret``; this class applies the reading: checks
+    the values, acknowledges fields given out of turn and corrections in one short line,
+    answers questions, and stops early (cancel, not eligible) without storing anything."""
+
     def name(self) -> str:
         return "validate_registration_form"
 
@@ -150,6 +91,8 @@ class ValidateRegistrationForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
+        if tracker.get_slot(STOPPED_SLOT):
+            return []  # the form closes; action_submit_registration only tidies up
         if _for_resident(tracker):
             return [*domain_slots, RESIDENT_CONSENT_SLOT]
         return domain_slots
@@ -157,205 +100,166 @@ class ValidateRegistrationForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        previous = {slot: tracker.get_slot(slot) for slot in REGISTRATION_SLOTS}
-        events = await super().run(dispatcher, tracker, domain)
-        changed = {
-            e["name"]
-            for e in events
-            if e.get("event") == "slot"
-            and e["name"] in REGISTRATION_SLOTS
-            and e.get("value") is not None
-            and e.get("value") != previous.get(e["name"])
-        }
-        requested = tracker.get_slot("requested_slot")
-        confirming = ("registration_confirmed", RESIDENT_CONSENT_SLOT)
-        if requested in confirming and changed - {*confirming}:
-            # A correction at the summary: show the summary again with the new value.
-            events.append(SlotSet("registration_confirmed", None))
-        answered = any(e.get("event") == "slot" and e.get("name") == requested for e in events)
-        if requested and not answered and not _is_digression(tracker):
-            # Nothing usable for a yes/no question: say what to send, then ask again.
-            if not dispatcher.messages:
-                dispatcher.utter_message(response=f"utter_invalid_{requested}")
-            events.append(SlotSet(requested, None))
-        return events
+        asking = tracker.get_slot("requested_slot")
+        known = _number_of_this_chat(tracker)
+        if known:
+            tracker.add_slots(known)
+        if asking is None:
+            # The form is starting with answers given before consent: check them now.
+            given = {k: v for k, v in tracker.slots_to_validate().items() if k in FIELDS}
+            events = await self._apply(dispatcher, tracker, domain, None, None, given, {})
+        else:
+            events = await self._read(dispatcher, tracker, domain, asking)
+            if events is None:
+                return []  # left to the dialogue rules (stop reminders, "are you a bot?")
+        events = [*known, *events]
+        tracker.add_slots(events)
+        next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
+        return [*events, next_slot] if next_slot else events
 
-    # --- a rejected answer says what to send instead; the third offers a person ------------
+    async def _read(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, asking: str
+    ) -> list[EventType] | None:
+        message = message_from(tracker)
+        filled = {name: tracker.get_slot(name) for name in FIELDS}
+        reading = interpret(message, asking, filled, get_app_context().clock.today())
+        again = [SlotSet(asking, None)]  # the form asks the pending question again
+        if reading.meaning is Meaning.LEAVE_TO_RULES:
+            return None
+        if reading.meaning is Meaning.QUESTION:
+            income = message.entity("money")
+            answer_question(dispatcher, reading.topic, int(income) if income else None)
+            return again
+        if reading.meaning is Meaning.CANCEL:
+            dispatcher.utter_message(response="utter_registration_cancelled")
+            return [*again, SlotSet(STOPPED_SLOT, "cancelled")]
+        if reading.meaning is Meaning.SMALL_TALK:
+            return again
+        if reading.meaning is Meaning.NOT_UNDERSTOOD:
+            return [*again, *self._refuse(asking, f"utter_{reading.problem}", dispatcher, tracker)]
+        if asking in SUMMARY_STEPS and reading.answer is False and not reading.corrections:
+            dispatcher.utter_message(response="utter_what_to_correct")
+            return again
+        return await self._apply(
+            dispatcher, tracker, domain, asking, reading.answer, reading.given,
+            reading.corrections,
+        )  # fmt: skip
 
-    def _reject(
+    async def _apply(
         self,
-        slot: str,
-        response: str,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        **values: Any,
-    ) -> dict[str, Any]:
-        dispatcher.utter_message(response=response, **values)
+        domain: DomainDict,
+        asking: str | None,
+        answer: Any,
+        given: dict[str, Any],
+        corrections: dict[str, Any],
+    ) -> list[EventType]:
+        events: list[EventType] = []
+        values: dict[str, Any] = {}
+        quiet = CollectingDispatcher()  # a field given out of turn is refused silently
+        fixed, noted = [], []
+        for name, value in corrections.items():
+            verdict = await self._check(name, value, dispatcher, tracker, domain, values)
+            if verdict:
+                values.update(verdict)
+                fixed.append(name)
+        for name, value in given.items():
+            verdict = await self._check(name, value, quiet, tracker, domain, values)
+            if verdict:
+                values.update(verdict)
+                noted.append(name)
+        for name in fixed:
+            dispatcher.utter_message(
+                response="utter_field_corrected",
+                field=_label(domain, name).capitalize(),
+                value=_shown(name, values[name]),
+            )
+        for message in quiet.messages:  # only "not eligible" is said for an unasked field
+            if str(message.get("response", "")).startswith("utter_not_eligible"):
+                dispatcher.messages.append(message)
+        if noted:
+            dispatcher.utter_message(
+                response="utter_fields_noted",
+                fields=", ".join(f"{_label(domain, n)} {_shown(n, values[n])}" for n in noted),
+            )
+        if values.get(STOPPED_SLOT):
+            return [SlotSet(k, v) for k, v in values.items()]
+        if asking is not None and answer is not None:
+            verdict = await self._check(asking, answer, dispatcher, tracker, domain, values)
+            values.update(verdict or {asking: None})
+            if not verdict:
+                events += self._count_failure(asking, dispatcher, tracker)
+        elif asking is not None:
+            values.setdefault(asking, None)  # nothing for the question: it is asked again
+        if asking in SUMMARY_STEPS and (fixed or noted):
+            values["registration_confirmed"] = None  # show the summary with the new values
+        return [*events, *(SlotSet(k, v) for k, v in values.items())]
+
+    # --- checks: a verdict is the slots to set, or REFUSED after saying what to send ------
+
+    async def _check(
+        self,
+        name: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: dict[str, Any],
+    ) -> Verdict:
+        if isinstance(value, Unparsed):
+            dispatcher.utter_message(response=f"utter_invalid_{name}")
+            return REFUSED
+        check = getattr(self, f"check_{name}", None)
+        if check is None:
+            return {name: value}
+        result = check(value, dispatcher, tracker, domain, pending)
+        if hasattr(result, "__await__"):
+            result = await result
+        return dict(result)
+
+    def _refuse(
+        self, slot: str, response: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        dispatcher.utter_message(response=response)
+        return self._count_failure(slot, dispatcher, tracker)
+
+    @staticmethod
+    def _count_failure(
+        slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        """The third failed answer to one question offers a person's help."""
         failures = dict(tracker.get_slot("registration_failures") or {})
         failures[slot] = failures.get(slot, 0) + 1
         if failures[slot] >= MAX_FAILURES_BEFORE_HELP:
             dispatcher.utter_message(response="utter_offer_human_help")
             failures[slot] = 0
-        return {slot: None, "registration_failures": failures}
+        return [SlotSet("registration_failures", failures)]
 
-    # --- extraction: entities from any message, free text only for the pending question ----
-
-    async def extract_full_name(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if _answering(tracker, "full_name"):
-            return {"full_name": name_from_message(_text(tracker))}
-        text = _text(tracker)
-        if not _is_digression(tracker) and text.lower().startswith(("nama ", "nama:", "namaku")):
-            return {"full_name": name_from_message(text)}
-        return {}
-
-    async def extract_nik(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if _is_digression(tracker):
-            return {}
-        nik = latest_entity_value(tracker, "nik")
-        if nik is not None:
-            return {"nik": nik}
-        if _answering(tracker, "nik"):
-            digits = "".join(ch for ch in _text(tracker) if ch.isdigit())
-            return {"nik": digits or _text(tracker)}
-        return {}
-
-    async def extract_birth_date(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if _is_digression(tracker):
-            return {}
-        value = latest_entity_value(tracker, "date")
-        if value is not None:
-            return {"birth_date": value}
-        if _answering(tracker, "birth_date"):
-            return {"birth_date": "?" + _text(tracker)}
-        return {}
-
-    async def extract_phone(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if _is_digression(tracker):
-            return {}
-        value = latest_entity_value(tracker, "phone")
-        if value is not None:
-            return {"phone": value}
-        own_chat = channel_of(tracker.sender_id) is Channel.WHATSAPP and not _for_resident(tracker)
-        if tracker.get_slot("phone") is None and own_chat:
-            # WhatsApp tells us the number: never ask for it (unless an agent is typing it).
-            return {"phone": tracker.sender_id.split(":", 1)[1]}
-        if _answering(tracker, "phone"):
-            return {"phone": "?" + _text(tracker)}
-        return {}
-
-    async def extract_village(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if _is_digression(tracker):
-            return {}
-        value = latest_entity_value(tracker, "village")
-        if value is not None:
-            return {"village": value}
-        if _answering(tracker, "village"):
-            text = _text(tracker)
-            for prefix in _VILLAGE_PREFIXES:
-                if text.lower().startswith(prefix):
-                    text = text[len(prefix) :]
-            return {"village": text.strip(" .,").title()}
-        return {}
-
-    async def extract_district(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if _answering(tracker, "district"):
-            return {"district": _text(tracker).removeprefix("kec ").strip(" .,").title()}
-        return {}
-
-    async def extract_regency(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if _answering(tracker, "regency"):
-            return {"regency": _text(tracker).removeprefix("kab ").strip(" .,").title()}
-        return {}
-
-    async def extract_occupation(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if _is_digression(tracker):
-            return {}
-        value = latest_entity_value(tracker, "occupation")
-        if value is not None:
-            return {"occupation": value}
-        if _answering(tracker, "occupation"):
-            return {"occupation": closest_occupation(_text(tracker)) or "?" + _text(tracker)}
-        return {}
-
-    async def extract_declared_income(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if _is_digression(tracker):
-            return {}
-        value = latest_entity_value(tracker, "money")
-        if value is not None:
-            return {"declared_income": float(value)}
-        if _answering(tracker, "declared_income"):
-            # "1500000" or "1,5" alone answer the question even without a unit word.
-            found = find_money("penghasilan " + _text(tracker))
-            if found:
-                return {"declared_income": float(found[0].value)}
-            return {"declared_income": -1.0}
-        return {}
-
-    async def extract_with_jht(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if not _answering(tracker, "with_jht") and "jht" not in _text(tracker).lower():
-            return {}
-        intent, text = latest_intent(tracker), _text(tracker).lower()
-        if intent == "deny" or any(
-            w in text for w in ("tanpa jht", "tidak", "gak", "nggak", "saja")
-        ):
-            return {"with_jht": False}
-        if intent in ("affirm", "inform") or "jht" in text:
-            return {"with_jht": True}
-        return {}
-
-    async def extract_registration_confirmed(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if not _answering(tracker, "registration_confirmed"):
-            return {}
-        intent = latest_intent(tracker)
-        first_word = (_text(tracker).lower().split() or [""])[0].strip(",.!")
-        # "ya, daftarkan" reads as start_registration to the classifier; it is a yes here.
-        if intent in ("affirm", "start_registration") or first_word in YES_WORDS:
-            return {"registration_confirmed": True}
-        if intent in ("deny", "correct") and not self._carries_a_field(tracker):
-            dispatcher.utter_message(response="utter_what_to_correct")
-        return {}
-
-    async def extract_resident_consent(self, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if tracker.get_slot("requested_slot") != RESIDENT_CONSENT_SLOT or _is_digression(tracker):
-            return {}
-        value = latest_entity_value(tracker, "consent_method")
-        text = _text(tracker).lower()
-        if value in (CODE, READ_ALOUD):
-            return {RESIDENT_CONSENT_SLOT: value}
-        if "kode" in text:
-            return {RESIDENT_CONSENT_SLOT: CODE}
-        if "baca" in text:
-            return {RESIDENT_CONSENT_SLOT: READ_ALOUD}
-        return {}
-
-    @staticmethod
-    def _carries_a_field(tracker: Tracker) -> bool:
-        return bool(tracker.latest_message.get("entities")) or _text(tracker).lower().startswith(
-            "nama"
-        )
-
-    # --- validation: domain rules, and a reply that says what to send instead --------------
-
-    def validate_full_name(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    def check_full_name(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
         try:
             return {"full_name": clean_full_name(str(value))}
         except RegistrationProblem:
-            return self._reject("full_name", "utter_invalid_full_name", dispatcher, tracker)
+            dispatcher.utter_message(response="utter_invalid_full_name")
+            return REFUSED
 
-    def validate_nik(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        try:
-            nik = parse_nik(str(value), get_app_context().clock.today())
-        except InvalidNik as error:
-            return self._reject(
-                "nik", f"utter_invalid_nik_{error.problem.value}", dispatcher, tracker
-            )
+    def check_nik(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
         context = get_app_context()
+        today = context.clock.today()
+        try:
+            nik = parse_nik(str(value), today)
+        except InvalidNik as error:
+            dispatcher.utter_message(response=f"utter_invalid_nik_{error.problem.value}")
+            return REFUSED
+        stopped = self._eligibility(nik.birth_date, today, dispatcher, source="nik")
+        if stopped:
+            return stopped
         if nik_is_registered(context.sessions, context.hash_key, nik.value):
             dispatcher.utter_message(response="utter_nik_already_registered")
-            return {"nik": None}
-        result: dict[str, Any] = {"nik": nik.value}
-        birth = tracker.get_slot("birth_date")
-        if birth and not str(birth).startswith("?") and birth != nik.birth_date.isoformat():
+            return REFUSED
+        result: Verdict = {"nik": nik.value}
+        birth = pending.get("birth_date") or tracker.get_slot("birth_date")
+        if birth and birth != nik.birth_date.isoformat():
             dispatcher.utter_message(
                 response="utter_birth_date_mismatch",
                 birth_date=_show_date(birth),
@@ -364,88 +268,88 @@ class ValidateRegistrationForm(FormValidationAction):
             result["birth_date"] = None
         return result
 
-    def validate_birth_date(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        text = str(value)
-        if text.startswith("?"):
-            found = find_dates(text[1:], get_app_context().clock.today())
-            if not found:
-                return self._reject("birth_date", "utter_invalid_birth_date", dispatcher, tracker)
-            text = str(found[0].value)
-        birth = date.fromisoformat(text)
-        context = get_app_context()
-        settings = context.settings
-        today = context.clock.today()
-        try:
-            check_age(birth, today, settings.min_registration_age, settings.max_registration_age)
-        except RegistrationProblem as problem:
-            response = "utter_too_young" if problem.code == "too_young" else "utter_too_old"
-            dispatcher.utter_message(
-                response=response,
-                minimum=settings.min_registration_age,
-                maximum=settings.max_registration_age,
-            )
-            return {"birth_date": None}
-        nik = tracker.get_slot("nik")
+    def check_birth_date(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+        birth = date.fromisoformat(str(value))
+        today = get_app_context().clock.today()
+        stopped = self._eligibility(birth, today, dispatcher, source="birth_date")
+        if stopped:
+            return stopped
+        nik = pending.get("nik") or tracker.get_slot("nik")
         if nik:
             encoded = parse_nik(nik, today).birth_date
             if encoded != birth:
                 dispatcher.utter_message(
                     response="utter_birth_date_mismatch",
-                    birth_date=_show_date(text),
+                    birth_date=_show_date(birth.isoformat()),
                     nik_birth_date=_show_date(encoded.isoformat()),
                 )
-                return {"birth_date": None}
-        return {"birth_date": text}
+                return REFUSED
+        return {"birth_date": birth.isoformat()}
 
-    def validate_phone(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        phone = normalise_phone(str(value).lstrip("?"))
+    @staticmethod
+    def _eligibility(
+        birth: date, today: date, dispatcher: CollectingDispatcher, source: str
+    ) -> Verdict:
+        """Too young or too old ends the registration at once, kindly, storing nothing."""
+        settings = get_app_context().settings
+        try:
+            check_age(birth, today, settings.min_registration_age, settings.max_registration_age)
+        except RegistrationProblem as problem:
+            dispatcher.utter_message(
+                response=f"utter_not_eligible_{problem.code}",
+                age=age_on(birth, today),
+                minimum=settings.min_registration_age,
+                maximum=settings.max_registration_age,
+                source=source,
+            )
+            return {STOPPED_SLOT: problem.code}
+        return {}
+
+    def check_phone(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+        phone = normalise_phone(str(value))
         if phone is None:
-            return self._reject("phone", "utter_invalid_phone", dispatcher, tracker)
+            dispatcher.utter_message(response="utter_invalid_phone")
+            return REFUSED
         return {"phone": phone}
 
-    def validate_village(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    def check_village(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
         name = str(value).strip()
         if len(name) < 3:
-            return self._reject("village", "utter_ask_village", dispatcher, tracker)
+            dispatcher.utter_message(response="utter_invalid_village")
+            return REFUSED
         known = village_by_name(name)
         if known is not None:
             return {"village": known.name, "district": known.district, "regency": known.regency}
-        # An unknown village: the NIK still tells the regency when we know its code.
-        nik = tracker.get_slot("nik")
+        # An unknown village: the NIK still tells the regency when we know its code; the
+        # district (and regency otherwise) is asked next.
+        nik = pending.get("nik") or tracker.get_slot("nik")
         same_regency = villages_in_regency(str(nik)[:4]) if nik else []
-        if same_regency:
-            return {"village": name, "regency": same_regency[0].regency}
-        return {"village": name}
+        regency = same_regency[0].regency if same_regency else None
+        return {"village": name, "district": None, "regency": regency}
 
-    def validate_district(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        return {"district": str(value)} if len(str(value)) >= 3 else {"district": None}
+    def check_district(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+        return {"district": str(value)} if len(str(value)) >= 3 else REFUSED
 
-    def validate_regency(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        return {"regency": str(value)} if len(str(value)) >= 3 else {"regency": None}
+    def check_regency(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+        return {"regency": str(value)} if len(str(value)) >= 3 else REFUSED
 
-    def validate_occupation(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        if str(value).startswith("?"):
-            return self._reject("occupation", "utter_invalid_occupation", dispatcher, tracker)
+    def check_occupation(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
         return {"occupation": str(value)}
 
-    def validate_declared_income(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        amount = int(value)
-        if amount < 0:
-            return self._reject(
-                "declared_income", "utter_invalid_declared_income", dispatcher, tracker
-            )
+    def check_declared_income(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
         try:
-            return {"declared_income": float(check_income(amount))}
+            return {"declared_income": float(check_income(int(value)))}
         except RegistrationProblem as problem:
-            return self._reject("declared_income", f"utter_{problem.code}", dispatcher, tracker)
+            dispatcher.utter_message(response=f"utter_{problem.code}")
+            return REFUSED
 
-    def validate_with_jht(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    def check_with_jht(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
         return {"with_jht": bool(value)}
 
-    def validate_registration_confirmed(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        return {"registration_confirmed": True if value else None}
+    def check_registration_confirmed(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+        return {"registration_confirmed": True} if value else REFUSED
 
-    async def validate_resident_consent(self, value, dispatcher, tracker, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    async def check_resident_consent(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
         """The code is sent here, inside the form, so that a number it cannot reach keeps
         every answer and simply asks again (the agent may choose reading aloud)."""
         if value != CODE:
@@ -462,8 +366,34 @@ class ValidateRegistrationForm(FormValidationAction):
                 response="utter_resident_code_not_sent",
                 phone=masked_phone(str(tracker.get_slot("phone"))),
             )
-            return {RESIDENT_CONSENT_SLOT: None}
+            return REFUSED
         return {RESIDENT_CONSENT_SLOT: CODE}
+
+
+def _number_of_this_chat(tracker: Tracker) -> list[EventType]:
+    """On WhatsApp the resident's number is known: it is never asked (unless an agent is
+    registering someone else, whose number the agent types)."""
+    own_chat = channel_of(tracker.sender_id) is Channel.WHATSAPP and not _for_resident(tracker)
+    if own_chat and tracker.get_slot("phone") is None:
+        return [SlotSet("phone", tracker.sender_id.split(":", 1)[1])]
+    return []
+
+
+def _label(domain: DomainDict, field: str) -> str:
+    return response_text(domain, f"utter_label_{field}")
+
+
+def _shown(field: str, value: Any) -> str:
+    """A field's value as the resident reads it back."""
+    if field == "declared_income":
+        return rupiah(int(value))
+    if field == "birth_date":
+        return _show_date(str(value))
+    if field == "occupation":
+        return occupation_label(str(value))
+    if field == "with_jht":
+        return programmes(bool(value))
+    return str(value)
 
 
 def _for_resident(tracker: Tracker) -> bool:
@@ -560,6 +490,8 @@ def _reset_registration() -> list[EventType]:
             "consent_granted",
             "registering_for_resident",
             RESIDENT_CONSENT_SLOT,
+            STOPPED_SLOT,
+            "early_fields",
         )
     ]
 
@@ -592,6 +524,8 @@ class ActionSubmitRegistration(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if tracker.get_slot(STOPPED_SLOT):
+            return _reset_registration()  # cancelled or not eligible: already said why
         context = get_app_context()
         registration = registration_from_slots(tracker)
         if _for_resident(tracker):
@@ -723,14 +657,14 @@ class ActionDeleteMyData(Action):
         context = get_app_context()
         key = context.hash_key
         pending = bool(tracker.get_slot("deletion_requested"))
-        intent = latest_intent(tracker)
-        if pending and intent == "affirm":
+        answer = yes_no(message_from(tracker))
+        if pending and answer is True:
             reference = delete_for_sender(context.sessions, key, tracker.sender_id)
             dispatcher.utter_message(
                 response="utter_data_deleted" if reference else "utter_nothing_to_delete"
             )
             return [SlotSet("deletion_requested", None)]
-        if pending and intent == "deny":
+        if pending and answer is False:
             dispatcher.utter_message(response="utter_deletion_cancelled")
             return [SlotSet("deletion_requested", None)]
         if find_for_sender(context.sessions, context.cipher, key, tracker.sender_id) is None:

@@ -106,7 +106,7 @@ def due_date(period: date) -> date:
 
 _NAME_PREFIX = re.compile(
     r"^\s*(?:nama\s*(?:saya|ku|lengkap|lengkap saya|sesuai ktp)?|namaku|nami\s*(?:kulo|kula|abdi)?|"
-    r"jenenge?\s*(?:kulo|aku)?|saya|sy|aku|atas nama|a\.?n\.?)\s*[:=]?\s*",
+    r"jenenge?\s*(?:kulo|aku)?|saya|sy|aku|atas nama|a\.?n\.?)(?=[\s:=]|$)\s*[:=]?\s*",
     re.IGNORECASE,
 )
 _NAME_STOP = re.compile(r"[,;\n]|\b(?:nik|lahir|tgl|tanggal|hp|no|nomor|wa|desa|kerja)\b", re.I)

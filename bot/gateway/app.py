@@ -37,6 +37,10 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
+#: Sent to Rasa on the resident's behalf when the chat page opens (not typed by anyone).
+GREETING_PAYLOAD = "/greet"
+
+
 class ChatRequest(BaseModel):
     sender: str = Field(
         description="Conversation id chosen by the web client; stored as 'web:<id>'."
@@ -47,6 +51,10 @@ class ChatRequest(BaseModel):
         max_length=64,
         description="Client-chosen id; a retried request with the same id is answered once.",
     )
+
+
+class ChatStart(BaseModel):
+    sender: str = Field(description="The web client's conversation id, as for /api/chat.")
 
 
 class ChatResponse(BaseModel):
@@ -175,6 +183,24 @@ def create_app(
         if key:
             await store.put(key, json.dumps(payload), IDEMPOTENCY_TTL_SECONDS)
         return JSONResponse(payload)
+
+    @app.post("/api/chat/start", response_model=ChatResponse)
+    async def chat_start(body: ChatStart, request: Request) -> JSONResponse:
+        """The page opened: the greeting and the main choices, or, in the middle of a
+        registration, its pending question again (the resident typed nothing)."""
+        try:
+            sender_id = web_sender_id(body.sender)
+        except ValueError as error:
+            return JSONResponse({"detail": str(error)}, status_code=422)
+        router: ConversationRouter = request.app.state.router
+        try:
+            replies = await router.handle(sender_id, GREETING_PAYLOAD)
+        except RasaUnavailable as error:
+            log.error("greeting not sent: %s", error)
+            return JSONResponse(
+                {"replies": [BotReply(text=messages.RASA_UNAVAILABLE).as_json()]}, status_code=503
+            )
+        return JSONResponse({"replies": _replies_json(replies)})
 
     app.include_router(whatsapp_router(settings))
     app.include_router(payments_router(settings))

@@ -68,7 +68,7 @@ def test_full_registration_over_telegram(stack: Stack, db) -> None:  # type: ign
 
 def test_full_registration_over_whatsapp(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
     number, nik = "+6285711110001", "3571021708807002"
-    assert stack.whatsapp(number, "halo")[-1].endswith("1. Daftar sekarang")
+    assert "\n1. Daftar sekarang\n2. Besar iuran" in stack.whatsapp(number, "halo")[-1]
     assert stack.whatsapp(number, "1")[-1].endswith("1. Ya, setuju\n2. Tidak")
     assert "nama lengkap" in stack.whatsapp(number, "1")[-1]
     assert "NIK" in stack.whatsapp(number, "Joko Santoso")[-1]

@@ -39,7 +39,12 @@ def sender() -> str:
 def test_greeting_is_answered_in_indonesian_from_the_domain(stack: Stack, sender: str) -> None:
     replies = stack.chat(sender, "halo")
     assert replies[0]["text"].startswith("Halo! Saya Sadar")
-    assert replies[0]["buttons"] == [{"title": "Daftar sekarang", "payload": "/start_registration"}]
+    assert replies[0]["buttons"] == [
+        {"title": "Daftar sekarang", "payload": "/start_registration"},
+        {"title": "Besar iuran", "payload": "/ask_contribution"},
+        {"title": "Manfaatnya", "payload": "/ask_about_programme"},
+        {"title": "Cek status", "payload": "/check_status"},
+    ]
 
 
 def test_consent_form_records_a_granted_decision(stack: Stack, sender: str) -> None:

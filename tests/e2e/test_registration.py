@@ -107,7 +107,7 @@ def test_the_same_nik_from_another_sender_is_refused(stack: Stack, db) -> None: 
     _start(stack, second)
     stack.chat(second, "Ani")
     texts = _texts(stack.chat(second, nik))
-    assert any("sudah terdaftar" in t and "cek status" in t for t in texts)
+    assert any("sudah terdaftar" in t and "cek status" in t for t in texts), texts
     with db() as session:
         count = (
             session.query(Participant)

@@ -22,10 +22,27 @@ from bot.settings import PROJECT_ROOT
 
 DIALOGUES_DIR = PROJECT_ROOT / "tests" / "dialogues"
 DEFAULT_BIRTH = date(1980, 8, 17)
+#: The form's questions in order; `until: SLOT` plays plain answers up to the question for
+#: SLOT before a conversation's own steps (no phone question on WhatsApp: it is known).
+FORM_ORDER = (
+    "consent_given", "full_name", "nik", "birth_date", "phone", "village", "occupation",
+    "declared_income", "with_jht", "registration_confirmed",
+)  # fmt: skip
 #: Forms whose question is not an `utter_ask_<slot>` response.
 QUESTION_RESPONSES = {
     "village": ("utter_ask_village", "utter_ask_village_suggest"),
     "registration_confirmed": ("utter_registration_summary",),
+}
+PLAIN_ANSWERS = {
+    "consent_given": "ya",
+    "full_name": "{name}",
+    "nik": "{nik}",
+    "birth_date": "{birth}",
+    "phone": "{phone}",
+    "village": "Karanglo",
+    "occupation": "petani",
+    "declared_income": "1 juta",
+    "with_jht": "tidak",
 }
 _serials = itertools.count(uuid.uuid4().int % 5000)
 
@@ -46,6 +63,7 @@ class Conversation:
     agent: bool = False
     record: dict[str, Any] | str | None = None
     source: str = ""
+    resident: str = "Warga Uji"
 
     def __str__(self) -> str:
         return self.name
@@ -90,7 +108,11 @@ def load(path: Path) -> list[Conversation]:
         Conversation(
             name=item["name"],
             part=part,
-            steps=[Step(s["user"], s.get("expect") or {}) for s in item["steps"]],
+            steps=[
+                *_opening(item.get("until"), item.get("channel", "web")),
+                *(Step(s["user"], s.get("expect") or {}) for s in item["steps"]),
+            ],
+            resident=item.get("resident", "Warga Uji"),
             birth=date.fromisoformat(str(item["birth"])) if "birth" in item else DEFAULT_BIRTH,
             channel=item.get("channel", "web"),
             agent=bool(item.get("agent", False)),
@@ -99,6 +121,18 @@ def load(path: Path) -> list[Conversation]:
         )
         for item in data["conversations"]
     ]
+
+
+def _opening(until: str | None, channel: str) -> list[Step]:
+    if until is None:
+        return []
+    order = [slot for slot in FORM_ORDER if not (slot == "phone" and channel == "whatsapp")]
+    steps = [Step("daftar", {"asks": "consent_given"})]
+    for asked, following in itertools.pairwise(order):
+        if asked == until:
+            break
+        steps.append(Step(PLAIN_ANSWERS[asked], {"asks": following}))
+    return steps
 
 
 def load_all(folder: Path = DIALOGUES_DIR) -> list[Conversation]:
@@ -143,13 +177,24 @@ class DialoguePlayer:
 
     def play(self, conversation: Conversation, sender: str) -> ConversationResult:
         nik = new_nik(conversation.birth)
+        phone = f"0812{next(_serials) % 10000:04d}{uuid.uuid4().int % 10000:04d}"
+        values = {
+            "{nik}": nik,
+            "{name}": conversation.resident,
+            "{birth}": f"{conversation.birth:%d-%m-%Y}",
+            "{phone}": phone,
+            "{phone_e164}": "+62" + phone[1:],
+        }
         result = ConversationResult(conversation)
         for step in conversation.steps:
-            text = step.user.replace("{nik}", nik)
+            text = _fill(step.user, values)
             replies = self.send(conversation, sender, text)
-            expect = {k: _fill(v, nik) for k, v in step.expect.items()}
+            expect = {k: _fill(v, values) for k, v in step.expect.items()}
             result.steps.append(StepResult(text, replies, self._judge(expect, replies)))
-        result.record_problems = self._judge_record(conversation.record, nik)
+        record = conversation.record
+        if isinstance(record, dict):
+            record = {k: _fill(v, values) for k, v in record.items()}
+        result.record_problems = self._judge_record(record, nik)
         return result
 
     def _asks(self, slot: str, reply: str) -> bool:
@@ -189,11 +234,13 @@ class DialoguePlayer:
         ]
 
 
-def _fill(value: Any, nik: str) -> Any:
+def _fill(value: Any, values: dict[str, str]) -> Any:
     if isinstance(value, str):
-        return value.replace("{nik}", nik)
+        for placeholder, filled in values.items():
+            value = value.replace(placeholder, filled)
+        return value
     if isinstance(value, list):
-        return [_fill(v, nik) for v in value]
+        return [_fill(v, values) for v in value]
     return value
 
 

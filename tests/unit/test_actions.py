@@ -120,12 +120,22 @@ async def test_unclear_consent_answer_says_what_to_send_and_keeps_asking() -> No
     ]
 
 
-@pytest.mark.parametrize("intent", ["ask_jkm", "cancel", "bot_challenge"])
-async def test_questions_and_cancel_during_consent_are_left_to_the_rules(intent: str) -> None:
-    t = tracker(intent, slots={"requested_slot": "consent_given"}, active_loop="consent_form")
+async def test_a_question_during_consent_is_answered_and_consent_asked_again() -> None:
+    t = tracker("ask_jkm", slots={"requested_slot": "consent_given"}, active_loop="consent_form")
     messages, events = await run(ValidateConsentForm(), t)
-    assert messages == []
-    assert not [e for e in events if e.get("name") == "consent_given"]
+    assert [m["response"] for m in messages] == ["utter_answer_ask_jkm"]
+    assert [(e["name"], e["value"]) for e in events] == [("consent_given", None)]
+
+
+async def test_cancel_at_consent_is_no_consent_and_a_bot_question_goes_to_the_rules() -> None:
+    t = tracker("cancel", slots={"requested_slot": "consent_given"}, active_loop="consent_form")
+    _, events = await run(ValidateConsentForm(), t)
+    assert ("consent_given", False) in [(e["name"], e["value"]) for e in events]
+    t = tracker(
+        "bot_challenge", slots={"requested_slot": "consent_given"}, active_loop="consent_form"
+    )
+    messages, events = await run(ValidateConsentForm(), t)
+    assert messages == [] and events == []
 
 
 async def test_village_question_suggests_villages_of_the_nik_regency() -> None:
@@ -147,10 +157,10 @@ async def test_unknown_village_takes_the_regency_from_the_nik() -> None:
     from actions.registration import ValidateRegistrationForm
 
     t = tracker("inform", slots={"nik": "3504015207850002", "requested_slot": "village"})
-    result = ValidateRegistrationForm().validate_village(
-        "Sumberejo", CollectingDispatcher(), t, DOMAIN
+    result = ValidateRegistrationForm().check_village(
+        "Sumberejo", CollectingDispatcher(), t, DOMAIN, {}
     )
-    assert result == {"village": "Sumberejo", "regency": "Tulungagung"}
+    assert result == {"village": "Sumberejo", "district": None, "regency": "Tulungagung"}
 
 
 def test_every_participant_status_has_a_label_for_the_status_reply() -> None:

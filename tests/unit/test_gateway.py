@@ -85,3 +85,14 @@ def test_whatsapp_webhook_without_configuration_says_so(tmp_path: Path) -> None:
     with TestClient(create_app(make_settings(tmp_path))) as client:
         response = client.post("/webhooks/whatsapp", content="Body=halo")
         assert response.status_code == 503
+
+
+def test_opening_the_page_sends_the_greeting_payload_on_the_visitors_behalf(
+    client: TestClient, rasa: FakeRasaREST
+) -> None:
+    response = client.post("/api/chat/start", json={"sender": "visitor-1"})
+    assert response.status_code == 200
+    assert rasa.calls == [{"sender": "web:visitor-1", "message": "/greet"}]
+    assert response.json()["replies"][0]["text"] == "echo: /greet"
+    bad = client.post("/api/chat/start", json={"sender": "wa:+628123"})
+    assert bad.status_code == 422 and len(rasa.calls) == 1

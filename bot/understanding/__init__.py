@@ -1,0 +1,1 @@
+"""Understanding what residents mean: the one interpreter of answers (interpreter.py)."""

@@ -1,0 +1,135 @@
+"""The interpreter of answers against hand-written labelled examples
+(tests/unit/interpreter_cases.yml). Entities come from the same deterministic extractor the
+Rasa pipeline runs; an intent is given only where a case names one, so most cases prove the
+reading from the words alone."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.settings import PROJECT_ROOT
+from bot.understanding.interpreter import (
+    FIELDS,
+    Entity,
+    Meaning,
+    Message,
+    Unparsed,
+    early_fields,
+    interpret,
+    wants_to_register,
+)
+from nlu.parsing.extract import extract_entities
+
+TODAY = date(2026, 11, 20)
+CASES_FILE = Path(__file__).with_name("interpreter_cases.yml")
+#: Answers given before each step in the cases, unless a case says otherwise.
+PROFILE: dict[str, Any] = {
+    "full_name": "Sutinah",
+    "nik": "3523031708800001",
+    "birth_date": "1980-08-17",
+    "phone": "+6281234567001",
+    "village": "Karanglo",
+    "occupation": "petani",
+    "declared_income": 1_000_000.0,
+    "with_jht": False,
+}
+STEPS = ("consent_given", *FIELDS, "registration_confirmed")
+
+
+def filled_before(asking: str | None) -> dict[str, Any]:
+    if asking is None or asking == "consent_given":
+        return {}
+    index = STEPS.index(asking) if asking in STEPS else len(STEPS) - 1
+    return {name: PROFILE[name] for name in STEPS[:index] if name in PROFILE}
+
+
+def message(case: dict[str, Any]) -> Message:
+    text = case["text"]
+    found = [] if text.startswith("/") else extract_entities(text, TODAY)
+    entities = tuple(Entity(f.entity, f.value, f.start, f.end) for f in found) + tuple(
+        Entity(name, value) for name, value in (case.get("entities") or {}).items()
+    )
+    intent = case.get("intent")
+    return Message(text, intent, 0.9 if intent else 0.0, entities)
+
+
+def load_cases() -> list[dict[str, Any]]:
+    cases = []
+    for group in yaml.safe_load(CASES_FILE.read_text(encoding="utf-8")):
+        for case in group["cases"]:
+            cases.append({"asking": group.get("asking"), **case})
+    return cases
+
+
+CASES = load_cases()
+
+
+def test_there_are_at_least_300_labelled_examples() -> None:
+    assert len(CASES) >= 300
+
+
+def test_no_example_is_copied_from_the_nlu_training_data() -> None:
+    training = set()
+    for path in (PROJECT_ROOT / "nlu" / "data").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            for line in (block.get("examples") or "").splitlines():
+                if line.strip().startswith("- "):
+                    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line.strip()[2:])
+                    training.add(text.strip().lower())
+    assert not [c["text"] for c in CASES if c["text"].lower() in training]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['asking']}: {c['text']}"[:80] for c in CASES])
+def test_reading(case: dict[str, Any]) -> None:
+    filled = {**filled_before(case["asking"]), **(case.get("filled") or {})}
+    reading = interpret(message(case), case["asking"], filled, TODAY)
+    expect = case.get("expect") or {}
+    assert reading.meaning == Meaning(expect.get("meaning", "answer")), reading
+    if "answer" in expect:
+        wanted = expect["answer"]
+        got = reading.answer
+        if wanted == "unparsed":
+            assert isinstance(got, Unparsed), reading
+        else:
+            assert got == wanted, reading
+    if reading.meaning is Meaning.ANSWER or "given" in expect:
+        assert reading.given == (expect.get("given") or {}), reading
+    if reading.meaning is Meaning.ANSWER or "corrections" in expect:
+        assert reading.corrections == (expect.get("corrections") or {}), reading
+    for key in ("topic", "problem"):
+        if key in expect:
+            assert getattr(reading, key) == expect[key], reading
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("sy mau daftar, nama Rukmini, nik 3523031708800001", True),
+        ("daftar, nik 3523031708800001", True),
+        ("pengen ikut, saya petani penghasilan 1 juta", True),
+        ("badhe daftar, nami kulo Suparmi", True),
+        ("nama saya Rukmini, nik 3523031708800001", False),
+        ("saya petani", False),
+        ("ibu saya mau daftar, nik 3523031708800001", False),
+        ("daftarnya dimana ya?", False),
+    ],
+)
+def test_wanting_to_register_outside_the_form(text: str, wanted: bool) -> None:
+    assert wants_to_register(message({"text": text, "intent": "inform"})) is wanted
+
+
+def test_early_fields_keep_what_a_first_message_carries() -> None:
+    text = "sy mau daftar, nama Rukmini, nik 3523031708800001, lahir 17-08-1980, kerja petani"
+    fields = early_fields(message({"text": text}), TODAY)
+    assert fields == {
+        "full_name": "Rukmini",
+        "nik": "3523031708800001",
+        "birth_date": "1980-08-17",
+        "occupation": "petani",
+    }
