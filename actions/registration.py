@@ -47,6 +47,7 @@ from bot.understanding.interpreter import FIELDS, Meaning, Unparsed, interpret, 
 from nlu.parsing.identifiers import normalise_phone
 from nlu.parsing.lookups import (
     occupation_label,
+    occupations,
     village_by_name,
     villages_in_regency,
 )
@@ -334,6 +335,9 @@ class ValidateRegistrationForm(FormValidationAction):
         return {"regency": str(value)} if len(str(value)) >= 3 else REFUSED
 
     def check_occupation(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+        if str(value) not in {o.code for o in occupations()}:  # only codes of the lookup
+            dispatcher.utter_message(response="utter_invalid_occupation")
+            return REFUSED
         return {"occupation": str(value)}
 
     def check_declared_income(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]

@@ -154,11 +154,11 @@ def participants_export(
     unmasked: bool = typer.Option(False, help="export NIK, name and phone in full"),
 ) -> None:
     """Export all participants."""
-    import csv
     import json
     import sys
 
     from bot.services.participants import all_participants
+    from bot.spreadsheets import write_dicts
 
     context = get_app_context()
     views = all_participants(context.sessions, context.cipher, masked=not unmasked)
@@ -169,10 +169,7 @@ def participants_export(
             for row in rows:
                 stream.write(json.dumps(row, ensure_ascii=False) + "\n")
         else:
-            fields = list(rows[0]) if rows else ["reference"]
-            writer = csv.DictWriter(stream, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
+            write_dicts(stream, list(rows[0]) if rows else ["reference"], rows)
     finally:
         if stream is not sys.stdout:
             stream.close()
@@ -642,9 +639,8 @@ def report_coverage(
 ) -> None:
     """Participants, households and officials covered, paid this month, arrears,
     non-active and new this month, per village, district or regency."""
-    import csv
-
     from bot.services.coverage import coverage_report
+    from bot.spreadsheets import write_rows
 
     if level not in ("village", "district", "regency"):
         raise typer.BadParameter("level is village, district or regency")
@@ -673,9 +669,7 @@ def report_coverage(
         typer.echo("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)))
     if csv_path:
         with open(csv_path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(table)
+            write_rows(handle, header, table)
         typer.echo(f"written to {csv_path}", err=True)
 
 

@@ -6,6 +6,7 @@ Channels (web, Telegram, WhatsApp) translate their wire formats to and from
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -17,6 +18,7 @@ import httpx
 
 from bot import messages
 from bot.privacy import mask_sender
+from bot.shared_state import MemoryStore, SharedStore
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,39 @@ def for_delivery(replies: list[BotReply]) -> list[BotReply]:
 
 Deliver = Callable[[list[BotReply]], Awaitable[None]]
 
+#: Offered button payloads stay pressable this long (WhatsApp's service window).
+OFFERS_TTL_SECONDS = 24 * 3600
+
+
+class OfferedButtons:
+    """The button payloads last offered to each sender. Rasa reads any text that starts
+    with "/" as an intent with entities ('/inform{"nik": …}'), so typed text is passed on
+    as a button press only when it is one of the payloads that sender was just offered;
+    anything else loses its "/" and is read as words."""
+
+    def __init__(self, store: SharedStore, key_of: Callable[[str], str]):
+        self._store = store
+        self._key_of = key_of
+
+    def _key(self, sender_id: str) -> str:
+        return f"offers:{self._key_of(sender_id)}"
+
+    async def remember(self, sender_id: str, replies: list[BotReply]) -> None:
+        payloads = sorted({b.payload for r in replies for b in r.buttons})
+        if payloads:
+            await self._store.put(self._key(sender_id), json.dumps(payloads), OFFERS_TTL_SECONDS)
+        else:
+            await self._store.delete(self._key(sender_id))
+
+    async def allows(self, sender_id: str, text: str) -> bool:
+        saved = await self._store.get(self._key(sender_id))
+        return bool(saved) and text in json.loads(saved)
+
+
+def neutralised(text: str) -> str:
+    """Typed text that only looks like a button press: read as words, not as an intent."""
+    return text.lstrip("/").strip() or text
+
 
 class RasaUnavailable(RuntimeError):
     """Rasa did not answer; the message was not processed and may be sent again."""
@@ -130,8 +165,10 @@ class ConversationRouter:
     """Sends each sender's messages to Rasa one at a time, in arrival order,
     while different senders proceed concurrently."""
 
-    def __init__(self, rasa: RasaClient):
+    def __init__(self, rasa: RasaClient, offers: OfferedButtons | None = None):
         self._rasa = rasa
+        # Closed by default: without a shared store, offers are remembered in this process.
+        self._offers = offers or OfferedButtons(MemoryStore(), lambda sender_id: sender_id)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock_for(self, sender_id: str) -> asyncio.Lock:
@@ -155,13 +192,15 @@ class ConversationRouter:
         text: str,
         metadata: dict[str, Any] | None = None,
         deliver: Deliver | None = None,
+        *,
+        trusted: bool = False,
     ) -> list[BotReply]:
         """Replies for one inbound text; raises RasaUnavailable if Rasa is down.
 
         ``deliver`` runs within the sender's turn, so the replies to one message are out
         before the next message from the same sender is processed."""
         async with self.turn(sender_id):
-            return await self.converse(sender_id, text, metadata, deliver)
+            return await self.converse(sender_id, text, metadata, deliver, trusted=trusted)
 
     async def converse(
         self,
@@ -169,9 +208,15 @@ class ConversationRouter:
         text: str,
         metadata: dict[str, Any] | None = None,
         deliver: Deliver | None = None,
+        *,
+        trusted: bool = False,
     ) -> list[BotReply]:
-        """``handle`` for a caller that already holds the sender's ``turn``."""
+        """``handle`` for a caller that already holds the sender's ``turn``. ``trusted``:
+        the text comes from Sadar itself (the greeting when a chat opens), not a person."""
         text = text.strip()
+        if text.startswith("/") and not trusted and not await self._offers.allows(sender_id, text):
+            log.info("typed payload from %s read as words", mask_sender(sender_id))
+            text = neutralised(text)
         if not text:
             replies = [BotReply(text=messages.EMPTY_MESSAGE)]
         elif len(text) > MAX_MESSAGE_CHARS:
@@ -179,6 +224,7 @@ class ConversationRouter:
         else:
             log.debug("-> rasa %s (%d chars)", mask_sender(sender_id), len(text))
             replies = await self._rasa.send(sender_id, text, metadata)
+            await self._offers.remember(sender_id, replies)
         if deliver is not None:
             await deliver(for_delivery(replies))
         return replies

@@ -6,10 +6,13 @@ one place; honcho supervises the processes and stops them all on Ctrl-C."""
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import SecretStr
 
 from bot.rasa_model import model_path
 from bot.settings import PROJECT_ROOT, Settings
@@ -22,9 +25,26 @@ class ProcessSpec:
     env: dict[str, str]
 
 
-def rasa_environment(settings: Settings) -> dict[str, str]:
-    """Variables read by endpoints.yml."""
+def local_secrets(settings: Settings) -> dict[str, str]:
+    """The tokens that close the action server and Rasa's API: the configured ones, or
+    random ones for this run (every process of it gets the same values)."""
     return {
+        "SADAR_ACTION_SERVER_TOKEN": _secret_or_new(settings.action_server_token),
+        "SADAR_RASA_API_TOKEN": _secret_or_new(settings.rasa_api_token),
+    }
+
+
+def _secret_or_new(secret: SecretStr | None) -> str:
+    return secret.get_secret_value() if secret is not None else secrets.token_urlsafe(32)
+
+
+def rasa_environment(
+    settings: Settings, tokens: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Variables read by endpoints.yml (``tokens``: those of this run, see local_secrets)."""
+    tokens = tokens if tokens is not None else local_secrets(settings)
+    return {
+        "SADAR_ACTION_SERVER_TOKEN": tokens["SADAR_ACTION_SERVER_TOKEN"],
         "SADAR_ACTION_SERVER_URL": settings.action_server_url,
         "SADAR_TRACKER_STORE_URL": settings.tracker_store_url,
         # No telemetry or crash reports leave the machine (they may contain conversation data).
@@ -44,6 +64,8 @@ def process_specs(
         "PYTHONPATH": str(PROJECT_ROOT),
         "PYTHONUNBUFFERED": "1",
     }
+    tokens = local_secrets(settings)
+    base_env.update(tokens)
     specs = [
         ProcessSpec(
             "rasa",
@@ -51,6 +73,8 @@ def process_specs(
                 str(settings.rasa_venv / "bin" / "rasa"),
                 "run",
                 "--enable-api",
+                "--auth-token",
+                base_env["SADAR_RASA_API_TOKEN"],
                 "--interface",
                 "127.0.0.1",
                 "--port",
@@ -62,19 +86,11 @@ def process_specs(
                 "--credentials",
                 "credentials.yml",
             ],
-            {**base_env, **rasa_environment(settings)},
+            {**base_env, **rasa_environment(settings, tokens)},
         ),
         ProcessSpec(
             "actions",
-            [
-                str(app_python),
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "--port",
-                str(settings.action_server_port),
-            ],
+            [str(app_python), "-m", "bot.action_server"],
             base_env,
         ),
         ProcessSpec(

@@ -12,12 +12,32 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.reminders import ReminderPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Secrets that may be left unset (the feature they guard is then off).
+OPTIONAL_SECRETS = (
+    "telegram_bot_token",
+    "telegram_webhook_secret",
+    "twilio_auth_token",
+    "admin_password_hash",
+    "payment_webhook_secret",
+    "action_server_token",
+    "rasa_api_token",
+)
+#: Inbound doors whose secret must be long and random in production (when set, or always).
+STRONG_IN_PRODUCTION = (
+    "telegram_webhook_secret",
+    "payment_webhook_secret",
+    "action_server_token",
+    "rasa_api_token",
+)
+REQUIRED_IN_PRODUCTION = frozenset({"action_server_token", "rasa_api_token"})
+MIN_SECRET_CHARS = 32
 
 #: Development-only keys; production refuses them (see ``Settings._refuse_insecure_defaults``).
 DEV_PII_HASH_KEY = "dev-only-insecure-key-change-me-0000000000"
@@ -26,7 +46,12 @@ DEV_PII_ENCRYPTION_KEY = "ZGV2LW9ubHktaW5zZWN1cmUtZmVybmV0LWtleS0wMDA="
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="SADAR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="SADAR_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # An empty variable (docker compose's "${X:-}") is an unset one, never an empty key.
+        env_ignore_empty=True,
     )
 
     env: Literal["development", "test", "production"] = "development"
@@ -67,6 +92,22 @@ class Settings(BaseSettings):
     )
     rasa_port: int = 5005
     action_server_port: int = 5055
+    action_server_host: str = Field(
+        default="127.0.0.1",
+        description="Interface the action server listens on: loopback unless it runs in its "
+        "own container (compose sets 0.0.0.0 on an internal network).",
+    )
+    action_server_token: SecretStr | None = Field(
+        default=None,
+        description="Shared token Rasa sends with every action-server call (endpoints.yml); "
+        "the action server answers 401 without it. Unset under `sadar run`: a random one "
+        "per run. Required (32+ characters) in production.",
+    )
+    rasa_api_token: SecretStr | None = Field(
+        default=None,
+        description="Token for Rasa's HTTP API (--auth-token). Unset under `sadar run`: a "
+        "random one per run. Required (32+ characters) in production.",
+    )
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
@@ -156,6 +197,15 @@ class Settings(BaseSettings):
         description="HMAC-SHA256 key for POST /webhooks/payments (docs/payments.md).",
     )
 
+    @field_validator(*OPTIONAL_SECRETS, mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty or blank secret means "not configured", whoever passed it."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        return value
+
     @model_validator(mode="after")
     def _fill_local_defaults(self) -> Settings:
         if not self.database_url:
@@ -191,6 +241,17 @@ class Settings(BaseSettings):
                 "SADAR_TELEGRAM_WEBHOOK_SECRET must be set in production so that webhook calls "
                 "can be checked."
             )
+        for name in STRONG_IN_PRODUCTION:
+            secret = getattr(self, name)
+            required = name in REQUIRED_IN_PRODUCTION
+            if (secret is None and required) or (
+                secret is not None and len(secret.get_secret_value()) < MIN_SECRET_CHARS
+            ):
+                raise ValueError(
+                    f"SADAR_{name.upper()} must be {'set to ' if required else ''}a random "
+                    f"secret of at least {MIN_SECRET_CHARS} characters in production, e.g. from "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                )
         if self.twilio_auth_token and not self.public_base_url.startswith("https://"):
             raise ValueError(
                 "SADAR_PUBLIC_BASE_URL must be the https:// address Twilio posts to in production."

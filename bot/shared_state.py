@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Protocol
 
 PENDING = "\x00pending"
@@ -33,8 +33,13 @@ class SharedStore(Protocol):
 
 
 class MemoryStore:
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, str]] = {}
+    """In-process store with a fixed capacity: every operation is O(1) (no scan of all
+    entries per message, whatever a flood of new senders does); past ``max_entries`` the
+    least recently written entry is dropped first."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._max_entries = max_entries
 
     def _live(self, key: str) -> str | None:
         entry = self._entries.get(key)
@@ -46,16 +51,20 @@ class MemoryStore:
             return None
         return value
 
+    def _write(self, key: str, value: str, ttl_seconds: int) -> None:
+        self._entries[key] = (time.monotonic() + ttl_seconds, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         if self._live(key) is not None:
             return False
-        if len(self._entries) > 10_000:
-            self._entries = {k: v for k, v in self._entries.items() if v[0] >= time.monotonic()}
-        self._entries[key] = (time.monotonic() + ttl_seconds, PENDING)
+        self._write(key, PENDING, ttl_seconds)
         return True
 
     async def put(self, key: str, value: str, ttl_seconds: int) -> None:
-        self._entries[key] = (time.monotonic() + ttl_seconds, value)
+        self._write(key, value, ttl_seconds)
 
     async def get(self, key: str) -> str | None:
         value = self._live(key)
@@ -66,6 +75,9 @@ class MemoryStore:
 
     async def aclose(self) -> None:
         self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class RedisStore:

@@ -12,6 +12,8 @@ from bot.db.migrate import upgrade
 from tests.support.services import PostgresServer, RedisServer, start_postgres, start_redis, stop
 
 TEST_PII_KEY = "test-key-for-keyed-hashes-000000000000000"
+#: The running stack (Rasa, action server, gateway) for tests/e2e and tests/security.
+pytest_plugins = ["tests.support.stack"]
 
 
 @pytest.fixture(scope="session")

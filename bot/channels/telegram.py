@@ -130,6 +130,7 @@ class TelegramAdapter:
         text: str,
         metadata: dict[str, Any] | None = None,
         acknowledge: Callable[[], Awaitable[object]] | None = None,
+        trusted: bool = False,
     ) -> None:
         """Updates are handled concurrently; the sender's turn, taken before the first
         ``await``, keeps one chat's messages whole and in order."""
@@ -137,10 +138,15 @@ class TelegramAdapter:
         async with self._router.turn(sender_id):
             if acknowledge is not None:
                 await acknowledge()
-            await self._converse_in_turn(chat_id, sender_id, text, metadata)
+            await self._converse_in_turn(chat_id, sender_id, text, metadata, trusted)
 
     async def _converse_in_turn(
-        self, chat_id: int, sender_id: str, text: str, metadata: dict[str, Any] | None
+        self,
+        chat_id: int,
+        sender_id: str,
+        text: str,
+        metadata: dict[str, Any] | None,
+        trusted: bool,
     ) -> None:
         await record_inbound_safely(self._channel_log, sender_id)
 
@@ -149,7 +155,9 @@ class TelegramAdapter:
                 await self._outbox.send(sender_id, reply)
 
         try:
-            await self._router.converse(sender_id, text, metadata, deliver=deliver)
+            await self._router.converse(
+                sender_id, text, metadata, deliver=deliver, trusted=trusted
+            )
         except RasaUnavailable as error:
             log.error("Telegram message from %s not processed: %s", mask_sender(sender_id), error)
             await self._reply(chat_id, messages.RASA_UNAVAILABLE)
@@ -165,7 +173,7 @@ class TelegramAdapter:
         if update.effective_chat is None:
             return
         metadata = {"start_parameter": context.args[0]} if context.args else None
-        await self._converse(update.effective_chat.id, GREET_PAYLOAD, metadata)
+        await self._converse(update.effective_chat.id, GREET_PAYLOAD, metadata, trusted=True)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

@@ -10,23 +10,32 @@ import re
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import messages
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
-from bot.conversation import BotReply, ConversationRouter, RasaClient, RasaUnavailable
+from bot.conversation import (
+    BotReply,
+    ConversationRouter,
+    OfferedButtons,
+    RasaClient,
+    RasaUnavailable,
+)
 from bot.domain.clock import Clock
 from bot.domain.senders import Channel, make_sender_id
 from bot.gateway.admin import admin_router
 from bot.gateway.payments import payments_router
 from bot.gateway.telegram import telegram_router
 from bot.gateway.whatsapp import WhatsAppConversations, whatsapp_router
+from bot.privacy import keyed_hash
 from bot.settings import Settings, get_settings
 from bot.shared_state import SharedStore, make_shared_store
 
@@ -37,15 +46,63 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
+#: No chat message, webhook or form Sadar accepts is larger; bigger bodies get 413 before
+#: they are read into memory.
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``max_bytes`` (declared or streamed) gets 413."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await JSONResponse({"detail": "request body too large"}, 413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except BodyTooLarge:
+            await JSONResponse({"detail": "request body too large"}, 413)(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    """A streamed body passed the limit."""
+
+
 #: Sent to Rasa on the resident's behalf when the chat page opens (not typed by anyone).
 GREETING_PAYLOAD = "/greet"
 
 
+def encodable(value: str) -> str:
+    """Text that cannot be UTF-8 (a lone surrogate such as "\\ud800") is refused with 422
+    here rather than failing later on its way to Rasa or the database."""
+    value.encode("utf-8")  # raises UnicodeEncodeError, a ValueError: pydantic answers 422
+    return value
+
+
 class ChatRequest(BaseModel):
-    sender: str = Field(
-        description="Conversation id chosen by the web client; stored as 'web:<id>'."
+    sender: Annotated[str, AfterValidator(encodable)] = Field(
+        max_length=128,
+        description="Conversation id chosen by the web client; stored as 'web:<id>'.",
     )
-    text: str = Field(max_length=20_000)
+    text: Annotated[str, AfterValidator(encodable)] = Field(max_length=20_000)
     message_id: str | None = Field(
         default=None,
         max_length=64,
@@ -54,7 +111,9 @@ class ChatRequest(BaseModel):
 
 
 class ChatStart(BaseModel):
-    sender: str = Field(description="The web client's conversation id, as for /api/chat.")
+    sender: Annotated[str, AfterValidator(encodable)] = Field(
+        max_length=128, description="The web client's conversation id, as for /api/chat."
+    )
 
 
 class ChatResponse(BaseModel):
@@ -108,8 +167,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, http=rasa_http)
         app.state.context = context = AppContext.from_settings(settings, clock)
-        app.state.router = router = ConversationRouter(rasa)
         app.state.store = store = make_shared_store(settings.redis_url)
+        app.state.router = router = ConversationRouter(
+            rasa, OfferedButtons(store, lambda sender_id: keyed_hash(context.hash_key, sender_id))
+        )
         app.state.channel_log = channel_log = context.channel_log
         app.state.outbox = outbox = build_outbox(settings, channel_log)
         app.state.background = background = BackgroundWork()
@@ -138,6 +199,16 @@ def create_app(
             context.engine.dispose()
 
     app = FastAPI(title="Sadar gateway", lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        """422 naming what is wrong, without echoing the input (it may not even be text)."""
+        problems = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in error.errors()
+        ]
+        return JSONResponse({"detail": problems}, status_code=422)
+
     app.state.settings = settings
 
     @app.get("/", include_in_schema=False)
@@ -194,7 +265,7 @@ def create_app(
             return JSONResponse({"detail": str(error)}, status_code=422)
         router: ConversationRouter = request.app.state.router
         try:
-            replies = await router.handle(sender_id, GREETING_PAYLOAD)
+            replies = await router.handle(sender_id, GREETING_PAYLOAD, trusted=True)
         except RasaUnavailable as error:
             log.error("greeting not sent: %s", error)
             return JSONResponse(

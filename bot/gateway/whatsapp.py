@@ -119,7 +119,11 @@ async def _verified_form(request: Request, settings: Settings) -> dict[str, str]
     if settings.twilio_auth_token is None:
         log.error("WhatsApp webhook called but SADAR_TWILIO_AUTH_TOKEN is not set")
         return Response("WhatsApp channel is not configured", status_code=503)
-    form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+    try:
+        text = (await request.body()).decode("utf-8")
+        form = dict(parse_qsl(text, keep_blank_values=True, errors="strict"))
+    except UnicodeDecodeError:
+        return Response("the form is not UTF-8", status_code=400)
     signature = request.headers.get("X-Twilio-Signature", "")
     url = public_url(request, settings)
     validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
@@ -137,6 +141,9 @@ def whatsapp_router(settings: Settings) -> APIRouter:
         form = await _verified_form(request, settings)
         if isinstance(form, Response):
             return form
+        if not form.get("From", "").startswith("whatsapp:+"):
+            # Signed, but not a WhatsApp message (an SMS or a malformed sender): not ours.
+            return Response("only WhatsApp senders (whatsapp:+…) are accepted", status_code=422)
         conversations: WhatsAppConversations | None = request.app.state.whatsapp
         if conversations is None:
             log.error(

@@ -25,6 +25,8 @@ INTERPOLATION_ENV = {
     "POSTGRES_PASSWORD": "pw",
     "SADAR_PII_HASH_KEY": "k" * 40,
     "SADAR_PII_ENCRYPTION_KEYS": "a2V5LWZvci10ZXN0cy1vbmx5LTAwMDAwMDAwMDAwMDA=",
+    "SADAR_ACTION_SERVER_TOKEN": "t" * 40,
+    "SADAR_RASA_API_TOKEN": "r" * 40,
 }
 
 
@@ -131,16 +133,48 @@ def test_service_commands_exist_in_the_code(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert services["gateway"]["command"][0:2] == ["uvicorn", "bot.gateway.app:create_app"]
     assert ("-m", "uvicorn") in dev_modules
-    assert services["actions"]["command"][0:5] == [
-        "python",
-        "-m",
-        "rasa_sdk",
-        "--actions",
-        "actions",
-    ]
-    assert ("-m", "rasa_sdk") in dev_modules
+    assert services["actions"]["command"] == ["python", "-m", "bot.action_server"]
+    assert ("-m", "bot.action_server") in dev_modules
     assert tuple(services["migrate"]["command"][1:]) in _cli_paths()
     for name, service in services.items():
         command = service.get("command")
         if isinstance(command, list) and command[0] == "sadar" and not service.get("profiles"):
             assert tuple(command[1:]) in _cli_paths(), f"{name}: {command} is not a sadar command"
+
+
+def test_only_the_gateway_publishes_a_port_and_the_backend_is_internal(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"gateway"}
+    assert compose["networks"]["backend"] == {"internal": True}
+    for name in ("rasa", "actions", "postgres", "redis"):
+        assert services[name]["networks"] == ["backend"], name
+    assert "--auth-token" in services["rasa"]["command"]
+
+
+@pytest.mark.parametrize("missing", ["SADAR_ACTION_SERVER_TOKEN", "SADAR_RASA_API_TOKEN"])
+def test_compose_requires_the_internal_tokens(missing: str) -> None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail("docker-compose not found: `make test` installs Debian's docker-compose.")
+    env = {k: v for k, v in {**os.environ, **INTERPOLATION_ENV}.items() if k != missing}
+    result = subprocess.run(
+        [binary, "-f", str(COMPOSE_FILE), "config", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert result.returncode != 0 and missing in result.stderr
+
+
+def test_sadar_run_closes_the_action_server_and_rasas_api() -> None:
+    specs = {spec.name: spec for spec in process_specs(Settings(_env_file=None))}
+    token = specs["actions"].env["SADAR_ACTION_SERVER_TOKEN"]
+    assert len(token) >= 32 and specs["rasa"].env["SADAR_ACTION_SERVER_TOKEN"] == token
+    rasa = specs["rasa"].argv
+    assert rasa[rasa.index("--auth-token") + 1] == specs["rasa"].env["SADAR_RASA_API_TOKEN"]
+    assert rasa[rasa.index("--interface") + 1] == "127.0.0.1"
+    assert Settings(_env_file=None).action_server_host == "127.0.0.1"

@@ -10,7 +10,13 @@ GOOD_FERNET = "a2V5LWZvci10ZXN0cy1vbmx5LTAwMDAwMDAwMDAwMDA="
 
 
 def production(**overrides: object) -> Settings:
-    values = {"env": "production", "pii_hash_key": GOOD_KEY, "pii_encryption_keys": GOOD_FERNET}
+    values = {
+        "env": "production",
+        "pii_hash_key": GOOD_KEY,
+        "pii_encryption_keys": GOOD_FERNET,
+        "action_server_token": "a" * 40,
+        "rasa_api_token": "r" * 40,
+    }
     return Settings(_env_file=None, **{**values, **overrides})
 
 
