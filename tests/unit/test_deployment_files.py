@@ -47,32 +47,27 @@ def test_compose_file_follows_the_compose_specification(compose: dict[str, Any])
     jsonschema.Draft7Validator(_compose_spec_schema()).validate(compose)
 
 
-def test_docker_compose_accepts_the_file() -> None:
+def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config -q` (Debian's) with ``env`` for interpolation."""
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.fail("docker-compose not found: `make test` installs Debian's docker-compose.")
-    result = subprocess.run(
-        [binary, "-f", str(COMPOSE_FILE), "config", "-q"],
-        env={**os.environ, **INTERPOLATION_ENV},
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-    )
-    assert result.returncode == 0, result.stderr
-
-
-def test_compose_refuses_to_start_without_required_secrets() -> None:
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        pytest.fail("docker-compose not found: `make test` installs Debian's docker-compose.")
-    env = {k: v for k, v in os.environ.items() if k not in INTERPOLATION_ENV}
-    result = subprocess.run(
+    return subprocess.run(
         [binary, "-f", str(COMPOSE_FILE), "config", "-q"],
         env=env,
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,
     )
+
+
+def test_docker_compose_accepts_the_file() -> None:
+    result = compose_config({**os.environ, **INTERPOLATION_ENV})
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_refuses_to_start_without_required_secrets() -> None:
+    result = compose_config({k: v for k, v in os.environ.items() if k not in INTERPOLATION_ENV})
     assert result.returncode != 0
     assert "POSTGRES_PASSWORD" in result.stderr
 
@@ -156,17 +151,8 @@ def test_only_the_gateway_publishes_a_port_and_the_backend_is_internal(
 
 @pytest.mark.parametrize("missing", ["SADAR_ACTION_SERVER_TOKEN", "SADAR_RASA_API_TOKEN"])
 def test_compose_requires_the_internal_tokens(missing: str) -> None:
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        pytest.fail("docker-compose not found: `make test` installs Debian's docker-compose.")
     env = {k: v for k, v in {**os.environ, **INTERPOLATION_ENV}.items() if k != missing}
-    result = subprocess.run(
-        [binary, "-f", str(COMPOSE_FILE), "config", "-q"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-    )
+    result = compose_config(env)
     assert result.returncode != 0 and missing in result.stderr
 
 
