@@ -4,8 +4,8 @@ payload or slot can grant them."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.actions import latest_intent, response_text
-from actions.payments import months_mentioned, report_own_payment
+from actions.payments import report_own_payment
 from bot.app_context import get_app_context
 from bot.db.models import Agent
 from bot.domain.formatting import bulan, rupiah
@@ -22,9 +22,11 @@ from bot.services.agents import (
     agent_for_sender,
     arrears_in_village,
     audit_agent,
+    dispute_registration,
     month_summary,
-    participant_ids_by_reference,
     participant_name,
+    participants_in_scope,
+    residents_paid_for_today,
     residents_registered_by,
 )
 from bot.services.payments import (
@@ -33,6 +35,8 @@ from bot.services.payments import (
     record_group_payment,
     record_payment,
 )
+from bot.understanding.payment_messages import read_payment_request
+from nlu.parsing.lookups import village_by_name
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,19 @@ def enrolled_agent(tracker: Tracker) -> Agent | None:
     """The active agent this conversation belongs to; checked on every agent request."""
     context = get_app_context()
     return agent_for_sender(context.sessions, context.hash_key, tracker.sender_id)
+
+
+def agent_for_request(
+    tracker: Tracker, dispatcher: CollectingDispatcher, request: str
+) -> Agent | None:
+    """The enrolled agent making ``request``, audited; anyone else is told it is for agents
+    only (and gets None)."""
+    agent = enrolled_agent(tracker)
+    if agent is None:
+        dispatcher.utter_message(response="utter_agent_only")
+        return None
+    audit_agent(get_app_context().sessions, agent, request)
+    return agent
 
 
 def _list(
@@ -68,12 +85,10 @@ class ActionAgent(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        agent = enrolled_agent(tracker)
-        if agent is None:
-            dispatcher.utter_message(response="utter_agent_only")
-            return []
         intent = latest_intent(tracker) or "agent_menu"
-        audit_agent(context.sessions, agent, intent)
+        agent = agent_for_request(tracker, dispatcher, intent)
+        if agent is None:
+            return []
         today = context.clock.today()
         if intent == "agent_my_residents":
             residents = residents_registered_by(context.sessions, context.cipher, agent, today)
@@ -133,9 +148,6 @@ class ActionAgent(Action):
         )
 
 
-_REFERENCE = re.compile(r"\bSDR-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
-
-
 class ActionAgentPayment(Action):
     """An agent records cash: "bayar SDR-… 3 bulan", or a jimpitan group ("jimpitan
     SDR-ketua SDR-anggota … 2 bulan", the first reference is the leader). From anyone who is
@@ -152,21 +164,36 @@ class ActionAgentPayment(Action):
         if agent is None:
             report_own_payment(dispatcher, tracker)
             return []
-        text = tracker.latest_message.get("text") or ""
-        references = list(dict.fromkeys(_REFERENCE.findall(text.upper())))
-        months = months_mentioned(text)  # an agent must say it: nothing is assumed
-        if not references or months is None:
+        request = read_payment_request(tracker.latest_message.get("text") or "")
+        references, months = request.references, request.months
+        if not references or months is None:  # an agent must say it: nothing is assumed
             dispatcher.utter_message(response="utter_agent_payment_help")
             return []
-        ids = participant_ids_by_reference(context.sessions, references)
+        audit_agent(context.sessions, agent, "agent_record_payment")
+        # Only residents of the agent's village (or registered by them); a reference from
+        # elsewhere is answered exactly like one that does not exist.
+        ids = participants_in_scope(context.sessions, agent, references)
         unknown = [r for r in references if r not in ids]
         if unknown:
             dispatcher.utter_message(
                 response="utter_agent_payment_unknown_reference", reference=unknown[0]
             )
             return []
+        settings = context.settings
+        if months > settings.agent_confirm_months_over and not request.confirmed:
+            dispatcher.utter_message(
+                response="utter_agent_payment_confirm", months=months, count=len(references)
+            )
+            return []
+        paid_today = residents_paid_for_today(context.sessions, agent, context.clock.today())
+        if paid_today + len(references) > settings.agent_max_residents_per_day:
+            log.warning("agent %d reached the daily cap of cash payments", agent.id)
+            dispatcher.utter_message(
+                response="utter_agent_payment_daily_cap",
+                limit=settings.agent_max_residents_per_day,
+            )
+            return []
         actor = f"agent:{agent.id}"
-        audit_agent(context.sessions, agent, "agent_record_payment")
         try:
             if len(references) == 1:
                 result = record_payment(
@@ -206,4 +233,39 @@ class ActionAgentPayment(Action):
             # The reason is for operators (English, in the log); the agent gets what to check.
             log.warning("agent %d payment refused: %s", agent.id, problem)
             dispatcher.utter_message(response="utter_agent_payment_refused")
+        return []
+
+
+class ActionAgentDispute(Action):
+    """ "sengketa NIK …": the KTP's owner is at the agent's desk and someone else registered
+    their NIK; the old registration is released so the agent can register the owner."""
+
+    def name(self) -> str:
+        return "action_agent_dispute"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        agent = agent_for_request(tracker, dispatcher, "agent_dispute")
+        if agent is None:
+            return []
+        niks = [e.get("value") for e in tracker.latest_message.get("entities") or []
+                if e.get("entity") == "nik"]  # fmt: skip
+        if len(niks) != 1:
+            dispatcher.utter_message(response="utter_agent_dispute_help")
+            return []
+        village = village_by_name(agent.village)
+        result, reference = await asyncio.to_thread(
+            dispute_registration,
+            context.sessions,
+            context.hash_key,
+            agent,
+            str(niks[0]),
+            village.regency_code if village else None,
+            context.clock.now(),
+        )
+        dispatcher.utter_message(
+            response=f"utter_agent_dispute_{result.value}", reference=reference or ""
+        )
         return []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -14,17 +13,11 @@ from actions.actions import latest_intent
 from bot.app_context import get_app_context
 from bot.services.participants import participant_id_for_sender
 from bot.services.payments import PaymentSource, record_payment
-
-#: "sudah bayar 3 bulan": the months a resident says they paid (1 when not said).
-_MONTHS_SAID = re.compile(r"\b(1[0-2]|[1-9])\s*(?:bulan|bln|bl)\b", re.IGNORECASE)
-
-
-def months_mentioned(text: str) -> int | None:
-    match = _MONTHS_SAID.search(text or "")
-    return int(match.group(1)) if match else None
+from bot.understanding.payment_messages import months_mentioned
 
 
 def months_said(text: str) -> int:
+    """The months a resident says they paid ("sudah bayar 3 bulan"); 1 when not said."""
     return months_mentioned(text) or 1
 
 

@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.actions import answer_question, message_from, response_text
-from actions.agents import enrolled_agent
+from actions.agents import agent_for_request, enrolled_agent
 from actions.on_behalf import (
     CODE,
     READ_ALOUD,
@@ -35,12 +35,12 @@ from bot.domain.registration import (
 )
 from bot.domain.senders import Channel, channel_of
 from bot.domain.tariff import monthly_contribution
-from bot.services.agents import audit_agent
 from bot.services.participants import (
     DuplicateNik,
+    NikHolder,
     delete_for_sender,
     find_for_sender,
-    nik_is_registered,
+    nik_holder,
     register_participant,
 )
 from bot.understanding.interpreter import FIELDS, Meaning, Unparsed, interpret, yes_no
@@ -255,8 +255,16 @@ class ValidateRegistrationForm(FormValidationAction):
         stopped = self._eligibility(nik.birth_date, today, dispatcher, source="nik")
         if stopped:
             return stopped
-        if nik_is_registered(context.sessions, context.hash_key, nik.value):
+        holder = nik_holder(context.sessions, context.hash_key, nik.value, tracker.sender_id)
+        if holder is NikHolder.THIS_SENDER or (
+            holder is not NikHolder.NOBODY and _for_resident(tracker)
+        ):
+            # Its own holder (or an agent, who can mark a disputed registration) is told.
             dispatcher.utter_message(response="utter_nik_already_registered")
+            return REFUSED
+        if holder is NikHolder.SOMEONE_ELSE:
+            # Nothing that confirms someone else's registration: where to get help instead.
+            dispatcher.utter_message(response="utter_nik_not_in_chat")
             return REFUSED
         result: Verdict = {"nik": nik.value}
         birth = pending.get("birth_date") or tracker.get_slot("birth_date")
@@ -510,12 +518,8 @@ class ActionAgentStartRegistration(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        context = get_app_context()
-        agent = enrolled_agent(tracker)
-        if agent is None:
-            dispatcher.utter_message(response="utter_agent_only")
+        if agent_for_request(tracker, dispatcher, "agent_register_resident") is None:
             return [SlotSet("registering_for_resident", None)]
-        audit_agent(context.sessions, agent, "agent_register_resident")
         dispatcher.utter_message(response="utter_agent_registration_start")
         # A rule starts registration_form on this (nlu/rules.yml).
         return [*_reset_registration(), SlotSet("registering_for_resident", True)]
@@ -545,8 +549,8 @@ class ActionSubmitRegistration(Action):
                 context.clock.now(),
                 consent_record_id=tracker.get_slot("consent_record_id"),
             )
-        except DuplicateNik:
-            dispatcher.utter_message(response="utter_nik_already_registered")
+        except DuplicateNik:  # registered meanwhile from elsewhere
+            dispatcher.utter_message(response="utter_nik_not_in_chat")
             return _reset_registration()
         dispatcher.utter_message(
             response="utter_registration_done",
@@ -667,7 +671,8 @@ class ActionDeleteMyData(Action):
             dispatcher.utter_message(
                 response="utter_data_deleted" if reference else "utter_nothing_to_delete"
             )
-            return [SlotSet("deletion_requested", None)]
+            # The conversation (typed NIK, name, phone) is erased with the record.
+            return [SlotSet("deletion_requested", None), SlotSet("erase_conversation", True)]
         if pending and answer is False:
             dispatcher.utter_message(response="utter_deletion_cancelled")
             return [SlotSet("deletion_requested", None)]

@@ -34,6 +34,10 @@ report_app = typer.Typer(help="Reports.", no_args_is_help=True)
 app.add_typer(agents_app, name="agents")
 app.add_typer(villages_app, name="villages")
 app.add_typer(report_app, name="report")
+conversations_app = typer.Typer(
+    help="Rasa's conversation store: retention and encryption.", no_args_is_help=True
+)
+app.add_typer(conversations_app, name="conversations")
 admin_app = typer.Typer(help="The administrator's dashboard.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 
@@ -68,6 +72,52 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     typer.echo(f"Migrating database {shown} ...")
     upgrade(settings.database_url, revision)
     typer.echo("Database is at the latest schema.")
+    migrated = _encrypt_old_conversations()
+    if migrated.events:
+        typer.echo(
+            f"Encrypted {migrated.events} event(s) of {migrated.conversations} conversation(s) "
+            "stored before encryption."
+        )
+
+
+def _encrypt_old_conversations():  # type: ignore[no-untyped-def]
+    from bot.services.conversations import encrypt_existing, tracker_engine
+
+    context = get_app_context()
+    engine = tracker_engine(context.settings.tracker_store_url)
+    try:
+        return encrypt_existing(engine, context.cipher, context.hash_key)
+    finally:
+        engine.dispose()
+
+
+@conversations_app.command("migrate")
+def conversations_migrate() -> None:
+    """Encrypt conversations stored before encryption (also done by `sadar db upgrade`)."""
+    migrated = _encrypt_old_conversations()
+    typer.echo(f"encrypted {migrated.events} event(s) of {migrated.conversations} conversation(s)")
+
+
+@conversations_app.command("purge")
+def conversations_purge(
+    days: int = typer.Option(
+        None, help="keep conversations active in the last DAYS days (default: the setting)"
+    ),
+) -> None:
+    """Delete conversations whose last message is older than the retention period (the
+    reminder worker does this every day)."""
+    from datetime import timedelta
+
+    from bot.services.conversations import purge_older_than, tracker_engine
+
+    context = get_app_context()
+    keep = days if days is not None else context.settings.conversation_retention_days
+    engine = tracker_engine(context.settings.tracker_store_url)
+    try:
+        deleted = purge_older_than(engine, context.clock.now(), timedelta(days=keep))
+    finally:
+        engine.dispose()
+    typer.echo(f"deleted {deleted} conversation(s) older than {keep} days")
 
 
 @model_app.command("ensure")
@@ -89,6 +139,7 @@ def run() -> None:
     settings = get_settings()
     ensure_model(settings.rasa_venv / "bin" / "rasa", settings.rasa_model_dir)
     upgrade(settings.database_url)
+    _encrypt_old_conversations()
     url = f"http://{settings.gateway_host}:{settings.gateway_port}/"
     typer.secho(
         f"\nSadar is starting. When Rasa reports 'Rasa server is up and running' "

@@ -47,6 +47,9 @@ def rasa_environment(
         "SADAR_ACTION_SERVER_TOKEN": tokens["SADAR_ACTION_SERVER_TOKEN"],
         "SADAR_ACTION_SERVER_URL": settings.action_server_url,
         "SADAR_TRACKER_STORE_URL": settings.tracker_store_url,
+        # The conversation store encrypts with the application's keys (nlu/tracker_store.py).
+        "SADAR_PII_ENCRYPTION_KEYS": settings.pii_encryption_keys.get_secret_value(),
+        "SADAR_PII_HASH_KEY": settings.pii_hash_key.get_secret_value(),
         # No telemetry or crash reports leave the machine (they may contain conversation data).
         "RASA_TELEMETRY_ENABLED": "false",
     }
@@ -105,6 +108,9 @@ def process_specs(
                 settings.gateway_host,
                 "--port",
                 str(settings.gateway_port),
+                "--proxy-headers",
+                "--forwarded-allow-ips",
+                settings.trusted_proxies,
             ],
             base_env,
         ),

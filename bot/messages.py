@@ -14,6 +14,9 @@ MESSAGE_TOO_LONG = (
     "Pesan Anda terlalu panjang untuk kami baca (lebih dari {limit} huruf). "
     "Mohon kirim lebih singkat, satu pertanyaan per pesan."
 )
+TOO_MANY_MESSAGES = (
+    "Pesan Anda terlalu cepat berturut-turut. Mohon tunggu sebentar, lalu kirim lagi."
+)
 STILL_PROCESSING = "Pesan Anda sebelumnya masih kami proses. Mohon tunggu sebentar."
 NON_TEXT_MESSAGE = (
     "Maaf, saya baru bisa membaca pesan teks. Stiker, foto, dan pesan suara belum bisa saya "
@@ -58,6 +61,7 @@ REMINDER_TEXTS = {
 
 # The coverage dashboard (bot/gateway/admin.py).
 ADMIN_WRONG_PASSWORD = "Kata sandi salah."
+ADMIN_LOCKED = "Terlalu banyak percobaan yang salah. Coba lagi 15 menit lagi."
 ADMIN_CLOSED = (
     "Dasbor belum dibuka. Admin perlu mengatur SADAR_ADMIN_PASSWORD_HASH (lihat docs/agents.md)."
 )

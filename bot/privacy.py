@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+from pathlib import Path
 
 
 def keyed_hash(key: str, value: str) -> str:
@@ -15,11 +17,39 @@ def keyed_hash(key: str, value: str) -> str:
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
+def conversation_key(key: str, sender_id: str) -> str:
+    """How Rasa's conversation store names a conversation: a keyed hash of the sender id
+    (domain-separated from the hashes that name participants)."""
+    return keyed_hash(key, f"conversation:{sender_id}")
+
+
+def owner_only(path: Path) -> None:
+    """A local database file (SQLite, and its WAL/SHM companions) readable by its owner
+    only. A folder created for it is the owner's only too; an existing folder (which may
+    be shared, like /tmp) is left as it is."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    path.touch(mode=0o600, exist_ok=True)
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if candidate.exists():
+            os.chmod(candidate, 0o600)
+
+
 def mask_digits(value: str, keep_start: int = 4, keep_end: int = 2) -> str:
     """Keep the first and last few characters, star the rest: '081234567890' -> '0812******90'."""
     if len(value) <= keep_start + keep_end:
         return "*" * len(value)
     return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
+
+
+def mask_name(name: str) -> str:
+    """Enough for an agent who knows the person, too little for anyone else:
+    'Sutini Wahyuningsih' -> 'Sut*** W.'."""
+    parts = name.split()
+    if not parts:
+        return "-"
+    first = parts[0][:3] + "***"
+    return f"{first} {parts[-1][0]}." if len(parts) > 1 else first
 
 
 def mask_sender(sender_id: str) -> str:

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         default="",
         description="SQLAlchemy URL of Rasa's tracker store; empty means SQLite in data_dir.",
     )
+    conversation_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Rasa's conversations (what residents typed) are deleted this many days "
+        "after their last message; registrations stay in the application database.",
+    )
     redis_url: str | None = Field(
         default=None, description="Shared state across processes; in-process when unset."
     )
@@ -109,7 +115,24 @@ class Settings(BaseSettings):
         "random one per run. Required (32+ characters) in production.",
     )
 
+    chat_messages_per_minute_per_sender: int = Field(
+        default=20,
+        ge=1,
+        description="Web chat messages one conversation may send per minute (more: 429).",
+    )
+    chat_messages_per_minute_per_address: int = Field(
+        default=120,
+        ge=1,
+        description="Web chat messages one client address may send per minute, all its "
+        "conversations together (a village office shares one address).",
+    )
     gateway_host: str = "127.0.0.1"
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description="Addresses of the reverse proxies whose X-Forwarded-For the gateway "
+        "believes (comma-separated); a client address from anyone else is the connection's. "
+        "Rate limits and login lockouts count by that address.",
+    )
     gateway_port: int = 8000
     public_base_url: str = Field(
         default="",
@@ -184,6 +207,20 @@ class Settings(BaseSettings):
     reminder_worker_threads: int = Field(default=4, ge=1, le=64)
     reminder_max_attempts: int = Field(
         default=5, ge=1, description="Sends of one reminder before it is marked failed."
+    )
+
+    agent_confirm_months_over: int = Field(
+        default=3,
+        ge=1,
+        le=12,
+        description="An agent's cash payment of more months than this needs the word "
+        "KONFIRMASI in the message.",
+    )
+    agent_max_residents_per_day: int = Field(
+        default=40,
+        ge=1,
+        description="Residents one agent may record cash for in one day (WIB); more is "
+        "refused, so a stolen agent phone cannot mark a whole village paid.",
     )
 
     admin_password_hash: SecretStr | None = Field(

@@ -29,6 +29,9 @@ class SharedStore(Protocol):
     async def delete(self, key: str) -> None:
         """Forget a key, e.g. a claim whose work failed, so a retry is processed again."""
 
+    async def count_up(self, key: str, ttl_seconds: int) -> int:
+        """Add one to a counter (created with the TTL, which is not extended); the new count."""
+
     async def aclose(self) -> None: ...
 
 
@@ -73,6 +76,16 @@ class MemoryStore:
     async def delete(self, key: str) -> None:
         self._entries.pop(key, None)
 
+    async def count_up(self, key: str, ttl_seconds: int) -> int:
+        current = self._live(key)
+        if current is None or not current.isdigit():
+            self._write(key, "1", ttl_seconds)
+            return 1
+        expires_at, _ = self._entries[key]
+        count = int(current) + 1
+        self._entries[key] = (expires_at, str(count))
+        return count
+
     async def aclose(self) -> None:
         self._entries.clear()
 
@@ -99,6 +112,13 @@ class RedisStore:
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._ns + key)
+
+    async def count_up(self, key: str, ttl_seconds: int) -> int:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(self._ns + key)
+            pipe.expire(self._ns + key, ttl_seconds, nx=True)
+            count, _ = await pipe.execute()
+        return int(count)
 
     async def aclose(self) -> None:
         await self._redis.aclose()

@@ -176,6 +176,25 @@ def sweep() -> None:
             send_reminders(recovered.requeue[start : start + 500])
 
 
+@huey.periodic_task(crontab(minute="20", hour="19"))
+def purge_conversations() -> None:
+    """Daily, at 02:20 WIB: conversations past the retention period are deleted."""
+    from datetime import timedelta
+
+    from bot.services.conversations import purge_older_than, tracker_engine
+
+    context = get_app_context()
+    engine = tracker_engine(context.settings.tracker_store_url)
+    try:
+        purge_older_than(
+            engine,
+            context.clock.now(),
+            timedelta(days=context.settings.conversation_retention_days),
+        )
+    finally:
+        engine.dispose()
+
+
 def run_worker(threads: int) -> None:
     """Blocks: the Huey consumer with ``threads`` worker threads and the periodic tasks."""
     consumer = huey.create_consumer(workers=threads, worker_type="thread", periodic=True)

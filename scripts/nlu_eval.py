@@ -152,6 +152,8 @@ def free_port() -> int:
 
 def latency(model_path: str, requests: int) -> dict:
     port = free_port()
+    empty_endpoints = Path(tempfile.mkdtemp()) / "endpoints.yml"
+    empty_endpoints.write_text("{}\n", encoding="utf-8")
     rasa = Path(sys.executable).with_name("rasa")
     server = subprocess.Popen(
         [
@@ -164,6 +166,10 @@ def latency(model_path: str, requests: int) -> dict:
             str(port),
             "--model",
             model_path,
+            # Parsing only: no tracker store or action server (endpoints.yml would start
+            # Sadar's encrypted store, which needs the deployment's keys).
+            "--endpoints",
+            str(empty_endpoints),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

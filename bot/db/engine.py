@@ -8,13 +8,15 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.privacy import owner_only
+
 
 def make_engine(database_url: str, *, echo: bool = False) -> Engine:
     """Build an engine for ``database_url``; SQLite gets WAL and enforced foreign keys."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            owner_only(Path(url.database))  # personal data: nobody else on the machine
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -23,6 +25,8 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            if url.database and url.database != ":memory:":
+                owner_only(Path(url.database))  # the WAL and SHM files appear on connect
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)

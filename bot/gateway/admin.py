@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot import messages
-from bot.admin_auth import session_cookie, valid_session, verify_password
+from bot.admin_auth import SESSION_SECONDS, AdminSessions, LoginGuard, check_password
 from bot.app_context import AppContext
 from bot.domain.formatting import MONTHS
 from bot.privacy import keyed_hash
@@ -67,10 +67,15 @@ def chart_svg(activity: list[MonthActivity]) -> str:
 def admin_router(settings: Settings) -> APIRouter:
     router = APIRouter()
     key = keyed_hash(settings.pii_hash_key.get_secret_value(), "admin-session")
-    secure = settings.public_base_url.startswith("https://")
+    secure = settings.public_base_url.startswith("https://") or settings.env == "production"
 
-    def logged_in(request: Request) -> bool:
-        return valid_session(key, request.cookies.get(COOKIE))
+    def sessions(request: Request) -> AdminSessions:
+        assert settings.admin_password_hash is not None
+        stored = settings.admin_password_hash.get_secret_value()
+        return AdminSessions(request.app.state.store, key, stored)
+
+    async def logged_in(request: Request) -> bool:
+        return await sessions(request).valid(request.cookies.get(COOKIE))
 
     @router.get("/admin/login", response_class=HTMLResponse)
     async def login_page() -> HTMLResponse:
@@ -82,22 +87,39 @@ def admin_router(settings: Settings) -> APIRouter:
     async def login(request: Request) -> Response:
         if settings.admin_password_hash is None:
             return HTMLResponse(messages.ADMIN_CLOSED, status_code=503)
-        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
-        password = form.get("password", "")
+        address = request.client.host if request.client else "unknown"
+        guard = LoginGuard(request.app.state.store, key)
+        if await guard.locked(address):
+            log.warning("admin login refused: too many failures")
+            page = _template("admin_login.html").substitute(error=messages.ADMIN_LOCKED)
+            return HTMLResponse(page, status_code=429, headers={"Retry-After": "900"})
+        try:
+            form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        except UnicodeDecodeError:
+            return HTMLResponse(messages.ADMIN_WRONG_PASSWORD, status_code=400)
         stored = settings.admin_password_hash.get_secret_value()
-        if not await asyncio.to_thread(verify_password, password, stored):
-            log.warning("failed admin login")
-            await asyncio.sleep(1)  # slows guessing
+        if not await check_password(form.get("password", ""), stored):
+            failures = await guard.failed(address)
+            log.warning("failed admin login (%d from this address)", failures)
+            await asyncio.sleep(min(2 ** (failures - 1), 8))  # slower with every failure
             page = _template("admin_login.html").substitute(error=messages.ADMIN_WRONG_PASSWORD)
             return HTMLResponse(page, status_code=401)
+        await guard.succeeded(address)
         response = RedirectResponse("/admin", status_code=303)
         response.set_cookie(
-            COOKIE, session_cookie(key), httponly=True, samesite="strict", secure=secure
+            COOKIE,
+            await sessions(request).open(),
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=secure,
         )
         return response
 
     @router.post("/admin/logout")
-    async def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        if settings.admin_password_hash is not None:
+            await sessions(request).close(request.cookies.get(COOKIE))
         response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(COOKIE)
         return response
@@ -106,7 +128,7 @@ def admin_router(settings: Settings) -> APIRouter:
     async def dashboard(request: Request) -> Response:
         if settings.admin_password_hash is None:
             return HTMLResponse(messages.ADMIN_CLOSED, status_code=503)
-        if not logged_in(request):
+        if not await logged_in(request):
             return RedirectResponse("/admin/login", status_code=303)
         context: AppContext = request.app.state.context
         today = context.clock.today()

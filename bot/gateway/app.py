@@ -37,7 +37,7 @@ from bot.gateway.telegram import telegram_router
 from bot.gateway.whatsapp import WhatsAppConversations, whatsapp_router
 from bot.privacy import keyed_hash
 from bot.settings import Settings, get_settings
-from bot.shared_state import SharedStore, make_shared_store
+from bot.shared_state import RateLimiter, SharedStore, make_rate_limiter, make_shared_store
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,7 @@ def create_app(
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, http=rasa_http)
         app.state.context = context = AppContext.from_settings(settings, clock)
         app.state.store = store = make_shared_store(settings.redis_url)
+        app.state.inbound_limiter = inbound_limiter = make_rate_limiter(settings.redis_url)
         app.state.router = router = ConversationRouter(
             rasa, OfferedButtons(store, lambda sender_id: keyed_hash(context.hash_key, sender_id))
         )
@@ -196,6 +197,7 @@ def create_app(
             await outbox.aclose()
             await rasa.aclose()
             await store.aclose()
+            await inbound_limiter.aclose()
             context.engine.dispose()
 
     app = FastAPI(title="Sadar gateway", lifespan=lifespan)
@@ -235,6 +237,9 @@ def create_app(
             sender_id = web_sender_id(body.sender)
         except ValueError as error:
             return JSONResponse({"detail": str(error)}, status_code=422)
+        refused = await _over_the_limit(request, sender_id, settings)
+        if refused is not None:
+            return refused
         router: ConversationRouter = request.app.state.router
         store: SharedStore = request.app.state.store
 
@@ -263,6 +268,9 @@ def create_app(
             sender_id = web_sender_id(body.sender)
         except ValueError as error:
             return JSONResponse({"detail": str(error)}, status_code=422)
+        refused = await _over_the_limit(request, sender_id, settings)
+        if refused is not None:
+            return refused
         router: ConversationRouter = request.app.state.router
         try:
             replies = await router.handle(sender_id, GREETING_PAYLOAD, trusted=True)
@@ -278,6 +286,32 @@ def create_app(
     app.include_router(admin_router(settings))
     app.include_router(telegram_router(settings))
     return app
+
+
+async def _over_the_limit(
+    request: Request, sender_id: str, settings: Settings
+) -> JSONResponse | None:
+    """429 when this conversation, or this client address, sends faster than a person
+    would (e.g. someone trying NIKs one after another); shared through Redis."""
+    limiter: RateLimiter = request.app.state.inbound_limiter
+    context: AppContext = request.app.state.context
+    address = request.client.host if request.client else "unknown"
+    windows = (
+        (f"chat:sender:{keyed_hash(context.hash_key, sender_id)}",
+         settings.chat_messages_per_minute_per_sender),
+        (f"chat:address:{keyed_hash(context.hash_key, address)}",
+         settings.chat_messages_per_minute_per_address),
+    )  # fmt: skip
+    for key, limit in windows:
+        wait = await limiter.window_wait(key, limit, 60)
+        if wait > 0:
+            log.warning("web chat over its limit (%s)", key.split(":")[1])
+            return JSONResponse(
+                {"replies": [BotReply(text=messages.TOO_MANY_MESSAGES).as_json()]},
+                status_code=429,
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
+    return None
 
 
 async def _answer_of_earlier_attempt(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +18,8 @@ from bot.domain.clock import start_of_day
 from bot.domain.payments import load_calendar, standing
 from bot.domain.senders import Channel, make_sender_id
 from bot.domain.villages import name_key
-from bot.privacy import keyed_hash, mask_digits
+from bot.privacy import keyed_hash, mask_digits, mask_name
+from bot.services.participants import nik_lookup_hash
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +135,7 @@ def _lines(participants: list[Participant], cipher: PiiCipher, today: date) -> l
         now = standing(p.first_period, p.paid_through, today, calendar)
         lines.append(
             ResidentLine(
-                name=cipher.decrypt(p.full_name_encrypted),
+                name=mask_name(cipher.decrypt(p.full_name_encrypted)),
                 reference=p.reference,
                 status=now.status.value,
                 months_owed=now.months_owed,
@@ -200,16 +202,39 @@ def month_summary(sessions: sessionmaker[Session], agent: Agent, today: date) ->
     return MonthSummary(int(registered or 0), int(payments), int(amount))
 
 
-def participant_ids_by_reference(
-    sessions: sessionmaker[Session], references: list[str]
+def in_agents_village(agent: Agent, participant: Participant) -> bool:
+    """An agent acts for the residents of their own village, and those they registered."""
+    same_village = (
+        name_key(participant.village),
+        name_key(participant.district),
+        name_key(participant.regency),
+    ) == (name_key(agent.village), name_key(agent.district), name_key(agent.regency))
+    return same_village or participant.registered_by_agent_id == agent.id
+
+
+def participants_in_scope(
+    sessions: sessionmaker[Session], agent: Agent, references: list[str]
 ) -> dict[str, int]:
+    """The references that exist *and* belong to the agent's village (or that the agent
+    registered): reference -> participant id. Others are left out alike, so an agent
+    learns nothing about residents elsewhere."""
     with sessions() as session:
-        return dict(
-            session.execute(
-                select(Participant.reference, Participant.id).where(
-                    Participant.reference.in_(references)
-                )
-            ).all()
+        found = session.scalars(
+            select(Participant).where(Participant.reference.in_(references))
+        ).all()
+        return {p.reference: p.id for p in found if in_agents_village(agent, p)}
+
+
+def residents_paid_for_today(sessions: sessionmaker[Session], agent: Agent, today: date) -> int:
+    """Distinct residents this agent recorded cash for since 00:00 WIB."""
+    with sessions() as session:
+        return int(
+            session.scalar(
+                select(func.count(func.distinct(Payment.participant_id)))
+                .where(Payment.recorded_by == f"agent:{agent.id}")
+                .where(Payment.created_at >= start_of_day(today))
+            )
+            or 0
         )
 
 
@@ -220,4 +245,47 @@ def participant_name(
         encrypted = session.scalar(
             select(Participant.full_name_encrypted).where(Participant.id == participant_id)
         )
-    return cipher.decrypt(encrypted) if encrypted else "-"
+    return mask_name(cipher.decrypt(encrypted)) if encrypted else "-"
+
+
+class DisputeResult(StrEnum):
+    RELEASED = "released"
+    NOTHING = "nothing"
+    OUTSIDE = "outside"
+
+
+def dispute_registration(
+    sessions: sessionmaker[Session],
+    hash_key: str,
+    agent: Agent,
+    nik: str,
+    village_regency_code: str | None,
+    now: datetime,
+) -> tuple[DisputeResult, str | None]:
+    """The owner of a KTP came to the agent: someone else registered their NIK first. The
+    registration is released (its personal data erased, an anonymous audit event kept
+    with the agent as actor) so the agent can register the owner. Only for KTPs of the
+    agent's own regency (a NIK's first four digits), when that is known."""
+    if village_regency_code and not nik.startswith(village_regency_code):
+        return DisputeResult.OUTSIDE, None
+    with sessions.begin() as session:
+        participant = session.scalar(
+            select(Participant)
+            .where(Participant.nik_hash == nik_lookup_hash(hash_key, nik))
+            .with_for_update()
+        )
+        if participant is None:
+            return DisputeResult.NOTHING, None
+        reference = participant.reference
+        session.add(
+            AuditEvent(
+                participant_id=None,
+                actor=f"agent:{agent.id}",
+                action="registration_disputed",
+                fields=reference,
+                created_at=now,
+            )
+        )
+        session.delete(participant)
+    log.warning("agent %d released disputed registration %s", agent.id, reference)
+    return DisputeResult.RELEASED, reference

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -62,6 +63,31 @@ def nik_is_registered(sessions: sessionmaker[Session], hash_key: str, nik: str) 
             select(Participant.id).where(Participant.nik_hash == nik_lookup_hash(hash_key, nik))
         )
     return found is not None
+
+
+class NikHolder(StrEnum):
+    NOBODY = "nobody"
+    THIS_SENDER = "this_sender"
+    SOMEONE_ELSE = "someone_else"
+
+
+def nik_holder(
+    sessions: sessionmaker[Session], hash_key: str, nik: str, sender_id: str
+) -> NikHolder:
+    """Whether a NIK is registered, and if so whether by this conversation (or, on WhatsApp,
+    this number): only its own holder may be told that it is registered."""
+    with sessions() as session:
+        participant = session.scalar(
+            select(Participant).where(Participant.nik_hash == nik_lookup_hash(hash_key, nik))
+        )
+        if participant is None:
+            return NikHolder.NOBODY
+        mine = session.scalar(
+            select(Participant.id)
+            .where(Participant.id == participant.id)
+            .where(or_(*_sender_conditions(hash_key, sender_id)))
+        )
+    return NikHolder.THIS_SENDER if mine is not None else NikHolder.SOMEONE_ELSE
 
 
 def register_participant(

@@ -52,7 +52,7 @@ def test_an_enrolled_agent_sees_the_menu_and_the_village_arrears(
     assert "warga Karanglo menunggak" in arrears
     with context.sessions() as session:
         reference = session.scalar(select(Participant.reference).where(Participant.id == owing))
-    assert f"Warga Uji ({reference})" in arrears
+    assert f"War*** U. ({reference})" in arrears  # names are masked for agents
     stack.whatsapp(agent_number, "menu agen")  # a typed "/agent_…" is no button press
     residents = stack.whatsapp(agent_number, "1")[-1]
     assert reference in residents
@@ -98,7 +98,7 @@ def test_an_agent_records_cash_for_one_resident_and_for_a_jimpitan_group(
     with context.sessions() as session:
         refs = dict(session.execute(select(Participant.id, Participant.reference)).all())
     one = stack.whatsapp(agent_number, f"bayar {refs[ids[0]]} 3 bulan")[-1]
-    assert one.startswith("Tercatat: 3 bulan untuk Warga Uji") and "Kuitansi: KWT-" in one
+    assert one.startswith("Tercatat: 3 bulan untuk War*** U.") and "Kuitansi: KWT-" in one
     group = stack.whatsapp(agent_number, f"jimpitan {refs[ids[1]]} {refs[ids[2]]} 2 bulan")[-1]
     assert group.startswith("Jimpitan tercatat: 2 anggota, 2 bulan") and "JMP-" in group
     # Without the number of months nothing is recorded (checked below: still 3 months).

@@ -107,7 +107,13 @@ def test_the_same_nik_from_another_sender_is_refused(stack: Stack, db) -> None: 
     _start(stack, second)
     stack.chat(second, "Ani")
     texts = _texts(stack.chat(second, nik))
-    assert any("sudah terdaftar" in t and "cek status" in t for t in texts), texts
+    # Another sender learns nothing about the first one's registration, only where to go.
+    assert any("tidak bisa didaftarkan lewat chat" in t and "agen Perisai" in t for t in texts)
+    assert not any("sudah terdaftar" in t for t in texts), texts
+    # The holder's own conversation is told plainly.
+    _start(stack, first)
+    stack.chat(first, "Ani Lestari")
+    assert any("sudah terdaftar" in t for t in _texts(stack.chat(first, nik)))
     with db() as session:
         count = (
             session.query(Participant)

@@ -33,11 +33,13 @@ def make_participant(
     province: str = "35",
     income: int = 1_000_000,
     with_jht: bool = False,
+    village: tuple[str, str, str] = ("Karanglo", "Kerek", "Tuban"),
+    nik: str | None = None,
 ) -> int:
     """A registered participant reachable at ``sender_id``; returns its id."""
     serial = next(_SERIALS)
     # District 98 is used by no other test, so these NIKs never collide with theirs.
-    nik = f"{province}719817088{0 if serial % 2 else 1}{serial:04d}"
+    nik = nik or f"{province}719817088{0 if serial % 2 else 1}{serial:04d}"
     channel = channel_of(sender_id)
     consent_id = None
     if consent:
@@ -52,9 +54,9 @@ def make_participant(
         nik=parse_nik(nik, TODAY),
         birth_date=parse_nik(nik, TODAY).birth_date,
         phone=sender_id[3:] if sender_id.startswith("wa:") else "+6281200000000",
-        village="Karanglo",
-        district="Kerek",
-        regency="Tuban",
+        village=village[0],
+        district=village[1],
+        regency=village[2],
         occupation="petani",
         declared_income=income,
         with_jht=with_jht,

@@ -243,6 +243,10 @@ def stack(
         "SADAR_TWILIO_API_BASE_URL": twilio.base_url,
         "SADAR_WHATSAPP_CONSENT_CONTENT_SID": CONSENT_CONTENT_SID,
         "SADAR_ADMIN_PASSWORD_HASH": hash_password(ADMIN_PASSWORD, iterations=10_000),
+        # Every test message comes from 127.0.0.1 at machine speed: no human limits here
+        # (tests/security/test_rate_limits.py checks them with small values).
+        "SADAR_CHAT_MESSAGES_PER_MINUTE_PER_ADDRESS": "1000000",
+        "SADAR_CHAT_MESSAGES_PER_MINUTE_PER_SENDER": "1000",
         "SADAR_ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN,
         "SADAR_RASA_API_TOKEN": RASA_API_TOKEN,
         # Every process starts on the same fixed day and hour, whenever the suite runs.

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.admin_auth import (
-    SESSION_SECONDS,
-    hash_password,
-    session_cookie,
-    valid_session,
-    verify_password,
-)
+from bot.admin_auth import AdminSessions, hash_password, verify_password
 from bot.gateway.admin import chart_svg
 from bot.services.activity import MonthActivity
 
@@ -24,14 +18,18 @@ def test_only_the_right_password_matches_its_hash() -> None:
     assert hash_password("same", iterations=1000) != hash_password("same", iterations=1000)
 
 
-def test_sessions_are_signed_and_expire() -> None:
-    cookie = session_cookie("key", now=1_000)
-    assert valid_session("key", cookie, now=1_001)
-    assert not valid_session("other-key", cookie, now=1_001)
-    assert not valid_session("key", cookie, now=1_000 + SESSION_SECONDS + 1)
-    expires, signature = cookie.split(".")
-    assert not valid_session("key", f"{int(expires) + 3600}.{signature}", now=1_001)
-    assert not valid_session("key", None) and not valid_session("key", "garbage")
+async def test_sessions_are_server_side_end_at_logout_and_at_a_password_change() -> None:
+    from bot.shared_state import MemoryStore
+
+    store = MemoryStore()
+    sessions = AdminSessions(store, "key", "pbkdf2_sha256$1000$salt$old")
+    token = await sessions.open()
+    assert await sessions.valid(token)
+    assert not await sessions.valid("guessed-token") and not await sessions.valid(None)
+    # A new password hash: every session opened with the old one ends.
+    assert not await AdminSessions(store, "key", "pbkdf2_sha256$1000$salt$new").valid(token)
+    await sessions.close(token)
+    assert not await sessions.valid(token)
 
 
 def test_the_chart_scales_bars_to_the_largest_month() -> None:

@@ -147,6 +147,9 @@ def test_only_the_gateway_publishes_a_port_and_the_backend_is_internal(
     for name in ("rasa", "actions", "postgres", "redis"):
         assert services[name]["networks"] == ["backend"], name
     assert "--auth-token" in services["rasa"]["command"]
+    gateway = services["gateway"]["command"]
+    allowed = gateway[gateway.index("--forwarded-allow-ips") + 1]
+    assert "*" not in allowed  # proxy headers only from configured proxies
 
 
 @pytest.mark.parametrize("missing", ["SADAR_ACTION_SERVER_TOKEN", "SADAR_RASA_API_TOKEN"])

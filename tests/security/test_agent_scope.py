@@ -1,0 +1,149 @@
+"""Agents act within their village (issue 15, point 6): cash only for residents of their own
+village (or those they registered), answered like an unknown reference otherwise; names
+masked; large payments need KONFIRMASI; a daily cap per agent."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app_context import AppContext
+from bot.db.models import Participant, Payment
+from bot.services.agents import enrol_agent
+from tests.support.participants import make_participant
+from tests.support.stack import Stack
+
+
+@pytest.fixture
+def context(stack: Stack) -> Iterator[AppContext]:
+    context = AppContext.from_settings(stack.settings)
+    yield context
+    context.engine.dispose()
+
+
+def _agent(context: AppContext) -> str:
+    number = f"+62819{uuid.uuid4().int % 10**7:07d}"
+    enrol_agent(
+        context.sessions, context.cipher, context.hash_key, name="Dewi Perisai",
+        phone=number, village="Karanglo", district="Kerek", regency="Tuban",
+    )  # fmt: skip
+    return number
+
+
+def _reference(context: AppContext, participant_id: int) -> str:
+    with context.sessions() as session:
+        return str(
+            session.scalar(select(Participant.reference).where(Participant.id == participant_id))
+        )
+
+
+def _payments(context: AppContext, participant_id: int) -> int:
+    with context.sessions() as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(Payment).where(
+                    Payment.participant_id == participant_id
+                )
+            )
+            or 0
+        )
+
+
+def _resident(context: AppContext, village: tuple[str, str, str]) -> int:
+    return make_participant(
+        context, f"tg:{uuid.uuid4().int % 10**9}", village=village
+    )
+
+
+def test_an_agent_cannot_pay_for_a_resident_of_another_village(
+    stack: Stack, context: AppContext
+) -> None:
+    agent = _agent(context)
+    elsewhere = _resident(context, ("Bendosari", "Ngantru", "Tulungagung"))
+    reply = stack.whatsapp(agent, f"bayar {_reference(context, elsewhere)} 1 bulan")[-1]
+    assert "tidak ditemukan di antara warga desa Anda" in reply
+    assert _payments(context, elsewhere) == 0
+
+    home = _resident(context, ("Karanglo", "Kerek", "Tuban"))
+    paid = stack.whatsapp(agent, f"bayar {_reference(context, home)} 1 bulan")[-1]
+    assert paid.startswith("Tercatat: 1 bulan untuk War*** U.")  # masked name
+    assert _payments(context, home) == 1
+
+
+def test_a_large_payment_needs_konfirmasi(stack: Stack, context: AppContext) -> None:
+    agent = _agent(context)
+    home = _resident(context, ("Karanglo", "Kerek", "Tuban"))
+    reference = _reference(context, home)
+    asked = stack.whatsapp(agent, f"bayar {reference} 12 bulan")[-1]
+    assert "perlu konfirmasi" in asked and _payments(context, home) == 0
+    done = stack.whatsapp(agent, f"bayar {reference} 12 bulan KONFIRMASI")[-1]
+    assert done.startswith("Tercatat: 12 bulan") and _payments(context, home) == 1
+
+
+def test_the_daily_cap_counts_distinct_residents_since_midnight_wib(pg_url: str) -> None:
+    from datetime import date, datetime
+
+    from bot.db.models import Agent
+    from bot.services.agents import residents_paid_for_today
+    from bot.services.payments import PaymentSource, record_payment
+    from bot.settings import Settings
+    from tests.conftest import TEST_PII_KEY
+    from tests.support.clock import WIB, fixed_clock
+
+    clock = fixed_clock(datetime(2026, 11, 19, 23, 30, tzinfo=WIB))
+    context = AppContext.from_settings(
+        Settings(_env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY), clock
+    )
+    agent_id = enrol_agent(
+        context.sessions, context.cipher, context.hash_key, name="Dewi Perisai",
+        phone="+6281900000001", village="Karanglo", district="Kerek", regency="Tuban",
+    )  # fmt: skip
+    with context.sessions() as session:
+        agent = session.get(Agent, agent_id)
+        assert agent is not None
+        session.expunge(agent)
+    residents = [make_participant(context, f"tg:{9100 + i}") for i in range(3)]
+
+    def pay(participant_id: int) -> None:
+        record_payment(
+            context.sessions, participant_id, source=PaymentSource.AGENT_CASH,
+            recorded_by=f"agent:{agent_id}", months=1, now=clock.now(),
+        )  # fmt: skip
+
+    pay(residents[0])  # 23:30 WIB on the 19th: yesterday by the time of the next ones
+    clock.set(datetime(2026, 11, 20, 0, 30, tzinfo=WIB))
+    pay(residents[1])
+    pay(residents[1])
+    pay(residents[2])
+    assert residents_paid_for_today(context.sessions, agent, date(2026, 11, 20)) == 2
+    context.engine.dispose()
+
+
+def test_an_agent_releases_a_nik_someone_else_registered_and_it_is_audited(
+    stack: Stack, context: AppContext
+) -> None:
+    from bot.db.models import AuditEvent
+
+    agent = _agent(context)
+    owner_nik = f"352303170880{uuid.uuid4().int % 10**4:04d}"  # a KTP of Tuban (3523)
+    squatter = make_participant(context, f"tg:{uuid.uuid4().int % 10**9}", nik=owner_nik)
+    reference = _reference(context, squatter)
+
+    stranger = f"+62818{uuid.uuid4().int % 10**7:07d}"
+    assert "khusus agen" in stack.whatsapp(stranger, f"sengketa NIK {owner_nik}")[-1]
+
+    far = f"357102170880{uuid.uuid4().int % 10**4:04d}"  # a KTP of another regency
+    assert "bukan dari kabupaten desa Anda" in stack.whatsapp(agent, f"sengketa NIK {far}")[-1]
+
+    done = stack.whatsapp(agent, f"sengketa NIK {owner_nik}")[-1]
+    assert "dibatalkan karena sengketa" in done and reference in done
+    with context.sessions() as session:
+        assert session.get(Participant, squatter) is None
+        audit = session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "registration_disputed")
+            .where(AuditEvent.fields == reference)
+        )  # fmt: skip
+        assert audit is not None and audit.actor.startswith("agent:")
