@@ -14,7 +14,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.actions import response_text
-from bot.app_context import AppContext, get_app_context, get_outbox
+from bot.app_context import AppContext, get_app_context
+from bot.channels.factory import build_outbox
+from bot.channels.outbound import Outbox
 from bot.conversation import BotReply, MessageTemplate
 from bot.db.models import Agent
 from bot.domain.consent import new_code
@@ -30,6 +32,20 @@ log = logging.getLogger(__name__)
 CODE, READ_ALOUD = "code", "read_aloud"
 #: Shown in the recorded wording instead of the code, which is never stored.
 HIDDEN_CODE = "••••••"
+
+
+_outboxes: dict[asyncio.AbstractEventLoop, Outbox] = {}
+
+
+def get_outbox() -> Outbox:
+    """The outbox for messages a conversation starts to someone else (a consent code to a
+    resident, a notice to an agent). Its HTTP and Redis clients belong to the event loop
+    that runs it, so there is one per loop; call from inside that loop."""
+    loop = asyncio.get_running_loop()
+    if loop not in _outboxes:
+        context = get_app_context()
+        _outboxes[loop] = build_outbox(context.settings, context.channel_log)
+    return _outboxes[loop]
 
 
 def consent_terms(domain: DomainDict) -> str:

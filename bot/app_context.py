@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,9 +16,6 @@ from bot.domain.consent import CodePolicy
 from bot.services.channel_log import ChannelLog
 from bot.services.on_behalf import OnBehalfRegistrations
 from bot.settings import Settings, get_settings
-
-if TYPE_CHECKING:
-    from bot.channels.outbound import Outbox
 
 
 @dataclass(frozen=True)
@@ -64,19 +59,3 @@ class AppContext:
 @lru_cache(maxsize=1)
 def get_app_context() -> AppContext:
     return AppContext.from_settings(get_settings())
-
-
-_outboxes: dict[asyncio.AbstractEventLoop, Outbox] = {}
-
-
-def get_outbox() -> Outbox:
-    """The outbox for messages a conversation starts to someone else (a consent code to a
-    resident, a notice to an agent). Its HTTP and Redis clients belong to the event loop
-    that runs it, so there is one per loop; call from inside that loop."""
-    from bot.channels.factory import build_outbox
-
-    loop = asyncio.get_running_loop()
-    if loop not in _outboxes:
-        context = get_app_context()
-        _outboxes[loop] = build_outbox(context.settings, context.channel_log)
-    return _outboxes[loop]

@@ -265,7 +265,7 @@ def telegram_set_webhook() -> None:
 @telegram_app.command("poll")
 def telegram_poll() -> None:
     """Receive Telegram updates by long polling (for a machine without a public address)."""
-    from bot.channels.telegram import run_polling
+    from bot.channels.polling import run_polling
 
     _configure_logging()
     run_polling(get_settings())

@@ -3,19 +3,11 @@ the reminder workers alike."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.channels.outbound import ChannelLimits, ChannelSender, Outbox, Pace
 from bot.domain.senders import Channel
-from bot.privacy import mask_sender
 from bot.services.channel_log import ChannelLog
 from bot.settings import Settings
 from bot.shared_state import RateLimiter, make_rate_limiter
-
-log = logging.getLogger(__name__)
 
 #: Replies come in short bursts (an answer plus a question); allow a few at once per chat.
 PER_CHAT_BURST = 3
@@ -66,12 +58,3 @@ def build_outbox(
         channel_log,
     )
 
-
-async def record_inbound_safely(channel_log: ChannelLog | None, sender_id: str) -> None:
-    """Note an inbound message (WhatsApp window); a database hiccup must not stop the chat."""
-    if channel_log is None:
-        return
-    try:
-        await asyncio.to_thread(channel_log.record_inbound, sender_id)
-    except SQLAlchemyError as error:
-        log.error("could not record a message from %s: %r", mask_sender(sender_id), error)

@@ -35,7 +35,6 @@ from telegram.ext import (
 )
 
 from bot import messages
-from bot.channels.factory import build_outbox, record_inbound_safely
 from bot.channels.outbound import (
     Accepted,
     Outbox,
@@ -43,10 +42,10 @@ from bot.channels.outbound import (
     TransientSendError,
     UncertainSendError,
 )
-from bot.conversation import BotReply, ConversationRouter, RasaClient, RasaUnavailable
+from bot.conversation import BotReply, ConversationRouter, RasaUnavailable
 from bot.domain.senders import Channel, make_sender_id
 from bot.privacy import mask_sender
-from bot.services.channel_log import ChannelLog
+from bot.services.channel_log import ChannelLog, record_inbound_safely
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -227,19 +226,3 @@ def build_application(
         MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, adapter.on_other)
     )
     return application
-
-
-def run_polling(settings: Settings) -> None:
-    from bot.app_context import get_app_context
-
-    router = ConversationRouter(RasaClient(settings.rasa_url, settings.rasa_timeout_seconds))
-    channel_log = get_app_context().channel_log
-    outbox = build_outbox(settings, channel_log)
-
-    async def close_outbox(_: Application) -> None:
-        await outbox.aclose()
-
-    application = build_application(settings, router, outbox, channel_log)
-    application.post_shutdown = close_outbox
-    log.info("Telegram polling started")
-    application.run_polling(allowed_updates=Update.ALL_TYPES)

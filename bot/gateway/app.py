@@ -233,13 +233,9 @@ def create_app(
 
     @app.post("/api/chat", response_model=ChatResponse)
     async def chat(body: ChatRequest, request: Request) -> JSONResponse:
-        try:
-            sender_id = web_sender_id(body.sender)
-        except ValueError as error:
-            return JSONResponse({"detail": str(error)}, status_code=422)
-        refused = await _over_the_limit(request, sender_id, settings)
-        if refused is not None:
-            return refused
+        sender_id = await _admitted(request, body.sender, settings)
+        if isinstance(sender_id, JSONResponse):
+            return sender_id
         router: ConversationRouter = request.app.state.router
         store: SharedStore = request.app.state.store
 
@@ -252,9 +248,7 @@ def create_app(
             log.error("chat message not processed: %s", error)
             if key:
                 await store.delete(key)
-            return JSONResponse(
-                {"replies": [BotReply(text=messages.RASA_UNAVAILABLE).as_json()]}, status_code=503
-            )
+            return _said(messages.RASA_UNAVAILABLE, 503)
         payload = {"replies": _replies_json(replies)}
         if key:
             await store.put(key, json.dumps(payload), IDEMPOTENCY_TTL_SECONDS)
@@ -264,21 +258,15 @@ def create_app(
     async def chat_start(body: ChatStart, request: Request) -> JSONResponse:
         """The page opened: the greeting and the main choices, or, in the middle of a
         registration, its pending question again (the resident typed nothing)."""
-        try:
-            sender_id = web_sender_id(body.sender)
-        except ValueError as error:
-            return JSONResponse({"detail": str(error)}, status_code=422)
-        refused = await _over_the_limit(request, sender_id, settings)
-        if refused is not None:
-            return refused
+        sender_id = await _admitted(request, body.sender, settings)
+        if isinstance(sender_id, JSONResponse):
+            return sender_id
         router: ConversationRouter = request.app.state.router
         try:
             replies = await router.handle(sender_id, GREETING_PAYLOAD, trusted=True)
         except RasaUnavailable as error:
             log.error("greeting not sent: %s", error)
-            return JSONResponse(
-                {"replies": [BotReply(text=messages.RASA_UNAVAILABLE).as_json()]}, status_code=503
-            )
+            return _said(messages.RASA_UNAVAILABLE, 503)
         return JSONResponse({"replies": _replies_json(replies)})
 
     app.include_router(whatsapp_router(settings))
@@ -286,6 +274,23 @@ def create_app(
     app.include_router(admin_router(settings))
     app.include_router(telegram_router(settings))
     return app
+
+
+def _said(text: str, status_code: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    """One reply from the gateway itself (Rasa busy, too many messages), as the chat shows it."""
+    return JSONResponse(
+        {"replies": [BotReply(text=text).as_json()]}, status_code=status_code, headers=headers
+    )
+
+
+async def _admitted(request: Request, raw_sender: str, settings: Settings) -> str | JSONResponse:
+    """The web sender id, or the answer for a bad id (422) or a sender over its limit (429)."""
+    try:
+        sender_id = web_sender_id(raw_sender)
+    except ValueError as error:
+        return JSONResponse({"detail": str(error)}, status_code=422)
+    refused = await _over_the_limit(request, sender_id, settings)
+    return sender_id if refused is None else refused
 
 
 async def _over_the_limit(
@@ -306,10 +311,8 @@ async def _over_the_limit(
         wait = await limiter.window_wait(key, limit, 60)
         if wait > 0:
             log.warning("web chat over its limit (%s)", key.split(":")[1])
-            return JSONResponse(
-                {"replies": [BotReply(text=messages.TOO_MANY_MESSAGES).as_json()]},
-                status_code=429,
-                headers={"Retry-After": str(max(1, round(wait)))},
+            return _said(
+                messages.TOO_MANY_MESSAGES, 429, {"Retry-After": str(max(1, round(wait)))}
             )
     return None
 

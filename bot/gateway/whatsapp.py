@@ -15,7 +15,6 @@ from fastapi import APIRouter, Request, Response
 from twilio.request_validator import RequestValidator
 
 from bot import messages
-from bot.channels.factory import record_inbound_safely
 from bot.channels.options import resolve_option
 from bot.channels.outbound import Outbox
 from bot.channels.whatsapp import (
@@ -28,7 +27,7 @@ from bot.channels.whatsapp import (
 from bot.conversation import BotReply, ConversationRouter, RasaUnavailable
 from bot.domain.senders import Channel, make_sender_id
 from bot.privacy import mask_sender
-from bot.services.channel_log import ChannelLog
+from bot.services.channel_log import ChannelLog, record_inbound_safely
 from bot.settings import Settings
 from bot.shared_state import SharedStore
 

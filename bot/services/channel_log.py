@@ -3,11 +3,13 @@ inbound message (for WhatsApp's 24-hour window), and every outbound message's de
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversation import BotReply, MessageTemplate
@@ -16,7 +18,9 @@ from bot.db.models import ChannelContact, OutboundMessage, Reminder
 from bot.domain.clock import Clock
 from bot.domain.messaging import next_delivery_status, template_required
 from bot.domain.senders import channel_of
-from bot.privacy import keyed_hash
+from bot.privacy import keyed_hash, mask_sender
+
+log = logging.getLogger(__name__)
 
 #: Delivery reports carried over to the reminder a message was sent for.
 REMINDER_STATE_FOR_DELIVERY = {
@@ -189,3 +193,13 @@ class ChannelLog:
                 )
                 is not None
             )
+
+
+async def record_inbound_safely(channel_log: ChannelLog | None, sender_id: str) -> None:
+    """Note an inbound message (WhatsApp window); a database hiccup must not stop the chat."""
+    if channel_log is None:
+        return
+    try:
+        await asyncio.to_thread(channel_log.record_inbound, sender_id)
+    except SQLAlchemyError as error:
+        log.error("could not record a message from %s: %r", mask_sender(sender_id), error)

@@ -12,6 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine, bindparam, create_engine, text
 from sqlalchemy.engine import make_url
@@ -32,8 +33,6 @@ def tracker_engine(tracker_store_url: str) -> Engine:
     if url.get_backend_name() == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        from pathlib import Path
-
         owner_only(Path(url.database))
     return create_engine(url)
 
@@ -83,7 +82,11 @@ def encrypt_existing(engine: Engine, cipher: PiiCipher, hash_key: str) -> Migrat
         return Migrated(0, 0)
     conversations, events = set(), 0
     with engine.begin() as connection:
-        rows = connection.execute(text("SELECT id, sender_id, data FROM events")).all()
+        # Only rows still in clear: run at every start, it must not read the whole store.
+        rows = connection.execute(
+            text("SELECT id, sender_id, data FROM events WHERE data NOT LIKE :encrypted"),
+            {"encrypted": _ENCRYPTED_PREFIX + "%"},
+        ).all()
         for row in rows:
             clear_id = not _HASHED.match(row.sender_id or "")
             clear_data = not (row.data or "").startswith(_ENCRYPTED_PREFIX)
