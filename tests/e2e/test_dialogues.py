@@ -30,7 +30,11 @@ from tests.support.dialogues import (
 
 CONVERSATIONS = load_all()
 TUNED = [c for c in CONVERSATIONS if c.part == "tuned"]
-HELD_OUT = [c for c in CONVERSATIONS if c.part == "held_out"]
+#: The held-out parts, each written before the bot changes it measures and never tuned on:
+#: ``held_out`` before the interpreter (its misses were later read, so it is no longer
+#: unseen), ``held_out_2`` before the third session's changes.
+HELD_OUT_PARTS = ("held_out", "held_out_2")
+HELD_OUT = [c for c in CONVERSATIONS if c.part in HELD_OUT_PARTS]
 HELD_OUT_STEP_TARGET = 0.95
 HELD_OUT_STEP_FLOOR = 0.90
 #: Every result of this run, for the summary that `make dialogue-eval` prints.
@@ -95,14 +99,15 @@ def test_tuned_conversation(player: DialoguePlayer, conversation: Conversation) 
     assert result.passed, result.transcript()
 
 
-def test_held_out_conversations_stay_above_the_floor(player: DialoguePlayer) -> None:
-    results = [player.play(c, _sender(c)) for c in HELD_OUT]
+@pytest.mark.parametrize("part", HELD_OUT_PARTS)
+def test_held_out_conversations_stay_above_the_floor(player: DialoguePlayer, part: str) -> None:
+    results = [player.play(c, _sender(c)) for c in HELD_OUT if c.part == part]
     RESULTS.extend(results)
     steps = [step for result in results for step in result.steps]
     rate = sum(step.passed for step in steps) / len(steps)
     failed = "\n\n".join(r.transcript() for r in results if not r.passed)
-    print(f"held-out step pass rate {rate:.1%} (target {HELD_OUT_STEP_TARGET:.0%})\n{failed}")
-    assert rate >= HELD_OUT_STEP_FLOOR, f"held-out step pass rate {rate:.1%}\n\n{failed}"
+    print(f"{part} step pass rate {rate:.1%} (target {HELD_OUT_STEP_TARGET:.0%})\n{failed}")
+    assert rate >= HELD_OUT_STEP_FLOOR, f"{part} step pass rate {rate:.1%}\n\n{failed}"
 
 
 def test_the_corpus_is_large_enough_and_a_fifth_is_held_out() -> None:

@@ -262,7 +262,7 @@ class PartFigures:
             return f"{passed}/{total} ({passed / total:.1%})" if total else "-"
 
         return (
-            f"{part:<9} steps {rate(self.steps_passed, self.steps):<18} "
+            f"{part:<10} steps {rate(self.steps_passed, self.steps):<18} "
             f"conversations {rate(self.conversations_passed, self.conversations)}"
         )
 
@@ -276,7 +276,8 @@ def write_report(results: list[ConversationResult], docs_path: str | None) -> li
     figures: dict[str, PartFigures] = {}
     for result in results:
         figures.setdefault(result.conversation.part, PartFigures()).add(result)
-    lines = [figures[part].line(part) for part in ("tuned", "held_out") if part in figures]
+    parts = ("tuned", "held_out", "held_out_2")
+    lines = [figures[part].line(part) for part in parts if part in figures]
     failing = [r for r in results if not r.passed]
     lines += [f"  failed: [{r.conversation.part}] {r.conversation.name}" for r in failing]
     if docs_path:
