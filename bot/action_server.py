@@ -12,9 +12,10 @@ import logging
 from functools import partial
 
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse, json, raw
 from sanic.worker.loader import AppLoader
 
+from bot import metrics
 from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,17 @@ def create_action_app(expected_token: str) -> Sanic:
             return None
         log.warning("action server call without a valid token from %s", request.ip)
         return json({"error": "unauthorized"}, status=401)
+
+    @app.on_response
+    async def count_failures(request: Request, response: HTTPResponse) -> None:
+        if request.path == "/webhook" and response.status >= 500:
+            body = request.json if isinstance(request.json, dict) else {}
+            metrics.ACTION_ERRORS.labels(action=str(body.get("next_action", "unknown"))).inc()
+
+    @app.get("/metrics")
+    async def prometheus_metrics(request: Request) -> HTTPResponse:
+        """Behind the same token as the actions (Prometheus: ``params: {token: [...]}``)."""
+        return raw(metrics.exposition(), content_type=metrics.CONTENT_TYPE)
 
     return app
 

@@ -503,9 +503,7 @@ def payments_confirm(
 
     try:
         context = get_app_context()
-        result = confirm_payment(
-            context.sessions, payment_id, f"cli:{by}", now=context.clock.now()
-        )
+        result = confirm_payment(context.sessions, payment_id, f"cli:{by}", now=context.clock.now())
     except PaymentRejected as error:
         raise typer.BadParameter(str(error)) from error
     typer.echo(f"payment {payment_id} confirmed: {result.period_from} to {result.period_to}")

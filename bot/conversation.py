@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -16,7 +17,8 @@ from typing import Any
 
 import httpx
 
-from bot import messages
+from bot import messages, metrics
+from bot.domain.senders import InvalidSenderId, channel_of
 from bot.privacy import mask_sender
 from bot.shared_state import MemoryStore, SharedStore
 
@@ -150,10 +152,13 @@ class RasaClient:
             except httpx.ConnectError as error:
                 # Rasa never saw the message (e.g. restarting): safe to try again shortly.
                 if attempt == self._connect_retries:
+                    metrics.RASA_ERRORS.labels(reason="unreachable").inc()
                     raise RasaUnavailable(f"Rasa at {self._url} unreachable: {error!r}") from error
                 await asyncio.sleep(0.5 * 2**attempt)
             except httpx.HTTPError as error:
                 # Rasa may have processed it (timeout, 5xx): never resend, or it acts twice.
+                reason = "timeout" if isinstance(error, httpx.TimeoutException) else "failed"
+                metrics.RASA_ERRORS.labels(reason=reason).inc()
                 raise RasaUnavailable(f"Rasa at {self._url} failed: {error!r}") from error
         raise AssertionError("unreachable")
 
@@ -223,8 +228,19 @@ class ConversationRouter:
             replies = [BotReply(text=messages.MESSAGE_TOO_LONG.format(limit=MAX_MESSAGE_CHARS))]
         else:
             log.debug("-> rasa %s (%d chars)", mask_sender(sender_id), len(text))
+            started = time.perf_counter()
             replies = await self._rasa.send(sender_id, text, metadata)
+            metrics.TURN_SECONDS.labels(channel=_channel_label(sender_id)).observe(
+                time.perf_counter() - started
+            )
             await self._offers.remember(sender_id, replies)
         if deliver is not None:
             await deliver(for_delivery(replies))
         return replies
+
+
+def _channel_label(sender_id: str) -> str:
+    try:
+        return channel_of(sender_id).value
+    except InvalidSenderId:
+        return "other"

@@ -1,7 +1,7 @@
 """`sadar run`: the Rasa server, the action server and the gateway as one command.
 
 Commands and environment are derived from Settings, so ports and URLs are configured in
-one place; honcho supervises the processes and stops them all on Ctrl-C."""
+one place; bot/supervisor.py restarts a process that dies and stops them all on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -38,9 +38,7 @@ def _secret_or_new(secret: SecretStr | None) -> str:
     return secret.get_secret_value() if secret is not None else secrets.token_urlsafe(32)
 
 
-def rasa_environment(
-    settings: Settings, tokens: Mapping[str, str] | None = None
-) -> dict[str, str]:
+def rasa_environment(settings: Settings, tokens: Mapping[str, str] | None = None) -> dict[str, str]:
     """Variables read by endpoints.yml (``tokens``: those of this run, see local_secrets)."""
     tokens = tokens if tokens is not None else local_secrets(settings)
     return {
@@ -136,13 +134,15 @@ def process_specs(
 
 
 def run_all(settings: Settings) -> int:
-    import shlex
+    """Blocks until Ctrl-C; a process that dies is restarted (bot/supervisor.py)."""
+    from bot.supervisor import RestartPolicy, Supervisor
 
-    from honcho.manager import Manager
-    from honcho.printer import Printer
-
-    manager = Manager(Printer(sys.stdout))
-    for spec in process_specs(settings):
-        manager.add_process(spec.name, shlex.join(spec.argv), env=spec.env, cwd=str(PROJECT_ROOT))
-    manager.loop()
-    return manager.returncode or 0
+    supervisor = Supervisor(
+        [(spec.name, spec.argv, spec.env) for spec in process_specs(settings)],
+        PROJECT_ROOT,
+        policy=RestartPolicy(
+            first=settings.restart_first_pause_seconds,
+            longest=settings.restart_longest_pause_seconds,
+        ),
+    )
+    return supervisor.run()

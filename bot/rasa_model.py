@@ -16,6 +16,9 @@ from bot.settings import PROJECT_ROOT
 
 MODEL_NAME = "sadar"
 TRAINING_INPUTS = ("config.yml", "domain.yml", "nlu")
+#: Modules of nlu/ that only the running server loads (from endpoints.yml): editing them
+#: must not cost a retraining.
+SERVE_TIME_ONLY = frozenset({"nlu/tracker_store.py", "nlu/action_responses.py"})
 
 
 def model_path(model_dir: Path) -> Path:
@@ -28,7 +31,8 @@ def training_fingerprint(root: Path = PROJECT_ROOT) -> str:
         path = root / name
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
-            if "__pycache__" in file.parts:
+            relative = file.relative_to(root).as_posix()
+            if "__pycache__" in file.parts or relative in SERVE_TIME_ONLY:
                 continue
             digest.update(str(file.relative_to(root)).encode() + b"\0")
             digest.update(file.read_bytes() + b"\0")

@@ -28,6 +28,7 @@ OPTIONAL_SECRETS = (
     "payment_webhook_secret",
     "action_server_token",
     "rasa_api_token",
+    "metrics_token",
 )
 #: Inbound doors whose secret must be long and random in production (when set, or always).
 STRONG_IN_PRODUCTION = (
@@ -90,6 +91,12 @@ class Settings(BaseSettings):
 
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_seconds: float = 30.0
+    restart_first_pause_seconds: float = Field(
+        default=1.0, gt=0, description="`sadar run`: pause before restarting a crashed process"
+    )
+    restart_longest_pause_seconds: float = Field(
+        default=30.0, gt=0, description="`sadar run`: the pause doubles per crash up to this"
+    )
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     rasa_model_dir: Path = PROJECT_ROOT / "models"
     rasa_venv: Path = Field(
@@ -232,6 +239,21 @@ class Settings(BaseSettings):
     payment_webhook_secret: SecretStr | None = Field(
         default=None,
         description="HMAC-SHA256 key for POST /webhooks/payments (docs/payments.md).",
+    )
+
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for GET /metrics on the gateway (Prometheus "
+        "`authorization`); unset: /metrics answers only clients on this machine.",
+    )
+    worker_metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of a reminder worker's /metrics (on worker_metrics_host); 0: off.",
+    )
+    worker_metrics_host: str = Field(
+        default="127.0.0.1", description="Address a reminder worker's /metrics listens on."
     )
 
     @field_validator(*OPTIONAL_SECRETS, mode="before")

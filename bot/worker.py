@@ -195,7 +195,47 @@ def purge_conversations() -> None:
         engine.dispose()
 
 
+def reminder_gauges() -> dict[str, tuple[str, str, dict[str, float]]]:
+    """Read at each scrape: reminders by state (all of them, from the database) and the
+    queue's depth (tasks waiting, Redis or SQLite)."""
+    from sqlalchemy import func, select
+
+    from bot.db.models import Reminder
+
+    with get_app_context().sessions() as session:
+        by_state = dict(
+            session.execute(select(Reminder.state, func.count()).group_by(Reminder.state)).all()
+        )
+    states = {state.value: float(by_state.get(state.value, 0)) for state in ReminderState}
+    return {
+        "sadar_reminders": ("Reminders by state.", "state", states),
+        "sadar_reminder_queue_depth": (
+            "Tasks waiting in the reminder queue.",
+            "",
+            {"": float(huey.pending_count())},
+        ),
+    }
+
+
+def serve_metrics(settings: Settings) -> None:
+    """/metrics of this worker on ``worker_metrics_host:worker_metrics_port`` (0: off)."""
+    if not settings.worker_metrics_port:
+        return
+    from prometheus_client import start_http_server
+
+    from bot import metrics
+
+    metrics.register_gauges(reminder_gauges)
+    start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
+    log.info(
+        "metrics on http://%s:%d/metrics",
+        settings.worker_metrics_host,
+        settings.worker_metrics_port,
+    )
+
+
 def run_worker(threads: int) -> None:
     """Blocks: the Huey consumer with ``threads`` worker threads and the periodic tasks."""
+    serve_metrics(get_settings())
     consumer = huey.create_consumer(workers=threads, worker_type="thread", periodic=True)
     consumer.run()

@@ -10,7 +10,16 @@ erase a conversation. This one:
   (``SADAR_PII_HASH_KEY``), so neither the database nor a backup reads as personal data;
 - erases the whole conversation when the erasure action sets ``ERASE_SLOT`` (a resident's
   "hapus data saya"), instead of saving the turn;
-- creates a local SQLite file readable by its owner only.
+- creates a local SQLite file readable by its owner only;
+- reads only what a turn needs: the events of the current session that it has not read
+  yet. Decoded events of recently active conversations are kept in memory (a bounded LRU,
+  ``SADAR_TRACKER_CACHE_CONVERSATIONS``); a turn reads the rows written since (by this
+  server or another replica) and checks by a count that none was deleted (erasure, purge),
+  else it reads the session again. Before this, every turn read, decrypted and decoded the
+  whole session (issue 16: ~26% of the Rasa server's time under load).
+
+Loading this module also installs the action-response validator built once
+(nlu/action_responses.py).
 
 Old conversations in clear are converted by ``sadar conversations migrate``; conversations
 past the retention period are deleted by ``sadar conversations purge`` (bot/services/
@@ -22,17 +31,78 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import SlotSet
+from rasa.shared.core.events import SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.crypto import PiiCipher
 from bot.privacy import conversation_key, owner_only
+from nlu import action_responses
 
 log = logging.getLogger(__name__)
+action_responses.install()
+
+#: Conversations whose decoded events stay in memory (least recently used beyond it go).
+DEFAULT_CACHED_CONVERSATIONS = 500
+
+
+@dataclass
+class CachedSession:
+    """The decoded events of a conversation's current session, as last read or saved."""
+
+    #: Highest row id read or written for the conversation.
+    last_id: int
+    #: Rows of the conversation (all sessions) with an id up to ``last_id``.
+    rows: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class RecentSessions:
+    """A bounded LRU of CachedSession by conversation key."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(0, capacity)
+        self._items: OrderedDict[str, CachedSession] = OrderedDict()
+
+    def get(self, key: str) -> CachedSession | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: str, item: CachedSession) -> None:
+        if not self.capacity:
+            return
+        self._items[key] = item
+        self._items.move_to_end(key)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+    def drop(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def current_session(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rasa's rule for the current session: events at or after the latest SessionStarted's
+    timestamp (all of them when there is none)."""
+    starts = [
+        e.get("timestamp") or 0.0 for e in events if e.get("event") == SessionStarted.type_name
+    ]
+    if not starts:
+        return events
+    latest = max(starts)
+    return [e for e in events if (e.get("timestamp") or 0.0) >= latest]
+
+
 #: Set to True by the erasure action: the store deletes the conversation on save.
 ERASE_SLOT = "erase_conversation"
 
@@ -49,6 +119,9 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             )
         self._cipher = PiiCipher(keys)
         self._hash_key = hash_key
+        self._recent = RecentSessions(
+            int(os.environ.get("SADAR_TRACKER_CACHE_CONVERSATIONS", DEFAULT_CACHED_CONVERSATIONS))
+        )
         sqlite_file = _sqlite_file(str(kwargs.get("host") or ""))
         if sqlite_file is not None:
             owner_only(sqlite_file)  # before Rasa opens it: created owner-only, folder too
@@ -69,14 +142,62 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
-        with self.session_scope() as session:
-            rows = self._event_query(
-                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
-            ).all()
-            events = [json.loads(self._cipher.decrypt(row.data)) for row in rows]
+        if fetch_events_from_all_sessions:
+            with self.session_scope() as session:
+                rows = self._event_query(session, sender_id, True).all()
+                events = [self._decoded(row.data) for row in rows]
+        else:
+            events = self._current_events(sender_id)
         if self.domain and events:
             return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         return None
+
+    def _decoded(self, data: str) -> dict[str, Any]:
+        return json.loads(self._cipher.decrypt(data))  # type: ignore[no-any-return]  # JSON object
+
+    def _current_events(self, sender_id: str) -> list[dict[str, Any]]:
+        """The current session's events: the cached ones plus the rows written since, or
+        the whole session read again when the cache cannot be trusted."""
+        key = self.conversation_key(sender_id)
+        table = self.SQLEvent
+        with self.session_scope() as session:
+            cached = self._recent.get(key)
+            if cached is not None:
+                still_there = (
+                    session.query(sa.func.count(table.id))
+                    .filter(table.sender_id == key, table.id <= cached.last_id)
+                    .scalar()
+                )
+                if still_there == cached.rows:
+                    newer = (
+                        session.query(table.id, table.data)
+                        .filter(table.sender_id == key, table.id > cached.last_id)
+                        .order_by(table.id)
+                        .all()
+                    )
+                    if newer:
+                        events = current_session(
+                            cached.events + [self._decoded(row.data) for row in newer]
+                        )
+                        cached = CachedSession(newer[-1].id, cached.rows + len(newer), events)
+                        self._recent.put(key, cached)
+                    return list(cached.events)
+                self._recent.drop(key)  # rows were deleted (erasure, purge): read again
+            rows = (
+                self._event_query(session, sender_id, False)
+                .with_entities(table.id, table.data)
+                .all()
+            )
+            events = [self._decoded(row.data) for row in rows]
+            if rows:
+                last_id = rows[-1].id
+                count = (
+                    session.query(sa.func.count(table.id))
+                    .filter(table.sender_id == key, table.id <= last_id)
+                    .scalar()
+                )
+                self._recent.put(key, CachedSession(last_id, int(count), events))
+        return list(events)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
@@ -84,25 +205,42 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             new_events = list(self._additional_events(session, tracker))
             if any(_is_erasure(event) for event in new_events):
+                self._recent.drop(key)
                 erased = (
                     session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == key).delete()
                 )
                 session.commit()
                 log.info("conversation erased at the resident's request (%d events)", erased)
                 return
+            rows, decoded = [], []
             for event in new_events:
                 data = event.as_dict()
-                session.add(
+                text = json.dumps(data)
+                decoded.append(json.loads(text))  # as a later read would return it
+                rows.append(
                     self.SQLEvent(
                         sender_id=key,
                         type_name=event.type_name,
                         timestamp=data.get("timestamp"),
                         intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name"),
                         action_name=data.get("name"),
-                        data=self._cipher.encrypt(json.dumps(data)),
+                        data=self._cipher.encrypt(text),
                     )
                 )
+            session.add_all(rows)
             session.commit()
+            self._remember_saved(key, rows, decoded)
+
+    def _remember_saved(self, key: str, rows: list[Any], decoded: list[dict[str, Any]]) -> None:
+        """Extend the cached session with what this turn wrote. Should another writer have
+        added rows to the same conversation in between (replicas without a shared lock
+        store), the next read's count no longer matches and it reads the session again."""
+        cached = self._recent.get(key)
+        if cached is None or not rows:
+            return
+        last_id = max(row.id for row in rows)
+        events = current_session(cached.events + decoded)
+        self._recent.put(key, CachedSession(last_id, cached.rows + len(rows), events))
 
 
 def _is_erasure(event: Any) -> bool:

@@ -57,4 +57,3 @@ def build_outbox(
         channel_limits(settings),
         channel_log,
     )
-

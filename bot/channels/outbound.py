@@ -15,6 +15,7 @@ from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import metrics
 from bot.conversation import BotReply
 from bot.domain.senders import Channel, channel_of
 from bot.privacy import mask_sender
@@ -153,6 +154,7 @@ class Outbox:
             await self._pace(channel, recipient)
             if on_handover is not None and not await on_handover():
                 log.warning("send to %s cancelled before handover", mask_sender(recipient))
+                metrics.MESSAGES_OUT.labels(channel.value, purpose, "cancelled").inc()
                 return SendOutcome(recipient, False, attempts=attempt, cancelled=True)
             try:
                 accepted = await sender.deliver(address, message)
@@ -181,9 +183,11 @@ class Outbox:
                 attempt,
                 [(a.status, a.provider_message_id) for a in accepted],
             )
+            metrics.MESSAGES_OUT.labels(channel.value, purpose, "sent").inc()
             return SendOutcome(recipient, True, tuple(accepted), attempts=attempt, record_ids=ids)
         log.error("message to %s not sent: %s", mask_sender(recipient), error)
         status = "unknown" if uncertain else "failed"
+        metrics.MESSAGES_OUT.labels(channel.value, purpose, status).inc()
         ids = await self._record(
             recipient, purpose, message, attempt, [(status, None)], error=error or "unknown"
         )

@@ -154,9 +154,7 @@ class TelegramAdapter:
                 await self._outbox.send(sender_id, reply)
 
         try:
-            await self._router.converse(
-                sender_id, text, metadata, deliver=deliver, trusted=trusted
-            )
+            await self._router.converse(sender_id, text, metadata, deliver=deliver, trusted=trusted)
         except RasaUnavailable as error:
             log.error("Telegram message from %s not processed: %s", mask_sender(sender_id), error)
             await self._reply(chat_id, messages.RASA_UNAVAILABLE)

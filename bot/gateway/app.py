@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import re
@@ -15,11 +16,11 @@ from typing import Annotated, Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import messages
+from bot import messages, metrics
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
 from bot.conversation import (
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
@@ -221,6 +223,14 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics(request: Request) -> Response:
+        """Counts and durations only (no personal data), yet closed by default: with
+        SADAR_METRICS_TOKEN as a bearer token, else only from this machine."""
+        if not _may_read_metrics(request, settings):
+            return JSONResponse({"detail": "not allowed"}, status_code=403)
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
+
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
         try:
@@ -276,6 +286,15 @@ def create_app(
     return app
 
 
+def _may_read_metrics(request: Request, settings: Settings) -> bool:
+    if settings.metrics_token is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        expected = settings.metrics_token.get_secret_value()
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), expected.encode())
+    host = request.client.host if request.client else ""
+    return host in LOOPBACK_HOSTS
+
+
 def _said(text: str, status_code: int, headers: dict[str, str] | None = None) -> JSONResponse:
     """One reply from the gateway itself (Rasa busy, too many messages), as the chat shows it."""
     return JSONResponse(
@@ -311,9 +330,7 @@ async def _over_the_limit(
         wait = await limiter.window_wait(key, limit, 60)
         if wait > 0:
             log.warning("web chat over its limit (%s)", key.split(":")[1])
-            return _said(
-                messages.TOO_MANY_MESSAGES, 429, {"Retry-After": str(max(1, round(wait)))}
-            )
+            return _said(messages.TOO_MANY_MESSAGES, 429, {"Retry-After": str(max(1, round(wait)))})
     return None
 
 

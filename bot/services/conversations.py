@@ -50,13 +50,17 @@ def purge_older_than(engine: Engine, now: datetime, retention: timedelta) -> int
         return 0
     cutoff = (now - retention).timestamp()
     with engine.begin() as connection:
-        stale = connection.execute(
-            text(
-                "SELECT sender_id FROM events GROUP BY sender_id "
-                "HAVING MAX(timestamp) < :cutoff"
-            ),
-            {"cutoff": cutoff},
-        ).scalars().all()
+        stale = (
+            connection.execute(
+                text(
+                    "SELECT sender_id FROM events GROUP BY sender_id "
+                    "HAVING MAX(timestamp) < :cutoff"
+                ),
+                {"cutoff": cutoff},
+            )
+            .scalars()
+            .all()
+        )
         for start in range(0, len(stale), 500):
             connection.execute(
                 text("DELETE FROM events WHERE sender_id IN :keys").bindparams(

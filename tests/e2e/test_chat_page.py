@@ -26,9 +26,7 @@ def test_the_page_greets_first_with_the_main_choices(
     browser.refresh()  # a new visitor: nothing typed yet
     wait = WebDriverWait(browser, 30)
     wait.until(lambda b: any(t.startswith("Halo! Saya Sadar") for t in _bot_texts(b)))
-    titles = [
-        e.text for e in browser.find_elements(By.CSS_SELECTOR, "div.buttons button")
-    ]
+    titles = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "div.buttons button")]
     assert titles[:4] == ["Daftar sekarang", "Besar iuran", "Manfaatnya", "Cek status"]
     assert browser.find_elements(By.CSS_SELECTOR, ".msg.user") == []
     browser.find_element(By.XPATH, "//div[@class='buttons']/button[.='Besar iuran']").click()

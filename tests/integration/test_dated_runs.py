@@ -171,9 +171,7 @@ def test_arrears_begin_after_the_due_date_in_jakarta(
         months=1, now=context.clock.now(),
     )  # fmt: skip
     with context.sessions() as session:
-        status = session.scalar(
-            select(Participant.status).where(Participant.id == participant_id)
-        )
+        status = session.scalar(select(Participant.status).where(Participant.id == participant_id))
         (paid_at,) = session.scalars(select(Payment.paid_at)).all()
     assert status == "active"
     assert as_utc(paid_at) == instant

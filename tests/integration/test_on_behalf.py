@@ -168,9 +168,7 @@ def test_too_many_wrong_codes_lock_it_even_for_the_right_one(
 ) -> None:
     held = hold(context.on_behalf, agent_id, walk_in(), "…", NOW)
     wrong = "000000" if held.code != "000000" else "111111"
-    results = [
-        context.on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW).result for _ in range(3)
-    ]
+    results = [context.on_behalf.confirm(f"wa:{RESIDENT}", wrong, NOW).result for _ in range(3)]
     assert results == [CodeResult.WRONG, CodeResult.WRONG, CodeResult.LOCKED]
     assert context.on_behalf.confirm(f"wa:{RESIDENT}", held.code, NOW).result is (
         CodeResult.NOTHING_WAITING

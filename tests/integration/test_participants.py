@@ -58,9 +58,7 @@ def sessions(request: pytest.FixtureRequest, tmp_path: Path):
 
 
 def test_registration_creates_an_encrypted_participant_and_an_audit_event(sessions) -> None:
-    result = register_participant(
-        sessions, CIPHER, TEST_PII_KEY, registration(), "wa:+62812", NOW
-    )
+    result = register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "wa:+62812", NOW)
     assert result.reference.startswith("SDR-")
     assert result.status is ParticipantStatus.AWAITING_FIRST_PAYMENT
     assert result.monthly_contribution == 36_800

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 
@@ -23,7 +24,7 @@ from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB, clock_environment
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.participants import make_participant
-from tests.support.services import RedisServer, stop
+from tests.support.services import RedisServer, free_port, stop
 
 PARTICIPANTS = 240
 DAY = "2026-11-13"  # three days before November's due date
@@ -171,7 +172,9 @@ def test_two_workers_a_kill_and_a_recovery_send_each_reminder_at_most_once(
 def test_without_redis_a_single_machine_uses_the_sqlite_queue(
     environment: dict[str, str], pg_url: str, fake: FakeTelegram, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
+    metrics_port = free_port()
     env = {k: v for k, v in environment.items() if k != "SADAR_REDIS_URL"}
+    env["SADAR_WORKER_METRICS_PORT"] = str(metrics_port)
     context = AppContext.from_settings(Settings(_env_file=None, **settings_of(environment)))
     for chat in range(5):
         make_participant(context, f"tg:{9500 + chat}")
@@ -180,7 +183,13 @@ def test_without_redis_a_single_machine_uses_the_sqlite_queue(
     single = worker(env, tmp_path / "worker.log")
     try:
         wait_until(lambda: states(context) == {"sent": 5}, 60, "five reminders sent")
+        # Scraped like Prometheus does: the worker's own sends and the database's states.
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
     finally:
         stop(single)
         context.engine.dispose()
     assert sorted(int(m["chat_id"]) for m in fake.sent()) == list(range(9500, 9505))
+    assert 'sadar_reminders{state="sent"} 5.0' in scraped
+    assert 'sadar_reminders{state="queued"} 0.0' in scraped
+    assert "sadar_reminder_queue_depth 0.0" in scraped
+    assert 'sadar_messages_out_total{channel="tg",purpose="reminder",status="sent"} 5.0' in scraped

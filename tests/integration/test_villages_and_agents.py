@@ -115,7 +115,12 @@ def test_village_import_reports_bad_rows_and_a_rerun_updates_without_duplicates(
 
 def bulk(context: AppContext) -> BulkContext:
     return BulkContext(
-        context.sessions, context.cipher, context.hash_key, context.channel_log, 18, 65,
+        context.sessions,
+        context.cipher,
+        context.hash_key,
+        context.channel_log,
+        18,
+        65,
         context.clock,
     )
 

@@ -73,9 +73,7 @@ def test_logout_ends_the_session_on_the_server(tmp_path: Path) -> None:
         cookie = response.cookies["sadar_admin"]
         assert client.get("/admin", cookies={"sadar_admin": cookie}).status_code == 200
         client.post("/admin/logout", cookies={"sadar_admin": cookie})
-        replayed = client.get(
-            "/admin", cookies={"sadar_admin": cookie}, follow_redirects=False
-        )
+        replayed = client.get("/admin", cookies={"sadar_admin": cookie}, follow_redirects=False)
         assert replayed.status_code == 303  # the stolen or kept cookie no longer works
 
 

@@ -44,18 +44,16 @@ def _payments(context: AppContext, participant_id: int) -> int:
     with context.sessions() as session:
         return int(
             session.scalar(
-                select(func.count()).select_from(Payment).where(
-                    Payment.participant_id == participant_id
-                )
+                select(func.count())
+                .select_from(Payment)
+                .where(Payment.participant_id == participant_id)
             )
             or 0
         )
 
 
 def _resident(context: AppContext, village: tuple[str, str, str]) -> int:
-    return make_participant(
-        context, f"tg:{uuid.uuid4().int % 10**9}", village=village
-    )
+    return make_participant(context, f"tg:{uuid.uuid4().int % 10**9}", village=village)
 
 
 def test_an_agent_cannot_pay_for_a_resident_of_another_village(

@@ -10,7 +10,7 @@ from bot.spreadsheets import safe_cell, write_dicts
 
 
 def test_cells_that_start_like_a_formula_are_written_as_text() -> None:
-    for value in ("=HYPERLINK(\"http://x\")", "+62812", "-1+1", "@SUM(A1)", "\t=1"):
+    for value in ('=HYPERLINK("http://x")', "+62812", "-1+1", "@SUM(A1)", "\t=1"):
         assert safe_cell(value) == "'" + value
     assert safe_cell("Karanglo") == "Karanglo"
     assert safe_cell(-5) == -5  # numbers are numbers

@@ -1,7 +1,13 @@
 import shutil
 from pathlib import Path
 
-from bot.rasa_model import TRAINING_INPUTS, is_model_current, model_path, training_fingerprint
+from bot.rasa_model import (
+    SERVE_TIME_ONLY,
+    TRAINING_INPUTS,
+    is_model_current,
+    model_path,
+    training_fingerprint,
+)
 from bot.settings import PROJECT_ROOT
 
 
@@ -24,6 +30,18 @@ def test_fingerprint_changes_with_training_data_only(tmp_path: Path) -> None:
     assert training_fingerprint(root) == before
     with (root / "nlu" / "nlu.yml").open("a") as f:
         f.write("      - halo lagi\n")
+    assert training_fingerprint(root) != before
+
+
+def test_serve_time_modules_do_not_make_the_model_stale(tmp_path: Path) -> None:
+    root = _copy_inputs(tmp_path)
+    before = training_fingerprint(root)
+    for name in SERVE_TIME_ONLY:
+        with (root / name).open("a") as f:
+            f.write("\n# edited\n")
+    assert training_fingerprint(root) == before
+    with (root / "nlu" / "components.py").open("a") as f:
+        f.write("\n# a training component edited\n")
     assert training_fingerprint(root) != before
 
 

@@ -1,0 +1,396 @@
+"""Benchmark: many residents chatting at once through the gateway (issue 16).
+
+`make bench-load` starts the real processes as `make run` does (free ports, SQLite in a
+temporary folder, chat rate limits lifted for the load), warms up, then lets N concurrent
+senders (default 50) play realistic multi-turn conversations through the web chat API for a
+fixed time: registrations one answer per message, questions about contributions and
+benefits, "cek status" and "sudah bayar". It prints turns/s, latency percentiles, errors,
+CPU seconds per turn and resident memory of each process, and writes the table into
+docs/performance.md.
+
+`--profile` also records the Rasa server with py-spy during the measured window and prints
+the functions where it spends most of its time (inclusive), so hot spots are seen, not
+guessed. `--label` names the run in the table (e.g. "before", "after")."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.db.migrate import upgrade  # noqa: E402
+from bot.devserver import process_specs  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+
+REPORT_BEGIN = "<!-- bench-load:begin -->"
+REPORT_END = "<!-- bench-load:end -->"
+_serials = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def new_nik() -> str:
+    """A NIK of Kerek, Tuban (3523 03) born 17-08-1980, unique in this run."""
+    return f"352303170880{next(_serials) % 10000:04d}"
+
+
+def registration() -> list[str]:
+    return [
+        "mau daftar", "ya", "Budi Santoso", new_nik(), "17-08-1980", "0812 3456 7890",
+        "karanglo", "nelayan", "1,5 juta", "tidak", "ya",
+    ]  # fmt: skip
+
+
+def questions() -> list[str]:
+    return ["iuran berapa", "manfaatnya apa aja", "cara bayar gimana", "kalau kecelakaan kerja"]
+
+
+def after_reminder() -> list[str]:
+    return ["cek status", "sudah bayar", "cara bayar", "terima kasih"]
+
+
+#: One resident's conversation: registration, questions, then what a reminder brings
+#: (about 20 turns). Each concurrent sender plays one resident after another, so the
+#: conversations are as long as residents' are, not one endless chat.
+RESIDENT = (registration, questions, after_reminder)
+
+
+@dataclass
+class Load:
+    latencies: list[float] = field(default_factory=list)
+    errors: collections.Counter[str] = field(default_factory=collections.Counter)
+    measuring: bool = False
+
+
+async def sender_loop(http: httpx.AsyncClient, gateway: str, load: Load, stop: float) -> None:
+    while True:
+        sender = f"bench-{uuid.uuid4().hex[:12]}"
+        for text in (text for script in RESIDENT for text in script()):
+            if time.monotonic() >= stop:
+                return
+            started = time.perf_counter()
+            try:
+                response = await http.post(
+                    f"{gateway}/api/chat", json={"sender": sender, "text": text}
+                )
+                ok = response.status_code == 200 and bool(response.json().get("replies"))
+                problem = "" if ok else f"HTTP {response.status_code} / no reply"
+            except httpx.HTTPError as error:
+                problem = type(error).__name__
+            elapsed = time.perf_counter() - started
+            if load.measuring:
+                load.latencies.append(elapsed)
+                if problem:
+                    load.errors[problem] += 1
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+def process_tree(pid: int) -> list[psutil.Process]:
+    parent = psutil.Process(pid)
+    return [parent, *parent.children(recursive=True)]
+
+
+def cpu_seconds(pid: int) -> float:
+    total = 0.0
+    for process in process_tree(pid):
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def rss_mb(pid: int) -> float:
+    total = 0
+    for process in process_tree(pid):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += process.memory_info().rss
+    return total / 2**20
+
+
+def start_profile(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | None:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        print("py-spy is not installed: no profile", file=sys.stderr)
+        return None
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "100",
+         "--format", "raw", "--output", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def profile_summary(raw: Path, top: int = 22) -> list[str]:
+    """Inclusive share of samples per function below Rasa's message handling, from py-spy's
+    collapsed stacks (the server's own frames above it are in every sample)."""
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        seen = set()
+        for frame in stack.split(";"):
+            name = frame.split(" (")[0].strip()
+            where = frame.split(" (")[-1].split(":")[0] if " (" in frame else ""
+            key = f"{name} ({Path(where).name})" if where else name
+            if key not in seen:
+                seen.add(key)
+                inclusive[key] += count
+    if not total:
+        return ["(no samples)"]
+    above = {"<module>", "run", "_run", "run_forever", "_run_once", "run_until_complete",
+             "main", "serve_application", "serve_single", "serve", "http1", "handle_request",
+             "connection_task", "receive", "handler"}  # fmt: skip
+    rows = [(k, v) for k, v in inclusive.most_common() if k.split(" (")[0] not in above]
+    return [f"{100 * v / total:5.1f}%  {k}" for k, v in rows[:top]]
+
+
+def wait_ready(gateway: str, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{gateway}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the stack did not become ready in {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+async def run_load(
+    gateway: str,
+    senders: int,
+    warmup: float,
+    duration: float,
+    load: Load,
+    on_measure_start: Callable[[], None],
+) -> float:
+    limits = httpx.Limits(max_connections=senders + 10, max_keepalive_connections=senders + 10)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        stop = time.monotonic() + warmup + duration
+        tasks = [
+            asyncio.create_task(sender_loop(http, gateway, load, stop)) for _ in range(senders)
+        ]
+        await asyncio.sleep(warmup)
+        load.measuring = True
+        on_measure_start()
+        started = time.monotonic()
+        await asyncio.gather(*tasks)
+        return time.monotonic() - started
+
+
+def write_report(rows: list[str], profiles: dict[str, list[str]], docs: Path) -> None:
+    text = docs.read_text(encoding="utf-8")
+    body = "\n".join([
+        REPORT_BEGIN, "",
+        f"Measured {date.today().isoformat()} by `make bench-load` "
+        f"(2-core machine, every process on it, web chat API):", "",
+        "| run | senders | turns/s | p50 | p95 | p99 | errors "
+        "| CPU per turn (rasa, actions, gateway) | RSS MB (rasa, actions, gateway, total) |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        *(line for label, profile in profiles.items() for line in (
+            "", f"Where the Rasa server spent its time, {label} "
+            "(py-spy, inclusive share of samples):",
+            "", "```", *profile, "```")),
+        "", REPORT_END,
+    ])  # fmt: skip
+    if REPORT_BEGIN in text:
+        head, _, rest = text.partition(REPORT_BEGIN)
+        text = head + body + rest.partition(REPORT_END)[2]
+    else:
+        text = text.rstrip("\n") + "\n\n## Chat under load (`make bench-load`)\n\n" + body + "\n"
+    docs.write_text(text, encoding="utf-8")
+
+
+def stack_environment(data_dir: Path) -> dict[str, str]:
+    values = {
+        "SADAR_DATA_DIR": str(data_dir),
+        "SADAR_RASA_PORT": str(rasa_port := free_port()),
+        "SADAR_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "SADAR_ACTION_SERVER_PORT": str(action_port := free_port()),
+        "SADAR_ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "SADAR_GATEWAY_PORT": str(free_port()),
+        # Both trees use this tree's environments and trained model.
+        "SADAR_RASA_VENV": str(ROOT / ".venv-rasa"),
+        "SADAR_RASA_MODEL_DIR": str(ROOT / "models"),
+        # The load comes from one address: lift the abuse limits.
+        "SADAR_CHAT_MESSAGES_PER_MINUTE_PER_SENDER": "100000",
+        "SADAR_CHAT_MESSAGES_PER_MINUTE_PER_ADDRESS": "1000000",
+    }
+    return values
+
+
+PROCESS_NAMES = ("rasa", "actions", "gateway")
+
+
+def one_load(
+    gateway: str,
+    processes: dict[str, subprocess.Popen[bytes]],
+    label: str,
+    senders: int,
+    args: argparse.Namespace,
+    profile_to: Path | None,
+) -> tuple[str, list[str]]:
+    """One measured load: its table row, and the profile summary when ``profile_to``."""
+    load = Load()
+    cpu_before: dict[str, float] = {}
+    spies: list[subprocess.Popen[bytes]] = []
+
+    def measure_start() -> None:
+        cpu_before.update({n: cpu_seconds(processes[n].pid) for n in PROCESS_NAMES})
+        if profile_to is not None:
+            spy = start_profile(processes["rasa"].pid, args.duration, profile_to)
+            spies.extend([spy] if spy else [])
+
+    print(f"[{label}] {senders} senders: {args.warmup:.0f} s warm-up, "
+          f"{args.duration:.0f} s measured", flush=True)  # fmt: skip
+    elapsed = asyncio.run(
+        run_load(gateway, senders, args.warmup, args.duration, load, measure_start)
+    )
+    cpu = {n: cpu_seconds(processes[n].pid) - cpu_before[n] for n in PROCESS_NAMES}
+    rss = {n: rss_mb(processes[n].pid) for n in PROCESS_NAMES}
+    turns = len(load.latencies)
+    per_turn = ", ".join(f"{cpu[n] / max(turns, 1) * 1000:.0f} ms" for n in PROCESS_NAMES)
+    memory = ", ".join(f"{rss[n]:.0f}" for n in PROCESS_NAMES) + f", {sum(rss.values()):.0f}"
+    latency = " | ".join(
+        f"{percentile(load.latencies, q) * 1000:.0f} ms" for q in (0.50, 0.95, 0.99)
+    )
+    errors = sum(load.errors.values())
+    cells = [label, str(senders), f"{turns / elapsed:.1f}", latency, str(errors), per_turn, memory]
+    row = "| " + " | ".join(cells) + " |"
+    print(row, flush=True)
+    if load.errors:
+        print("  errors:", dict(load.errors), flush=True)
+    summary: list[str] = []
+    for spy in spies:
+        spy.wait(args.duration + 30)
+        if profile_to is not None and profile_to.exists():
+            summary = profile_summary(profile_to)
+            print("\n".join(["Rasa server profile (inclusive):", *summary]), flush=True)
+    return row, summary
+
+
+def measure(
+    tree: Path, label: str, args: argparse.Namespace, profiles: dict[str, list[str]]
+) -> list[str]:
+    """Start the stack from ``tree``'s code, play each load, stop it; the table rows."""
+    data_dir = Path(tempfile.mkdtemp(prefix="sadar-load-"))
+    values = stack_environment(data_dir)
+    environ = {**os.environ, **values}
+    settings = Settings(_env_file=None, **{k[6:].lower(): v for k, v in values.items()})
+    upgrade(settings.database_url)
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    for spec in process_specs(settings, environ=environ):
+        env = {**spec.env, "PYTHONPATH": str(tree)}
+        processes[spec.name] = subprocess.Popen(
+            spec.argv, env=env, cwd=tree, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    gateway = f"http://127.0.0.1:{values['SADAR_GATEWAY_PORT']}"
+    rows: list[str] = []
+    try:
+        print(f"[{label}] starting Rasa, the action server and the gateway ...", flush=True)
+        wait_ready(gateway)
+        for senders in args.senders:
+            profile_to = (
+                data_dir / "profile.txt" if args.profile and senders == max(args.senders) else None
+            )
+            row, summary = one_load(gateway, processes, label, senders, args, profile_to)
+            rows.append(row)
+            if summary:
+                profiles[f"{label}, {senders} senders"] = summary
+    finally:
+        for process in processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--senders",
+        type=int,
+        nargs="+",
+        default=[1, 10, 50],
+        help="concurrent senders; several values run one after another",
+    )
+    parser.add_argument("--duration", type=float, default=30, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=8, help="seconds before measuring")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the Rasa server during the largest load"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="GIT_REF",
+        help="first measure the code of GIT_REF (a temporary git worktree) "
+        "in the same run, for a before/after table",
+    )
+    parser.add_argument(
+        "--docs", default="docs/performance.md", help="file to write the table into ('' = none)"
+    )
+    args = parser.parse_args()  # fmt: skip
+
+    rows: list[str] = []
+    profiles: dict[str, list[str]] = {}
+    if args.baseline:
+        worktree = Path(tempfile.mkdtemp(prefix="sadar-baseline-"))
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "-f", str(worktree), args.baseline],
+            cwd=ROOT, check=True, capture_output=True,
+        )  # fmt: skip
+        try:
+            rows += measure(worktree, f"before ({args.baseline})", args, profiles)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT)
+    rows += measure(ROOT, "after" if args.baseline else "this tree", args, profiles)
+    print("\n".join(rows))
+    if args.docs:
+        write_report(rows, profiles, ROOT / args.docs)
+        print(f"written to {args.docs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Run by the Rasa environment's Python (3.10) from tests/unit/test_rasa_runtime.py: drives
+Sadar's conversation store as two Rasa replicas would (two store objects on one SQLite
+file), and Rasa's action-response check, then prints what it saw as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import sys
+from typing import Any
+
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+
+from nlu import action_responses
+from nlu.tracker_store import EncryptedSQLTrackerStore
+
+DOMAIN = Domain.from_yaml(
+    "slots:\n"
+    "  full_name:\n    type: text\n    mappings: [{type: custom}]\n"
+    "  village:\n    type: text\n    mappings: [{type: custom}]\n"
+)
+
+
+async def turn(store: EncryptedSQLTrackerStore, sender: str, text: str, **slots: Any) -> None:
+    tracker = await store.get_or_create_tracker(sender)
+    tracker.update(UserUttered(text, {"name": "inform", "confidence": 1.0}))
+    for name, value in slots.items():
+        tracker.update(SlotSet(name, value))
+    tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)
+
+
+async def seen(store: EncryptedSQLTrackerStore, sender: str) -> dict[str, Any] | None:
+    tracker = await store.retrieve(sender)
+    if tracker is None:
+        return None
+    texts = [e.text for e in tracker.events if isinstance(e, UserUttered)]
+    return {"slots": tracker.current_slot_values(), "texts": texts}
+
+
+async def stores(url: str) -> dict[str, Any]:
+    replica_a = EncryptedSQLTrackerStore(host=url, domain=DOMAIN)
+    replica_b = EncryptedSQLTrackerStore(host=url, domain=DOMAIN)
+    out: dict[str, Any] = {}
+
+    await turn(replica_a, "warga-1", "Sulastri", full_name="Sulastri")
+    out["b_sees_a"] = await seen(replica_b, "warga-1")
+    await turn(replica_b, "warga-1", "Karanglo", village="Karanglo")
+    out["a_sees_b"] = await seen(replica_a, "warga-1")
+    await turn(replica_a, "warga-1", "ya")
+    out["a_after_own_turn"] = await seen(replica_a, "warga-1")
+    out["b_after_a_turn"] = await seen(replica_b, "warga-1")
+
+    # A new session written by B: A then sees only that session (slots carried by B).
+    tracker = await replica_b.get_or_create_tracker("warga-1")
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(SlotSet("full_name", "Sulastri"))
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("cek status", {"name": "check_status", "confidence": 1.0}))
+    await replica_b.save(tracker)
+    out["a_after_new_session"] = await seen(replica_a, "warga-1")
+
+    # Erased by B at the resident's request: A must not serve its memory.
+    tracker = await replica_b.get_or_create_tracker("warga-1")
+    tracker.update(SlotSet("erase_conversation", True))
+    await replica_b.save(tracker)
+    out["a_after_erasure"] = await seen(replica_a, "warga-1")
+
+    # Deleted behind both stores' backs (retention purge): neither serves it.
+    await turn(replica_a, "warga-2", "Paijo", full_name="Paijo")
+    await seen(replica_b, "warga-2")
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        db.execute("DELETE FROM events")
+    out["after_purge"] = [await seen(replica_a, "warga-2"), await seen(replica_b, "warga-2")]
+    out["cached_conversations"] = len(replica_a._recent)
+    return out
+
+
+def validation() -> dict[str, Any]:
+    action = RemoteAction("action_probe", None)
+    valid = {"events": [{"event": "slot", "name": "full_name", "value": "X"}], "responses": []}
+    for _ in range(50):
+        action._validate_action_result(valid)
+    try:
+        action._validate_action_result({"events": [{"event": "no_such_event"}], "responses": []})
+        rejected = ""
+    except action_responses.ValidationError as error:
+        rejected = error.message
+    info = action_responses.action_response_validator.cache_info()
+    return {"validators_built": info.misses, "calls": info.hits + info.misses, "rejected": rejected}
+
+
+if __name__ == "__main__":
+    print(json.dumps({"stores": asyncio.run(stores(sys.argv[1])), "validation": validation()}))

@@ -1,0 +1,62 @@
+"""What Sadar loads into the Rasa server (issue 16), run by Rasa's own Python through
+tests/support/rasa_runtime_probe.py: the conversation store's bounded reads stay correct
+across replicas, session starts, erasure and purges; action replies are still validated,
+with one validator built for all of them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.settings import DEV_PII_ENCRYPTION_KEY, PROJECT_ROOT, Settings
+from tests.conftest import TEST_PII_KEY
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    database: Path = tmp_path_factory.mktemp("rasa-runtime") / "tracker.db"
+    rasa_python = Settings(_env_file=None).rasa_venv / "bin" / "python"
+    result = subprocess.run(
+        [str(rasa_python), "tests/support/rasa_runtime_probe.py", f"sqlite:///{database}"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false",
+             "SADAR_PII_ENCRYPTION_KEYS": DEV_PII_ENCRYPTION_KEY,
+             "SADAR_PII_HASH_KEY": TEST_PII_KEY},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_a_replica_sees_what_the_other_wrote(probe: dict[str, Any]) -> None:
+    stores = probe["stores"]
+    assert stores["b_sees_a"]["slots"]["full_name"] == "Sulastri"
+    assert stores["a_sees_b"]["texts"] == ["Sulastri", "Karanglo"]
+    assert stores["a_sees_b"]["slots"]["village"] == "Karanglo"
+    assert stores["a_after_own_turn"]["texts"] == ["Sulastri", "Karanglo", "ya"]
+    assert stores["b_after_a_turn"]["texts"] == ["Sulastri", "Karanglo", "ya"]
+
+
+def test_only_the_current_session_is_read(probe: dict[str, Any]) -> None:
+    after = probe["stores"]["a_after_new_session"]
+    assert after["texts"] == ["cek status"]
+    assert after["slots"]["full_name"] == "Sulastri"
+
+
+def test_an_erased_or_purged_conversation_is_not_served_from_memory(
+    probe: dict[str, Any],
+) -> None:
+    assert probe["stores"]["a_after_erasure"] is None
+    assert probe["stores"]["after_purge"] == [None, None]
+
+
+def test_action_replies_are_validated_by_one_validator(probe: dict[str, Any]) -> None:
+    validation = probe["validation"]
+    assert validation["validators_built"] == 1
+    assert validation["calls"] >= 51
+    assert "Failed to validate Action server response" in validation["rejected"]
