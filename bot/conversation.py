@@ -6,11 +6,12 @@ Channels (web, Telegram, WhatsApp) translate their wire formats to and from
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -125,18 +126,30 @@ class RasaUnavailable(RuntimeError):
 
 
 class RasaClient:
-    """Talks to Rasa's REST channel (``/webhooks/rest/webhook``)."""
+    """Talks to Rasa's REST channel (``/webhooks/rest/webhook``) of one or several Rasa
+    servers. Each sender stays on one server (a stable hash), so its turns are not spread;
+    a server that refuses the connection never saw the message, so the next one in the ring
+    takes it (the servers share conversations through the tracker store and Redis locks)."""
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         timeout_seconds: float,
         http: httpx.AsyncClient | None = None,
         connect_retries: int = 2,
     ):
-        self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ValueError("at least one Rasa URL is needed")
+        self._urls = [url.rstrip("/") + "/webhooks/rest/webhook" for url in urls]
         self._http = http or httpx.AsyncClient(timeout=timeout_seconds)
         self._connect_retries = connect_retries
+
+    def urls_for(self, sender_id: str) -> list[str]:
+        """The servers in the order this sender tries them."""
+        first = int.from_bytes(hashlib.blake2b(sender_id.encode(), digest_size=8).digest())
+        start = first % len(self._urls)
+        return self._urls[start:] + self._urls[:start]
 
     async def send(
         self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
@@ -144,23 +157,26 @@ class RasaClient:
         body: dict[str, Any] = {"sender": sender_id, "message": text}
         if metadata:
             body["metadata"] = metadata
+        urls = self.urls_for(sender_id)
         for attempt in range(self._connect_retries + 1):
-            try:
-                response = await self._http.post(self._url, json=body)
-                response.raise_for_status()
-                return [BotReply.from_rasa(m) for m in response.json()]
-            except httpx.ConnectError as error:
-                # Rasa never saw the message (e.g. restarting): safe to try again shortly.
-                if attempt == self._connect_retries:
-                    metrics.RASA_ERRORS.labels(reason="unreachable").inc()
-                    raise RasaUnavailable(f"Rasa at {self._url} unreachable: {error!r}") from error
+            for url in urls:
+                try:
+                    response = await self._http.post(url, json=body)
+                    response.raise_for_status()
+                    return [BotReply.from_rasa(m) for m in response.json()]
+                except httpx.ConnectError as error:
+                    # That server never saw the message (down, restarting): try the next.
+                    log.warning("Rasa at %s refused the connection: %r", url, error)
+                    continue
+                except httpx.HTTPError as error:
+                    # Rasa may have processed it (timeout, 5xx): never resend, or it acts twice.
+                    reason = "timeout" if isinstance(error, httpx.TimeoutException) else "failed"
+                    metrics.RASA_ERRORS.labels(reason=reason).inc()
+                    raise RasaUnavailable(f"Rasa at {url} failed: {error!r}") from error
+            if attempt < self._connect_retries:
                 await asyncio.sleep(0.5 * 2**attempt)
-            except httpx.HTTPError as error:
-                # Rasa may have processed it (timeout, 5xx): never resend, or it acts twice.
-                reason = "timeout" if isinstance(error, httpx.TimeoutException) else "failed"
-                metrics.RASA_ERRORS.labels(reason=reason).inc()
-                raise RasaUnavailable(f"Rasa at {self._url} failed: {error!r}") from error
-        raise AssertionError("unreachable")
+        metrics.RASA_ERRORS.labels(reason="unreachable").inc()
+        raise RasaUnavailable(f"no Rasa server reachable ({', '.join(urls)})")
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -38,6 +39,27 @@ def _secret_or_new(secret: SecretStr | None) -> str:
     return secret.get_secret_value() if secret is not None else secrets.token_urlsafe(32)
 
 
+def lock_store_environment(settings: Settings) -> dict[str, str]:
+    """Rasa's lock store (endpoints.yml): in memory for one Rasa server; Rasa's own
+    RedisLockStore, on SADAR_REDIS_URL, when several share the conversations."""
+    if settings.rasa_replicas == 1 or not settings.redis_url:
+        return {
+            "RASA_LOCK_STORE": "in_memory",
+            "RASA_LOCK_STORE_HOST": "",
+            "RASA_LOCK_STORE_PORT": "0",
+            "RASA_LOCK_STORE_DB": "0",
+            "RASA_LOCK_STORE_PASSWORD": "",
+        }
+    redis = urlsplit(settings.redis_url)
+    return {
+        "RASA_LOCK_STORE": "redis",
+        "RASA_LOCK_STORE_HOST": redis.hostname or "127.0.0.1",
+        "RASA_LOCK_STORE_PORT": str(redis.port or 6379),
+        "RASA_LOCK_STORE_DB": redis.path.strip("/") or "0",
+        "RASA_LOCK_STORE_PASSWORD": redis.password or "",
+    }
+
+
 def rasa_environment(settings: Settings, tokens: Mapping[str, str] | None = None) -> dict[str, str]:
     """Variables read by endpoints.yml (``tokens``: those of this run, see local_secrets)."""
     tokens = tokens if tokens is not None else local_secrets(settings)
@@ -50,7 +72,14 @@ def rasa_environment(settings: Settings, tokens: Mapping[str, str] | None = None
         "SADAR_PII_HASH_KEY": settings.pii_hash_key.get_secret_value(),
         # No telemetry or crash reports leave the machine (they may contain conversation data).
         "RASA_TELEMETRY_ENABLED": "false",
+        **lock_store_environment(settings),
     }
+
+
+def _replica_url(url: str, base_port: int, index: int) -> str:
+    """``url`` with its port moved up by ``index`` (replica ``index`` of a service)."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=f"{parts.hostname}:{(parts.port or base_port) + index}").geturl()
 
 
 def process_specs(
@@ -59,7 +88,16 @@ def process_specs(
     environ: Mapping[str, str] | None = None,
 ) -> list[ProcessSpec]:
     """The processes of a running Sadar; ``environ`` (default: ours) must hold the same
-    SADAR_* values ``settings`` was read from, since each process reads its own settings."""
+    SADAR_* values ``settings`` was read from, since each process reads its own settings.
+
+    With ``rasa_replicas``/``action_server_replicas`` above one, the Rasa servers share
+    conversations through the tracker store and Redis locks, Rasa server i calls action
+    server i modulo their number, and the gateway spreads senders over the Rasa servers."""
+    if settings.rasa_replicas > 1 and not settings.redis_url:
+        raise SystemExit(
+            "SADAR_RASA_REPLICAS > 1 needs SADAR_REDIS_URL: the Rasa servers share each "
+            "conversation's lock through Redis (Rasa's RedisLockStore)."
+        )
     base_env = {
         **(os.environ if environ is None else environ),
         "PYTHONPATH": str(PROJECT_ROOT),
@@ -67,33 +105,49 @@ def process_specs(
     }
     tokens = local_secrets(settings)
     base_env.update(tokens)
-    specs = [
-        ProcessSpec(
-            "rasa",
-            [
-                str(settings.rasa_venv / "bin" / "rasa"),
-                "run",
-                "--enable-api",
-                "--auth-token",
-                base_env["SADAR_RASA_API_TOKEN"],
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(settings.rasa_port),
-                "--model",
-                str(model_path(settings.rasa_model_dir)),
-                "--endpoints",
-                "endpoints.yml",
-                "--credentials",
-                "credentials.yml",
-            ],
-            {**base_env, **rasa_environment(settings, tokens)},
-        ),
-        ProcessSpec(
-            "actions",
-            [str(app_python), "-m", "bot.action_server"],
-            base_env,
-        ),
+    rasa_base = settings.rasa_urls[0]
+    rasa_urls = [
+        _replica_url(rasa_base, settings.rasa_port, i) for i in range(settings.rasa_replicas)
+    ]
+    action_urls = [
+        _replica_url(settings.action_server_url, settings.action_server_port, i)
+        for i in range(settings.action_server_replicas)
+    ]
+    specs = []
+    for i in range(settings.rasa_replicas):
+        name = "rasa" if settings.rasa_replicas == 1 else f"rasa-{i + 1}"
+        env = {**base_env, **rasa_environment(settings, tokens)}
+        env["SADAR_ACTION_SERVER_URL"] = action_urls[i % len(action_urls)]
+        specs.append(
+            ProcessSpec(
+                name,
+                [
+                    str(settings.rasa_venv / "bin" / "rasa"),
+                    "run",
+                    "--enable-api",
+                    "--auth-token",
+                    base_env["SADAR_RASA_API_TOKEN"],
+                    "--interface",
+                    "127.0.0.1",
+                    "--port",
+                    str(settings.rasa_port + i),
+                    "--model",
+                    str(model_path(settings.rasa_model_dir)),
+                    "--endpoints",
+                    "endpoints.yml",
+                    "--credentials",
+                    "credentials.yml",
+                ],
+                env,
+            )
+        )
+    for i in range(settings.action_server_replicas):
+        name = "actions" if settings.action_server_replicas == 1 else f"actions-{i + 1}"
+        env = {**base_env, "SADAR_ACTION_SERVER_PORT": str(settings.action_server_port + i)}
+        specs.append(ProcessSpec(name, [str(app_python), "-m", "bot.action_server"], env))
+    # The gateway (and the Telegram poller) spread senders over every Rasa server.
+    chat_env = {**base_env, "SADAR_RASA_URL": ",".join(rasa_urls)}
+    specs.append(
         ProcessSpec(
             "gateway",
             [
@@ -110,15 +164,15 @@ def process_specs(
                 "--forwarded-allow-ips",
                 settings.trusted_proxies,
             ],
-            base_env,
-        ),
-    ]
+            chat_env,
+        )
+    )
     # Polling on a machine without a public address; with a webhook secret the gateway
     # receives Telegram's webhook calls instead (`sadar telegram set-webhook`).
     if settings.telegram_bot_token is not None and settings.telegram_webhook_secret is None:
         specs.append(
             ProcessSpec(
-                "telegram", [str(app_python), "-m", "bot.cli", "telegram", "poll"], base_env
+                "telegram", [str(app_python), "-m", "bot.cli", "telegram", "poll"], chat_env
             )
         )
     # Reminders need a channel to go out on; without Redis the queue is a SQLite file.

@@ -89,7 +89,24 @@ class Settings(BaseSettings):
         default=None, description="Shared state across processes; in-process when unset."
     )
 
-    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_url: str = Field(
+        default="http://127.0.0.1:5005",
+        description="Rasa server(s) the gateway talks to: one URL, or several comma-separated "
+        "(each sender stays on one; a server that refuses connections is skipped).",
+    )
+    rasa_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="`sadar run`: Rasa servers to start (ports rasa_port, rasa_port+1, ...); "
+        "more than one needs SADAR_REDIS_URL (Rasa's RedisLockStore).",
+    )
+    action_server_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="`sadar run`: action servers to start (ports action_server_port, +1, ...).",
+    )
     rasa_timeout_seconds: float = 30.0
     restart_first_pause_seconds: float = Field(
         default=1.0, gt=0, description="`sadar run`: pause before restarting a crashed process"
@@ -255,6 +272,10 @@ class Settings(BaseSettings):
     worker_metrics_host: str = Field(
         default="127.0.0.1", description="Address a reminder worker's /metrics listens on."
     )
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [url.strip() for url in self.rasa_url.split(",") if url.strip()]
 
     @field_validator(*OPTIONAL_SECRETS, mode="before")
     @classmethod

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def run_polling(settings: Settings) -> None:
-    router = ConversationRouter(RasaClient(settings.rasa_url, settings.rasa_timeout_seconds))
+    router = ConversationRouter(RasaClient(settings.rasa_urls, settings.rasa_timeout_seconds))
     channel_log = get_app_context().channel_log
     outbox = build_outbox(settings, channel_log)
 

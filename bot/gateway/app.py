@@ -9,7 +9,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -167,7 +167,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, http=rasa_http)
+        rasa = RasaClient(settings.rasa_urls, settings.rasa_timeout_seconds, http=rasa_http)
         app.state.context = context = AppContext.from_settings(settings, clock)
         app.state.store = store = make_shared_store(settings.redis_url)
         app.state.inbound_limiter = inbound_limiter = make_rate_limiter(settings.redis_url)
@@ -233,13 +233,17 @@ def create_app(
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
-        try:
-            async with httpx.AsyncClient(timeout=5) as http:
-                status = (await http.get(settings.rasa_url.rstrip("/") + "/")).status_code
-        except httpx.HTTPError:
-            status = 0
-        ready = status == 200
-        return JSONResponse({"rasa": "up" if ready else "down"}, status_code=200 if ready else 503)
+        """Ready while at least one Rasa server answers (the others' senders move to it)."""
+        up = 0
+        async with httpx.AsyncClient(timeout=5) as http:
+            for url in settings.rasa_urls:
+                with suppress(httpx.HTTPError):
+                    up += (await http.get(url.rstrip("/") + "/")).status_code == 200
+        body = {
+            "rasa": "up" if up else "down",
+            "rasa_servers_up": f"{up}/{len(settings.rasa_urls)}",
+        }
+        return JSONResponse(body, status_code=200 if up else 503)
 
     @app.post("/api/chat", response_model=ChatResponse)
     async def chat(body: ChatRequest, request: Request) -> JSONResponse:

@@ -77,3 +77,62 @@ async def test_rasa_error_status_raises_rasa_unavailable() -> None:
     http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
     with pytest.raises(RasaUnavailable):
         await RasaClient("http://rasa", 2, http=http).send("web:a", "halo")
+
+
+class TwoRasaServers:
+    """Two Rasa REST stand-ins behind one transport; ``down`` ones refuse connections as a
+    stopped server does (httpx.ConnectError, before anything was sent)."""
+
+    def __init__(self) -> None:
+        self.servers = {"rasa-a": FakeRasaREST(), "rasa-b": FakeRasaREST()}
+        self.down: set[str] = set()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host in self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.servers[request.url.host](request)
+
+    def client(self) -> RasaClient:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(self))
+        return RasaClient(["http://rasa-a:5005", "http://rasa-b:5006"], 2, http=http)
+
+    def senders_on(self, host: str) -> set[str]:
+        return {call["sender"] for call in self.servers[host].calls}
+
+
+async def test_senders_are_spread_over_the_servers_and_each_stays_on_one() -> None:
+    rasa = TwoRasaServers()
+    client = rasa.client()
+    for round_ in range(3):
+        for i in range(20):
+            await client.send(f"web:warga{i}", f"pesan {round_}")
+    on_a, on_b = rasa.senders_on("rasa-a"), rasa.senders_on("rasa-b")
+    assert on_a and on_b and not on_a & on_b
+    assert len(on_a | on_b) == 20
+
+
+async def test_a_stopped_server_s_senders_move_to_the_other_once_each() -> None:
+    rasa = TwoRasaServers()
+    client = rasa.client()
+    senders = [f"web:warga{i}" for i in range(20)]
+    on_a = {s for s in senders if client.urls_for(s)[0].startswith("http://rasa-a")}
+    rasa.down.add("rasa-a")
+    for sender in sorted(on_a):
+        await client.send(sender, "setelah mati")
+    moved = [c for c in rasa.servers["rasa-b"].calls if c["message"] == "setelah mati"]
+    assert sorted(c["sender"] for c in moved) == sorted(on_a)  # each exactly once
+    assert rasa.servers["rasa-a"].calls == []
+
+
+async def test_a_server_that_failed_after_receiving_is_not_asked_again() -> None:
+    calls: list[str] = []
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.host)
+        return httpx.Response(500)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(failing))
+    client = RasaClient(["http://rasa-a:5005", "http://rasa-b:5006"], 2, http=http)
+    with pytest.raises(RasaUnavailable):
+        await client.send("web:a", "halo")
+    assert len(calls) == 1  # it may have acted on the message: never resent elsewhere
