@@ -74,8 +74,12 @@ def run(settings: Settings) -> None:
     log.info(
         "action server on http://%s:%d", settings.action_server_host, settings.action_server_port
     )
-    app.prepare(host=settings.action_server_host, port=settings.action_server_port, workers=1)
-    Sanic.serve(primary=app, app_loader=loader)
+    # One process (no Sanic manager + worker pair): its pid is the server, so a supervisor
+    # that restarts it leaves nothing behind holding the port, and it costs one process less.
+    app.prepare(
+        host=settings.action_server_host, port=settings.action_server_port, single_process=True
+    )
+    Sanic.serve_single(primary=app)
 
 
 if __name__ == "__main__":

@@ -249,6 +249,12 @@ class ConversationRouter:
             metrics.TURN_SECONDS.labels(channel=_channel_label(sender_id)).observe(
                 time.perf_counter() - started
             )
+            if not any(not reply.is_empty for reply in replies):
+                # Every Sadar turn answers; silence means a failed action (e.g. the action
+                # server restarting). Say so, so the resident sends it again.
+                log.warning("Rasa gave no reply to %s", mask_sender(sender_id))
+                metrics.RASA_ERRORS.labels(reason="no_reply").inc()
+                replies = [BotReply(text=messages.NO_REPLY)]
             await self._offers.remember(sender_id, replies)
         if deliver is not None:
             await deliver(for_delivery(replies))

@@ -9,6 +9,11 @@ RASA_UNAVAILABLE = (
     "Maaf, layanan Sadar sedang sibuk. Pesan Anda belum terproses; "
     "silakan kirim lagi beberapa menit lagi."
 )
+#: Rasa answered nothing (e.g. the action server was restarting): never leave silence.
+NO_REPLY = (
+    "Maaf, ada gangguan sebentar dan pesan Anda belum terproses. "
+    "Silakan kirim lagi pesan yang sama."
+)
 EMPTY_MESSAGE = 'Pesannya kosong. Silakan ketik pertanyaan Anda, misalnya "mau daftar".'
 MESSAGE_TOO_LONG = (
     "Pesan Anda terlalu panjang untuk kami baca (lebih dari {limit} huruf). "

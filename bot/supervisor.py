@@ -122,6 +122,9 @@ class Supervisor:
                 if code is None:
                     continue
                 child.exit_codes.append(code)
+                # What it started may live on (Sanic's worker, Rasa's helpers) and hold its
+                # port: the whole process group goes before the restart.
+                _signal_group(child.process.pid, signal.SIGKILL)
                 ran = now - child.started_at
                 child.crashes_in_a_row = (
                     1 if ran >= self._policy.stable_after else child.crashes_in_a_row + 1

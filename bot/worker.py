@@ -146,6 +146,7 @@ def plan_and_enqueue(
         write=True,
         submit=counted,
         progress=progress,
+        now=context.clock.now(),
     )
     enqueue_planned(context.sessions, counted, now=context.clock.now(), progress=progress)
     return report, queued

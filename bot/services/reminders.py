@@ -113,16 +113,18 @@ def _insert_ignoring_duplicates(
     columns = ", ".join(_PLAN_COLUMNS)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS reminders_incoming (participant_id integer, "
+        "CREATE TEMP TABLE IF NOT EXISTS reminders_planned (participant_id integer, "
         "period date, kind varchar(24), state varchar(16), reason varchar(200), "
-        "scheduled_for timestamptz) ON COMMIT DELETE ROWS"
+        "scheduled_for timestamptz, stamped_at timestamptz) ON COMMIT DELETE ROWS"
     )
-    with cursor.copy(f"COPY reminders_incoming ({columns}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY reminders_planned ({columns}, stamped_at) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(tuple(row[column] for column in _PLAN_COLUMNS))
+            stamp = row.get("updated_at")
+            copy.write_row((*(row[column] for column in _PLAN_COLUMNS), stamp))
     cursor.execute(
-        f"INSERT INTO reminders ({columns}, attempts) SELECT {columns}, 0 "
-        "FROM reminders_incoming ON CONFLICT (participant_id, period, kind) DO NOTHING "
+        f"INSERT INTO reminders ({columns}, attempts, created_at, updated_at) "
+        f"SELECT {columns}, 0, COALESCE(stamped_at, now()), COALESCE(stamped_at, now()) "
+        "FROM reminders_planned ON CONFLICT (participant_id, period, kind) DO NOTHING "
         "RETURNING id, scheduled_for, state"
     )
     return [(row[0], row[1]) for row in cursor.fetchall() if row[2] == "queued"]
@@ -185,10 +187,12 @@ def plan(
     progress: Callable[[int], None] | None = None,
     batch: int = 5000,
     examples: int = 10,
+    now: datetime | None = None,
 ) -> PlanReport:
     """Every reminder that falls on ``day``: written when ``write``, else only counted.
     With ``submit`` the new ones are written as *queued* and handed to the queue as each
-    chunk commits (a crash in between leaves them queued for ``recover``)."""
+    chunk commits (a crash in between leaves them queued for ``recover``). ``now`` (the
+    application clock) stamps the rows, so ``recover``'s age checks use one clock."""
     to_write = ReminderState.QUEUED if submit else ReminderState.PLANNED
     occasions = occasions_on(day, calendar, policy)
     report = PlanReport(day, occasions)
@@ -233,6 +237,7 @@ def plan(
                         "state": state.value,
                         "reason": reason,
                         "scheduled_for": moments[zone],
+                        **({"created_at": now, "updated_at": now} if now else {}),
                     }
                 )
             if len(pending) >= batch:
@@ -419,6 +424,7 @@ class ReminderDispatcher:
                 .values(
                     state=ReminderState.CLAIMED.value,
                     claimed_at=self._clock.now(),
+                    updated_at=self._clock.now(),
                     attempts=Reminder.attempts + 1,
                 )
                 .returning(
@@ -450,7 +456,11 @@ class ReminderDispatcher:
                         )
                     )
                     .where(Reminder.attempts == attempt)
-                    .values(state=ReminderState.SENDING.value, claimed_at=self._clock.now())
+                    .values(
+                        state=ReminderState.SENDING.value,
+                        claimed_at=self._clock.now(),
+                        updated_at=self._clock.now(),
+                    )
                 ).rowcount
                 == 1
             )

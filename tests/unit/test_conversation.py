@@ -136,3 +136,10 @@ async def test_a_server_that_failed_after_receiving_is_not_asked_again() -> None
     with pytest.raises(RasaUnavailable):
         await client.send("web:a", "halo")
     assert len(calls) == 1  # it may have acted on the message: never resent elsewhere
+
+
+async def test_a_turn_rasa_answered_with_nothing_gets_the_send_again_reply() -> None:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=[])))
+    router = ConversationRouter(RasaClient("http://rasa", 2, http=http))
+    replies = await router.handle("web:a", "3523031708800001")
+    assert [r.text for r in replies] == [messages.NO_REPLY]
