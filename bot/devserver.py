@@ -70,6 +70,7 @@ def rasa_environment(settings: Settings, tokens: Mapping[str, str] | None = None
         # The conversation store encrypts with the application's keys (nlu/tracker_store.py).
         "SADAR_PII_ENCRYPTION_KEYS": settings.pii_encryption_keys.get_secret_value(),
         "SADAR_PII_HASH_KEY": settings.pii_hash_key.get_secret_value(),
+        "SADAR_TRACKER_CACHE_CONVERSATIONS": str(settings.tracker_cache_conversations),
         # No telemetry or crash reports leave the machine (they may contain conversation data).
         "RASA_TELEMETRY_ENABLED": "false",
         **lock_store_environment(settings),

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         description="`sadar run`: action servers to start (ports action_server_port, +1, ...).",
     )
     rasa_timeout_seconds: float = 30.0
+    tracker_cache_conversations: int = Field(
+        default=500,
+        ge=0,
+        description="Conversations whose decoded events each Rasa server keeps in memory "
+        "(nlu/tracker_store.py); 0 reads every turn's session from the database.",
+    )
     restart_first_pause_seconds: float = Field(
         default=1.0, gt=0, description="`sadar run`: pause before restarting a crashed process"
     )

@@ -19,7 +19,7 @@ erase a conversation. This one:
   whole session (issue 16: ~26% of the Rasa server's time under load).
 
 Loading this module also installs the action-response validator built once
-(nlu/action_responses.py).
+(nlu/rasa_runtime.py).
 
 Old conversations in clear are converted by ``sadar conversations migrate``; conversations
 past the retention period are deleted by ``sadar conversations purge`` (bot/services/
@@ -43,10 +43,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.crypto import PiiCipher
 from bot.privacy import conversation_key, owner_only
-from nlu import action_responses
+from nlu import rasa_runtime
 
 log = logging.getLogger(__name__)
-action_responses.install()
+rasa_runtime.install()
 
 #: Conversations whose decoded events stay in memory (least recently used beyond it go).
 DEFAULT_CACHED_CONVERSATIONS = 500
@@ -228,19 +228,20 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                     )
                 )
             session.add_all(rows)
+            session.flush()
+            ids = [row.id for row in rows]  # before commit expires them (a SELECT each)
             session.commit()
-            self._remember_saved(key, rows, decoded)
+            self._remember_saved(key, ids, decoded)
 
-    def _remember_saved(self, key: str, rows: list[Any], decoded: list[dict[str, Any]]) -> None:
+    def _remember_saved(self, key: str, ids: list[int], decoded: list[dict[str, Any]]) -> None:
         """Extend the cached session with what this turn wrote. Should another writer have
         added rows to the same conversation in between (replicas without a shared lock
         store), the next read's count no longer matches and it reads the session again."""
         cached = self._recent.get(key)
-        if cached is None or not rows:
+        if cached is None or not ids:
             return
-        last_id = max(row.id for row in rows)
         events = current_session(cached.events + decoded)
-        self._recent.put(key, CachedSession(last_id, cached.rows + len(rows), events))
+        self._recent.put(key, CachedSession(max(ids), cached.rows + len(ids), events))
 
 
 def _is_erasure(event: Any) -> bool:

@@ -301,6 +301,8 @@ def one_load(
         spy.wait(args.duration + 30)
         if profile_to is not None and profile_to.exists():
             summary = profile_summary(profile_to)
+            if args.keep_profile:
+                shutil.copy(profile_to, args.keep_profile)
             print("\n".join(["Rasa server profile (inclusive):", *summary]), flush=True)
     return row, summary
 
@@ -360,6 +362,11 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=8, help="seconds before measuring")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the Rasa server during the largest load"
+    )
+    parser.add_argument(
+        "--keep-profile",
+        metavar="FILE",
+        help="also keep py-spy's raw collapsed stacks (for flame graphs or deeper reading)",
     )
     parser.add_argument(
         "--baseline",

@@ -14,7 +14,7 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 
-from nlu import action_responses
+from nlu import rasa_runtime
 from nlu.tracker_store import EncryptedSQLTrackerStore
 
 DOMAIN = Domain.from_yaml(
@@ -88,11 +88,39 @@ def validation() -> dict[str, Any]:
     try:
         action._validate_action_result({"events": [{"event": "no_such_event"}], "responses": []})
         rejected = ""
-    except action_responses.ValidationError as error:
+    except rasa_runtime.ValidationError as error:
         rejected = error.message
-    info = action_responses.action_response_validator.cache_info()
+    info = rasa_runtime.action_response_validator.cache_info()
     return {"validators_built": info.misses, "calls": info.hits + info.misses, "rejected": rejected}
 
 
+def event_types() -> dict[str, Any]:
+    """Every event type Rasa knows resolves to the class Rasa's own walk finds."""
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    names = sorted({cls.type_name for cls in all_subclasses(Event)})
+    differ = [
+        name
+        for name in names
+        if Event.resolve_by_type(name) is not rasa_runtime._rasa_resolve_by_type(name)
+    ]
+    try:
+        Event.resolve_by_type("no_such_event")
+        unknown = "accepted"
+    except ValueError as error:
+        unknown = str(error)
+    return {"names": len(names), "differ": differ, "unknown": unknown,
+            "default": Event.resolve_by_type("no_such_event", SlotSet).__name__}  # fmt: skip
+
+
 if __name__ == "__main__":
-    print(json.dumps({"stores": asyncio.run(stores(sys.argv[1])), "validation": validation()}))
+    print(
+        json.dumps(
+            {
+                "stores": asyncio.run(stores(sys.argv[1])),
+                "validation": validation(),
+                "event_types": event_types(),
+            }
+        )
+    )

@@ -60,3 +60,11 @@ def test_action_replies_are_validated_by_one_validator(probe: dict[str, Any]) ->
     assert validation["validators_built"] == 1
     assert validation["calls"] >= 51
     assert "Failed to validate Action server response" in validation["rejected"]
+
+
+def test_event_types_resolve_as_rasa_resolves_them(probe: dict[str, Any]) -> None:
+    types = probe["event_types"]
+    assert types["names"] >= 20
+    assert types["differ"] == []
+    assert "Unknown event name 'no_such_event'" in types["unknown"]
+    assert types["default"] == "SlotSet"
