@@ -48,10 +48,14 @@ def create_action_app(expected_token: str) -> Sanic:
         return json({"error": "unauthorized"}, status=401)
 
     @app.on_response
-    async def count_failures(request: Request, response: HTTPResponse) -> None:
-        if request.path == "/webhook" and response.status >= 500:
-            body = request.json if isinstance(request.json, dict) else {}
-            metrics.ACTION_ERRORS.labels(action=str(body.get("next_action", "unknown"))).inc()
+    async def count_calls(request: Request, response: HTTPResponse) -> None:
+        if request.path != "/webhook" or response.status == 401:
+            return
+        body = request.json if isinstance(request.json, dict) else {}
+        action = str(body.get("next_action", "unknown"))
+        metrics.ACTION_CALLS.labels(action=action).inc()
+        if response.status >= 500:
+            metrics.ACTION_ERRORS.labels(action=action).inc()
 
     @app.get("/metrics")
     async def prometheus_metrics(request: Request) -> HTTPResponse:

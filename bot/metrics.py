@@ -28,6 +28,11 @@ RASA_ERRORS = Counter(
     "Turns the Rasa server could not answer (unreachable, timeout, HTTP error).",
     ["reason"],
 )
+ACTION_CALLS = Counter(
+    "sadar_action_calls_total",
+    "Calls Rasa made to the action server, by action (round trips per message).",
+    ["action"],
+)
 ACTION_ERRORS = Counter(
     "sadar_action_errors_total",
     "Custom actions that raised in the action server, by action.",

@@ -219,9 +219,9 @@ def write_report(rows: list[str], profiles: dict[str, list[str]], docs: Path) ->
         REPORT_BEGIN, "",
         f"Measured {date.today().isoformat()} by `make bench-load` "
         f"(2-core machine, every process on it, web chat API):", "",
-        "| run | senders | turns/s | p50 | p95 | p99 | errors "
+        "| run | senders | turns/s | p50 | p95 | p99 | errors | action calls/turn "
         "| CPU per turn (rasa, actions, gateway) | RSS MB (rasa, actions, gateway, total) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         *(line for label, profile in profiles.items() for line in (
             "", f"Where the Rasa server spent its time, {label} "
@@ -258,6 +258,21 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
 PROCESS_NAMES = ("rasa", "actions", "gateway")
 
 
+def action_calls(url: str, token: str) -> float | None:
+    """Calls the action server has answered (its /metrics; None where it has none)."""
+    try:
+        response = httpx.get(url, params={"token": token}, timeout=10)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    return sum(
+        float(line.rpartition(" ")[2])
+        for line in response.text.splitlines()
+        if line.startswith("sadar_action_calls_total{")
+    )
+
+
 def one_load(
     gateway: str,
     processes: dict[str, subprocess.Popen[bytes]],
@@ -265,13 +280,16 @@ def one_load(
     senders: int,
     args: argparse.Namespace,
     profile_to: Path | None,
+    count_calls: Callable[[], float | None],
 ) -> tuple[str, list[str]]:
     """One measured load: its table row, and the profile summary when ``profile_to``."""
     load = Load()
     cpu_before: dict[str, float] = {}
+    calls_before: list[float | None] = []
     spies: list[subprocess.Popen[bytes]] = []
 
     def measure_start() -> None:
+        calls_before.append(count_calls())
         cpu_before.update({n: cpu_seconds(processes[n].pid) for n in PROCESS_NAMES})
         if profile_to is not None:
             spy = start_profile(processes["rasa"].pid, args.duration, profile_to)
@@ -283,6 +301,7 @@ def one_load(
         run_load(gateway, senders, args.warmup, args.duration, load, measure_start)
     )
     cpu = {n: cpu_seconds(processes[n].pid) - cpu_before[n] for n in PROCESS_NAMES}
+    calls_after = count_calls()
     rss = {n: rss_mb(processes[n].pid) for n in PROCESS_NAMES}
     turns = len(load.latencies)
     per_turn = ", ".join(f"{cpu[n] / max(turns, 1) * 1000:.0f} ms" for n in PROCESS_NAMES)
@@ -291,7 +310,16 @@ def one_load(
         f"{percentile(load.latencies, q) * 1000:.0f} ms" for q in (0.50, 0.95, 0.99)
     )
     errors = sum(load.errors.values())
-    cells = [label, str(senders), f"{turns / elapsed:.1f}", latency, str(errors), per_turn, memory]
+    # Turns still in flight when the window closed add a few calls: a close estimate.
+    calls = (
+        f"{(calls_after - calls_before[0]) / max(turns, 1):.2f}"
+        if calls_after is not None and calls_before and calls_before[0] is not None
+        else "-"
+    )
+    cells = [
+        label, str(senders), f"{turns / elapsed:.1f}", latency, str(errors), calls, per_turn,
+        memory,
+    ]  # fmt: skip
     row = "| " + " | ".join(cells) + " |"
     print(row, flush=True)
     if load.errors:
@@ -317,7 +345,10 @@ def measure(
     settings = Settings(_env_file=None, **{k[6:].lower(): v for k, v in values.items()})
     upgrade(settings.database_url)
     processes: dict[str, subprocess.Popen[bytes]] = {}
-    for spec in process_specs(settings, environ=environ):
+    specs = process_specs(settings, environ=environ)
+    token = specs[0].env["SADAR_ACTION_SERVER_TOKEN"]
+    metrics_url = f"http://127.0.0.1:{values['SADAR_ACTION_SERVER_PORT']}/metrics"
+    for spec in specs:
         env = {**spec.env, "PYTHONPATH": str(tree)}
         processes[spec.name] = subprocess.Popen(
             spec.argv, env=env, cwd=tree, stdout=subprocess.DEVNULL,
@@ -332,7 +363,10 @@ def measure(
             profile_to = (
                 data_dir / "profile.txt" if args.profile and senders == max(args.senders) else None
             )
-            row, summary = one_load(gateway, processes, label, senders, args, profile_to)
+            row, summary = one_load(
+                gateway, processes, label, senders, args, profile_to,
+                lambda: action_calls(metrics_url, token),
+            )  # fmt: skip
             rows.append(row)
             if summary:
                 profiles[f"{label}, {senders} senders"] = summary

@@ -5,6 +5,7 @@ and every reminder reaches the fake Telegram Bot API at most once."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB, clock_environment
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.participants import make_participant
-from tests.support.services import RedisServer, free_port, stop
+from tests.support.services import RedisServer, free_port, start_redis, stop, wait_for_port
 
 PARTICIPANTS = 240
 DAY = "2026-11-13"  # three days before November's due date
@@ -193,3 +194,54 @@ def test_without_redis_a_single_machine_uses_the_sqlite_queue(
     assert 'sadar_reminders{state="queued"} 0.0' in scraped
     assert "sadar_reminder_queue_depth 0.0" in scraped
     assert 'sadar_messages_out_total{channel="tg",purpose="reminder",status="sent"} 5.0' in scraped
+
+
+def test_running_workers_survive_a_redis_restart_and_send_everyone_once(
+    environment: dict[str, str], pg_url: str, fake: FakeTelegram, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Redis restarts (no persistence: every queued batch is gone) while two workers send.
+    The workers stay up and reconnect; what the queue lost is handed over again by
+    `recover`; nobody gets a reminder twice."""
+    private, redis_process = start_redis()
+    env = {**environment, "SADAR_REDIS_URL": private.url}
+    context = AppContext.from_settings(Settings(_env_file=None, **settings_of(env)))
+    chats = [9700 + i for i in range(40)]
+    for chat in chats:
+        make_participant(context, f"tg:{chat}", first_period=date(2026, 11, 1))
+    sadar(env, "reminders", "run", "--date", DAY)
+    fake.delay_seconds = 0.2  # slow enough that most batches are still queued at the restart
+    first = worker(env, tmp_path / "worker-1.log")
+    second = worker(env, tmp_path / "worker-2.log")
+    try:
+        wait_until(lambda: len(fake.sent()) >= 5, 60, "the first reminders")
+        stop(redis_process)
+        redis_process = restart_redis(private.port)
+        wait_until(quiet(fake), 60, "the workers to finish what they held")
+        assert first.poll() is None and second.poll() is None, "a worker died with Redis"
+        recovered = sadar(env, "reminders", "recover", "--lease-minutes", "0")
+        requeued = int(re.search(r"re-queued (\d+)", recovered.stdout).group(1))  # type: ignore[union-attr]
+        assert requeued > 0, "the restart came too late: nothing was lost with the queue"
+        wait_until(
+            lambda: set(states(context)) <= {"sent", "unknown"}, 90, "every reminder to settle"
+        )
+    finally:
+        stop(first)
+        stop(second)
+        stop(redis_process)
+        context.engine.dispose()
+    per_chat = Counter(int(m["chat_id"]) for m in fake.sent())
+    final = states(context)
+    assert max(per_chat.values()) == 1, per_chat
+    assert final["sent"] + final["unknown"] == len(chats), final
+    assert len(per_chat) >= final["sent"]
+
+
+def restart_redis(port: int) -> subprocess.Popen:  # type: ignore[type-arg]
+    """A fresh Redis on the same port (nothing kept from before)."""
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for_port(port, 15, process)
+    return process
