@@ -28,6 +28,7 @@ conversations.py), which the reminder worker runs every day.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -61,6 +62,8 @@ class CachedSession:
     #: Rows of the conversation (all sessions) with an id up to ``last_id``.
     rows: int
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: Checked against the database by this turn's read: the turn's save may trust it.
+    checked: bool = False
 
 
 class RecentSessions:
@@ -181,6 +184,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                         )
                         cached = CachedSession(newer[-1].id, cached.rows + len(newer), events)
                         self._recent.put(key, cached)
+                    cached.checked = True
                     return list(cached.events)
                 self._recent.drop(key)  # rows were deleted (erasure, purge): read again
             rows = (
@@ -196,14 +200,25 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                     .filter(table.sender_id == key, table.id <= last_id)
                     .scalar()
                 )
-                self._recent.put(key, CachedSession(last_id, int(count), events))
+                self._recent.put(key, CachedSession(last_id, int(count), events, checked=True))
         return list(events)
+
+    def _stored_in_session(self, session: Any, tracker: DialogueStateTracker, key: str) -> int:
+        """How many of the tracker's events are stored already: known from this turn's read
+        (the conversation's lock keeps other writers out meanwhile), else counted as Rasa
+        does."""
+        cached = self._recent.get(key)
+        if cached is not None and cached.checked:
+            cached.checked = False
+            return len(cached.events)
+        return int(self._event_query(session, tracker.sender_id, False).count())
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         key = self.conversation_key(tracker.sender_id)
         with self.session_scope() as session:
-            new_events = list(self._additional_events(session, tracker))
+            stored = self._stored_in_session(session, tracker, key)
+            new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
             if any(_is_erasure(event) for event in new_events):
                 self._recent.drop(key)
                 erased = (
