@@ -20,6 +20,7 @@ import collections
 import contextlib
 import itertools
 import os
+import random
 import shutil
 import signal
 import socket
@@ -87,7 +88,12 @@ class Load:
     measuring: bool = False
 
 
-async def sender_loop(http: httpx.AsyncClient, gateway: str, load: Load, stop: float) -> None:
+async def sender_loop(
+    http: httpx.AsyncClient, gateway: str, load: Load, stop: float, think: float, seed: int
+) -> None:
+    """One sender after another resident; ``think`` seconds (on average, 0.5x to 1.5x) of
+    reading and typing between a reply and the next message, 0 for back-to-back."""
+    pause = random.Random(seed)
     while True:
         sender = f"bench-{uuid.uuid4().hex[:12]}"
         for text in (text for script in RESIDENT for text in script()):
@@ -107,6 +113,8 @@ async def sender_loop(http: httpx.AsyncClient, gateway: str, load: Load, stop: f
                 load.latencies.append(elapsed)
                 if problem:
                     load.errors[problem] += 1
+            if think:
+                await asyncio.sleep(think * pause.uniform(0.5, 1.5))
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -198,12 +206,14 @@ async def run_load(
     duration: float,
     load: Load,
     on_measure_start: Callable[[], None],
+    think: float = 0.0,
 ) -> float:
     limits = httpx.Limits(max_connections=senders + 10, max_keepalive_connections=senders + 10)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
         stop = time.monotonic() + warmup + duration
         tasks = [
-            asyncio.create_task(sender_loop(http, gateway, load, stop)) for _ in range(senders)
+            asyncio.create_task(sender_loop(http, gateway, load, stop, think, seed))
+            for seed in range(senders)
         ]
         await asyncio.sleep(warmup)
         load.measuring = True
@@ -237,7 +247,7 @@ def write_report(rows: list[str], profiles: dict[str, list[str]], docs: Path) ->
     docs.write_text(text, encoding="utf-8")
 
 
-def stack_environment(data_dir: Path) -> dict[str, str]:
+def stack_environment(data_dir: Path, redis_url: str | None, replicas: int) -> dict[str, str]:
     values = {
         "SADAR_DATA_DIR": str(data_dir),
         "SADAR_RASA_PORT": str(rasa_port := free_port()),
@@ -251,11 +261,37 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
         # The load comes from one address: lift the abuse limits.
         "SADAR_CHAT_MESSAGES_PER_MINUTE_PER_SENDER": "100000",
         "SADAR_CHAT_MESSAGES_PER_MINUTE_PER_ADDRESS": "1000000",
+        "SADAR_RASA_REPLICAS": str(replicas),
     }
+    if redis_url:
+        values["SADAR_REDIS_URL"] = redis_url
     return values
 
 
+def start_redis() -> tuple[subprocess.Popen[bytes], str]:
+    """A private Redis for several Rasa servers' locks (Debian's redis-server)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("--rasa-replicas needs redis-server (`make test` installs it)")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(0.5)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
 PROCESS_NAMES = ("rasa", "actions", "gateway")
+
+
+def group_cpu(processes: dict[str, subprocess.Popen[bytes]], group: str) -> float:
+    """CPU seconds of every process of a group ("rasa" covers rasa-1, rasa-2 ...)."""
+    return sum(cpu_seconds(p.pid) for n, p in processes.items() if n.split("-")[0] == group)
+
+
+def group_rss(processes: dict[str, subprocess.Popen[bytes]], group: str) -> float:
+    return sum(rss_mb(p.pid) for n, p in processes.items() if n.split("-")[0] == group)
 
 
 def action_calls(url: str, token: str) -> float | None:
@@ -290,19 +326,20 @@ def one_load(
 
     def measure_start() -> None:
         calls_before.append(count_calls())
-        cpu_before.update({n: cpu_seconds(processes[n].pid) for n in PROCESS_NAMES})
+        cpu_before.update({n: group_cpu(processes, n) for n in PROCESS_NAMES})
         if profile_to is not None:
-            spy = start_profile(processes["rasa"].pid, args.duration, profile_to)
+            first_rasa = processes.get("rasa") or processes["rasa-1"]
+            spy = start_profile(first_rasa.pid, args.duration, profile_to)
             spies.extend([spy] if spy else [])
 
     print(f"[{label}] {senders} senders: {args.warmup:.0f} s warm-up, "
           f"{args.duration:.0f} s measured", flush=True)  # fmt: skip
     elapsed = asyncio.run(
-        run_load(gateway, senders, args.warmup, args.duration, load, measure_start)
+        run_load(gateway, senders, args.warmup, args.duration, load, measure_start, args.think)
     )
-    cpu = {n: cpu_seconds(processes[n].pid) - cpu_before[n] for n in PROCESS_NAMES}
+    cpu = {n: group_cpu(processes, n) - cpu_before[n] for n in PROCESS_NAMES}
     calls_after = count_calls()
-    rss = {n: rss_mb(processes[n].pid) for n in PROCESS_NAMES}
+    rss = {n: group_rss(processes, n) for n in PROCESS_NAMES}
     turns = len(load.latencies)
     per_turn = ", ".join(f"{cpu[n] / max(turns, 1) * 1000:.0f} ms" for n in PROCESS_NAMES)
     memory = ", ".join(f"{rss[n]:.0f}" for n in PROCESS_NAMES) + f", {sum(rss.values()):.0f}"
@@ -310,6 +347,7 @@ def one_load(
         f"{percentile(load.latencies, q) * 1000:.0f} ms" for q in (0.50, 0.95, 0.99)
     )
     errors = sum(load.errors.values())
+    load_name = f"{senders}" + (f" (think {args.think:g} s)" if args.think else "")
     # Turns still in flight when the window closed add a few calls: a close estimate.
     calls = (
         f"{(calls_after - calls_before[0]) / max(turns, 1):.2f}"
@@ -317,7 +355,7 @@ def one_load(
         else "-"
     )
     cells = [
-        label, str(senders), f"{turns / elapsed:.1f}", latency, str(errors), calls, per_turn,
+        label, load_name, f"{turns / elapsed:.1f}", latency, str(errors), calls, per_turn,
         memory,
     ]  # fmt: skip
     row = "| " + " | ".join(cells) + " |"
@@ -340,7 +378,8 @@ def measure(
 ) -> list[str]:
     """Start the stack from ``tree``'s code, play each load, stop it; the table rows."""
     data_dir = Path(tempfile.mkdtemp(prefix="sadar-load-"))
-    values = stack_environment(data_dir)
+    redis, redis_url = start_redis() if args.rasa_replicas > 1 else (None, None)
+    values = stack_environment(data_dir, redis_url, args.rasa_replicas)
     environ = {**os.environ, **values}
     settings = Settings(_env_file=None, **{k[6:].lower(): v for k, v in values.items()})
     upgrade(settings.database_url)
@@ -379,6 +418,8 @@ def measure(
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+        if redis is not None:
+            redis.terminate()
         shutil.rmtree(data_dir, ignore_errors=True)
     return rows
 
@@ -398,6 +439,18 @@ def main() -> int:
         "--profile", action="store_true", help="py-spy the Rasa server during the largest load"
     )
     parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds a resident reads and types between messages (0: back to back)",
+    )
+    parser.add_argument(
+        "--rasa-replicas",
+        type=int,
+        default=1,
+        help="Rasa servers sharing the conversations (starts a private Redis for the locks)",
+    )
+    parser.add_argument(
         "--keep-profile",
         metavar="FILE",
         help="also keep py-spy's raw collapsed stacks (for flame graphs or deeper reading)",
@@ -413,6 +466,8 @@ def main() -> int:
     )
     args = parser.parse_args()  # fmt: skip
 
+    if args.baseline and args.rasa_replicas > 1:
+        parser.error("--rasa-replicas measures this tree only (older code has no replicas)")
     rows: list[str] = []
     profiles: dict[str, list[str]] = {}
     if args.baseline:
@@ -425,7 +480,10 @@ def main() -> int:
             rows += measure(worktree, f"before ({args.baseline})", args, profiles)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT)
-    rows += measure(ROOT, "after" if args.baseline else "this tree", args, profiles)
+    label = "after" if args.baseline else "this tree"
+    if args.rasa_replicas > 1:
+        label += f", {args.rasa_replicas} Rasa servers"
+    rows += measure(ROOT, label, args, profiles)
     print("\n".join(rows))
     if args.docs:
         write_report(rows, profiles, ROOT / args.docs)
