@@ -30,6 +30,8 @@ run: setup
 test: setup
 	@bash scripts/ensure-test-services
 	@$(VENV)/sadar model ensure
+	@printf '\033[1;32m==> Lint (ruff)\033[0m\n'
+	@$(VENV)/ruff check . && $(VENV)/ruff format --check .
 	@printf '\033[1;32m==> Running the test suite\033[0m\n'
 	@$(VENV)/python -m pytest $(PYTEST_ARGS)
 
