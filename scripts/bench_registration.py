@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.devserver import process_specs  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from scripts.bench_load import wait_ready  # noqa: E402
 
 RUNS_PER_STYLE = 10
 
@@ -83,16 +84,7 @@ def main() -> int:
     gateway = f"http://127.0.0.1:{gateway_port}"
     try:
         print("starting Rasa, the action server and the gateway ...", flush=True)
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{gateway}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the stack did not become ready in 180 s")
-            time.sleep(0.5)
+        wait_ready(gateway)
         time.sleep(2)
         results: dict[str, list[tuple[int, float]]] = {}
         with httpx.Client(timeout=60) as http:

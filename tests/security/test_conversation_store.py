@@ -5,10 +5,8 @@ PostgreSQL through the whole running stack; retention purge and migration of old
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
-import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,8 +17,9 @@ from sqlalchemy import text
 from bot.crypto import PiiCipher
 from bot.privacy import conversation_key
 from bot.services.conversations import encrypt_existing, purge_older_than, tracker_engine
-from bot.settings import DEV_PII_ENCRYPTION_KEY, PROJECT_ROOT, Settings
+from bot.settings import DEV_PII_ENCRYPTION_KEY
 from tests.conftest import TEST_PII_KEY
+from tests.support.rasa_python import run_with_rasa_python
 from tests.support.stack import Stack
 
 NIK = "3523031708800001"
@@ -30,16 +29,9 @@ RASA_EVENTS_TABLE = """CREATE TABLE events (
 
 
 def probe(url: str, sender: str, typed: str, erase: bool = False) -> dict:
-    rasa_python = Settings(_env_file=None).rasa_venv / "bin" / "python"
-    result = subprocess.run(
-        [str(rasa_python), "tests/support/tracker_store_probe.py", url, sender, typed,
-         "erase" if erase else "keep"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false",
-             "SADAR_PII_ENCRYPTION_KEYS": DEV_PII_ENCRYPTION_KEY,
-             "SADAR_PII_HASH_KEY": TEST_PII_KEY},
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+    result = run_with_rasa_python(
+        "tests/support/tracker_store_probe.py", url, sender, typed, "erase" if erase else "keep"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -6,29 +6,18 @@ with one validator built for all of them."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.settings import DEV_PII_ENCRYPTION_KEY, PROJECT_ROOT, Settings
-from tests.conftest import TEST_PII_KEY
+from tests.support.rasa_python import run_with_rasa_python
 
 
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     database: Path = tmp_path_factory.mktemp("rasa-runtime") / "tracker.db"
-    rasa_python = Settings(_env_file=None).rasa_venv / "bin" / "python"
-    result = subprocess.run(
-        [str(rasa_python), "tests/support/rasa_runtime_probe.py", f"sqlite:///{database}"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false",
-             "SADAR_PII_ENCRYPTION_KEYS": DEV_PII_ENCRYPTION_KEY,
-             "SADAR_PII_HASH_KEY": TEST_PII_KEY},
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    result = run_with_rasa_python("tests/support/rasa_runtime_probe.py", f"sqlite:///{database}")
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
