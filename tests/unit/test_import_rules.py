@@ -1,0 +1,110 @@
+"""Import rules of docs/architecture.md, enforced (issue 17): no import circle among the
+project's modules, and the domain core imports nothing of the project but itself."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from bot.settings import PROJECT_ROOT
+
+PACKAGES = ("bot", "actions", "nlu")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PROJECT_ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def project_modules() -> dict[str, Path]:
+    return {
+        module_name(path): path
+        for package in PACKAGES
+        for path in (PROJECT_ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    }
+
+
+def imports_of(path: Path, known: set[str]) -> set[str]:
+    """Project modules ``path`` imports at module level or inside functions (both count:
+    a deferred import only hides a circle)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name:
+                found.add(name)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    modules = project_modules()
+    known = set(modules)
+    return {name: imports_of(path, known) - {name} for name, path in modules.items()}
+
+
+def circles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in edges.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def test_the_circle_finder_finds_a_circle() -> None:
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_import_circles_among_project_modules() -> None:
+    edges = {
+        name: {t for t in targets if not name.startswith(t + ".")}
+        for name, targets in graph().items()
+    }
+    # A package's __init__ re-exporting its own modules is not a circle of responsibility.
+    assert circles(edges) == []
+
+
+def test_the_domain_core_imports_nothing_of_the_project_outside_it() -> None:
+    outside = {
+        (name, target)
+        for name, targets in graph().items()
+        if name.startswith("bot.domain")
+        for target in targets
+        if not target.startswith("bot.domain") and target != "bot"
+    }
+    assert outside == set()
