@@ -7,7 +7,6 @@ message, and several fields in one message), and prints the median and worst fig
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,15 +23,9 @@ sys.path.insert(0, str(ROOT))
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.devserver import process_specs  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from scripts.bench_load import wait_ready  # noqa: E402
+from scripts.bench_load import stack_environment, wait_ready  # noqa: E402
 
 RUNS_PER_STYLE = 10
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def one_at_a_time(nik: str) -> list[str]:
@@ -64,14 +57,8 @@ def several_per_message(nik: str) -> list[str]:
 
 def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="sadar-bench-"))
-    values = {
-        "SADAR_DATA_DIR": str(data_dir),
-        "SADAR_RASA_PORT": str(rasa_port := free_port()),
-        "SADAR_RASA_URL": f"http://127.0.0.1:{rasa_port}",
-        "SADAR_ACTION_SERVER_PORT": str(action_port := free_port()),
-        "SADAR_ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
-        "SADAR_GATEWAY_PORT": str(gateway_port := free_port()),
-    }
+    values = stack_environment(data_dir, redis_url=None, replicas=1)
+    gateway_port = values["SADAR_GATEWAY_PORT"]
     environ = {**os.environ, **values}
     settings = Settings(_env_file=None, **{k[6:].lower(): v for k, v in values.items()})
     upgrade(settings.database_url)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from bot.devserver import process_specs
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import E2E_CLOCK_START, clock_environment
-from tests.support.dialogues import new_nik
+from tests.support.dialogues import REGISTRATION, new_nik
 from tests.support.services import PostgresServer, RedisServer, free_port, stop, wait_for_port
 
 ACTION_TOKEN = "scale-out-action-token-0123456789abcdef"
@@ -112,7 +113,7 @@ def replicas(
                 if stack.rasa_ready(port):
                     break
                 assert all(p.poll() is None for p in stack.processes.values()), f"logs: {logs}"
-                subprocess.run(["sleep", "0.5"], check=True)
+                time.sleep(0.5)
             else:
                 pytest.fail(f"Rasa on port {port} did not start; logs in {logs}")
         yield stack
@@ -120,21 +121,6 @@ def replicas(
         for process in stack.processes.values():
             if process.poll() is None:
                 stop(process)
-
-
-REGISTRATION = [
-    ("daftar", "Sebelum mendaftar"),
-    ("ya", "nama lengkap"),
-    ("{name}", "NIK"),
-    ("{nik}", "Tanggal lahir"),
-    ("17-08-1980", "Nomor HP"),
-    ("0812 3456 7000", "desa"),
-    ("Karanglo", "pekerjaan"),
-    ("petani", "penghasilan"),
-    ("1 juta", "JHT"),
-    ("tidak", "Sudah benar"),
-    ("ya", "SDR-"),
-]
 
 
 def senders_on_both_servers(rasa_urls: list[str]) -> list[str]:

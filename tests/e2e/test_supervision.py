@@ -29,7 +29,7 @@ from bot.db.models import Reminder
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import E2E_CLOCK_START, clock_environment
-from tests.support.dialogues import new_nik
+from tests.support.dialogues import REGISTRATION, new_nik
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.participants import make_participant
 from tests.support.services import free_port, stop
@@ -175,14 +175,7 @@ def test_each_process_killed_once_is_restarted_and_the_registration_goes_on(
     wait_until(answered(run, sender, "17-08-1980", "Nomor HP"), "the birth date", 60, run)
 
     kill(run, "telegram")
-    for text, expected in (
-        ("0812 3456 7000", "desa"),
-        ("Karanglo", "pekerjaan"),
-        ("petani", "penghasilan"),
-        ("1 juta", "JHT"),
-        ("tidak", "Sudah benar"),
-        ("ya", "SDR-"),
-    ):
+    for text, expected in REGISTRATION[5:]:
         status, said = run.chat(sender, text)
         assert status == 200 and expected.lower() in said.lower(), said
     # Every process still there, each restarted once.

@@ -25,7 +25,7 @@ from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB, clock_environment
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.participants import make_participant
-from tests.support.services import RedisServer, free_port, start_redis, stop, wait_for_port
+from tests.support.services import RedisServer, free_port, start_redis, stop
 
 PARTICIPANTS = 240
 DAY = "2026-11-13"  # three days before November's due date
@@ -215,7 +215,7 @@ def test_running_workers_survive_a_redis_restart_and_send_everyone_once(
     try:
         wait_until(lambda: len(fake.sent()) >= 5, 60, "the first reminders")
         stop(redis_process)
-        redis_process = restart_redis(private.port)
+        _, redis_process = start_redis(private.port)
         wait_until(quiet(fake), 60, "the workers to finish what they held")
         assert first.poll() is None and second.poll() is None, "a worker died with Redis"
         recovered = sadar(env, "reminders", "recover", "--lease-minutes", "0")
@@ -234,14 +234,3 @@ def test_running_workers_survive_a_redis_restart_and_send_everyone_once(
     assert max(per_chat.values()) == 1, per_chat
     assert final["sent"] + final["unknown"] == len(chats), final
     assert len(per_chat) >= final["sent"]
-
-
-def restart_redis(port: int) -> subprocess.Popen:  # type: ignore[type-arg]
-    """A fresh Redis on the same port (nothing kept from before)."""
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    wait_for_port(port, 15, process)
-    return process

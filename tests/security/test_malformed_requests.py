@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
 
 from bot.gateway.app import MAX_BODY_BYTES, create_app
 from bot.settings import Settings
 from tests.support.fake_rasa import FakeRasaREST
-from tests.support.fake_twilio import AUTH_TOKEN, inbound_form, twilio_signature
+from tests.support.fake_twilio import AUTH_TOKEN, inbound_form, signed_form
 
 
 def gateway(tmp_path: Path, rasa: FakeRasaREST) -> TestClient:
@@ -69,14 +68,7 @@ def test_a_signed_form_from_a_non_whatsapp_sender_is_refused(tmp_path: Path) -> 
     with gateway(tmp_path, rasa) as client:
         url = "http://testserver/webhooks/whatsapp"
         form = {**inbound_form("+6281234567890", "halo"), "From": "+6281234567890"}
-        response = client.post(
-            url,
-            content=urlencode(form),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Twilio-Signature": twilio_signature(url, form),
-            },
-        )
+        response = client.post(url, **signed_form(url, form))
         assert response.status_code == 422
 
 

@@ -139,6 +139,23 @@ def load_all(folder: Path = DIALOGUES_DIR) -> list[Conversation]:
     return [c for path in sorted(folder.glob("*.yml")) for c in load(path)]
 
 
+#: A plain web registration, one answer per message: (text, a word of the bot's reply).
+#: ``{name}`` and ``{nik}`` are filled in by the test.
+REGISTRATION = [
+    ("daftar", "Sebelum mendaftar"),
+    ("ya", "nama lengkap"),
+    ("{name}", "NIK"),
+    ("{nik}", "Tanggal lahir"),
+    ("17-08-1980", "Nomor HP"),
+    ("0812 3456 7000", "desa"),
+    ("Karanglo", "pekerjaan"),
+    ("petani", "penghasilan"),
+    ("1 juta", "JHT"),
+    ("tidak", "Sudah benar"),
+    ("ya", "SDR-"),
+]
+
+
 def new_nik(birth: date) -> str:
     """A NIK of Kerek, Tuban (3523 03) encoding ``birth``, never used before in this run."""
     return f"352303{birth:%d%m%y}{next(_serials) % 10000:04d}"

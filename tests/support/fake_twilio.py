@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
@@ -31,6 +32,18 @@ WHATSAPP_FROM = "whatsapp:+14155238886"
 
 def twilio_signature(url: str, params: dict[str, str], auth_token: str = AUTH_TOKEN) -> str:
     return RequestValidator(auth_token).compute_signature(url, params)
+
+
+def signed_form(url: str, form: dict[str, str], auth_token: str = AUTH_TOKEN) -> dict[str, Any]:
+    """Keyword arguments of an HTTP post of ``form`` to ``url`` as Twilio sends it:
+    url-encoded, with a valid X-Twilio-Signature."""
+    return {
+        "content": urlencode(form),
+        "headers": {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": twilio_signature(url, form, auth_token),
+        },
+    }
 
 
 def inbound_form(sender: str, body: str = "", **extra: str) -> dict[str, str]:
@@ -103,15 +116,7 @@ class FakeTwilio:
         if error_code:
             form["ErrorCode"] = error_code
         url = message["StatusCallback"]
-        response = post(
-            url,
-            content=urlencode(form),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Twilio-Signature": twilio_signature(url, form),
-            },
-        )
-        return response.status_code
+        return post(url, **signed_form(url, form)).status_code
 
 
 def _app(fake: FakeTwilio) -> Starlette:

@@ -159,14 +159,16 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
 
-def start_redis() -> tuple[RedisServer, subprocess.Popen]:
+def start_redis(port: int | None = None) -> tuple[RedisServer, subprocess.Popen]:
+    """A Redis on loopback with nothing persisted; ``port`` to start one again on the port
+    an earlier one used (a restart that lost everything)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(
             "redis-server not found: run `make test` (it installs Debian's redis-server "
             "package) or `sudo apt-get install redis-server`."
         )
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -42,7 +41,7 @@ from tests.support.fake_twilio import (
     FakeTwilio,
     inbound_form,
     running_fake_twilio,
-    twilio_signature,
+    signed_form,
 )
 from tests.support.services import PostgresServer, free_port, stop, wait_for_port
 
@@ -132,14 +131,7 @@ class Stack:
         before = len(self.twilio.to(number))
         form = inbound_form(number, body, **extra)
         url = f"{self.gateway_url}/webhooks/whatsapp"
-        response = httpx.post(
-            url,
-            content=urlencode(form),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Twilio-Signature": twilio_signature(url, form),
-            },
-        )
+        response = httpx.post(url, **signed_form(url, form))
         assert response.status_code == 200, response.text
         _wait_quiet(lambda: len(self.twilio.to(number)), before)
         return self.twilio.bodies(number)[before:]
