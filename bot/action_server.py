@@ -7,7 +7,6 @@ query parameter) with 401. Run with ``python -m bot.action_server``."""
 
 from __future__ import annotations
 
-import hmac
 import logging
 from functools import partial
 
@@ -16,17 +15,13 @@ from sanic.response import HTTPResponse, json, raw
 from sanic.worker.loader import AppLoader
 
 from bot import metrics
+from bot.privacy import secrets_match
 from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 ACTIONS_PACKAGE = "actions"
 #: Only the liveness check is open; it says nothing but "ok".
 OPEN_PATHS = frozenset({"/health"})
-
-
-def token_matches(given: str, expected: str) -> bool:
-    """Constant-time comparison, so the token cannot be guessed a character at a time."""
-    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def create_action_app(expected_token: str) -> Sanic:
@@ -42,7 +37,7 @@ def create_action_app(expected_token: str) -> Sanic:
     async def require_token(request: Request) -> HTTPResponse | None:
         if request.path in OPEN_PATHS:
             return None
-        if token_matches(request.args.get("token", ""), expected_token):
+        if secrets_match(request.args.get("token", ""), expected_token):
             return None
         log.warning("action server call without a valid token from %s", request.ip)
         return json({"error": "unauthorized"}, status=401)

@@ -147,6 +147,8 @@ class RasaClient:
 
     def urls_for(self, sender_id: str) -> list[str]:
         """The servers in the order this sender tries them."""
+        if len(self._urls) == 1:
+            return self._urls
         first = int.from_bytes(hashlib.blake2b(sender_id.encode(), digest_size=8).digest())
         start = first % len(self._urls)
         return self._urls[start:] + self._urls[:start]
@@ -249,7 +251,7 @@ class ConversationRouter:
             metrics.TURN_SECONDS.labels(channel=_channel_label(sender_id)).observe(
                 time.perf_counter() - started
             )
-            if not any(not reply.is_empty for reply in replies):
+            if all(reply.is_empty for reply in replies):
                 # Every Sadar turn answers; silence means a failed action (e.g. the action
                 # server restarting). Say so, so the resident sends it again.
                 log.warning("Rasa gave no reply to %s", mask_sender(sender_id))

@@ -12,6 +12,12 @@ import os
 from pathlib import Path
 
 
+def secrets_match(given: str, expected: str) -> bool:
+    """Constant-time comparison of a presented secret (token, signature) with the expected
+    one, so it cannot be guessed a character at a time."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 def keyed_hash(key: str, value: str) -> str:
     """HMAC-SHA256 hex digest: stable for lookups, useless without the key."""
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()

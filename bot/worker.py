@@ -26,6 +26,7 @@ from bot.domain.reminders import ReminderState
 from bot.services.reminders import (
     PlanReport,
     ReminderDispatcher,
+    counts_by_state,
     enqueue_planned,
     plan,
     recover,
@@ -199,14 +200,7 @@ def purge_conversations() -> None:
 def reminder_gauges() -> dict[str, tuple[str, str, dict[str, float]]]:
     """Read at each scrape: reminders by state (all of them, from the database) and the
     queue's depth (tasks waiting, Redis or SQLite)."""
-    from sqlalchemy import func, select
-
-    from bot.db.models import Reminder
-
-    with get_app_context().sessions() as session:
-        by_state = dict(
-            session.execute(select(Reminder.state, func.count()).group_by(Reminder.state)).all()
-        )
+    by_state = counts_by_state(get_app_context().sessions)
     states = {state.value: float(by_state.get(state.value, 0)) for state in ReminderState}
     return {
         "sadar_reminders": ("Reminders by state.", "state", states),

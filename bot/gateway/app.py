@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import re
@@ -36,7 +35,7 @@ from bot.gateway.admin import admin_router
 from bot.gateway.payments import payments_router
 from bot.gateway.telegram import telegram_router
 from bot.gateway.whatsapp import WhatsAppConversations, whatsapp_router
-from bot.privacy import keyed_hash
+from bot.privacy import keyed_hash, secrets_match
 from bot.settings import Settings, get_settings
 from bot.shared_state import RateLimiter, SharedStore, make_rate_limiter, make_shared_store
 
@@ -294,7 +293,7 @@ def _may_read_metrics(request: Request, settings: Settings) -> bool:
     if settings.metrics_token is not None:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         expected = settings.metrics_token.get_secret_value()
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), expected.encode())
+        return scheme.lower() == "bearer" and secrets_match(given, expected)
     host = request.client.host if request.client else ""
     return host in LOOPBACK_HOSTS
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from bot.app_context import AppContext
 from bot.db.models import Participant
+from bot.privacy import secrets_match
 from bot.services.participants import nik_lookup_hash
 from bot.services.payments import PaymentRejected, PaymentSource, record_payment
 from bot.settings import Settings
@@ -77,7 +78,7 @@ def payments_router(settings: Settings) -> APIRouter:
         expected = signature_for(
             settings.payment_webhook_secret.get_secret_value(), timestamp, body
         )
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+        if not secrets_match(given, expected):
             log.warning("rejected a payment notification with a bad signature")
             return JSONResponse({"error": "invalid signature"}, status_code=401)
         context: AppContext = request.app.state.context

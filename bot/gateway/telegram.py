@@ -3,12 +3,12 @@ by `sadar telegram set-webhook`; anything without the right header is refused.""
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from fastapi import APIRouter, Request, Response
 from telegram import Update
 
+from bot.privacy import secrets_match
 from bot.settings import Settings
 from bot.shared_state import SharedStore
 
@@ -31,7 +31,7 @@ def telegram_router(settings: Settings) -> APIRouter:
             return Response("Telegram webhook is not configured", status_code=503)
         given = request.headers.get(SECRET_HEADER, "")
         expected = settings.telegram_webhook_secret.get_secret_value()
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+        if not secrets_match(given, expected):
             log.warning("rejected a Telegram webhook call without the right secret token")
             return Response("invalid secret token", status_code=403)
         data = await request.json()
