@@ -71,6 +71,7 @@ def rasa_environment(settings: Settings, tokens: Mapping[str, str] | None = None
         "SADAR_PII_ENCRYPTION_KEYS": settings.pii_encryption_keys.get_secret_value(),
         "SADAR_PII_HASH_KEY": settings.pii_hash_key.get_secret_value(),
         "SADAR_TRACKER_CACHE_CONVERSATIONS": str(settings.tracker_cache_conversations),
+        "SADAR_NLU_PARSE_CACHE_TEXTS": str(settings.nlu_parse_cache_texts),
         # No telemetry or crash reports leave the machine (they may contain conversation data).
         "RASA_TELEMETRY_ENABLED": "false",
         **lock_store_environment(settings),

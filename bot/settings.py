@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         description="Conversations whose decoded events each Rasa server keeps in memory "
         "(nlu/tracker_store.py); 0 reads every turn's session from the database.",
     )
+    nlu_parse_cache_texts: int = Field(
+        default=2000,
+        ge=0,
+        description="Distinct message texts whose NLU parse each Rasa server remembers for "
+        "the day (nlu/rasa_runtime.py); 0 parses every message.",
+    )
     restart_first_pause_seconds: float = Field(
         default=1.0, gt=0, description="`sadar run`: pause before restarting a crashed process"
     )

@@ -23,6 +23,17 @@ from nlu.parsing.extract import extract_entities
 from nlu.parsing.normalise import normalise_word
 
 
+def rasa_process_clock() -> Clock:
+    """Indonesia's calendar day decides two-digit years, as in the action server; the same
+    SADAR_CLOCK_STARTS_AT shifts it (the Rasa process reads no Sadar settings)."""
+    starts_at = os.environ.get("SADAR_CLOCK_STARTS_AT") or None
+    anchor = os.environ.get("SADAR_CLOCK_ANCHOR") or None
+    return clock_starting_at(
+        datetime.fromisoformat(starts_at) if starts_at else None,
+        float(anchor) if anchor else None,
+    )
+
+
 class _StatelessComponent(GraphComponent):
     """Nothing to configure, train or persist."""
 
@@ -43,14 +54,7 @@ class SadarEntityExtractor(_StatelessComponent, EntityExtractorMixin):
     digits-only NIK, E.164 phone, integer rupiah, ISO date, canonical occupation code."""
 
     def __init__(self) -> None:
-        # Indonesia's calendar day decides two-digit years, as in the action server; the
-        # same SADAR_CLOCK_STARTS_AT shifts it (the Rasa process reads no Sadar settings).
-        starts_at = os.environ.get("SADAR_CLOCK_STARTS_AT") or None
-        anchor = os.environ.get("SADAR_CLOCK_ANCHOR") or None
-        self._clock: Clock = clock_starting_at(
-            datetime.fromisoformat(starts_at) if starts_at else None,
-            float(anchor) if anchor else None,
-        )
+        self._clock: Clock = rasa_process_clock()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -1,4 +1,4 @@
-"""Two per-turn costs of Rasa 3.6 removed without forking it (issue 16, profiled with
+"""Three per-turn costs of Rasa 3.6 removed without forking it (issue 16, profiled with
 py-spy under `make bench-load` and cProfile on the conversation store):
 
 1. **Action-server replies validated with a JSON-Schema validator built once.** Rasa checks
@@ -17,12 +17,24 @@ of reading a conversation. The answer for a type name never changes once found, 
 remembered; an unknown name still goes through Rasa's own function (same result, same
 error).
 
+3. **One NLU parse per distinct text.** Running the NLU graph (tokenizer, featurizers, DIET
+in TensorFlow) was about 28% of the Rasa server's time under load, and after a reminder
+wave most messages are the same few words ("sudah bayar", "cek status", "ya"). The parse
+is a function of the text, the model and the calendar day (two-digit years in dates
+depend on it: nlu/components.py), so recent results are remembered under that key in a
+bounded LRU (``SADAR_NLU_PARSE_CACHE_TEXTS``, default 2000; 0 turns it off). Each caller
+gets its own deep copy, so nothing Rasa does to a result reaches the remembered one.
+
 Rasa loads it with the conversation store (nlu/tracker_store.py imports it and calls
 ``install``), so it runs in every Rasa server of a deployment without forking Rasa. Python
 3.10: imported by Rasa's interpreter."""
 
 from __future__ import annotations
 
+import copy
+import os
+from collections import OrderedDict
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -31,8 +43,14 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import UserMessage
+from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.domain.clock import Clock
+from nlu.components import rasa_process_clock
 
 _INSTALLED_MARK = "_sadar_validator_built_once"
 
@@ -73,19 +91,90 @@ def resolve_event_type(type_name: str, default: type[Event] | None = None) -> ty
     return resolved
 
 
+DEFAULT_PARSE_CACHE_TEXTS = 2000
+ParseKey = tuple[str, str, bool, date]
+
+
+class ParseCache:
+    """Recent parse results by (model, text, output filter, day); least recent dropped."""
+
+    def __init__(self, capacity: int, clock: Clock) -> None:
+        self.capacity = capacity
+        self._clock = clock
+        self._results: OrderedDict[ParseKey, dict[str, Any]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def key(self, model_id: str, text: str, only_output_properties: bool) -> ParseKey:
+        return (model_id, text, only_output_properties, self._clock.today())
+
+    def get(self, key: ParseKey) -> dict[str, Any] | None:
+        found = self._results.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._results.move_to_end(key)
+        return copy.deepcopy(found)
+
+    def put(self, key: ParseKey, parse_data: dict[str, Any]) -> None:
+        if self.capacity <= 0:
+            return
+        self._results[key] = copy.deepcopy(parse_data)
+        self._results.move_to_end(key)
+        while len(self._results) > self.capacity:
+            self._results.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+
+_rasa_parse_with_graph = MessageProcessor._parse_message_with_graph
+parse_cache = ParseCache(
+    int(os.environ.get("SADAR_NLU_PARSE_CACHE_TEXTS", DEFAULT_PARSE_CACHE_TEXTS)),
+    rasa_process_clock(),
+)
+
+
+def parse_message_remembered(
+    processor: MessageProcessor,
+    message: UserMessage,
+    tracker: DialogueStateTracker,
+    only_output_properties: bool = True,
+) -> dict[str, Any]:
+    """Rasa's NLU graph run once per distinct text (same model, same day)."""
+    if parse_cache.capacity <= 0 or not isinstance(message.text, str):
+        return _rasa_parse_with_graph(processor, message, tracker, only_output_properties)  # type: ignore[no-any-return]  # Rasa's method is typed Dict[Text, Any]
+    key = parse_cache.key(
+        str(processor.model_metadata.model_id), message.text, only_output_properties
+    )
+    remembered = parse_cache.get(key)
+    if remembered is not None:
+        return remembered
+    parse_data: dict[str, Any] = _rasa_parse_with_graph(
+        processor, message, tracker, only_output_properties
+    )
+    parse_cache.put(key, parse_data)
+    return parse_data
+
+
 def install() -> None:
     """Idempotent: Rasa may load the store more than once."""
     if getattr(RemoteAction, _INSTALLED_MARK, False):
         return
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]  # the one replaced method
     Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign,assignment]  # same signature, remembered answers
+    MessageProcessor._parse_message_with_graph = parse_message_remembered  # type: ignore[method-assign]  # same signature, remembered results
     setattr(RemoteAction, _INSTALLED_MARK, True)
 
 
 __all__ = [
+    "ParseCache",
     "ValidationError",
     "action_response_validator",
     "install",
+    "parse_cache",
+    "parse_message_remembered",
     "resolve_event_type",
     "validate_action_result",
 ]

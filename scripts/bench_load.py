@@ -55,15 +55,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def new_nik() -> str:
-    """A NIK of Kerek, Tuban (3523 03) born 17-08-1980, unique in this run."""
-    return f"352303170880{next(_serials) % 10000:04d}"
+_residents = random.Random(16)
+FIRST_NAMES = ("Budi", "Siti", "Slamet", "Sri", "Agus", "Wati", "Joko", "Yuni", "Darto", "Sumini")
+LAST_NAMES = ("Santoso", "Rahayu", "Wibowo", "Lestari", "Hidayat", "Purnomo", "Utami", "")
+VILLAGES = ("karanglo", "Karanglo", "desa karanglo", "ds karanglo", "karanglo kerek")
+OCCUPATIONS = ("nelayan", "petani", "pedagang", "ojek", "buruh tani", "tukang")
+INCOMES = ("1,5 juta", "2 juta", "800 ribu", "1.200.000", "3 jt", "satu juta")
+
+
+def new_nik(born: date) -> str:
+    """A NIK of Kerek, Tuban (3523 03) for ``born``, unique in this run."""
+    return f"352303{born:%d%m%y}{next(_serials) % 10000:04d}"
 
 
 def registration() -> list[str]:
+    """Each resident's own name, NIK, birth date and phone (parsed afresh, as in a real
+    wave); the short answers ("ya", "tidak") are the words everybody types."""
+    pick = _residents
+    born = date(pick.randint(1970, 2004), pick.randint(1, 12), pick.randint(1, 28))
+    name = f"{pick.choice(FIRST_NAMES)} {pick.choice(LAST_NAMES)}".strip()
+    phone = f"08{pick.randint(11, 59)} {pick.randint(1000, 9999)} {pick.randint(1000, 9999)}"
     return [
-        "mau daftar", "ya", "Budi Santoso", new_nik(), "17-08-1980", "0812 3456 7890",
-        "karanglo", "nelayan", "1,5 juta", "tidak", "ya",
+        "mau daftar", "ya", name, new_nik(born), f"{born:%d-%m-%Y}", phone,
+        pick.choice(VILLAGES), pick.choice(OCCUPATIONS), pick.choice(INCOMES), "tidak", "ya",
     ]  # fmt: skip
 
 

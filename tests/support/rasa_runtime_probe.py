@@ -1,6 +1,7 @@
 """Run by the Rasa environment's Python (3.10) from tests/unit/test_rasa_runtime.py: drives
 Sadar's conversation store as two Rasa replicas would (two store objects on one SQLite
-file), and Rasa's action-response check, then prints what it saw as JSON."""
+file), Rasa's action-response check and the NLU parse cache (a stand-in graph that
+counts its runs), then prints what it saw as JSON."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ import asyncio
 import json
 import sqlite3
 import sys
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 
 from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import UserMessage
+from rasa.core.processor import MessageProcessor
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.training_data.message import Message
 
+from bot.domain.clock import FixedClock
 from nlu import rasa_runtime
 from nlu.tracker_store import EncryptedSQLTrackerStore
 
@@ -114,6 +122,56 @@ def event_types() -> dict[str, Any]:
             "default": Event.resolve_by_type("no_such_event", SlotSet).__name__}  # fmt: skip
 
 
+class CountingGraph:
+    """Stands in for Rasa's graph runner: an intent named after the text, counted."""
+
+    def __init__(self) -> None:
+        self.runs: list[str] = []
+
+    def run(self, inputs: dict[str, Any], targets: list[str]) -> dict[str, Any]:
+        text = inputs["__message__"][0].text
+        self.runs.append(text)
+        parsed = Message(
+            data={"text": text, "intent": {"name": f"intent_of_{text}", "confidence": 0.9}},
+            output_properties={"intent"},
+        )
+        return {targets[0]: [parsed]}
+
+
+def parse_cache() -> dict[str, Any]:
+    clock = FixedClock(datetime(2026, 12, 2, 3, tzinfo=timezone.utc))
+    rasa_runtime.parse_cache = rasa_runtime.ParseCache(2, clock)
+    graph = CountingGraph()
+    processor = SimpleNamespace(
+        graph_runner=graph, model_metadata=SimpleNamespace(model_id="m1", nlu_target="nlu")
+    )
+    tracker = DialogueStateTracker.from_events("probe", [])
+
+    def parse(text: str) -> dict[str, Any]:
+        return MessageProcessor._parse_message_with_graph(processor, UserMessage(text), tracker)
+
+    first = parse("sudah bayar")
+    first["intent"]["name"] = "changed by the caller"
+    again = parse("sudah bayar")
+    runs_same_day = list(graph.runs)
+    parse("cek status")
+    parse("ya")  # capacity 2: "sudah bayar" is dropped
+    parse("sudah bayar")
+    runs_after_eviction = len(graph.runs)
+    clock.advance(timedelta(days=1))
+    parse("ya")
+    processor.model_metadata.model_id = "m2"
+    parse("ya")
+    return {
+        "runs_same_day": runs_same_day,
+        "again": again,
+        "runs_after_eviction": runs_after_eviction,
+        "runs_in_all": graph.runs,
+        "installed": MessageProcessor._parse_message_with_graph
+        is rasa_runtime.parse_message_remembered,
+    }
+
+
 if __name__ == "__main__":
     print(
         json.dumps(
@@ -121,6 +179,7 @@ if __name__ == "__main__":
                 "stores": asyncio.run(stores(sys.argv[1])),
                 "validation": validation(),
                 "event_types": event_types(),
+                "parse_cache": parse_cache(),
             }
         )
     )

@@ -1,7 +1,7 @@
 """What Sadar loads into the Rasa server (issue 16), run by Rasa's own Python through
 tests/support/rasa_runtime_probe.py: the conversation store's bounded reads stay correct
 across replicas, session starts, erasure and purges; action replies are still validated,
-with one validator built for all of them."""
+with one validator built for all of them; the NLU graph runs once per text, model and day."""
 
 from __future__ import annotations
 
@@ -57,3 +57,15 @@ def test_event_types_resolve_as_rasa_resolves_them(probe: dict[str, Any]) -> Non
     assert types["differ"] == []
     assert "Unknown event name 'no_such_event'" in types["unknown"]
     assert types["default"] == "SlotSet"
+
+
+def test_the_nlu_graph_runs_once_per_text_model_and_day(probe: dict[str, Any]) -> None:
+    cache = probe["parse_cache"]
+    assert cache["installed"]
+    assert cache["runs_same_day"] == ["sudah bayar"]
+    # A caller changing its result does not change what the next caller gets.
+    assert cache["again"]["intent"]["name"] == "intent_of_sudah bayar"
+    assert cache["again"]["text"] == "sudah bayar"
+    assert cache["runs_after_eviction"] == 4  # least recent text dropped at capacity 2
+    # A new day (two-digit years depend on it) and a new model parse afresh.
+    assert cache["runs_in_all"][4:] == ["ya", "ya"]
