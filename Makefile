@@ -8,7 +8,7 @@ VENV := .venv/bin
 help:
 	@echo "make run    start Sadar (Rasa server, action server, gateway); chat at http://127.0.0.1:8000/"
 	@echo "make test   set up everything and run the whole test suite"
-	@echo "make lint   ruff checks"
+	@echo "make lint   ruff checks and mypy (strict for bot/domain and bot/services)"
 	@echo "make nlu-eval  NLU benchmark (accuracy, entity F1, cross-validation, latency)"
 	@echo "make dialogue-eval  dialogue corpus end to end: step and conversation pass rates"
 	@echo "make bench-registration  turns and wall time of a registration through the gateway"
@@ -30,8 +30,8 @@ run: setup
 test: setup
 	@bash scripts/ensure-test-services
 	@$(VENV)/sadar model ensure
-	@printf '\033[1;32m==> Lint (ruff)\033[0m\n'
-	@$(VENV)/ruff check . && $(VENV)/ruff format --check .
+	@printf '\033[1;32m==> Lint (ruff) and types (mypy)\033[0m\n'
+	@$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy
 	@printf '\033[1;32m==> Running the test suite\033[0m\n'
 	@$(VENV)/python -m pytest $(PYTEST_ARGS)
 
@@ -57,7 +57,7 @@ bench-load: model
 	@$(VENV)/python scripts/bench_load.py $(BENCH_ARGS)
 
 lint: setup
-	@$(VENV)/ruff check .
+	@$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy
 
 clean:
 	rm -rf .venv .venv-rasa var models/*.tar.gz models/.fingerprint

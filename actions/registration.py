@@ -108,11 +108,13 @@ class ValidateRegistrationForm(FormValidationAction):
         if asking is None:
             # The form is starting with answers given before consent: check them now.
             given = {k: v for k, v in tracker.slots_to_validate().items() if k in FIELDS}
-            events = await self._apply(dispatcher, tracker, domain, None, None, given, {})
+            events: list[EventType] | None = await self._apply(
+                dispatcher, tracker, domain, None, None, given, {}
+            )
         else:
             events = await self._read(dispatcher, tracker, domain, asking)
-            if events is None:
-                return []  # left to the dialogue rules (stop reminders, "are you a bot?")
+        if events is None:
+            return []  # left to the dialogue rules (stop reminders, "are you a bot?")
         events = [*known, *events]
         tracker.add_slots(events)
         next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
@@ -237,14 +239,28 @@ class ValidateRegistrationForm(FormValidationAction):
             failures[slot] = 0
         return [SlotSet("registration_failures", failures)]
 
-    def check_full_name(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+    def check_full_name(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: Verdict,
+    ) -> Verdict:
         try:
             return {"full_name": clean_full_name(str(value))}
         except RegistrationProblem:
             dispatcher.utter_message(response="utter_invalid_full_name")
             return REFUSED
 
-    def check_nik(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+    def check_nik(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: Verdict,
+    ) -> Verdict:
         context = get_app_context()
         today = context.clock.today()
         try:
@@ -277,7 +293,14 @@ class ValidateRegistrationForm(FormValidationAction):
             result["birth_date"] = None
         return result
 
-    def check_birth_date(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+    def check_birth_date(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: Verdict,
+    ) -> Verdict:
         birth = date.fromisoformat(str(value))
         today = get_app_context().clock.today()
         stopped = self._eligibility(birth, today, dispatcher, source="birth_date")
@@ -314,14 +337,28 @@ class ValidateRegistrationForm(FormValidationAction):
             return {STOPPED_SLOT: problem.code}
         return {}
 
-    def check_phone(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+    def check_phone(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: Verdict,
+    ) -> Verdict:
         phone = normalise_phone(str(value))
         if phone is None:
             dispatcher.utter_message(response="utter_invalid_phone")
             return REFUSED
         return {"phone": phone}
 
-    def check_village(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+    def check_village(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: Verdict,
+    ) -> Verdict:
         name = str(value).strip()
         if len(name) < 3:
             dispatcher.utter_message(response="utter_invalid_village")
@@ -336,32 +373,81 @@ class ValidateRegistrationForm(FormValidationAction):
         regency = same_regency[0].regency if same_regency else None
         return {"village": name, "district": None, "regency": regency}
 
-    def check_district(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+    def check_district(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: Verdict,
+    ) -> Verdict:
         return {"district": str(value)} if len(str(value)) >= 3 else REFUSED
 
-    def check_regency(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+    def check_regency(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: Verdict,
+    ) -> Verdict:
         return {"regency": str(value)} if len(str(value)) >= 3 else REFUSED
 
-    def check_occupation(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+    def check_occupation(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: Verdict,
+    ) -> Verdict:
         if str(value) not in {o.code for o in occupations()}:  # only codes of the lookup
             dispatcher.utter_message(response="utter_invalid_occupation")
             return REFUSED
         return {"occupation": str(value)}
 
-    def check_declared_income(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+    def check_declared_income(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: Verdict,
+    ) -> Verdict:
         try:
             return {"declared_income": float(check_income(int(value)))}
         except RegistrationProblem as problem:
             dispatcher.utter_message(response=f"utter_{problem.code}")
             return REFUSED
 
-    def check_with_jht(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+    def check_with_jht(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: Verdict,
+    ) -> Verdict:
         return {"with_jht": bool(value)}
 
-    def check_registration_confirmed(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+    def check_registration_confirmed(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: Verdict,
+    ) -> Verdict:
         return {"registration_confirmed": True} if value else REFUSED
 
-    async def check_resident_consent(self, value, dispatcher, tracker, domain, pending) -> Verdict:  # type: ignore[no-untyped-def]
+    async def check_resident_consent(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: Verdict,
+    ) -> Verdict:
         """The code is sent here, inside the form, so that a number it cannot reach keeps
         every answer and simply asks again (the agent may choose reading aloud)."""
         if value != CODE:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.app_context import get_app_context
 from bot.settings import get_settings
+
+if TYPE_CHECKING:
+    from bot.services.conversations import Migrated
+    from bot.services.participants import ParticipantView
 
 app = typer.Typer(help="Sadar: BPJS Ketenagakerjaan registration bot.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -80,7 +84,7 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
         )
 
 
-def _encrypt_old_conversations():  # type: ignore[no-untyped-def]
+def _encrypt_old_conversations() -> Migrated:
     from bot.services.conversations import encrypt_existing, tracker_engine
 
     context = get_app_context()
@@ -155,7 +159,7 @@ def run() -> None:
     raise typer.Exit(run_all(settings))
 
 
-def _as_dict(view) -> dict:  # type: ignore[no-untyped-def]
+def _as_dict(view: ParticipantView) -> dict[str, Any]:
     from dataclasses import asdict
 
     data = asdict(view)
@@ -238,7 +242,8 @@ def telegram_set_webhook() -> None:
     from bot.gateway.telegram import WEBHOOK_PATH
 
     settings = get_settings()
-    if not (settings.telegram_bot_token and settings.telegram_webhook_secret):
+    token, secret = settings.telegram_bot_token, settings.telegram_webhook_secret
+    if not (token and secret):
         raise typer.BadParameter(
             "set SADAR_TELEGRAM_BOT_TOKEN and SADAR_TELEGRAM_WEBHOOK_SECRET first"
         )
@@ -248,13 +253,13 @@ def telegram_set_webhook() -> None:
 
     async def register() -> None:
         bot = Bot(
-            settings.telegram_bot_token.get_secret_value(),  # type: ignore[union-attr]
+            token.get_secret_value(),
             base_url=settings.telegram_api_base_url,
         )
         async with bot:
             await bot.set_webhook(
                 url=url,
-                secret_token=settings.telegram_webhook_secret.get_secret_value(),  # type: ignore[union-attr]
+                secret_token=secret.get_secret_value(),
                 allowed_updates=["message", "callback_query"],
             )
 
@@ -704,7 +709,7 @@ def report_coverage(
     def share(value: float | None) -> str:
         return "-" if value is None else f"{value:.0%}"
 
-    table = [
+    table: list[list[object]] = [
         [
             " / ".join(row.area), row.households, row.officials, row.participants,
             share(row.household_share), row.officials_enrolled, share(row.officials_share),
@@ -713,8 +718,9 @@ def report_coverage(
         ]
         for row in rows
     ]  # fmt: skip
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *table, strict=False)]
-    for line in [header, *table]:
+    lines: list[list[object]] = [list(header), *table]
+    widths = [max(len(str(x)) for x in column) for column in zip(*lines, strict=True)]
+    for line in lines:
         typer.echo("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)))
     if csv_path:
         with open(csv_path, "w", newline="", encoding="utf-8") as handle:

@@ -113,7 +113,7 @@ class OfferedButtons:
 
     async def allows(self, sender_id: str, text: str) -> bool:
         saved = await self._store.get(self._key(sender_id))
-        return bool(saved) and text in json.loads(saved)
+        return bool(saved) and text in json.loads(saved or "[]")
 
 
 def neutralised(text: str) -> str:

@@ -71,7 +71,7 @@ class MemoryStore:
 
     async def get(self, key: str) -> str | None:
         value = self._live(key)
-        return None if value in (None, PENDING) else value
+        return None if value is None or value == PENDING else str(value)
 
     async def delete(self, key: str) -> None:
         self._entries.pop(key, None)
@@ -108,7 +108,7 @@ class RedisStore:
 
     async def get(self, key: str) -> str | None:
         value = await self._redis.get(self._ns + key)
-        return None if value in (None, PENDING) else value
+        return None if value is None or value == PENDING else str(value)
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._ns + key)
@@ -240,7 +240,7 @@ class RedisRateLimiter:
 
     async def window_wait(self, key: str, limit: int, window_seconds: float) -> float:
         member = secrets.token_hex(8)
-        args = [limit, window_seconds, member]
+        args: list[str | int | float] = [limit, window_seconds, member]
         return float(await self._window(keys=[self._ns + "w:" + key], args=args))
 
     async def aclose(self) -> None:

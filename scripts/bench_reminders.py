@@ -171,7 +171,7 @@ def main() -> None:
             print("planning one day for everyone and queueing it...", flush=True)
             batch_sizes: list[int] = []
 
-            def counted(ids: list[int], when) -> None:  # type: ignore[no-untyped-def]
+            def counted(ids: list[int], when) -> None:
                 batch_sizes.append(len(ids))
                 submit(ids, when)
 

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import overload
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversation import BotReply, MessageTemplate
 from bot.crypto import PiiCipher
+from bot.db.engine import rows_changed
 from bot.db.models import ChannelContact, OutboundMessage, Reminder
 from bot.domain.clock import Clock
 from bot.domain.messaging import next_delivery_status, template_required
@@ -31,6 +33,10 @@ REMINDER_STATE_FOR_DELIVERY = {
 }
 
 
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
 def as_utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything here is stored in UTC."""
     if moment is None or moment.tzinfo is not None:
@@ -63,11 +69,13 @@ class ChannelLog:
     def _touch(self, sender_id: str, at: datetime) -> bool:
         with self.sessions.begin() as session:
             return bool(
-                session.execute(
-                    update(ChannelContact)
-                    .where(ChannelContact.sender_hash == self.sender_hash(sender_id))
-                    .values(last_inbound_at=at)
-                ).rowcount
+                rows_changed(
+                    session.execute(
+                        update(ChannelContact)
+                        .where(ChannelContact.sender_hash == self.sender_hash(sender_id))
+                        .values(last_inbound_at=at)
+                    )
+                )
             )
 
     def _create(self, sender_id: str, last_inbound_at: datetime | None) -> None:

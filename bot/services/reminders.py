@@ -27,6 +27,7 @@ from bot import messages
 from bot.channels.outbound import Outbox
 from bot.conversation import MessageTemplate
 from bot.crypto import PiiCipher
+from bot.db.engine import rows_changed
 from bot.db.models import ChannelContact, Participant, Reminder
 from bot.domain.clock import Clock
 from bot.domain.formatting import bulan_range, rupiah, tanggal
@@ -111,7 +112,7 @@ def _insert_ignoring_duplicates(
             if (row.participant_id, row.period, row.kind) in keys
         ]
     columns = ", ".join(_PLAN_COLUMNS)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]  # psycopg2's own connection: never None once connected
     cursor.execute(
         "CREATE TEMP TABLE IF NOT EXISTS reminders_planned (participant_id integer, "
         "period date, kind varchar(24), state varchar(16), reason varchar(200), "
@@ -331,16 +332,18 @@ def recover(
     When the queue holds nothing yet reminders are still *queued* (Redis restarted, a
     worker died with a batch), those are handed over again; claims make repeats harmless."""
     with sessions.begin() as session:
-        unknown = session.execute(
-            update(Reminder)
-            .where(Reminder.state == ReminderState.SENDING.value)
-            .where(Reminder.claimed_at < now - lease)
-            .values(
-                state=ReminderState.UNKNOWN.value,
-                reason="worker stopped while handing it to the platform; not resent to avoid "
-                "a duplicate",
+        unknown = rows_changed(
+            session.execute(
+                update(Reminder)
+                .where(Reminder.state == ReminderState.SENDING.value)
+                .where(Reminder.claimed_at < now - lease)
+                .values(
+                    state=ReminderState.UNKNOWN.value,
+                    reason="worker stopped while handing it to the platform; not resent to avoid "
+                    "a duplicate",
+                )
             )
-        ).rowcount
+        )
         released = session.scalars(
             update(Reminder)
             .where(Reminder.state == ReminderState.CLAIMED.value)
@@ -447,21 +450,23 @@ class ReminderDispatcher:
         this one step back instead of sending a second copy."""
         with self._sessions.begin() as session:
             return (
-                session.execute(
-                    update(Reminder)
-                    .where(Reminder.id == reminder_id)
-                    .where(
-                        Reminder.state.in_(
-                            [ReminderState.CLAIMED.value, ReminderState.SENDING.value]
+                rows_changed(
+                    session.execute(
+                        update(Reminder)
+                        .where(Reminder.id == reminder_id)
+                        .where(
+                            Reminder.state.in_(
+                                [ReminderState.CLAIMED.value, ReminderState.SENDING.value]
+                            )
+                        )
+                        .where(Reminder.attempts == attempt)
+                        .values(
+                            state=ReminderState.SENDING.value,
+                            claimed_at=self._clock.now(),
+                            updated_at=self._clock.now(),
                         )
                     )
-                    .where(Reminder.attempts == attempt)
-                    .values(
-                        state=ReminderState.SENDING.value,
-                        claimed_at=self._clock.now(),
-                        updated_at=self._clock.now(),
-                    )
-                ).rowcount
+                )
                 == 1
             )
 

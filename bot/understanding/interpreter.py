@@ -305,7 +305,7 @@ def wants_to_register(message: Message) -> bool:
         return True
     text = message.text
     join = _JOIN.search(text)
-    return bool(join) and (bool(_WISH.search(text)) or join.start() <= 3)
+    return join is not None and (bool(_WISH.search(text)) or join.start() <= 3)
 
 
 def is_small_talk(message: Message) -> bool:

@@ -32,7 +32,7 @@ def test_an_administrator_sees_coverage_and_the_monthly_chart(
     stack: Stack,
     browser: webdriver.Chrome,
     tmp_path,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     context = AppContext.from_settings(stack.settings)
     villages = tmp_path / "villages.csv"
     villages.write_text(

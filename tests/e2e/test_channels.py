@@ -13,7 +13,7 @@ from tests.conftest import TEST_PII_KEY
 from tests.e2e.conftest import Stack, TelegramUser, participant_by_nik
 
 
-def _outbound(db, sender_id: str) -> list[OutboundMessage]:  # type: ignore[no-untyped-def]
+def _outbound(db, sender_id: str) -> list[OutboundMessage]:
     with db() as session:
         return list(
             session.scalars(
@@ -24,7 +24,7 @@ def _outbound(db, sender_id: str) -> list[OutboundMessage]:  # type: ignore[no-u
         )
 
 
-def test_full_registration_over_telegram(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+def test_full_registration_over_telegram(stack: Stack, db) -> None:
     nik = "3571021708807001"
     user = TelegramUser(stack, 880001, "Wati")
     (greeting,) = user.says("/start perisai-017")
@@ -66,7 +66,7 @@ def test_full_registration_over_telegram(stack: Stack, db) -> None:  # type: ign
     assert {r.status for r in records} == {"sent"}
 
 
-def test_full_registration_over_whatsapp(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+def test_full_registration_over_whatsapp(stack: Stack, db) -> None:
     number, nik = "+6285711110001", "3571021708807002"
     assert "\n1. Daftar sekarang\n2. Besar iuran" in stack.whatsapp(number, "halo")[-1]
     assert stack.whatsapp(number, "1")[-1].endswith("1. Ya, setuju\n2. Tidak")

@@ -32,7 +32,7 @@ def _start(stack: Stack, sender: str) -> None:
     assert "Siapa nama lengkap" in _texts(stack.chat(sender, "ya setuju"))[-1]
 
 
-def test_a_complete_registration_one_question_at_a_time(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+def test_a_complete_registration_one_question_at_a_time(stack: Stack, db) -> None:
     sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", _unique_nik()
     _start(stack, sender)
     assert "NIK" in _texts(stack.chat(sender, "nama saya Budi Santoso"))[-1]
@@ -72,7 +72,7 @@ def test_a_complete_registration_one_question_at_a_time(stack: Stack, db) -> Non
     assert actions == ["registered"]
 
 
-def test_several_fields_in_one_message_and_a_correction_at_the_summary(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+def test_several_fields_in_one_message_and_a_correction_at_the_summary(stack: Stack, db) -> None:
     sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", _unique_nik()
     _start(stack, sender)
     reply = stack.chat(
@@ -93,7 +93,7 @@ def test_several_fields_in_one_message_and_a_correction_at_the_summary(stack: St
     assert cipher.decrypt(participant.income_encrypted) == "1500000"
 
 
-def test_the_same_nik_from_another_sender_is_refused(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_nik_from_another_sender_is_refused(stack: Stack, db) -> None:
     nik = _unique_nik()
     first = f"e2e-{uuid.uuid4().hex[:8]}"
     _start(stack, first)
@@ -142,7 +142,7 @@ def test_invalid_answers_say_what_to_send_and_keep_what_was_given(stack: Stack) 
     assert "Nama: Bambang Sutejo" in _texts(stack.chat(sender, "ya"))[-1]
 
 
-def test_cancel_in_the_middle_stores_no_participant(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_in_the_middle_stores_no_participant(stack: Stack, db) -> None:
     sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", _unique_nik()
     _start(stack, sender)
     stack.chat(sender, "Dewi")
@@ -174,7 +174,7 @@ def test_status_check_shows_the_senders_own_registration(stack: Stack) -> None:
     assert nik not in status, "the status reply does not repeat the NIK"
 
 
-def test_deleting_my_data_after_confirmation(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+def test_deleting_my_data_after_confirmation(stack: Stack, db) -> None:
     sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", _unique_nik()
     _register(stack, sender, nik)
     assert "Hapus data pendaftaran Anda" in _texts(stack.chat(sender, "hapus data saya"))[0]
@@ -188,7 +188,7 @@ def test_deleting_my_data_after_confirmation(stack: Stack, db) -> None:  # type:
 
 def test_a_registration_resumes_after_rasa_and_the_action_server_restart(
     stack: Stack,
-    db,  # type: ignore[no-untyped-def]
+    db,
 ) -> None:
     sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", _unique_nik()
     _start(stack, sender)
@@ -209,7 +209,7 @@ def test_a_registration_resumes_after_rasa_and_the_action_server_restart(
     assert participant_by_nik(db, nik) is not None
 
 
-def test_village_buttons_come_from_the_nik_regency(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+def test_village_buttons_come_from_the_nik_regency(stack: Stack, db) -> None:
     sender = f"e2e-{uuid.uuid4().hex[:8]}"
     nik = f"350401170880{next(_SERIALS):04d}"  # issued in Tulungagung (3504)
     _start(stack, sender)

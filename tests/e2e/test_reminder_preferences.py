@@ -14,7 +14,7 @@ from tests.conftest import TEST_PII_KEY
 from tests.e2e.conftest import Stack
 
 
-def opted_out(db, sender_id: str) -> bool:  # type: ignore[no-untyped-def]
+def opted_out(db, sender_id: str) -> bool:
     with db() as session:
         contact = session.scalar(
             select(ChannelContact).where(
@@ -26,7 +26,7 @@ def opted_out(db, sender_id: str) -> bool:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("stop_word", ["STOP", "berhenti", "stop pengingat"])
-def test_stop_and_resume_on_whatsapp(stack: Stack, db, stop_word: str) -> None:  # type: ignore[no-untyped-def]
+def test_stop_and_resume_on_whatsapp(stack: Stack, db, stop_word: str) -> None:
     number = f"+62857{uuid.uuid4().int % 10**7:07d}"
     stack.whatsapp(number, "halo")
     reply = stack.whatsapp(number, stop_word)[-1]
@@ -37,7 +37,7 @@ def test_stop_and_resume_on_whatsapp(stack: Stack, db, stop_word: str) -> None: 
     assert not opted_out(db, f"wa:{number}")
 
 
-def test_stop_in_the_middle_of_a_registration_keeps_the_form_going(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+def test_stop_in_the_middle_of_a_registration_keeps_the_form_going(stack: Stack, db) -> None:
     sender = f"e2e-{uuid.uuid4().hex[:8]}"
     stack.chat(sender, "mau daftar")
     stack.chat(sender, "ya setuju")
@@ -48,7 +48,7 @@ def test_stop_in_the_middle_of_a_registration_keeps_the_form_going(stack: Stack,
     assert opted_out(db, f"web:{sender}")
 
 
-def test_a_payment_report_is_stored_unverified(stack: Stack, db) -> None:  # type: ignore[no-untyped-def]
+def test_a_payment_report_is_stored_unverified(stack: Stack, db) -> None:
     number = f"+62858{uuid.uuid4().int % 10**7:07d}"
     nik = f"357109170880{uuid.uuid4().int % 10**4:04d}"
     for text in [

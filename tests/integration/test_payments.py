@@ -53,7 +53,7 @@ def participant(context: AppContext, participant_id: int) -> Participant:
         return found
 
 
-def cash(context: AppContext, participant_id: int, **kwargs):  # type: ignore[no-untyped-def]
+def cash(context: AppContext, participant_id: int, **kwargs):
     return record_payment(
         context.sessions,
         participant_id,

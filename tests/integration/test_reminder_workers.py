@@ -36,7 +36,7 @@ MORNING_OF_DAY = datetime(2026, 11, 13, 9, 0, tzinfo=WIB)
 @pytest.fixture
 def environment(
     pg_url: str, redis_server: RedisServer, fake: FakeTelegram, tmp_path
-) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+) -> Iterator[dict[str, str]]:
     redis_url = redis_server.url.rsplit("/", 1)[0] + "/7"
     values = {
         "SADAR_ENV": "test",
@@ -78,7 +78,7 @@ def sadar(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def worker(env: dict[str, str], log_path) -> subprocess.Popen:  # type: ignore[no-untyped-def]
+def worker(env: dict[str, str], log_path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "reminders", "worker", "--threads", "2"],
         env=env,
@@ -93,7 +93,7 @@ def states(context: AppContext) -> Counter[str]:
         return Counter(session.scalars(select(Reminder.state)).all())
 
 
-def quiet(fake: FakeTelegram, seconds: float = 2.0):  # type: ignore[no-untyped-def]
+def quiet(fake: FakeTelegram, seconds: float = 2.0):
     """A condition: no new message reached the fake for ``seconds``."""
     last = {"count": -1, "since": time.monotonic()}
 
@@ -106,7 +106,7 @@ def quiet(fake: FakeTelegram, seconds: float = 2.0):  # type: ignore[no-untyped-
     return check
 
 
-def wait_until(condition, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def wait_until(condition, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -115,7 +115,7 @@ def wait_until(condition, seconds: float, what: str) -> None:  # type: ignore[no
 
 def test_two_workers_a_kill_and_a_recovery_send_each_reminder_at_most_once(
     environment: dict[str, str], pg_url: str, fake: FakeTelegram, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     context = AppContext.from_settings(Settings(_env_file=None, **settings_of(environment)))
     for chat in range(PARTICIPANTS):
         make_participant(context, f"tg:{9000 + chat}", first_period=date(2026, 11, 1))
@@ -172,7 +172,7 @@ def test_two_workers_a_kill_and_a_recovery_send_each_reminder_at_most_once(
 
 def test_without_redis_a_single_machine_uses_the_sqlite_queue(
     environment: dict[str, str], pg_url: str, fake: FakeTelegram, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     metrics_port = free_port()
     env = {k: v for k, v in environment.items() if k != "SADAR_REDIS_URL"}
     env["SADAR_WORKER_METRICS_PORT"] = str(metrics_port)
@@ -198,7 +198,7 @@ def test_without_redis_a_single_machine_uses_the_sqlite_queue(
 
 def test_running_workers_survive_a_redis_restart_and_send_everyone_once(
     environment: dict[str, str], pg_url: str, fake: FakeTelegram, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Redis restarts (no persistence: every queued batch is gone) while two workers send.
     The workers stay up and reconnect; what the queue lost is handed over again by
     `recover`; nobody gets a reminder twice."""
@@ -219,7 +219,7 @@ def test_running_workers_survive_a_redis_restart_and_send_everyone_once(
         wait_until(quiet(fake), 60, "the workers to finish what they held")
         assert first.poll() is None and second.poll() is None, "a worker died with Redis"
         recovered = sadar(env, "reminders", "recover", "--lease-minutes", "0")
-        requeued = int(re.search(r"re-queued (\d+)", recovered.stdout).group(1))  # type: ignore[union-attr]
+        requeued = int(re.search(r"re-queued (\d+)", recovered.stdout).group(1))  # type: ignore[union-attr]  # the CLI prints this line
         assert requeued > 0, "the restart came too late: nothing was lost with the queue"
         wait_until(
             lambda: set(states(context)) <= {"sent", "unknown"}, 90, "every reminder to settle"

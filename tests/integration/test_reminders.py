@@ -70,7 +70,7 @@ def context(pg_url: str, fake: FakeTelegram, twilio: FakeTwilio) -> Iterator[App
 
 def dispatcher_for(
     context: AppContext, outbox, now: datetime = MORNING, template: str | None = CONTENT_SID
-) -> ReminderDispatcher:  # type: ignore[no-untyped-def]
+) -> ReminderDispatcher:
     return ReminderDispatcher(
         context.sessions,
         context.cipher,
@@ -148,7 +148,7 @@ def test_send_moments_follow_each_participants_time_zone(context: AppContext) ->
 
 async def test_telegram_reminder_says_amount_months_and_due_date(
     context: AppContext, outbox, fake: FakeTelegram
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     make_participant(context, "tg:3001", first_period=date(2026, 10, 1))  # October unpaid too
     plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
     outcomes = await dispatcher_for(context, outbox).send_batch(queue_all(context))
@@ -163,7 +163,7 @@ async def test_telegram_reminder_says_amount_months_and_due_date(
 
 async def test_whatsapp_uses_the_template_outside_the_24_hour_window(
     context: AppContext, outbox, twilio: FakeTwilio
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     make_participant(context, "wa:+6281100000010", last_inbound_at=MORNING - timedelta(hours=2))
     make_participant(context, "wa:+6281100000011", last_inbound_at=MORNING - timedelta(days=3))
     plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
@@ -180,7 +180,7 @@ async def test_whatsapp_uses_the_template_outside_the_24_hour_window(
 
 async def test_without_an_approved_template_nothing_is_sent_outside_the_window(
     context: AppContext, outbox, twilio: FakeTwilio
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     make_participant(context, "wa:+6281100000020", last_inbound_at=MORNING - timedelta(days=3))
     plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
     outcomes = await dispatcher_for(context, outbox, template=None).send_batch(queue_all(context))
@@ -191,7 +191,7 @@ async def test_without_an_approved_template_nothing_is_sent_outside_the_window(
 
 async def test_night_time_waits_for_the_morning_in_the_participants_zone(
     context: AppContext, outbox, fake: FakeTelegram
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     make_participant(context, "tg:4001", province="91")  # WIT
     plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
     evening_wit = datetime(2026, 11, 13, 13, 0, tzinfo=UTC)  # 22:00 WIT
@@ -205,7 +205,7 @@ async def test_night_time_waits_for_the_morning_in_the_participants_zone(
 
 async def test_changes_after_planning_are_respected_at_send_time(
     context: AppContext, outbox, fake: FakeTelegram
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     paid = make_participant(context, "tg:5001")
     make_participant(context, "tg:5002")
     plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
@@ -223,7 +223,7 @@ async def test_changes_after_planning_are_respected_at_send_time(
 
 async def test_a_reminder_is_claimed_once_even_if_queued_twice(
     context: AppContext, outbox, fake: FakeTelegram
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     make_participant(context, "tg:6001")
     plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
     ids = queue_all(context)
@@ -236,7 +236,7 @@ async def test_a_reminder_is_claimed_once_even_if_queued_twice(
 
 async def test_platform_failures_retry_later_or_fail_for_good(
     context: AppContext, outbox, twilio: FakeTwilio
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     make_participant(context, "wa:+6281100000030")
     make_participant(context, "wa:+6281100000031")
     plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
@@ -255,7 +255,7 @@ async def test_platform_failures_retry_later_or_fail_for_good(
 
 async def test_delivery_reports_reach_the_reminder(
     context: AppContext, outbox, twilio: FakeTwilio
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     make_participant(context, "wa:+6281100000040")
     plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
     await dispatcher_for(context, outbox).send_batch(queue_all(context))
@@ -290,7 +290,7 @@ def test_recovery_after_a_worker_died(context: AppContext) -> None:
 
 async def test_a_send_without_an_answer_is_never_repeated(
     context: AppContext, outbox, fake: FakeTelegram
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Telegram took the request but answered after python-telegram-bot's 5 s read timeout:
     it may have the message, so resending could duplicate it."""
     make_participant(context, "tg:8001")
@@ -305,7 +305,7 @@ async def test_a_send_without_an_answer_is_never_repeated(
 
 async def test_a_claim_taken_back_by_recovery_is_not_sent_by_its_first_worker(
     context: AppContext, outbox, fake: FakeTelegram
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Worker A claims, stalls (rate limiter, slow network); recovery hands the reminder to
     worker B, which sends it. When A wakes up it must not send a second copy."""
     make_participant(context, "tg:8101")

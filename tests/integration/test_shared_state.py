@@ -87,7 +87,7 @@ async def limiters(request: pytest.FixtureRequest, redis_server: RedisServer) ->
         await limiter.aclose()
 
 
-async def test_a_burst_is_allowed_then_the_pace_holds_across_processes(limiters) -> None:  # type: ignore[no-untyped-def]
+async def test_a_burst_is_allowed_then_the_pace_holds_across_processes(limiters) -> None:
     first, second = limiters
     # One message per 100 s with bursts of 3: whoever asks, 3 go now, then one slot each
     # 100 s apart, shared by both "processes".
@@ -97,14 +97,14 @@ async def test_a_burst_is_allowed_then_the_pace_holds_across_processes(limiters)
         assert expected - 1 < wait <= expected
 
 
-async def test_keys_have_separate_budgets(limiters) -> None:  # type: ignore[no-untyped-def]
+async def test_keys_have_separate_budgets(limiters) -> None:
     first, _ = limiters
     assert await first.wait_seconds("tg:to:1", 0.01, 1) == 0
     assert await first.wait_seconds("tg:to:2", 0.01, 1) == 0
     assert await first.wait_seconds("tg:to:1", 0.01, 1) > 0
 
 
-async def test_the_window_cap_counts_uses_across_processes(limiters) -> None:  # type: ignore[no-untyped-def]
+async def test_the_window_cap_counts_uses_across_processes(limiters) -> None:
     first, second = limiters
     waits = [await (first if i % 2 else second).window_wait("wa:all", 3, 60) for i in range(5)]
     assert waits[:3] == [0, 0, 0]

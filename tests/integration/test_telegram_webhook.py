@@ -33,7 +33,7 @@ def update(update_id: int, text: str = "halo") -> dict:
     }
 
 
-def wait_for(condition, seconds: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(condition, seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
@@ -55,7 +55,7 @@ def client(fake: FakeTelegram, tmp_path: Path) -> Iterator[tuple[TestClient, Fak
         yield test_client, rasa
 
 
-def test_update_with_the_secret_is_answered(client, fake: FakeTelegram) -> None:  # type: ignore[no-untyped-def]
+def test_update_with_the_secret_is_answered(client, fake: FakeTelegram) -> None:
     test_client, rasa = client
     response = test_client.post(
         "/webhooks/telegram", json=update(1), headers={SECRET_HEADER: SECRET}
@@ -71,7 +71,7 @@ def test_update_with_the_secret_is_answered(client, fake: FakeTelegram) -> None:
 
 
 @pytest.mark.parametrize("headers", [{}, {SECRET_HEADER: "wrong"}])
-def test_update_without_the_secret_is_refused(client, fake: FakeTelegram, headers) -> None:  # type: ignore[no-untyped-def]
+def test_update_without_the_secret_is_refused(client, fake: FakeTelegram, headers) -> None:
     test_client, rasa = client
     response = test_client.post("/webhooks/telegram", json=update(2), headers=headers)
     assert response.status_code == 403
@@ -79,7 +79,7 @@ def test_update_without_the_secret_is_refused(client, fake: FakeTelegram, header
     assert rasa.calls == [] and fake.sent() == []
 
 
-def test_a_retried_update_is_processed_once(client, fake: FakeTelegram) -> None:  # type: ignore[no-untyped-def]
+def test_a_retried_update_is_processed_once(client, fake: FakeTelegram) -> None:
     test_client, rasa = client
     for _ in range(3):
         response = test_client.post(

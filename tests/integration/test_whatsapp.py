@@ -126,7 +126,7 @@ def rows(settings_dir: Path) -> list[OutboundMessage]:
         return list(session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)))
 
 
-def wait_until(condition, seconds: float = 10) -> None:  # type: ignore[no-untyped-def]
+def wait_until(condition, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
@@ -279,7 +279,7 @@ def test_two_gateways_sharing_redis_process_a_redelivery_once(
     rasa = ScriptedRasa()
     settings = make_settings(tmp_path, twilio, redis_url=redis_server.url)
 
-    def gateway_app():  # type: ignore[no-untyped-def]
+    def gateway_app():
         http = httpx.AsyncClient(transport=httpx.MockTransport(rasa))
         return create_app(settings, rasa_http=http)
 

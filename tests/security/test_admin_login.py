@@ -38,7 +38,7 @@ def dashboard(tmp_path: Path, **settings: object) -> TestClient:
     return TestClient(app, base_url="https://testserver")
 
 
-def login(client: TestClient, password: str):  # type: ignore[no-untyped-def]
+def login(client: TestClient, password: str):
     return client.post(
         "/admin/login",
         content=f"password={password}",
@@ -99,11 +99,11 @@ def test_password_hashing_runs_on_its_own_thread(tmp_path: Path) -> None:
         threads.append(threading.current_thread().name)
         return original(password, stored)
 
-    admin_auth.verify_password = recording  # type: ignore[assignment]
+    admin_auth.verify_password = recording  # type: ignore[assignment]  # a recording stand-in, restored below
     try:
         with dashboard(tmp_path) as client:
             login(client, PASSWORD)
             login(client, "salah")
     finally:
-        admin_auth.verify_password = original  # type: ignore[assignment]
+        admin_auth.verify_password = original  # type: ignore[assignment]  # the real function back
     assert threads and all(name.startswith("sadar-password") for name in threads)

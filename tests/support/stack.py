@@ -164,7 +164,7 @@ def _wait_quiet(count: Callable[[], int], before: int, timeout: float = 60) -> N
             seen, quiet_since = count(), time.monotonic()
 
 
-def _wait_until(check, what: str, stack: Stack, timeout: float) -> None:  # type: ignore[no-untyped-def]
+def _wait_until(check, what: str, stack: Stack, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, process in stack.processes.items():

@@ -25,7 +25,7 @@ NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
         (NOW - timedelta(hours=24), False),
     ],
 )
-def test_the_window_lasts_24_hours_from_the_last_inbound_message(last, open_) -> None:  # type: ignore[no-untyped-def]
+def test_the_window_lasts_24_hours_from_the_last_inbound_message(last, open_) -> None:
     assert window_open(last, NOW) is open_
     assert template_required(Channel.WHATSAPP, last, NOW) is not open_
 

@@ -19,7 +19,7 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     database: Path = tmp_path_factory.mktemp("rasa-runtime") / "tracker.db"
     result = run_with_rasa_python("tests/support/rasa_runtime_probe.py", f"sqlite:///{database}")
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]  # the probe prints one JSON object
 
 
 def test_a_replica_sees_what_the_other_wrote(probe: dict[str, Any]) -> None:
