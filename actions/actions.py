@@ -3,6 +3,7 @@ with a response name from domain.yml, so all wording stays in one place."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -195,8 +196,9 @@ class ActionRecordConsent(Action):
             wording=response_text(domain, "utter_ask_consent_given"),
         )
         context = get_app_context()
-        record = record_consent(
-            context.sessions,
+        record_id = await asyncio.to_thread(
+            record_consent,
+            context.unit_of_work(),
             context.hash_key,
             tracker.sender_id,
             decision,
@@ -225,7 +227,7 @@ class ActionRecordConsent(Action):
             # Fields sent before consent become the form's answers now; the form checks
             # them as it starts (validate_registration_form) and does not ask them again.
             *(SlotSet(name, value) for name, value in early.items()),
-            SlotSet("consent_record_id", record.id),
+            SlotSet("consent_record_id", record_id),
             # A rule starts registration_form on this (nlu/rules.yml).
             SlotSet("consent_granted", True),
         ]

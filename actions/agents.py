@@ -15,25 +15,21 @@ from rasa_sdk.types import DomainDict
 from actions.actions import latest_intent, response_text
 from actions.payments import report_own_payment
 from bot.app_context import get_app_context
-from bot.db.models import Agent
 from bot.domain.formatting import bulan, rupiah
+from bot.services.agent_payments import (
+    AgentPaymentLimits,
+    AgentPaymentResult,
+    record_agent_payment,
+)
 from bot.services.agents import (
+    AgentRef,
     ResidentLine,
     agent_for_sender,
     arrears_in_village,
     audit_agent,
     dispute_registration,
     month_summary,
-    participant_name,
-    participants_in_scope,
-    residents_paid_for_today,
     residents_registered_by,
-)
-from bot.services.payments import (
-    PaymentRejected,
-    PaymentSource,
-    record_group_payment,
-    record_payment,
 )
 from bot.understanding.payment_messages import read_payment_request
 from nlu.parsing.lookups import village_by_name
@@ -44,22 +40,27 @@ log = logging.getLogger(__name__)
 MAX_LINES = 12
 
 
-def enrolled_agent(tracker: Tracker) -> Agent | None:
+async def enrolled_agent(tracker: Tracker) -> AgentRef | None:
     """The active agent this conversation belongs to; checked on every agent request."""
     context = get_app_context()
-    return agent_for_sender(context.sessions, context.hash_key, tracker.sender_id)
+    return await asyncio.to_thread(
+        agent_for_sender, context.unit_of_work(), context.hash_key, tracker.sender_id
+    )
 
 
-def agent_for_request(
+async def agent_for_request(
     tracker: Tracker, dispatcher: CollectingDispatcher, request: str
-) -> Agent | None:
+) -> AgentRef | None:
     """The enrolled agent making ``request``, audited; anyone else is told it is for agents
     only (and gets None)."""
-    agent = enrolled_agent(tracker)
+    agent = await enrolled_agent(tracker)
     if agent is None:
         dispatcher.utter_message(response="utter_agent_only")
         return None
-    audit_agent(get_app_context().sessions, agent, request)
+    context = get_app_context()
+    await asyncio.to_thread(
+        audit_agent, context.unit_of_work(), agent, request, context.clock.now()
+    )
     return agent
 
 
@@ -86,12 +87,14 @@ class ActionAgent(Action):
     ) -> list[EventType]:
         context = get_app_context()
         intent = latest_intent(tracker) or "agent_menu"
-        agent = agent_for_request(tracker, dispatcher, intent)
+        agent = await agent_for_request(tracker, dispatcher, intent)
         if agent is None:
             return []
         today = context.clock.today()
         if intent == "agent_my_residents":
-            residents = residents_registered_by(context.sessions, context.cipher, agent, today)
+            residents = await asyncio.to_thread(
+                residents_registered_by, context.unit_of_work(), context.cipher, agent, today
+            )
             if not residents:
                 dispatcher.utter_message(response="utter_agent_residents_none")
                 return []
@@ -103,7 +106,9 @@ class ActionAgent(Action):
                 [self._resident(line, r, domain) for r in residents],
             )
         elif intent == "agent_arrears":
-            owing = arrears_in_village(context.sessions, context.cipher, agent, today)
+            owing = await asyncio.to_thread(
+                arrears_in_village, context.unit_of_work(), context.cipher, agent, today
+            )
             if not owing:
                 dispatcher.utter_message(response="utter_agent_arrears_none", village=agent.village)
                 return []
@@ -125,7 +130,7 @@ class ActionAgent(Action):
                 ],
             )
         elif intent == "agent_summary":
-            summary = month_summary(context.sessions, agent, today)
+            summary = await asyncio.to_thread(month_summary, context.unit_of_work(), agent, today)
             dispatcher.utter_message(
                 response="utter_agent_summary",
                 month=bulan(today.replace(day=1)),
@@ -160,78 +165,66 @@ class ActionAgentPayment(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        agent = enrolled_agent(tracker)
+        agent = await enrolled_agent(tracker)
         if agent is None:
-            report_own_payment(dispatcher, tracker)
+            await report_own_payment(dispatcher, tracker)
             return []
         request = read_payment_request(tracker.latest_message.get("text") or "")
         references, months = request.references, request.months
         if not references or months is None:  # an agent must say it: nothing is assumed
             dispatcher.utter_message(response="utter_agent_payment_help")
             return []
-        audit_agent(context.sessions, agent, "agent_record_payment")
-        # Only residents of the agent's village (or registered by them); a reference from
-        # elsewhere is answered exactly like one that does not exist.
-        ids = participants_in_scope(context.sessions, agent, references)
-        unknown = [r for r in references if r not in ids]
-        if unknown:
-            dispatcher.utter_message(
-                response="utter_agent_payment_unknown_reference", reference=unknown[0]
-            )
-            return []
         settings = context.settings
-        if months > settings.agent_confirm_months_over and not request.confirmed:
+        outcome = await asyncio.to_thread(
+            record_agent_payment,
+            context.unit_of_work(),
+            context.cipher,
+            agent,
+            references,
+            months,
+            request.confirmed,
+            AgentPaymentLimits(
+                settings.agent_confirm_months_over, settings.agent_max_residents_per_day
+            ),
+            context.clock.now(),
+            context.clock.today(),
+        )
+        result = outcome.result
+        if result is AgentPaymentResult.UNKNOWN_REFERENCE:
+            dispatcher.utter_message(
+                response="utter_agent_payment_unknown_reference",
+                reference=outcome.unknown_reference,
+            )
+        elif result is AgentPaymentResult.NEEDS_CONFIRMATION:
             dispatcher.utter_message(
                 response="utter_agent_payment_confirm", months=months, count=len(references)
             )
-            return []
-        paid_today = residents_paid_for_today(context.sessions, agent, context.clock.today())
-        if paid_today + len(references) > settings.agent_max_residents_per_day:
-            log.warning("agent %d reached the daily cap of cash payments", agent.id)
+        elif result is AgentPaymentResult.DAILY_CAP:
             dispatcher.utter_message(
                 response="utter_agent_payment_daily_cap",
                 limit=settings.agent_max_residents_per_day,
             )
-            return []
-        actor = f"agent:{agent.id}"
-        try:
-            if len(references) == 1:
-                result = record_payment(
-                    context.sessions,
-                    ids[references[0]],
-                    source=PaymentSource.AGENT_CASH,
-                    recorded_by=actor,
-                    months=months,
-                    now=context.clock.now(),
-                )
-                dispatcher.utter_message(
-                    response="utter_agent_payment_recorded",
-                    months=result.months,
-                    name=participant_name(context.sessions, context.cipher, ids[references[0]]),
-                    reference=result.participant_reference,
-                    amount=rupiah(result.amount),
-                    receipt=result.receipt,
-                    paid_through=bulan(result.period_to) if result.period_to else "-",
-                )
-            else:
-                group = record_group_payment(
-                    context.sessions,
-                    ids[references[0]],
-                    [ids[r] for r in references[1:]],
-                    months,
-                    actor,
-                    now=context.clock.now(),
-                )
-                dispatcher.utter_message(
-                    response="utter_agent_group_payment_recorded",
-                    count=len(group.members),
-                    months=months,
-                    amount=rupiah(group.total),
-                    receipt=group.group_receipt,
-                )
-        except PaymentRejected as problem:
-            # The reason is for operators (English, in the log); the agent gets what to check.
-            log.warning("agent %d payment refused: %s", agent.id, problem)
+        elif result is AgentPaymentResult.RECORDED and outcome.payment is not None:
+            payment = outcome.payment
+            dispatcher.utter_message(
+                response="utter_agent_payment_recorded",
+                months=payment.months,
+                name=outcome.resident_name,
+                reference=payment.participant_reference,
+                amount=rupiah(payment.amount),
+                receipt=payment.receipt,
+                paid_through=bulan(payment.period_to) if payment.period_to else "-",
+            )
+        elif result is AgentPaymentResult.GROUP_RECORDED and outcome.group is not None:
+            group = outcome.group
+            dispatcher.utter_message(
+                response="utter_agent_group_payment_recorded",
+                count=len(group.members),
+                months=months,
+                amount=rupiah(group.total),
+                receipt=group.group_receipt,
+            )
+        else:
             dispatcher.utter_message(response="utter_agent_payment_refused")
         return []
 
@@ -247,7 +240,7 @@ class ActionAgentDispute(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        agent = agent_for_request(tracker, dispatcher, "agent_dispute")
+        agent = await agent_for_request(tracker, dispatcher, "agent_dispute")
         if agent is None:
             return []
         niks = [e.get("value") for e in tracker.latest_message.get("entities") or []
@@ -258,7 +251,7 @@ class ActionAgentDispute(Action):
         village = village_by_name(agent.village)
         result, reference = await asyncio.to_thread(
             dispute_registration,
-            context.sessions,
+            context.unit_of_work(),
             context.hash_key,
             agent,
             str(niks[0]),

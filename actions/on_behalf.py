@@ -17,21 +17,18 @@ from actions.actions import response_text
 from bot.app_context import AppContext, get_app_context
 from bot.channels.factory import build_outbox
 from bot.channels.outbound import Outbox
-from bot.conversation import BotReply, MessageTemplate
-from bot.db.models import Agent
-from bot.domain.consent import new_code
 from bot.domain.formatting import rupiah, tanggal
 from bot.domain.registration import Registration
-from bot.domain.senders import Channel, channel_of
+from bot.domain.replies import BotReply
+from bot.domain.senders import channel_of
 from bot.privacy import mask_digits, mask_sender
-from bot.services.on_behalf import CodeOutcome, CodeResult, HeldRegistration, resident_sender_id
+from bot.services.agents import AgentRef
+from bot.services.on_behalf import CodeOutcome, CodeResult, HeldRegistration
 
 log = logging.getLogger(__name__)
 
 #: The two ways an agent may collect a resident's consent (slot resident_consent).
 CODE, READ_ALOUD = "code", "read_aloud"
-#: Shown in the recorded wording instead of the code, which is never stored.
-HIDDEN_CODE = "••••••"
 
 
 _outboxes: dict[asyncio.AbstractEventLoop, Outbox] = {}
@@ -52,14 +49,14 @@ def consent_terms(domain: DomainDict) -> str:
     return response_text(domain, "utter_resident_consent_terms")
 
 
-def read_aloud_wording(domain: DomainDict, agent: Agent) -> str:
+def read_aloud_wording(domain: DomainDict, agent: AgentRef) -> str:
     """What the consent record keeps for the read-aloud path: the text read, and by whom."""
     return response_text(domain, "utter_resident_consent_read_aloud_record").format(
         agent=agent.name, terms=consent_terms(domain)
     )
 
 
-def _code_text(domain: DomainDict, agent: Agent, code: str, minutes: int) -> str:
+def _code_text(domain: DomainDict, agent: AgentRef, code: str, minutes: int) -> str:
     return response_text(domain, "utter_consent_code_message").format(
         agent=agent.name, terms=consent_terms(domain), code=code, minutes=minutes
     )
@@ -70,58 +67,20 @@ def masked_phone(phone: str) -> str:
 
 
 async def send_consent_code(
-    context: AppContext, domain: DomainDict, agent: Agent, agent_sender_id: str,
+    context: AppContext, domain: DomainDict, agent: AgentRef, agent_sender_id: str,
     registration: Registration,
 ) -> HeldRegistration | None:  # fmt: skip
-    """Hold the registration and send the code to the resident's WhatsApp; None when it
-    cannot reach them (no WhatsApp sender, or a template is needed and none is approved)."""
-    outbox = get_outbox()
-    resident = resident_sender_id(registration)
-    if not outbox.has_channel(Channel.WHATSAPP):
-        log.warning("consent code not sent: no WhatsApp sender is configured")
-        return None
-    template_sid = context.settings.whatsapp_consent_content_sid
+    """The code message in the agent's name (domain.yml), sent by the on-behalf service."""
     minutes = context.settings.consent_code_valid_minutes
-    code = new_code(context.on_behalf.policy)
-    template = (
-        MessageTemplate(template_sid, {"1": agent.name, "2": code, "3": str(minutes)})
-        if template_sid
-        else None
-    )
-    now = context.clock.now()
-    message = await asyncio.to_thread(
-        context.channel_log.opening_message,
-        resident,
-        _code_text(domain, agent, code, minutes),
-        template,
-        now,
-    )
-    if message is None:
-        log.warning(
-            "consent code to %s needs a WhatsApp template: set SADAR_WHATSAPP_CONSENT_CONTENT_SID",
-            mask_sender(resident),
-        )
-        return None
-    # What the resident was shown, without the code, is what their consent record keeps.
-    wording = _code_text(domain, agent, HIDDEN_CODE, minutes)
-    if message.template is not None:
-        wording += f"\n(template WhatsApp {template_sid})"
-    held = await asyncio.to_thread(
-        context.on_behalf.hold_for_code,
-        agent.id,
+    return await context.on_behalf.send_code(
+        get_outbox(),
+        agent,
         agent_sender_id,
         registration,
-        code,
-        wording,
-        now,
+        lambda code: _code_text(domain, agent, code, minutes),
+        context.settings.whatsapp_consent_content_sid,
+        context.clock.now(),
     )
-    outcome = await outbox.send(resident, message, purpose="consent_code")
-    if not outcome.ok and not outcome.uncertain:
-        await asyncio.to_thread(
-            context.on_behalf.release, agent.id, registration, context.clock.now()
-        )
-        return None
-    return held
 
 
 class ActionAskResidentConsent(Action):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,8 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.actions import latest_intent
 from bot.app_context import get_app_context
-from bot.services.participants import participant_id_for_sender
-from bot.services.payments import PaymentSource, record_payment
+from bot.services.payments import report_own_payment as store_own_report
 from bot.understanding.payment_messages import months_mentioned
 
 
@@ -31,7 +31,9 @@ class ActionReminderPreference(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         stop = latest_intent(tracker) == "stop_reminders"
-        get_app_context().channel_log.set_reminders_opt_out(tracker.sender_id, opted_out=stop)
+        await asyncio.to_thread(
+            get_app_context().channel_log.set_reminders_opt_out, tracker.sender_id, stop
+        )
         dispatcher.utter_message(
             response="utter_reminders_stopped" if stop else "utter_reminders_resumed"
         )
@@ -47,27 +49,24 @@ class ActionReportPayment(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        report_own_payment(dispatcher, tracker)
+        await report_own_payment(dispatcher, tracker)
         return []
 
 
-def report_own_payment(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+async def report_own_payment(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """The sender says they paid: stored unverified for their own registration."""
     context = get_app_context()
-    participant_id = participant_id_for_sender(
-        context.sessions, context.hash_key, tracker.sender_id
+    months = months_said(tracker.latest_message.get("text") or "")
+    result = await asyncio.to_thread(
+        store_own_report,
+        context.unit_of_work(),
+        context.hash_key,
+        tracker.sender_id,
+        months,
+        context.clock.now(),
     )
-    if participant_id is None:
+    if result is None:
         dispatcher.utter_message(response="utter_payment_report_needs_registration")
         return
-    months = months_said(tracker.latest_message.get("text") or "")
-    result = record_payment(
-        context.sessions,
-        participant_id,
-        source=PaymentSource.PARTICIPANT_REPORT,
-        recorded_by=f"participant:{tracker.sender_id.split(':')[0]}",
-        months=months,
-        now=context.clock.now(),
-    )
     details: dict[str, Any] = {"months": result.months, "receipt": result.receipt}
     dispatcher.utter_message(response="utter_payment_reported", **details)

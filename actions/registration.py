@@ -4,6 +4,7 @@ bot.domain; this module only turns readings and verdicts into slots and replies.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
 from typing import Any
@@ -36,6 +37,7 @@ from bot.domain.registration import (
 from bot.domain.senders import Channel, channel_of
 from bot.domain.tariff import monthly_contribution
 from bot.services.participants import (
+    ConsentMissing,
     DuplicateNik,
     NikHolder,
     delete_for_sender,
@@ -253,7 +255,7 @@ class ValidateRegistrationForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_full_name")
             return REFUSED
 
-    def check_nik(
+    async def check_nik(
         self,
         value: Any,
         dispatcher: CollectingDispatcher,
@@ -271,7 +273,9 @@ class ValidateRegistrationForm(FormValidationAction):
         stopped = self._eligibility(nik.birth_date, today, dispatcher, source="nik")
         if stopped:
             return stopped
-        holder = nik_holder(context.sessions, context.hash_key, nik.value, tracker.sender_id)
+        holder = await asyncio.to_thread(
+            nik_holder, context.unit_of_work(), context.hash_key, nik.value, tracker.sender_id
+        )
         if holder is NikHolder.THIS_SENDER or (
             holder is not NikHolder.NOBODY and _for_resident(tracker)
         ):
@@ -453,7 +457,7 @@ class ValidateRegistrationForm(FormValidationAction):
         if value != CODE:
             return {RESIDENT_CONSENT_SLOT: READ_ALOUD}
         context = get_app_context()
-        agent = enrolled_agent(tracker)
+        agent = await enrolled_agent(tracker)
         if agent is None:
             return {RESIDENT_CONSENT_SLOT: value}  # refused at submission
         held = await send_consent_code(
@@ -604,7 +608,7 @@ class ActionAgentStartRegistration(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if agent_for_request(tracker, dispatcher, "agent_register_resident") is None:
+        if await agent_for_request(tracker, dispatcher, "agent_register_resident") is None:
             return [SlotSet("registering_for_resident", None)]
         dispatcher.utter_message(response="utter_agent_registration_start")
         # A rule starts registration_form on this (nlu/rules.yml).
@@ -623,11 +627,12 @@ class ActionSubmitRegistration(Action):
         context = get_app_context()
         registration = registration_from_slots(tracker)
         if _for_resident(tracker):
-            self._submit_for_resident(dispatcher, tracker, domain, registration)
+            await self._submit_for_resident(dispatcher, tracker, domain, registration)
             return _reset_registration()
         try:
-            result = register_participant(
-                context.sessions,
+            result = await asyncio.to_thread(
+                register_participant,
+                context.unit_of_work(),
                 context.cipher,
                 context.hash_key,
                 registration,
@@ -638,6 +643,9 @@ class ActionSubmitRegistration(Action):
         except DuplicateNik:  # registered meanwhile from elsewhere
             dispatcher.utter_message(response="utter_nik_not_in_chat")
             return _reset_registration()
+        except ConsentMissing:
+            dispatcher.utter_message(response="utter_registration_consent_missing")
+            return _reset_registration()
         dispatcher.utter_message(
             response="utter_registration_done",
             reference=result.reference,
@@ -647,7 +655,7 @@ class ActionSubmitRegistration(Action):
         return _reset_registration()
 
     @staticmethod
-    def _submit_for_resident(
+    async def _submit_for_resident(
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
@@ -655,7 +663,7 @@ class ActionSubmitRegistration(Action):
     ) -> None:
         context = get_app_context()
         # Checked again: an agent suspended during the form registers nobody.
-        agent = enrolled_agent(tracker)
+        agent = await enrolled_agent(tracker)
         if agent is None:
             dispatcher.utter_message(response="utter_agent_only")
             return
@@ -668,8 +676,12 @@ class ActionSubmitRegistration(Action):
             )
             return
         try:
-            result = context.on_behalf.register_read_aloud(
-                agent.id, registration, read_aloud_wording(domain, agent), context.clock.now()
+            result = await asyncio.to_thread(
+                context.on_behalf.register_read_aloud,
+                agent.id,
+                registration,
+                read_aloud_wording(domain, agent),
+                context.clock.now(),
             )
         except DuplicateNik:
             dispatcher.utter_message(response="utter_nik_already_registered")
@@ -707,8 +719,9 @@ class ActionCheckStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        view = find_for_sender(
-            context.sessions,
+        view = await asyncio.to_thread(
+            find_for_sender,
+            context.unit_of_work(),
             context.cipher,
             context.hash_key,
             tracker.sender_id,
@@ -753,7 +766,9 @@ class ActionDeleteMyData(Action):
         pending = bool(tracker.get_slot("deletion_requested"))
         answer = yes_no(message_from(tracker))
         if pending and answer is True:
-            reference = delete_for_sender(context.sessions, key, tracker.sender_id)
+            reference = await asyncio.to_thread(
+                delete_for_sender, context.unit_of_work(), key, tracker.sender_id
+            )
             dispatcher.utter_message(
                 response="utter_data_deleted" if reference else "utter_nothing_to_delete"
             )
@@ -762,7 +777,10 @@ class ActionDeleteMyData(Action):
         if pending and answer is False:
             dispatcher.utter_message(response="utter_deletion_cancelled")
             return [SlotSet("deletion_requested", None)]
-        if find_for_sender(context.sessions, context.cipher, key, tracker.sender_id) is None:
+        own = await asyncio.to_thread(
+            find_for_sender, context.unit_of_work(), context.cipher, key, tracker.sender_id
+        )
+        if own is None:
             dispatcher.utter_message(response="utter_nothing_to_delete")
             return []
         dispatcher.utter_message(response="utter_confirm_delete")

@@ -15,6 +15,7 @@ from bot.domain.clock import Clock, clock_starting_at
 from bot.domain.consent import CodePolicy
 from bot.services.channel_log import ChannelLog
 from bot.services.on_behalf import OnBehalfRegistrations
+from bot.services.unit_of_work import UnitOfWork
 from bot.settings import Settings, get_settings
 
 
@@ -31,9 +32,13 @@ class AppContext:
     def hash_key(self) -> str:
         return self.settings.pii_hash_key.get_secret_value()
 
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work for one use case (services commit through it)."""
+        return UnitOfWork(self.sessions)
+
     @property
     def channel_log(self) -> ChannelLog:
-        return ChannelLog(self.sessions, self.hash_key, self.cipher, self.clock)
+        return ChannelLog(self.unit_of_work, self.hash_key, self.cipher, self.clock)
 
     @property
     def on_behalf(self) -> OnBehalfRegistrations:
@@ -41,7 +46,7 @@ class AppContext:
             valid_for=timedelta(minutes=self.settings.consent_code_valid_minutes),
             max_attempts=self.settings.consent_code_max_attempts,
         )
-        return OnBehalfRegistrations(self.sessions, self.cipher, self.hash_key, policy)
+        return OnBehalfRegistrations(self.unit_of_work, self.cipher, self.hash_key, policy)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppContext:

@@ -184,7 +184,7 @@ def participants_show(
         raise typer.BadParameter("give --nik or --reference")
     context = get_app_context()
     view = find_participant(
-        context.sessions,
+        context.unit_of_work(),
         context.cipher,
         context.hash_key,
         nik="".join(ch for ch in nik if ch.isdigit()) if nik else None,
@@ -216,7 +216,7 @@ def participants_export(
     from bot.spreadsheets import write_dicts
 
     context = get_app_context()
-    views = all_participants(context.sessions, context.cipher, masked=not unmasked)
+    views = all_participants(context.unit_of_work(), context.cipher, masked=not unmasked)
     rows = [_as_dict(v) for v in views]
     stream = sys.stdout if output == "-" else open(output, "w", newline="", encoding="utf-8")  # noqa: SIM115
     try:
@@ -342,7 +342,7 @@ def reminders_plan(
     bar, advance = _progress("checking participants")
     with bar:
         report = plan(
-            context.sessions,
+            context.unit_of_work,
             _parse_day(day),
             load_calendar(),
             context.settings.reminder_policy,
@@ -368,7 +368,7 @@ def reminders_run(
         report, queued = plan_and_enqueue(target, progress=advance)
     _print_plan(report, 0)
     typer.echo(f"queued {queued} reminder(s); run `sadar reminders worker` to send them")
-    for state, count in sorted(counts_by_state(get_app_context().sessions, target).items()):
+    for state, count in sorted(counts_by_state(get_app_context().unit_of_work(), target).items()):
         typer.echo(f"  {state:<10} {count:>9}")
 
 
@@ -379,7 +379,7 @@ def reminders_status(
     """How many reminders are in each state (planned, queued, sent, delivered, failed, …)."""
     from bot.services.reminders import counts_by_state
 
-    counts = counts_by_state(get_app_context().sessions, _parse_day(day) if day else None)
+    counts = counts_by_state(get_app_context().unit_of_work(), _parse_day(day) if day else None)
     for state, count in sorted(counts.items()):
         typer.echo(f"{state:<10} {count:>9}")
     typer.echo(f"{'total':<10} {sum(counts.values()):>9}")
@@ -403,7 +403,7 @@ def reminders_recover(
     _configure_logging()
     context = get_app_context()
     result = recover(
-        context.sessions,
+        context.unit_of_work(),
         context.clock.now(),
         queue_idle=huey.pending_count() == 0,
         lease=timedelta(minutes=lease_minutes),
@@ -428,12 +428,10 @@ def reminders_worker(
 
 
 def _participant_id(reference: str) -> int:
-    from sqlalchemy import select
+    from bot.services.participants import participant_id_by
 
-    from bot.db.models import Participant
-
-    with get_app_context().sessions() as session:
-        found = session.scalar(select(Participant.id).where(Participant.reference == reference))
+    context = get_app_context()
+    found = participant_id_by(context.unit_of_work(), context.hash_key, reference=reference)
     if found is None:
         raise typer.BadParameter(f"no participant with reference {reference}")
     return found
@@ -452,7 +450,7 @@ def payments_record(
     context = get_app_context()
     try:
         result = record_payment(
-            context.sessions,
+            context.unit_of_work(),
             _participant_id(reference),
             source=PaymentSource.AGENT_CASH,
             recorded_by=f"cli:{by}",
@@ -481,7 +479,7 @@ def payments_group(
     context = get_app_context()
     try:
         result = record_group_payment(
-            context.sessions,
+            context.unit_of_work(),
             _participant_id(leader),
             [_participant_id(reference) for reference in member],
             months,
@@ -508,7 +506,9 @@ def payments_confirm(
 
     try:
         context = get_app_context()
-        result = confirm_payment(context.sessions, payment_id, f"cli:{by}", now=context.clock.now())
+        result = confirm_payment(
+            context.unit_of_work(), payment_id, f"cli:{by}", now=context.clock.now()
+        )
     except PaymentRejected as error:
         raise typer.BadParameter(str(error)) from error
     typer.echo(f"payment {payment_id} confirmed: {result.period_from} to {result.period_to}")
@@ -519,25 +519,15 @@ def payments_list(
     unverified: bool = typer.Option(False, help="only reports waiting for confirmation"),
 ) -> None:
     """Payments, newest first (participant references only)."""
-    from sqlalchemy import select
+    from bot.services.payments import list_payments
 
-    from bot.db.models import Participant, Payment
-
-    query = (
-        select(Payment, Participant.reference)
-        .join(Participant, Participant.id == Payment.participant_id)
-        .order_by(Payment.id.desc())
-    )
-    if unverified:
-        query = query.where(Payment.verified.is_(False))
-    with get_app_context().sessions() as session:
-        for payment, reference in session.execute(query):
-            covered = f"{payment.period_from} to {payment.period_to}" if payment.verified else "-"
-            typer.echo(
-                f"{payment.id:>6}  {payment.receipt}  {reference}  {payment.source:<18} "
-                f"{payment.months:>2} mo  Rp{payment.amount:>9}  "
-                f"{'verified' if payment.verified else 'UNVERIFIED'}  {covered}"
-            )
+    for line in list_payments(get_app_context().unit_of_work(), unverified_only=unverified):
+        covered = f"{line.period_from} to {line.period_to}" if line.verified else "-"
+        typer.echo(
+            f"{line.payment_id:>6}  {line.receipt}  {line.participant_reference}  "
+            f"{line.source:<18} {line.months:>2} mo  Rp{line.amount:>9}  "
+            f"{'verified' if line.verified else 'UNVERIFIED'}  {covered}"
+        )
 
 
 @agents_app.command("add")
@@ -556,7 +546,7 @@ def agents_add(
     number = normalise_phone(phone)
     if number is None:
         raise typer.BadParameter(f"{phone!r} is not an Indonesian mobile number")
-    found = find_village(context.sessions, village)
+    found = find_village(context.unit_of_work(), village)
     if found is None:
         raise typer.BadParameter(
             f"village {village!r} is not known (or not unique): import it first with "
@@ -564,7 +554,7 @@ def agents_add(
         )
     try:
         agent_id = enrol_agent(
-            context.sessions,
+            context.unit_of_work(),
             context.cipher,
             context.hash_key,
             name=name,
@@ -587,7 +577,7 @@ def agents_list() -> None:
     from bot.services.agents import list_agents
 
     context = get_app_context()
-    for agent in list_agents(context.sessions, context.cipher):
+    for agent in list_agents(context.unit_of_work(), context.cipher):
         state = "active" if agent.active else "SUSPENDED"
         telegram = "tg" if agent.telegram else "  "
         typer.echo(
@@ -603,7 +593,7 @@ def agents_suspend(agent_id: int = typer.Argument(..., help="id from `sadar agen
 
     try:
         context = get_app_context()
-        suspend_agent(context.sessions, agent_id, context.clock.now())
+        suspend_agent(context.unit_of_work(), agent_id, context.clock.now())
     except AgentProblem as error:
         raise typer.BadParameter(str(error)) from error
     typer.echo(f"agent {agent_id} suspended")
@@ -635,7 +625,7 @@ def villages_import(
     bar, advance = _progress("villages", total=len(read_rows(Path(path), VILLAGE_COLUMNS)))
     with bar:
         context = get_app_context()
-        report = import_villages(context.sessions, Path(path), context.clock, progress=advance)
+        report = import_villages(context.unit_of_work, Path(path), context.clock, progress=advance)
     _print_import(report, "villages")
 
 
@@ -661,14 +651,14 @@ def villages_import_officials(
     )
 
     context = get_app_context()
-    found = find_village(context.sessions, village, district)
+    found = find_village(context.unit_of_work(), village, district)
     if found is None:
         raise typer.BadParameter(
             f"village {village!r} is not known (or not unique: add --district); import it "
             "first with `sadar villages import`"
         )
     bulk = BulkContext(
-        context.sessions,
+        context.unit_of_work,
         context.cipher,
         context.hash_key,
         context.channel_log,
@@ -699,7 +689,7 @@ def report_coverage(
     if level not in ("village", "district", "regency"):
         raise typer.BadParameter("level is village, district or regency")
     context = get_app_context()
-    rows = coverage_report(context.sessions, context.clock.today(), level)
+    rows = coverage_report(context.unit_of_work(), context.clock.today(), level)
     header = [
         "area", "households", "officials", "participants", "household_share",
         "officials_enrolled", "officials_share", "paid_this_month", "in_arrears",

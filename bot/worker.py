@@ -91,7 +91,7 @@ def _dispatcher() -> ReminderDispatcher:
         return build_outbox(settings, channel_log)
 
     return ReminderDispatcher(
-        context.sessions,
+        context.unit_of_work,
         context.cipher,
         channel_log,
         _runtime().run(make_outbox()),
@@ -140,7 +140,7 @@ def plan_and_enqueue(
         submit(ids, send_at)
 
     report = plan(
-        context.sessions,
+        context.unit_of_work,
         day,
         load_calendar(),
         context.settings.reminder_policy,
@@ -149,7 +149,7 @@ def plan_and_enqueue(
         progress=progress,
         now=context.clock.now(),
     )
-    enqueue_planned(context.sessions, counted, now=context.clock.now(), progress=progress)
+    enqueue_planned(context.unit_of_work, counted, now=context.clock.now(), progress=progress)
     return report, queued
 
 
@@ -171,7 +171,7 @@ def sweep() -> None:
     context = get_app_context()
     now = context.clock.now()
     context.on_behalf.purge_expired(now)
-    recovered = recover(context.sessions, now, queue_idle=idle)
+    recovered = recover(context.unit_of_work(), now, queue_idle=idle)
     if recovered.requeue:
         log.warning("re-queued %d reminder(s) a worker or the queue lost", len(recovered.requeue))
         for start in range(0, len(recovered.requeue), 500):
@@ -200,7 +200,7 @@ def purge_conversations() -> None:
 def reminder_gauges() -> dict[str, tuple[str, str, dict[str, float]]]:
     """Read at each scrape: reminders by state (all of them, from the database) and the
     queue's depth (tasks waiting, Redis or SQLite)."""
-    by_state = counts_by_state(get_app_context().sessions)
+    by_state = counts_by_state(get_app_context().unit_of_work())
     states = {state.value: float(by_state.get(state.value, 0)) for state in ReminderState}
     return {
         "sadar_reminders": ("Reminders by state.", "state", states),

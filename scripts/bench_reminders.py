@@ -177,7 +177,7 @@ def main() -> None:
 
             started = time.perf_counter()
             report = plan(
-                context.sessions,
+                context.unit_of_work,
                 DAY,
                 load_calendar(),
                 settings.reminder_policy,
@@ -200,7 +200,7 @@ def main() -> None:
                     .where(Reminder.participant_id <= args.dispatch)
                     .values(state="planned")
                 )
-            queued = enqueue_planned(context.sessions, submit, now=context.clock.now())
+            queued = enqueue_planned(context.unit_of_work, submit, now=context.clock.now())
             print(
                 f"  planned and queued {queued_all:,} on Redis in {plan_seconds:.1f} s",
                 flush=True,

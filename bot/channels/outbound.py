@@ -16,8 +16,8 @@ from typing import Protocol
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import metrics
-from bot.conversation import BotReply
-from bot.domain.senders import Channel, channel_of
+from bot.domain.replies import BotReply
+from bot.domain.senders import Channel, SenderId
 from bot.privacy import mask_sender
 from bot.services.channel_log import ChannelLog
 from bot.shared_state import RateLimiter, acquire, within_window
@@ -142,11 +142,11 @@ class Outbox:
     ) -> SendOutcome:
         """Send one message, retrying transient failures with backoff; never raises for a
         platform failure: the outcome says what happened and the database records it."""
-        channel = channel_of(recipient)
+        parsed = SenderId.parse(recipient)
+        channel, address = parsed.channel, parsed.address
         sender = self._senders.get(channel)
         if sender is None:
             raise ValueError(f"no sender configured for channel {channel.value!r}")
-        address = recipient.partition(":")[2]
         error: str | None = None
         retryable, uncertain = True, False
         attempt = 0

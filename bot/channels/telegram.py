@@ -42,7 +42,8 @@ from bot.channels.outbound import (
     TransientSendError,
     UncertainSendError,
 )
-from bot.conversation import BotReply, ConversationRouter, RasaUnavailable
+from bot.conversation import ConversationRouter, RasaUnavailable
+from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, make_sender_id
 from bot.privacy import mask_sender
 from bot.services.channel_log import ChannelLog, record_inbound_safely

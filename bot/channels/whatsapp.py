@@ -20,7 +20,7 @@ from bot.channels.outbound import (
     TransientSendError,
     UncertainSendError,
 )
-from bot.conversation import BotReply, Button
+from bot.domain.replies import BotReply, Button
 from bot.domain.senders import Channel
 
 log = logging.getLogger(__name__)

@@ -133,8 +133,8 @@ def admin_router(settings: Settings) -> APIRouter:
         context: AppContext = request.app.state.context
         today = context.clock.today()
         rows, activity = await asyncio.gather(
-            asyncio.to_thread(coverage_report, context.sessions, today, "village"),
-            asyncio.to_thread(monthly_activity, context.sessions, today),
+            asyncio.to_thread(coverage_report, context.unit_of_work(), today, "village"),
+            asyncio.to_thread(monthly_activity, context.unit_of_work(), today),
         )
         cells = []
         for row in rows:

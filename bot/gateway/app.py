@@ -22,14 +22,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot import messages, metrics
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
-from bot.conversation import (
-    BotReply,
-    ConversationRouter,
-    OfferedButtons,
-    RasaClient,
-    RasaUnavailable,
-)
+from bot.conversation import ConversationRouter, OfferedButtons, RasaClient, RasaUnavailable
 from bot.domain.clock import Clock
+from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, make_sender_id
 from bot.gateway.admin import admin_router
 from bot.gateway.payments import payments_router

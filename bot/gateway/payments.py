@@ -17,12 +17,10 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
 
 from bot.app_context import AppContext
-from bot.db.models import Participant
 from bot.privacy import secrets_match
-from bot.services.participants import nik_lookup_hash
+from bot.services.participants import participant_id_by
 from bot.services.payments import PaymentRejected, PaymentSource, record_payment
 from bot.settings import Settings
 
@@ -47,21 +45,6 @@ class PaymentNotification(BaseModel):
 def signature_for(secret: str, timestamp: str, body: bytes) -> str:
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return "sha256=" + digest.hexdigest()
-
-
-def _participant_id(context: AppContext, note: PaymentNotification) -> int | None:
-    with context.sessions() as session:
-        if note.participant_reference:
-            return session.scalar(
-                select(Participant.id).where(Participant.reference == note.participant_reference)
-            )
-        if note.nik:
-            return session.scalar(
-                select(Participant.id).where(
-                    Participant.nik_hash == nik_lookup_hash(context.hash_key, note.nik)
-                )
-            )
-    return None
 
 
 def payments_router(settings: Settings) -> APIRouter:
@@ -93,13 +76,19 @@ def payments_router(settings: Settings) -> APIRouter:
             return JSONResponse({"error": error.errors(include_url=False)}, status_code=422)
         if not (note.participant_reference or note.nik):
             return JSONResponse({"error": "give participant_reference or nik"}, status_code=422)
-        participant_id = await asyncio.to_thread(_participant_id, context, note)
+        participant_id = await asyncio.to_thread(
+            participant_id_by,
+            context.unit_of_work(),
+            context.hash_key,
+            reference=note.participant_reference,
+            nik=note.nik,
+        )
         if participant_id is None:
             return JSONResponse({"error": "unknown participant"}, status_code=404)
         try:
             result = await asyncio.to_thread(
                 record_payment,
-                context.sessions,
+                context.unit_of_work(),
                 participant_id,
                 source=PaymentSource.PROVIDER,
                 recorded_by="provider",

@@ -24,7 +24,8 @@ from bot.channels.whatsapp import (
     buttons_as_json,
     buttons_from_json,
 )
-from bot.conversation import BotReply, ConversationRouter, RasaUnavailable
+from bot.conversation import ConversationRouter, RasaUnavailable
+from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, make_sender_id
 from bot.privacy import mask_sender
 from bot.services.channel_log import ChannelLog, record_inbound_safely

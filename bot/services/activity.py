@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import Participant, Payment
 from bot.domain.clock import local_date
 from bot.domain.payments import add_months, period_of
+from bot.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,10 @@ class MonthActivity:
     payments: int
 
 
-def monthly_activity(
-    sessions: sessionmaker[Session], today: date, months: int = 12
-) -> list[MonthActivity]:
+def monthly_activity(uow: UnitOfWork, today: date, months: int = 12) -> list[MonthActivity]:
     first = add_months(period_of(today), -(months - 1))
-    with sessions() as session:
+    with uow:
+        session = uow.session
         registered = Counter(
             period_of(local_date(moment))
             for moment in session.scalars(select(Participant.created_at))

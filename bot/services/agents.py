@@ -10,7 +10,6 @@ from enum import StrEnum
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
 from bot.db.models import Agent, AuditEvent, Participant, Payment
@@ -20,12 +19,29 @@ from bot.domain.senders import Channel, make_sender_id
 from bot.domain.villages import name_key
 from bot.privacy import keyed_hash, mask_digits, mask_name
 from bot.services.participants import nik_lookup_hash
+from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
 class AgentProblem(ValueError):
     """The enrolment cannot be done as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class AgentRef:
+    """The enrolled, active agent behind a conversation: what their requests are scoped by."""
+
+    id: int
+    name: str
+    village: str
+    district: str
+    regency: str
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail and payments name this agent."""
+        return f"agent:{self.id}"
 
 
 @dataclass(frozen=True)
@@ -41,7 +57,7 @@ class AgentView:
 
 
 def enrol_agent(
-    sessions: sessionmaker[Session],
+    uow: UnitOfWork,
     cipher: PiiCipher,
     hash_key: str,
     *,
@@ -71,39 +87,44 @@ def enrol_agent(
         active=True,
     )
     try:
-        with sessions.begin() as session:
-            session.add(agent)
+        with uow:
+            uow.session.add(agent)
+            uow.flush()
+            agent_id = agent.id
+            uow.commit()
     except IntegrityError as error:
         raise AgentProblem("an agent with this phone or Telegram id is already enrolled") from error
-    log.info("agent %d enrolled for %s (%s)", agent.id, village, mask_digits(phone))
-    return agent.id
+    log.info("agent %d enrolled for %s (%s)", agent_id, village, mask_digits(phone))
+    return agent_id
 
 
-def agent_for_sender(
-    sessions: sessionmaker[Session], hash_key: str, sender_id: str
-) -> Agent | None:
+def agent_for_sender(uow: UnitOfWork, hash_key: str, sender_id: str) -> AgentRef | None:
     """The active agent this conversation belongs to, or None: the only way to agent powers."""
     digest = keyed_hash(hash_key, sender_id)
-    with sessions() as session:
-        return session.scalar(
+    with uow:
+        agent = uow.session.scalar(
             select(Agent)
             .where(or_(Agent.whatsapp_sender_hash == digest, Agent.telegram_sender_hash == digest))
             .where(Agent.active.is_(True))
         )
+        if agent is None:
+            return None
+        return AgentRef(agent.id, agent.name, agent.village, agent.district, agent.regency)
 
 
-def suspend_agent(sessions: sessionmaker[Session], agent_id: int, now: datetime) -> None:
-    with sessions.begin() as session:
-        agent = session.get(Agent, agent_id)
+def suspend_agent(uow: UnitOfWork, agent_id: int, now: datetime) -> None:
+    with uow:
+        agent = uow.session.get(Agent, agent_id)
         if agent is None:
             raise AgentProblem(f"no agent with id {agent_id}")
         agent.active = False
         agent.suspended_at = now
+        uow.commit()
 
 
-def list_agents(sessions: sessionmaker[Session], cipher: PiiCipher) -> list[AgentView]:
-    with sessions() as session:
-        agents = session.scalars(select(Agent).order_by(Agent.id)).all()
+def list_agents(uow: UnitOfWork, cipher: PiiCipher) -> list[AgentView]:
+    with uow:
+        agents = uow.session.scalars(select(Agent).order_by(Agent.id)).all()
         return [
             AgentView(
                 id=a.id,
@@ -145,17 +166,20 @@ def _lines(participants: list[Participant], cipher: PiiCipher, today: date) -> l
     return lines
 
 
-def audit_agent(sessions: sessionmaker[Session], agent: Agent, action: str) -> None:
+def audit_agent(uow: UnitOfWork, agent: AgentRef, action: str, now: datetime) -> None:
     """Every agent request is in the audit trail, whether or not it changed anything."""
-    with sessions.begin() as session:
-        session.add(AuditEvent(participant_id=None, actor=f"agent:{agent.id}", action=action))
+    with uow:
+        uow.session.add(
+            AuditEvent(participant_id=None, actor=agent.actor, action=action, created_at=now)
+        )
+        uow.commit()
 
 
 def residents_registered_by(
-    sessions: sessionmaker[Session], cipher: PiiCipher, agent: Agent, today: date
+    uow: UnitOfWork, cipher: PiiCipher, agent: AgentRef, today: date
 ) -> list[ResidentLine]:
-    with sessions() as session:
-        participants = session.scalars(
+    with uow:
+        participants = uow.session.scalars(
             select(Participant)
             .where(Participant.registered_by_agent_id == agent.id)
             .order_by(Participant.id)
@@ -164,13 +188,13 @@ def residents_registered_by(
 
 
 def arrears_in_village(
-    sessions: sessionmaker[Session], cipher: PiiCipher, agent: Agent, today: date
+    uow: UnitOfWork, cipher: PiiCipher, agent: AgentRef, today: date
 ) -> list[ResidentLine]:
     """Participants of the agent's own village who owe at least one month, most owed first."""
-    with sessions() as session:
+    with uow:
         participants = [
             p
-            for p in session.scalars(select(Participant).order_by(Participant.id))
+            for p in uow.session.scalars(select(Participant).order_by(Participant.id))
             if (name_key(p.village), name_key(p.district), name_key(p.regency))
             == (name_key(agent.village), name_key(agent.district), name_key(agent.regency))
         ]
@@ -185,9 +209,10 @@ class MonthSummary:
     amount: int
 
 
-def month_summary(sessions: sessionmaker[Session], agent: Agent, today: date) -> MonthSummary:
+def month_summary(uow: UnitOfWork, agent: AgentRef, today: date) -> MonthSummary:
     start = start_of_day(today.replace(day=1))  # the 1st, 00:00 WIB
-    with sessions() as session:
+    with uow:
+        session = uow.session
         registered = session.scalar(
             select(func.count())
             .select_from(Participant)
@@ -196,13 +221,13 @@ def month_summary(sessions: sessionmaker[Session], agent: Agent, today: date) ->
         )
         payments, amount = session.execute(
             select(func.count(), func.coalesce(func.sum(Payment.amount), 0))
-            .where(Payment.recorded_by == f"agent:{agent.id}")
+            .where(Payment.recorded_by == agent.actor)
             .where(Payment.created_at >= start)
         ).one()
     return MonthSummary(int(registered or 0), int(payments), int(amount))
 
 
-def in_agents_village(agent: Agent, participant: Participant) -> bool:
+def in_agents_village(agent: AgentRef, participant: Participant) -> bool:
     """An agent acts for the residents of their own village, and those they registered."""
     same_village = (
         name_key(participant.village),
@@ -213,36 +238,34 @@ def in_agents_village(agent: Agent, participant: Participant) -> bool:
 
 
 def participants_in_scope(
-    sessions: sessionmaker[Session], agent: Agent, references: list[str]
+    uow: UnitOfWork, agent: AgentRef, references: list[str]
 ) -> dict[str, int]:
     """The references that exist *and* belong to the agent's village (or that the agent
     registered): reference -> participant id. Others are left out alike, so an agent
     learns nothing about residents elsewhere."""
-    with sessions() as session:
-        found = session.scalars(
+    with uow:
+        found = uow.session.scalars(
             select(Participant).where(Participant.reference.in_(references))
         ).all()
         return {p.reference: p.id for p in found if in_agents_village(agent, p)}
 
 
-def residents_paid_for_today(sessions: sessionmaker[Session], agent: Agent, today: date) -> int:
+def residents_paid_for_today(uow: UnitOfWork, agent: AgentRef, today: date) -> int:
     """Distinct residents this agent recorded cash for since 00:00 WIB."""
-    with sessions() as session:
+    with uow:
         return int(
-            session.scalar(
+            uow.session.scalar(
                 select(func.count(func.distinct(Payment.participant_id)))
-                .where(Payment.recorded_by == f"agent:{agent.id}")
+                .where(Payment.recorded_by == agent.actor)
                 .where(Payment.created_at >= start_of_day(today))
             )
             or 0
         )
 
 
-def participant_name(
-    sessions: sessionmaker[Session], cipher: PiiCipher, participant_id: int
-) -> str:
-    with sessions() as session:
-        encrypted = session.scalar(
+def participant_name(uow: UnitOfWork, cipher: PiiCipher, participant_id: int) -> str:
+    with uow:
+        encrypted = uow.session.scalar(
             select(Participant.full_name_encrypted).where(Participant.id == participant_id)
         )
     return mask_name(cipher.decrypt(encrypted)) if encrypted else "-"
@@ -255,9 +278,9 @@ class DisputeResult(StrEnum):
 
 
 def dispute_registration(
-    sessions: sessionmaker[Session],
+    uow: UnitOfWork,
     hash_key: str,
-    agent: Agent,
+    agent: AgentRef,
     nik: str,
     village_regency_code: str | None,
     now: datetime,
@@ -268,7 +291,8 @@ def dispute_registration(
     agent's own regency (a NIK's first four digits), when that is known."""
     if village_regency_code and not nik.startswith(village_regency_code):
         return DisputeResult.OUTSIDE, None
-    with sessions.begin() as session:
+    with uow:
+        session = uow.session
         participant = session.scalar(
             select(Participant)
             .where(Participant.nik_hash == nik_lookup_hash(hash_key, nik))
@@ -280,12 +304,13 @@ def dispute_registration(
         session.add(
             AuditEvent(
                 participant_id=None,
-                actor=f"agent:{agent.id}",
+                actor=agent.actor,
                 action="registration_disputed",
                 fields=reference,
                 created_at=now,
             )
         )
         session.delete(participant)
+        uow.commit()
     log.warning("agent %d released disputed registration %s", agent.id, reference)
     return DisputeResult.RELEASED, reference

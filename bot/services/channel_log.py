@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import overload
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
-from bot.conversation import BotReply, MessageTemplate
 from bot.crypto import PiiCipher
 from bot.db.engine import rows_changed
 from bot.db.models import ChannelContact, OutboundMessage, Reminder
 from bot.domain.clock import Clock
 from bot.domain.messaging import next_delivery_status, template_required
+from bot.domain.replies import BotReply, MessageTemplate
 from bot.domain.senders import channel_of
 from bot.privacy import keyed_hash, mask_sender
+from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,8 @@ def as_utc(moment: datetime | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class ChannelLog:
-    sessions: sessionmaker[Session]
+    #: A new unit of work per use case: the log is shared by concurrent callers.
+    units: Callable[[], UnitOfWork]
     hash_key: str
     cipher: PiiCipher
     clock: Clock = field(default_factory=Clock)
@@ -61,33 +63,39 @@ class ChannelLog:
             self._create(sender_id, at)
             self._touch(sender_id, at)  # a concurrent first message may have won the insert
 
-    def ensure_contact(self, sender_id: str) -> None:
+    def ensure_contact(self, sender_id: str, uow: UnitOfWork | None = None) -> None:
         """Know an address someone gave us (e.g. an imported official's WhatsApp number)
-        without pretending they wrote: the 24-hour window stays closed."""
-        self._create(sender_id, None)
+        without pretending they wrote: the 24-hour window stays closed. Within ``uow``
+        when it is part of a larger use case (a registration)."""
+        self._create(sender_id, None, uow)
 
     def _touch(self, sender_id: str, at: datetime) -> bool:
-        with self.sessions.begin() as session:
-            return bool(
-                rows_changed(
-                    session.execute(
-                        update(ChannelContact)
-                        .where(ChannelContact.sender_hash == self.sender_hash(sender_id))
-                        .values(last_inbound_at=at)
-                    )
+        with self.units() as uow:
+            changed = rows_changed(
+                uow.session.execute(
+                    update(ChannelContact)
+                    .where(ChannelContact.sender_hash == self.sender_hash(sender_id))
+                    .values(last_inbound_at=at)
                 )
             )
+            uow.commit()
+        return bool(changed)
 
-    def _create(self, sender_id: str, last_inbound_at: datetime | None) -> None:
-        """Insert the contact unless it exists; a concurrent insert of the same one is fine."""
+    def _create(
+        self, sender_id: str, last_inbound_at: datetime | None, uow: UnitOfWork | None = None
+    ) -> None:
+        """Insert the contact unless it exists. On its own, a concurrent insert of the same
+        one is fine; inside a larger use case the conflict fails that use case as a whole."""
         digest = self.sender_hash(sender_id)
+        own = uow is None
+        unit = self.units() if uow is None else uow
         try:
-            with self.sessions.begin() as session:
-                if session.scalar(
+            with unit:
+                if unit.session.scalar(
                     select(ChannelContact.id).where(ChannelContact.sender_hash == digest)
                 ):
                     return
-                session.add(
+                unit.session.add(
                     ChannelContact(
                         sender_hash=digest,
                         channel=channel_of(sender_id).value,
@@ -95,13 +103,15 @@ class ChannelLog:
                         last_inbound_at=last_inbound_at,
                     )
                 )
+                unit.commit()
         except IntegrityError:
-            pass
+            if not own:
+                raise
 
     def last_inbound_at(self, sender_id: str) -> datetime | None:
-        with self.sessions() as session:
+        with self.units() as uow:
             return as_utc(
-                session.scalar(
+                uow.session.scalar(
                     select(ChannelContact.last_inbound_at).where(
                         ChannelContact.sender_hash == self.sender_hash(sender_id)
                     )
@@ -150,13 +160,17 @@ class ChannelLog:
             attempts=attempts,
         )
         message.created_at = message.status_at = self.clock.now()
-        with self.sessions.begin() as session:
-            session.add(message)
-        return message.id
+        with self.units() as uow:
+            uow.session.add(message)
+            uow.flush()
+            message_id = message.id
+            uow.commit()
+        return message_id
 
     def record_status(self, provider_message_id: str, reported: str, error: str | None) -> bool:
         """Apply a delivery report; False when the message is not one of ours."""
-        with self.sessions.begin() as session:
+        with self.units() as uow:
+            session = uow.session
             message = session.scalar(
                 select(OutboundMessage)
                 .where(OutboundMessage.provider_message_id == provider_message_id)
@@ -179,22 +193,24 @@ class ChannelLog:
                     )
             if error and status in ("failed", "undelivered"):
                 message.error = error[:200]
+            uow.commit()
             return True
 
     def set_reminders_opt_out(self, sender_id: str, opted_out: bool) -> None:
         """ "STOP" / "aktifkan pengingat": remembered per conversation address."""
         self.record_inbound(sender_id)
-        with self.sessions.begin() as session:
-            session.execute(
+        with self.units() as uow:
+            uow.session.execute(
                 update(ChannelContact)
                 .where(ChannelContact.sender_hash == self.sender_hash(sender_id))
                 .values(reminders_opted_out_at=self.clock.now() if opted_out else None)
             )
+            uow.commit()
 
     def reminders_opted_out(self, sender_id: str) -> bool:
-        with self.sessions() as session:
+        with self.units() as uow:
             return (
-                session.scalar(
+                uow.session.scalar(
                     select(ChannelContact.reminders_opted_out_at).where(
                         ChannelContact.sender_hash == self.sender_hash(sender_id)
                     )

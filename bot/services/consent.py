@@ -5,23 +5,23 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from bot.db.models import ConsentRecord
 from bot.domain.consent import ConsentDecision
 from bot.privacy import keyed_hash, mask_sender
+from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
 def record_consent(
-    sessions: sessionmaker[Session],
+    uow: UnitOfWork,
     pii_hash_key: str,
     sender_id: str,
     decision: ConsentDecision,
     now: datetime,
-) -> ConsentRecord:
-    """Store one decision made at ``now``; the sender id is kept only as a keyed hash."""
+) -> int:
+    """Store one decision made at ``now``; the sender id is kept only as a keyed hash.
+    The record's id, for the registration it allows."""
     record = ConsentRecord(
         sender_hash=keyed_hash(pii_hash_key, sender_id),
         channel=decision.channel.value,
@@ -33,8 +33,11 @@ def record_consent(
         agent_id=decision.agent_id,
         created_at=now,
     )
-    with sessions.begin() as session:
-        session.add(record)
+    with uow:
+        uow.session.add(record)
+        uow.flush()
+        record_id = record.id
+        uow.commit()
     log.info(
         "consent %s recorded for %s (purpose=%s, method=%s)",
         "granted" if decision.granted else "declined",
@@ -42,4 +45,4 @@ def record_consent(
         decision.purpose.value,
         decision.method.value,
     )
-    return record
+    return record_id

@@ -5,19 +5,18 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.models import Participant, Village
 from bot.domain.clock import local_date
 from bot.domain.coverage import Coverage, ParticipantFacts, coverage
 from bot.domain.payments import load_calendar
 from bot.domain.villages import name_key
+from bot.services.unit_of_work import UnitOfWork
 
 
-def coverage_report(
-    sessions: sessionmaker[Session], today: date, level: str = "village"
-) -> list[Coverage]:
-    with sessions() as session:
+def coverage_report(uow: UnitOfWork, today: date, level: str = "village") -> list[Coverage]:
+    with uow:
+        session = uow.session
         villages = session.scalars(select(Village)).all()
         known = {(v.name_key, v.district_key, v.regency_key): v for v in villages}
         areas = [((v.name, v.district, v.regency), v.households, v.officials) for v in villages]

@@ -16,10 +16,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
-from bot.db.models import ImportRowResult, ImportRun, Participant, Village
+from bot.db.models import ImportRowResult, ImportRun, Village
 from bot.domain.clock import Clock, local_date
 from bot.domain.consent import ConsentDecision, ConsentMethod, ConsentPurpose
 from bot.domain.nik import InvalidNik, parse_nik
@@ -34,8 +33,8 @@ from bot.domain.registration import (
 from bot.domain.senders import Channel, make_sender_id
 from bot.domain.villages import RowProblem, VillageRecord, name_key, village_from_row
 from bot.services.channel_log import ChannelLog
-from bot.services.consent import record_consent
-from bot.services.participants import DuplicateNik, nik_is_registered, register_participant
+from bot.services.participants import DuplicateNik, register_with_consent
+from bot.services.unit_of_work import UnitOfWork
 from nlu.parsing.dates import find_dates
 from nlu.parsing.identifiers import normalise_phone
 from nlu.parsing.money import find_money
@@ -75,12 +74,22 @@ def read_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
     return [{k.strip().lower(): (v or "").strip() for k, v in row.items() if k} for row in reader]
 
 
-def _start_run(
-    sessions: sessionmaker[Session], kind: str, path: Path, total: int
-) -> tuple[int, set[int]]:
+@dataclass(frozen=True)
+class VillageView:
+    id: int
+    name: str
+    district: str
+    regency: str
+    province: str
+    households: int
+    officials: int
+
+
+def _start_run(uow: UnitOfWork, kind: str, path: Path, total: int) -> tuple[int, set[int]]:
     """The unfinished run of this very file (resume), or a new one; and its rows done."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    with sessions.begin() as session:
+    with uow:
+        session = uow.session
         run = session.scalar(
             select(ImportRun)
             .where(ImportRun.kind == kind, ImportRun.file_sha256 == digest)
@@ -90,40 +99,43 @@ def _start_run(
         if run is None:
             run = ImportRun(kind=kind, file_sha256=digest, rows_total=total)
             session.add(run)
-            session.flush()
+            uow.flush()
+        run_id = run.id
         done = set(
             session.scalars(
-                select(ImportRowResult.row_number).where(ImportRowResult.run_id == run.id)
+                select(ImportRowResult.row_number).where(ImportRowResult.run_id == run_id)
             )
         )
-        return run.id, done
+        uow.commit()
+    return run_id, done
 
 
-def _record_row(
-    sessions: sessionmaker[Session], run_id: int, row_number: int, status: str, message: str
-) -> None:
-    with sessions.begin() as session:
-        session.add(
+def _record_row(uow: UnitOfWork, run_id: int, row_number: int, status: str, message: str) -> None:
+    with uow:
+        uow.session.add(
             ImportRowResult(run_id=run_id, row_number=row_number, status=status, message=message)
         )
+        uow.commit()
 
 
-def _finish(sessions: sessionmaker[Session], run_id: int, now: datetime) -> None:
-    with sessions.begin() as session:
-        run = session.get(ImportRun, run_id)
+def _finish(uow: UnitOfWork, run_id: int, now: datetime) -> None:
+    with uow:
+        run = uow.session.get(ImportRun, run_id)
         assert run is not None
         run.finished_at = now
+        uow.commit()
 
 
 def import_villages(
-    sessions: sessionmaker[Session],
+    units: Callable[[], UnitOfWork],
     path: Path,
     clock: Clock,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Create or update villages (matched by name, district and regency)."""
+    """Create or update villages (matched by name, district and regency); each row and its
+    outcome in one transaction, so an interrupted run resumes exactly where it stopped."""
     rows = read_rows(path, VILLAGE_COLUMNS)
-    run_id, done = _start_run(sessions, "villages", path, len(rows))
+    run_id, done = _start_run(units(), "villages", path, len(rows))
     report = ImportReport(run_id, len(rows))
     for number, row in enumerate(rows, start=2):  # row 1 is the header
         if number in done:
@@ -133,21 +145,25 @@ def import_villages(
                 record = village_from_row(row)
             except RowProblem as problem:
                 report.errors.append((number, str(problem)))
-                _record_row(sessions, run_id, number, "error", str(problem))
+                _record_row(units(), run_id, number, "error", str(problem))
             else:
-                created = _upsert_village(sessions, record)
+                with units() as uow:
+                    created = _upsert_village(uow, record)
+                    status = "created" if created else "updated"
+                    _record_row(uow, run_id, number, status, "")
+                    uow.commit()
                 report.created += created
                 report.existing += not created
-                _record_row(sessions, run_id, number, "created" if created else "updated", "")
         if progress:
             progress(1)
-    _finish(sessions, run_id, clock.now())
+    _finish(units(), run_id, clock.now())
     return report
 
 
-def _upsert_village(sessions: sessionmaker[Session], record: VillageRecord) -> bool:
+def _upsert_village(uow: UnitOfWork, record: VillageRecord) -> bool:
     name, district, regency = record.key
-    with sessions.begin() as session:
+    with uow:
+        session = uow.session
         village = session.scalar(
             select(Village).where(
                 Village.name_key == name,
@@ -166,23 +182,33 @@ def _upsert_village(sessions: sessionmaker[Session], record: VillageRecord) -> b
         )
         village.province = record.province
         village.households, village.officials = record.households, record.officials
+        uow.commit()
     return created
 
 
-def find_village(
-    sessions: sessionmaker[Session], name: str, district: str | None = None
-) -> Village | None:
-    with sessions() as session:
+def find_village(uow: UnitOfWork, name: str, district: str | None = None) -> VillageView | None:
+    with uow:
         query = select(Village).where(Village.name_key == name_key(name))
         if district:
             query = query.where(Village.district_key == name_key(district))
-        found = session.scalars(query).all()
-    return found[0] if len(found) == 1 else None
+        found = uow.session.scalars(query).all()
+        if len(found) != 1:
+            return None
+        village = found[0]
+        return VillageView(
+            id=village.id,
+            name=village.name,
+            district=village.district,
+            regency=village.regency,
+            province=village.province,
+            households=village.households,
+            officials=village.officials,
+        )
 
 
 @dataclass(frozen=True)
 class BulkContext:
-    sessions: sessionmaker[Session]
+    units: Callable[[], UnitOfWork]
     cipher: PiiCipher
     hash_key: str
     channel_log: ChannelLog
@@ -192,7 +218,9 @@ class BulkContext:
     clock: Clock
 
 
-def _official(row: dict[str, str], village: Village, today: date, ctx: BulkContext) -> Registration:
+def _official(
+    row: dict[str, str], village: VillageView, today: date, ctx: BulkContext
+) -> Registration:
     try:
         nik = parse_nik(row.get("nik", ""), today)
     except InvalidNik as problem:
@@ -244,15 +272,16 @@ def _official(row: dict[str, str], village: Village, today: date, ctx: BulkConte
 def import_officials(
     ctx: BulkContext,
     path: Path,
-    village: Village,
+    village: VillageView,
     progress: Callable[[int], None] | None = None,
     stop_after: int | None = None,
 ) -> ImportReport:
     """Register a village's officials from CSV (``OFFICIAL_COLUMNS``, optional with_jht).
-    Reminders reach them on WhatsApp at the phone given. ``stop_after`` (tests) stops early
+    Reminders reach them on WhatsApp at the phone given. Each official (consent, participant,
+    address, and the row's outcome) is one transaction. ``stop_after`` (tests) stops early
     as an interruption would."""
     rows = read_rows(path, OFFICIAL_COLUMNS)
-    run_id, done = _start_run(ctx.sessions, f"officials:{village.id}", path, len(rows))
+    run_id, done = _start_run(ctx.units(), f"officials:{village.id}", path, len(rows))
     report = ImportReport(run_id, len(rows))
     handled = 0
     for number, row in enumerate(rows, start=2):
@@ -264,30 +293,33 @@ def import_officials(
         if stop_after is not None and handled >= stop_after:
             return report  # interrupted: the run stays unfinished and resumes next time
         handled += 1
-        status, message = _import_official(ctx, row, village, ctx.clock.now())
+        status, message = _import_official(ctx, run_id, number, row, village, ctx.clock.now())
         if status == "created":
             report.created += 1
         elif status == "exists":
             report.existing += 1
         else:
             report.errors.append((number, message))
-        _record_row(ctx.sessions, run_id, number, status, message)
         if progress:
             progress(1)
-    _finish(ctx.sessions, run_id, ctx.clock.now())
+    _finish(ctx.units(), run_id, ctx.clock.now())
     return report
 
 
 def _import_official(
-    ctx: BulkContext, row: dict[str, str], village: Village, now: datetime
+    ctx: BulkContext,
+    run_id: int,
+    number: int,
+    row: dict[str, str],
+    village: VillageView,
+    now: datetime,
 ) -> tuple[str, str]:
+    """One row, in one transaction with its recorded outcome."""
     try:
         registration = _official(row, village, local_date(now), ctx)
     except RowProblem as problem:
+        _record_row(ctx.units(), run_id, number, "error", str(problem))
         return "error", str(problem)
-    if nik_is_registered(ctx.sessions, ctx.hash_key, registration.nik.value):
-        # Checked first, so that a re-run records no consent for someone already there.
-        return "exists", "NIK already registered"
     sender_id = make_sender_id(Channel.WHATSAPP, registration.phone)
     decision = ConsentDecision(
         channel=Channel.WHATSAPP,
@@ -296,27 +328,33 @@ def _import_official(
         wording=BULK_CONSENT_WORDING,
         method=ConsentMethod.VILLAGE_PAPER,
     )
-    try:
-        consent = record_consent(ctx.sessions, ctx.hash_key, sender_id, decision, now)
-        result = register_participant(
-            ctx.sessions, ctx.cipher, ctx.hash_key, registration, sender_id, now, consent.id
-        )
-    except DuplicateNik:
-        return "exists", "NIK already registered"
-    with ctx.sessions.begin() as session:
-        participant = session.scalar(
-            select(Participant).where(Participant.reference == result.reference)
-        )
-        assert participant is not None
-        participant.is_official = True
-    # Known address for reminders; no message from them yet, so WhatsApp needs a template.
-    ctx.channel_log.ensure_contact(sender_id)
-    return "created", result.reference
+    with ctx.units() as uow:
+        try:
+            result = register_with_consent(
+                uow,
+                ctx.cipher,
+                ctx.hash_key,
+                registration,
+                sender_id,
+                decision,
+                now,
+                is_official=True,
+            )
+        except DuplicateNik:
+            status, message = "exists", "NIK already registered"
+        else:
+            # Known address for reminders; no message from them yet, so WhatsApp needs a
+            # template.
+            ctx.channel_log.ensure_contact(sender_id, uow)
+            status, message = "created", result.reference
+        _record_row(uow, run_id, number, status, message)
+        uow.commit()
+    return status, message
 
 
-def import_errors(sessions: sessionmaker[Session], run_id: int) -> Iterator[tuple[int, str]]:
-    with sessions() as session:
-        yield from session.execute(
+def import_errors(uow: UnitOfWork, run_id: int) -> Iterator[tuple[int, str]]:
+    with uow:
+        yield from uow.session.execute(
             select(ImportRowResult.row_number, ImportRowResult.message)
             .where(ImportRowResult.run_id == run_id, ImportRowResult.status == "error")
             .order_by(ImportRowResult.row_number)

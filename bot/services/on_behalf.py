@@ -11,15 +11,18 @@ and "cek status" go there, not to the agent."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.crypto import PiiCipher
 from bot.db.models import AuditEvent, PendingConsent
@@ -32,23 +35,42 @@ from bot.domain.consent import (
     ConsentPurpose,
     find_code,
     judge_code,
+    new_code,
 )
 from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
-from bot.domain.senders import Channel, channel_of, make_sender_id
-from bot.privacy import keyed_hash, mask_digits
+from bot.domain.replies import BotReply, MessageTemplate
+from bot.domain.senders import Channel, SenderId, make_sender_id
+from bot.privacy import keyed_hash, mask_digits, mask_sender
+from bot.services.agents import AgentRef
 from bot.services.channel_log import ChannelLog, as_utc
-from bot.services.consent import record_consent
 from bot.services.participants import (
     DuplicateNik,
     RegisteredParticipant,
-    nik_is_registered,
     nik_lookup_hash,
     phone_lookup_hash,
-    register_participant,
+    register_with_consent,
 )
+from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+#: Shown in the recorded wording instead of the code, which is never stored.
+HIDDEN_CODE = "••••••"
+
+
+class Delivery(Protocol):
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def uncertain(self) -> bool: ...
+
+
+class Courier(Protocol):
+    """What sends the code to the resident's WhatsApp (the Outbox, in the action server)."""
+
+    def has_channel(self, channel: Channel) -> bool: ...
+    async def send(self, recipient: str, message: BotReply, purpose: str = ...) -> Delivery: ...
 
 
 def resident_sender_id(registration: Registration) -> str:
@@ -125,26 +147,26 @@ def _decode(payload: str, today: date) -> Registration:
 
 @dataclass(frozen=True)
 class OnBehalfRegistrations:
-    sessions: sessionmaker[Session]
+    #: A new unit of work per use case (the service is shared by concurrent requests).
+    units: Callable[[], UnitOfWork]
     cipher: PiiCipher
     hash_key: str
     policy: CodePolicy
 
     @property
     def _channel_log(self) -> ChannelLog:
-        return ChannelLog(self.sessions, self.hash_key, self.cipher)
+        return ChannelLog(self.units, self.hash_key, self.cipher)
 
     def _register(
         self,
+        uow: UnitOfWork,
         registration: Registration,
         agent_id: int,
         method: ConsentMethod,
         wording: str,
         now: datetime,
     ) -> RegisteredParticipant:
-        if nik_is_registered(self.sessions, self.hash_key, registration.nik.value):
-            # Checked before the consent is recorded, so a refusal leaves no stray record.
-            raise DuplicateNik(registration.nik.value[:6])
+        """Consent, participant and the resident's address, in ``uow``'s transaction."""
         sender_id = resident_sender_id(registration)
         decision = ConsentDecision(
             channel=Channel.WHATSAPP,
@@ -154,27 +176,30 @@ class OnBehalfRegistrations:
             method=method,
             agent_id=agent_id,
         )
-        consent = record_consent(self.sessions, self.hash_key, sender_id, decision, now)
-        result = register_participant(
-            self.sessions,
-            self.cipher,
-            self.hash_key,
-            registration,
-            sender_id,
-            now,
-            consent_record_id=consent.id,
-            registered_by_agent_id=agent_id,
-        )
-        # Reminders go to the resident's number; they have not written yet, so WhatsApp
-        # will need a template until they do.
-        self._channel_log.ensure_contact(sender_id)
+        with uow:
+            result = register_with_consent(
+                uow,
+                self.cipher,
+                self.hash_key,
+                registration,
+                sender_id,
+                decision,
+                now,
+                registered_by_agent_id=agent_id,
+            )
+            # Reminders go to the resident's number; they have not written yet, so WhatsApp
+            # will need a template until they do.
+            self._channel_log.ensure_contact(sender_id, uow)
+            uow.commit()
         return result
 
     def register_read_aloud(
         self, agent_id: int, registration: Registration, wording: str, now: datetime
     ) -> RegisteredParticipant:
         """The agent attests they read ``wording`` aloud and the resident agreed."""
-        return self._register(registration, agent_id, ConsentMethod.AGENT_READ_ALOUD, wording, now)
+        return self._register(
+            self.units(), registration, agent_id, ConsentMethod.AGENT_READ_ALOUD, wording, now
+        )
 
     def _code_hash(self, pending_id: int, code: str) -> str:
         # Bound to the row, so a code is worthless for any other registration.
@@ -194,7 +219,8 @@ class OnBehalfRegistrations:
         the same (shared) phone stay."""
         nik_hash = nik_lookup_hash(self.hash_key, registration.nik.value)
         expires_at = now + self.policy.valid_for
-        with self.sessions.begin() as session:
+        with self.units() as uow:
+            session = uow.session
             session.execute(delete(PendingConsent).where(PendingConsent.nik_hash == nik_hash))
             pending = PendingConsent(
                 agent_id=agent_id,
@@ -211,6 +237,7 @@ class OnBehalfRegistrations:
             session.flush()
             pending.code_hash = self._code_hash(pending.id, code)
             _audit(session, agent_id, "consent_code_held", now)
+            uow.commit()
         log.info(
             "agent %d holds a registration for %s until %s",
             agent_id,
@@ -219,21 +246,74 @@ class OnBehalfRegistrations:
         )
         return HeldRegistration(code, resident_sender_id(registration), expires_at)
 
+    async def send_code(
+        self,
+        courier: Courier,
+        agent: AgentRef,
+        agent_sender_id: str,
+        registration: Registration,
+        code_text: Callable[[str], str],
+        template_sid: str | None,
+        now: datetime,
+    ) -> HeldRegistration | None:
+        """Hold the registration and send a new code to the resident's WhatsApp; None when
+        it cannot reach them (no WhatsApp sender, a template needed and none approved, or
+        the platform refused), and then nothing stays held. ``code_text(code)`` is the
+        message; what the resident was shown, without the code, is what their consent
+        record keeps."""
+        resident = resident_sender_id(registration)
+        if not courier.has_channel(Channel.WHATSAPP):
+            log.warning("consent code not sent: no WhatsApp sender is configured")
+            return None
+        code = new_code(self.policy)
+        minutes = int(self.policy.valid_for.total_seconds() // 60)
+        template = (
+            MessageTemplate(template_sid, {"1": agent.name, "2": code, "3": str(minutes)})
+            if template_sid
+            else None
+        )
+        message = await asyncio.to_thread(
+            self._channel_log.opening_message, resident, code_text(code), template, now
+        )
+        if message is None:
+            log.warning(
+                "consent code to %s needs a WhatsApp template: set "
+                "SADAR_WHATSAPP_CONSENT_CONTENT_SID",
+                mask_sender(resident),
+            )
+            return None
+        wording = code_text(HIDDEN_CODE)
+        if message.template is not None:
+            wording += f"\n(template WhatsApp {template_sid})"
+        held = await asyncio.to_thread(
+            self.hold_for_code, agent.id, agent_sender_id, registration, code, wording, now
+        )
+        delivery = await courier.send(resident, message, purpose="consent_code")
+        if not delivery.ok and not delivery.uncertain:
+            await asyncio.to_thread(self.release, agent.id, registration, now)
+            return None
+        return held
+
     def release(self, agent_id: int, registration: Registration, now: datetime) -> None:
         """Forget a held registration whose code could not be sent."""
         nik_hash = nik_lookup_hash(self.hash_key, registration.nik.value)
-        with self.sessions.begin() as session:
-            session.execute(delete(PendingConsent).where(PendingConsent.nik_hash == nik_hash))
-            _audit(session, agent_id, "consent_code_not_sent", now)
+        with self.units() as uow:
+            uow.session.execute(delete(PendingConsent).where(PendingConsent.nik_hash == nik_hash))
+            _audit(uow.session, agent_id, "consent_code_not_sent", now)
+            uow.commit()
 
     def confirm(self, sender_id: str, text: str, now: datetime) -> CodeOutcome:
         """The resident's reply. Only their own WhatsApp number can answer for them; on a
-        shared phone the code says whose registration it confirms."""
-        if channel_of(sender_id) is not Channel.WHATSAPP:
+        shared phone the code says whose registration it confirms. Accepting a code
+        registers the resident and removes the hold in one transaction: a failure in
+        between leaves the hold (and the code) as they were."""
+        sender = SenderId.parse(sender_id)
+        if sender.channel is not Channel.WHATSAPP:
             return CodeOutcome(CodeResult.NOTHING_WAITING)
-        phone_hash = phone_lookup_hash(self.hash_key, sender_id.partition(":")[2])
+        phone_hash = phone_lookup_hash(self.hash_key, sender.address)
         code = find_code(text, self.policy)
-        with self.sessions.begin() as session:
+        with self.units() as uow:
+            session = uow.session
             waiting = session.scalars(
                 select(PendingConsent)
                 .where(PendingConsent.phone_hash == phone_hash)
@@ -254,28 +334,35 @@ class OnBehalfRegistrations:
                 None,
             )
             if matched is None:
-                return self._wrong_try(session, live, now)
+                outcome = self._wrong_try(session, live, now)
+                uow.commit()
+                return outcome
             verdict = judge_code(
                 True, matched.attempts, as_utc(matched.expires_at), now, self.policy
             )
-            registration, agent_sender_id = self._close(session, matched, verdict, now)
             agent_id, wording = matched.agent_id, matched.wording
-        if verdict is not CodeVerdict.ACCEPTED:
-            return CodeOutcome(
-                CodeResult(verdict.value),
-                resident_name=registration.full_name,
-                agent_sender_id=agent_sender_id,
-            )
-        try:
-            registered = self._register(
-                registration, agent_id, ConsentMethod.ONE_TIME_CODE, wording, now
-            )
-        except DuplicateNik:
-            return CodeOutcome(
-                CodeResult.ALREADY_REGISTERED,
-                resident_name=registration.full_name,
-                agent_sender_id=agent_sender_id,
-            )
+            registration, agent_sender_id = self._close(session, matched, verdict, now)
+            if verdict is not CodeVerdict.ACCEPTED:
+                uow.commit()
+                return CodeOutcome(
+                    CodeResult(verdict.value),
+                    resident_name=registration.full_name,
+                    agent_sender_id=agent_sender_id,
+                )
+            try:
+                registered = self._register(
+                    uow, registration, agent_id, ConsentMethod.ONE_TIME_CODE, wording, now
+                )
+            except DuplicateNik:
+                # Registered meanwhile (another walk-in, the resident's own chat): the hold
+                # has nothing left to do.
+                uow.commit()
+                return CodeOutcome(
+                    CodeResult.ALREADY_REGISTERED,
+                    resident_name=registration.full_name,
+                    agent_sender_id=agent_sender_id,
+                )
+            uow.commit()
         return CodeOutcome(
             CodeResult.REGISTERED,
             registered=registered,
@@ -324,13 +411,14 @@ class OnBehalfRegistrations:
 
     def purge_expired(self, now: datetime) -> int:
         """Delete held registrations nobody confirmed in time: nothing kept without consent."""
-        with self.sessions.begin() as session:
-            expired = session.scalars(
+        with self.units() as uow:
+            expired = uow.session.scalars(
                 select(PendingConsent).where(PendingConsent.expires_at <= now)
             ).all()
             for pending in expired:
-                _audit(session, pending.agent_id, "consent_code_expired", now)
-                session.delete(pending)
+                _audit(uow.session, pending.agent_id, "consent_code_expired", now)
+                uow.session.delete(pending)
+            uow.commit()
         if expired:
             log.info("deleted %d registration(s) held past their consent code", len(expired))
         return len(expired)

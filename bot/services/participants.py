@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
-from bot.db.models import AuditEvent, Participant
+from bot.db.models import AuditEvent, ConsentRecord, Participant
 from bot.domain.clock import local_date
+from bot.domain.consent import ConsentDecision
 from bot.domain.payments import (
     ParticipantStatus,
     Standing,
@@ -28,8 +28,11 @@ from bot.domain.registration import (
     first_period,
     make_reference,
 )
+from bot.domain.senders import Channel, SenderId
 from bot.domain.tariff import monthly_contribution
 from bot.privacy import keyed_hash, mask_digits, mask_sender
+from bot.services.consent import record_consent
+from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 REFERENCE_ATTEMPTS = 5
@@ -37,6 +40,10 @@ REFERENCE_ATTEMPTS = 5
 
 class DuplicateNik(Exception):
     """This NIK is already registered; the sender is pointed to the status check."""
+
+
+class ConsentMissing(Exception):
+    """The registration names no granted consent of this sender: nothing is stored."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +64,9 @@ def phone_lookup_hash(hash_key: str, phone: str) -> str:
     return keyed_hash(hash_key, f"phone:{phone}")
 
 
-def nik_is_registered(sessions: sessionmaker[Session], hash_key: str, nik: str) -> bool:
-    with sessions() as session:
-        found = session.scalar(
+def nik_is_registered(uow: UnitOfWork, hash_key: str, nik: str) -> bool:
+    with uow:
+        found = uow.session.scalar(
             select(Participant.id).where(Participant.nik_hash == nik_lookup_hash(hash_key, nik))
         )
     return found is not None
@@ -71,12 +78,11 @@ class NikHolder(StrEnum):
     SOMEONE_ELSE = "someone_else"
 
 
-def nik_holder(
-    sessions: sessionmaker[Session], hash_key: str, nik: str, sender_id: str
-) -> NikHolder:
+def nik_holder(uow: UnitOfWork, hash_key: str, nik: str, sender_id: str) -> NikHolder:
     """Whether a NIK is registered, and if so whether by this conversation (or, on WhatsApp,
     this number): only its own holder may be told that it is registered."""
-    with sessions() as session:
+    with uow:
+        session = uow.session
         participant = session.scalar(
             select(Participant).where(Participant.nik_hash == nik_lookup_hash(hash_key, nik))
         )
@@ -91,7 +97,7 @@ def nik_holder(
 
 
 def register_participant(
-    sessions: sessionmaker[Session],
+    uow: UnitOfWork,
     cipher: PiiCipher,
     hash_key: str,
     registration: Registration,
@@ -99,78 +105,131 @@ def register_participant(
     now: datetime,
     consent_record_id: int | None = None,
     registered_by_agent_id: int | None = None,
+    is_official: bool = False,
 ) -> RegisteredParticipant:
-    """Store a new participant registered at ``now``; ``sender_id`` is the conversation that
-    reminders and "cek status" belong to (for an agent's walk-in: the resident's own WhatsApp
-    number). The first contribution month follows Indonesia's calendar day of ``now``."""
+    """Store a new participant registered at ``now``, with its audit event, in one
+    transaction; ``sender_id`` is the conversation that reminders and "cek status" belong
+    to (for an agent's walk-in: the resident's own WhatsApp number). The first contribution
+    month follows Indonesia's calendar day of ``now``. A ``consent_record_id`` must be a
+    granted consent of this sender (checked in the same transaction)."""
     contribution = monthly_contribution(registration.declared_income, registration.with_jht)
     period = first_period(local_date(now))
     nik_hash = nik_lookup_hash(hash_key, registration.nik.value)
-    for _ in range(REFERENCE_ATTEMPTS):
-        reference = make_reference()
+    sender_hash = keyed_hash(hash_key, sender_id)
+    with uow:
+        session = uow.session
+        if consent_record_id is not None:
+            consent = session.get(ConsentRecord, consent_record_id)
+            if consent is None or not consent.granted or consent.sender_hash != sender_hash:
+                raise ConsentMissing(f"consent record {consent_record_id}")
+        if session.scalar(select(Participant.id).where(Participant.nik_hash == nik_hash)):
+            raise DuplicateNik(registration.nik.value[:6])
+        reference = _free_reference(uow)
+        participant = Participant(
+            reference=reference,
+            nik_hash=nik_hash,
+            nik_encrypted=cipher.encrypt(registration.nik.value),
+            full_name_encrypted=cipher.encrypt(registration.full_name),
+            birth_date_encrypted=cipher.encrypt(registration.birth_date.isoformat()),
+            phone_hash=phone_lookup_hash(hash_key, registration.phone),
+            phone_encrypted=cipher.encrypt(registration.phone),
+            income_encrypted=cipher.encrypt(str(registration.declared_income)),
+            sex=registration.nik.sex.value,
+            province_code=registration.nik.province.code,
+            district_code=registration.nik.district_code,
+            village=registration.village,
+            district=registration.district,
+            regency=registration.regency,
+            occupation=registration.occupation,
+            with_jht=registration.with_jht,
+            monthly_contribution=contribution.total,
+            status=ParticipantStatus.AWAITING_FIRST_PAYMENT.value,
+            channel=registration.channel.value,
+            sender_hash=sender_hash,
+            consent_record_id=consent_record_id,
+            registered_by_agent_id=registered_by_agent_id,
+            is_official=is_official,
+            first_period=period,
+            created_at=now,
+        )
+        session.add(participant)
         try:
-            with sessions.begin() as session:
-                if session.scalar(select(Participant.id).where(Participant.nik_hash == nik_hash)):
-                    raise DuplicateNik(registration.nik.value[:6])
-                participant = Participant(
-                    reference=reference,
-                    nik_hash=nik_hash,
-                    nik_encrypted=cipher.encrypt(registration.nik.value),
-                    full_name_encrypted=cipher.encrypt(registration.full_name),
-                    birth_date_encrypted=cipher.encrypt(registration.birth_date.isoformat()),
-                    phone_hash=phone_lookup_hash(hash_key, registration.phone),
-                    phone_encrypted=cipher.encrypt(registration.phone),
-                    income_encrypted=cipher.encrypt(str(registration.declared_income)),
-                    sex=registration.nik.sex.value,
-                    province_code=registration.nik.province.code,
-                    district_code=registration.nik.district_code,
-                    village=registration.village,
-                    district=registration.district,
-                    regency=registration.regency,
-                    occupation=registration.occupation,
-                    with_jht=registration.with_jht,
-                    monthly_contribution=contribution.total,
-                    status=ParticipantStatus.AWAITING_FIRST_PAYMENT.value,
-                    channel=registration.channel.value,
-                    sender_hash=keyed_hash(hash_key, sender_id),
-                    consent_record_id=consent_record_id,
-                    registered_by_agent_id=registered_by_agent_id,
-                    first_period=period,
-                    created_at=now,
-                )
-                session.add(participant)
-                session.flush()
-                if registered_by_agent_id is None:
-                    actor = f"{registration.channel.value}:{participant.sender_hash[:16]}"
-                    action = "registered"
-                else:
-                    actor, action = f"agent:{registered_by_agent_id}", "registered_on_behalf"
-                session.add(
-                    AuditEvent(
-                        participant_id=participant.id,
-                        actor=actor,
-                        action=action,
-                        fields="",
-                        created_at=now,
-                    )
-                )
+            uow.flush()
         except IntegrityError as error:
+            # Another conversation registered the same NIK a moment ago.
             if "nik_hash" in str(error.orig):
                 raise DuplicateNik(registration.nik.value[:6]) from error
-            continue  # a reference collision: draw another
-        log.info(
-            "participant %s registered by %s (NIK %s)",
-            reference,
-            mask_sender(sender_id),
-            mask_digits(registration.nik.value, 6, 0),
+            raise
+        if registered_by_agent_id is None:
+            actor = f"{registration.channel.value}:{participant.sender_hash[:16]}"
+            action = "registered"
+        else:
+            actor, action = f"agent:{registered_by_agent_id}", "registered_on_behalf"
+        session.add(
+            AuditEvent(
+                participant_id=participant.id,
+                actor=actor,
+                action=action,
+                fields="",
+                created_at=now,
+            )
         )
-        return RegisteredParticipant(
-            reference=reference,
-            status=ParticipantStatus.AWAITING_FIRST_PAYMENT,
-            monthly_contribution=contribution.total,
-            first_period=period,
-            first_due_date=due_date(period),
+        uow.commit()
+    log.info(
+        "participant %s registered by %s (NIK %s)",
+        reference,
+        mask_sender(sender_id),
+        mask_digits(registration.nik.value, 6, 0),
+    )
+    return RegisteredParticipant(
+        reference=reference,
+        status=ParticipantStatus.AWAITING_FIRST_PAYMENT,
+        monthly_contribution=contribution.total,
+        first_period=period,
+        first_due_date=due_date(period),
+    )
+
+
+def register_with_consent(
+    uow: UnitOfWork,
+    cipher: PiiCipher,
+    hash_key: str,
+    registration: Registration,
+    sender_id: str,
+    decision: ConsentDecision,
+    now: datetime,
+    registered_by_agent_id: int | None = None,
+    is_official: bool = False,
+) -> RegisteredParticipant:
+    """Consent given and registration made at the same moment (an agent's walk-in, a
+    village's paper forms): both stored, or neither. A NIK already registered is refused
+    before anything is written, so a re-run records no stray consent."""
+    with uow:
+        if nik_is_registered(uow, hash_key, registration.nik.value):
+            raise DuplicateNik(registration.nik.value[:6])
+        consent_id = record_consent(uow, hash_key, sender_id, decision, now)
+        registered = register_participant(
+            uow,
+            cipher,
+            hash_key,
+            registration,
+            sender_id,
+            now,
+            consent_record_id=consent_id,
+            registered_by_agent_id=registered_by_agent_id,
+            is_official=is_official,
         )
+        uow.commit()
+    return registered
+
+
+def _free_reference(uow: UnitOfWork) -> str:
+    """A registration reference nobody holds yet."""
+    for _ in range(REFERENCE_ATTEMPTS):
+        reference = make_reference()
+        taken = uow.session.scalar(select(Participant.id).where(Participant.reference == reference))
+        if taken is None:
+            return reference
     raise RuntimeError(f"no free registration reference after {REFERENCE_ATTEMPTS} attempts")
 
 
@@ -231,28 +290,43 @@ def _view(participant: Participant, cipher: PiiCipher, masked: bool) -> Particip
 def _sender_conditions(hash_key: str, sender_id: str) -> list[Any]:
     """This conversation's registration, or on WhatsApp one made with this number."""
     conditions = [Participant.sender_hash == keyed_hash(hash_key, sender_id)]
-    if sender_id.startswith("wa:"):
-        conditions.append(Participant.phone_hash == phone_lookup_hash(hash_key, sender_id[3:]))
+    sender = SenderId.parse(sender_id)
+    if sender.channel is Channel.WHATSAPP:
+        conditions.append(Participant.phone_hash == phone_lookup_hash(hash_key, sender.address))
     return conditions
 
 
-def participant_id_for_sender(
-    sessions: sessionmaker[Session], hash_key: str, sender_id: str
-) -> int | None:
-    with sessions() as session:
-        return session.scalars(
+def participant_id_for_sender(uow: UnitOfWork, hash_key: str, sender_id: str) -> int | None:
+    with uow:
+        return uow.session.scalars(
             select(Participant.id)
             .where(or_(*_sender_conditions(hash_key, sender_id)))
             .order_by(Participant.id.desc())
         ).first()
 
 
+def participant_id_by(
+    uow: UnitOfWork, hash_key: str, *, reference: str | None = None, nik: str | None = None
+) -> int | None:
+    """The participant with this Sadar reference (or, without one, this NIK)."""
+    with uow:
+        if reference:
+            return uow.session.scalar(
+                select(Participant.id).where(Participant.reference == reference.strip().upper())
+            )
+        if nik:
+            return uow.session.scalar(
+                select(Participant.id).where(Participant.nik_hash == nik_lookup_hash(hash_key, nik))
+            )
+    return None
+
+
 def find_for_sender(
-    sessions: sessionmaker[Session], cipher: PiiCipher, hash_key: str, sender_id: str
+    uow: UnitOfWork, cipher: PiiCipher, hash_key: str, sender_id: str
 ) -> ParticipantView | None:
     """The participant registered from this conversation (or, on WhatsApp, this number)."""
-    with sessions() as session:
-        participant = session.scalars(
+    with uow:
+        participant = uow.session.scalars(
             select(Participant)
             .where(or_(*_sender_conditions(hash_key, sender_id)))
             .order_by(Participant.id.desc())
@@ -261,7 +335,7 @@ def find_for_sender(
 
 
 def find_participant(
-    sessions: sessionmaker[Session],
+    uow: UnitOfWork,
     cipher: PiiCipher,
     hash_key: str,
     *,
@@ -269,7 +343,7 @@ def find_participant(
     reference: str | None = None,
     masked: bool = True,
 ) -> ParticipantView | None:
-    with sessions() as session:
+    with uow:
         query = select(Participant)
         if nik is not None:
             query = query.where(Participant.nik_hash == nik_lookup_hash(hash_key, nik))
@@ -277,26 +351,27 @@ def find_participant(
             query = query.where(Participant.reference == reference.strip().upper())
         else:
             raise ValueError("give a NIK or a reference")
-        participant = session.scalars(query).first()
+        participant = uow.session.scalars(query).first()
         return _view(participant, cipher, masked) if participant else None
 
 
 def all_participants(
-    sessions: sessionmaker[Session], cipher: PiiCipher, masked: bool = True
+    uow: UnitOfWork, cipher: PiiCipher, masked: bool = True
 ) -> list[ParticipantView]:
-    with sessions() as session:
+    with uow:
         return [
             _view(p, cipher, masked)
-            for p in session.scalars(select(Participant).order_by(Participant.id))
+            for p in uow.session.scalars(select(Participant).order_by(Participant.id))
         ]
 
 
-def delete_for_sender(sessions: sessionmaker[Session], hash_key: str, sender_id: str) -> str | None:
+def delete_for_sender(uow: UnitOfWork, hash_key: str, sender_id: str) -> str | None:
     """Erase the participant's personal data (UU PDP right to erasure).
 
     Kept: the consent records (proof of what was agreed, identified only by a keyed hash)
     and the audit trail, which records the deletion without any identity."""
-    with sessions.begin() as session:
+    with uow:
+        session = uow.session
         participant = session.scalars(
             select(Participant).where(Participant.sender_hash == keyed_hash(hash_key, sender_id))
         ).first()
@@ -312,5 +387,6 @@ def delete_for_sender(sessions: sessionmaker[Session], hash_key: str, sender_id:
             )
         )
         session.delete(participant)
+        uow.commit()
     log.info("participant %s deleted their data", reference)
     return reference

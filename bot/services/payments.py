@@ -13,12 +13,15 @@ from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEvent, Participant, Payment
 from bot.domain.clock import local_date
 from bot.domain.payments import cover, load_calendar, months_for_amount, standing
 from bot.domain.registration import make_reference
+from bot.domain.senders import channel_of
+from bot.services.participants import participant_id_for_sender
+from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 RECEIPT_PREFIX = "KWT"
@@ -99,8 +102,18 @@ def _apply(session: Session, participant: Participant, payment: Payment, today: 
     ).status.value
 
 
+def _free_receipt(session: Session, prefix: str, column: str = "receipt") -> str:
+    """A receipt number nobody holds yet."""
+    field = Payment.receipt if column == "receipt" else Payment.group_receipt
+    for _ in range(RECEIPT_ATTEMPTS):
+        receipt = make_reference(prefix=prefix)
+        if session.scalar(select(Payment.id).where(field == receipt).limit(1)) is None:
+            return receipt
+    raise RuntimeError(f"no free {prefix} receipt after {RECEIPT_ATTEMPTS} attempts")
+
+
 def record_payment(
-    sessions: sessionmaker[Session],
+    uow: UnitOfWork,
     participant_id: int,
     *,
     source: PaymentSource,
@@ -111,62 +124,73 @@ def record_payment(
     now: datetime,
     paid_at: datetime | None = None,
 ) -> RecordedPayment:
-    """Store one payment at ``now`` (the status follows Indonesia's calendar day of it);
-    months and amount must agree with the participant's contribution. Idempotent on
-    ``provider_reference``: a repeat returns the first record."""
+    """Store one payment at ``now`` with its audit event (the status follows Indonesia's
+    calendar day of it); months and amount must agree with the participant's contribution.
+    Idempotent on ``provider_reference``: a repeat returns the first record."""
     verified = source is not PaymentSource.PARTICIPANT_REPORT
-    for _ in range(RECEIPT_ATTEMPTS):
-        try:
-            with sessions.begin() as session:
-                if provider_reference:
-                    earlier = session.scalar(
-                        select(Payment).where(Payment.provider_reference == provider_reference)
-                    )
-                    if earlier is not None:
-                        owner = session.get(Participant, earlier.participant_id)
-                        assert owner is not None
-                        return _recorded(earlier, owner, duplicate=True)
-                participant = session.scalar(
-                    select(Participant).where(Participant.id == participant_id).with_for_update()
-                )
-                if participant is None:
-                    raise PaymentRejected(f"no participant with id {participant_id}")
-                count = _months(participant, months, amount)
-                payment = Payment(
-                    participant_id=participant.id,
-                    receipt=make_reference(prefix=RECEIPT_PREFIX),
-                    source=source.value,
-                    provider_reference=provider_reference,
-                    amount=count * participant.monthly_contribution,
-                    months=count,
-                    verified=verified,
-                    recorded_by=recorded_by,
-                    paid_at=paid_at or now,
-                )
-                _store(
-                    session,
-                    participant,
-                    payment,
-                    now,
-                    "payment_recorded" if verified else "payment_reported",
-                    f"months={count}",
-                )
-                result = _recorded(payment, participant, duplicate=False)
-        except IntegrityError as error:
-            if provider_reference and "provider_reference" in str(error.orig):
-                continue  # a concurrent delivery of the same notification won: read it back
-            if "receipt" in str(error.orig):
-                continue  # receipt collision: draw another
-            raise
-        log.info(
-            "payment %s for %s: %d month(s), %s",
-            result.receipt,
-            result.participant_reference,
-            result.months,
-            "verified" if verified else "unverified report",
+    with uow:
+        session = uow.session
+        if provider_reference:
+            earlier = _earlier(session, provider_reference)
+            if earlier is not None:
+                return earlier
+        participant = session.scalar(
+            select(Participant).where(Participant.id == participant_id).with_for_update()
         )
-        return result
-    raise RuntimeError("could not record the payment after several attempts")
+        if participant is None:
+            raise PaymentRejected(f"no participant with id {participant_id}")
+        count = _months(participant, months, amount)
+        payment = Payment(
+            participant_id=participant.id,
+            receipt=_free_receipt(session, RECEIPT_PREFIX),
+            source=source.value,
+            provider_reference=provider_reference,
+            amount=count * participant.monthly_contribution,
+            months=count,
+            verified=verified,
+            recorded_by=recorded_by,
+            paid_at=paid_at or now,
+        )
+        try:
+            _store(
+                session,
+                participant,
+                payment,
+                now,
+                "payment_recorded" if verified else "payment_reported",
+                f"months={count}",
+            )
+        except IntegrityError as error:
+            if not (provider_reference and "provider_reference" in str(error.orig)):
+                raise
+            if not uow.is_outermost:
+                raise
+            # A concurrent delivery of the same notification won: read it back.
+            uow.rollback()
+            earlier = _earlier(session, provider_reference)
+            assert earlier is not None
+            return earlier
+        result = _recorded(payment, participant, duplicate=False)
+        uow.commit()
+    log.info(
+        "payment %s for %s: %d month(s), %s",
+        result.receipt,
+        result.participant_reference,
+        result.months,
+        "verified" if verified else "unverified report",
+    )
+    return result
+
+
+def _earlier(session: Session, provider_reference: str) -> RecordedPayment | None:
+    earlier = session.scalar(
+        select(Payment).where(Payment.provider_reference == provider_reference)
+    )
+    if earlier is None:
+        return None
+    owner = session.get(Participant, earlier.participant_id)
+    assert owner is not None
+    return _recorded(earlier, owner, duplicate=True)
 
 
 @dataclass(frozen=True)
@@ -180,7 +204,7 @@ class GroupPayment:
 
 
 def record_group_payment(
-    sessions: sessionmaker[Session],
+    uow: UnitOfWork,
     leader_id: int,
     member_ids: list[int],
     months: int,
@@ -191,8 +215,9 @@ def record_group_payment(
     """A jimpitan group pays for all its members at once: each member's months are covered
     (all or none), under one group receipt that the agent hands to the group leader."""
     members = list(dict.fromkeys([leader_id, *member_ids]))
-    group_receipt = make_reference(prefix=GROUP_RECEIPT_PREFIX)
-    with sessions.begin() as session:
+    with uow:
+        session = uow.session
+        group_receipt = _free_receipt(session, GROUP_RECEIPT_PREFIX, "group_receipt")
         participants = session.scalars(
             select(Participant)
             .where(Participant.id.in_(members))
@@ -208,7 +233,7 @@ def record_group_payment(
             count = _months(participant, months, None)
             payment = Payment(
                 participant_id=participant.id,
-                receipt=make_reference(prefix=RECEIPT_PREFIX),
+                receipt=_free_receipt(session, RECEIPT_PREFIX),
                 group_receipt=group_receipt,
                 source=PaymentSource.AGENT_CASH.value,
                 amount=count * participant.monthly_contribution,
@@ -226,8 +251,71 @@ def record_group_payment(
                 f"months={count} group={group_receipt} leader={leader_id}",
             )
             results.append(_recorded(payment, participant, duplicate=False))
+        uow.commit()
     log.info("group payment %s: %d member(s), %d month(s)", group_receipt, len(results), months)
     return GroupPayment(group_receipt, results)
+
+
+def report_own_payment(
+    uow: UnitOfWork, hash_key: str, sender_id: str, months: int, now: datetime
+) -> RecordedPayment | None:
+    """The sender says they paid: stored unverified for their own registration (None when
+    this conversation has none), to be confirmed by an agent or the provider."""
+    with uow:
+        participant_id = participant_id_for_sender(uow, hash_key, sender_id)
+        if participant_id is None:
+            return None
+        reported = record_payment(
+            uow,
+            participant_id,
+            source=PaymentSource.PARTICIPANT_REPORT,
+            recorded_by=f"participant:{channel_of(sender_id).value}",
+            months=months,
+            now=now,
+        )
+        uow.commit()
+    return reported
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """One payment as operators list it: the participant by reference only."""
+
+    payment_id: int
+    receipt: str
+    participant_reference: str
+    source: str
+    months: int
+    amount: int
+    verified: bool
+    period_from: date | None
+    period_to: date | None
+
+
+def list_payments(uow: UnitOfWork, unverified_only: bool = False) -> list[PaymentLine]:
+    """Payments, newest first."""
+    query = (
+        select(Payment, Participant.reference)
+        .join(Participant, Participant.id == Payment.participant_id)
+        .order_by(Payment.id.desc())
+    )
+    if unverified_only:
+        query = query.where(Payment.verified.is_(False))
+    with uow:
+        return [
+            PaymentLine(
+                payment.id,
+                payment.receipt,
+                reference,
+                payment.source,
+                payment.months,
+                payment.amount,
+                payment.verified,
+                payment.period_from,
+                payment.period_to,
+            )
+            for payment, reference in uow.session.execute(query).tuples()
+        ]
 
 
 def _months(participant: Participant, months: int | None, amount: int | None) -> int:
@@ -254,10 +342,11 @@ def _months(participant: Participant, months: int | None, amount: int | None) ->
 
 
 def confirm_payment(
-    sessions: sessionmaker[Session], payment_id: int, confirmed_by: str, *, now: datetime
+    uow: UnitOfWork, payment_id: int, confirmed_by: str, *, now: datetime
 ) -> RecordedPayment:
     """Turn a participant's report into a verified payment covering months."""
-    with sessions.begin() as session:
+    with uow:
+        session = uow.session
         payment = session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
         if payment is None:
             raise PaymentRejected(f"no payment with id {payment_id}")
@@ -277,4 +366,6 @@ def confirm_payment(
                     created_at=now,
                 )
             )
-        return _recorded(payment, participant, duplicate=False)
+        confirmed = _recorded(payment, participant, duplicate=False)
+        uow.commit()
+    return confirmed

@@ -39,7 +39,7 @@ def test_an_administrator_sees_coverage_and_the_monthly_chart(
         "name,district,regency,province,households,officials\n"
         "Sumberejo,Kerek,Tuban,Jawa Timur,40,4\n"
     )
-    import_villages(context.sessions, villages, context.clock)
+    import_villages(context.unit_of_work, villages, context.clock)
     for i in range(3):
         make_participant(context, f"tg:{7700 + i}")
     with context.sessions() as session:

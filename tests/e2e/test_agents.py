@@ -33,7 +33,7 @@ def test_an_enrolled_agent_sees_the_menu_and_the_village_arrears(
 ) -> None:
     agent_number = f"+62813{uuid.uuid4().int % 10**7:07d}"
     agent_id = enrol_agent(
-        context.sessions, context.cipher, context.hash_key, name="Siti Perisai",
+        context.unit_of_work(), context.cipher, context.hash_key, name="Siti Perisai",
         phone=agent_number, village="Karanglo", district="Kerek", regency="Tuban",
     )  # fmt: skip
     owing = make_participant(context, f"wa:+62814{uuid.uuid4().int % 10**7:07d}",
@@ -88,7 +88,7 @@ def test_an_agent_records_cash_for_one_resident_and_for_a_jimpitan_group(
 ) -> None:
     agent_number = f"+62816{uuid.uuid4().int % 10**7:07d}"
     enrol_agent(
-        context.sessions, context.cipher, context.hash_key, name="Joko Perisai",
+        context.unit_of_work(), context.cipher, context.hash_key, name="Joko Perisai",
         phone=agent_number, village="Karanglo", district="Kerek", regency="Tuban",
     )  # fmt: skip
     ids = [
@@ -135,7 +135,7 @@ def test_a_non_agent_naming_a_reference_only_reports_their_own_payment(
 def _enrol(context: AppContext, name: str = "Siti Perisai") -> tuple[str, int]:
     number = f"+62818{uuid.uuid4().int % 10**7:07d}"
     agent_id = enrol_agent(
-        context.sessions, context.cipher, context.hash_key, name=name, phone=number,
+        context.unit_of_work(), context.cipher, context.hash_key, name=name, phone=number,
         village="Karanglo", district="Kerek", regency="Tuban",
     )  # fmt: skip
     return number, agent_id
@@ -244,7 +244,7 @@ def test_an_agent_on_telegram_registers_a_walk_in_onto_the_resident_s_own_whatsa
 ) -> None:
     user_id = 890_000 + uuid.uuid4().int % 10_000
     agent_id = enrol_agent(
-        context.sessions, context.cipher, context.hash_key, name="Rina Perisai",
+        context.unit_of_work(), context.cipher, context.hash_key, name="Rina Perisai",
         phone=f"+62818{uuid.uuid4().int % 10**7:07d}", village="Karanglo", district="Kerek",
         regency="Tuban", telegram_user_id=user_id,
     )  # fmt: skip

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.crypto import PiiCipher
 from bot.services.agents import enrol_agent
+from bot.services.unit_of_work import UnitOfWork
 from bot.settings import PROJECT_ROOT
 from tests.e2e.conftest import Stack, participant_by_nik
 from tests.support.dialogues import (
@@ -54,7 +55,7 @@ def player(stack: Stack) -> Iterator[DialoguePlayer]:
         if conversation.name not in agents:
             number = f"+62816{uuid.uuid4().int % 10**7:07d}"
             enrol_agent(
-                sessions, cipher, stack.settings.pii_hash_key.get_secret_value(),
+                UnitOfWork(sessions), cipher, stack.settings.pii_hash_key.get_secret_value(),
                 name="Ratna Perisai", phone=number, village="Karanglo", district="Kerek",
                 regency="Tuban",
             )  # fmt: skip

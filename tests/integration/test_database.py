@@ -12,6 +12,7 @@ from bot.domain.consent import ConsentDecision, ConsentPurpose
 from bot.domain.senders import Channel
 from bot.privacy import keyed_hash
 from bot.services.consent import record_consent
+from bot.services.unit_of_work import UnitOfWork
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import ORDINARY_MOMENT
 from tests.support.services import PostgresServer
@@ -62,7 +63,9 @@ def test_consent_is_stored_with_a_keyed_hash_of_the_sender(pg_url: str) -> None:
     engine = make_engine(pg_url)
     sessions = make_session_factory(engine)
     decision = ConsentDecision(Channel.WHATSAPP, ConsentPurpose.REGISTRATION, True, "Setuju?")
-    record_consent(sessions, TEST_PII_KEY, "wa:+6281234567890", decision, ORDINARY_MOMENT)
+    record_consent(
+        UnitOfWork(sessions), TEST_PII_KEY, "wa:+6281234567890", decision, ORDINARY_MOMENT
+    )
 
     with sessions() as session:
         rows = session.scalars(select(ConsentRecord)).all()

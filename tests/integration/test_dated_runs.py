@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.app_context import AppContext
 from bot.db.migrate import upgrade
-from bot.db.models import Agent, Participant, Payment
+from bot.db.models import Participant, Payment
 from bot.domain.clock import FixedClock
 from bot.domain.consent import ConsentDecision, ConsentPurpose
 from bot.domain.nik import parse_nik
@@ -22,7 +22,7 @@ from bot.domain.payments import period_of
 from bot.domain.registration import Registration
 from bot.domain.senders import Channel
 from bot.services.activity import monthly_activity
-from bot.services.agents import arrears_in_village, enrol_agent, month_summary
+from bot.services.agents import AgentRef, arrears_in_village, enrol_agent, month_summary
 from bot.services.channel_log import as_utc
 from bot.services.consent import record_consent
 from bot.services.coverage import coverage_report
@@ -86,10 +86,10 @@ def register_at(context: AppContext, instant: datetime, serial: int) -> int:
     decision = ConsentDecision(
         channel=Channel.WHATSAPP, purpose=ConsentPurpose.REGISTRATION, granted=True, wording="ya"
     )
-    consent = record_consent(context.sessions, context.hash_key, sender, decision, now)
+    consent_id = record_consent(context.unit_of_work(), context.hash_key, sender, decision, now)
     result = register_participant(
-        context.sessions, context.cipher, context.hash_key, resident(serial), sender, now,
-        consent.id,
+        context.unit_of_work(), context.cipher, context.hash_key, resident(serial), sender, now,
+        consent_id,
     )  # fmt: skip
     with context.sessions() as session:
         found = session.scalar(
@@ -99,16 +99,12 @@ def register_at(context: AppContext, instant: datetime, serial: int) -> int:
     return found
 
 
-def karanglo_agent(context: AppContext) -> Agent:
+def karanglo_agent(context: AppContext) -> AgentRef:
     agent_id = enrol_agent(
-        context.sessions, context.cipher, context.hash_key, name="Siti", phone="+6281299900001",
-        village="Karanglo", district="Kerek", regency="Tuban",
+        context.unit_of_work(), context.cipher, context.hash_key, name="Siti",
+        phone="+6281299900001", village="Karanglo", district="Kerek", regency="Tuban",
     )  # fmt: skip
-    with context.sessions() as session:
-        agent = session.get(Agent, agent_id)
-        assert agent is not None
-        session.expunge(agent)
-        return agent
+    return AgentRef(agent_id, "Siti", "Karanglo", "Kerek", "Tuban")
 
 
 @pytest.mark.parametrize("moment", CRITICAL_MOMENTS, ids=str)
@@ -117,7 +113,7 @@ def test_registration_payment_and_reports_follow_jakartas_calendar(
 ) -> None:
     """Registered and paid at ``moment``: first month, due date, stored time, "new this
     month" on the coverage report and the dashboard chart, the agent's month summary."""
-    import_villages(context.sessions, _write_villages(tmp_path), context.clock)
+    import_villages(context.unit_of_work, _write_villages(tmp_path), context.clock)
     agent = karanglo_agent(context)
     participant_id = register_at(context, moment.at, 1)
     with context.sessions() as session:
@@ -128,18 +124,18 @@ def test_registration_payment_and_reports_follow_jakartas_calendar(
     assert as_utc(stored) == moment.at  # the same instant, stored in UTC
 
     payment = record_payment(
-        context.sessions, participant_id, source=PaymentSource.AGENT_CASH,
+        context.unit_of_work(), participant_id, source=PaymentSource.AGENT_CASH,
         recorded_by=f"agent:{agent.id}", months=1, now=context.clock.now(),
     )  # fmt: skip
     assert payment.period_from == moment.first_period
 
     today = context.clock.today()
     assert today == moment.jakarta_day
-    (row,) = coverage_report(context.sessions, today, "village")
+    (row,) = coverage_report(context.unit_of_work(), today, "village")
     assert (row.participants, row.new_this_month, row.paid_this_month) == (1, 1, 1)
-    summary = month_summary(context.sessions, agent, today)
+    summary = month_summary(context.unit_of_work(), agent, today)
     assert (summary.payments, summary.amount) == (1, payment.amount)
-    this_month = monthly_activity(context.sessions, today)[-1]
+    this_month = monthly_activity(context.unit_of_work(), today)[-1]
     assert this_month.month == period_of(moment.jakarta_day)
     assert (this_month.registrations, this_month.payments) == (1, 1)
 
@@ -162,13 +158,13 @@ def test_arrears_begin_after_the_due_date_in_jakarta(
     participant_id = register_at(context, instant.replace(day=1, hour=9, minute=0), 2)
     agent = karanglo_agent(context)
     today = at(context, instant).today()
-    owing = arrears_in_village(context.sessions, context.cipher, agent, today)
+    owing = arrears_in_village(context.unit_of_work(), context.cipher, agent, today)
     assert [line.months_owed for line in owing] == ([owes] if owes else [])
 
     # Paying the month then: the payment carries that instant, and the status is active.
     record_payment(
-        context.sessions, participant_id, source=PaymentSource.AGENT_CASH, recorded_by="cli:t",
-        months=1, now=context.clock.now(),
+        context.unit_of_work(), participant_id, source=PaymentSource.AGENT_CASH,
+        recorded_by="cli:t", months=1, now=context.clock.now(),
     )  # fmt: skip
     with context.sessions() as session:
         status = session.scalar(select(Participant.status).where(Participant.id == participant_id))
@@ -184,8 +180,8 @@ def test_an_official_is_refused_the_evening_before_turning_18_and_accepted_after
     eve, after_midnight = eighteenth_birthday_moments(date(2026, 12, 1))
     # The same UTC day: a server reading its own date would decide both alike.
     assert eve.astimezone(UTC).date() == after_midnight.astimezone(UTC).date()
-    import_villages(context.sessions, _write_villages(tmp_path), context.clock)
-    village = find_village(context.sessions, "Karanglo")
+    import_villages(context.unit_of_work, _write_villages(tmp_path), context.clock)
+    village = find_village(context.unit_of_work(), "Karanglo")
     assert village is not None
     officials = tmp_path / f"officials-{birthday}.csv"
     officials.write_text(
@@ -194,7 +190,7 @@ def test_an_official_is_refused_the_evening_before_turning_18_and_accepted_after
         encoding="utf-8",
     )
     bulk = BulkContext(
-        context.sessions, context.cipher, context.hash_key, context.channel_log, 18, 65,
+        context.unit_of_work, context.cipher, context.hash_key, context.channel_log, 18, 65,
         context.clock,
     )  # fmt: skip
 

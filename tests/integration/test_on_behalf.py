@@ -47,7 +47,7 @@ def context(pg_url: str) -> Iterator[AppContext]:
 @pytest.fixture
 def agent_id(context: AppContext) -> int:
     return enrol_agent(
-        context.sessions, context.cipher, context.hash_key, name="Siti Perisai",
+        context.unit_of_work(), context.cipher, context.hash_key, name="Siti Perisai",
         phone="+6281300000001", telegram_user_id=700100, village="Karanglo", district="Kerek",
         regency="Tuban",
     )  # fmt: skip
@@ -100,7 +100,9 @@ def test_read_aloud_registers_the_resident_on_their_own_number_with_the_attestat
     assert (audit.actor, audit.action) == (f"agent:{agent_id}", "registered_on_behalf")
     # Reminders can reach the resident, whose 24-hour window is still closed.
     assert contact.sender_hash == participant.sender_hash and contact.last_inbound_at is None
-    view = find_for_sender(context.sessions, context.cipher, context.hash_key, f"wa:{RESIDENT}")
+    view = find_for_sender(
+        context.unit_of_work(), context.cipher, context.hash_key, f"wa:{RESIDENT}"
+    )
     assert view is not None and view.reference == result.reference
     with pytest.raises(DuplicateNik):
         context.on_behalf.register_read_aloud(agent_id, walk_in(), wording, NOW)

@@ -19,6 +19,7 @@ from bot.domain.payments import ParticipantStatus
 from bot.domain.registration import Registration
 from bot.domain.senders import Channel
 from bot.services.participants import DuplicateNik, register_participant
+from bot.services.unit_of_work import UnitOfWork
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB
 
@@ -58,7 +59,9 @@ def sessions(request: pytest.FixtureRequest, tmp_path: Path):
 
 
 def test_registration_creates_an_encrypted_participant_and_an_audit_event(sessions) -> None:
-    result = register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "wa:+62812", NOW)
+    result = register_participant(
+        UnitOfWork(sessions), CIPHER, TEST_PII_KEY, registration(), "wa:+62812", NOW
+    )
     assert result.reference.startswith("SDR-")
     assert result.status is ParticipantStatus.AWAITING_FIRST_PAYMENT
     assert result.monthly_contribution == 36_800
@@ -78,9 +81,13 @@ def test_registration_creates_an_encrypted_participant_and_an_audit_event(sessio
 
 
 def test_the_same_nik_from_another_sender_is_refused(sessions) -> None:
-    register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "wa:+62812", NOW)
+    register_participant(
+        UnitOfWork(sessions), CIPHER, TEST_PII_KEY, registration(), "wa:+62812", NOW
+    )
     with pytest.raises(DuplicateNik):
-        register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:99", NOW)
+        register_participant(
+            UnitOfWork(sessions), CIPHER, TEST_PII_KEY, registration(), "tg:99", NOW
+        )
     with sessions() as session:
         assert session.scalar(select(Participant.id).where(Participant.id > 1)) is None
 
@@ -92,7 +99,9 @@ def test_concurrent_registrations_of_one_nik_create_one_participant(pg_url: str)
 
     def attempt(sender: str) -> None:
         try:
-            register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), sender, NOW)
+            register_participant(
+                UnitOfWork(sessions), CIPHER, TEST_PII_KEY, registration(), sender, NOW
+            )
             outcomes.append("created")
         except DuplicateNik:
             outcomes.append("duplicate")
@@ -109,15 +118,19 @@ def test_concurrent_registrations_of_one_nik_create_one_participant(pg_url: str)
 def test_find_for_sender_and_masking(sessions) -> None:
     from bot.services.participants import find_for_sender, find_participant
 
-    result = register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:42", NOW)
-    mine = find_for_sender(sessions, CIPHER, TEST_PII_KEY, "tg:42")
+    result = register_participant(
+        UnitOfWork(sessions), CIPHER, TEST_PII_KEY, registration(), "tg:42", NOW
+    )
+    mine = find_for_sender(UnitOfWork(sessions), CIPHER, TEST_PII_KEY, "tg:42")
     assert mine is not None and mine.reference == result.reference
     assert mine.nik == "357102********01" and mine.full_name == "B*** S******"
-    assert find_for_sender(sessions, CIPHER, TEST_PII_KEY, "tg:43") is None
+    assert find_for_sender(UnitOfWork(sessions), CIPHER, TEST_PII_KEY, "tg:43") is None
     # On WhatsApp the number itself finds the registration made elsewhere (e.g. on the web).
-    assert find_for_sender(sessions, CIPHER, TEST_PII_KEY, "wa:+6281234567890") is not None
+    assert (
+        find_for_sender(UnitOfWork(sessions), CIPHER, TEST_PII_KEY, "wa:+6281234567890") is not None
+    )
     full = find_participant(
-        sessions, CIPHER, TEST_PII_KEY, reference=result.reference, masked=False
+        UnitOfWork(sessions), CIPHER, TEST_PII_KEY, reference=result.reference, masked=False
     )
     assert full is not None and full.nik == NIK and full.full_name == "Budi Santoso"
 
@@ -125,9 +138,11 @@ def test_find_for_sender_and_masking(sessions) -> None:
 def test_deletion_erases_personal_data_and_keeps_an_anonymous_audit_trail(sessions) -> None:
     from bot.services.participants import delete_for_sender
 
-    result = register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:42", NOW)
-    assert delete_for_sender(sessions, TEST_PII_KEY, "tg:42") == result.reference
-    assert delete_for_sender(sessions, TEST_PII_KEY, "tg:42") is None
+    result = register_participant(
+        UnitOfWork(sessions), CIPHER, TEST_PII_KEY, registration(), "tg:42", NOW
+    )
+    assert delete_for_sender(UnitOfWork(sessions), TEST_PII_KEY, "tg:42") == result.reference
+    assert delete_for_sender(UnitOfWork(sessions), TEST_PII_KEY, "tg:42") is None
     with sessions() as session:
         assert session.scalars(select(Participant)).all() == []
         events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
@@ -136,7 +151,7 @@ def test_deletion_erases_personal_data_and_keeps_an_anonymous_audit_trail(sessio
         ("deleted_by_participant", None),
     ]
     # The same NIK can register again after deletion.
-    register_participant(sessions, CIPHER, TEST_PII_KEY, registration(), "tg:42", NOW)
+    register_participant(UnitOfWork(sessions), CIPHER, TEST_PII_KEY, registration(), "tg:42", NOW)
 
 
 def test_admin_cli_shows_and_exports_masked(pg_url: str) -> None:
@@ -148,7 +163,7 @@ def test_admin_cli_shows_and_exports_masked(pg_url: str) -> None:
 
     engine = make_engine(pg_url)
     result = register_participant(
-        make_session_factory(engine), CIPHER, TEST_PII_KEY, registration(), "tg:1", NOW
+        UnitOfWork(make_session_factory(engine)), CIPHER, TEST_PII_KEY, registration(), "tg:1", NOW
     )
     engine.dispose()
     sadar = _Path(sys.executable).with_name("sadar")

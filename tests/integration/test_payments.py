@@ -55,7 +55,7 @@ def participant(context: AppContext, participant_id: int) -> Participant:
 
 def cash(context: AppContext, participant_id: int, **kwargs):
     return record_payment(
-        context.sessions,
+        context.unit_of_work(),
         participant_id,
         source=PaymentSource.AGENT_CASH,
         recorded_by="agent:test",
@@ -115,7 +115,7 @@ def test_amounts_that_do_not_add_up_are_refused(
 def test_a_participants_own_report_waits_for_confirmation(context: AppContext) -> None:
     pid = make_participant(context, "wa:+6281300000004", first_period=date(2026, 9, 1))
     report = record_payment(
-        context.sessions,
+        context.unit_of_work(),
         pid,
         source=PaymentSource.PARTICIPANT_REPORT,
         recorded_by="participant:wa",
@@ -125,11 +125,11 @@ def test_a_participants_own_report_waits_for_confirmation(context: AppContext) -
     assert not report.verified and report.period_from is None
     assert participant(context, pid).paid_through is None
     assert participant(context, pid).status == "awaiting_first_payment"
-    confirmed = confirm_payment(context.sessions, report.payment_id, "admin", now=NOW)
+    confirmed = confirm_payment(context.unit_of_work(), report.payment_id, "admin", now=NOW)
     assert (confirmed.period_from, confirmed.period_to) == (date(2026, 9, 1), date(2026, 10, 1))
     assert participant(context, pid).status == "active"
     # Confirming twice changes nothing.
-    again = confirm_payment(context.sessions, report.payment_id, "admin", now=NOW)
+    again = confirm_payment(context.unit_of_work(), report.payment_id, "admin", now=NOW)
     assert again.period_to == date(2026, 10, 1)
     assert participant(context, pid).paid_through == date(2026, 10, 1)
 
@@ -143,7 +143,7 @@ def test_a_provider_reference_is_recorded_once_even_when_delivered_concurrently(
     def deliver() -> None:
         results.append(
             record_payment(
-                context.sessions,
+                context.unit_of_work(),
                 pid,
                 source=PaymentSource.PROVIDER,
                 recorded_by="provider",
@@ -227,7 +227,7 @@ def test_a_jimpitan_group_pays_for_every_member_under_one_receipt(context: AppCo
 
     leader = make_participant(context, "tg:20")
     members = [make_participant(context, f"tg:{21 + i}", with_jht=i == 0) for i in range(3)]
-    paid = record_group_payment(context.sessions, leader, members, 2, "agent:7", now=NOW)
+    paid = record_group_payment(context.unit_of_work(), leader, members, 2, "agent:7", now=NOW)
     assert paid.group_receipt.startswith("JMP-")
     assert len(paid.members) == 4
     assert {m.period_to for m in paid.members} == {date(2026, 12, 1)}
@@ -237,6 +237,6 @@ def test_a_jimpitan_group_pays_for_every_member_under_one_receipt(context: AppCo
         rows = session.scalars(select(Payment).where(Payment.group_receipt == paid.group_receipt))
         assert {r.participant_id for r in rows} == {leader, *members}
     with pytest.raises(PaymentRejected, match="unknown participant"):
-        record_group_payment(context.sessions, leader, [999_999], 1, "agent:7", now=NOW)
+        record_group_payment(context.unit_of_work(), leader, [999_999], 1, "agent:7", now=NOW)
     # All or nothing: the failed group recorded nobody.
     assert participant(context, leader).paid_through == date(2026, 12, 1)

@@ -72,7 +72,7 @@ def dispatcher_for(
     context: AppContext, outbox, now: datetime = MORNING, template: str | None = CONTENT_SID
 ) -> ReminderDispatcher:
     return ReminderDispatcher(
-        context.sessions,
+        context.unit_of_work,
         context.cipher,
         context.channel_log,
         outbox,
@@ -97,7 +97,7 @@ def reminders(context: AppContext) -> list[Reminder]:
 
 def queue_all(context: AppContext) -> list[int]:
     batches: list[list[int]] = []
-    enqueue_planned(context.sessions, lambda ids, _when: batches.append(ids), now=MORNING)
+    enqueue_planned(context.unit_of_work, lambda ids, _when: batches.append(ids), now=MORNING)
     return [reminder_id for batch in batches for reminder_id in batch]
 
 
@@ -109,7 +109,7 @@ def test_planning_chooses_who_gets_what_and_says_why_not(context: AppContext) ->
     make_participant(context, "tg:1005", consent=False)
     make_participant(context, "tg:1006", first_period=date(2026, 12, 1))  # starts later
 
-    dry = plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=False)
+    dry = plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=False)
     assert reminders(context) == []  # a dry run writes nothing
     assert dry.counts == {
         ("before_due", "tg", "planned"): 1,
@@ -118,8 +118,8 @@ def test_planning_chooses_who_gets_what_and_says_why_not(context: AppContext) ->
         ("before_due", "tg", "skipped"): 1,
     }
 
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)  # idempotent
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)  # idempotent
     rows = reminders(context)
     assert len(rows) == 4
     planned = [r for r in rows if r.state == "planned"]
@@ -137,7 +137,7 @@ def test_send_moments_follow_each_participants_time_zone(context: AppContext) ->
     make_participant(context, "tg:2001", province="35")  # Jawa Timur, WIB
     make_participant(context, "tg:2002", province="51")  # Bali, WITA
     make_participant(context, "tg:2003", province="91")  # Papua, WIT
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     moments = sorted(r.scheduled_for for r in reminders(context))
     assert moments == [
         datetime(2026, 11, 12, 23, 0, tzinfo=UTC),
@@ -150,7 +150,7 @@ async def test_telegram_reminder_says_amount_months_and_due_date(
     context: AppContext, outbox, fake: FakeTelegram
 ) -> None:
     make_participant(context, "tg:3001", first_period=date(2026, 10, 1))  # October unpaid too
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     outcomes = await dispatcher_for(context, outbox).send_batch(queue_all(context))
     assert [o.state for o in outcomes] == ["sent"]
     (sent,) = fake.sent()
@@ -166,7 +166,7 @@ async def test_whatsapp_uses_the_template_outside_the_24_hour_window(
 ) -> None:
     make_participant(context, "wa:+6281100000010", last_inbound_at=MORNING - timedelta(hours=2))
     make_participant(context, "wa:+6281100000011", last_inbound_at=MORNING - timedelta(days=3))
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     await dispatcher_for(context, outbox).send_batch(queue_all(context))
     (inside,) = twilio.to("+6281100000010")
     assert inside["Body"].startswith("Pengingat iuran") and "ContentSid" not in inside
@@ -182,7 +182,7 @@ async def test_without_an_approved_template_nothing_is_sent_outside_the_window(
     context: AppContext, outbox, twilio: FakeTwilio
 ) -> None:
     make_participant(context, "wa:+6281100000020", last_inbound_at=MORNING - timedelta(days=3))
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     outcomes = await dispatcher_for(context, outbox, template=None).send_batch(queue_all(context))
     assert [o.state for o in outcomes] == ["skipped"]
     assert "SADAR_WHATSAPP_REMINDER_CONTENT_SID" in (reminders(context)[0].reason or "")
@@ -193,7 +193,7 @@ async def test_night_time_waits_for_the_morning_in_the_participants_zone(
     context: AppContext, outbox, fake: FakeTelegram
 ) -> None:
     make_participant(context, "tg:4001", province="91")  # WIT
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     evening_wit = datetime(2026, 11, 13, 13, 0, tzinfo=UTC)  # 22:00 WIT
     (outcome,) = await dispatcher_for(context, outbox, now=evening_wit).send_batch(
         queue_all(context)
@@ -208,7 +208,7 @@ async def test_changes_after_planning_are_respected_at_send_time(
 ) -> None:
     paid = make_participant(context, "tg:5001")
     make_participant(context, "tg:5002")
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     with context.sessions.begin() as session:
         session.execute(update(Participant).where(Participant.id == paid).values(paid_through=NOV))
     context.channel_log.set_reminders_opt_out("tg:5002", opted_out=True)
@@ -225,7 +225,7 @@ async def test_a_reminder_is_claimed_once_even_if_queued_twice(
     context: AppContext, outbox, fake: FakeTelegram
 ) -> None:
     make_participant(context, "tg:6001")
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     ids = queue_all(context)
     first = dispatcher_for(context, outbox)
     second = dispatcher_for(context, outbox)
@@ -239,7 +239,7 @@ async def test_platform_failures_retry_later_or_fail_for_good(
 ) -> None:
     make_participant(context, "wa:+6281100000030")
     make_participant(context, "wa:+6281100000031")
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     ids = queue_all(context)
     twilio.failures = [500, 500, 500, 500]  # the outbox's 4 attempts for the first one
     first = await dispatcher_for(context, outbox).send(ids[0])
@@ -257,19 +257,19 @@ async def test_delivery_reports_reach_the_reminder(
     context: AppContext, outbox, twilio: FakeTwilio
 ) -> None:
     make_participant(context, "wa:+6281100000040")
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     await dispatcher_for(context, outbox).send_batch(queue_all(context))
     (message,) = twilio.messages
     assert context.channel_log.record_status(message["sid"], "delivered", None)
     assert reminders(context)[0].state == "delivered"
     assert context.channel_log.record_status(message["sid"], "read", None)
-    assert counts_by_state(context.sessions) == {"read": 1}
+    assert counts_by_state(context.unit_of_work()) == {"read": 1}
 
 
 def test_recovery_after_a_worker_died(context: AppContext) -> None:
     for chat in (7001, 7002, 7003):
         make_participant(context, f"tg:{chat}")
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     claimed, sending, lost = queue_all(context)
     long_ago = MORNING - timedelta(hours=1)
     with context.sessions.begin() as session:
@@ -280,11 +280,11 @@ def test_recovery_after_a_worker_died(context: AppContext) -> None:
                 .values(state=state, claimed_at=long_ago, updated_at=long_ago)
             )
         session.execute(update(Reminder).where(Reminder.id == lost).values(updated_at=long_ago))
-    busy = recover(context.sessions, MORNING, queue_idle=False)
+    busy = recover(context.unit_of_work(), MORNING, queue_idle=False)
     assert busy.requeue == [claimed] and busy.unknown == 1
     states = {r.id: r.state for r in reminders(context)}
     assert states == {claimed: "queued", sending: "unknown", lost: "queued"}
-    idle = recover(context.sessions, MORNING + timedelta(hours=1), queue_idle=True)
+    idle = recover(context.unit_of_work(), MORNING + timedelta(hours=1), queue_idle=True)
     assert sorted(idle.requeue) == sorted([claimed, lost])
 
 
@@ -294,7 +294,7 @@ async def test_a_send_without_an_answer_is_never_repeated(
     """Telegram took the request but answered after python-telegram-bot's 5 s read timeout:
     it may have the message, so resending could duplicate it."""
     make_participant(context, "tg:8001")
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     fake.delay_seconds = 6
     (outcome,) = await dispatcher_for(context, outbox).send_batch(queue_all(context))
     assert outcome.state == "unknown"
@@ -309,13 +309,13 @@ async def test_a_claim_taken_back_by_recovery_is_not_sent_by_its_first_worker(
     """Worker A claims, stalls (rate limiter, slow network); recovery hands the reminder to
     worker B, which sends it. When A wakes up it must not send a second copy."""
     make_participant(context, "tg:8101")
-    plan(context.sessions, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     (reminder_id,) = queue_all(context)
     slow = dispatcher_for(context, outbox)
     claimed = slow._claim(reminder_id)
     assert claimed is not None
     later = MORNING + timedelta(minutes=30)
-    assert recover(context.sessions, later, queue_idle=False).requeue == [reminder_id]
+    assert recover(context.unit_of_work(), later, queue_idle=False).requeue == [reminder_id]
     assert (await dispatcher_for(context, outbox, now=later).send(reminder_id)).state == "sent"
     assert (await slow._send_claimed(reminder_id, claimed)).state == "taken"
     assert len(fake.sent()) == 1

@@ -68,54 +68,57 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_agents_are_recognised_only_by_their_enrolled_identities(context: AppContext) -> None:
     agent_id = enrol_agent(
-        context.sessions, context.cipher, context.hash_key, name="Siti Perisai",
+        context.unit_of_work(), context.cipher, context.hash_key, name="Siti Perisai",
         phone="+6281234567000", village="Karanglo", district="Kerek", regency="Tuban",
         telegram_user_id=424242,
     )  # fmt: skip
-    assert agent_for_sender(context.sessions, context.hash_key, "wa:+6281234567000").id == agent_id
-    assert agent_for_sender(context.sessions, context.hash_key, "tg:424242").id == agent_id
+    assert (
+        agent_for_sender(context.unit_of_work(), context.hash_key, "wa:+6281234567000").id
+        == agent_id
+    )
+    assert agent_for_sender(context.unit_of_work(), context.hash_key, "tg:424242").id == agent_id
     for stranger in (
         "wa:+6281234567001",
         "tg:424243",
         "web:wa:+6281234567000",
         "tg:+6281234567000",
     ):
-        assert agent_for_sender(context.sessions, context.hash_key, stranger) is None
-    (view,) = list_agents(context.sessions, context.cipher)
+        assert agent_for_sender(context.unit_of_work(), context.hash_key, stranger) is None
+    (view,) = list_agents(context.unit_of_work(), context.cipher)
     assert view.phone == "+6281*******00" and view.telegram
     with pytest.raises(AgentProblem, match="already enrolled"):
         enrol_agent(
-            context.sessions, context.cipher, context.hash_key, name="Dobel",
+            context.unit_of_work(), context.cipher, context.hash_key, name="Dobel",
             phone="+6281234567000", village="Karanglo", district="Kerek", regency="Tuban",
         )  # fmt: skip
-    suspend_agent(context.sessions, agent_id, NOW)
-    assert agent_for_sender(context.sessions, context.hash_key, "wa:+6281234567000") is None
+    suspend_agent(context.unit_of_work(), agent_id, NOW)
+    assert agent_for_sender(context.unit_of_work(), context.hash_key, "wa:+6281234567000") is None
 
 
 def test_village_import_reports_bad_rows_and_a_rerun_updates_without_duplicates(
     context: AppContext, tmp_path: Path
 ) -> None:
     path = write(tmp_path, "villages.csv", VILLAGES)
-    report = import_villages(context.sessions, path, fixed_clock(NOW))
+    report = import_villages(context.unit_of_work, path, fixed_clock(NOW))
     assert (report.created, report.existing, report.total) == (2, 0, 5)
     assert report.errors == [
         (4, "households must be a whole number, got 'banyak'"),
         (5, "missing name"),
         (6, "officials (9) exceed households (5)"),
     ]
-    assert list(import_errors(context.sessions, report.run_id)) == report.errors
+    assert list(import_errors(context.unit_of_work(), report.run_id)) == report.errors
     corrected = write(tmp_path, "villages-2.csv", VILLAGES.replace("1524,12", "1530,12"))
-    again = import_villages(context.sessions, corrected, fixed_clock(NOW))
+    again = import_villages(context.unit_of_work, corrected, fixed_clock(NOW))
     assert (again.created, again.existing) == (0, 2)
     with context.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Village)) == 2
-    karanglo = find_village(context.sessions, "desa karanglo")
+    karanglo = find_village(context.unit_of_work(), "desa karanglo")
     assert karanglo is not None and karanglo.households == 1530
 
 
 def bulk(context: AppContext) -> BulkContext:
     return BulkContext(
-        context.sessions,
+        context.unit_of_work,
         context.cipher,
         context.hash_key,
         context.channel_log,
@@ -128,8 +131,10 @@ def bulk(context: AppContext) -> BulkContext:
 def test_officials_import_validates_each_row_resumes_and_never_duplicates(
     context: AppContext, tmp_path: Path
 ) -> None:
-    import_villages(context.sessions, write(tmp_path, "villages.csv", VILLAGES), fixed_clock(NOW))
-    karanglo = find_village(context.sessions, "Karanglo")
+    import_villages(
+        context.unit_of_work, write(tmp_path, "villages.csv", VILLAGES), fixed_clock(NOW)
+    )
+    karanglo = find_village(context.unit_of_work(), "Karanglo")
     assert karanglo is not None
     path = write(tmp_path, "officials.csv", OFFICIALS)
 
@@ -162,8 +167,10 @@ def test_officials_import_validates_each_row_resumes_and_never_duplicates(
 
 
 def test_coverage_figures_on_a_generated_village(context: AppContext, tmp_path: Path) -> None:
-    import_villages(context.sessions, write(tmp_path, "villages.csv", VILLAGES), fixed_clock(NOW))
-    karanglo = find_village(context.sessions, "Karanglo")
+    import_villages(
+        context.unit_of_work, write(tmp_path, "villages.csv", VILLAGES), fixed_clock(NOW)
+    )
+    karanglo = find_village(context.unit_of_work(), "Karanglo")
     assert karanglo is not None
     import_officials(bulk(context), write(tmp_path, "officials.csv", OFFICIALS), karanglo)
     with context.sessions.begin() as session:
@@ -180,10 +187,10 @@ def test_coverage_figures_on_a_generated_village(context: AppContext, tmp_path: 
             .values(created_at=date(2026, 10, 2), first_period=date(2026, 10, 1))
         )
     record_payment(
-        context.sessions, ids[0], source=PaymentSource.AGENT_CASH, recorded_by="agent:1",
+        context.unit_of_work(), ids[0], source=PaymentSource.AGENT_CASH, recorded_by="agent:1",
         months=1, now=NOW,
     )  # fmt: skip
-    village_rows = coverage_report(context.sessions, TODAY, "village")
+    village_rows = coverage_report(context.unit_of_work(), TODAY, "village")
     row = next(r for r in village_rows if r.area == ("Tuban", "Kerek", "Karanglo"))
     figures = (row.households, row.officials, row.participants, row.officials_enrolled)
     assert figures == (1524, 12, 3, 3)
@@ -193,7 +200,7 @@ def test_coverage_figures_on_a_generated_village(context: AppContext, tmp_path: 
     assert row.new_this_month == 2  # registered in November
     assert row.officials_share == pytest.approx(3 / 12)
     assert not row.meets(0.5)
-    regency = coverage_report(context.sessions, TODAY, "regency")
+    regency = coverage_report(context.unit_of_work(), TODAY, "regency")
     tuban = next(r for r in regency if r.area == ("Tuban",))
     assert tuban.participants == 3 and tuban.households == 1524
     tulungagung = next(r for r in regency if r.area == ("Tulungagung",))

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.app_context import AppContext
 from bot.db.models import Participant, Payment
-from bot.services.agents import enrol_agent
+from bot.services.agents import AgentRef, enrol_agent
 from tests.support.participants import make_participant
 from tests.support.stack import Stack
 
@@ -27,7 +27,7 @@ def context(stack: Stack) -> Iterator[AppContext]:
 def _agent(context: AppContext) -> str:
     number = f"+62819{uuid.uuid4().int % 10**7:07d}"
     enrol_agent(
-        context.sessions, context.cipher, context.hash_key, name="Dewi Perisai",
+        context.unit_of_work(), context.cipher, context.hash_key, name="Dewi Perisai",
         phone=number, village="Karanglo", district="Kerek", regency="Tuban",
     )  # fmt: skip
     return number
@@ -84,7 +84,6 @@ def test_a_large_payment_needs_konfirmasi(stack: Stack, context: AppContext) -> 
 def test_the_daily_cap_counts_distinct_residents_since_midnight_wib(pg_url: str) -> None:
     from datetime import date, datetime
 
-    from bot.db.models import Agent
     from bot.services.agents import residents_paid_for_today
     from bot.services.payments import PaymentSource, record_payment
     from bot.settings import Settings
@@ -96,18 +95,15 @@ def test_the_daily_cap_counts_distinct_residents_since_midnight_wib(pg_url: str)
         Settings(_env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY), clock
     )
     agent_id = enrol_agent(
-        context.sessions, context.cipher, context.hash_key, name="Dewi Perisai",
+        context.unit_of_work(), context.cipher, context.hash_key, name="Dewi Perisai",
         phone="+6281900000001", village="Karanglo", district="Kerek", regency="Tuban",
     )  # fmt: skip
-    with context.sessions() as session:
-        agent = session.get(Agent, agent_id)
-        assert agent is not None
-        session.expunge(agent)
+    agent = AgentRef(agent_id, "Dewi Perisai", "Karanglo", "Kerek", "Tuban")
     residents = [make_participant(context, f"tg:{9100 + i}") for i in range(3)]
 
     def pay(participant_id: int) -> None:
         record_payment(
-            context.sessions, participant_id, source=PaymentSource.AGENT_CASH,
+            context.unit_of_work(), participant_id, source=PaymentSource.AGENT_CASH,
             recorded_by=f"agent:{agent_id}", months=1, now=clock.now(),
         )  # fmt: skip
 
@@ -116,7 +112,7 @@ def test_the_daily_cap_counts_distinct_residents_since_midnight_wib(pg_url: str)
     pay(residents[1])
     pay(residents[1])
     pay(residents[2])
-    assert residents_paid_for_today(context.sessions, agent, date(2026, 11, 20)) == 2
+    assert residents_paid_for_today(context.unit_of_work(), agent, date(2026, 11, 20)) == 2
     context.engine.dispose()
 
 

@@ -47,8 +47,8 @@ def make_participant(
             channel=channel, purpose=ConsentPurpose.REGISTRATION, granted=True, wording="setuju"
         )
         consent_id = record_consent(
-            context.sessions, context.hash_key, sender_id, decision, context.clock.now()
-        ).id
+            context.unit_of_work(), context.hash_key, sender_id, decision, context.clock.now()
+        )
     registration = Registration(
         full_name="Warga Uji",
         nik=parse_nik(nik, TODAY),
@@ -63,7 +63,7 @@ def make_participant(
         channel=channel,
     )
     result = register_participant(
-        context.sessions,
+        context.unit_of_work(),
         context.cipher,
         context.hash_key,
         registration,

@@ -4,14 +4,8 @@ import httpx
 import pytest
 
 from bot import messages
-from bot.conversation import (
-    MAX_MESSAGE_CHARS,
-    BotReply,
-    Button,
-    ConversationRouter,
-    RasaClient,
-    RasaUnavailable,
-)
+from bot.conversation import MAX_MESSAGE_CHARS, ConversationRouter, RasaClient, RasaUnavailable
+from bot.domain.replies import BotReply, Button
 from tests.support.fake_rasa import FakeRasaREST
 from tests.support.services import free_port
 

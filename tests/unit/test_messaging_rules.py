@@ -9,8 +9,8 @@ import pytest
 
 from bot.channels.options import resolve_option
 from bot.channels.whatsapp import MAX_BODY_CHARS, InboundKind, InboundWhatsApp, split_body
-from bot.conversation import BotReply, Button, for_delivery
 from bot.domain.messaging import next_delivery_status, template_required, window_open
+from bot.domain.replies import BotReply, Button, for_delivery
 from bot.domain.senders import Channel
 from bot.shared_state import reserve
 

@@ -1,0 +1,289 @@
+"""Sending claimed reminders, one worker process each: a worker *claims* a queued reminder
+with one conditional UPDATE (only one worker can win), re-checks everything (paid since?
+opted out? daytime?), marks it *sending* right before the platform call, then *sent* (later
+*delivered*/*read* from status callbacks) or, on failure, back to *queued* with a backoff
+or *failed*. A send interrupted mid-call is never retried (``recover`` marks it
+*unknown*), so a reminder is sent at most once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from bot import messages
+from bot.channels.outbound import Outbox
+from bot.crypto import PiiCipher
+from bot.db.engine import rows_changed
+from bot.db.models import ChannelContact, Participant, Reminder
+from bot.domain.clock import Clock
+from bot.domain.formatting import bulan_range, rupiah, tanggal
+from bot.domain.payments import PaymentCalendar, next_unpaid_period
+from bot.domain.reminders import (
+    Occasion,
+    ReminderKind,
+    ReminderPolicy,
+    ReminderState,
+    applies,
+    months_owed_at,
+    next_send_moment,
+    timezone_for,
+)
+from bot.domain.replies import MessageTemplate
+from bot.privacy import mask_sender
+from bot.services.channel_log import ChannelLog
+from bot.services.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What sending a reminder needs of the participant and their chat address."""
+
+    consented: bool
+    first_period: date
+    paid_through: date | None
+    province_code: str
+    monthly_contribution: int
+    opted_out: bool
+    address_encrypted: str
+
+
+@dataclass(frozen=True)
+class Claimed:
+    period: date
+    kind: str
+    attempts: int
+    #: None when the participant or their chat address is no longer known.
+    recipient: Recipient | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reminder_id: int
+    state: str
+    #: When a reminder must wait (night time, backoff), the moment to try again.
+    retry_at: datetime | None = None
+
+
+class ReminderDispatcher:
+    """Sends claimed reminders through the Outbox; one instance per worker process."""
+
+    def __init__(
+        self,
+        units: Callable[[], UnitOfWork],
+        cipher: PiiCipher,
+        channel_log: ChannelLog,
+        outbox: Outbox,
+        calendar: PaymentCalendar,
+        policy: ReminderPolicy,
+        *,
+        template_sid: str | None,
+        max_attempts: int = 5,
+        clock: Clock,
+    ):
+        self._units = units
+        self._cipher = cipher
+        self._log = channel_log
+        self._outbox = outbox
+        self._calendar = calendar
+        self._policy = policy
+        self._template_sid = template_sid
+        self._max_attempts = max_attempts
+        self._clock = clock
+
+    def _set(self, reminder_id: int, state: ReminderState, **values: Any) -> None:
+        with self._units() as uow:
+            uow.session.execute(
+                update(Reminder)
+                .where(Reminder.id == reminder_id)
+                .values(state=state.value, updated_at=self._clock.now(), **values)
+            )
+            uow.commit()
+
+    def _claim(self, reminder_id: int) -> Claimed | None:
+        """Take the reminder if it is still queued (one conditional UPDATE: only one worker
+        can win) and load what sending needs, in the same transaction."""
+        with self._units() as uow:
+            session = uow.session
+            won = session.execute(
+                update(Reminder)
+                .where(Reminder.id == reminder_id)
+                .where(Reminder.state == ReminderState.QUEUED.value)
+                .values(
+                    state=ReminderState.CLAIMED.value,
+                    claimed_at=self._clock.now(),
+                    updated_at=self._clock.now(),
+                    attempts=Reminder.attempts + 1,
+                )
+                .returning(
+                    Reminder.period, Reminder.kind, Reminder.attempts, Reminder.participant_id
+                )
+            ).first()
+            if won is None:
+                return None
+            found = session.execute(
+                select(Participant, ChannelContact)
+                .outerjoin(ChannelContact, ChannelContact.sender_hash == Participant.sender_hash)
+                .where(Participant.id == won.participant_id)
+            ).first()
+            recipient = None
+            if found is not None and found[1] is not None:
+                participant, contact = found[0], found[1]
+                recipient = Recipient(
+                    consented=participant.consent_record_id is not None,
+                    first_period=participant.first_period,
+                    paid_through=participant.paid_through,
+                    province_code=participant.province_code,
+                    monthly_contribution=participant.monthly_contribution,
+                    opted_out=contact.reminders_opted_out_at is not None,
+                    address_encrypted=contact.address_encrypted,
+                )
+            claimed = Claimed(won.period, won.kind, won.attempts, recipient)
+            uow.commit()
+        return claimed
+
+    def _start_sending(self, reminder_id: int, attempt: int) -> bool:
+        """claimed -> sending, only if this worker's claim (its attempt number) still holds:
+        a claim handed back to the queue by ``recover`` and taken by another worker makes
+        this one step back instead of sending a second copy."""
+        with self._units() as uow:
+            won = (
+                rows_changed(
+                    uow.session.execute(
+                        update(Reminder)
+                        .where(Reminder.id == reminder_id)
+                        .where(
+                            Reminder.state.in_(
+                                [ReminderState.CLAIMED.value, ReminderState.SENDING.value]
+                            )
+                        )
+                        .where(Reminder.attempts == attempt)
+                        .values(
+                            state=ReminderState.SENDING.value,
+                            claimed_at=self._clock.now(),
+                            updated_at=self._clock.now(),
+                        )
+                    )
+                )
+                == 1
+            )
+            uow.commit()
+        return won
+
+    async def send_batch(self, reminder_ids: list[int]) -> list[Outcome]:
+        return [await self.send(reminder_id) for reminder_id in reminder_ids]
+
+    async def send(self, reminder_id: int) -> Outcome:
+        # Database work runs in threads: the event loop keeps other sends moving.
+        claimed = await asyncio.to_thread(self._claim, reminder_id)
+        if claimed is None:
+            return Outcome(reminder_id, "taken")  # another worker has it, or it is done
+        try:
+            return await self._send_claimed(reminder_id, claimed)
+        except Exception:
+            # Back to the queue for the recovery sweep; the claim is never left dangling.
+            log.exception("reminder %d failed unexpectedly", reminder_id)
+            await asyncio.to_thread(
+                self._set, reminder_id, ReminderState.QUEUED, reason="unexpected error"
+            )
+            raise
+
+    async def _send_claimed(self, reminder_id: int, claimed: Claimed) -> Outcome:
+        participant = claimed.recipient
+        now = self._clock.now()
+        if participant is None:
+            return await self._skip(reminder_id, "participant or chat address no longer known")
+        if not participant.consented:
+            return await self._skip(reminder_id, "no consent recorded")
+        if participant.opted_out:
+            return await self._skip(reminder_id, "opted out of reminders")
+        occasion = Occasion(ReminderKind(claimed.kind), claimed.period)
+        lapse = self._calendar.months_unpaid_for_non_active
+        if not applies(occasion, participant.first_period, participant.paid_through, lapse):
+            return await self._skip(reminder_id, "paid since it was planned")
+        zone = timezone_for(participant.province_code)
+        allowed_at = next_send_moment(now, zone, self._policy)
+        if allowed_at > now:
+            await asyncio.to_thread(
+                self._set, reminder_id, ReminderState.QUEUED, scheduled_for=allowed_at
+            )
+            return Outcome(reminder_id, ReminderState.QUEUED.value, retry_at=allowed_at)
+
+        recipient = self._cipher.decrypt(participant.address_encrypted)
+        text, template = self._content(occasion, participant)
+        message = await asyncio.to_thread(self._log.opening_message, recipient, text, template, now)
+        if message is None:
+            return await self._skip(
+                reminder_id,
+                "outside WhatsApp's 24-hour window and no approved template is configured "
+                "(SADAR_WHATSAPP_REMINDER_CONTENT_SID)",
+            )
+
+        async def handover() -> bool:
+            return await asyncio.to_thread(self._start_sending, reminder_id, claimed.attempts)
+
+        result = await self._outbox.send(
+            recipient, message, purpose="reminder", on_handover=handover
+        )
+        if result.cancelled:
+            return Outcome(reminder_id, "taken")  # recovered and claimed again elsewhere
+        if result.ok:
+            await asyncio.to_thread(
+                self._set,
+                reminder_id,
+                ReminderState.SENT,
+                outbound_message_id=result.record_ids[0] if result.record_ids else None,
+                reason=None,
+            )
+            return Outcome(reminder_id, ReminderState.SENT.value)
+        if result.uncertain:
+            await asyncio.to_thread(
+                self._set, reminder_id, ReminderState.UNKNOWN, reason=(result.error or "")[:200]
+            )
+            return Outcome(reminder_id, ReminderState.UNKNOWN.value)
+        attempts = claimed.attempts  # counted by the claim: includes this attempt
+        if result.retryable and attempts < self._max_attempts:
+            retry_at = now + timedelta(minutes=5 * 2 ** (attempts - 1))
+            await asyncio.to_thread(
+                self._set,
+                reminder_id,
+                ReminderState.QUEUED,
+                scheduled_for=retry_at,
+                reason=result.error,
+            )
+            return Outcome(reminder_id, ReminderState.QUEUED.value, retry_at=retry_at)
+        await asyncio.to_thread(
+            self._set, reminder_id, ReminderState.FAILED, reason=(result.error or "")[:200]
+        )
+        log.warning(
+            "reminder %d to %s failed: %s", reminder_id, mask_sender(recipient), result.error
+        )
+        return Outcome(reminder_id, ReminderState.FAILED.value)
+
+    async def _skip(self, reminder_id: int, reason: str) -> Outcome:
+        await asyncio.to_thread(self._set, reminder_id, ReminderState.SKIPPED, reason=reason)
+        return Outcome(reminder_id, ReminderState.SKIPPED.value)
+
+    def _content(
+        self, occasion: Occasion, participant: Recipient
+    ) -> tuple[str, MessageTemplate | None]:
+        """The reminder as text, and as the approved template when one is configured."""
+        first_owed = next_unpaid_period(participant.first_period, participant.paid_through)
+        owed = months_owed_at(occasion.period, participant.first_period, participant.paid_through)
+        values = {
+            "amount": rupiah(owed * participant.monthly_contribution),
+            "months": bulan_range(first_owed, occasion.period),
+            "due_date": tanggal(self._calendar.due_date(occasion.period)),
+        }
+        text = messages.REMINDER_TEXTS[occasion.kind.value].format(**values)
+        if not self._template_sid:
+            return text, None
+        variables = {"1": values["amount"], "2": values["months"], "3": values["due_date"]}
+        return text, MessageTemplate(self._template_sid, variables)
