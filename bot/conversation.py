@@ -150,7 +150,10 @@ class ConversationRouter:
         inbound message (the lock queues waiters first come, first served), so everything
         done for one message, before and after Rasa, ends before the sender's next one."""
         async with self._lock_for(sender_id):
-            yield
+            try:
+                yield
+            finally:
+                metrics.TURNS_ENDED.labels(channel=_channel_label(sender_id)).inc()
 
     async def handle(
         self,

@@ -23,6 +23,11 @@ TURN_SECONDS = Histogram(
     ["channel"],
     buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0),
 )
+TURNS_ENDED = Counter(
+    "sadar_turns_ended",
+    "Inbound messages whose turn is over: replies handed to the channel (or the busy reply)",
+    ["channel"],
+)
 RASA_ERRORS = Counter(
     "sadar_rasa_errors_total",
     "Turns the Rasa server could not answer (unreachable, timeout, HTTP error).",

@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,8 @@ from tests.support.fake_twilio import (
 from tests.support.services import PostgresServer, free_port, stop, wait_for_port
 
 STARTUP_TIMEOUT_SECONDS = 180
-#: A channel conversation turn is over when no further message came for this long.
-QUIET_SECONDS = 0.6
+#: How long one turn (Rasa, the action server, the channel's sends) may take.
+TURN_TIMEOUT_SECONDS = 60
 
 
 TELEGRAM_TOKEN = "123456:E2E-token"
@@ -114,13 +114,14 @@ class Stack:
         """Deliver one Telegram Update to the webhook; the messages the bot sent back."""
         chat_id = (update.get("message") or update["callback_query"]["message"])["chat"]["id"]
         before = len(self.telegram_to(chat_id))
+        turns = self.turns_ended("tg")
         response = httpx.post(
             f"{self.gateway_url}/webhooks/telegram",
             json=update,
             headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
         )
         assert response.status_code == 200, response.text
-        _wait_quiet(lambda: len(self.telegram_to(chat_id)), before)
+        self._wait_turn_ended("tg", turns)
         return self.telegram_to(chat_id)[before:]
 
     def telegram_to(self, chat_id: int) -> list[dict[str, Any]]:
@@ -129,12 +130,28 @@ class Stack:
     def whatsapp(self, number: str, body: str, **extra: str) -> list[str]:
         """Post one signed inbound WhatsApp message; the bodies Sadar sent back."""
         before = len(self.twilio.to(number))
+        turns = self.turns_ended("wa")
         form = inbound_form(number, body, **extra)
         url = f"{self.gateway_url}/webhooks/whatsapp"
         response = httpx.post(url, **signed_form(url, form))
         assert response.status_code == 200, response.text
-        _wait_quiet(lambda: len(self.twilio.to(number)), before)
+        self._wait_turn_ended("wa", turns)
         return self.twilio.bodies(number)[before:]
+
+    def turns_ended(self, channel: str) -> float:
+        """The gateway's count of ended turns on ``channel`` (its /metrics, from loopback):
+        a turn ends once its replies have been handed to the channel's API."""
+        text = httpx.get(f"{self.gateway_url}/metrics").text
+        prefix = f'sadar_turns_ended_total{{channel="{channel}"}} '
+        found = [line for line in text.splitlines() if line.startswith(prefix)]
+        return float(found[0][len(prefix) :]) if found else 0.0
+
+    def _wait_turn_ended(self, channel: str, before: float) -> None:
+        """The positive signal that a message's turn is over: no guessing from quiet."""
+        deadline = time.monotonic() + TURN_TIMEOUT_SECONDS
+        while self.turns_ended(channel) < before + 1:
+            assert time.monotonic() < deadline, f"no {channel} turn ended within the timeout"
+            time.sleep(0.02)
 
     def tracker(self, sender_id: str) -> dict[str, Any]:
         response = httpx.get(
@@ -149,19 +166,6 @@ class Stack:
             f"--- {path.name} (last 40 lines)\n" + "\n".join(path.read_text().splitlines()[-40:])
             for path in sorted(self.log_dir.glob("*.log"))
         )
-
-
-def _wait_quiet(count: Callable[[], int], before: int, timeout: float = 60) -> None:
-    """Wait for the first reply, then until no more arrive for a moment."""
-    deadline = time.monotonic() + timeout
-    while count() == before:
-        assert time.monotonic() < deadline, "no reply within the timeout"
-        time.sleep(0.05)
-    seen, quiet_since = count(), time.monotonic()
-    while time.monotonic() - quiet_since < QUIET_SECONDS:
-        time.sleep(0.05)
-        if count() != seen:
-            seen, quiet_since = count(), time.monotonic()
 
 
 def _wait_until(check, what: str, stack: Stack, timeout: float) -> None:

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.cli import app as cli_app
+from bot.cli.main import app as cli_app
 from bot.devserver import process_specs, rasa_environment
 from bot.settings import PROJECT_ROOT, Settings
 

@@ -1,0 +1,1 @@
+"""The `sadar` command line (the entry point is bot.cli.main:app)."""
