@@ -24,7 +24,7 @@ from actions.on_behalf import (
     send_consent_code,
 )
 from bot.app_context import get_app_context
-from bot.domain.formatting import bulan, programmes, rupiah, tanggal
+from bot.domain.formatting import programmes, rupiah, tanggal
 from bot.domain.nik import InvalidNik, parse_nik
 from bot.domain.registration import (
     Registration,
@@ -34,18 +34,16 @@ from bot.domain.registration import (
     check_income,
     clean_full_name,
 )
-from bot.domain.senders import Channel, channel_of
+from bot.domain.senders import Channel, SenderId, channel_of
 from bot.domain.tariff import monthly_contribution
 from bot.services.participants import (
     ConsentMissing,
     DuplicateNik,
     NikHolder,
-    delete_for_sender,
-    find_for_sender,
     nik_holder,
     register_participant,
 )
-from bot.understanding.interpreter import FIELDS, Meaning, Unparsed, interpret, yes_no
+from bot.understanding.interpreter import FIELDS, Meaning, Unparsed, interpret
 from nlu.parsing.identifiers import normalise_phone
 from nlu.parsing.lookups import (
     occupation_label,
@@ -477,7 +475,7 @@ def _number_of_this_chat(tracker: Tracker) -> list[EventType]:
     registering someone else, whose number the agent types)."""
     own_chat = channel_of(tracker.sender_id) is Channel.WHATSAPP and not _for_resident(tracker)
     if own_chat and tracker.get_slot("phone") is None:
-        return [SlotSet("phone", tracker.sender_id.split(":", 1)[1])]
+        return [SlotSet("phone", SenderId.parse(tracker.sender_id).address)]
     return []
 
 
@@ -707,81 +705,3 @@ class ActionCancelRegistration(Action):
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_registration_cancelled")
         return [ActiveLoop(None), SlotSet("requested_slot", None), *_reset_registration()]
-
-
-class ActionCheckStatus(Action):
-    """ "cek status": the sender's own registration, without repeating personal data."""
-
-    def name(self) -> str:
-        return "action_check_status"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        context = get_app_context()
-        view = await asyncio.to_thread(
-            find_for_sender,
-            context.unit_of_work(),
-            context.cipher,
-            context.hash_key,
-            tracker.sender_id,
-        )
-        if view is None:
-            dispatcher.utter_message(response="utter_status_not_registered")
-            return []
-        now = view.standing(context.clock.today())
-        arrears = (
-            response_text(domain, "utter_status_arrears").format(
-                months=now.months_owed, amount=rupiah(now.months_owed * view.monthly_contribution)
-            )
-            if now.months_owed
-            else response_text(domain, "utter_status_arrears_none")
-        )
-        dispatcher.utter_message(
-            response="utter_status",
-            reference=view.reference,
-            status=response_text(domain, f"utter_status_label_{now.status.value}"),
-            programmes=programmes(view.with_jht),
-            contribution=rupiah(view.monthly_contribution),
-            paid_through=bulan(view.paid_through)
-            if view.paid_through
-            else response_text(domain, "utter_status_paid_through_none"),
-            arrears=arrears,
-            due_date=tanggal(view.next_due_date),
-        )
-        return []
-
-
-class ActionDeleteMyData(Action):
-    """ "hapus data saya": asks once for confirmation, then erases (see delete_for_sender)."""
-
-    def name(self) -> str:
-        return "action_delete_my_data"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        context = get_app_context()
-        key = context.hash_key
-        pending = bool(tracker.get_slot("deletion_requested"))
-        answer = yes_no(message_from(tracker))
-        if pending and answer is True:
-            reference = await asyncio.to_thread(
-                delete_for_sender, context.unit_of_work(), key, tracker.sender_id
-            )
-            dispatcher.utter_message(
-                response="utter_data_deleted" if reference else "utter_nothing_to_delete"
-            )
-            # The conversation (typed NIK, name, phone) is erased with the record.
-            return [SlotSet("deletion_requested", None), SlotSet("erase_conversation", True)]
-        if pending and answer is False:
-            dispatcher.utter_message(response="utter_deletion_cancelled")
-            return [SlotSet("deletion_requested", None)]
-        own = await asyncio.to_thread(
-            find_for_sender, context.unit_of_work(), context.cipher, key, tracker.sender_id
-        )
-        if own is None:
-            dispatcher.utter_message(response="utter_nothing_to_delete")
-            return []
-        dispatcher.utter_message(response="utter_confirm_delete")
-        return [SlotSet("deletion_requested", True)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,6 +19,7 @@ from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, SenderId
 from bot.privacy import mask_sender
 from bot.services.channel_log import ChannelLog
+from bot.services.courier import Handover
 from bot.shared_state import RateLimiter, acquire, within_window
 
 log = logging.getLogger(__name__)
@@ -90,12 +90,6 @@ class SendOutcome:
     uncertain: bool = False
     #: The caller's handover check said no: nothing was handed to the platform.
     cancelled: bool = False
-
-
-#: Called once the rate limiter let the message through, right before the platform call:
-#: from here on a crash leaves it unknown whether the message went out. Returning False
-#: cancels the send (e.g. the reminder was taken away from this worker meanwhile).
-Handover = Callable[[], Awaitable[bool]]
 
 
 class Outbox:

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -39,11 +38,12 @@ from bot.domain.consent import (
 )
 from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
-from bot.domain.replies import BotReply, MessageTemplate
+from bot.domain.replies import MessageTemplate
 from bot.domain.senders import Channel, SenderId, make_sender_id
 from bot.privacy import keyed_hash, mask_digits, mask_sender
 from bot.services.agents import AgentRef
 from bot.services.channel_log import ChannelLog, as_utc
+from bot.services.courier import Courier
 from bot.services.participants import (
     DuplicateNik,
     RegisteredParticipant,
@@ -57,20 +57,6 @@ log = logging.getLogger(__name__)
 
 #: Shown in the recorded wording instead of the code, which is never stored.
 HIDDEN_CODE = "••••••"
-
-
-class Delivery(Protocol):
-    @property
-    def ok(self) -> bool: ...
-    @property
-    def uncertain(self) -> bool: ...
-
-
-class Courier(Protocol):
-    """What sends the code to the resident's WhatsApp (the Outbox, in the action server)."""
-
-    def has_channel(self, channel: Channel) -> bool: ...
-    async def send(self, recipient: str, message: BotReply, purpose: str = ...) -> Delivery: ...
 
 
 def resident_sender_id(registration: Registration) -> str:

@@ -108,3 +108,40 @@ def test_the_domain_core_imports_nothing_of_the_project_outside_it() -> None:
         if not target.startswith("bot.domain") and target != "bot"
     }
     assert outside == set()
+
+
+def crossings(inside: str, forbidden: tuple[str, ...]) -> set[tuple[str, str]]:
+    return {
+        (name, target)
+        for name, targets in graph().items()
+        if name == inside or name.startswith(inside + ".")
+        for target in targets
+        if any(target == f or target.startswith(f + ".") for f in forbidden)
+    }
+
+
+def test_services_depend_on_no_adapter() -> None:
+    """Use cases know the domain, the database and their ports (bot/services/courier.py),
+    never the HTTP gateway, the channel adapters, the CLI, Rasa actions or the process-wide
+    context: those call services, not the other way round."""
+    adapters = ("bot.gateway", "bot.channels", "bot.cli", "bot.app_context", "actions", "nlu")
+    allowed_parsers = {(n, t) for n, t in crossings("bot.services", ("nlu.parsing",))}
+    assert crossings("bot.services", adapters) - allowed_parsers == set()
+
+
+def test_actions_do_no_sql() -> None:
+    """Actions translate between Rasa and services: the database is the services' business."""
+    assert crossings("actions", ("bot.db",)) == set()
+    sql = [
+        path.name
+        for path in (PROJECT_ROOT / "actions").glob("*.py")
+        if any(
+            isinstance(node, ast.Import | ast.ImportFrom)
+            and any(
+                (getattr(node, "module", None) or alias.name).split(".")[0] == "sqlalchemy"
+                for alias in node.names
+            )
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        )
+    ]
+    assert sql == []

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot import messages
-from bot.channels.outbound import Outbox
 from bot.crypto import PiiCipher
 from bot.db.engine import rows_changed
 from bot.db.models import ChannelContact, Participant, Reminder
@@ -37,6 +36,7 @@ from bot.domain.reminders import (
 from bot.domain.replies import MessageTemplate
 from bot.privacy import mask_sender
 from bot.services.channel_log import ChannelLog
+from bot.services.courier import Courier
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class ReminderDispatcher:
         units: Callable[[], UnitOfWork],
         cipher: PiiCipher,
         channel_log: ChannelLog,
-        outbox: Outbox,
+        outbox: Courier,
         calendar: PaymentCalendar,
         policy: ReminderPolicy,
         *,

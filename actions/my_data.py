@@ -1,0 +1,95 @@
+"""A participant's own data from chat: "cek status", and "hapus data saya" (asked once for
+confirmation, then erased: bot.services.participants.delete_for_sender)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.actions import message_from, response_text
+from bot.app_context import get_app_context
+from bot.domain.formatting import bulan, programmes, rupiah, tanggal
+from bot.services.participants import delete_for_sender, find_for_sender
+from bot.understanding.interpreter import yes_no
+
+
+class ActionCheckStatus(Action):
+    """ "cek status": the sender's own registration, without repeating personal data."""
+
+    def name(self) -> str:
+        return "action_check_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        view = await asyncio.to_thread(
+            find_for_sender,
+            context.unit_of_work(),
+            context.cipher,
+            context.hash_key,
+            tracker.sender_id,
+        )
+        if view is None:
+            dispatcher.utter_message(response="utter_status_not_registered")
+            return []
+        now = view.standing(context.clock.today())
+        arrears = (
+            response_text(domain, "utter_status_arrears").format(
+                months=now.months_owed, amount=rupiah(now.months_owed * view.monthly_contribution)
+            )
+            if now.months_owed
+            else response_text(domain, "utter_status_arrears_none")
+        )
+        dispatcher.utter_message(
+            response="utter_status",
+            reference=view.reference,
+            status=response_text(domain, f"utter_status_label_{now.status.value}"),
+            programmes=programmes(view.with_jht),
+            contribution=rupiah(view.monthly_contribution),
+            paid_through=bulan(view.paid_through)
+            if view.paid_through
+            else response_text(domain, "utter_status_paid_through_none"),
+            arrears=arrears,
+            due_date=tanggal(view.next_due_date),
+        )
+        return []
+
+
+class ActionDeleteMyData(Action):
+    """ "hapus data saya": asks once for confirmation, then erases (see delete_for_sender)."""
+
+    def name(self) -> str:
+        return "action_delete_my_data"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        key = context.hash_key
+        pending = bool(tracker.get_slot("deletion_requested"))
+        answer = yes_no(message_from(tracker))
+        if pending and answer is True:
+            reference = await asyncio.to_thread(
+                delete_for_sender, context.unit_of_work(), key, tracker.sender_id
+            )
+            dispatcher.utter_message(
+                response="utter_data_deleted" if reference else "utter_nothing_to_delete"
+            )
+            # The conversation (typed NIK, name, phone) is erased with the record.
+            return [SlotSet("deletion_requested", None), SlotSet("erase_conversation", True)]
+        if pending and answer is False:
+            dispatcher.utter_message(response="utter_deletion_cancelled")
+            return [SlotSet("deletion_requested", None)]
+        own = await asyncio.to_thread(
+            find_for_sender, context.unit_of_work(), context.cipher, key, tracker.sender_id
+        )
+        if own is None:
+            dispatcher.utter_message(response="utter_nothing_to_delete")
+            return []
+        dispatcher.utter_message(response="utter_confirm_delete")
+        return [SlotSet("deletion_requested", True)]
