@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -73,6 +73,17 @@ MAX_FAILURES_BEFORE_HELP = 3
 SUMMARY_STEPS = ("registration_confirmed", RESIDENT_CONSENT_SLOT)
 
 Verdict = dict[str, Any]
+
+
+class Step(NamedTuple):
+    """What a field's check may use besides the value."""
+
+    dispatcher: CollectingDispatcher
+    tracker: Tracker
+    domain: DomainDict
+    pending: Verdict
+
+
 #: A verdict that refused the value (the reply saying why was already sent).
 REFUSED: Verdict = {}
 
@@ -216,7 +227,7 @@ class ValidateRegistrationForm(FormValidationAction):
         check = getattr(self, f"check_{name}", None)
         if check is None:
             return {name: value}
-        result = check(value, dispatcher, tracker, domain, pending)
+        result = check(value, Step(dispatcher, tracker, domain, pending))
         if hasattr(result, "__await__"):
             result = await result
         return dict(result)
@@ -239,55 +250,41 @@ class ValidateRegistrationForm(FormValidationAction):
             failures[slot] = 0
         return [SlotSet("registration_failures", failures)]
 
-    def check_full_name(
-        self,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        pending: Verdict,
-    ) -> Verdict:
+    def check_full_name(self, value: Any, step: Step) -> Verdict:
         try:
             return {"full_name": clean_full_name(str(value))}
         except RegistrationProblem:
-            dispatcher.utter_message(response="utter_invalid_full_name")
+            step.dispatcher.utter_message(response="utter_invalid_full_name")
             return REFUSED
 
-    async def check_nik(
-        self,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        pending: Verdict,
-    ) -> Verdict:
+    async def check_nik(self, value: Any, step: Step) -> Verdict:
         context = get_app_context()
         today = context.clock.today()
         try:
             nik = parse_nik(str(value), today)
         except InvalidNik as error:
-            dispatcher.utter_message(response=f"utter_invalid_nik_{error.problem.value}")
+            step.dispatcher.utter_message(response=f"utter_invalid_nik_{error.problem.value}")
             return REFUSED
-        stopped = self._eligibility(nik.birth_date, today, dispatcher, source="nik")
+        stopped = self._eligibility(nik.birth_date, today, step.dispatcher, source="nik")
         if stopped:
             return stopped
         holder = await asyncio.to_thread(
-            nik_holder, context.unit_of_work(), context.hash_key, nik.value, tracker.sender_id
+            nik_holder, context.unit_of_work(), context.hash_key, nik.value, step.tracker.sender_id
         )
         if holder is NikHolder.THIS_SENDER or (
-            holder is not NikHolder.NOBODY and _for_resident(tracker)
+            holder is not NikHolder.NOBODY and _for_resident(step.tracker)
         ):
             # Its own holder (or an agent, who can mark a disputed registration) is told.
-            dispatcher.utter_message(response="utter_nik_already_registered")
+            step.dispatcher.utter_message(response="utter_nik_already_registered")
             return REFUSED
         if holder is NikHolder.SOMEONE_ELSE:
             # Nothing that confirms someone else's registration: where to get help instead.
-            dispatcher.utter_message(response="utter_nik_not_in_chat")
+            step.dispatcher.utter_message(response="utter_nik_not_in_chat")
             return REFUSED
         result: Verdict = {"nik": nik.value}
-        birth = pending.get("birth_date") or tracker.get_slot("birth_date")
+        birth = step.pending.get("birth_date") or step.tracker.get_slot("birth_date")
         if birth and birth != nik.birth_date.isoformat():
-            dispatcher.utter_message(
+            step.dispatcher.utter_message(
                 response="utter_birth_date_mismatch",
                 birth_date=_show_date(birth),
                 nik_birth_date=_show_date(nik.birth_date.isoformat()),
@@ -295,24 +292,17 @@ class ValidateRegistrationForm(FormValidationAction):
             result["birth_date"] = None
         return result
 
-    def check_birth_date(
-        self,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        pending: Verdict,
-    ) -> Verdict:
+    def check_birth_date(self, value: Any, step: Step) -> Verdict:
         birth = date.fromisoformat(str(value))
         today = get_app_context().clock.today()
-        stopped = self._eligibility(birth, today, dispatcher, source="birth_date")
+        stopped = self._eligibility(birth, today, step.dispatcher, source="birth_date")
         if stopped:
             return stopped
-        nik = pending.get("nik") or tracker.get_slot("nik")
+        nik = step.pending.get("nik") or step.tracker.get_slot("nik")
         if nik:
             encoded = parse_nik(nik, today).birth_date
             if encoded != birth:
-                dispatcher.utter_message(
+                step.dispatcher.utter_message(
                     response="utter_birth_date_mismatch",
                     birth_date=_show_date(birth.isoformat()),
                     nik_birth_date=_show_date(encoded.isoformat()),
@@ -339,132 +329,73 @@ class ValidateRegistrationForm(FormValidationAction):
             return {STOPPED_SLOT: problem.code}
         return {}
 
-    def check_phone(
-        self,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        pending: Verdict,
-    ) -> Verdict:
+    def check_phone(self, value: Any, step: Step) -> Verdict:
         phone = normalise_phone(str(value))
         if phone is None:
-            dispatcher.utter_message(response="utter_invalid_phone")
+            step.dispatcher.utter_message(response="utter_invalid_phone")
             return REFUSED
         return {"phone": phone}
 
-    def check_village(
-        self,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        pending: Verdict,
-    ) -> Verdict:
+    def check_village(self, value: Any, step: Step) -> Verdict:
         name = str(value).strip()
         if len(name) < 3:
-            dispatcher.utter_message(response="utter_invalid_village")
+            step.dispatcher.utter_message(response="utter_invalid_village")
             return REFUSED
         known = village_by_name(name)
         if known is not None:
             return {"village": known.name, "district": known.district, "regency": known.regency}
         # An unknown village: the NIK still tells the regency when we know its code; the
         # district (and regency otherwise) is asked next.
-        nik = pending.get("nik") or tracker.get_slot("nik")
+        nik = step.pending.get("nik") or step.tracker.get_slot("nik")
         same_regency = villages_in_regency(str(nik)[:4]) if nik else []
         regency = same_regency[0].regency if same_regency else None
         return {"village": name, "district": None, "regency": regency}
 
-    def check_district(
-        self,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        pending: Verdict,
-    ) -> Verdict:
+    def check_district(self, value: Any, step: Step) -> Verdict:
         return {"district": str(value)} if len(str(value)) >= 3 else REFUSED
 
-    def check_regency(
-        self,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        pending: Verdict,
-    ) -> Verdict:
+    def check_regency(self, value: Any, step: Step) -> Verdict:
         return {"regency": str(value)} if len(str(value)) >= 3 else REFUSED
 
-    def check_occupation(
-        self,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        pending: Verdict,
-    ) -> Verdict:
+    def check_occupation(self, value: Any, step: Step) -> Verdict:
         if str(value) not in {o.code for o in occupations()}:  # only codes of the lookup
-            dispatcher.utter_message(response="utter_invalid_occupation")
+            step.dispatcher.utter_message(response="utter_invalid_occupation")
             return REFUSED
         return {"occupation": str(value)}
 
-    def check_declared_income(
-        self,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        pending: Verdict,
-    ) -> Verdict:
+    def check_declared_income(self, value: Any, step: Step) -> Verdict:
         try:
             return {"declared_income": float(check_income(int(value)))}
         except RegistrationProblem as problem:
-            dispatcher.utter_message(response=f"utter_{problem.code}")
+            step.dispatcher.utter_message(response=f"utter_{problem.code}")
             return REFUSED
 
-    def check_with_jht(
-        self,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        pending: Verdict,
-    ) -> Verdict:
+    def check_with_jht(self, value: Any, step: Step) -> Verdict:
         return {"with_jht": bool(value)}
 
-    def check_registration_confirmed(
-        self,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        pending: Verdict,
-    ) -> Verdict:
+    def check_registration_confirmed(self, value: Any, step: Step) -> Verdict:
         return {"registration_confirmed": True} if value else REFUSED
 
-    async def check_resident_consent(
-        self,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-        pending: Verdict,
-    ) -> Verdict:
+    async def check_resident_consent(self, value: Any, step: Step) -> Verdict:
         """The code is sent here, inside the form, so that a number it cannot reach keeps
         every answer and simply asks again (the agent may choose reading aloud)."""
         if value != CODE:
             return {RESIDENT_CONSENT_SLOT: READ_ALOUD}
         context = get_app_context()
-        agent = await enrolled_agent(tracker)
+        agent = await enrolled_agent(step.tracker)
         if agent is None:
             return {RESIDENT_CONSENT_SLOT: value}  # refused at submission
         held = await send_consent_code(
-            context, domain, agent, tracker.sender_id, registration_from_slots(tracker)
+            context,
+            step.domain,
+            agent,
+            step.tracker.sender_id,
+            registration_from_slots(step.tracker),
         )
         if held is None:
-            dispatcher.utter_message(
+            step.dispatcher.utter_message(
                 response="utter_resident_code_not_sent",
-                phone=masked_phone(str(tracker.get_slot("phone"))),
+                phone=masked_phone(str(step.tracker.get_slot("phone"))),
             )
             return REFUSED
         return {RESIDENT_CONSENT_SLOT: CODE}

@@ -75,14 +75,10 @@ def read_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
 
 
 @dataclass(frozen=True)
-class VillageView:
+class VillageView(VillageRecord):
+    """A village as stored: its record and its id."""
+
     id: int
-    name: str
-    district: str
-    regency: str
-    province: str
-    households: int
-    officials: int
 
 
 def _start_run(uow: UnitOfWork, kind: str, path: Path, total: int) -> tuple[int, set[int]]:
@@ -196,13 +192,13 @@ def find_village(uow: UnitOfWork, name: str, district: str | None = None) -> Vil
             return None
         village = found[0]
         return VillageView(
-            id=village.id,
             name=village.name,
             district=village.district,
             regency=village.regency,
             province=village.province,
             households=village.households,
             officials=village.officials,
+            id=village.id,
         )
 
 

@@ -154,11 +154,11 @@ async def test_village_question_suggests_villages_of_the_nik_regency() -> None:
 
 
 async def test_unknown_village_takes_the_regency_from_the_nik() -> None:
-    from actions.registration import ValidateRegistrationForm
+    from actions.registration import Step, ValidateRegistrationForm
 
     t = tracker("inform", slots={"nik": "3504015207850002", "requested_slot": "village"})
     result = ValidateRegistrationForm().check_village(
-        "Sumberejo", CollectingDispatcher(), t, DOMAIN, {}
+        "Sumberejo", Step(CollectingDispatcher(), t, DOMAIN, {})
     )
     assert result == {"village": "Sumberejo", "district": None, "regency": "Tulungagung"}
 
