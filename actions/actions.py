@@ -12,6 +12,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.handoff import start_handoff
+from actions.responses import response_text
 from bot.app_context import get_app_context
 from bot.domain.consent import ConsentDecision, ConsentPurpose
 from bot.domain.formatting import rupiah
@@ -19,6 +21,7 @@ from bot.domain.senders import channel_of
 from bot.domain.tariff import load_tariff, monthly_contribution
 from bot.services.consent import record_consent
 from bot.understanding import interpreter
+from bot.understanding.handoff_messages import wants_a_person
 from bot.understanding.interpreter import (
     Entity,
     Meaning,
@@ -66,6 +69,21 @@ def message_from(tracker: Tracker) -> Message:
     )
 
 
+async def answer_or_hand_over(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: DomainDict,
+    topic: str | None,
+    income: int | None = None,
+) -> None:
+    """A question is answered; an explicit request for a person, wherever it comes (a form
+    step included), opens a conversation with the village's agent."""
+    if topic == "ask_human" and wants_a_person(message_from(tracker).text):
+        await start_handoff(dispatcher, tracker, domain)
+    else:
+        answer_question(dispatcher, topic, income)
+
+
 def answer_question(
     dispatcher: CollectingDispatcher, topic: str | None, income: int | None = None
 ) -> None:
@@ -97,14 +115,6 @@ def _premium_breakdown(dispatcher: CollectingDispatcher, income: int) -> None:
         dispatcher.utter_message(response="utter_premium_estimate_note")
 
 
-def response_text(domain: DomainDict, response: str) -> str:
-    """The first text variant of a domain response: what the person was shown."""
-    variants = domain.get("responses", {}).get(response) or []
-    if not variants or not variants[0].get("text"):
-        raise LookupError(f"domain.yml has no text for response {response!r}")
-    return str(variants[0]["text"])
-
-
 class ValidateConsentForm(FormValidationAction):
     """The consent question, read by meaning: a question is answered and the consent asked
     again; "batal" is a no; fields given along the way wait until consent is given."""
@@ -127,7 +137,10 @@ class ValidateConsentForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_consent_given")
             return [SlotSet("consent_given", None)]
         if reading.meaning is Meaning.QUESTION:
-            answer_question(dispatcher, reading.topic, message.entity("money"))
+            money = message.entity("money")
+            await answer_or_hand_over(
+                dispatcher, tracker, domain, reading.topic, int(money) if money else None
+            )
             return [SlotSet("consent_given", None)]
         if reading.meaning is Meaning.CANCEL:
             # Recorded as no consent; action_record_consent says it was cancelled.
@@ -244,7 +257,9 @@ class ActionAnswerQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         income = latest_entity_value(tracker, "money")
-        answer_question(dispatcher, latest_intent(tracker), int(income) if income else None)
+        await answer_or_hand_over(
+            dispatcher, tracker, domain, latest_intent(tracker), int(income) if income else None
+        )
         return []
 
 

@@ -13,10 +13,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.actions import response_text
+from actions.outbox import get_outbox
+from actions.responses import response_text
 from bot.app_context import AppContext, get_app_context
-from bot.channels.factory import build_outbox
-from bot.channels.outbound import Outbox
 from bot.domain.formatting import rupiah, tanggal
 from bot.domain.registration import Registration
 from bot.domain.replies import BotReply
@@ -29,20 +28,6 @@ log = logging.getLogger(__name__)
 
 #: The two ways an agent may collect a resident's consent (slot resident_consent).
 CODE, READ_ALOUD = "code", "read_aloud"
-
-
-_outboxes: dict[asyncio.AbstractEventLoop, Outbox] = {}
-
-
-def get_outbox() -> Outbox:
-    """The outbox for messages a conversation starts to someone else (a consent code to a
-    resident, a notice to an agent). Its HTTP and Redis clients belong to the event loop
-    that runs it, so there is one per loop; call from inside that loop."""
-    loop = asyncio.get_running_loop()
-    if loop not in _outboxes:
-        context = get_app_context()
-        _outboxes[loop] = build_outbox(context.settings, context.channel_log)
-    return _outboxes[loop]
 
 
 def consent_terms(domain: DomainDict) -> str:

@@ -14,7 +14,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.actions import answer_question, message_from, response_text
+from actions.actions import answer_or_hand_over, message_from
 from actions.agents import agent_for_request, enrolled_agent
 from actions.on_behalf import (
     CODE,
@@ -23,6 +23,7 @@ from actions.on_behalf import (
     read_aloud_wording,
     send_consent_code,
 )
+from actions.responses import response_text
 from bot.app_context import get_app_context
 from bot.domain.formatting import programmes, rupiah, tanggal
 from bot.domain.nik import InvalidNik, parse_nik
@@ -142,7 +143,9 @@ class ValidateRegistrationForm(FormValidationAction):
             return None
         if reading.meaning is Meaning.QUESTION:
             income = message.entity("money")
-            answer_question(dispatcher, reading.topic, int(income) if income else None)
+            await answer_or_hand_over(
+                dispatcher, tracker, domain, reading.topic, int(income) if income else None
+            )
             return again
         if reading.meaning is Meaning.CANCEL:
             dispatcher.utter_message(response="utter_registration_cancelled")

@@ -14,6 +14,9 @@ from bot.db.engine import make_engine, make_session_factory
 from bot.domain.clock import Clock, clock_starting_at
 from bot.domain.consent import CodePolicy
 from bot.services.channel_log import ChannelLog
+from bot.services.courier import Courier
+from bot.services.handoff import HandoffPolicy
+from bot.services.handoff_relay import HandoffRelay
 from bot.services.on_behalf import OnBehalfRegistrations
 from bot.services.unit_of_work import UnitOfWork
 from bot.settings import Settings, get_settings
@@ -39,6 +42,18 @@ class AppContext:
     @property
     def channel_log(self) -> ChannelLog:
         return ChannelLog(self.unit_of_work, self.hash_key, self.cipher, self.clock)
+
+    @property
+    def handoff_policy(self) -> HandoffPolicy:
+        return HandoffPolicy(
+            answer_within=timedelta(minutes=self.settings.handoff_answer_minutes),
+            close_after_idle=timedelta(minutes=self.settings.handoff_idle_minutes),
+        )
+
+    def handoff_relay(self, courier: Courier) -> HandoffRelay:
+        return HandoffRelay(
+            self.unit_of_work, self.cipher, self.hash_key, courier, self.clock, self.handoff_policy
+        )
 
     @property
     def on_behalf(self) -> OnBehalfRegistrations:

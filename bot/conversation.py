@@ -13,7 +13,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -127,12 +127,25 @@ class RasaClient:
         await self._http.aclose()
 
 
+class Interceptor(Protocol):
+    """Takes a message before Rasa does (a conversation with a person: handoff_relay.py);
+    None leaves it to Rasa."""
+
+    async def intercept(self, sender_id: str, text: str) -> list[BotReply] | None: ...
+
+
 class ConversationRouter:
     """Sends each sender's messages to Rasa one at a time, in arrival order,
     while different senders proceed concurrently."""
 
-    def __init__(self, rasa: RasaClient, offers: OfferedButtons | None = None):
+    def __init__(
+        self,
+        rasa: RasaClient,
+        offers: OfferedButtons | None = None,
+        interceptor: Interceptor | None = None,
+    ):
         self._rasa = rasa
+        self._interceptor = interceptor
         # Closed by default: without a shared store, offers are remembered in this process.
         self._offers = offers or OfferedButtons(MemoryStore(), lambda sender_id: sender_id)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -190,6 +203,8 @@ class ConversationRouter:
             replies = [BotReply(text=messages.EMPTY_MESSAGE)]
         elif len(text) > MAX_MESSAGE_CHARS:
             replies = [BotReply(text=messages.MESSAGE_TOO_LONG.format(limit=MAX_MESSAGE_CHARS))]
+        elif (intercepted := await self._intercepted(sender_id, text)) is not None:
+            replies = intercepted
         else:
             log.debug("-> rasa %s (%d chars)", mask_sender(sender_id), len(text))
             started = time.perf_counter()
@@ -207,6 +222,11 @@ class ConversationRouter:
         if deliver is not None:
             await deliver(for_delivery(replies))
         return replies
+
+    async def _intercepted(self, sender_id: str, text: str) -> list[BotReply] | None:
+        if self._interceptor is None or text.startswith("/"):
+            return None  # button presses are the bot's
+        return await self._interceptor.intercept(sender_id, text)
 
 
 def _channel_label(sender_id: str) -> str:

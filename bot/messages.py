@@ -70,5 +70,45 @@ ADMIN_LOCKED = "Terlalu banyak percobaan yang salah. Coba lagi 15 menit lagi."
 ADMIN_CLOSED = (
     "Dasbor belum dibuka. Admin perlu mengatur SADAR_ADMIN_PASSWORD_HASH (lihat docs/agents.md)."
 )
+ADMIN_BAD_FORM = "Formulir tidak lengkap. Kembali ke dasbor dan coba lagi."
+ADMIN_ANSWER_REFUSED = "Tiket sudah ditutup atau tidak ada. Kembali ke dasbor."
+ADMIN_REASSIGN_REFUSED = (
+    "Tiket tidak bisa dialihkan: sudah ditutup, atau agen tidak aktif. Kembali ke dasbor."
+)
 ADMIN_TARGET_MET = "tercapai"
 ADMIN_TARGET_NOT_MET = "belum"
+
+# Talking to a person (bot/services/handoff_relay.py): what the gateway and the worker say
+# while a ticket is open. The hand-over itself is a Rasa response (utter_handoff_*).
+HANDOFF_TO_AGENT = "{ticket} · warga: {text}\nBalas: balas {ticket} <pesan>"
+HANDOFF_FROM_AGENT = "{agent} (agen Perisai): {text}"
+HANDOFF_FROM_ADMIN = "Petugas Sadar: {text}"
+HANDOFF_SENT = "✓ Terkirim ke warga ({ticket})."
+HANDOFF_REFUSED = {
+    "not_yours": "{ticket} bukan tiket Anda. Pesan tidak dikirim.",
+    "closed": "{ticket} sudah ditutup. Pesan tidak dikirim.",
+    "unknown": "Tiket {ticket} tidak ada. Periksa nomornya.",
+}
+HANDOFF_BACK_TO_BOT = (
+    "Percakapan dengan agen selesai. Anda kembali ke Sadar (bot): ketik pertanyaan Anda, "
+    'atau "daftar".'
+)
+HANDOFF_CLOSED_FOR_AGENT = {
+    "resident_done": "{ticket} ditutup oleh warga (selesai).",
+    "no_answer": "{ticket} ditutup: belum dibalas dalam {minutes} menit. Warga sudah diberi tahu.",
+    "inactive": "{ticket} ditutup karena tidak ada pesan lagi.",
+    "agent": "{ticket} ditutup.",
+    "admin": "{ticket} ditutup oleh admin.",
+}
+HANDOFF_NO_ANSWER = (
+    "Maaf, agen Perisai belum sempat membalas. Kantor desa buka {office_hours}; datang "
+    'langsung atau ketik "minta agen" lagi nanti. Sekarang Anda kembali ke Sadar (bot).'
+)
+HANDOFF_INACTIVE = (
+    'Percakapan dengan agen ditutup karena lama tidak ada pesan. Ketik "minta agen" '
+    "kalau masih perlu bantuan."
+)
+HANDOFF_REASSIGNED = "{ticket} sekarang untuk Anda. Balas: balas {ticket} <pesan>"
+HANDOFF_TAKEN_FROM_YOU = "{ticket} diambil alih oleh {agent}."
+HANDOFF_PASSED = "{ticket} dioper ke {to}."
+HANDOFF_ADMINS = "petugas Sadar (admin)"

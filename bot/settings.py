@@ -231,6 +231,25 @@ class Settings(BaseSettings):
     consent_code_max_attempts: int = Field(
         default=5, ge=1, le=10, description="Wrong tries before a consent code stops working."
     )
+    handoff_answer_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="A resident who asked for a person and got no agent's answer within this "
+        "many minutes is told so (with the office hours) and gets the bot back.",
+    )
+    handoff_idle_minutes: int = Field(
+        default=120,
+        ge=5,
+        le=7 * 24 * 60,
+        description="A conversation with an agent closes after this many minutes without a "
+        "message.",
+    )
+    village_office_hours: str = Field(
+        default="Senin–Jumat pukul 08.00–15.00",
+        description="What residents are told when no agent answered in time (unconfirmed: "
+        "villages set their own hours; set it per deployment).",
+    )
 
     reminder_days_before_due: int = Field(default=3, ge=0, le=14)
     reminder_days_after_due: int = Field(default=3, ge=1, le=14)

@@ -21,6 +21,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from bot.app_context import get_app_context
 from bot.channels.factory import build_outbox
+from bot.channels.outbound import Outbox
 from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderState
 from bot.services.reminders import (
@@ -81,20 +82,30 @@ def dispatcher() -> ReminderDispatcher:
         return _dispatcher()
 
 
+def outbox() -> Outbox:
+    with _singletons:
+        return _outbox()
+
+
+@lru_cache(maxsize=1)
+def _outbox() -> Outbox:
+    context = get_app_context()
+
+    async def make_outbox() -> Outbox:  # the outbox's clients must be created inside the loop
+        return build_outbox(context.settings, context.channel_log)
+
+    return _runtime().run(make_outbox())
+
+
 @lru_cache(maxsize=1)
 def _dispatcher() -> ReminderDispatcher:
     context = get_app_context()
     settings = context.settings
-    channel_log = context.channel_log
-
-    async def make_outbox():  # the outbox's clients must be created inside the loop
-        return build_outbox(settings, channel_log)
-
     return ReminderDispatcher(
         context.unit_of_work,
         context.cipher,
-        channel_log,
-        _runtime().run(make_outbox()),
+        context.channel_log,
+        _outbox(),
         load_calendar(),
         settings.reminder_policy,
         template_sid=settings.whatsapp_reminder_content_sid,
@@ -165,12 +176,16 @@ def plan_today() -> None:
 
 @huey.periodic_task(crontab(minute="*"))
 def sweep() -> None:
-    """Every minute: claims of dead workers, reminders the queue lost, and registrations
-    held for a consent code nobody answered in time (deleted: no data without consent)."""
+    """Every minute: claims of dead workers, reminders the queue lost, registrations held
+    for a consent code nobody answered in time (deleted: no data without consent), and
+    conversations with an agent nobody answered or that went quiet (the resident is told)."""
     idle = huey.pending_count() == 0
     context = get_app_context()
     now = context.clock.now()
     context.on_behalf.purge_expired(now)
+    runtime().run(
+        context.handoff_relay(outbox()).close_overdue(context.settings.village_office_hours)
+    )
     recovered = recover(context.unit_of_work(), now, queue_idle=idle)
     if recovered.requeue:
         log.warning("re-queued %d reminder(s) a worker or the queue lost", len(recovered.requeue))
@@ -180,21 +195,21 @@ def sweep() -> None:
 
 @huey.periodic_task(crontab(minute="20", hour="19"))
 def purge_conversations() -> None:
-    """Daily, at 02:20 WIB: conversations past the retention period are deleted."""
+    """Daily, at 02:20 WIB: conversations and closed tickets past the retention period are
+    deleted."""
     from datetime import timedelta
 
     from bot.services.conversations import purge_older_than, tracker_engine
+    from bot.services.handoff import purge_closed_before
 
     context = get_app_context()
+    keep = timedelta(days=context.settings.conversation_retention_days)
     engine = tracker_engine(context.settings.tracker_store_url)
     try:
-        purge_older_than(
-            engine,
-            context.clock.now(),
-            timedelta(days=context.settings.conversation_retention_days),
-        )
+        purge_older_than(engine, context.clock.now(), keep)
     finally:
         engine.dispose()
+    purge_closed_before(context.unit_of_work(), context.clock.now() - keep)
 
 
 def reminder_gauges() -> dict[str, tuple[str, str, dict[str, float]]]:

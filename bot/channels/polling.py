@@ -18,9 +18,13 @@ log = logging.getLogger(__name__)
 
 
 def run_polling(settings: Settings) -> None:
-    router = ConversationRouter(RasaClient(settings.rasa_urls, settings.rasa_timeout_seconds))
-    channel_log = get_app_context().channel_log
+    context = get_app_context()
+    channel_log = context.channel_log
     outbox = build_outbox(settings, channel_log)
+    router = ConversationRouter(
+        RasaClient(settings.rasa_urls, settings.rasa_timeout_seconds),
+        interceptor=context.handoff_relay(outbox),
+    )
 
     async def close_outbox(_: Application) -> None:
         await outbox.aclose()

@@ -48,6 +48,7 @@ from bot.domain.senders import Channel, make_sender_id
 from bot.privacy import mask_sender
 from bot.services.channel_log import ChannelLog, record_inbound_safely
 from bot.settings import Settings
+from bot.understanding.handoff_messages import as_ticket_answer
 
 log = logging.getLogger(__name__)
 #: httpx logs every request URL at INFO, and Bot API URLs carry the bot token.
@@ -164,7 +165,13 @@ class TelegramAdapter:
         message = update.effective_message
         if message is None or message.text is None or update.effective_chat is None:
             return
-        await self._converse(update.effective_chat.id, message.text)
+        text = message.text
+        quoted = message.reply_to_message
+        if quoted is not None and quoted.text and quoted.from_user and quoted.from_user.is_bot:
+            # An agent answering a forwarded question with Telegram's "reply" is answering
+            # its ticket, as if they had typed "balas T-1042 …".
+            text = as_ticket_answer(quoted.text, text)
+        await self._converse(update.effective_chat.id, text)
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/start <code>` from a t.me deep link: the code (e.g. an agent's referral) is kept."""

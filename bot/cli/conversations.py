@@ -46,6 +46,7 @@ def conversations_purge(
     from datetime import timedelta
 
     from bot.services.conversations import purge_older_than, tracker_engine
+    from bot.services.handoff import purge_closed_before
 
     context = get_app_context()
     keep = days if days is not None else context.settings.conversation_retention_days
@@ -54,4 +55,9 @@ def conversations_purge(
         deleted = purge_older_than(engine, context.clock.now(), timedelta(days=keep))
     finally:
         engine.dispose()
-    typer.echo(f"deleted {deleted} conversation(s) older than {keep} days")
+    tickets = purge_closed_before(
+        context.unit_of_work(), context.clock.now() - timedelta(days=keep)
+    )
+    typer.echo(
+        f"deleted {deleted} conversation(s) and {tickets} closed ticket(s) older than {keep} days"
+    )

@@ -224,6 +224,9 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: "tg:<user id>", encrypted: where residents' questions reach an agent who uses
+    #: Telegram (their WhatsApp number is ``phone_encrypted``).
+    telegram_sender_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class PendingConsent(Base):
@@ -297,3 +300,50 @@ class ImportRowResult(Base):
     row_number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text, default="")
+
+
+class Ticket(Base):
+    """A resident talking to a person (issue 18): routed to an agent (or to the
+    administrators when none is active), open until the resident types "selesai", an agent
+    or administrator closes it, nobody answers in time, or it goes quiet. The resident's
+    address is kept only as ciphertext and a keyed hash."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Shown as "T-<number>": short enough to type in a reply.
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    resident_sender_hash: Mapped[str] = mapped_column(String(64), index=True)
+    resident_sender_encrypted: Mapped[str] = mapped_column(Text)
+    village: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    agent_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    #: Why the person was called: asked, misunderstood, a claim, a disputed NIK.
+    reason: Mapped[str] = mapped_column(String(24))
+    #: waiting (nobody answered yet), answered, closed.
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_answer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
+    closed_because: Mapped[str | None] = mapped_column(String(24), nullable=True)
+
+
+class TicketMessage(Base):
+    """One message of a ticket, either way, encrypted; kept as long as conversations are."""
+
+    __tablename__ = "ticket_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    #: resident, agent, admin, bot (what Sadar itself said: the hand-over, the apology).
+    author: Mapped[str] = mapped_column(String(12))
+    body_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: For a resident on the web chat: handed to their page yet (the page asks for news).
+    delivered: Mapped[bool] = mapped_column(Boolean, default=True)

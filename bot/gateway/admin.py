@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from datetime import timedelta
 from pathlib import Path
 from string import Template
 from urllib.parse import parse_qsl
@@ -18,10 +19,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bot import messages
 from bot.admin_auth import SESSION_SECONDS, AdminSessions, LoginGuard, check_password
 from bot.app_context import AppContext
+from bot.domain.clock import INDONESIA_TIME
 from bot.domain.formatting import MONTHS
+from bot.domain.replies import BotReply
+from bot.domain.senders import channel_of
 from bot.privacy import keyed_hash
 from bot.services.activity import MonthActivity, monthly_activity
+from bot.services.agents import AgentView, list_agents
 from bot.services.coverage import coverage_report
+from bot.services.handoff import TicketLine, answer, list_tickets, reassign, ticket_label
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +70,45 @@ def chart_svg(activity: list[MonthActivity]) -> str:
     return "".join(parts)
 
 
+def _waited(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes} menit" if minutes < 120 else f"{minutes // 60} jam {minutes % 60} menit"
+
+
+def ticket_rows(tickets: list[TicketLine], agents: list[AgentView]) -> list[str]:
+    """One row per ticket; open ones carry the reassign form."""
+    rows = []
+    for t in tickets:
+        values = [
+            ticket_label(t.number), t.state, t.reason, t.village or "-", t.agent_name or "admin",
+            t.created_at.astimezone(INDONESIA_TIME).strftime("%d-%m %H:%M"), _waited(t.waited),
+            t.closed_because or "-",
+        ]  # fmt: skip
+        form = ""
+        if t.state != "closed":
+            form = (
+                '<form method="post" action="/admin/tickets/answer">'
+                f'<input type="hidden" name="number" value="{t.number}">'
+                '<input name="text" maxlength="1000" required><button>Balas</button></form>'
+            )
+        if t.state != "closed" and agents:
+            options = "".join(
+                f'<option value="{a.id}">{html.escape(a.name)} ({html.escape(a.village)})</option>'
+                for a in agents
+            )
+            form += (
+                '<form method="post" action="/admin/tickets/reassign">'
+                f'<input type="hidden" name="number" value="{t.number}">'
+                f'<select name="agent_id">{options}</select><button>Alihkan</button></form>'
+            )
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{html.escape(str(v))}</td>" for v in values)
+            + f"<td>{form}</td></tr>"
+        )
+    return rows
+
+
 def admin_router(settings: Settings) -> APIRouter:
     router = APIRouter()
     key = keyed_hash(settings.pii_hash_key.get_secret_value(), "admin-session")
@@ -76,6 +121,22 @@ def admin_router(settings: Settings) -> APIRouter:
 
     async def logged_in(request: Request) -> bool:
         return await sessions(request).valid(request.cookies.get(COOKIE))
+
+    async def ticket_form(request: Request, field: str) -> tuple[int, str] | Response:
+        """A logged-in administrator's ticket form: the ticket number and ``field``'s value,
+        or the page to answer with instead."""
+        if settings.admin_password_hash is None:
+            return HTMLResponse(messages.ADMIN_CLOSED, status_code=503)
+        if not await logged_in(request):
+            return RedirectResponse("/admin/login", status_code=303)
+        try:
+            form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+            number, value = int(form["number"]), form[field].strip()[:1000]
+        except (UnicodeDecodeError, KeyError, ValueError):
+            return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=400)
+        if not value:
+            return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=400)
+        return number, value
 
     @router.get("/admin/login", response_class=HTMLResponse)
     async def login_page() -> HTMLResponse:
@@ -132,9 +193,11 @@ def admin_router(settings: Settings) -> APIRouter:
             return RedirectResponse("/admin/login", status_code=303)
         context: AppContext = request.app.state.context
         today = context.clock.today()
-        rows, activity = await asyncio.gather(
+        rows, activity, tickets, agents = await asyncio.gather(
             asyncio.to_thread(coverage_report, context.unit_of_work(), today, "village"),
             asyncio.to_thread(monthly_activity, context.unit_of_work(), today),
+            asyncio.to_thread(list_tickets, context.unit_of_work(), context.clock.now()),
+            asyncio.to_thread(list_agents, context.unit_of_work(), context.cipher),
         )
         cells = []
         for row in rows:
@@ -155,8 +218,57 @@ def admin_router(settings: Settings) -> APIRouter:
             today=today.strftime("%d-%m-%Y"),
             target=f"{HOUSEHOLD_TARGET:.0%}",
             rows="\n".join(cells),
+            tickets="\n".join(ticket_rows(tickets, [a for a in agents if a.active])),
             chart=chart_svg(activity),
         )
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    @router.post("/admin/tickets/answer")
+    async def answer_ticket(request: Request) -> Response:
+        """An administrator answers a ticket (one no agent could take, for instance)."""
+        form = await ticket_form(request, "text")
+        if isinstance(form, Response):
+            return form
+        number, text = form
+        context: AppContext = request.app.state.context
+        outcome = await asyncio.to_thread(
+            answer, context.unit_of_work(), context.cipher, None, number, text,
+            context.clock.now(), admin=True,
+        )  # fmt: skip
+        if outcome.refused is not None or outcome.delivered_to is None:
+            return HTMLResponse(messages.ADMIN_ANSWER_REFUSED, status_code=409)
+        log.info("administrator answered %s", ticket_label(number))
+        outbox = request.app.state.outbox
+        resident = outcome.delivered_to
+        if not outcome.queued_for_web and outbox.has_channel(channel_of(resident)):
+            reply = BotReply(text=messages.HANDOFF_FROM_ADMIN.format(text=text))
+            await outbox.send(resident, reply, purpose="handoff")
+        return RedirectResponse("/admin", status_code=303)
+
+    @router.post("/admin/tickets/reassign")
+    async def reassign_ticket(request: Request) -> Response:
+        """Give an open ticket to another agent, who is told (the session cookie is
+        SameSite=strict: another site cannot post this form)."""
+        form = await ticket_form(request, "agent_id")
+        if isinstance(form, Response):
+            return form
+        number, chosen = form
+        try:
+            agent_id = int(chosen)
+        except ValueError:
+            return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=400)
+        context: AppContext = request.app.state.context
+        address = await asyncio.to_thread(
+            reassign, context.unit_of_work(), context.cipher, number, agent_id
+        )
+        if address is None:
+            return HTMLResponse(messages.ADMIN_REASSIGN_REFUSED, status_code=409)
+        label = ticket_label(number)
+        log.info("administrator reassigned %s to agent %d", label, agent_id)
+        outbox = request.app.state.outbox
+        if outbox.has_channel(channel_of(address)):
+            text = messages.HANDOFF_REASSIGNED.format(ticket=label)
+            await outbox.send(address, BotReply(text=text), purpose="handoff")
+        return RedirectResponse("/admin", status_code=303)
 
     return router

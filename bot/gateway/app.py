@@ -31,6 +31,7 @@ from bot.gateway.payments import payments_router
 from bot.gateway.telegram import telegram_router
 from bot.gateway.whatsapp import WhatsAppConversations, whatsapp_router
 from bot.privacy import keyed_hash, secrets_match
+from bot.services.handoff import Author, WebNews, undelivered_for_web
 from bot.settings import Settings, get_settings
 from bot.shared_state import RateLimiter, SharedStore, make_rate_limiter, make_shared_store
 
@@ -165,11 +166,13 @@ def create_app(
         app.state.context = context = AppContext.from_settings(settings, clock)
         app.state.store = store = make_shared_store(settings.redis_url)
         app.state.inbound_limiter = inbound_limiter = make_rate_limiter(settings.redis_url)
-        app.state.router = router = ConversationRouter(
-            rasa, OfferedButtons(store, lambda sender_id: keyed_hash(context.hash_key, sender_id))
-        )
         app.state.channel_log = channel_log = context.channel_log
         app.state.outbox = outbox = build_outbox(settings, channel_log)
+        app.state.router = router = ConversationRouter(
+            rasa,
+            OfferedButtons(store, lambda sender_id: keyed_hash(context.hash_key, sender_id)),
+            context.handoff_relay(outbox),
+        )
         app.state.background = background = BackgroundWork()
         app.state.whatsapp = (
             WhatsAppConversations(router, outbox, store, channel_log)
@@ -277,11 +280,35 @@ def create_app(
             return _said(messages.RASA_UNAVAILABLE, 503)
         return JSONResponse({"replies": _replies_json(replies)})
 
+    @app.post("/api/chat/news", response_model=ChatResponse)
+    async def chat_news(body: ChatStart, request: Request) -> JSONResponse:
+        """What an agent answered a web resident since the page last asked (the page asks
+        every few seconds; nothing is pushed to a browser). Not counted against the
+        message limits: it sends nothing to Rasa."""
+        try:
+            sender_id = web_sender_id(body.sender)
+        except ValueError as error:
+            return JSONResponse({"detail": str(error)}, status_code=422)
+        context: AppContext = request.app.state.context
+        news = await asyncio.to_thread(
+            undelivered_for_web, context.unit_of_work(), context.cipher, context.hash_key, sender_id
+        )
+        return JSONResponse({"replies": _replies_json([BotReply(text=said(n)) for n in news])})
+
     app.include_router(whatsapp_router(settings))
     app.include_router(payments_router(settings))
     app.include_router(admin_router(settings))
     app.include_router(telegram_router(settings))
     return app
+
+
+def said(news: WebNews) -> str:
+    """A message of a conversation with a person, as the web resident reads it."""
+    if news.author is Author.AGENT:
+        return messages.HANDOFF_FROM_AGENT.format(agent=news.agent_first_name, text=news.text)
+    if news.author is Author.ADMIN:
+        return messages.HANDOFF_FROM_ADMIN.format(text=news.text)
+    return news.text
 
 
 def _may_read_metrics(request: Request, settings: Settings) -> bool:

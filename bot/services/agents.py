@@ -81,6 +81,11 @@ def enrol_agent(
             if telegram_user_id is not None
             else None
         ),
+        telegram_sender_encrypted=(
+            cipher.encrypt(make_sender_id(Channel.TELEGRAM, str(telegram_user_id)))
+            if telegram_user_id is not None
+            else None
+        ),
         village=village,
         district=district,
         regency=regency,

@@ -1,0 +1,92 @@
+"""What a message says about a conversation with a person (issue 18): an agent's answer to
+a ticket ("balas T-1042 …"), and a resident's "selesai" that hands them back to the bot.
+Pure, like the other readers in bot/understanding."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from nlu.parsing.common import fold
+
+#: "balas T-1042 iya bu, besok saya ke rumah", "Balas t1042: …", "bls T 1042 …".
+_AGENT_REPLY = re.compile(
+    r"^\s*(?:balas|bls|jawab)\s+t\s*-?\s*(\d{1,7})\b\s*[:,.\-]?\s*(.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_DONE = re.compile(
+    r"^\s*(?:sudah\s+|udah\s+|sdh\s+)?(?:selesai|cukup|kembali ke bot)"
+    r"\s*(?:ya|kak|bu|pak|mas|mbak)?"
+    r"\s*[.!]*\s*(?:terima\s*kasih|makasih|matur\s*nuwun)?\s*[.!]*\s*$"
+)
+
+
+class TicketAction(StrEnum):
+    ANSWER = "answer"
+    #: "ambil T-1042": an agent takes a ticket (one waiting for the administrators, or a
+    #: colleague's).
+    TAKE = "take"
+    #: "oper T-1042": the agent passes it on (to the next agent, else the administrators).
+    PASS = "pass"
+
+
+@dataclass(frozen=True)
+class AgentReply:
+    ticket_number: int
+    text: str
+    action: TicketAction = TicketAction.ANSWER
+
+
+_TICKET_COMMAND = re.compile(
+    r"^\s*(ambil|oper|operkan|lempar)\s+t\s*-?\s*(\d{1,7})\s*[.!]*\s*$", re.IGNORECASE
+)
+#: How a forwarded question starts: "T-1042 · …" (messages.HANDOFF_TO_AGENT, the notice).
+_NOTICE = re.compile(r"^(T-\d{1,7}) · ")
+
+
+def read_agent_reply(text: str) -> AgentReply | None:
+    """An answer to a ticket, a take or a pass, or None. An empty answer is no answer."""
+    command = _TICKET_COMMAND.match(text or "")
+    if command is not None:
+        action = TicketAction.TAKE if command.group(1).lower() == "ambil" else TicketAction.PASS
+        return AgentReply(int(command.group(2)), "", action)
+    match = _AGENT_REPLY.match(text or "")
+    if match is None or not match.group(2).strip():
+        return None
+    return AgentReply(int(match.group(1)), match.group(2).strip())
+
+
+def as_ticket_answer(quoted: str, text: str) -> str:
+    """Telegram's "reply" to a forwarded question is an answer to its ticket; any other
+    reply stays what it was."""
+    match = _NOTICE.match(quoted or "")
+    if match is None or read_agent_reply(text) is not None:
+        return text
+    return f"balas {match.group(1)} {text}"
+
+
+def wants_the_bot_back(text: str) -> bool:
+    """The resident ends the conversation with the person ("selesai", "sudah selesai ya")."""
+    return bool(_DONE.match(fold(text or "")))
+
+
+_PERSON = r"(?:orang(?:nya)?|manusia|petugas|agen|perisai|cs|customer\s*service|admin|operator)"
+_CONTACT = (
+    r"(?:bicara|berbicara|ngobrol|ngomong|omong|chat|sambung\w*|hubung\w*|dihubungi|ketemu|"
+    r"bertemu|dibantu|tanya)"
+)
+_WANTS_PERSON = re.compile(
+    rf"\b{_CONTACT}\b.{{0,30}}\b{_PERSON}\b|\b{_PERSON}\b.{{0,15}}\b(?:asli|langsung)\b|"
+    r"\b(?:customer\s*service|cs)\b\s*(?:dong|donk|ya|please)?\s*$"
+)
+OFFER_PAYLOAD = "/ask_human"
+
+
+def wants_a_person(text: str) -> bool:
+    """An explicit request to talk to a person ("mau ngobrol sama petugas", "hubungkan ke
+    cs", the offer's button), as opposed to a question about agents or offices ("apa itu
+    perisai", "kantor bpjs terdekat di mana"), which the bot answers itself."""
+    if (text or "").strip().startswith(OFFER_PAYLOAD):
+        return True
+    return bool(_WANTS_PERSON.search(fold(text or "")))
