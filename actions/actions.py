@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -13,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.handoff import start_handoff
+from actions.reading import latest_entity_value, latest_intent
 from actions.responses import response_text
 from bot.app_context import get_app_context
 from bot.domain.consent import ConsentDecision, ConsentPurpose
@@ -37,17 +37,6 @@ log = logging.getLogger(__name__)
 QUESTION_INTENTS = interpreter.QUESTION_INTENTS
 #: Offered as likely topics when the NLU is unsure; never small talk.
 MAX_SUGGESTED_TOPICS = 3
-
-
-def latest_intent(tracker: Tracker) -> str | None:
-    return (tracker.latest_message.get("intent") or {}).get("name")
-
-
-def latest_entity_value(tracker: Tracker, entity: str) -> Any:
-    for item in tracker.latest_message.get("entities") or []:
-        if item.get("entity") == entity:
-            return item.get("value")
-    return None
 
 
 def message_from(tracker: Tracker) -> Message:

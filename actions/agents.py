@@ -12,8 +12,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.actions import latest_intent
 from actions.payments import report_own_payment
+from actions.reading import latest_intent
 from actions.responses import response_text
 from bot.app_context import get_app_context
 from bot.domain.formatting import bulan, rupiah

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.outbox import get_outbox
+from actions.reading import latest_entity_value
 from actions.responses import response_text
 from bot.app_context import get_app_context
 from bot.domain.replies import BotReply
@@ -51,6 +52,7 @@ async def start_handoff(
         TicketReason.ASKED,
         recent,
         context.clock.now(),
+        latest_entity_value(tracker, "village"),
     )
     label = ticket_label(opened.number)
     minutes = context.settings.handoff_answer_minutes

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.actions import latest_intent
+from actions.reading import latest_intent
 from bot.app_context import get_app_context
 from bot.services.payments import report_own_payment as store_own_report
 from bot.understanding.payment_messages import months_mentioned

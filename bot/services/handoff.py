@@ -148,10 +148,14 @@ def _open_for(uow: UnitOfWork, sender_hash: str) -> Ticket | None:
 
 
 def _route(
-    uow: UnitOfWork, village: tuple[str, str, str] | None, besides: int | None = None
+    uow: UnitOfWork,
+    village: tuple[str, str, str] | None,
+    besides: int | None = None,
+    village_name: str | None = None,
 ) -> Agent | None:
-    """An active agent of the village, else the active agent with the fewest open tickets
-    (never ``besides``, the agent passing the ticket on)."""
+    """An active agent of the village (the full key from a registration, or only the name
+    a resident asked for), else the active agent with the fewest open tickets (never
+    ``besides``, the agent passing the ticket on)."""
     session = uow.session
     open_tickets = (
         select(Ticket.agent_id, func.count().label("open"))
@@ -172,6 +176,10 @@ def _route(
                 village
             ):
                 return agent
+    if village_name is not None:
+        for agent in agents:
+            if name_key(agent.village) == name_key(village_name):
+                return agent
     return agents[0] if agents else None
 
 
@@ -183,9 +191,11 @@ def open_ticket(
     reason: TicketReason,
     recent_texts: list[str],
     now: datetime,
+    asked_village: str | None = None,
 ) -> OpenedTicket:
-    """A new ticket for the resident (or their open one), routed, with the conversation so
-    far stored as its first messages."""
+    """A new ticket for the resident (or their open one), routed by the village of their
+    registration, else the village they asked for ("agen desa Karanglo"), with the
+    conversation so far stored as its first messages."""
     sender_hash = keyed_hash(hash_key, resident_sender_id)
     with uow:
         session = uow.session
@@ -213,13 +223,13 @@ def open_ticket(
             if participant
             else None
         )
-        agent = _route(uow, village)
+        agent = _route(uow, village, village_name=None if participant else asked_village)
         number = (session.scalar(select(func.max(Ticket.number))) or FIRST_TICKET_NUMBER - 1) + 1
         ticket = Ticket(
             number=number,
             resident_sender_hash=sender_hash,
             resident_sender_encrypted=cipher.encrypt(resident_sender_id),
-            village=participant.village if participant else (agent.village if agent else None),
+            village=participant.village if participant else (asked_village or None),
             agent_id=agent.id if agent else None,
             reason=reason.value,
             state=TicketState.WAITING.value,

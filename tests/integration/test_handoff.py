@@ -267,3 +267,15 @@ async def test_the_relay_says_sorry_and_hands_back_the_bot_when_nobody_answers(
     finally:
         await outbox.aclose()
         context.engine.dispose()
+
+
+def test_an_unregistered_resident_reaches_the_agent_of_the_village_they_name(
+    context: AppContext,
+) -> None:
+    agent(context, "Siti Rahayu", "Karanglo", "+6281300000391", None)
+    agent(context, "Budi Santoso", "Sumberarum", "+6281300000392", None)
+    opened_for = open_ticket(
+        context.unit_of_work(), context.cipher, context.hash_key, "tg:9001", TicketReason.ASKED,
+        ["mau bicara dengan agen desa sumberarum"], NOW, asked_village="Sumberarum",
+    )  # fmt: skip
+    assert (opened_for.agent_first_name, opened_for.village) == ("Budi", "Sumberarum")
