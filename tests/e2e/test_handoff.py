@@ -8,13 +8,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from bot.app_context import AppContext
+from bot.channels.factory import build_outbox
 from bot.db.models import Ticket, TicketMessage
+from bot.domain.clock import FixedClock
 from bot.services.agents import enrol_agent
 from tests.e2e.conftest import ADMIN_PASSWORD, Stack, TelegramUser
 from tests.support.participants import make_participant
@@ -171,3 +174,38 @@ def test_a_web_resident_gets_the_answer_of_the_agent_an_administrator_assigned(
         )
         assert answered.status_code == 303
     assert news() == ["Petugas Sadar: Kantor buka jam 8."]
+
+
+async def test_nobody_answers_in_time_the_resident_is_told_and_gets_the_bot_back(
+    stack: Stack, context: AppContext
+) -> None:
+    """The worker's sweep (its code, run here with the stack's settings and a clock 16
+    minutes on, since the stack's own clock runs at the real pace) over the Twilio
+    stand-in; the resident's next message is the bot's again."""
+    village = f"Karanglo {uuid.uuid4().hex[:6]}"
+    agent_number = f"+62818{uuid.uuid4().int % 10**7:07d}"
+    enrol_agent(
+        context.unit_of_work(), context.cipher, context.hash_key, name="Dewi Lestari",
+        phone=agent_number, village=village, district="Kerek", regency="Tuban",
+    )  # fmt: skip
+    resident = f"+62819{uuid.uuid4().int % 10**7:07d}"
+    make_participant(context, f"wa:{resident}", village=(village, "Kerek", "Tuban"))
+    ticket = ticket_in(stack.whatsapp(resident, "mau bicara dengan agen")[-1])
+
+    later = FixedClock(context.clock.now() + timedelta(minutes=16))
+    sweeper = AppContext.from_settings(stack.settings, later)
+    outbox = build_outbox(stack.settings, sweeper.channel_log)
+    try:
+        closed = await sweeper.handoff_relay(outbox).close_overdue(
+            stack.settings.village_office_hours
+        )
+    finally:
+        await outbox.aclose()
+        sweeper.engine.dispose()
+    assert closed >= 1
+    apology = stack.twilio.bodies(resident)[-1]
+    assert apology.startswith("Maaf, agen Perisai belum sempat membalas")
+    assert stack.settings.village_office_hours in apology
+    assert stack.twilio.bodies(agent_number)[-1].startswith(f"{ticket} ditutup: belum dibalas")
+    after = stack.whatsapp(resident, "iuran berapa?")
+    assert any("16.800" in body for body in after)
