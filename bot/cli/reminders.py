@@ -60,6 +60,20 @@ def reminders_plan(
             examples=show,
         )
     _print_plan(report, show)
+    _print_unreachable(context)
+
+
+def _print_unreachable(context: Any) -> None:
+    """Participants no reminder can reach, per village, for agents to follow up."""
+    from bot.services.coverage import coverage_report
+
+    rows = [
+        r for r in coverage_report(context.unit_of_work(), context.clock.today()) if r.unreachable
+    ]
+    total = sum(r.unreachable for r in rows)
+    typer.echo(f"participants no reminder can reach (no Telegram or WhatsApp address): {total}")
+    for row in rows:
+        typer.echo(f"  {' / '.join(reversed(row.area))}: {row.unreachable}")
 
 
 @reminders_app.command("run")

@@ -35,7 +35,7 @@ def report_coverage(
     header = [
         "area", "households", "officials", "participants", "household_share",
         "officials_enrolled", "officials_share", "paid_this_month", "in_arrears",
-        "non_active", "new_this_month", "meets_target",
+        "non_active", "new_this_month", "unreachable", "meets_target",
     ]  # fmt: skip
 
     def share(value: float | None) -> str:
@@ -46,7 +46,7 @@ def report_coverage(
             " / ".join(row.area), row.households, row.officials, row.participants,
             share(row.household_share), row.officials_enrolled, share(row.officials_share),
             row.paid_this_month, row.in_arrears, row.non_active, row.new_this_month,
-            "yes" if row.meets(household_target) else "no",
+            row.unreachable, "yes" if row.meets(household_target) else "no",
         ]
         for row in rows
     ]  # fmt: skip

@@ -21,6 +21,8 @@ class ParticipantFacts:
     paid_through: date | None
     is_official: bool
     registered_on: date
+    #: Sadar knows a chat address reminders can reach (Telegram or WhatsApp).
+    reachable: bool = True
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Coverage:
     in_arrears: int = 0
     non_active: int = 0
     new_this_month: int = 0
+    #: Participants no reminder can reach (e.g. registered in the web chat): agents follow up.
+    unreachable: int = 0
     villages: set[tuple[str, str, str]] = field(default_factory=set)
 
     @property
@@ -95,4 +99,5 @@ def coverage(
         target.in_arrears += state.months_owed > 0
         target.non_active += state.status is ParticipantStatus.NON_ACTIVE
         target.new_this_month += period_of(person.registered_on) == this_month
+        target.unreachable += not person.reachable
     return [rows[key] for key in sorted(rows)]

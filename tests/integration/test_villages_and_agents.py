@@ -31,6 +31,7 @@ from bot.services.payments import PaymentSource, record_payment
 from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB, fixed_clock
+from tests.support.participants import make_participant
 
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=WIB)
@@ -238,3 +239,15 @@ def test_the_admin_cli_enrols_agents_imports_and_reports(pg_url: str, tmp_path: 
     assert lines[0].startswith("area,households,officials,participants")
     assert any(line.startswith("Tuban / Kerek,1524,12,3,0%,3,25%") for line in lines)
     assert "suspended" in sadar("agents", "suspend", "1")
+
+
+def test_coverage_counts_participants_no_reminder_can_reach(context: AppContext) -> None:
+    """A web-chat registration has no address a reminder can use; a WhatsApp one has."""
+    make_participant(context, "wa:+6281234099001")
+    make_participant(context, "web:kiosk-balai-desa-1")
+    (row,) = [
+        r
+        for r in coverage_report(context.unit_of_work(), TODAY, "village")
+        if r.area == ("Tuban", "Kerek", "Karanglo")
+    ]
+    assert (row.participants, row.unreachable) == (2, 1)

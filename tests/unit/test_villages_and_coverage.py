@@ -61,3 +61,12 @@ def test_levels_aggregate_villages_without_double_counting() -> None:
         5,
         1,
     )
+
+
+def test_participants_no_reminder_can_reach_are_counted_per_village() -> None:
+    people = [
+        person(None),
+        ParticipantFacts(KARANGLO, date(2026, 11, 1), None, False, TODAY, reachable=False),
+    ]
+    (row,) = coverage([(KARANGLO, 10, 2)], people, TODAY, CAL)
+    assert (row.participants, row.unreachable) == (2, 1)
