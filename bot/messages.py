@@ -97,8 +97,6 @@ HANDOFF_CLOSED_FOR_AGENT = {
     "resident_done": "{ticket} ditutup oleh warga (selesai).",
     "no_answer": "{ticket} ditutup: belum dibalas dalam {minutes} menit. Warga sudah diberi tahu.",
     "inactive": "{ticket} ditutup karena tidak ada pesan lagi.",
-    "agent": "{ticket} ditutup.",
-    "admin": "{ticket} ditutup oleh admin.",
 }
 HANDOFF_NO_ANSWER = (
     "Maaf, agen Perisai belum sempat membalas. Kantor desa buka {office_hours}; datang "

@@ -319,7 +319,7 @@ class Ticket(Base):
     agent_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    #: Why the person was called: asked, misunderstood, a claim, a disputed NIK.
+    #: Why the person was called (today always "asked": a request or the offer's button).
     reason: Mapped[str] = mapped_column(String(24))
     #: waiting (nobody answered yet), answered, closed.
     state: Mapped[str] = mapped_column(String(12), index=True)

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, or_, select
 
 from bot.crypto import PiiCipher
 from bot.db.models import Agent, Participant, Ticket, TicketMessage
-from bot.domain.senders import Channel, make_sender_id
+from bot.domain.senders import Channel, channel_of, make_sender_id
 from bot.domain.villages import name_key
 from bot.privacy import keyed_hash, mask_digits, mask_name
 from bot.services.agents import AgentRef
@@ -43,17 +43,12 @@ class TicketState(StrEnum):
 
 class TicketReason(StrEnum):
     ASKED = "asked"
-    MISUNDERSTOOD = "misunderstood"
-    CLAIM = "claim"
-    DISPUTED_NIK = "disputed_nik"
 
 
 class ClosedBecause(StrEnum):
     RESIDENT_DONE = "resident_done"
     NO_ANSWER = "no_answer"
     INACTIVE = "inactive"
-    AGENT = "agent"
-    ADMIN = "admin"
 
 
 class Author(StrEnum):
@@ -136,6 +131,11 @@ def _agent_address(agent: Agent, cipher: PiiCipher) -> str:
     if agent.telegram_sender_encrypted:
         return cipher.decrypt(agent.telegram_sender_encrypted)
     return make_sender_id(Channel.WHATSAPP, cipher.decrypt(agent.phone_encrypted))
+
+
+def _numbered(uow: UnitOfWork, number: int, lock: bool = False) -> Ticket | None:
+    query = select(Ticket).where(Ticket.number == number)
+    return uow.session.scalar(query.with_for_update() if lock else query)
 
 
 def _open_for(uow: UnitOfWork, sender_hash: str) -> Ticket | None:
@@ -290,7 +290,7 @@ def record_resident_message(
     uow: UnitOfWork, cipher: PiiCipher, number: int, text: str, now: datetime
 ) -> None:
     with uow:
-        ticket = uow.session.scalar(select(Ticket).where(Ticket.number == number))
+        ticket = _numbered(uow, number)
         if ticket is None or ticket.state == TicketState.CLOSED.value:
             return
         uow.session.add(
@@ -319,7 +319,7 @@ def answer(
     resident. Only the assigned agent may answer; a closed ticket takes no answers."""
     with uow:
         session = uow.session
-        ticket = session.scalar(select(Ticket).where(Ticket.number == number).with_for_update())
+        ticket = _numbered(uow, number, lock=True)
         if ticket is None:
             return AnswerOutcome(refused="unknown")
         if not admin and (agent is None or ticket.agent_id != agent.id):
@@ -333,7 +333,7 @@ def answer(
         if ticket.state == TicketState.CLOSED.value:
             return AnswerOutcome(refused="closed")
         resident = cipher.decrypt(ticket.resident_sender_encrypted)
-        on_web = resident.startswith(f"{Channel.WEB.value}:")
+        on_web = channel_of(resident) is Channel.WEB
         session.add(
             TicketMessage(
                 ticket_id=ticket.id,
@@ -355,7 +355,7 @@ def close_ticket(
     uow: UnitOfWork, cipher: PiiCipher, number: int, because: ClosedBecause, now: datetime
 ) -> Closed | None:
     with uow:
-        ticket = uow.session.scalar(select(Ticket).where(Ticket.number == number))
+        ticket = _numbered(uow, number)
         if ticket is None or ticket.state == TicketState.CLOSED.value:
             return None
         closed = _close(uow, cipher, ticket, because, now)
@@ -457,7 +457,7 @@ def queue_for_web(
     """Something Sadar tells a web resident about their ticket (it closed), picked up by
     their page."""
     with uow:
-        ticket = uow.session.scalar(select(Ticket).where(Ticket.number == number))
+        ticket = _numbered(uow, number)
         if ticket is None:
             return
         uow.session.add(
@@ -504,7 +504,7 @@ def list_tickets(uow: UnitOfWork, now: datetime, limit: int = 50) -> list[Ticket
 def reassign(uow: UnitOfWork, cipher: PiiCipher, number: int, agent_id: int) -> str | None:
     """Give an open ticket to another active agent; their address, or None if not possible."""
     with uow:
-        ticket = uow.session.scalar(select(Ticket).where(Ticket.number == number))
+        ticket = _numbered(uow, number)
         agent = uow.session.get(Agent, agent_id)
         if ticket is None or ticket.state == TicketState.CLOSED.value:
             return None
@@ -545,7 +545,7 @@ class Handover:
 def take_ticket(uow: UnitOfWork, cipher: PiiCipher, agent: AgentRef, number: int) -> Handover:
     """An agent takes an open ticket (waiting for the administrators, or a colleague's)."""
     with uow:
-        ticket = uow.session.scalar(select(Ticket).where(Ticket.number == number))
+        ticket = _numbered(uow, number)
         if ticket is None:
             return Handover(refused="unknown")
         if ticket.state == TicketState.CLOSED.value:
@@ -565,7 +565,7 @@ def pass_ticket(uow: UnitOfWork, cipher: PiiCipher, agent: AgentRef, number: int
     """The assigned agent passes the ticket on: to the next agent by the same routing, else
     to the administrators."""
     with uow:
-        ticket = uow.session.scalar(select(Ticket).where(Ticket.number == number))
+        ticket = _numbered(uow, number)
         if ticket is None:
             return Handover(refused="unknown")
         if ticket.agent_id != agent.id:

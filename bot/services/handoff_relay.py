@@ -18,6 +18,7 @@ from bot import messages
 from bot.crypto import PiiCipher
 from bot.domain.clock import Clock
 from bot.domain.replies import BotReply
+from bot.domain.senders import Channel, channel_of
 from bot.privacy import mask_sender
 from bot.services.agents import AgentRef, agent_for_sender
 from bot.services.courier import Courier
@@ -159,7 +160,7 @@ class HandoffRelay:
                 if ticket.because is ClosedBecause.NO_ANSWER
                 else messages.HANDOFF_INACTIVE
             )
-            if ticket.resident_address.startswith("web:"):
+            if channel_of(ticket.resident_address) is Channel.WEB:
                 await asyncio.to_thread(
                     queue_for_web, self.units(), self.cipher, ticket.number, to_resident,
                     self.clock.now(),
