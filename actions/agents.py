@@ -17,6 +17,7 @@ from actions.reading import latest_intent
 from actions.responses import response_text
 from bot.app_context import get_app_context
 from bot.domain.formatting import bulan, rupiah
+from bot.services.addresses import unreachable_in_village
 from bot.services.agent_payments import (
     AgentPaymentLimits,
     AgentPaymentResult,
@@ -130,6 +131,32 @@ class ActionAgent(Action):
                     for r in owing
                 ],
             )
+        elif intent == "agent_unreachable":
+            unreachable = await asyncio.to_thread(
+                unreachable_in_village, context.unit_of_work(), context.cipher, agent
+            )
+            if not unreachable:
+                dispatcher.utter_message(
+                    response="utter_agent_unreachable_none", village=agent.village
+                )
+                return []
+            line = response_text(domain, "utter_agent_unreachable_line")
+            _list(
+                dispatcher,
+                domain,
+                response_text(domain, "utter_agent_unreachable_header").format(
+                    count=len(unreachable), village=agent.village
+                ),
+                [
+                    line.format(
+                        name=r.name,
+                        reference=r.reference,
+                        why=response_text(domain, f"utter_agent_unreachable_why_{r.why.value}"),
+                    )
+                    for r in unreachable
+                ],
+            )
+            dispatcher.utter_message(response="utter_agent_unreachable_help")
         elif intent == "agent_summary":
             summary = await asyncio.to_thread(month_summary, context.unit_of_work(), agent, today)
             dispatcher.utter_message(

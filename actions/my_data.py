@@ -14,6 +14,7 @@ from actions.actions import message_from
 from actions.responses import response_text
 from bot.app_context import get_app_context
 from bot.domain.formatting import bulan, programmes, rupiah, tanggal
+from bot.services.conversations import erase_conversations
 from bot.services.participants import delete_for_sender, find_for_sender
 from bot.understanding.interpreter import yes_no
 
@@ -75,11 +76,18 @@ class ActionDeleteMyData(Action):
         pending = bool(tracker.get_slot("deletion_requested"))
         answer = yes_no(message_from(tracker))
         if pending and answer is True:
-            reference = await asyncio.to_thread(
-                delete_for_sender, context.unit_of_work(), key, tracker.sender_id
+            erased = await asyncio.to_thread(
+                delete_for_sender, context.unit_of_work(), context.cipher, key, tracker.sender_id
             )
+            if erased is not None:
+                # The participant's other addresses' conversations go too; this one is
+                # erased by Rasa's store when it saves the slot below.
+                others = [s for s in erased.sender_ids if s != tracker.sender_id]
+                await asyncio.to_thread(
+                    erase_conversations, context.settings.tracker_store_url, key, others
+                )
             dispatcher.utter_message(
-                response="utter_data_deleted" if reference else "utter_nothing_to_delete"
+                response="utter_data_deleted" if erased else "utter_nothing_to_delete"
             )
             # The conversation (typed NIK, name, phone) is erased with the record.
             return [SlotSet("deletion_requested", None), SlotSet("erase_conversation", True)]

@@ -13,7 +13,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.addresses import tell_link_outcome
 from actions.outbox import get_outbox
+from actions.reading import message_text
 from actions.responses import response_text
 from bot.app_context import AppContext, get_app_context
 from bot.domain.formatting import rupiah, tanggal
@@ -86,7 +88,9 @@ class ActionAskResidentConsent(Action):
 
 
 class ActionConfirmConsentCode(Action):
-    """A resident replies from their own phone with the code an agent's registration sent."""
+    """A one-time code typed back: one that links a WhatsApp number (actions/addresses.py)
+    when such a link waits for this conversation, else the code an agent's registration
+    sent to the resident's own phone."""
 
     def name(self) -> str:
         return "action_confirm_consent_code"
@@ -95,12 +99,12 @@ class ActionConfirmConsentCode(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        outcome = await asyncio.to_thread(
-            context.on_behalf.confirm,
-            tracker.sender_id,
-            tracker.latest_message.get("text") or "",
-            context.clock.now(),
-        )
+        text, now = message_text(tracker), context.clock.now()
+        linked = await asyncio.to_thread(context.address_book.confirm, tracker.sender_id, text, now)
+        if linked is not None:  # a code linking a WhatsApp number waits here
+            tell_link_outcome(dispatcher, linked)
+            return []
+        outcome = await asyncio.to_thread(context.on_behalf.confirm, tracker.sender_id, text, now)
         result = outcome.result
         if result is CodeResult.REGISTERED:
             assert outcome.registered is not None

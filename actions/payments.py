@@ -10,9 +10,13 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.reading import latest_intent
+from actions.reading import latest_intent, message_text
+from actions.responses import response_text
 from bot.app_context import get_app_context
+from bot.domain.senders import channel_of
 from bot.services.payments import report_own_payment as store_own_report
+from bot.services.reminder_preferences import PreferenceScope, set_reminders
+from bot.understanding.address_messages import reminder_scope
 from bot.understanding.payment_messages import months_mentioned
 
 
@@ -30,13 +34,25 @@ class ActionReminderPreference(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        context = get_app_context()
         stop = latest_intent(tracker) == "stop_reminders"
-        await asyncio.to_thread(
-            get_app_context().channel_log.set_reminders_opt_out, tracker.sender_id, stop
+        only = reminder_scope(message_text(tracker), channel_of(tracker.sender_id))
+        change = await asyncio.to_thread(
+            set_reminders, context.channel_log, tracker.sender_id, stop, only, context.clock.now()
         )
-        dispatcher.utter_message(
-            response="utter_reminders_stopped" if stop else "utter_reminders_resumed"
-        )
+        verb = "stopped" if stop else "resumed"
+        if change.scope is PreferenceScope.CONVERSATION:
+            dispatcher.utter_message(response=f"utter_reminders_{verb}")
+        elif change.scope is PreferenceScope.PARTICIPANT:
+            dispatcher.utter_message(response=f"utter_reminders_{verb}_all")
+        else:
+            assert change.channel is not None
+            channel = response_text(domain, f"utter_channel_label_{change.channel.value}")
+            missing = change.scope is PreferenceScope.NO_SUCH_CHANNEL
+            response = (
+                "utter_reminders_no_such_channel" if missing else f"utter_reminders_{verb}_channel"
+            )
+            dispatcher.utter_message(response=response, channel=channel)
         return []
 
 

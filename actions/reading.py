@@ -16,3 +16,8 @@ def latest_entity_value(tracker: Tracker, entity: str) -> Any:
         if item.get("entity") == entity:
             return item.get("value")
     return None
+
+
+def message_text(tracker: Tracker) -> str:
+    """The latest message as the person typed it ("" for none)."""
+    return str(tracker.latest_message.get("text") or "")

@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.actions import answer_or_hand_over, message_from
+from actions.addresses import request_link
 from actions.agents import agent_for_request, enrolled_agent
 from actions.on_behalf import (
     CODE,
@@ -25,6 +26,7 @@ from actions.on_behalf import (
 )
 from actions.responses import response_text
 from bot.app_context import get_app_context
+from bot.domain.addresses import SHARED_CONTACT_METADATA, LinkPurpose, Proof
 from bot.domain.formatting import programmes, rupiah, tanggal
 from bot.domain.nik import InvalidNik, parse_nik
 from bot.domain.registration import (
@@ -66,6 +68,8 @@ REGISTRATION_SLOTS = (
     "with_jht",
     "registration_confirmed",
 )
+#: How the phone slot's number was proven the resident's (bot.domain.addresses.Proof).
+PHONE_PROOF_SLOT = "phone_verified_by"
 #: Asked last, only when an agent registers a walk-in: how the resident consents.
 RESIDENT_CONSENT_SLOT = "resident_consent"
 #: Set when the registration ends early (cancelled, not eligible): the form then closes.
@@ -337,7 +341,12 @@ class ValidateRegistrationForm(FormValidationAction):
         if phone is None:
             step.dispatcher.utter_message(response="utter_invalid_phone")
             return REFUSED
-        return {"phone": phone}
+        # Telegram's adapter passes the number of a contact the sender shared of themselves:
+        # Telegram verified it, so it counts as proven (typed numbers do not).
+        metadata = step.tracker.latest_message.get("metadata") or {}
+        shared = normalise_phone(str(metadata.get(SHARED_CONTACT_METADATA) or ""))
+        proven = Proof.TELEGRAM_CONTACT.value if shared == phone else None
+        return {"phone": phone, PHONE_PROOF_SLOT: proven}
 
     def check_village(self, value: Any, step: Step) -> Verdict:
         name = str(value).strip()
@@ -526,6 +535,7 @@ def _reset_registration() -> list[EventType]:
             RESIDENT_CONSENT_SLOT,
             STOPPED_SLOT,
             "early_fields",
+            PHONE_PROOF_SLOT,
         )
     ]
 
@@ -571,6 +581,7 @@ class ActionSubmitRegistration(Action):
                 tracker.sender_id,
                 context.clock.now(),
                 consent_record_id=tracker.get_slot("consent_record_id"),
+                phone_verified_by=_phone_proof(tracker),
             )
         except DuplicateNik:  # registered meanwhile from elsewhere
             dispatcher.utter_message(response="utter_nik_not_in_chat")
@@ -584,6 +595,7 @@ class ActionSubmitRegistration(Action):
             contribution=rupiah(result.monthly_contribution),
             due_date=tanggal(result.first_due_date),
         )
+        await _reach_for_reminders(dispatcher, tracker, domain)
         return _reset_registration()
 
     @staticmethod
@@ -626,6 +638,24 @@ class ActionSubmitRegistration(Action):
             due_date=tanggal(result.first_due_date),
             phone=masked_phone(registration.phone),
         )
+
+
+def _phone_proof(tracker: Tracker) -> Proof | None:
+    proof = tracker.get_slot(PHONE_PROOF_SLOT)
+    return Proof(proof) if proof else None
+
+
+async def _reach_for_reminders(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> None:
+    """A registration ends with an address reminders can reach: the web chat cannot
+    receive them, so a code goes to the resident's WhatsApp at once; on Telegram, adding
+    WhatsApp as well is offered. On WhatsApp the chat itself is that address."""
+    channel = channel_of(tracker.sender_id)
+    if channel is Channel.WEB:
+        await request_link(dispatcher, tracker, domain, None, LinkPurpose.ADD)
+    elif channel is Channel.TELEGRAM:
+        dispatcher.utter_message(response="utter_link_offer_whatsapp")
 
 
 class ActionCancelRegistration(Action):

@@ -13,6 +13,7 @@ from bot.crypto import PiiCipher
 from bot.db.engine import make_engine, make_session_factory
 from bot.domain.clock import Clock, clock_starting_at
 from bot.domain.consent import CodePolicy
+from bot.services.addresses import AddressBook
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
 from bot.services.handoff import HandoffPolicy
@@ -56,12 +57,22 @@ class AppContext:
         )
 
     @property
-    def on_behalf(self) -> OnBehalfRegistrations:
-        policy = CodePolicy(
+    def code_policy(self) -> CodePolicy:
+        """One-time codes (consent from a resident's phone, linking a number) share rules."""
+        return CodePolicy(
             valid_for=timedelta(minutes=self.settings.consent_code_valid_minutes),
             max_attempts=self.settings.consent_code_max_attempts,
         )
-        return OnBehalfRegistrations(self.unit_of_work, self.cipher, self.hash_key, policy)
+
+    @property
+    def on_behalf(self) -> OnBehalfRegistrations:
+        return OnBehalfRegistrations(
+            self.unit_of_work, self.cipher, self.hash_key, self.code_policy
+        )
+
+    @property
+    def address_book(self) -> AddressBook:
+        return AddressBook(self.unit_of_work, self.cipher, self.hash_key, self.code_policy)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppContext:

@@ -225,6 +225,13 @@ class Settings(BaseSettings):
         "code to a resident an agent registers, who has not written to Sadar in the last 24 "
         "hours; variables 1=agent name, 2=code, 3=minutes valid.",
     )
+    whatsapp_link_content_sid: str | None = Field(
+        default=None,
+        description="Approved WhatsApp template (ContentSid HX…) carrying the one-time code "
+        "that links a WhatsApp number to a participant (a web chat registration, a number "
+        "change) when the number has not written to Sadar in the last 24 hours; variables "
+        "1=code, 2=minutes valid. Codes follow SADAR_CONSENT_CODE_* for expiry and tries.",
+    )
     consent_code_valid_minutes: int = Field(
         default=30, ge=5, le=24 * 60, description="How long a resident's consent code works."
     )

@@ -183,6 +183,7 @@ def sweep() -> None:
     context = get_app_context()
     now = context.clock.now()
     context.on_behalf.purge_expired(now)
+    context.address_book.purge_expired(now)
     runtime().run(
         context.handoff_relay(outbox()).close_overdue(context.settings.village_office_hours)
     )

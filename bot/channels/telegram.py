@@ -43,6 +43,7 @@ from bot.channels.outbound import (
     UncertainSendError,
 )
 from bot.conversation import ConversationRouter, RasaUnavailable
+from bot.domain.addresses import SHARED_CONTACT_METADATA
 from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, make_sender_id
 from bot.privacy import mask_sender
@@ -196,9 +197,9 @@ class TelegramAdapter:
             await self._reply(update.effective_chat.id, messages.NOT_OWN_CONTACT)
             return
         number = message.contact.phone_number
-        await self._converse(
-            update.effective_chat.id, number if number.startswith("+") else f"+{number}"
-        )
+        number = number if number.startswith("+") else f"+{number}"
+        # Telegram verified this number: the registration may count it as proven.
+        await self._converse(update.effective_chat.id, number, {SHARED_CONTACT_METADATA: number})
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat is not None:

@@ -95,10 +95,65 @@ class Participant(Base):
     registered_by_agent_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    #: How the phone number was proven to be the participant's (bot.domain.addresses.Proof):
+    #: None while it is only what they typed.
+    phone_verified_by: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    #: "stop pengingat": no reminder on any address until "aktifkan pengingat".
+    reminders_opted_out_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class ParticipantAddress(Base):
+    """One verified chat address of a participant (web chat, Telegram, WhatsApp): RapidPro's
+    URN idea. The address itself is the ChannelContact with the same keyed hash; a shared
+    family phone may be linked to several participants."""
+
+    __tablename__ = "participant_addresses"
+    __table_args__ = (UniqueConstraint("participant_id", "sender_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    sender_hash: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    #: How the address was proven to be the participant's (bot.domain.addresses.Proof).
+    proof: Mapped[str] = mapped_column(String(24))
+    #: Reminders go here first while it can be reached.
+    preferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AddressLink(Base):
+    """A WhatsApp number waiting to be linked to a participant (added, or replacing their
+    number), until the one-time code sent there is typed back. The code is kept only as a
+    keyed hash bound to this row; the row is deleted when used, locked or expired."""
+
+    __tablename__ = "address_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("participants.id", ondelete="CASCADE"), unique=True
+    )
+    #: add (one more address) or replace (a number change: the old WhatsApp goes).
+    purpose: Mapped[str] = mapped_column(String(12))
+    target_sender_hash: Mapped[str] = mapped_column(String(64), index=True)
+    target_sender_encrypted: Mapped[str] = mapped_column(Text)
+    #: The conversation that asked (a linked address, or the agent's): it may type the code.
+    requester_sender_hash: Mapped[str] = mapped_column(String(64), index=True)
+    #: Set when a Perisai agent asked on the resident's behalf (audited).
+    agent_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class AuditEvent(Base):
@@ -127,10 +182,17 @@ class ChannelContact(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address_encrypted: Mapped[str] = mapped_column(Text)
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    #: Set when the person asked for no more reminders ("STOP"); cleared when they resume.
+    #: Set when the person asked for no more reminders on this address ("STOP", "stop
+    #: pengingat di sini saja"); cleared when they resume.
     reminders_opted_out_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
+    #: A send here failed for good (bot blocked, number not on WhatsApp, template refused):
+    #: reminders use another address until the person writes from this one again.
+    undeliverable_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    undeliverable_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -40,3 +40,17 @@ def next_delivery_status(current: str, reported: str) -> str:
     if current not in DELIVERY_PROGRESS:
         return reported
     return max(current, reported, key=DELIVERY_PROGRESS.index)
+
+
+#: Twilio error codes in a delivery report that say this address will not take messages
+#: (twilio.com/docs/api/errors): 63003 the number is not (or no longer) on WhatsApp, 63024
+#: invalid recipient, 63014 the recipient blocked the sender. Others (63016 a template was
+#: needed, 63018 rate limits, …) say nothing about the address. Data, easy to extend.
+ADDRESS_GONE_ERRORS = frozenset({"63003", "63014", "63024"})
+
+
+def address_gone(status: str, error: str | None) -> bool:
+    """Whether a delivery report means the address cannot be reached any more."""
+    if status not in DELIVERY_FAILURES or not error:
+        return False
+    return error.split(":", 1)[0].strip() in ADDRESS_GONE_ERRORS

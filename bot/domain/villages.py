@@ -4,6 +4,7 @@ matched. Pure."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 VILLAGE_COLUMNS = ("name", "district", "regency", "province", "households", "officials")
 
@@ -14,6 +15,21 @@ def name_key(text: str) -> str:
     if words and words[0] in ("desa", "kelurahan", "kel.", "ds.", "ds"):
         words = words[1:]
     return " ".join(words)
+
+
+class HasArea(Protocol):
+    @property
+    def village(self) -> str: ...
+    @property
+    def district(self) -> str: ...
+    @property
+    def regency(self) -> str: ...
+
+
+def area_key(place: HasArea) -> tuple[str, str, str]:
+    """Village, district and regency as compared: a participant belongs to the agent of the
+    village whose key is theirs."""
+    return name_key(place.village), name_key(place.district), name_key(place.regency)
 
 
 class RowProblem(ValueError):

@@ -16,7 +16,7 @@ from bot.db.models import Agent, AuditEvent, Participant, Payment
 from bot.domain.clock import start_of_day
 from bot.domain.payments import load_calendar, standing
 from bot.domain.senders import Channel, make_sender_id
-from bot.domain.villages import name_key
+from bot.domain.villages import area_key
 from bot.privacy import keyed_hash, mask_digits, mask_name
 from bot.services.participants import nik_lookup_hash
 from bot.services.unit_of_work import UnitOfWork
@@ -200,8 +200,7 @@ def arrears_in_village(
         participants = [
             p
             for p in uow.session.scalars(select(Participant).order_by(Participant.id))
-            if (name_key(p.village), name_key(p.district), name_key(p.regency))
-            == (name_key(agent.village), name_key(agent.district), name_key(agent.regency))
+            if area_key(p) == area_key(agent)
         ]
     owing = [line for line in _lines(participants, cipher, today) if line.months_owed > 0]
     return sorted(owing, key=lambda line: (-line.months_owed, line.name))
@@ -234,12 +233,11 @@ def month_summary(uow: UnitOfWork, agent: AgentRef, today: date) -> MonthSummary
 
 def in_agents_village(agent: AgentRef, participant: Participant) -> bool:
     """An agent acts for the residents of their own village, and those they registered."""
-    same_village = (
-        name_key(participant.village),
-        name_key(participant.district),
-        name_key(participant.regency),
-    ) == (name_key(agent.village), name_key(agent.district), name_key(agent.regency))
-    return same_village or participant.registered_by_agent_id == agent.id
+    return (
+        area_key(participant) == area_key(agent)
+        or participant.registered_by_agent_id == agent.id
+        or participant.registered_by_agent_id == agent.id
+    )
 
 
 def participants_in_scope(

@@ -17,7 +17,7 @@ from bot.crypto import PiiCipher
 from bot.db.engine import rows_changed
 from bot.db.models import ChannelContact, OutboundMessage, Reminder
 from bot.domain.clock import Clock
-from bot.domain.messaging import next_delivery_status, template_required
+from bot.domain.messaging import address_gone, next_delivery_status, template_required
 from bot.domain.replies import BotReply, MessageTemplate
 from bot.domain.senders import channel_of
 from bot.privacy import keyed_hash, mask_sender
@@ -75,7 +75,8 @@ class ChannelLog:
                 uow.session.execute(
                     update(ChannelContact)
                     .where(ChannelContact.sender_hash == self.sender_hash(sender_id))
-                    .values(last_inbound_at=at)
+                    # Writing from an address proves it works again.
+                    .values(last_inbound_at=at, undeliverable_at=None, undeliverable_reason=None)
                 )
             )
             uow.commit()
@@ -193,30 +194,17 @@ class ChannelLog:
                     )
             if error and status in ("failed", "undelivered"):
                 message.error = error[:200]
-            uow.commit()
-            return True
-
-    def set_reminders_opt_out(self, sender_id: str, opted_out: bool) -> None:
-        """ "STOP" / "aktifkan pengingat": remembered per conversation address."""
-        self.record_inbound(sender_id)
-        with self.units() as uow:
-            uow.session.execute(
-                update(ChannelContact)
-                .where(ChannelContact.sender_hash == self.sender_hash(sender_id))
-                .values(reminders_opted_out_at=self.clock.now() if opted_out else None)
-            )
-            uow.commit()
-
-    def reminders_opted_out(self, sender_id: str) -> bool:
-        with self.units() as uow:
-            return (
-                uow.session.scalar(
-                    select(ChannelContact.reminders_opted_out_at).where(
-                        ChannelContact.sender_hash == self.sender_hash(sender_id)
+            if address_gone(reported, error):
+                # Reminders fall back to the participant's other addresses from now on.
+                session.execute(
+                    update(ChannelContact)
+                    .where(ChannelContact.sender_hash == message.recipient_hash)
+                    .values(
+                        undeliverable_at=self.clock.now(), undeliverable_reason=(error or "")[:200]
                     )
                 )
-                is not None
-            )
+            uow.commit()
+            return True
 
 
 async def record_inbound_safely(channel_log: ChannelLog | None, sender_id: str) -> None:

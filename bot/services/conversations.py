@@ -73,6 +73,28 @@ def purge_older_than(engine: Engine, now: datetime, retention: timedelta) -> int
     return len(stale)
 
 
+def erase_conversations(tracker_store_url: str, hash_key: str, sender_ids: list[str]) -> int:
+    """Delete these conversations (a participant's other addresses, on erasure); the number
+    of events deleted. Rasa servers notice the rows are gone on their next read."""
+    if not sender_ids:
+        return 0
+    engine = tracker_engine(tracker_store_url)
+    try:
+        if not _has_events_table(engine):
+            return 0
+        keys = [conversation_key(hash_key, sender_id) for sender_id in sender_ids]
+        with engine.begin() as connection:
+            deleted = connection.execute(
+                text("DELETE FROM events WHERE sender_id IN :keys").bindparams(
+                    bindparam("keys", expanding=True)
+                ),
+                {"keys": keys},
+            ).rowcount
+        return int(deleted or 0)
+    finally:
+        engine.dispose()
+
+
 @dataclass(frozen=True)
 class Migrated:
     conversations: int

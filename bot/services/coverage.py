@@ -6,12 +6,12 @@ from datetime import date
 
 from sqlalchemy import select
 
-from bot.db.models import ChannelContact, Participant, Village
+from bot.db.models import Participant, Village
 from bot.domain.clock import local_date
 from bot.domain.coverage import Coverage, ParticipantFacts, coverage
 from bot.domain.payments import load_calendar
 from bot.domain.villages import name_key
-from bot.services.reminders import REMINDER_CHANNELS
+from bot.services.addresses import reachable
 from bot.services.unit_of_work import UnitOfWork
 
 
@@ -31,9 +31,8 @@ def coverage_report(uow: UnitOfWork, today: date, level: str = "village") -> lis
                 Participant.paid_through,
                 Participant.is_official,
                 Participant.created_at,
-                Participant.channel,
-                ChannelContact.id.label("contact_id"),
-            ).outerjoin(ChannelContact, ChannelContact.sender_hash == Participant.sender_hash)
+                reachable(Participant.id).label("reachable"),
+            )
         ):
             key = (name_key(row.village), name_key(row.district), name_key(row.regency))
             village = known.get(key)
@@ -49,7 +48,7 @@ def coverage_report(uow: UnitOfWork, today: date, level: str = "village") -> lis
                     paid_through=row.paid_through,
                     is_official=row.is_official,
                     registered_on=local_date(row.created_at) if row.created_at else today,
-                    reachable=row.channel in REMINDER_CHANNELS and row.contact_id is not None,
+                    reachable=bool(row.reachable),
                 )
             )
     return coverage(areas, facts, today, load_calendar(), level)

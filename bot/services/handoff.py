@@ -21,12 +21,13 @@ from enum import StrEnum
 from sqlalchemy import delete, func, or_, select
 
 from bot.crypto import PiiCipher
-from bot.db.models import Agent, Participant, Ticket, TicketMessage
+from bot.db.models import Agent, Ticket, TicketMessage
 from bot.domain.senders import Channel, channel_of, make_sender_id
 from bot.domain.villages import name_key
 from bot.privacy import keyed_hash, mask_digits, mask_name
 from bot.services.agents import AgentRef
 from bot.services.channel_log import as_utc
+from bot.services.participants import participants_of_sender
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -209,11 +210,7 @@ def open_ticket(
                 existing.village,
                 already_open=True,
             )
-        participant = session.scalars(
-            select(Participant)
-            .where(Participant.sender_hash == sender_hash)
-            .order_by(Participant.id.desc())
-        ).first()
+        participant = session.scalars(participants_of_sender(hash_key, resident_sender_id)).first()
         village = (
             (
                 name_key(participant.village),
@@ -267,11 +264,8 @@ def open_ticket(
 def resident_name(uow: UnitOfWork, cipher: PiiCipher, hash_key: str, sender_id: str) -> str | None:
     """The registered resident's name, masked, for the agent's notice."""
     with uow:
-        encrypted = uow.session.scalars(
-            select(Participant.full_name_encrypted)
-            .where(Participant.sender_hash == keyed_hash(hash_key, sender_id))
-            .order_by(Participant.id.desc())
-        ).first()
+        participant = uow.session.scalars(participants_of_sender(hash_key, sender_id)).first()
+        encrypted = participant.full_name_encrypted if participant else None
     return mask_name(cipher.decrypt(encrypted)) if encrypted else None
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from bot.crypto import PiiCipher
 from bot.db.models import ImportRowResult, ImportRun, Village
+from bot.domain.addresses import Proof
 from bot.domain.clock import Clock, local_date
 from bot.domain.consent import ConsentDecision, ConsentMethod, ConsentPurpose
 from bot.domain.nik import InvalidNik, parse_nik
@@ -335,6 +336,7 @@ def _import_official(
                 decision,
                 now,
                 is_official=True,
+                proof=Proof.VILLAGE_RECORDS,
             )
         except DuplicateNik:
             status, message = "exists", "NIK already registered"

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot.crypto import PiiCipher
 from bot.db.models import AuditEvent, PendingConsent
+from bot.domain.addresses import Proof
 from bot.domain.clock import local_date
 from bot.domain.consent import (
     CodePolicy,
@@ -172,6 +173,7 @@ class OnBehalfRegistrations:
                 decision,
                 now,
                 registered_by_agent_id=agent_id,
+                proof=Proof.AGENT_WALK_IN,
             )
             # Reminders go to the resident's number; they have not written yet, so WhatsApp
             # will need a template until they do.

@@ -6,13 +6,19 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.crypto import PiiCipher
-from bot.db.models import AuditEvent, ConsentRecord, Participant
+from bot.db.models import (
+    AuditEvent,
+    ChannelContact,
+    ConsentRecord,
+    Participant,
+    ParticipantAddress,
+)
+from bot.domain.addresses import Proof
 from bot.domain.clock import local_date
 from bot.domain.consent import ConsentDecision
 from bot.domain.payments import (
@@ -28,7 +34,7 @@ from bot.domain.registration import (
     first_period,
     make_reference,
 )
-from bot.domain.senders import Channel, SenderId
+from bot.domain.senders import Channel, channel_of, make_sender_id
 from bot.domain.tariff import monthly_contribution
 from bot.privacy import keyed_hash, mask_digits, mask_sender
 from bot.services.consent import record_consent
@@ -89,9 +95,9 @@ def nik_holder(uow: UnitOfWork, hash_key: str, nik: str, sender_id: str) -> NikH
         if participant is None:
             return NikHolder.NOBODY
         mine = session.scalar(
-            select(Participant.id)
-            .where(Participant.id == participant.id)
-            .where(or_(*_sender_conditions(hash_key, sender_id)))
+            select(ParticipantAddress.id)
+            .where(ParticipantAddress.participant_id == participant.id)
+            .where(ParticipantAddress.sender_hash == keyed_hash(hash_key, sender_id))
         )
     return NikHolder.THIS_SENDER if mine is not None else NikHolder.SOMEONE_ELSE
 
@@ -106,12 +112,16 @@ def register_participant(
     consent_record_id: int | None = None,
     registered_by_agent_id: int | None = None,
     is_official: bool = False,
+    proof: Proof = Proof.REGISTERED_HERE,
+    phone_verified_by: Proof | None = None,
 ) -> RegisteredParticipant:
-    """Store a new participant registered at ``now``, with its audit event, in one
-    transaction; ``sender_id`` is the conversation that reminders and "cek status" belong
-    to (for an agent's walk-in: the resident's own WhatsApp number). The first contribution
-    month follows Indonesia's calendar day of ``now``. A ``consent_record_id`` must be a
-    granted consent of this sender (checked in the same transaction)."""
+    """Store a new participant registered at ``now``, with its audit event and its first
+    address, in one transaction; ``sender_id`` is the conversation that reminders and "cek
+    status" belong to (for an agent's walk-in: the resident's own WhatsApp number), proven
+    by ``proof``. ``phone_verified_by``: how the typed phone was proven theirs, if it was
+    (on WhatsApp the sender is the number). The first contribution month follows
+    Indonesia's calendar day of ``now``. A ``consent_record_id`` must be a granted consent
+    of this sender (checked in the same transaction)."""
     contribution = monthly_contribution(registration.declared_income, registration.with_jht)
     period = first_period(local_date(now))
     nik_hash = nik_lookup_hash(hash_key, registration.nik.value)
@@ -150,6 +160,7 @@ def register_participant(
             registered_by_agent_id=registered_by_agent_id,
             is_official=is_official,
             first_period=period,
+            phone_verified_by=_phone_proof(sender_id, registration.phone, proof, phone_verified_by),
             created_at=now,
         )
         session.add(participant)
@@ -160,6 +171,16 @@ def register_participant(
             if "nik_hash" in str(error.orig):
                 raise DuplicateNik(registration.nik.value[:6]) from error
             raise
+        session.add(
+            ParticipantAddress(
+                participant_id=participant.id,
+                sender_hash=sender_hash,
+                channel=channel_of(sender_id).value,
+                proof=proof.value,
+                preferred=True,
+                verified_at=now,
+            )
+        )
         if registered_by_agent_id is None:
             actor = f"{registration.channel.value}:{participant.sender_hash[:16]}"
             action = "registered"
@@ -190,6 +211,13 @@ def register_participant(
     )
 
 
+def _phone_proof(sender_id: str, phone: str, proof: Proof, verified_by: Proof | None) -> str | None:
+    """A registration whose address is the typed number itself proves that number."""
+    if verified_by is not None:
+        return verified_by.value
+    return proof.value if sender_id == make_sender_id(Channel.WHATSAPP, phone) else None
+
+
 def register_with_consent(
     uow: UnitOfWork,
     cipher: PiiCipher,
@@ -200,6 +228,7 @@ def register_with_consent(
     now: datetime,
     registered_by_agent_id: int | None = None,
     is_official: bool = False,
+    proof: Proof = Proof.REGISTERED_HERE,
 ) -> RegisteredParticipant:
     """Consent given and registration made at the same moment (an agent's walk-in, a
     village's paper forms): both stored, or neither. A NIK already registered is refused
@@ -218,6 +247,7 @@ def register_with_consent(
             consent_record_id=consent_id,
             registered_by_agent_id=registered_by_agent_id,
             is_official=is_official,
+            proof=proof,
         )
         uow.commit()
     return registered
@@ -287,22 +317,21 @@ def _view(participant: Participant, cipher: PiiCipher, masked: bool) -> Particip
     )
 
 
-def _sender_conditions(hash_key: str, sender_id: str) -> list[Any]:
-    """This conversation's registration, or on WhatsApp one made with this number."""
-    conditions = [Participant.sender_hash == keyed_hash(hash_key, sender_id)]
-    sender = SenderId.parse(sender_id)
-    if sender.channel is Channel.WHATSAPP:
-        conditions.append(Participant.phone_hash == phone_lookup_hash(hash_key, sender.address))
-    return conditions
+def participants_of_sender(hash_key: str, sender_id: str) -> Select[tuple[Participant]]:
+    """The participants this conversation is a verified address of, newest first (a family
+    may share one phone). The one way every "my data" request finds its participant."""
+    return (
+        select(Participant)
+        .join(ParticipantAddress, ParticipantAddress.participant_id == Participant.id)
+        .where(ParticipantAddress.sender_hash == keyed_hash(hash_key, sender_id))
+        .order_by(Participant.id.desc())
+    )
 
 
 def participant_id_for_sender(uow: UnitOfWork, hash_key: str, sender_id: str) -> int | None:
     with uow:
-        return uow.session.scalars(
-            select(Participant.id)
-            .where(or_(*_sender_conditions(hash_key, sender_id)))
-            .order_by(Participant.id.desc())
-        ).first()
+        participant = uow.session.scalars(participants_of_sender(hash_key, sender_id)).first()
+        return participant.id if participant else None
 
 
 def participant_id_by(
@@ -324,13 +353,9 @@ def participant_id_by(
 def find_for_sender(
     uow: UnitOfWork, cipher: PiiCipher, hash_key: str, sender_id: str
 ) -> ParticipantView | None:
-    """The participant registered from this conversation (or, on WhatsApp, this number)."""
+    """The participant this conversation is a verified address of."""
     with uow:
-        participant = uow.session.scalars(
-            select(Participant)
-            .where(or_(*_sender_conditions(hash_key, sender_id)))
-            .order_by(Participant.id.desc())
-        ).first()
+        participant = uow.session.scalars(participants_of_sender(hash_key, sender_id)).first()
         return _view(participant, cipher, masked=True) if participant else None
 
 
@@ -365,28 +390,62 @@ def all_participants(
         ]
 
 
-def delete_for_sender(uow: UnitOfWork, hash_key: str, sender_id: str) -> str | None:
-    """Erase the participant's personal data (UU PDP right to erasure).
+@dataclass(frozen=True)
+class Erased:
+    reference: str
+    #: Every conversation that was an address of the participant: their chat history goes
+    #: with the record.
+    sender_ids: tuple[str, ...]
+
+
+def delete_for_sender(
+    uow: UnitOfWork, cipher: PiiCipher, hash_key: str, sender_id: str
+) -> Erased | None:
+    """Erase the participant's personal data (UU PDP right to erasure), from any of their
+    addresses: the record, every address, and each address's contact unless it is another
+    participant's too (a shared family phone).
 
     Kept: the consent records (proof of what was agreed, identified only by a keyed hash)
     and the audit trail, which records the deletion without any identity."""
     with uow:
         session = uow.session
-        participant = session.scalars(
-            select(Participant).where(Participant.sender_hash == keyed_hash(hash_key, sender_id))
-        ).first()
+        participant = session.scalars(participants_of_sender(hash_key, sender_id)).first()
         if participant is None:
             return None
         reference = participant.reference
+        hashes = set(
+            session.scalars(
+                select(ParticipantAddress.sender_hash).where(
+                    ParticipantAddress.participant_id == participant.id
+                )
+            )
+        )
+        shared = set(
+            session.scalars(
+                select(ParticipantAddress.sender_hash)
+                .where(ParticipantAddress.sender_hash.in_(hashes))
+                .where(ParticipantAddress.participant_id != participant.id)
+            )
+        )
+        contacts = session.scalars(
+            select(ChannelContact).where(ChannelContact.sender_hash.in_(hashes))
+        ).all()
+        sender_ids = tuple(cipher.decrypt(c.address_encrypted) for c in contacts)
+        for contact in contacts:
+            if contact.sender_hash not in shared:
+                session.delete(contact)
+        session.execute(
+            delete(ParticipantAddress).where(ParticipantAddress.participant_id == participant.id)
+        )
         session.add(
             AuditEvent(
                 participant_id=None,
-                actor=f"{participant.channel}:{participant.sender_hash[:16]}",
+                actor=f"{channel_of(sender_id).value}:{keyed_hash(hash_key, sender_id)[:16]}",
                 action="deleted_by_participant",
                 fields=reference,
             )
         )
         session.delete(participant)
         uow.commit()
-    log.info("participant %s deleted their data", reference)
-    return reference
+    log.info("participant %s deleted their data (%d address(es))", reference, len(hashes))
+    return Erased(reference, sender_ids)

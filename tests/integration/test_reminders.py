@@ -16,6 +16,7 @@ from bot.db.models import Participant, Reminder
 from bot.domain.clock import FixedClock
 from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderPolicy
+from bot.services.reminder_preferences import set_reminders
 from bot.services.reminders import (
     ReminderDispatcher,
     counts_by_state,
@@ -128,8 +129,9 @@ def test_planning_chooses_who_gets_what_and_says_why_not(context: AppContext) ->
     reasons = sorted(r.reason for r in rows if r.state == "skipped")
     assert reasons == [
         "no consent recorded",
+        "no reachable address: no Telegram or WhatsApp linked (e.g. registered in the web "
+        "chat), or every linked one stopped or failed",
         "opted out of reminders",
-        "registered on the web channel, which cannot receive reminders",
     ]
 
 
@@ -211,7 +213,7 @@ async def test_changes_after_planning_are_respected_at_send_time(
     plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     with context.sessions.begin() as session:
         session.execute(update(Participant).where(Participant.id == paid).values(paid_through=NOV))
-    context.channel_log.set_reminders_opt_out("tg:5002", opted_out=True)
+    set_reminders(context.channel_log, "tg:5002", True, None, context.clock.now())
     outcomes = await dispatcher_for(context, outbox).send_batch(queue_all(context))
     assert [o.state for o in outcomes] == ["skipped", "skipped"]
     assert sorted(r.reason for r in reminders(context)) == [

@@ -16,6 +16,7 @@ from bot.domain.registration import Registration
 from bot.domain.senders import channel_of
 from bot.services.consent import record_consent
 from bot.services.participants import register_participant
+from bot.services.reminder_preferences import set_reminders
 
 _SERIALS = itertools.count(1)
 TODAY = date(2026, 11, 1)
@@ -83,6 +84,6 @@ def make_participant(
             sender_id, last_inbound_at or context.clock.now() - timedelta(hours=1)
         )
         if opted_out:
-            context.channel_log.set_reminders_opt_out(sender_id, opted_out=True)
+            set_reminders(context.channel_log, sender_id, True, None, context.clock.now())
     assert participant_id is not None
     return participant_id

@@ -16,7 +16,6 @@ from bot.services.reminders.dispatch import Claimed, Outcome, ReminderDispatcher
 from bot.services.reminders.planning import (
     DEFAULT_LEASE,
     DEFAULT_REQUEUE_AFTER,
-    REMINDER_CHANNELS,
     TASK_BATCH,
     PlanReport,
     Recovered,
@@ -30,7 +29,6 @@ from bot.services.reminders.planning import (
 __all__ = [
     "DEFAULT_LEASE",
     "DEFAULT_REQUEUE_AFTER",
-    "REMINDER_CHANNELS",
     "TASK_BATCH",
     "Claimed",
     "Outcome",

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from bot import messages
 from bot.crypto import PiiCipher
 from bot.db.engine import rows_changed
-from bot.db.models import ChannelContact, Participant, Reminder
+from bot.db.models import Participant, Reminder
+from bot.domain.addresses import reminder_route, why_unreachable
 from bot.domain.clock import Clock
 from bot.domain.formatting import bulan_range, rupiah, tanggal
 from bot.domain.payments import PaymentCalendar, next_unpaid_period
@@ -35,6 +36,7 @@ from bot.domain.reminders import (
 )
 from bot.domain.replies import MessageTemplate
 from bot.privacy import mask_sender
+from bot.services.addresses import Route, address_states, mark_undeliverable, routes_of
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
 from bot.services.unit_of_work import UnitOfWork
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Recipient:
-    """What sending a reminder needs of the participant and their chat address."""
+    """What sending a reminder needs of the participant and their chat addresses."""
 
     consented: bool
     first_period: date
@@ -52,7 +54,11 @@ class Recipient:
     province_code: str
     monthly_contribution: int
     opted_out: bool
-    address_encrypted: str
+    #: The addresses to try, in order (bot.domain.addresses.reminder_route); empty when
+    #: none can be reached.
+    routes: tuple[Route, ...]
+    #: Why none can be reached, when ``routes`` is empty.
+    unreachable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,17 @@ class Claimed:
     period: date
     kind: str
     attempts: int
-    #: None when the participant or their chat address is no longer known.
+    #: None when the participant is no longer known (erased).
     recipient: Recipient | None
+
+
+@dataclass(frozen=True)
+class Unsent:
+    """Why one address did not take a reminder."""
+
+    reason: str
+    #: Nothing was handed to the platform (no template approved for outside the window).
+    not_attempted: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,22 +143,20 @@ class ReminderDispatcher:
             ).first()
             if won is None:
                 return None
-            found = session.execute(
-                select(Participant, ChannelContact)
-                .outerjoin(ChannelContact, ChannelContact.sender_hash == Participant.sender_hash)
-                .where(Participant.id == won.participant_id)
-            ).first()
+            participant = session.get(Participant, won.participant_id)
             recipient = None
-            if found is not None and found[1] is not None:
-                participant, contact = found[0], found[1]
+            if participant is not None:
+                routes = reminder_route(routes_of(session, participant.id), lambda r: r.state)
+                why = why_unreachable(address_states(session, participant.id))
                 recipient = Recipient(
                     consented=participant.consent_record_id is not None,
                     first_period=participant.first_period,
                     paid_through=participant.paid_through,
                     province_code=participant.province_code,
                     monthly_contribution=participant.monthly_contribution,
-                    opted_out=contact.reminders_opted_out_at is not None,
-                    address_encrypted=contact.address_encrypted,
+                    opted_out=participant.reminders_opted_out_at is not None,
+                    routes=tuple(routes),
+                    unreachable=why.value if why else None,
                 )
             claimed = Claimed(won.period, won.kind, won.attempts, recipient)
             uow.commit()
@@ -216,14 +229,47 @@ class ReminderDispatcher:
             )
             return Outcome(reminder_id, ReminderState.QUEUED.value, retry_at=allowed_at)
 
-        recipient = self._cipher.decrypt(participant.address_encrypted)
+        if not participant.routes:
+            return await self._skip(
+                reminder_id, f"no reachable address ({participant.unreachable or 'none linked'})"
+            )
         text, template = self._content(occasion, participant)
+        failures: list[Unsent] = []
+        for route in participant.routes:
+            outcome = await self._send_to(reminder_id, claimed, route, text, template, now)
+            if isinstance(outcome, Outcome):
+                if failures and outcome.state == ReminderState.SENT.value:
+                    reasons = [f.reason for f in failures]
+                    await asyncio.to_thread(self._note, reminder_id, reasons)
+                return outcome
+            failures.append(outcome)
+        reason = "; ".join(f.reason for f in failures)
+        if all(f.not_attempted for f in failures):
+            return await self._skip(reminder_id, reason[:200])
+        # Every address failed for good.
+        await asyncio.to_thread(self._set, reminder_id, ReminderState.FAILED, reason=reason[:200])
+        log.warning("reminder %d failed on every address: %s", reminder_id, reason)
+        return Outcome(reminder_id, ReminderState.FAILED.value)
+
+    async def _send_to(
+        self,
+        reminder_id: int,
+        claimed: Claimed,
+        route: Route,
+        text: str,
+        template: MessageTemplate | None,
+        now: datetime,
+    ) -> Outcome | Unsent:
+        """One address: how the reminder ended, or why this address could not take it (the
+        caller falls back to the next one)."""
+        recipient = self._cipher.decrypt(route.address_encrypted)
+        channel = route.state.channel.value
         message = await asyncio.to_thread(self._log.opening_message, recipient, text, template, now)
         if message is None:
-            return await self._skip(
-                reminder_id,
-                "outside WhatsApp's 24-hour window and no approved template is configured "
-                "(SADAR_WHATSAPP_REMINDER_CONTENT_SID)",
+            return Unsent(
+                f"{channel}: outside WhatsApp's 24-hour window and no approved template is "
+                "configured (SADAR_WHATSAPP_REMINDER_CONTENT_SID)",
+                not_attempted=True,
             )
 
         async def handover() -> bool:
@@ -249,23 +295,39 @@ class ReminderDispatcher:
             )
             return Outcome(reminder_id, ReminderState.UNKNOWN.value)
         attempts = claimed.attempts  # counted by the claim: includes this attempt
-        if result.retryable and attempts < self._max_attempts:
-            retry_at = now + timedelta(minutes=5 * 2 ** (attempts - 1))
-            await asyncio.to_thread(
-                self._set,
-                reminder_id,
-                ReminderState.QUEUED,
-                scheduled_for=retry_at,
-                reason=result.error,
+        if result.retryable:
+            if attempts < self._max_attempts:
+                retry_at = now + timedelta(minutes=5 * 2 ** (attempts - 1))
+                await asyncio.to_thread(
+                    self._set,
+                    reminder_id,
+                    ReminderState.QUEUED,
+                    scheduled_for=retry_at,
+                    reason=result.error,
+                )
+                return Outcome(reminder_id, ReminderState.QUEUED.value, retry_at=retry_at)
+            return Unsent(f"{channel}: {result.error or 'failed'} (after {attempts} attempts)")
+        # Refused for good (bot blocked, not on WhatsApp): this address waits until the
+        # person writes from it again; the next address is tried now.
+        error = result.error or "refused"
+        await asyncio.to_thread(self._mark_undeliverable, route.sender_hash, error)
+        log.warning("reminder %d to %s refused: %s", reminder_id, mask_sender(recipient), error)
+        return Unsent(f"{channel}: {error}")
+
+    def _mark_undeliverable(self, sender_hash: str, reason: str) -> None:
+        with self._units() as uow:
+            mark_undeliverable(uow.session, sender_hash, reason, self._clock.now())
+            uow.commit()
+
+    def _note(self, reminder_id: int, failures: list[str]) -> None:
+        """A reminder sent after falling back keeps why the first address(es) failed."""
+        with self._units() as uow:
+            uow.session.execute(
+                update(Reminder)
+                .where(Reminder.id == reminder_id)
+                .values(reason=("sent after: " + "; ".join(failures))[:200])
             )
-            return Outcome(reminder_id, ReminderState.QUEUED.value, retry_at=retry_at)
-        await asyncio.to_thread(
-            self._set, reminder_id, ReminderState.FAILED, reason=(result.error or "")[:200]
-        )
-        log.warning(
-            "reminder %d to %s failed: %s", reminder_id, mask_sender(recipient), result.error
-        )
-        return Outcome(reminder_id, ReminderState.FAILED.value)
+            uow.commit()
 
     async def _skip(self, reminder_id: int, reason: str) -> Outcome:
         await asyncio.to_thread(self._set, reminder_id, ReminderState.SKIPPED, reason=reason)

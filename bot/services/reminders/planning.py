@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.engine import rows_changed
-from bot.db.models import ChannelContact, Participant, Reminder
+from bot.db.models import Participant, Reminder
 from bot.domain.payments import PaymentCalendar
 from bot.domain.reminders import (
     Occasion,
@@ -28,13 +28,13 @@ from bot.domain.reminders import (
     send_moment,
     timezone_for,
 )
+from bot.services.addresses import reachable
 from bot.services.channel_log import as_utc
 from bot.services.reminders.bulk_insert import insert_ignoring_duplicates
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-REMINDER_CHANNELS = ("tg", "wa")
 #: Reminder ids per queue task: small enough to spread over workers, large enough to keep
 #: the queue short on million-reminder days.
 TASK_BATCH = 100
@@ -83,10 +83,9 @@ def _candidates(session: Session, latest_period: date, batch: int) -> Iterator[A
             Participant.channel,
             Participant.monthly_contribution,
             Participant.consent_record_id,
-            ChannelContact.reminders_opted_out_at,
-            ChannelContact.id.label("contact_id"),
+            Participant.reminders_opted_out_at,
+            reachable(Participant.id).label("reachable"),
         )
-        .outerjoin(ChannelContact, ChannelContact.sender_hash == Participant.sender_hash)
         .where(Participant.first_period <= latest_period)
         .where(or_(Participant.paid_through.is_(None), Participant.paid_through < latest_period))
         .execution_options(yield_per=batch)
@@ -97,12 +96,13 @@ def _candidates(session: Session, latest_period: date, batch: int) -> Iterator[A
 def skip_reason(row: Any) -> str | None:
     if row.consent_record_id is None:
         return "no consent recorded"
-    if row.channel not in REMINDER_CHANNELS:
-        return f"registered on the {row.channel} channel, which cannot receive reminders"
-    if row.contact_id is None:
-        return "no known chat address"
     if row.reminders_opted_out_at is not None:
         return "opted out of reminders"
+    if not row.reachable:
+        return (
+            "no reachable address: no Telegram or WhatsApp linked (e.g. registered in the web "
+            "chat), or every linked one stopped or failed"
+        )
     return None
 
 

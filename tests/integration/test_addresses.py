@@ -1,0 +1,452 @@
+"""One participant, several verified addresses (issue 19), on PostgreSQL, through the real
+Outbox against the fake Telegram Bot API and fake Twilio REST API: linking WhatsApp by code
+(and nobody linking a number they do not hold), reminders falling back when an address
+fails for good, opt-out from any address, number changes, erasure, and the count of
+participants no reminder can reach."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.app_context import AppContext
+from bot.channels.factory import build_outbox
+from bot.db.models import (
+    AddressLink,
+    AuditEvent,
+    ChannelContact,
+    Participant,
+    ParticipantAddress,
+    Reminder,
+)
+from bot.domain.addresses import LinkPurpose, Proof
+from bot.domain.clock import FixedClock
+from bot.domain.payments import load_calendar
+from bot.domain.reminders import ReminderPolicy
+from bot.privacy import keyed_hash
+from bot.services.addresses import (
+    CodeText,
+    LinkRequestResult,
+    LinkResult,
+    unreachable_in_village,
+)
+from bot.services.agents import AgentRef, enrol_agent
+from bot.services.coverage import coverage_report
+from bot.services.participants import delete_for_sender, find_for_sender
+from bot.services.reminder_preferences import PreferenceScope, set_reminders
+from bot.services.reminders import ReminderDispatcher, enqueue_planned, plan
+from bot.settings import Settings
+from tests.conftest import TEST_PII_KEY
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.fake_twilio import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    WHATSAPP_FROM,
+    FakeTwilio,
+    running_fake_twilio,
+)
+from tests.support.participants import make_participant
+
+BEFORE_NOV = date(2026, 11, 13)  # due Monday 16 November; 3 days before
+MORNING = datetime(2026, 11, 13, 3, 0, tzinfo=UTC)  # 10:00 WIB
+REMINDER_SID = "HX" + "0" * 31 + "7"
+LINK_SID = "HX" + "1" * 31 + "9"
+VILLAGE = ("Karanglo", "Kerek", "Tuban")
+#: The number make_participant types for a web or Telegram registration.
+PHONE = "+6281200000000"
+CODE_MESSAGE = CodeText(lambda code: f"Kode Sadar Anda: {code}", LINK_SID)
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    with running_fake_twilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def context(pg_url: str, fake: FakeTelegram, twilio: FakeTwilio) -> Iterator[AppContext]:
+    settings = Settings(
+        _env_file=None,
+        database_url=pg_url,
+        pii_hash_key=TEST_PII_KEY,
+        telegram_bot_token="123456:TEST",
+        telegram_api_base_url=fake.base_url,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_whatsapp_from=WHATSAPP_FROM,
+        twilio_api_base_url=twilio.base_url,
+        whatsapp_reminder_content_sid=REMINDER_SID,
+        whatsapp_link_content_sid=LINK_SID,
+    )
+    context = AppContext.from_settings(settings, FixedClock(MORNING))
+    yield context
+    context.engine.dispose()
+
+
+@pytest.fixture
+async def outbox(context: AppContext) -> AsyncIterator:
+    box = build_outbox(context.settings, context.channel_log)
+    yield box
+    await box.aclose()
+
+
+def sent_code(twilio: FakeTwilio, number: str) -> str:
+    """The code in the last message to ``number``: the template's variable 1, or the text
+    where WhatsApp's 24-hour window is open."""
+    import json
+
+    message = twilio.to(number)[-1]
+    if "ContentSid" in message:
+        assert message["ContentSid"] == LINK_SID, message
+        code = json.loads(message["ContentVariables"])["1"]
+    else:
+        code = message["Body"].removeprefix("Kode Sadar Anda: ")
+    assert re.fullmatch(r"\d{6}", code)
+    return code
+
+
+async def send_reminders(context: AppContext, outbox, clock: datetime = MORNING) -> list[str]:
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), ReminderPolicy(), write=True)
+    ids: list[int] = []
+    enqueue_planned(context.unit_of_work, lambda batch, _when: ids.extend(batch), now=clock)
+    dispatcher = ReminderDispatcher(
+        context.unit_of_work,
+        context.cipher,
+        context.channel_log,
+        outbox,
+        load_calendar(),
+        ReminderPolicy(),
+        template_sid=REMINDER_SID,
+        clock=FixedClock(clock),
+    )
+    return [outcome.state for outcome in await dispatcher.send_batch(ids)]
+
+
+def reminder_rows(context: AppContext) -> list[Reminder]:
+    with context.sessions() as session:
+        return list(session.scalars(select(Reminder).order_by(Reminder.id)))
+
+
+def addresses_of(context: AppContext, participant_id: int) -> list[tuple[str, str, bool]]:
+    with context.sessions() as session:
+        rows = session.scalars(
+            select(ParticipantAddress)
+            .where(ParticipantAddress.participant_id == participant_id)
+            .order_by(ParticipantAddress.id)
+        ).all()
+    return [(row.channel, row.proof, row.preferred) for row in rows]
+
+
+def unreachable_count(context: AppContext) -> int:
+    return sum(row.unreachable for row in coverage_report(context.unit_of_work(), BEFORE_NOV))
+
+
+async def test_a_web_registration_is_linked_by_code_and_then_reminded_on_whatsapp(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    web = "web:kiosk-desa-1"
+    participant = make_participant(context, web, village=VILLAGE)
+    assert unreachable_count(context) == 1
+    assert await send_reminders(context, outbox) == []  # planned as skipped, nothing queued
+    assert reminder_rows(context)[0].reason.startswith("no reachable address")
+
+    book = context.address_book
+    asked = await book.request(outbox, web, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
+    assert asked.result is LinkRequestResult.SENT and asked.masked_phone == "+6281*******00"
+    # Never written to Sadar: the code goes as the approved template, not free text.
+    code = sent_code(twilio, PHONE)
+    assert "Body" not in twilio.to(PHONE)[-1]
+    with context.sessions() as session:
+        link = session.scalar(select(AddressLink))
+        assert link is not None and code not in link.code_hash  # kept only as a keyed hash
+
+    done = book.confirm(web, f"kodenya {code[:3]} {code[3:]}", MORNING)
+    assert done is not None and done.result is LinkResult.LINKED
+    assert addresses_of(context, participant) == [
+        ("web", "registered_here", False),
+        ("wa", "one_time_code", True),
+    ]
+    # The number is proven now: status, opt-out and payments work from WhatsApp too.
+    view = find_for_sender(context.unit_of_work(), context.cipher, context.hash_key, f"wa:{PHONE}")
+    assert view is not None
+    assert unreachable_count(context) == 0
+
+    with context.sessions.begin() as session:
+        session.execute(update(Reminder).values(state="planned", reason=None))
+    assert await send_reminders(context, outbox) == ["sent"]
+    reminder = twilio.to(PHONE)[-1]
+    assert reminder["ContentSid"] == REMINDER_SID  # outside the 24-hour window: template
+
+
+async def test_the_number_being_added_may_confirm_by_replying_on_whatsapp(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    web = "web:kiosk-desa-2"
+    participant = make_participant(context, web, village=VILLAGE)
+    book = context.address_book
+    await book.request(outbox, web, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
+    code = sent_code(twilio, PHONE)
+    # Someone else's conversation typing that code links nothing.
+    assert book.confirm("tg:999", code, MORNING) is None
+    assert book.confirm("wa:+6285700000000", code, MORNING) is None
+    done = book.confirm(f"wa:{PHONE}", code, MORNING)
+    assert done is not None and done.result is LinkResult.LINKED
+    assert ("wa", "one_time_code", True) in addresses_of(context, participant)
+    # Replay: the code is spent.
+    assert book.confirm(f"wa:{PHONE}", code, MORNING) is None
+    assert book.confirm(web, code, MORNING) is None
+
+
+async def test_wrong_codes_lock_the_link_and_late_codes_expire(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    web = "web:kiosk-desa-3"
+    participant = make_participant(context, web, village=VILLAGE)
+    book = context.address_book
+    await book.request(outbox, web, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
+    code = sent_code(twilio, PHONE)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    no_code = book.confirm(web, "kodenya belum masuk", MORNING)
+    assert no_code is not None and no_code.result is LinkResult.NO_CODE
+    results = [book.confirm(web, wrong, MORNING) for _ in range(5)]
+    assert [r.result for r in results if r] == [LinkResult.WRONG] * 4 + [LinkResult.LOCKED]
+    assert [r.attempts_left for r in results[:4] if r] == [4, 3, 2, 1]
+    # Locked: even the right code links nothing now.
+    assert book.confirm(web, code, MORNING) is None
+    assert addresses_of(context, participant) == [("web", "registered_here", True)]
+
+    await book.request(outbox, web, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
+    fresh = sent_code(twilio, PHONE)
+    late = book.confirm(web, fresh, MORNING + timedelta(minutes=31))
+    assert late is not None and late.result is LinkResult.EXPIRED
+    assert book.confirm(web, fresh, MORNING) is None  # the expired link is gone
+    with context.sessions() as session:
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.participant_id == participant)
+        ).all()
+    assert "link_code_locked" in actions and "address_linked" not in actions
+
+
+async def test_a_code_that_cannot_reach_whatsapp_holds_nothing(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    web = "web:kiosk-desa-4"
+    make_participant(context, web, village=VILLAGE)
+    no_template = CodeText(CODE_MESSAGE.text, None)
+    asked = await context.address_book.request(
+        outbox, web, None, LinkPurpose.ADD, no_template, MORNING
+    )
+    assert asked.result is LinkRequestResult.NOT_SENT and twilio.to(PHONE) == []
+    with context.sessions() as session:
+        assert session.scalars(select(AddressLink)).all() == []
+
+
+async def test_a_blocked_telegram_bot_falls_back_to_whatsapp_and_says_why(
+    context: AppContext, outbox, fake: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    tg = "tg:7001"
+    participant = make_participant(context, tg, village=VILLAGE)
+    book = context.address_book
+    await book.request(outbox, tg, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
+    linked = book.confirm(tg, sent_code(twilio, PHONE), MORNING)
+    assert linked is not None and linked.result is LinkResult.LINKED
+    # Telegram stays preferred: it was reachable when WhatsApp was added.
+    assert addresses_of(context, participant) == [
+        ("tg", "registered_here", True),
+        ("wa", "one_time_code", False),
+    ]
+    fake.failures.append(403)  # "Forbidden: bot was blocked by the user"
+    assert await send_reminders(context, outbox) == ["sent"]
+    assert twilio.to(PHONE)[-1]["ContentSid"] == REMINDER_SID
+    (reminder,) = reminder_rows(context)
+    assert reminder.reason is not None
+    assert reminder.reason.startswith("sent after: tg: Telegram refused")
+    with context.sessions() as session:
+        contact = session.scalar(
+            select(ChannelContact).where(ChannelContact.sender_hash == keyed_hash(TEST_PII_KEY, tg))
+        )
+        assert contact is not None and contact.undeliverable_at is not None
+    # Writing from Telegram again proves it works: it leads again.
+    context.channel_log.record_inbound(tg, MORNING)
+    with context.sessions() as session:
+        contact = session.scalar(
+            select(ChannelContact).where(ChannelContact.sender_hash == keyed_hash(TEST_PII_KEY, tg))
+        )
+        assert contact is not None and contact.undeliverable_at is None
+
+
+async def test_a_whatsapp_number_reported_gone_stops_being_used(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    make_participant(context, f"wa:{PHONE}", village=VILLAGE)
+    assert await send_reminders(context, outbox) == ["sent"]
+    (message,) = twilio.to(PHONE)
+    status = context.channel_log.record_status(
+        message["sid"], "undelivered", "63003: Channel could not find To address"
+    )
+    assert status is True
+    assert unreachable_count(context) == 1  # counted for the agent to follow up
+    with context.sessions.begin() as session:
+        session.execute(update(Reminder).values(state="planned", reason=None))
+    assert await send_reminders(context, outbox) == ["skipped"]  # checked again at send time
+    assert reminder_rows(context)[0].reason == "no reachable address (undeliverable)"
+
+
+async def test_opt_out_holds_for_the_person_unless_one_channel_is_named(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    tg = "tg:7101"
+    participant = make_participant(context, tg, village=VILLAGE)
+    book = context.address_book
+    await book.request(outbox, tg, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
+    book.confirm(tg, sent_code(twilio, PHONE), MORNING)
+    wa = f"wa:{PHONE}"
+    log = context.channel_log
+
+    # "stop pengingat" from the second address stops the person.
+    assert set_reminders(log, wa, True, None, MORNING).scope is PreferenceScope.PARTICIPANT
+    assert await send_reminders(context, outbox) == []
+    assert reminder_rows(context)[0].reason == "opted out of reminders"
+
+    # "aktifkan pengingat wa saja": WhatsApp only; Telegram stays stopped.
+    resumed = set_reminders(log, tg, False, wa_channel(), MORNING)
+    assert resumed.scope is PreferenceScope.CHANNEL
+    with context.sessions.begin() as session:
+        session.execute(update(Reminder).values(state="planned", reason=None))
+    before = len(twilio.to(PHONE))
+    assert await send_reminders(context, outbox) == ["sent"]
+    assert len(twilio.to(PHONE)) == before + 1
+
+    # Naming a channel the person has not linked changes nothing.
+    web_only = set_reminders(log, tg, True, web_channel(), MORNING)
+    assert web_only.scope is PreferenceScope.NO_SUCH_CHANNEL
+    assert participant
+
+
+def wa_channel():
+    from bot.domain.senders import Channel
+
+    return Channel.WHATSAPP
+
+
+def web_channel():
+    from bot.domain.senders import Channel
+
+    return Channel.WEB
+
+
+async def test_a_number_change_confirmed_from_a_linked_address(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    old = f"wa:{PHONE}"
+    participant = make_participant(context, old, village=VILLAGE)
+    new_number = "+6285612340000"
+    book = context.address_book
+    asked = await book.request(outbox, old, new_number, LinkPurpose.REPLACE, CODE_MESSAGE, MORNING)
+    assert asked.result is LinkRequestResult.SENT
+    code = sent_code(twilio, new_number)
+    # The new number alone cannot confirm a change: only where it was asked.
+    assert book.confirm(f"wa:{new_number}", code, MORNING) is None
+    done = book.confirm(old, code, MORNING)
+    assert done is not None and done.result is LinkResult.REPLACED
+    assert addresses_of(context, participant) == [("wa", "one_time_code", True)]
+    view = find_for_sender(
+        context.unit_of_work(), context.cipher, context.hash_key, f"wa:{new_number}"
+    )
+    assert view is not None and view.phone == "+6285*******00"
+    # The old number gets nothing any more: not even "cek status".
+    assert find_for_sender(context.unit_of_work(), context.cipher, context.hash_key, old) is None
+    assert await send_reminders(context, outbox) == ["sent"]
+    assert twilio.to(new_number)[-1]["ContentSid"] == REMINDER_SID
+    assert all(m.get("ContentSid") != REMINDER_SID for m in twilio.to(PHONE))
+    with context.sessions() as session:
+        stored = session.get(Participant, participant)
+        assert stored is not None and stored.phone_verified_by == Proof.ONE_TIME_CODE.value
+        assert new_number not in stored.phone_encrypted
+        assert "number_changed" in session.scalars(select(AuditEvent.action)).all()
+
+
+async def test_the_village_agent_confirms_a_number_change_and_is_audited(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    old = f"wa:{PHONE}"
+    participant = make_participant(context, old, village=VILLAGE)
+    with context.sessions() as session:
+        reference = session.get(Participant, participant).reference  # type: ignore[union-attr]
+    home = enrol_agent(
+        context.unit_of_work(), context.cipher, context.hash_key, name="Siti Rahayu",
+        phone="+6281300000001", village="Karanglo", district="Kerek", regency="Tuban",
+    )  # fmt: skip
+    elsewhere = enrol_agent(
+        context.unit_of_work(), context.cipher, context.hash_key, name="Joko",
+        phone="+6281300000002", village="Bendosari", district="Ngantru", regency="Tulungagung",
+    )  # fmt: skip
+    new_number = "+6285612349999"
+    book = context.address_book
+    refused = await book.request(
+        outbox, "wa:+6281300000002", new_number, LinkPurpose.REPLACE, CODE_MESSAGE, MORNING,
+        agent=agent_ref(elsewhere, ("Bendosari", "Ngantru", "Tulungagung")), reference=reference,
+    )  # fmt: skip
+    assert refused.result is LinkRequestResult.NOT_IN_VILLAGE and twilio.to(new_number) == []
+
+    agent_chat = "wa:+6281300000001"
+    asked = await book.request(
+        outbox, agent_chat, new_number, LinkPurpose.REPLACE, CODE_MESSAGE, MORNING,
+        agent=agent_ref(home), reference=reference.lower(),
+    )  # fmt: skip
+    assert asked.result is LinkRequestResult.SENT
+    done = book.confirm(agent_chat, sent_code(twilio, new_number), MORNING)
+    assert done is not None and done.result is LinkResult.REPLACED
+    assert addresses_of(context, participant) == [("wa", "agent_confirmed", True)]
+    with context.sessions() as session:
+        audit = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.participant_id == participant)
+            .where(AuditEvent.action == "number_changed")
+        ).all()
+    assert [event.actor for event in audit] == [f"agent:{home}"]
+
+
+def agent_ref(agent_id: int, village: tuple[str, str, str] = VILLAGE) -> AgentRef:
+    return AgentRef(agent_id, "Agen", *village)
+
+
+async def test_erasure_from_any_address_removes_every_address(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    tg = "tg:7201"
+    participant = make_participant(context, tg, village=VILLAGE)
+    # A family member shares the WhatsApp number.
+    sibling = make_participant(context, f"wa:{PHONE}", nik="3523031708800205", village=VILLAGE)
+    book = context.address_book
+    await book.request(outbox, tg, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
+    book.confirm(tg, sent_code(twilio, PHONE), MORNING)
+
+    erased = delete_for_sender(context.unit_of_work(), context.cipher, context.hash_key, tg)
+    assert erased is not None and sorted(erased.sender_ids) == sorted([tg, f"wa:{PHONE}"])
+    assert addresses_of(context, participant) == []
+    with context.sessions() as session:
+        hashes = set(session.scalars(select(ChannelContact.sender_hash)).all())
+    assert keyed_hash(TEST_PII_KEY, tg) not in hashes
+    # The shared phone stays the sibling's address.
+    assert keyed_hash(TEST_PII_KEY, f"wa:{PHONE}") in hashes
+    assert addresses_of(context, sibling) == [("wa", "registered_here", True)]
+
+
+async def test_agents_see_who_cannot_be_reached(
+    context: AppContext, outbox, fake: FakeTelegram
+) -> None:
+    make_participant(context, "web:kiosk-5", village=VILLAGE, nik="3523031708800301")
+    make_participant(context, "tg:7301", village=VILLAGE, nik="3523031708800302")
+    make_participant(context, "web:kiosk-6", village=("Bendosari", "Ngantru", "Tulungagung"),
+                     nik="3523031708800303")  # fmt: skip
+    agent = enrol_agent(
+        context.unit_of_work(), context.cipher, context.hash_key, name="Siti Rahayu",
+        phone="+6281300000003", village="Karanglo", district="Kerek", regency="Tuban",
+    )  # fmt: skip
+    listed = unreachable_in_village(context.unit_of_work(), context.cipher, agent_ref(agent))
+    assert [(r.why.value, r.name) for r in listed] == [("web_only", "War*** U.")]
