@@ -93,6 +93,12 @@ def generate(context: AppContext, count: int, addressed: int) -> None:
             "FROM STDIN"
         ) as copy:
             copy.write(contacts.read())
+        # Each participant's address is the chat they registered from (issue 19).
+        cursor.execute(
+            "INSERT INTO participant_addresses "
+            "(participant_id, sender_hash, channel, proof, preferred, verified_at) "
+            "SELECT id, sender_hash, channel, 'registered_here', true, now() FROM participants"
+        )
         raw.commit()
         cursor.execute("ANALYZE")
     finally:

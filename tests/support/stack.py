@@ -57,6 +57,7 @@ ACTION_SERVER_TOKEN = "e2e-action-server-token-0123456789abcdef"
 RASA_API_TOKEN = "e2e-rasa-api-token-0123456789abcdef012"
 #: The approved template that carries a consent code to a resident who has not written yet.
 CONSENT_CONTENT_SID = "HX" + "c0" * 16
+LINK_CONTENT_SID = "HX" + "d1" * 16
 
 
 @dataclass
@@ -238,6 +239,7 @@ def stack(
         "SADAR_TWILIO_WHATSAPP_FROM": WHATSAPP_FROM,
         "SADAR_TWILIO_API_BASE_URL": twilio.base_url,
         "SADAR_WHATSAPP_CONSENT_CONTENT_SID": CONSENT_CONTENT_SID,
+        "SADAR_WHATSAPP_LINK_CONTENT_SID": LINK_CONTENT_SID,
         "SADAR_ADMIN_PASSWORD_HASH": hash_password(ADMIN_PASSWORD, iterations=10_000),
         # Every test message comes from 127.0.0.1 at machine speed: no human limits here
         # (tests/security/test_rate_limits.py checks them with small values).
