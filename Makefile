@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: help setup model migrate run test test-unit lint nlu-eval dialogue-eval bench-registration bench-reminders bench-load clean
+.PHONY: help setup model migrate run test test-unit lint nlu-eval dialogue-eval bench-registration bench-reminders bench-load village-reachability clean
 
 help:
 	@echo "make run    start Sadar (Rasa server, action server, gateway); chat at http://127.0.0.1:8000/"
@@ -13,6 +13,7 @@ help:
 	@echo "make dialogue-eval  dialogue corpus end to end: step and conversation pass rates"
 	@echo "make bench-registration  turns and wall time of a registration through the gateway"
 	@echo "make bench-reminders  plan/queue 1,000,000 participants' reminders; dispatch rate; kill test"
+	@echo "make village-reachability  a generated village: participants no reminder reaches, before/after linking WhatsApp"
 	@echo "make bench-load  50 residents chatting at once: turns/s, latency, CPU, memory (BENCH_ARGS=...)"
 
 setup:
@@ -55,6 +56,9 @@ bench-reminders: setup
 # Before/after in one run: make bench-load BENCH_ARGS="--baseline <git ref> --profile"
 bench-load: model
 	@$(VENV)/python scripts/bench_load.py $(BENCH_ARGS)
+
+village-reachability: setup
+	@$(VENV)/python scripts/village_reachability.py $(BENCH_ARGS)
 
 lint: setup
 	@$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy

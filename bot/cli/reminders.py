@@ -71,7 +71,10 @@ def _print_unreachable(context: Any) -> None:
         r for r in coverage_report(context.unit_of_work(), context.clock.today()) if r.unreachable
     ]
     total = sum(r.unreachable for r in rows)
-    typer.echo(f"participants no reminder can reach (no Telegram or WhatsApp address): {total}")
+    typer.echo(
+        "participants no reminder can reach (no reachable Telegram or WhatsApp address; "
+        f'agents: "warga tanpa nomor WA"): {total}'
+    )
     for row in rows:
         typer.echo(f"  {' / '.join(reversed(row.area))}: {row.unreachable}")
 

@@ -14,11 +14,21 @@ import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, delete, exists, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    delete,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from bot.crypto import PiiCipher
@@ -182,6 +192,13 @@ class LinkRequestResult(StrEnum):
     NOT_IN_VILLAGE = "not_in_village"
     #: No WhatsApp sender, a template needed and none approved, or the platform refused.
     NOT_SENT = "not_sent"
+    #: ``MAX_CODES_PER_DAY`` codes were already sent for this participant today.
+    TOO_MANY = "too_many"
+
+
+#: Codes sent for one participant in 24 hours: enough for typos and a lost message, too few
+#: to flood someone else's number with messages.
+MAX_CODES_PER_DAY = 5
 
 
 @dataclass(frozen=True)
@@ -289,6 +306,16 @@ class AddressBook:
                 return LinkRequest(
                     LinkRequestResult.ALREADY_LINKED, masked, participant.reference
                 ), None
+            sent_today = session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.participant_id == participant.id)
+                .where(AuditEvent.action.like("link_code_%"))
+                .where(AuditEvent.action != "link_code_locked")
+                .where(AuditEvent.created_at > now - timedelta(days=1))
+            )
+            if (sent_today or 0) >= MAX_CODES_PER_DAY:
+                return LinkRequest(LinkRequestResult.TOO_MANY, masked, participant.reference), None
             session.execute(delete(AddressLink).where(AddressLink.participant_id == participant.id))
             link = AddressLink(
                 participant_id=participant.id,
@@ -477,7 +504,7 @@ class AddressBook:
             verdict = judge_code(False, link.attempts, as_utc(link.expires_at), now, self.policy)
             link.attempts += 1
             if verdict is CodeVerdict.LOCKED:
-                _audit(session, link.participant_id, "code", "link_code_locked", now)
+                _audit(session, link.participant_id, "system", "link_code_locked", now)
                 session.delete(link)
         remaining = [link for link in live if link.attempts < self.policy.max_attempts]
         if remaining:

@@ -450,3 +450,23 @@ async def test_agents_see_who_cannot_be_reached(
     )  # fmt: skip
     listed = unreachable_in_village(context.unit_of_work(), context.cipher, agent_ref(agent))
     assert [(r.why.value, r.name) for r in listed] == [("web_only", "War*** U.")]
+
+
+async def test_codes_for_one_participant_are_capped_per_day(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    """Nobody can flood someone else's number with codes by asking again and again."""
+    from bot.services.addresses import MAX_CODES_PER_DAY
+
+    web = "web:kiosk-desa-7"
+    make_participant(context, web, village=VILLAGE)
+    book = context.address_book
+    for _ in range(MAX_CODES_PER_DAY):
+        asked = await book.request(outbox, web, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
+        assert asked.result is LinkRequestResult.SENT
+    refused = await book.request(outbox, web, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
+    assert refused.result is LinkRequestResult.TOO_MANY
+    assert len(twilio.to(PHONE)) == MAX_CODES_PER_DAY
+    tomorrow = MORNING + timedelta(days=1, minutes=1)
+    again = await book.request(outbox, web, None, LinkPurpose.ADD, CODE_MESSAGE, tomorrow)
+    assert again.result is LinkRequestResult.SENT

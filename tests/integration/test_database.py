@@ -81,3 +81,68 @@ def test_consent_is_stored_with_a_keyed_hash_of_the_sender(pg_url: str) -> None:
         "Setuju?",
     )
     assert row.created_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_migration_0008_gives_existing_participants_their_address_and_opt_out(
+    backend: str, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Participants registered before issue 19 keep the chat they registered from (preferred),
+    a WhatsApp registration's number counts as proven, and a "STOP" kept on the conversation
+    becomes the person's opt-out."""
+    from sqlalchemy import text
+
+    if backend == "postgresql":
+        url = postgres.url(postgres.create_database("migration_0008"))
+    else:
+        url = _sqlite_url(tmp_path)
+    upgrade(url, "0007")
+    engine = make_engine(url)
+    columns = (
+        "reference, nik_hash, nik_encrypted, full_name_encrypted, birth_date_encrypted, "
+        "phone_hash, phone_encrypted, income_encrypted, sex, province_code, district_code, "
+        "village, district, regency, occupation, with_jht, monthly_contribution, status, "
+        "channel, sender_hash, first_period, is_official, created_at, updated_at"
+    )
+    rows = [("SDR-AAAA-0001", "wa", "h-wa"), ("SDR-AAAA-0002", "web", "h-web")]
+    with engine.begin() as connection:
+        for reference, channel, sender_hash in rows:
+            connection.execute(
+                text(
+                    f"INSERT INTO participants ({columns}) VALUES (:ref, :nik, 'x', 'x', 'x', "
+                    "'p', 'x', 'x', 'L', '35', '350101', 'Karanglo', 'Kerek', 'Tuban', "
+                    "'petani', false, 16800, 'awaiting_first_payment', :channel, :sender, "
+                    "'2026-11-01', false, '2026-11-01 03:00:00+00', '2026-11-01 03:00:00+00')"
+                ),
+                {"ref": reference, "nik": reference, "channel": channel, "sender": sender_hash},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO channel_contacts (sender_hash, channel, address_encrypted, "
+                "reminders_opted_out_at, created_at) VALUES ('h-wa', 'wa', 'x', "
+                "'2026-11-02 03:00:00+00', '2026-11-01 03:00:00+00')"
+            )
+        )
+    upgrade(url)
+    with engine.connect() as connection:
+        addresses = connection.execute(
+            text(
+                "SELECT p.reference, a.channel, a.proof, a.preferred FROM participant_addresses a "
+                "JOIN participants p ON p.id = a.participant_id ORDER BY p.reference"
+            )
+        ).all()
+        people = connection.execute(
+            text(
+                "SELECT reference, phone_verified_by, reminders_opted_out_at IS NOT NULL "
+                "FROM participants ORDER BY reference"
+            )
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in addresses] == [
+        ("SDR-AAAA-0001", "wa", "registered_here", True),
+        ("SDR-AAAA-0002", "web", "registered_here", True),
+    ]
+    assert [tuple(row) for row in people] == [
+        ("SDR-AAAA-0001", "registered_here", True),
+        ("SDR-AAAA-0002", None, False),
+    ]

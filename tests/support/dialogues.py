@@ -191,6 +191,8 @@ class DialoguePlayer:
     send: Callable[[Conversation, str, str], list[str]]
     questions: dict[str, list[re.Pattern[str]]]
     find_record: Callable[[str], dict[str, Any] | None]
+    #: The last one-time code sent to a WhatsApp number (E.164), for ``{code}`` in a step.
+    last_code: Callable[[str], str] | None = None
 
     def play(self, conversation: Conversation, sender: str) -> ConversationResult:
         nik = new_nik(conversation.birth)
@@ -204,6 +206,8 @@ class DialoguePlayer:
         }
         result = ConversationResult(conversation)
         for step in conversation.steps:
+            if "{code}" in step.user and self.last_code is not None:
+                values["{code}"] = self.last_code(values["{phone_e164}"])
             text = _fill(step.user, values)
             replies = self.send(conversation, sender, text)
             expect = {k: _fill(v, values) for k, v in step.expect.items()}
@@ -293,7 +297,7 @@ def write_report(results: list[ConversationResult], docs_path: str | None) -> li
     figures: dict[str, PartFigures] = {}
     for result in results:
         figures.setdefault(result.conversation.part, PartFigures()).add(result)
-    parts = ("tuned", "held_out", "held_out_2")
+    parts = ("tuned", "held_out", "held_out_2", "held_out_3")
     lines = [figures[part].line(part) for part in parts if part in figures]
     failing = [r for r in results if not r.passed]
     lines += [f"  failed: [{r.conversation.part}] {r.conversation.name}" for r in failing]
