@@ -43,8 +43,9 @@ def test_full_registration_over_telegram(stack: Stack, db) -> None:
     summary = user.presses(jht_question, "Tidak, JKK+JKM saja")[-1]
     assert "• HP: +6281298765432" in summary["text"]
     assert "Iuran: Rp16.800/bulan" in summary["text"]
-    done = user.presses(summary, "Ya, daftarkan")[-1]["text"]
+    done, offer = [m["text"] for m in user.presses(summary, "Ya, daftarkan")[-2:]]
     assert "Nomor pendaftaran Sadar Anda: SDR-" in done
+    assert offer.startswith("Mau pengingat iuran juga lewat WhatsApp?")
 
     participant = participant_by_nik(db, nik)
     assert participant is not None and participant.reference in done

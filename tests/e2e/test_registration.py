@@ -45,8 +45,10 @@ def test_a_complete_registration_one_question_at_a_time(stack: Stack, db) -> Non
     summary = _texts(stack.chat(sender, "ya"))[-1]
     assert "Desa: Karanglo, Kerek, Tuban" in summary
     assert "Iuran: Rp36.800/bulan" in summary
-    done = _texts(stack.chat(sender, "ya, daftarkan"))[-1]
+    done, link = _texts(stack.chat(sender, "ya, daftarkan"))[-2:]
     assert "Nomor pendaftaran Sadar Anda: SDR-" in done
+    # A web chat cannot receive reminders: the registration ends by linking WhatsApp.
+    assert link.startswith("Agar pengingat iuran sampai ke HP Anda, kami kirim kode 6 angka")
     assert "bukan nomor KPJ resmi" in done
 
     participant = participant_by_nik(db, nik)
@@ -160,7 +162,10 @@ def _register(stack: Stack, sender: str, nik: str) -> str:
     )
     stack.chat(sender, "karanglo")
     stack.chat(sender, "tidak")
-    return _texts(stack.chat(sender, "ya"))[-1]
+    # The confirmation, then the code that links WhatsApp (a web chat cannot get reminders).
+    done, link = _texts(stack.chat(sender, "ya"))[-2:]
+    assert "kode 6 angka ke WhatsApp" in link
+    return done
 
 
 def test_status_check_shows_the_senders_own_registration(stack: Stack) -> None:
