@@ -6,13 +6,18 @@ agent who attests to it)."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from bot.domain.senders import Channel
+
+T = TypeVar("T")
 
 
 class ConsentPurpose(StrEnum):
@@ -86,6 +91,19 @@ def find_code(text: str, policy: CodePolicy) -> str | None:
     compact = re.sub(r"(?<=\d)[ \-.](?=\d)", "", text)
     found = re.findall(rf"(?<!\d)\d{{{policy.digits}}}(?!\d)", compact)
     return found[0] if len(found) == 1 else None
+
+
+def matching(
+    items: Iterable[T], typed_hash: Callable[[T], str], stored_hash: Callable[[T], str]
+) -> T | None:
+    """The waiting item whose stored code hash is the hash of the typed code (each hash is
+    bound to its row), compared in constant time."""
+    return next((i for i in items if hmac.compare_digest(typed_hash(i), stored_hash(i))), None)
+
+
+def attempts_left(attempts: Iterable[int], policy: CodePolicy) -> int:
+    """Tries left before the first of these codes locks."""
+    return min(policy.max_attempts - used for used in attempts)
 
 
 def judge_code(

@@ -10,7 +10,6 @@ and ``routes_of``."""
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,7 +47,15 @@ from bot.domain.addresses import (
     becomes_preferred,
     why_unreachable,
 )
-from bot.domain.consent import CodePolicy, CodeVerdict, find_code, judge_code, new_code
+from bot.domain.consent import (
+    CodePolicy,
+    CodeVerdict,
+    attempts_left,
+    find_code,
+    judge_code,
+    matching,
+    new_code,
+)
 from bot.domain.replies import MessageTemplate
 from bot.domain.senders import Channel, SenderId, channel_of, make_sender_id
 from bot.domain.villages import area_key
@@ -471,13 +478,8 @@ class AddressBook:
                 return LinkOutcome(LinkResult.EXPIRED)
             if code is None:
                 return LinkOutcome(LinkResult.NO_CODE, self._attempts_left(live))
-            matched = next(
-                (
-                    link
-                    for link in live
-                    if hmac.compare_digest(self._code_hash(link.id, code), link.code_hash)
-                ),
-                None,
+            matched = matching(
+                live, lambda link: self._code_hash(link.id, code), lambda link: link.code_hash
             )
             if matched is None:
                 outcome = self._wrong_try(session, live, now)
@@ -496,7 +498,7 @@ class AddressBook:
         return outcome
 
     def _attempts_left(self, live: list[AddressLink]) -> int:
-        return min(self.policy.max_attempts - link.attempts for link in live)
+        return attempts_left((link.attempts for link in live), self.policy)
 
     def _wrong_try(self, session: Session, live: list[AddressLink], now: datetime) -> LinkOutcome:
         """A wrong code counts against every link this conversation could answer."""

@@ -12,7 +12,6 @@ and "cek status" go there, not to the agent."""
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 from collections.abc import Callable
@@ -33,8 +32,10 @@ from bot.domain.consent import (
     ConsentDecision,
     ConsentMethod,
     ConsentPurpose,
+    attempts_left,
     find_code,
     judge_code,
+    matching,
     new_code,
 )
 from bot.domain.nik import parse_nik
@@ -313,13 +314,8 @@ class OnBehalfRegistrations:
                 return CodeOutcome(CodeResult.NOTHING_WAITING)
             if code is None:
                 return CodeOutcome(CodeResult.NO_CODE, self._attempts_left(live))
-            matched = next(
-                (
-                    p
-                    for p in waiting
-                    if hmac.compare_digest(self._code_hash(p.id, code), p.code_hash)
-                ),
-                None,
+            matched = matching(
+                waiting, lambda p: self._code_hash(p.id, code), lambda p: p.code_hash
             )
             if matched is None:
                 outcome = self._wrong_try(session, live, now)
@@ -359,7 +355,7 @@ class OnBehalfRegistrations:
         )
 
     def _attempts_left(self, live: list[PendingConsent]) -> int:
-        return min(self.policy.max_attempts - p.attempts for p in live)
+        return attempts_left((p.attempts for p in live), self.policy)
 
     def _wrong_try(
         self, session: Session, live: list[PendingConsent], now: datetime
