@@ -182,7 +182,7 @@ def test_a_walk_in_confirms_with_the_code_sent_to_their_own_phone(
 
     # Another number, even with the right code, cannot consent for the resident.
     stranger = f"+62817{uuid.uuid4().int % 10**7:07d}"
-    assert "Tidak ada pendaftaran" in stack.whatsapp(stranger, code)[-1]
+    assert "Tidak ada kode yang sedang kami tunggu" in stack.whatsapp(stranger, code)[-1]
     wrong = "000000" if code != "000000" else "111111"
     assert "Kodenya tidak cocok" in stack.whatsapp(resident, wrong)[-1]
     done = stack.whatsapp(resident, f"setuju {code}")[-1]

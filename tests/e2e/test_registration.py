@@ -71,7 +71,8 @@ def test_a_complete_registration_one_question_at_a_time(stack: Stack, db) -> Non
         actions = session.scalars(
             select(AuditEvent.action).where(AuditEvent.participant_id == participant.id)
         ).all()
-    assert actions == ["registered"]
+    # Registered, then a code sent to link the WhatsApp number it gave.
+    assert actions == ["registered", "link_code_add"]
 
 
 def test_several_fields_in_one_message_and_a_correction_at_the_summary(stack: Stack, db) -> None:
