@@ -11,7 +11,7 @@ from bot.domain.clock import local_date
 from bot.domain.coverage import Coverage, ParticipantFacts, coverage
 from bot.domain.payments import load_calendar
 from bot.domain.villages import name_key
-from bot.services.addresses import reachable_participants
+from bot.services.addresses import reachable
 from bot.services.unit_of_work import UnitOfWork
 
 
@@ -22,7 +22,6 @@ def coverage_report(uow: UnitOfWork, today: date, level: str = "village") -> lis
         known = {(v.name_key, v.district_key, v.regency_key): v for v in villages}
         areas = [((v.name, v.district, v.regency), v.households, v.officials) for v in villages]
         facts = []
-        reach = reachable_participants()
         for row in session.execute(
             select(
                 Participant.village,
@@ -32,8 +31,8 @@ def coverage_report(uow: UnitOfWork, today: date, level: str = "village") -> lis
                 Participant.paid_through,
                 Participant.is_official,
                 Participant.created_at,
-                reach.c.participant_id.is_not(None).label("reachable"),
-            ).outerjoin(reach, reach.c.participant_id == Participant.id)
+                reachable(Participant.id).label("reachable"),
+            )
         ):
             key = (name_key(row.village), name_key(row.district), name_key(row.regency))
             village = known.get(key)

@@ -28,7 +28,7 @@ from bot.domain.reminders import (
     send_moment,
     timezone_for,
 )
-from bot.services.addresses import reachable_participants
+from bot.services.addresses import reachable
 from bot.services.channel_log import as_utc
 from bot.services.reminders.bulk_insert import insert_ignoring_duplicates
 from bot.services.unit_of_work import UnitOfWork
@@ -73,7 +73,6 @@ def _submit_grouped(
 
 def _candidates(session: Session, latest_period: date, batch: int) -> Iterator[Any]:
     """Participants who may owe a month up to ``latest_period``, streamed."""
-    reach = reachable_participants()
     query = (
         select(
             Participant.id,
@@ -85,9 +84,8 @@ def _candidates(session: Session, latest_period: date, batch: int) -> Iterator[A
             Participant.monthly_contribution,
             Participant.consent_record_id,
             Participant.reminders_opted_out_at,
-            reach.c.participant_id.is_not(None).label("reachable"),
+            reachable(Participant.id).label("reachable"),
         )
-        .outerjoin(reach, reach.c.participant_id == Participant.id)
         .where(Participant.first_period <= latest_period)
         .where(or_(Participant.paid_through.is_(None), Participant.paid_through < latest_period))
         .execution_options(yield_per=batch)
