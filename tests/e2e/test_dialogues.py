@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -87,6 +86,7 @@ def player(stack: Stack) -> Iterator[DialoguePlayer]:
         }
 
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+
     def last_code(number: str) -> str:
         """The code of the last message to ``number`` (a template's variable 1, or text)."""
         sent = stack.twilio.to(number)
