@@ -94,11 +94,12 @@ def reachable(participant_id: Any) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class Route:
-    """One address a reminder may go to, with what deciding needs."""
+    """One linked address, with what deciding and sending need."""
 
     state: AddressState
     sender_hash: str
-    address_encrypted: str
+    #: How to write there; None when no contact is known (then ``state`` is unreachable).
+    address_encrypted: str | None
 
 
 def _state(address: ParticipantAddress, contact: ChannelContact | None) -> AddressState:
@@ -118,26 +119,25 @@ def _state(address: ParticipantAddress, contact: ChannelContact | None) -> Addre
 
 
 def routes_of(session: Session, participant_id: int) -> list[Route]:
-    """Every linked address that has a contact (how to write there)."""
-    rows = session.execute(
-        select(ParticipantAddress, ChannelContact)
-        .join(ChannelContact, ChannelContact.sender_hash == ParticipantAddress.sender_hash)
-        .where(ParticipantAddress.participant_id == participant_id)
-    ).all()
-    return [
-        Route(_state(address, contact), address.sender_hash, contact.address_encrypted)
-        for address, contact in rows
-    ]
-
-
-def address_states(session: Session, participant_id: int) -> list[AddressState]:
-    """Every linked address, contact or not (a web chat address may have none)."""
+    """Every linked address of the participant, in one query (a web chat address may have
+    no contact)."""
     rows = session.execute(
         select(ParticipantAddress, ChannelContact)
         .outerjoin(ChannelContact, ChannelContact.sender_hash == ParticipantAddress.sender_hash)
         .where(ParticipantAddress.participant_id == participant_id)
     ).all()
-    return [_state(address, contact) for address, contact in rows]
+    return [
+        Route(
+            _state(address, contact),
+            address.sender_hash,
+            contact.address_encrypted if contact is not None else None,
+        )
+        for address, contact in rows
+    ]
+
+
+def address_states(session: Session, participant_id: int) -> list[AddressState]:
+    return [route.state for route in routes_of(session, participant_id)]
 
 
 def mark_undeliverable(session: Session, sender_hash: str, reason: str, now: datetime) -> None:
@@ -431,17 +431,6 @@ class AddressBook:
 
     # -- answering -----------------------------------------------------------------------
 
-    def waiting_for(self, sender_id: str) -> bool:
-        """Whether a code typed here could be a link code (else it may be a consent code)."""
-        digest = self._hash(sender_id)
-        with self.units() as uow:
-            return (
-                uow.session.scalar(
-                    select(AddressLink.id).where(self._answerable_by(digest)).limit(1)
-                )
-                is not None
-            )
-
     @staticmethod
     def _answerable_by(digest: str) -> ColumnElement[bool]:
         """The conversation that asked may type the code; the number being added may send it
@@ -609,8 +598,13 @@ def unreachable_in_village(
     with uow:
         session = uow.session
         found = []
+        village = area_key(agent)[0]
         for participant in session.scalars(
-            select(Participant).where(~reachable(Participant.id)).order_by(Participant.id)
+            select(Participant)
+            # A coarse cut in SQL (villages are free text); the exact match is area_key.
+            .where(func.lower(Participant.village).contains(village, autoescape=True))
+            .where(~reachable(Participant.id))
+            .order_by(Participant.id)
         ):
             if area_key(participant) != area_key(agent):
                 continue

@@ -7,8 +7,6 @@ they do not hold (a wrong code, someone else's code, a replayed one)."""
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -26,7 +24,6 @@ from bot.services.agents import enrol_agent
 from bot.services.reminders import ReminderDispatcher
 from tests.e2e.conftest import Stack, TelegramUser, participant_by_nik
 from tests.support.participants import make_participant
-from tests.support.stack import LINK_CONTENT_SID
 
 #: A reminder may go out at this hour (10:00 WIB), whatever day the stack's clock shows.
 REMINDER_TEMPLATE = "HX" + "e1" * 16
@@ -56,18 +53,6 @@ def unique_phone(prefix: str = "62857") -> str:
 
 def unique_nik() -> str:
     return f"3571021708808{uuid.uuid4().int % 10**3:03d}"
-
-
-def code_sent_to(stack: Stack, number: str) -> str:
-    """The code in the last message to ``number`` (the template's variable 1, or the text
-    where WhatsApp's window is open)."""
-    message = stack.twilio.to(number)[-1]
-    if "ContentSid" in message:
-        assert message["ContentSid"] == LINK_CONTENT_SID
-        return str(json.loads(message["ContentVariables"])["1"])
-    found = re.search(r"\b\d{6}\b", message["Body"])
-    assert found, message["Body"]
-    return found.group(0)
 
 
 def register_on_the_web(stack: Stack, sender: str, nik: str, phone: str) -> list[str]:
@@ -139,7 +124,7 @@ async def test_a_web_registration_is_linked_by_code_and_reminded_on_whatsapp(
     masked = phone[:5] + "*" * (len(phone) - 7) + phone[-2:]
     assert done[-1].startswith("Agar pengingat iuran sampai ke HP Anda, kami kirim kode")
     assert masked in done[-1] and phone not in done[-1]
-    code = code_sent_to(stack, phone)
+    code = stack.twilio.last_code(phone)
     participant = participant_by_nik(db, nik)
     assert participant is not None
     assert channels_of(db, participant.id) == [("web", "registered_here")]
@@ -204,24 +189,15 @@ async def test_a_blocked_telegram_bot_falls_back_to_the_shared_contacts_whatsapp
     assert stack.twilio.to(phone)[-1]["ContentSid"] == REMINDER_TEMPLATE
 
 
-def test_a_typed_number_on_telegram_needs_a_code(stack: Stack, db) -> None:
+def test_a_typed_number_on_telegram_needs_a_code(stack: Stack, context: AppContext) -> None:
     """Only a shared contact is Telegram's proof: a typed number gets a code like the web."""
-    participant = make_participant_on_telegram(stack, db)
-    user, phone = participant
+    user_id = 900_000 + uuid.uuid4().int % 10_000
+    make_participant(context, f"tg:{user_id}", nik=unique_nik())
+    user, phone = TelegramUser(stack, user_id, "Budi"), "+6281200000000"  # the typed number
     replies = user.says("hubungkan wa")
     assert "kami kirim kode 6 angka ke WhatsApp" in replies[-1]["text"]
-    code = code_sent_to(stack, phone)
+    code = stack.twilio.last_code(phone)
     assert user.says(code)[-1]["text"].startswith("Berhasil! WhatsApp")
-
-
-def make_participant_on_telegram(stack: Stack, db) -> tuple[TelegramUser, str]:
-    context = AppContext.from_settings(stack.settings)
-    try:
-        user_id = 900_000 + uuid.uuid4().int % 10_000
-        make_participant(context, f"tg:{user_id}", nik=unique_nik())
-    finally:
-        context.engine.dispose()
-    return TelegramUser(stack, user_id, "Budi"), "+6281200000000"
 
 
 def test_status_and_opt_out_work_from_a_second_address(
@@ -236,7 +212,7 @@ def test_status_and_opt_out_work_from_a_second_address(
     with db() as session:
         reference = session.get(Participant, participant_id).reference  # type: ignore[union-attr]
     user.says("hubungkan wa " + phone)
-    code = code_sent_to(stack, phone)
+    code = stack.twilio.last_code(phone)
     # Replying from WhatsApp confirms: the number proves it holds the code.
     assert stack.whatsapp(phone, code)[-1].startswith("Berhasil! WhatsApp")
 
@@ -258,10 +234,10 @@ def test_a_resident_changes_number_from_their_linked_address(
     participant_id = make_participant(context, f"wa:{old}", nik=unique_nik())
     asked = stack.whatsapp(old, f"ganti nomor {new}")[-1]
     assert asked.startswith("Kode 6 angka sudah kami kirim ke WhatsApp")
-    code = code_sent_to(stack, new)
+    code = stack.twilio.last_code(new)
     # The new number alone cannot take the participant over.
-    assert "Berhasil" not in stack.whatsapp(new, code)[-1]
-    assert "Nomor berhasil diganti" not in stack.whatsapp(new, code)[-1]
+    from_new = stack.whatsapp(new, code)[-1]
+    assert "Berhasil" not in from_new and "Nomor berhasil diganti" not in from_new
     done = stack.whatsapp(old, f"kodenya {code}")[-1]
     assert done.startswith("Nomor berhasil diganti.")
     assert channels_of(db, participant_id) == [("wa", "one_time_code")]
@@ -291,7 +267,7 @@ def test_the_village_agent_changes_a_residents_lost_number(
     agent = TelegramUser(stack, agent_tg, "Siti")
     asked = agent.says(f"ganti nomor {reference} {new}")[-1]["text"]
     assert asked.startswith("Kode dikirim ke WhatsApp baru"), asked
-    done = agent.says(code_sent_to(stack, new))[-1]["text"]
+    done = agent.says(stack.twilio.last_code(new))[-1]["text"]
     assert done.startswith("Nomor berhasil diganti.")
     assert channels_of(db, participant_id) == [("wa", "agent_confirmed")]
     with db() as session:

@@ -8,8 +8,6 @@ that catches a regression (the bot before the interpreter scored 75.2%)."""
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -87,18 +85,7 @@ def player(stack: Stack) -> Iterator[DialoguePlayer]:
 
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 
-    def last_code(number: str) -> str:
-        """The code of the last message to ``number`` (a template's variable 1, or text)."""
-        sent = stack.twilio.to(number)
-        assert sent, f"no message to {number}"
-        message = sent[-1]
-        if "ContentVariables" in message:
-            return str(json.loads(message["ContentVariables"])["1"])
-        found = re.search(r"\b\d{6}\b", message.get("Body", ""))
-        assert found, message
-        return found.group(0)
-
-    yield DialoguePlayer(send, question_patterns(domain), find_record, last_code)
+    yield DialoguePlayer(send, question_patterns(domain), find_record, stack.twilio.last_code)
     engine.dispose()
 
 

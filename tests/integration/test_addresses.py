@@ -6,7 +6,6 @@ participants no reminder can reach."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -27,6 +26,7 @@ from bot.domain.addresses import LinkPurpose, Proof
 from bot.domain.clock import FixedClock
 from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderPolicy
+from bot.domain.senders import Channel
 from bot.privacy import keyed_hash
 from bot.services.addresses import (
     CodeText,
@@ -47,7 +47,6 @@ from tests.support.fake_twilio import (
     AUTH_TOKEN,
     WHATSAPP_FROM,
     FakeTwilio,
-    running_fake_twilio,
 )
 from tests.support.participants import make_participant
 
@@ -59,12 +58,6 @@ VILLAGE = ("Karanglo", "Kerek", "Tuban")
 #: The number make_participant types for a web or Telegram registration.
 PHONE = "+6281200000000"
 CODE_MESSAGE = CodeText(lambda code: f"Kode Sadar Anda: {code}", LINK_SID)
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    with running_fake_twilio() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -92,21 +85,6 @@ async def outbox(context: AppContext) -> AsyncIterator:
     box = build_outbox(context.settings, context.channel_log)
     yield box
     await box.aclose()
-
-
-def sent_code(twilio: FakeTwilio, number: str) -> str:
-    """The code in the last message to ``number``: the template's variable 1, or the text
-    where WhatsApp's 24-hour window is open."""
-    import json
-
-    message = twilio.to(number)[-1]
-    if "ContentSid" in message:
-        assert message["ContentSid"] == LINK_SID, message
-        code = json.loads(message["ContentVariables"])["1"]
-    else:
-        code = message["Body"].removeprefix("Kode Sadar Anda: ")
-    assert re.fullmatch(r"\d{6}", code)
-    return code
 
 
 async def send_reminders(context: AppContext, outbox, clock: datetime = MORNING) -> list[str]:
@@ -158,7 +136,7 @@ async def test_a_web_registration_is_linked_by_code_and_then_reminded_on_whatsap
     asked = await book.request(outbox, web, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
     assert asked.result is LinkRequestResult.SENT and asked.masked_phone == "+6281*******00"
     # Never written to Sadar: the code goes as the approved template, not free text.
-    code = sent_code(twilio, PHONE)
+    code = twilio.last_code(PHONE)
     assert "Body" not in twilio.to(PHONE)[-1]
     with context.sessions() as session:
         link = session.scalar(select(AddressLink))
@@ -189,7 +167,7 @@ async def test_the_number_being_added_may_confirm_by_replying_on_whatsapp(
     participant = make_participant(context, web, village=VILLAGE)
     book = context.address_book
     await book.request(outbox, web, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
-    code = sent_code(twilio, PHONE)
+    code = twilio.last_code(PHONE)
     # Someone else's conversation typing that code links nothing.
     assert book.confirm("tg:999", code, MORNING) is None
     assert book.confirm("wa:+6285700000000", code, MORNING) is None
@@ -208,7 +186,7 @@ async def test_wrong_codes_lock_the_link_and_late_codes_expire(
     participant = make_participant(context, web, village=VILLAGE)
     book = context.address_book
     await book.request(outbox, web, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
-    code = sent_code(twilio, PHONE)
+    code = twilio.last_code(PHONE)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     no_code = book.confirm(web, "kodenya belum masuk", MORNING)
     assert no_code is not None and no_code.result is LinkResult.NO_CODE
@@ -220,7 +198,7 @@ async def test_wrong_codes_lock_the_link_and_late_codes_expire(
     assert addresses_of(context, participant) == [("web", "registered_here", True)]
 
     await book.request(outbox, web, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
-    fresh = sent_code(twilio, PHONE)
+    fresh = twilio.last_code(PHONE)
     late = book.confirm(web, fresh, MORNING + timedelta(minutes=31))
     assert late is not None and late.result is LinkResult.EXPIRED
     assert book.confirm(web, fresh, MORNING) is None  # the expired link is gone
@@ -252,7 +230,7 @@ async def test_a_blocked_telegram_bot_falls_back_to_whatsapp_and_says_why(
     participant = make_participant(context, tg, village=VILLAGE)
     book = context.address_book
     await book.request(outbox, tg, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
-    linked = book.confirm(tg, sent_code(twilio, PHONE), MORNING)
+    linked = book.confirm(tg, twilio.last_code(PHONE), MORNING)
     assert linked is not None and linked.result is LinkResult.LINKED
     # Telegram stays preferred: it was reachable when WhatsApp was added.
     assert addresses_of(context, participant) == [
@@ -303,7 +281,7 @@ async def test_opt_out_holds_for_the_person_unless_one_channel_is_named(
     participant = make_participant(context, tg, village=VILLAGE)
     book = context.address_book
     await book.request(outbox, tg, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
-    book.confirm(tg, sent_code(twilio, PHONE), MORNING)
+    book.confirm(tg, twilio.last_code(PHONE), MORNING)
     wa = f"wa:{PHONE}"
     log = context.channel_log
 
@@ -313,7 +291,7 @@ async def test_opt_out_holds_for_the_person_unless_one_channel_is_named(
     assert reminder_rows(context)[0].reason == "opted out of reminders"
 
     # "aktifkan pengingat wa saja": WhatsApp only; Telegram stays stopped.
-    resumed = set_reminders(log, tg, False, wa_channel(), MORNING)
+    resumed = set_reminders(log, tg, False, Channel.WHATSAPP, MORNING)
     assert resumed.scope is PreferenceScope.CHANNEL
     with context.sessions.begin() as session:
         session.execute(update(Reminder).values(state="planned", reason=None))
@@ -322,21 +300,11 @@ async def test_opt_out_holds_for_the_person_unless_one_channel_is_named(
     assert len(twilio.to(PHONE)) == before + 1
 
     # Naming a channel the person has not linked changes nothing.
-    web_only = set_reminders(log, tg, True, web_channel(), MORNING)
+    web_only = set_reminders(log, tg, True, Channel.WEB, MORNING)
     assert web_only.scope is PreferenceScope.NO_SUCH_CHANNEL
-    assert participant
-
-
-def wa_channel():
-    from bot.domain.senders import Channel
-
-    return Channel.WHATSAPP
-
-
-def web_channel():
-    from bot.domain.senders import Channel
-
-    return Channel.WEB
+    with context.sessions() as session:
+        stored = session.get(Participant, participant)
+        assert stored is not None and stored.reminders_opted_out_at is None  # resumed
 
 
 async def test_a_number_change_confirmed_from_a_linked_address(
@@ -348,7 +316,7 @@ async def test_a_number_change_confirmed_from_a_linked_address(
     book = context.address_book
     asked = await book.request(outbox, old, new_number, LinkPurpose.REPLACE, CODE_MESSAGE, MORNING)
     assert asked.result is LinkRequestResult.SENT
-    code = sent_code(twilio, new_number)
+    code = twilio.last_code(new_number)
     # The new number alone cannot confirm a change: only where it was asked.
     assert book.confirm(f"wa:{new_number}", code, MORNING) is None
     done = book.confirm(old, code, MORNING)
@@ -399,7 +367,7 @@ async def test_the_village_agent_confirms_a_number_change_and_is_audited(
         agent=agent_ref(home), reference=reference.lower(),
     )  # fmt: skip
     assert asked.result is LinkRequestResult.SENT
-    done = book.confirm(agent_chat, sent_code(twilio, new_number), MORNING)
+    done = book.confirm(agent_chat, twilio.last_code(new_number), MORNING)
     assert done is not None and done.result is LinkResult.REPLACED
     assert addresses_of(context, participant) == [("wa", "agent_confirmed", True)]
     with context.sessions() as session:
@@ -424,7 +392,7 @@ async def test_erasure_from_any_address_removes_every_address(
     sibling = make_participant(context, f"wa:{PHONE}", nik="3523031708800205", village=VILLAGE)
     book = context.address_book
     await book.request(outbox, tg, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
-    book.confirm(tg, sent_code(twilio, PHONE), MORNING)
+    book.confirm(tg, twilio.last_code(PHONE), MORNING)
 
     erased = delete_for_sender(context.unit_of_work(), context.cipher, context.hash_key, tg)
     assert erased is not None and sorted(erased.sender_ids) == sorted([tg, f"wa:{PHONE}"])

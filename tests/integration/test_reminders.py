@@ -32,7 +32,6 @@ from tests.support.fake_twilio import (
     AUTH_TOKEN,
     WHATSAPP_FROM,
     FakeTwilio,
-    running_fake_twilio,
 )
 from tests.support.participants import make_participant
 
@@ -42,12 +41,6 @@ POLICY = ReminderPolicy()
 CONTENT_SID = "HX" + "0" * 31 + "7"
 #: 10:00 WIB on the planned day: daytime everywhere in Indonesia.
 MORNING = datetime(2026, 11, 13, 3, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    with running_fake_twilio() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -33,7 +33,6 @@ from tests.support.fake_twilio import (
     WHATSAPP_FROM,
     FakeTwilio,
     inbound_form,
-    running_fake_twilio,
     twilio_signature,
 )
 from tests.support.services import RedisServer
@@ -71,12 +70,6 @@ class ScriptedRasa:
 
     def texts(self, sender: str = f"wa:{SITI}") -> list[str]:
         return [text for who, text in self.received if who == sender]
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    with running_fake_twilio() as fake:
-        yield fake
 
 
 def make_settings(tmp_path: Path, twilio: FakeTwilio, **overrides: object) -> Settings:

@@ -7,6 +7,8 @@ callbacks to the ``StatusCallback`` URL the way Twilio does."""
 from __future__ import annotations
 
 import base64
+import json
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -85,6 +87,18 @@ class FakeTwilio:
 
     def bodies(self, number: str) -> list[str]:
         return [m.get("Body", "") for m in self.to(number)]
+
+    def last_code(self, number: str) -> str:
+        """The one-time code of the last message to ``number``: an approved template's
+        variable 1, or the six digits of a text sent inside WhatsApp's window."""
+        sent = self.to(number)
+        assert sent, f"no message to {number}"
+        message = sent[-1]
+        if "ContentVariables" in message:
+            return str(json.loads(message["ContentVariables"])["1"])
+        found = re.search(r"\b\d{6}\b", message.get("Body", ""))
+        assert found, message
+        return found.group(0)
 
     def wait_for(self, number: str, count: int, timeout: float = 30) -> list[dict[str, str]]:
         deadline = time.monotonic() + timeout

@@ -36,7 +36,7 @@ from bot.domain.reminders import (
 )
 from bot.domain.replies import MessageTemplate
 from bot.privacy import mask_sender
-from bot.services.addresses import Route, address_states, mark_undeliverable, routes_of
+from bot.services.addresses import Route, mark_undeliverable, routes_of
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
 from bot.services.unit_of_work import UnitOfWork
@@ -146,8 +146,9 @@ class ReminderDispatcher:
             participant = session.get(Participant, won.participant_id)
             recipient = None
             if participant is not None:
-                routes = reminder_route(routes_of(session, participant.id), lambda r: r.state)
-                why = why_unreachable(address_states(session, participant.id))
+                linked = routes_of(session, participant.id)
+                routes = reminder_route(linked, lambda r: r.state)
+                why = why_unreachable(r.state for r in linked)
                 recipient = Recipient(
                     consented=participant.consent_record_id is not None,
                     first_period=participant.first_period,
@@ -262,6 +263,7 @@ class ReminderDispatcher:
     ) -> Outcome | Unsent:
         """One address: how the reminder ended, or why this address could not take it (the
         caller falls back to the next one)."""
+        assert route.address_encrypted is not None  # reminder_route keeps reachable ones only
         recipient = self._cipher.decrypt(route.address_encrypted)
         channel = route.state.channel.value
         message = await asyncio.to_thread(self._log.opening_message, recipient, text, template, now)
