@@ -5,6 +5,9 @@ bot.services.addresses; wording in domain.yml."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -20,9 +23,11 @@ from bot.services.addresses import (
     CodeText,
     LinkOutcome,
     LinkRequest,
+    LinkRequestResult,
     LinkResult,
+    NoticeText,
 )
-from bot.services.agents import AgentRef
+from bot.services.agents import AgentRef, audit_agent
 from bot.understanding.address_messages import read_number_change
 
 
@@ -95,7 +100,7 @@ class ActionChangeNumber(Action):
             if said.phone is None:
                 dispatcher.utter_message(response="utter_agent_change_number_help")
                 return []
-            await request_link(
+            requested = await request_link(
                 dispatcher,
                 tracker,
                 domain,
@@ -104,6 +109,7 @@ class ActionChangeNumber(Action):
                 agent=agent,
                 reference=said.reference,
             )
+            await audit_refused_change(agent, requested, said.reference)
             return []
         if said.phone is None:
             response = "utter_agent_change_number_help" if agent else "utter_change_number_ask"
@@ -111,6 +117,42 @@ class ActionChangeNumber(Action):
             return []
         await request_link(dispatcher, tracker, domain, said.phone, LinkPurpose.REPLACE)
         return []
+
+
+async def tell_number_change(domain: DomainDict, outcome: LinkOutcome) -> None:
+    """After a number change: the number left hears where reminders went and how to report
+    it ("BUKAN SAYA"); an agent's change is shown on the new number too."""
+    context = get_app_context()
+
+    def wording(name: str) -> Callable[[str], str]:
+        text = response_text(domain, name)
+        return lambda phone: text.format(phone=phone, reference=outcome.reference)
+
+    notice = NoticeText(
+        wording("utter_number_change_notice_old"),
+        wording("utter_number_change_notice_new"),
+        context.settings.whatsapp_number_change_content_sid,
+    )
+    await context.address_book.tell_number_change(
+        get_outbox(), outcome, notice, context.clock.now()
+    )
+
+
+async def audit_refused_change(agent: AgentRef, requested: LinkRequest, reference: str) -> None:
+    """An agent's number change that did not start (another village's resident, an unknown
+    reference, a code that could not be sent …) is in the audit trail too, with the
+    reference typed and never the number."""
+    if requested.result in (LinkRequestResult.SENT, LinkRequestResult.LINKED):
+        return
+    context = get_app_context()
+    await asyncio.to_thread(
+        audit_agent,
+        context.unit_of_work(),
+        agent,
+        f"number_change_refused_{requested.result.value}",
+        context.clock.now(),
+        reference,
+    )
 
 
 def tell_link_outcome(dispatcher: CollectingDispatcher, outcome: LinkOutcome) -> None:

@@ -7,15 +7,18 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.actions import message_from
+from actions.outbox import get_outbox
 from actions.payments import report_own_payment
 from actions.reading import latest_intent
 from actions.responses import response_text
-from bot.app_context import get_app_context
+from bot import messages
+from bot.app_context import AppContext, get_app_context
 from bot.domain.formatting import bulan, rupiah
 from bot.services.addresses import unreachable_in_village
 from bot.services.agent_payments import (
@@ -29,10 +32,17 @@ from bot.services.agents import (
     agent_for_sender,
     arrears_in_village,
     audit_agent,
-    dispute_registration,
     month_summary,
     residents_registered_by,
 )
+from bot.services.disputes import (
+    DisputeOutcome,
+    DisputeResult,
+    decide_dispute,
+    request_dispute,
+    tell_release,
+)
+from bot.understanding.interpreter import yes_no
 from bot.understanding.payment_messages import read_payment_request
 from nlu.parsing.lookups import village_by_name
 
@@ -259,7 +269,8 @@ class ActionAgentPayment(Action):
 
 class ActionAgentDispute(Action):
     """ "sengketa NIK …": the KTP's owner is at the agent's desk and someone else registered
-    their NIK; the old registration is released so the agent can register the owner."""
+    their NIK. Nothing changes yet: the agent is asked to confirm (dispute_form), and
+    ActionAgentDisputeDecide acts on the answer (bot/services/disputes.py)."""
 
     def name(self) -> str:
         return "action_agent_dispute"
@@ -268,17 +279,18 @@ class ActionAgentDispute(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
+        nothing_to_confirm: list[EventType] = [SlotSet("dispute_requested", None)]
         agent = await agent_for_request(tracker, dispatcher, "agent_dispute")
         if agent is None:
-            return []
+            return nothing_to_confirm
         niks = [e.get("value") for e in tracker.latest_message.get("entities") or []
                 if e.get("entity") == "nik"]  # fmt: skip
         if len(niks) != 1:
             dispatcher.utter_message(response="utter_agent_dispute_help")
-            return []
+            return nothing_to_confirm
         village = village_by_name(agent.village)
-        result, reference = await asyncio.to_thread(
-            dispute_registration,
+        outcome = await asyncio.to_thread(
+            request_dispute,
             context.unit_of_work(),
             context.hash_key,
             agent,
@@ -286,7 +298,82 @@ class ActionAgentDispute(Action):
             village.regency_code if village else None,
             context.clock.now(),
         )
-        dispatcher.utter_message(
-            response=f"utter_agent_dispute_{result.value}", reference=reference or ""
+        if outcome.result is not DisputeResult.CONFIRM:
+            dispatcher.utter_message(response=f"utter_agent_dispute_{outcome.result.value}")
+            return nothing_to_confirm
+        return [
+            SlotSet("dispute_requested", True),
+            SlotSet("dispute_reference", outcome.reference),
+            SlotSet("dispute_confirmed", None),
+        ]
+
+
+class ValidateDisputeForm(FormValidationAction):
+    """The answer to the dispute question, read by meaning: a yes confirms; a no, or
+    anything else (another request included), cancels."""
+
+    def name(self) -> str:
+        return "validate_dispute_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.get_slot("requested_slot") != "dispute_confirmed":
+            return []
+        return [SlotSet("dispute_confirmed", yes_no(message_from(tracker)) is True)]
+
+
+class ActionAgentDisputeDecide(Action):
+    """Acts on the agent's answer: releases a registration of their village (its holder and
+    the village's other agents are told), sends one of elsewhere to the administrators,
+    or cancels."""
+
+    def name(self) -> str:
+        return "action_agent_dispute_decide"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        done: list[EventType] = [
+            SlotSet("dispute_requested", None),
+            SlotSet("dispute_reference", None),
+            SlotSet("dispute_confirmed", None),
+        ]
+        agent = await enrolled_agent(tracker)  # checked again: a suspended agent decides nothing
+        if agent is None:
+            dispatcher.utter_message(response="utter_agent_only")
+            return done
+        outcome = await asyncio.to_thread(
+            decide_dispute,
+            context.unit_of_work(),
+            context.cipher,
+            agent,
+            tracker.get_slot("dispute_confirmed") is True,
+            context.clock.now(),
         )
-        return []
+        dispatcher.utter_message(
+            response=f"utter_agent_dispute_{outcome.result.value}",
+            reference=outcome.reference or "",
+        )
+        await tell_about_release(context, outcome)
+        return done
+
+
+async def tell_about_release(context: AppContext, outcome: DisputeOutcome) -> None:
+    """The released registration's holder and the village's agents hear of it."""
+    notice = outcome.notice
+    if notice is None:
+        return
+    await tell_release(
+        get_outbox(),
+        context.channel_log,
+        notice,
+        messages.DISPUTE_RELEASED_FOR_RESIDENT.format(
+            reference=notice.reference, village=notice.village
+        ),
+        messages.DISPUTE_RELEASED_FOR_AGENT.format(
+            reference=notice.reference, village=notice.village
+        ),
+        context.clock.now(),
+    )

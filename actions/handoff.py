@@ -26,13 +26,20 @@ from bot.services.handoff import (
     ticket_label,
 )
 
+#: Messages that carried a one-time code (a consent or a number link): never shown to an
+#: agent, not even masked.
+SECRET_INTENTS = frozenset({"give_consent_code"})
+
 
 def recent_texts(tracker: Tracker, count: int) -> list[str]:
-    """What the resident wrote last (typed text, not button presses), oldest first."""
+    """What the resident wrote last (typed text, not button presses, not codes), oldest
+    first."""
     texts = [
         str(event.get("text") or "")
         for event in tracker.events
-        if event.get("event") == "user" and not str(event.get("text") or "").startswith("/")
+        if event.get("event") == "user"
+        and not str(event.get("text") or "").startswith("/")
+        and ((event.get("parse_data") or {}).get("intent") or {}).get("name") not in SECRET_INTENTS
     ]
     return [text for text in texts if text.strip()][-count:]
 

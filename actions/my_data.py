@@ -1,5 +1,5 @@
 """A participant's own data from chat: "cek status", and "hapus data saya" (asked once for
-confirmation, then erased: bot.services.participants.delete_for_sender)."""
+confirmation, then erased: bot.services.erasure.delete_for_sender)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from actions.responses import response_text
 from bot.app_context import get_app_context
 from bot.domain.formatting import bulan, programmes, rupiah, tanggal
 from bot.services.conversations import erase_conversations
-from bot.services.participants import delete_for_sender, find_for_sender
+from bot.services.erasure import delete_for_sender
+from bot.services.participants import find_for_sender
 from bot.understanding.interpreter import yes_no
 
 
@@ -76,16 +77,18 @@ class ActionDeleteMyData(Action):
         pending = bool(tracker.get_slot("deletion_requested"))
         answer = yes_no(message_from(tracker))
         if pending and answer is True:
+            url = context.settings.tracker_store_url
+            # The participant's other conversations go in the same use case (before its
+            # commit); this one is erased by Rasa's store when it saves the slot below.
             erased = await asyncio.to_thread(
-                delete_for_sender, context.unit_of_work(), context.cipher, key, tracker.sender_id
+                delete_for_sender,
+                context.unit_of_work(),
+                context.cipher,
+                key,
+                tracker.sender_id,
+                context.clock.now(),
+                lambda others: erase_conversations(url, key, others),
             )
-            if erased is not None:
-                # The participant's other addresses' conversations go too; this one is
-                # erased by Rasa's store when it saves the slot below.
-                others = [s for s in erased.sender_ids if s != tracker.sender_id]
-                await asyncio.to_thread(
-                    erase_conversations, context.settings.tracker_store_url, key, others
-                )
             dispatcher.utter_message(
                 response="utter_data_deleted" if erased else "utter_nothing_to_delete"
             )

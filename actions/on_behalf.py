@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.addresses import tell_link_outcome
+from actions.addresses import tell_link_outcome, tell_number_change
 from actions.outbox import get_outbox
 from actions.reading import message_text
 from actions.responses import response_text
@@ -103,6 +103,7 @@ class ActionConfirmConsentCode(Action):
         linked = await asyncio.to_thread(context.address_book.confirm, tracker.sender_id, text, now)
         if linked is not None:  # a code linking a WhatsApp number waits here
             tell_link_outcome(dispatcher, linked)
+            await tell_number_change(domain, linked)
             return []
         outcome = await asyncio.to_thread(context.on_behalf.confirm, tracker.sender_id, text, now)
         result = outcome.result

@@ -39,6 +39,7 @@ from bot.domain.registration import (
 )
 from bot.domain.senders import Channel, SenderId, channel_of
 from bot.domain.tariff import monthly_contribution
+from bot.services.on_behalf import AgentNumber
 from bot.services.participants import (
     ConsentMissing,
     DuplicateNik,
@@ -46,6 +47,7 @@ from bot.services.participants import (
     nik_holder,
     register_participant,
 )
+from bot.signed_metadata import signing_key, verified
 from bot.understanding.interpreter import FIELDS, Meaning, Unparsed, interpret
 from nlu.parsing.identifiers import normalise_phone
 from nlu.parsing.lookups import (
@@ -336,14 +338,23 @@ class ValidateRegistrationForm(FormValidationAction):
             return {STOPPED_SLOT: problem.code}
         return {}
 
-    def check_phone(self, value: Any, step: Step) -> Verdict:
+    async def check_phone(self, value: Any, step: Step) -> Verdict:
         phone = normalise_phone(str(value))
         if phone is None:
             step.dispatcher.utter_message(response="utter_invalid_phone")
             return REFUSED
+        if _for_resident(step.tracker) and await _is_an_agents_number(step.tracker, phone):
+            step.dispatcher.utter_message(response="utter_walk_in_phone_is_agent")
+            return REFUSED
         # Telegram's adapter passes the number of a contact the sender shared of themselves:
-        # Telegram verified it, so it counts as proven (typed numbers do not).
-        metadata = step.tracker.latest_message.get("metadata") or {}
+        # Telegram verified it, so it counts as proven (typed numbers do not). Only metadata
+        # the gateway signed counts: anyone else reaching Rasa could claim any number.
+        channel_token = get_app_context().settings.rasa_channel_token_value
+        metadata = verified(
+            signing_key(channel_token) if channel_token else None,
+            step.tracker.sender_id,
+            step.tracker.latest_message.get("metadata"),
+        )
         shared = normalise_phone(str(metadata.get(SHARED_CONTACT_METADATA) or ""))
         proven = Proof.TELEGRAM_CONTACT.value if shared == phone else None
         return {"phone": phone, PHONE_PROOF_SLOT: proven}
@@ -397,13 +408,17 @@ class ValidateRegistrationForm(FormValidationAction):
         agent = await enrolled_agent(step.tracker)
         if agent is None:
             return {RESIDENT_CONSENT_SLOT: value}  # refused at submission
-        held = await send_consent_code(
-            context,
-            step.domain,
-            agent,
-            step.tracker.sender_id,
-            registration_from_slots(step.tracker),
-        )
+        try:
+            held = await send_consent_code(
+                context,
+                step.domain,
+                agent,
+                step.tracker.sender_id,
+                registration_from_slots(step.tracker),
+            )
+        except AgentNumber:  # checked at the phone question too: never sent to an agent
+            step.dispatcher.utter_message(response="utter_walk_in_phone_is_agent")
+            return {"phone": None, RESIDENT_CONSENT_SLOT: None}
         if held is None:
             step.dispatcher.utter_message(
                 response="utter_resident_code_not_sent",
@@ -411,6 +426,21 @@ class ValidateRegistrationForm(FormValidationAction):
             )
             return REFUSED
         return {RESIDENT_CONSENT_SLOT: CODE}
+
+
+async def _is_an_agents_number(tracker: Tracker, phone: str) -> bool:
+    """A walk-in's WhatsApp number that is an enrolled agent's (any agent's, audited)."""
+    context = get_app_context()
+    agent = await enrolled_agent(tracker)
+    if agent is None:
+        return False  # not an agent: refused at submission anyway
+    try:
+        await asyncio.to_thread(
+            context.on_behalf.refuse_agent_number, agent.id, phone, context.clock.now()
+        )
+    except AgentNumber:
+        return True
+    return False
 
 
 def _number_of_this_chat(tracker: Tracker) -> list[EventType]:
@@ -629,6 +659,9 @@ class ActionSubmitRegistration(Action):
             )
         except DuplicateNik:
             dispatcher.utter_message(response="utter_nik_already_registered")
+            return
+        except AgentNumber:
+            dispatcher.utter_message(response="utter_walk_in_phone_is_agent")
             return
         dispatcher.utter_message(
             response="utter_agent_resident_registered",

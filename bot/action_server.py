@@ -3,18 +3,29 @@
 Anyone who can reach the action server can run any action as any sender (record payments
 as an agent, erase a participant), so it listens on loopback by default and answers every
 call without the token Rasa sends (``action_endpoint.token`` in endpoints.yml, a ``token``
-query parameter) with 401. Run with ``python -m bot.action_server``."""
+query parameter) with 401. Run with ``python -m bot.action_server``.
+
+An action that fails must not put the conversation in a log: rasa-sdk answers an exception
+with ``{"error": str(exception), "request_body": <the whole tracker>}`` and Rasa logs that
+answer (``RemoteAction.run`` wraps it in the exception its processor logs with a
+traceback), so every NIK, name and birth date typed so far ended in Rasa's log. Here every
+error answer is small (the error kind and the action name), and this side logs the action
+name, the exception type and a traceback whose text is redacted (bot/logs.py)."""
 
 from __future__ import annotations
 
 import logging
+import re
 from functools import partial
+from typing import Any
 
 from sanic import Request, Sanic
+from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json, raw
 from sanic.worker.loader import AppLoader
 
 from bot import metrics
+from bot.logs import configure_logging
 from bot.privacy import secrets_match
 from bot.settings import Settings, get_settings
 
@@ -22,6 +33,10 @@ log = logging.getLogger(__name__)
 ACTIONS_PACKAGE = "actions"
 #: Only the liveness check is open; it says nothing but "ok".
 OPEN_PATHS = frozenset({"/health"})
+#: What an error answer of /webhook says, by status (rasa-sdk: 400 rejected, 404 unknown
+#: action, 449 domain needed; Rasa reads only the status and, for 400, the action name).
+ERROR_KINDS = {400: "action rejected", 404: "action not found", 449: "domain missing"}
+_ACTION_NAME = re.compile(r"[A-Za-z0-9_\-]{1,100}")
 
 
 def create_action_app(expected_token: str) -> Sanic:
@@ -31,7 +46,38 @@ def create_action_app(expected_token: str) -> Sanic:
 
     executor = ActionExecutor()
     executor.register_package(ACTIONS_PACKAGE)
-    app = create_app_for_serve(executor, cors_origins=None)
+    return harden(create_app_for_serve(executor, cors_origins=None), expected_token)
+
+
+def action_name(request: Request) -> str:
+    """The action a call asked for, only if it looks like an action name (it is logged
+    and answered back)."""
+    try:
+        body: Any = request.json
+    except Exception:  # not JSON (or compressed): nothing to name
+        return "unknown"
+    name = body.get("next_action") if isinstance(body, dict) else None
+    return name if isinstance(name, str) and _ACTION_NAME.fullmatch(name) else "unknown"
+
+
+def harden(app: Sanic, expected_token: str) -> Sanic:
+    """rasa-sdk's app behind the token, with error answers that carry no request data."""
+
+    async def failed_call(request: Request, exception: Exception) -> HTTPResponse:
+        """Replaces rasa-sdk's handler, which answers with the whole request body."""
+        status = exception.status_code if isinstance(exception, SanicException) else 500
+        if status >= 500:
+            log.error(
+                "action %s failed: %s",
+                action_name(request),
+                type(exception).__name__,
+                exc_info=exception,
+            )
+        kind = "action failed" if status >= 500 else type(exception).__name__
+        return json({"error": kind, "action_name": action_name(request)}, status=status)
+
+    app.error_handler.cached_handlers.pop((Exception, None), None)
+    app.error_handler.add(Exception, failed_call)
 
     @app.on_request
     async def require_token(request: Request) -> HTTPResponse | None:
@@ -43,14 +89,19 @@ def create_action_app(expected_token: str) -> Sanic:
         return json({"error": "unauthorized"}, status=401)
 
     @app.on_response
-    async def count_calls(request: Request, response: HTTPResponse) -> None:
+    async def count_calls(request: Request, response: HTTPResponse) -> HTTPResponse | None:
+        """Counts calls and errors; rasa-sdk's own 400/404/449 answers (its exception's
+        message) are replaced by the error kind and the action name."""
         if request.path != "/webhook" or response.status == 401:
-            return
-        body = request.json if isinstance(request.json, dict) else {}
-        action = str(body.get("next_action", "unknown"))
+            return None
+        action = action_name(request)
         metrics.ACTION_CALLS.labels(action=action).inc()
         if response.status >= 500:
             metrics.ACTION_ERRORS.labels(action=action).inc()
+        if response.status in ERROR_KINDS:
+            body = {"error": ERROR_KINDS[response.status], "action_name": action}
+            return json(body, status=response.status)
+        return None
 
     @app.get("/metrics")
     async def prometheus_metrics(request: Request) -> HTTPResponse:
@@ -82,5 +133,5 @@ def run(settings: Settings) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=get_settings().log_level)
+    configure_logging(get_settings().log_level)
     run(get_settings())

@@ -22,10 +22,14 @@ from bot.domain.replies import BotReply, for_delivery
 from bot.domain.senders import InvalidSenderId, channel_of
 from bot.privacy import mask_sender
 from bot.shared_state import MemoryStore, SharedStore
+from bot.signed_metadata import sign, signing_key
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2000
+
+#: Sadar's channel on the Rasa server (nlu/channels.py); Rasa's open `rest` one is off.
+RASA_WEBHOOK_PATH = "/webhooks/sadar/webhook"
 
 
 Deliver = Callable[[list[BotReply]], Awaitable[None]]
@@ -68,8 +72,35 @@ class RasaUnavailable(RuntimeError):
     """Rasa did not answer; the message was not processed and may be sent again."""
 
 
+def _is_message(item: Any) -> bool:
+    """One message of Rasa's REST channel: a dict whose text is a string (or absent) and
+    whose buttons, if any, are dicts."""
+    if not isinstance(item, dict) or not isinstance(item.get("text", ""), str | None):
+        return False
+    buttons = item.get("buttons") or []
+    return isinstance(buttons, list) and all(isinstance(b, dict) for b in buttons)
+
+
+def rasa_replies(response: httpx.Response, url: str) -> list[BotReply]:
+    """Rasa's answer as replies. Anything else than a list of messages (a dict, null,
+    HTML from a proxy, a list of strings) is a failed turn like a 5xx: the resident gets
+    the polite "try again", and neither the body nor the message reaches a log."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, list) or not all(_is_message(item) for item in body):
+        metrics.RASA_ERRORS.labels(reason="bad_answer").inc()
+        raise RasaUnavailable(
+            f"Rasa at {url} gave an unexpected answer "
+            f"({response.headers.get('content-type', 'no content type')})"
+        )
+    return [BotReply.from_rasa(item) for item in body]
+
+
 class RasaClient:
-    """Talks to Rasa's REST channel (``/webhooks/rest/webhook``) of one or several Rasa
+    """Talks to Sadar's channel (``RASA_WEBHOOK_PATH``, Rasa's REST protocol behind the
+    shared ``channel_token``, which also signs the metadata) of one or several Rasa
     servers. Each sender stays on one server (a stable hash), so its turns are not spread;
     a server that refuses the connection never saw the message, so the next one in the ring
     takes it (the servers share conversations through the tracker store and Redis locks)."""
@@ -80,12 +111,15 @@ class RasaClient:
         timeout_seconds: float,
         http: httpx.AsyncClient | None = None,
         connect_retries: int = 2,
+        channel_token: str | None = None,
     ):
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         if not urls:
             raise ValueError("at least one Rasa URL is needed")
-        self._urls = [url.rstrip("/") + "/webhooks/rest/webhook" for url in urls]
+        self._urls = [url.rstrip("/") + RASA_WEBHOOK_PATH for url in urls]
         self._http = http or httpx.AsyncClient(timeout=timeout_seconds)
+        self._headers = {"Authorization": f"Bearer {channel_token}"} if channel_token else {}
+        self._signing_key = signing_key(channel_token) if channel_token else None
         self._connect_retries = connect_retries
 
     def urls_for(self, sender_id: str) -> list[str]:
@@ -100,15 +134,16 @@ class RasaClient:
         self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[BotReply]:
         body: dict[str, Any] = {"sender": sender_id, "message": text}
-        if metadata:
-            body["metadata"] = metadata
+        if metadata and self._signing_key is not None:
+            # Signed, so the actions can tell the gateway's facts from a forger's.
+            body["metadata"] = sign(self._signing_key, sender_id, metadata)
         urls = self.urls_for(sender_id)
         for attempt in range(self._connect_retries + 1):
             for url in urls:
                 try:
-                    response = await self._http.post(url, json=body)
+                    response = await self._http.post(url, json=body, headers=self._headers)
                     response.raise_for_status()
-                    return [BotReply.from_rasa(m) for m in response.json()]
+                    return rasa_replies(response, url)
                 except httpx.ConnectError as error:
                     # That server never saw the message (down, restarting): try the next.
                     log.warning("Rasa at %s refused the connection: %r", url, error)

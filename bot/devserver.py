@@ -5,6 +5,7 @@ one place; bot/supervisor.py restarts a process that dies and stops them all on 
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
@@ -27,11 +28,13 @@ class ProcessSpec:
 
 
 def local_secrets(settings: Settings) -> dict[str, str]:
-    """The tokens that close the action server and Rasa's API: the configured ones, or
-    random ones for this run (every process of it gets the same values)."""
+    """The tokens that close the action server, Rasa's API and Rasa's channel: the
+    configured ones, or random ones for this run (every process of it gets the same values).
+    They travel in the environment only, never on a command line (`ps` shows those)."""
     return {
         "SADAR_ACTION_SERVER_TOKEN": _secret_or_new(settings.action_server_token),
         "SADAR_RASA_API_TOKEN": _secret_or_new(settings.rasa_api_token),
+        "SADAR_RASA_CHANNEL_TOKEN": _secret_or_new(settings.rasa_channel_token),
     }
 
 
@@ -60,11 +63,22 @@ def lock_store_environment(settings: Settings) -> dict[str, str]:
     }
 
 
+def rasa_log_level(level: str) -> str:
+    """Rasa's own level: SADAR_LOG_LEVEL, but never below INFO. At DEBUG Rasa logs every
+    message as typed, the entities and every slot value (names, birth dates), which no
+    pattern can redact; Sadar's processes log their own debug lines instead."""
+    chosen = logging.getLevelName(level.upper())
+    return level.upper() if isinstance(chosen, int) and chosen >= logging.INFO else "INFO"
+
+
 def rasa_environment(settings: Settings, tokens: Mapping[str, str] | None = None) -> dict[str, str]:
     """Variables read by endpoints.yml (``tokens``: those of this run, see local_secrets)."""
     tokens = tokens if tokens is not None else local_secrets(settings)
     return {
         "SADAR_ACTION_SERVER_TOKEN": tokens["SADAR_ACTION_SERVER_TOKEN"],
+        # Read by the launcher (nlu/serve.py) and the gateway's channel (nlu/channels.py).
+        "SADAR_RASA_API_TOKEN": tokens["SADAR_RASA_API_TOKEN"],
+        "SADAR_RASA_CHANNEL_TOKEN": tokens["SADAR_RASA_CHANNEL_TOKEN"],
         "SADAR_ACTION_SERVER_URL": settings.action_server_url,
         "SADAR_TRACKER_STORE_URL": settings.tracker_store_url,
         # The conversation store encrypts with the application's keys (nlu/tracker_store.py).
@@ -74,6 +88,7 @@ def rasa_environment(settings: Settings, tokens: Mapping[str, str] | None = None
         "SADAR_NLU_PARSE_CACHE_TEXTS": str(settings.nlu_parse_cache_texts),
         # No telemetry or crash reports leave the machine (they may contain conversation data).
         "RASA_TELEMETRY_ENABLED": "false",
+        "LOG_LEVEL": rasa_log_level(settings.log_level),
         **lock_store_environment(settings),
     }
 
@@ -124,11 +139,12 @@ def process_specs(
             ProcessSpec(
                 name,
                 [
-                    str(settings.rasa_venv / "bin" / "rasa"),
+                    # The launcher hands Rasa its API token from the environment.
+                    str(settings.rasa_venv / "bin" / "python"),
+                    "-m",
+                    "nlu.serve",
                     "run",
                     "--enable-api",
-                    "--auth-token",
-                    base_env["SADAR_RASA_API_TOKEN"],
                     "--interface",
                     "127.0.0.1",
                     "--port",

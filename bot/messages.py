@@ -110,3 +110,39 @@ HANDOFF_REASSIGNED = "{ticket} sekarang untuk Anda. Balas: balas {ticket} <pesan
 HANDOFF_TAKEN_FROM_YOU = "{ticket} diambil alih oleh {agent}."
 HANDOFF_PASSED = "{ticket} dioper ke {to}."
 HANDOFF_ADMINS = "petugas Sadar (admin)"
+#: To the resident when another agent (or the administrators) takes over their ticket.
+HANDOFF_NOW_ANSWERING = "Mulai sekarang yang membalas Anda: {agent} (agen Perisai)."
+HANDOFF_NOW_ADMINS = "Pertanyaan Anda kami teruskan ke petugas Sadar. Mohon tunggu balasannya."
+#: A number a number change left answered BUKAN SAYA (bot.gateway.number_change).
+NUMBER_CHANGE_REPORTED = (
+    "Terima kasih, laporan Anda sudah kami catat ({ticket}). Agen desa akan menghubungi "
+    "Anda di nomor ini untuk mengembalikan pendaftaran Anda."
+)
+NUMBER_CHANGE_REPORTED_AGENT = (
+    "{ticket}: nomor lama peserta {reference} melaporkan penggantian nomor yang bukan "
+    "permintaannya. Mohon hubungi warga ini. Balas: balas {ticket} <pesan>"
+)
+#: The web chat after "keluar": the page forgets the conversation.
+WEB_SESSION_ENDED = (
+    "Percakapan sudah diakhiri dan tidak tersimpan di perangkat ini. "
+    'Ketik "halo" untuk mulai percakapan baru.'
+)
+
+# A NIK registered by someone else (bot/services/disputes.py): who is told of a release.
+DISPUTE_RELEASED_FOR_RESIDENT = (
+    "Pendaftaran Sadar {reference} dibatalkan: pemilik KTP dengan NIK tersebut datang ke agen "
+    "Perisai dan menunjukkan KTP-nya. Data pendaftaran itu sudah dihapus. Bila menurut Anda "
+    "ini keliru, datanglah ke kantor desa {village}."
+)
+DISPUTE_RELEASED_FOR_AGENT = (
+    "Info: pendaftaran {reference} (desa {village}) dibatalkan karena sengketa NIK; pemilik "
+    "KTP datang langsung. Tercatat di jejak audit."
+)
+DISPUTE_APPROVED_FOR_REQUESTER = (
+    "Admin menyetujui sengketa {reference}: pendaftaran lama dibatalkan dan datanya dihapus. "
+    'Sekarang daftarkan pemiliknya: ketik "daftarkan warga".'
+)
+DISPUTE_REFUSED_FOR_REQUESTER = (
+    "Admin tidak menyetujui sengketa {reference}. Pendaftaran itu tetap ada; hubungi admin "
+    "Sadar bila perlu penjelasan."
+)

@@ -41,11 +41,18 @@ def owner_only(path: Path) -> None:
             os.chmod(candidate, 0o600)
 
 
-def mask_digits(value: str, keep_start: int = 4, keep_end: int = 2) -> str:
-    """Keep the first and last few characters, star the rest: '081234567890' -> '0812******90'."""
+def mask_digits(value: str | None, keep_start: int = 4, keep_end: int = 2) -> str:
+    """Keep the first and last few characters, star the rest: '081234567890' -> '0812******90'.
+
+    A value no longer than what would be kept is all stars (nothing of it shown); ``None``
+    is '-'. ``keep_end=0`` keeps no end at all (``value[-0:]`` would be the whole value)."""
+    if value is None:
+        return "-"
+    keep_start, keep_end = max(0, keep_start), max(0, keep_end)
     if len(value) <= keep_start + keep_end:
         return "*" * len(value)
-    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
+    end = value[len(value) - keep_end :]
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + end
 
 
 def mask_name(name: str) -> str:
@@ -61,9 +68,11 @@ def mask_name(name: str) -> str:
 def mask_sender(sender_id: str) -> str:
     """Mask the identifying part of a sender id.
 
-    'wa:+6281234567890' -> 'wa:+628********90'
+    'wa:+6281234567890' -> 'wa:+628********90' (only the country code and '8' kept at the
+    start), 'tg:1234567890' -> 'tg:********90' (a chat id keeps nothing at the start).
     """
     channel, sep, local_id = sender_id.partition(":")
     if not sep:
-        return mask_digits(sender_id)
-    return f"{channel}:{mask_digits(local_id)}"
+        return mask_digits(sender_id, 0, 2)
+    keep_start = 4 if local_id.startswith("+62") else 0
+    return f"{channel}:{mask_digits(local_id, keep_start, 2)}"

@@ -28,6 +28,7 @@ OPTIONAL_SECRETS = (
     "payment_webhook_secret",
     "action_server_token",
     "rasa_api_token",
+    "rasa_channel_token",
     "metrics_token",
 )
 #: Inbound doors whose secret must be long and random in production (when set, or always).
@@ -36,8 +37,9 @@ STRONG_IN_PRODUCTION = (
     "payment_webhook_secret",
     "action_server_token",
     "rasa_api_token",
+    "rasa_channel_token",
 )
-REQUIRED_IN_PRODUCTION = frozenset({"action_server_token", "rasa_api_token"})
+REQUIRED_IN_PRODUCTION = frozenset({"action_server_token", "rasa_api_token", "rasa_channel_token"})
 MIN_SECRET_CHARS = 32
 
 #: Development-only keys; production refuses them (see ``Settings._refuse_insecure_defaults``).
@@ -147,8 +149,16 @@ class Settings(BaseSettings):
     )
     rasa_api_token: SecretStr | None = Field(
         default=None,
-        description="Token for Rasa's HTTP API (--auth-token). Unset under `sadar run`: a "
+        description="Token for Rasa's HTTP API, given to Rasa through the environment by "
+        "its launcher (nlu/serve.py), never on a command line. Unset under `sadar run`: a "
         "random one per run. Required (32+ characters) in production.",
+    )
+    rasa_channel_token: SecretStr | None = Field(
+        default=None,
+        description="Shared by the gateway and Rasa's Sadar channel (nlu/channels.py): Rasa "
+        "accepts a message only with it, and the gateway's message metadata is signed with a "
+        "key derived from it (bot/signed_metadata.py). Unset under `sadar run`: a random one "
+        "per run. Required (32+ characters) in production.",
     )
 
     chat_messages_per_minute_per_sender: int = Field(
@@ -165,9 +175,10 @@ class Settings(BaseSettings):
     gateway_host: str = "127.0.0.1"
     trusted_proxies: str = Field(
         default="127.0.0.1",
-        description="Addresses of the reverse proxies whose X-Forwarded-For the gateway "
-        "believes (comma-separated); a client address from anyone else is the connection's. "
-        "Rate limits and login lockouts count by that address.",
+        description="Addresses (or networks) of the reverse proxies whose X-Forwarded-For "
+        "the gateway believes (comma-separated); a client address from anyone else is the "
+        "connection's. Rate limits and login lockouts count by that address, so it must be "
+        "where the proxy connects from (docker compose requires it; never '*').",
     )
     gateway_port: int = 8000
     public_base_url: str = Field(
@@ -231,6 +242,32 @@ class Settings(BaseSettings):
         "that links a WhatsApp number to a participant (a web chat registration, a number "
         "change) when the number has not written to Sadar in the last 24 hours; variables "
         "1=code, 2=minutes valid. Codes follow SADAR_CONSENT_CODE_* for expiry and tries.",
+    )
+    whatsapp_number_change_content_sid: str | None = Field(
+        default=None,
+        description="Approved WhatsApp template (ContentSid HX…) telling a number a number "
+        "change left (and the new number, when an agent made the change) where reminders "
+        "and access went, and that replying BUKAN SAYA reports it; used outside the 24-hour "
+        "window; variables 1=new number (masked), 2=Sadar reference. Unset: such numbers "
+        "are told only inside the window.",
+    )
+    web_session_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs the web chat's server-issued conversation ids; unset: "
+        "derived from SADAR_PII_HASH_KEY.",
+    )
+    web_session_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=7 * 24 * 60,
+        description="A web chat conversation id stops working after this many minutes "
+        "without a message; the page then gets a new conversation.",
+    )
+    chat_news_polls_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Polls of POST /api/chat/news one web conversation may make per minute "
+        "(the page asks every 5 s); one client address may make ten times as many.",
     )
     consent_code_valid_minutes: int = Field(
         default=30, ge=5, le=24 * 60, description="How long a resident's consent code works."
@@ -314,6 +351,12 @@ class Settings(BaseSettings):
     @property
     def rasa_urls(self) -> list[str]:
         return [url.strip() for url in self.rasa_url.split(",") if url.strip()]
+
+    @property
+    def rasa_channel_token_value(self) -> str | None:
+        """The gateway's Rasa channel token (also the root of the metadata signing key)."""
+        token = self.rasa_channel_token
+        return token.get_secret_value() if token is not None else None
 
     @field_validator(*OPTIONAL_SECRETS, mode="before")
     @classmethod

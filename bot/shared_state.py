@@ -10,6 +10,7 @@ import asyncio
 import secrets
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Protocol
 
 PENDING = "\x00pending"
@@ -169,23 +170,61 @@ def reserve(tat: float | None, now: float, rate: float, burst: int) -> tuple[flo
 
 
 class MemoryRateLimiter:
-    def __init__(self) -> None:
-        self._tat: dict[str, float] = {}
-        self._uses: dict[str, deque[float]] = {}
+    """In-process limiter with bounded state: a key whose window has emptied (or whose
+    pace has caught up) is dropped, a sweep every ``SWEEP_EVERY`` calls drops idle ones, and
+    past ``max_keys`` the least recently used key goes first (a client rotating ids cannot
+    grow it without end)."""
+
+    SWEEP_EVERY = 1024
+
+    def __init__(
+        self, max_keys: int = 100_000, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._tat: OrderedDict[str, float] = OrderedDict()
+        #: key -> (window seconds, times of the uses inside it)
+        self._uses: OrderedDict[str, tuple[float, deque[float]]] = OrderedDict()
+        self._max_keys = max_keys
+        self._now = monotonic
+        self._calls = 0
+
+    def __len__(self) -> int:
+        return len(self._tat) + len(self._uses)
+
+    def _housekeeping(self, now: float) -> None:
+        self._calls += 1
+        if self._calls % self.SWEEP_EVERY == 0:
+            for key in [k for k, tat in self._tat.items() if tat <= now]:
+                del self._tat[key]
+            for key in [
+                k for k, (w, uses) in self._uses.items() if not uses or uses[-1] <= now - w
+            ]:
+                del self._uses[key]
+        while len(self._tat) > self._max_keys:
+            self._tat.popitem(last=False)
+        while len(self._uses) > self._max_keys:
+            self._uses.popitem(last=False)
 
     async def wait_seconds(self, key: str, rate: float, burst: int) -> float:
-        wait, self._tat[key] = reserve(self._tat.get(key), time.monotonic(), rate, burst)
+        now = self._now()
+        wait, self._tat[key] = reserve(self._tat.get(key), now, rate, burst)
+        self._tat.move_to_end(key)
+        self._housekeeping(now)
         return wait
 
     async def window_wait(self, key: str, limit: int, window_seconds: float) -> float:
-        now = time.monotonic()
-        uses = self._uses.setdefault(key, deque())
+        now = self._now()
+        _, uses = self._uses.get(key) or (window_seconds, deque())
         while uses and uses[0] <= now - window_seconds:
             uses.popleft()
-        if len(uses) < limit:
-            uses.append(now)
-            return 0.0
-        return uses[0] + window_seconds - now
+        self._uses[key] = (window_seconds, uses)
+        self._uses.move_to_end(key)
+        try:
+            if len(uses) < limit:
+                uses.append(now)
+                return 0.0
+            return uses[0] + window_seconds - now
+        finally:
+            self._housekeeping(now)
 
     async def aclose(self) -> None:
         self._tat.clear()

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 import threading
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
@@ -24,6 +27,7 @@ from bot.channels.factory import build_outbox
 from bot.channels.outbound import Outbox
 from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderState
+from bot.privacy import owner_only
 from bot.services.reminders import (
     PlanReport,
     ReminderDispatcher,
@@ -41,10 +45,26 @@ T = TypeVar("T")
 def build_huey(settings: Settings) -> Huey:
     if settings.redis_url:
         return RedisHuey("sadar-reminders", url=settings.redis_url, results=False)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(
-        "sadar-reminders", filename=str(settings.data_dir / "reminder-queue.db"), results=False
-    )
+    return SqliteHuey("sadar-reminders", filename=str(queue_file(settings.data_dir)), results=False)
+
+
+def queue_file(data_dir: Path) -> Path:
+    """The SQLite queue (reminder ids of residents): readable by its owner only, created
+    so before Huey opens it (SQLite gives its WAL and SHM files the same mode), in a data
+    folder nobody else may list."""
+    private_folder(data_dir)
+    path = data_dir / "reminder-queue.db"
+    owner_only(path)
+    return path
+
+
+def private_folder(path: Path) -> None:
+    """Sadar's data folder, owner-only: created 0700, or narrowed when an older run made it
+    wider. A folder that is not ours, or a shared one like /tmp (sticky), is left alone."""
+    path.mkdir(parents=True, mode=0o700, exist_ok=True)
+    info = path.stat()
+    if info.st_uid == os.getuid() and not info.st_mode & stat.S_ISVTX:
+        os.chmod(path, 0o700)
 
 
 huey = build_huey(get_settings())

@@ -26,7 +26,9 @@ bounded LRU (``SADAR_NLU_PARSE_CACHE_TEXTS``, default 2000; 0 turns it off). Eac
 gets its own deep copy, so nothing Rasa does to a result reaches the remembered one.
 
 Rasa loads it with the conversation store (nlu/tracker_store.py imports it and calls
-``install``), so it runs in every Rasa server of a deployment without forking Rasa. Python
+``install``), so it runs in every Rasa server of a deployment without forking Rasa.
+``install`` also puts the log redaction in place there (nlu/log_redaction.py), as in every
+other Sadar process. Python
 3.10: imported by Rasa's interpreter."""
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.domain.clock import Clock
+from nlu import log_redaction
 from nlu.components import rasa_process_clock
 
 _INSTALLED_MARK = "_sadar_validator_built_once"
@@ -159,7 +162,10 @@ def parse_message_remembered(
 
 
 def install() -> None:
-    """Idempotent: Rasa may load the store more than once."""
+    """Idempotent: Rasa may load the store more than once. Also makes every log record of
+    the Rasa server a redacted one (nlu/log_redaction.py): Rasa logs a failed action's
+    answer, and exceptions whose text may quote what a resident typed."""
+    log_redaction.install()
     if getattr(RemoteAction, _INSTALLED_MARK, False):
         return
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]  # the one replaced method

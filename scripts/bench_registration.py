@@ -12,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -24,6 +23,7 @@ from bot.db.migrate import upgrade  # noqa: E402
 from bot.devserver import process_specs  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from scripts.bench_load import stack_environment, wait_ready  # noqa: E402
+from tests.support.web_chat import new_session  # noqa: E402
 
 RUNS_PER_STYLE = 10
 
@@ -81,7 +81,7 @@ def main() -> int:
             ):
                 results[style] = []
                 for run in range(RUNS_PER_STYLE):
-                    sender = f"bench-{uuid.uuid4().hex[:8]}"
+                    sender = new_session(http, gateway)
                     nik = f"3571021708800{run + (0 if style.startswith('one') else 500):03d}"
                     started = time.perf_counter()
                     last = ""

@@ -22,7 +22,11 @@ def run_polling(settings: Settings) -> None:
     channel_log = context.channel_log
     outbox = build_outbox(settings, channel_log)
     router = ConversationRouter(
-        RasaClient(settings.rasa_urls, settings.rasa_timeout_seconds),
+        RasaClient(
+            settings.rasa_urls,
+            settings.rasa_timeout_seconds,
+            channel_token=settings.rasa_channel_token_value,
+        ),
         interceptor=context.handoff_relay(outbox),
     )
 

@@ -84,3 +84,74 @@ def agents_suspend(agent_id: int = typer.Argument(..., help="id from `sadar agen
     except AgentProblem as error:
         raise typer.BadParameter(str(error)) from error
     typer.echo(f"agent {agent_id} suspended")
+
+
+@agents_app.command("disputes")
+def agents_disputes() -> None:
+    """Disputes ("sengketa NIK") outside the requesting agent's village, waiting for an
+    administrator (references only)."""
+    from bot.services.disputes import pending_disputes
+
+    context = get_app_context()
+    waiting = pending_disputes(context.unit_of_work())
+    if not waiting:
+        typer.echo("no dispute waits for approval")
+    for dispute in waiting:
+        typer.echo(
+            f"{dispute.id:>4}  {dispute.reference}  by agent {dispute.agent_id} "
+            f"({dispute.agent_name}, {dispute.agent_village})  "
+            f"{dispute.created_at:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+@agents_app.command("decide-dispute")
+def agents_decide_dispute(
+    dispute_id: int = typer.Argument(..., help="id from `sadar agents disputes`"),
+    approve: bool = typer.Option(
+        ..., "--approve/--refuse", help="release the registration, or keep it"
+    ),
+) -> None:
+    """Release a disputed registration of another village (its holder, the village's agents
+    and the requesting agent are told), or refuse (the requesting agent is told)."""
+    import asyncio
+
+    from bot import messages
+    from bot.channels.factory import build_outbox
+    from bot.services.disputes import DisputeResult, approve_dispute, send_notice, tell_release
+
+    context = get_app_context()
+    outcome = approve_dispute(
+        context.unit_of_work(), context.cipher, dispute_id, approve, context.clock.now()
+    )
+    if outcome.result is DisputeResult.EXPIRED:
+        raise typer.BadParameter(f"no dispute {dispute_id} waits for approval")
+
+    async def tell() -> None:
+        outbox = build_outbox(context.settings, context.channel_log)
+        try:
+            reference = outcome.reference or ""
+            if outcome.notice is not None:
+                notice = outcome.notice
+                await tell_release(
+                    outbox, context.channel_log, notice,
+                    messages.DISPUTE_RELEASED_FOR_RESIDENT.format(
+                        reference=reference, village=notice.village
+                    ),
+                    messages.DISPUTE_RELEASED_FOR_AGENT.format(
+                        reference=reference, village=notice.village
+                    ),
+                    context.clock.now(),
+                )  # fmt: skip
+            requester = outcome.requester_address
+            if requester is not None:
+                text = (
+                    messages.DISPUTE_APPROVED_FOR_REQUESTER
+                    if outcome.result is DisputeResult.RELEASED
+                    else messages.DISPUTE_REFUSED_FOR_REQUESTER
+                ).format(reference=reference)
+                await send_notice(outbox, context.channel_log, requester, text, context.clock.now())
+        finally:
+            await outbox.aclose()
+
+    asyncio.run(tell())
+    typer.echo(f"dispute {dispute_id} ({outcome.reference}): {outcome.result.value}")

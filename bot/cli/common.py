@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +15,10 @@ if TYPE_CHECKING:
 
 
 def configure_logging() -> None:
-    logging.basicConfig(
-        level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    """Redacted logs at SADAR_LOG_LEVEL (bot/logs.py)."""
+    from bot.logs import configure_logging as configure
+
+    configure(get_settings().log_level)
 
 
 def parse_day(value: str | None) -> date:

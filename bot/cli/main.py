@@ -35,6 +35,15 @@ app.add_typer(conversations.conversations_app, name="conversations")
 app.add_typer(admin.admin_app, name="admin")
 
 
+@app.callback()
+def redacted_logs() -> None:
+    """Every command's log lines go through the redaction of NIKs and phone numbers
+    (nlu/log_redaction.py), whether or not the command configures logging further."""
+    from nlu import log_redaction
+
+    log_redaction.install()
+
+
 @app.command("run")
 def run() -> None:
     """Start the Rasa server, the action server and the gateway; Ctrl-C stops them all."""

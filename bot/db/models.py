@@ -156,6 +156,49 @@ class AddressLink(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class CodeSend(Base):
+    """A one-time code sent to a number (linking, number change, walk-in consent), kept a
+    day so that codes to one number are capped whoever asks and for whatever purpose; the
+    number only as a keyed hash."""
+
+    __tablename__ = "code_sends"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    destination_hash: Mapped[str] = mapped_column(String(64), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class WebSession(Base):
+    """A web chat conversation id the gateway issued (bot/gateway/web_sessions.py), known
+    by a keyed hash; gone when the resident types "keluar" or it idles out."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last_active_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class MovedAddress(Base):
+    """A WhatsApp number a participant's number change moved away from. It was told so,
+    and may answer "BUKAN SAYA" until ``report_until`` (an audit event and a ticket for the
+    village agent)."""
+
+    __tablename__ = "moved_addresses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    old_sender_hash: Mapped[str] = mapped_column(String(64), index=True)
+    #: The agent who made the change, if one did.
+    agent_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    report_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class AuditEvent(Base):
     """Who did what to which participant, and which fields changed (names, never values)."""
 
@@ -222,8 +265,10 @@ class Payment(Base):
     __tablename__ = "payments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    participant_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    #: None once the participant erased their data: the payment stays for the office's
+    #: accounting, unlinked from the person (bot/services/erasure.py).
+    participant_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("participants.id", ondelete="SET NULL"), nullable=True, index=True
     )
     receipt: Mapped[str] = mapped_column(String(20), unique=True)
     #: One receipt for a jimpitan group's payment, shared by each member's payment row.
@@ -378,6 +423,9 @@ class Ticket(Base):
     resident_sender_hash: Mapped[str] = mapped_column(String(64), index=True)
     resident_sender_encrypted: Mapped[str] = mapped_column(Text)
     village: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: With ``village``, the area whose agents may take the ticket (None: not known).
+    district: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    regency: Mapped[str | None] = mapped_column(String(100), nullable=True)
     agent_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True, index=True
     )
@@ -392,6 +440,28 @@ class Ticket(Base):
         DateTime(timezone=True), nullable=True, index=True
     )
     closed_because: Mapped[str | None] = mapped_column(String(24), nullable=True)
+
+
+class Dispute(Base):
+    """An agent's "sengketa NIK …": the registration to release, waiting for the agent's
+    yes (and, outside the agent's village, an administrator's approval). The NIK only as
+    its keyed hash."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("agents.id", ondelete="CASCADE"), index=True
+    )
+    participant_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("participants.id", ondelete="SET NULL"), nullable=True
+    )
+    nik_hash: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str] = mapped_column(String(20))
+    #: confirming, awaiting_admin, released, cancelled, refused.
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class TicketMessage(Base):

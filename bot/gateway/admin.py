@@ -27,7 +27,7 @@ from bot.privacy import keyed_hash
 from bot.services.activity import MonthActivity, monthly_activity
 from bot.services.agents import AgentView, list_agents
 from bot.services.coverage import coverage_report
-from bot.services.handoff import TicketLine, answer, list_tickets, reassign, ticket_label
+from bot.services.handoff import TicketLine, answer, list_tickets, ticket_label
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -248,7 +248,8 @@ def admin_router(settings: Settings) -> APIRouter:
 
     @router.post("/admin/tickets/reassign")
     async def reassign_ticket(request: Request) -> Response:
-        """Give an open ticket to another agent, who is told (the session cookie is
+        """Give an open ticket to another agent (of any village: the administrator
+        decides); the agent and the resident are told (the session cookie is
         SameSite=strict: another site cannot post this form)."""
         form = await ticket_form(request, "agent_id")
         if isinstance(form, Response):
@@ -259,17 +260,10 @@ def admin_router(settings: Settings) -> APIRouter:
         except ValueError:
             return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=400)
         context: AppContext = request.app.state.context
-        address = await asyncio.to_thread(
-            reassign, context.unit_of_work(), context.cipher, number, agent_id
-        )
-        if address is None:
+        relay = context.handoff_relay(request.app.state.outbox)
+        if not await relay.reassign(number, agent_id):
             return HTMLResponse(messages.ADMIN_REASSIGN_REFUSED, status_code=409)
-        label = ticket_label(number)
-        log.info("administrator reassigned %s to agent %d", label, agent_id)
-        outbox = request.app.state.outbox
-        if outbox.has_channel(channel_of(address)):
-            text = messages.HANDOFF_REASSIGNED.format(ticket=label)
-            await outbox.send(address, BotReply(text=text), purpose="handoff")
+        log.info("administrator reassigned %s to agent %d", ticket_label(number), agent_id)
         return RedirectResponse("/admin", status_code=303)
 
     return router

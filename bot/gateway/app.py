@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,13 +25,17 @@ from bot.channels.factory import build_outbox
 from bot.conversation import ConversationRouter, OfferedButtons, RasaClient, RasaUnavailable
 from bot.domain.clock import Clock
 from bot.domain.replies import BotReply
-from bot.domain.senders import Channel, make_sender_id
+from bot.domain.senders import Channel
 from bot.gateway.admin import admin_router
+from bot.gateway.number_change import not_me_handler
 from bot.gateway.payments import payments_router
 from bot.gateway.telegram import telegram_router
+from bot.gateway.web_sessions import WebSessions, ends_session, session_secret
 from bot.gateway.whatsapp import WhatsAppConversations, whatsapp_router
+from bot.logs import configure_logging
 from bot.privacy import keyed_hash, secrets_match
 from bot.services.handoff import Author, WebNews, undelivered_for_web
+from bot.services.web_sessions import WebSessionBook
 from bot.settings import Settings, get_settings
 from bot.shared_state import RateLimiter, SharedStore, make_rate_limiter, make_shared_store
 
@@ -40,7 +44,6 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 #: No chat message, webhook or form Sadar accepts is larger; bigger bodies get 413 before
@@ -97,7 +100,8 @@ def encodable(value: str) -> str:
 class ChatRequest(BaseModel):
     sender: Annotated[str, AfterValidator(encodable)] = Field(
         max_length=128,
-        description="Conversation id chosen by the web client; stored as 'web:<id>'.",
+        description="Conversation id issued by POST /api/chat/session (signed); a made-up, "
+        "altered, ended or idle one gets 422 with session 'invalid'.",
     )
     text: Annotated[str, AfterValidator(encodable)] = Field(max_length=20_000)
     message_id: str | None = Field(
@@ -109,7 +113,7 @@ class ChatRequest(BaseModel):
 
 class ChatStart(BaseModel):
     sender: Annotated[str, AfterValidator(encodable)] = Field(
-        max_length=128, description="The web client's conversation id, as for /api/chat."
+        max_length=128, description="The issued conversation id, as for /api/chat."
     )
 
 
@@ -139,14 +143,6 @@ class BackgroundWork:
             await asyncio.wait(self._tasks, timeout=timeout_seconds)
 
 
-def web_sender_id(raw: str) -> str:
-    """Namespace a web client's id; a web client can never speak as 'tg:' or 'wa:'."""
-    local = raw.removeprefix(f"{Channel.WEB.value}:")
-    if not SENDER_PATTERN.match(local) or local.startswith(("tg:", "wa:")):
-        raise ValueError("sender must be 1-64 letters, digits, '.', '_', '-' or ':'")
-    return make_sender_id(Channel.WEB, local)
-
-
 def _replies_json(replies: list[BotReply]) -> list[dict]:
     return [r.as_json() for r in replies if not r.is_empty]
 
@@ -159,13 +155,28 @@ def create_app(
 ) -> FastAPI:
     """The gateway; ``rasa_http`` and ``clock`` (tests) replace the real ones."""
     settings = settings or get_settings()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rasa = RasaClient(settings.rasa_urls, settings.rasa_timeout_seconds, http=rasa_http)
+        rasa = RasaClient(
+            settings.rasa_urls,
+            settings.rasa_timeout_seconds,
+            http=rasa_http,
+            channel_token=settings.rasa_channel_token_value,
+        )
         app.state.context = context = AppContext.from_settings(settings, clock)
         app.state.store = store = make_shared_store(settings.redis_url)
         app.state.inbound_limiter = inbound_limiter = make_rate_limiter(settings.redis_url)
+        app.state.web_sessions = WebSessions(
+            session_secret(settings),
+            WebSessionBook(
+                context.unit_of_work,
+                context.hash_key,
+                timedelta(minutes=settings.web_session_idle_minutes),
+            ),
+            context.clock,
+        )
         app.state.channel_log = channel_log = context.channel_log
         app.state.outbox = outbox = build_outbox(settings, channel_log)
         app.state.router = router = ConversationRouter(
@@ -175,7 +186,9 @@ def create_app(
         )
         app.state.background = background = BackgroundWork()
         app.state.whatsapp = (
-            WhatsAppConversations(router, outbox, store, channel_log)
+            WhatsAppConversations(
+                router, outbox, store, channel_log, not_me_handler(context, outbox)
+            )
             if outbox.has_channel(Channel.WHATSAPP)
             else None
         )
@@ -242,6 +255,15 @@ def create_app(
         }
         return JSONResponse(body, status_code=200 if up else 503)
 
+    @app.post("/api/chat/session")
+    async def chat_session(request: Request) -> JSONResponse:
+        """A new conversation id for the page (signed; see bot/gateway/web_sessions.py)."""
+        refused = await _over_the_limit(request, None, settings, kind="session")
+        if refused is not None:
+            return refused
+        sessions: WebSessions = request.app.state.web_sessions
+        return JSONResponse({"session": await sessions.issue()})
+
     @app.post("/api/chat", response_model=ChatResponse)
     async def chat(body: ChatRequest, request: Request) -> JSONResponse:
         sender_id = await _admitted(request, body.sender, settings)
@@ -249,6 +271,12 @@ def create_app(
             return sender_id
         router: ConversationRouter = request.app.state.router
         store: SharedStore = request.app.state.store
+        if ends_session(body.text):
+            # A control of the web channel: the page forgets the id, and a new one starts a
+            # new conversation (a shared browser does not hand this one to the next person).
+            await request.app.state.web_sessions.end(body.sender)
+            reply = BotReply(text=messages.WEB_SESSION_ENDED).as_json()
+            return JSONResponse({"replies": [reply], "ended": True})
 
         key = f"web:{sender_id}:{body.message_id}" if body.message_id else None
         if key and not await store.claim(key, IDEMPOTENCY_TTL_SECONDS):
@@ -283,12 +311,12 @@ def create_app(
     @app.post("/api/chat/news", response_model=ChatResponse)
     async def chat_news(body: ChatStart, request: Request) -> JSONResponse:
         """What an agent answered a web resident since the page last asked (the page asks
-        every few seconds; nothing is pushed to a browser). Not counted against the
-        message limits: it sends nothing to Rasa."""
-        try:
-            sender_id = web_sender_id(body.sender)
-        except ValueError as error:
-            return JSONResponse({"detail": str(error)}, status_code=422)
+        every few seconds; nothing is pushed to a browser). Limited on its own (per
+        conversation and client address), and it does not keep the conversation alive:
+        only the resident's messages do. It writes nothing unless there is news."""
+        sender_id = await _admitted(request, body.sender, settings, news=True)
+        if isinstance(sender_id, JSONResponse):
+            return sender_id
         context: AppContext = request.app.state.context
         news = await asyncio.to_thread(
             undelivered_for_web, context.unit_of_work(), context.cipher, context.hash_key, sender_id
@@ -327,30 +355,48 @@ def _said(text: str, status_code: int, headers: dict[str, str] | None = None) ->
     )
 
 
-async def _admitted(request: Request, raw_sender: str, settings: Settings) -> str | JSONResponse:
-    """The web sender id, or the answer for a bad id (422) or a sender over its limit (429)."""
-    try:
-        sender_id = web_sender_id(raw_sender)
-    except ValueError as error:
-        return JSONResponse({"detail": str(error)}, status_code=422)
-    refused = await _over_the_limit(request, sender_id, settings)
+async def _admitted(
+    request: Request, raw_sender: str, settings: Settings, *, news: bool = False
+) -> str | JSONResponse:
+    """The web sender id of a signed, live session, or the answer for anything else (422,
+    and the page asks for a new id) or a sender over its limit (429). ``news``: a poll,
+    which neither keeps the session alive nor counts against the message limits."""
+    sessions: WebSessions = request.app.state.web_sessions
+    sender_id = await sessions.admit(raw_sender, touch=not news)
+    if sender_id is None:
+        return JSONResponse(
+            {"detail": "conversation id not valid; ask POST /api/chat/session for a new one",
+             "session": "invalid"},
+            status_code=422,
+        )  # fmt: skip
+    refused = await _over_the_limit(request, sender_id, settings, kind="news" if news else "chat")
     return sender_id if refused is None else refused
 
 
 async def _over_the_limit(
-    request: Request, sender_id: str, settings: Settings
+    request: Request, sender_id: str | None, settings: Settings, *, kind: str = "chat"
 ) -> JSONResponse | None:
     """429 when this conversation, or this client address, sends faster than a person
-    would (e.g. someone trying NIKs one after another); shared through Redis."""
+    would (e.g. someone trying NIKs one after another); shared through Redis. Each
+    ``kind`` has its own windows: "chat" messages, "news" polls, and "session": new ids
+    (``sender_id`` None), counted per address so that rotating ids gains nothing."""
     limiter: RateLimiter = request.app.state.inbound_limiter
     context: AppContext = request.app.state.context
     address = request.client.host if request.client else "unknown"
-    windows = (
-        (f"chat:sender:{keyed_hash(context.hash_key, sender_id)}",
-         settings.chat_messages_per_minute_per_sender),
-        (f"chat:address:{keyed_hash(context.hash_key, address)}",
-         settings.chat_messages_per_minute_per_address),
-    )  # fmt: skip
+    news = kind == "news"
+    per_sender = (
+        settings.chat_news_polls_per_minute
+        if news
+        else settings.chat_messages_per_minute_per_sender
+    )
+    per_address = (
+        10 * settings.chat_news_polls_per_minute
+        if news
+        else settings.chat_messages_per_minute_per_address
+    )
+    windows = [(f"{kind}:address:{keyed_hash(context.hash_key, address)}", per_address)]
+    if sender_id is not None:
+        windows.insert(0, (f"{kind}:sender:{keyed_hash(context.hash_key, sender_id)}", per_sender))
     for key, limit in windows:
         wait = await limiter.window_wait(key, limit, 60)
         if wait > 0:

@@ -27,6 +27,7 @@ from bot.channels.whatsapp import (
 from bot.conversation import ConversationRouter, RasaUnavailable
 from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, make_sender_id
+from bot.gateway.number_change import NotMeHandler
 from bot.privacy import mask_sender
 from bot.services.channel_log import ChannelLog, record_inbound_safely
 from bot.settings import Settings
@@ -59,11 +60,13 @@ class WhatsAppConversations:
         outbox: Outbox,
         store: SharedStore,
         channel_log: ChannelLog | None,
+        not_me: NotMeHandler | None = None,
     ):
         self._router = router
         self._outbox = outbox
         self._store = store
         self._channel_log = channel_log
+        self._not_me = not_me
 
     def _options_key(self, sender_id: str) -> str:
         digest = self._channel_log.sender_hash(sender_id) if self._channel_log else sender_id
@@ -107,6 +110,11 @@ class WhatsAppConversations:
                 await self._outbox.send(sender_id, reply)
             await self._remember_options(sender_id, replies)
 
+        if self._not_me is not None:
+            reported = await self._not_me(sender_id, message.body)
+            if reported is not None:  # a number change this number did not ask for
+                await deliver(reported)
+                return
         text = await self._as_button_press(sender_id, message.body)
         try:
             await self._router.converse(sender_id, text, deliver=deliver)

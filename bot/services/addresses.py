@@ -34,6 +34,7 @@ from bot.db.models import (
     AddressLink,
     AuditEvent,
     ChannelContact,
+    MovedAddress,
     Participant,
     ParticipantAddress,
 )
@@ -61,7 +62,9 @@ from bot.domain.villages import area_key
 from bot.privacy import keyed_hash, mask_digits, mask_name, mask_sender
 from bot.services.agents import AgentRef, in_agents_village
 from bot.services.channel_log import ChannelLog, as_utc
+from bot.services.code_quota import purge_code_sends, take_code_slot
 from bot.services.courier import Courier
+from bot.services.handoff import TicketReason, open_ticket
 from bot.services.participants import participants_of_sender, phone_lookup_hash
 from bot.services.unit_of_work import UnitOfWork
 
@@ -195,7 +198,8 @@ class LinkRequestResult(StrEnum):
     NOT_IN_VILLAGE = "not_in_village"
     #: No WhatsApp sender, a template needed and none approved, or the platform refused.
     NOT_SENT = "not_sent"
-    #: ``MAX_CODES_PER_DAY`` codes were already sent for this participant today.
+    #: ``MAX_CODES_PER_DAY`` codes were already sent for this participant today, or the
+    #: number had its codes for today (bot.services.code_quota), whoever asked for them.
     TOO_MANY = "too_many"
 
 
@@ -228,6 +232,39 @@ class LinkOutcome:
     attempts_left: int = 0
     masked_phone: str = ""
     reference: str = ""
+    #: A number change: the WhatsApp addresses it left (each gets ``tell_number_change``).
+    moved_from: tuple[str, ...] = ()
+    #: The new number's sender id (a number change).
+    moved_to: str | None = None
+    #: A Perisai agent made the change (the new number is told too).
+    by_agent: bool = False
+
+
+#: How long the number a change left may answer "BUKAN SAYA".
+REPORT_WINDOW = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class NoticeText:
+    """The number-change notice: ``to_old(masked new number)`` for the number left,
+    ``to_new(masked new number)`` for the new number of an agent's change; outside
+    WhatsApp's window the approved template ``template_sid`` (1=masked new number,
+    2=reference) instead."""
+
+    to_old: Callable[[str], str]
+    to_new: Callable[[str], str]
+    template_sid: str | None
+
+
+@dataclass(frozen=True)
+class NotMeReport:
+    """A number a change left said "BUKAN SAYA": audited, and a ticket for the village
+    agent (``agent_address`` None: no active agent, administrators see it)."""
+
+    ticket_number: int
+    agent_first_name: str | None
+    agent_address: str | None
+    reference: str
 
 
 @dataclass(frozen=True)
@@ -317,7 +354,8 @@ class AddressBook:
                 .where(AuditEvent.action != "link_code_locked")
                 .where(AuditEvent.created_at > now - timedelta(days=1))
             )
-            if (sent_today or 0) >= MAX_CODES_PER_DAY:
+            over = (sent_today or 0) >= MAX_CODES_PER_DAY
+            if over or not take_code_slot(session, self.hash_key, number, f"link_{purpose}", now):
                 return LinkRequest(LinkRequestResult.TOO_MANY, masked, participant.reference), None
             session.execute(delete(AddressLink).where(AddressLink.participant_id == participant.id))
             link = AddressLink(
@@ -516,6 +554,7 @@ class AddressBook:
         )
         replacing = link.purpose == LinkPurpose.REPLACE.value
         old_lead = False
+        moved_from: list[str] = []
         if replacing:
             old = session.scalars(
                 select(ParticipantAddress)
@@ -525,6 +564,21 @@ class AddressBook:
             ).all()
             old_lead = any(address.preferred for address in old)
             for address in old:
+                contact = session.scalar(
+                    select(ChannelContact).where(ChannelContact.sender_hash == address.sender_hash)
+                )
+                if contact is not None:
+                    moved_from.append(self.cipher.decrypt(contact.address_encrypted))
+                # The number left is told and may report the change as not theirs.
+                session.add(
+                    MovedAddress(
+                        participant_id=participant.id,
+                        old_sender_hash=address.sender_hash,
+                        agent_id=link.agent_id,
+                        changed_at=now,
+                        report_until=now + REPORT_WINDOW,
+                    )
+                )
                 session.delete(address)
             session.flush()
         link_address(session, participant.id, link.target_sender_hash, Channel.WHATSAPP, proof, now)
@@ -546,7 +600,89 @@ class AddressBook:
             LinkResult.REPLACED if replacing else LinkResult.LINKED,
             masked_phone=_masked(target),
             reference=participant.reference,
+            moved_from=tuple(moved_from),
+            moved_to=target if replacing else None,
+            by_agent=replacing and link.agent_id is not None,
         )
+
+    # -- telling the numbers a change concerns ------------------------------------------
+
+    async def tell_number_change(
+        self, courier: Courier, outcome: LinkOutcome, notice: NoticeText, now: datetime
+    ) -> int:
+        """Tell each number a change left that reminders and access moved (with how to
+        report it), and, when an agent made the change, the new number too; the number of
+        notices sent. Outside WhatsApp's window only the approved template may go."""
+        if outcome.result is not LinkResult.REPLACED:
+            return 0
+        recipients = [(old, notice.to_old(outcome.masked_phone)) for old in outcome.moved_from]
+        if outcome.by_agent and outcome.moved_to is not None:
+            recipients.append((outcome.moved_to, notice.to_new(outcome.masked_phone)))
+        template = (
+            MessageTemplate(
+                notice.template_sid, {"1": outcome.masked_phone, "2": outcome.reference}
+            )
+            if notice.template_sid
+            else None
+        )
+        sent = 0
+        for recipient, text in recipients:
+            if not courier.has_channel(channel_of(recipient)):
+                continue
+            message = await asyncio.to_thread(
+                self._channel_log.opening_message, recipient, text, template, now
+            )
+            if message is None:
+                log.warning(
+                    "number change notice to %s needs a WhatsApp template: set "
+                    "SADAR_WHATSAPP_NUMBER_CHANGE_CONTENT_SID",
+                    mask_sender(recipient),
+                )
+                continue
+            delivery = await courier.send(recipient, message, purpose="number_change")
+            sent += delivery.ok or delivery.uncertain
+        return sent
+
+    def report_not_me(self, sender_id: str, text: str, now: datetime) -> NotMeReport | None:
+        """ "BUKAN SAYA" from a number a change left, within ``REPORT_WINDOW``: an audit
+        event and a ticket for the participant's village agent, in one transaction. None
+        when no change left this number lately (the message is then an ordinary one)."""
+        with self.units() as uow:
+            session = uow.session
+            moved = session.scalars(
+                select(MovedAddress)
+                .where(MovedAddress.old_sender_hash == self._hash(sender_id))
+                .where(MovedAddress.report_until > now)
+                .order_by(MovedAddress.changed_at.desc())
+                .with_for_update()
+            ).first()
+            if moved is None:
+                return None
+            participant = session.get(Participant, moved.participant_id)
+            assert participant is not None  # moved addresses cascade with the participant
+            opened = open_ticket(
+                uow,
+                self.cipher,
+                self.hash_key,
+                sender_id,
+                TicketReason.NUMBER_CHANGE_REPORTED,
+                [text],
+                now,
+                asked_village=participant.village,
+            )
+            if moved.reported_at is None:
+                moved.reported_at = now
+                _audit(session, participant.id, "wa:former_address", "number_change_reported", now)
+            uow.commit()
+            report = NotMeReport(
+                opened.number, opened.agent_first_name, opened.agent_address, participant.reference
+            )
+        log.warning(
+            "number change of %s reported as not the participant's doing (ticket %d)",
+            report.reference,
+            report.ticket_number,
+        )
+        return report
 
     def purge_expired(self, now: datetime) -> int:
         """Links nobody confirmed in time: the number they named is forgotten."""
@@ -556,6 +692,9 @@ class AddressBook:
             ).all()
             for link in expired:
                 uow.session.delete(link)
+            # Past the report window, and code sends older than a day, count for nothing.
+            uow.session.execute(delete(MovedAddress).where(MovedAddress.report_until <= now))
+            purge_code_sends(uow.session, now)
             uow.commit()
         return len(expired)
 

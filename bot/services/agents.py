@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +17,6 @@ from bot.domain.payments import load_calendar, standing
 from bot.domain.senders import Channel, make_sender_id
 from bot.domain.villages import area_key
 from bot.privacy import keyed_hash, mask_digits, mask_name
-from bot.services.participants import nik_lookup_hash
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -117,6 +115,16 @@ def agent_for_sender(uow: UnitOfWork, hash_key: str, sender_id: str) -> AgentRef
         return AgentRef(agent.id, agent.name, agent.village, agent.district, agent.regency)
 
 
+def is_agent_number(uow: UnitOfWork, hash_key: str, phone: str) -> bool:
+    """Whether ``phone`` (E.164) is the WhatsApp number of an enrolled agent, active or
+    suspended: such a number is never a walk-in resident's (their code, reminders and
+    "cek status" would go to the agent)."""
+    digest = keyed_hash(hash_key, make_sender_id(Channel.WHATSAPP, phone))
+    with uow:
+        found = uow.session.scalar(select(Agent.id).where(Agent.whatsapp_sender_hash == digest))
+    return found is not None
+
+
 def suspend_agent(uow: UnitOfWork, agent_id: int, now: datetime) -> None:
     with uow:
         agent = uow.session.get(Agent, agent_id)
@@ -171,11 +179,16 @@ def _lines(participants: list[Participant], cipher: PiiCipher, today: date) -> l
     return lines
 
 
-def audit_agent(uow: UnitOfWork, agent: AgentRef, action: str, now: datetime) -> None:
-    """Every agent request is in the audit trail, whether or not it changed anything."""
+def audit_agent(
+    uow: UnitOfWork, agent: AgentRef, action: str, now: datetime, fields: str = ""
+) -> None:
+    """Every agent request is in the audit trail, whether or not it changed anything.
+    ``fields``: a reference (a participant's, a ticket's), never personal data."""
     with uow:
         uow.session.add(
-            AuditEvent(participant_id=None, actor=agent.actor, action=action, created_at=now)
+            AuditEvent(
+                participant_id=None, actor=agent.actor, action=action, fields=fields, created_at=now
+            )
         )
         uow.commit()
 
@@ -272,48 +285,3 @@ def participant_name(uow: UnitOfWork, cipher: PiiCipher, participant_id: int) ->
             select(Participant.full_name_encrypted).where(Participant.id == participant_id)
         )
     return mask_name(cipher.decrypt(encrypted)) if encrypted else "-"
-
-
-class DisputeResult(StrEnum):
-    RELEASED = "released"
-    NOTHING = "nothing"
-    OUTSIDE = "outside"
-
-
-def dispute_registration(
-    uow: UnitOfWork,
-    hash_key: str,
-    agent: AgentRef,
-    nik: str,
-    village_regency_code: str | None,
-    now: datetime,
-) -> tuple[DisputeResult, str | None]:
-    """The owner of a KTP came to the agent: someone else registered their NIK first. The
-    registration is released (its personal data erased, an anonymous audit event kept
-    with the agent as actor) so the agent can register the owner. Only for KTPs of the
-    agent's own regency (a NIK's first four digits), when that is known."""
-    if village_regency_code and not nik.startswith(village_regency_code):
-        return DisputeResult.OUTSIDE, None
-    with uow:
-        session = uow.session
-        participant = session.scalar(
-            select(Participant)
-            .where(Participant.nik_hash == nik_lookup_hash(hash_key, nik))
-            .with_for_update()
-        )
-        if participant is None:
-            return DisputeResult.NOTHING, None
-        reference = participant.reference
-        session.add(
-            AuditEvent(
-                participant_id=None,
-                actor=agent.actor,
-                action="registration_disputed",
-                fields=reference,
-                created_at=now,
-            )
-        )
-        session.delete(participant)
-        uow.commit()
-    log.warning("agent %d released disputed registration %s", agent.id, reference)
-    return DisputeResult.RELEASED, reference

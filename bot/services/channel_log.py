@@ -25,6 +25,9 @@ from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+#: The recipient of a message to an address no contact is known for (an erased one): the
+#: same for everyone, so no lookup maps it back (bot/services/erasure.py uses it too).
+ERASED_RECIPIENT = "erased"
 #: Delivery reports carried over to the reminder a message was sent for.
 REMINDER_STATE_FOR_DELIVERY = {
     "delivered": "delivered",
@@ -162,6 +165,14 @@ class ChannelLog:
         )
         message.created_at = message.status_at = self.clock.now()
         with self.units() as uow:
+            known = select(ChannelContact.id).where(
+                ChannelContact.sender_hash == message.recipient_hash
+            )
+            if uow.session.scalar(known) is None:
+                # No contact known: an erased address (the reply confirming an erasure
+                # goes out after it) or one that never wrote. Recorded without naming it;
+                # there is no contact a failed delivery could mark anyway.
+                message.recipient_hash = ERASED_RECIPIENT
             uow.session.add(message)
             uow.flush()
             message_id = message.id

@@ -21,7 +21,7 @@ from enum import StrEnum
 from sqlalchemy import delete, func, or_, select
 
 from bot.crypto import PiiCipher
-from bot.db.models import Agent, Ticket, TicketMessage
+from bot.db.models import Agent, AuditEvent, Ticket, TicketMessage
 from bot.domain.senders import Channel, channel_of, make_sender_id
 from bot.domain.villages import name_key
 from bot.privacy import keyed_hash, mask_digits, mask_name
@@ -29,11 +29,15 @@ from bot.services.agents import AgentRef
 from bot.services.channel_log import as_utc
 from bot.services.participants import participants_of_sender
 from bot.services.unit_of_work import UnitOfWork
+from nlu.parsing.lookups import village_by_name
 
 log = logging.getLogger(__name__)
 
 FIRST_TICKET_NUMBER = 1001
 _LONG_NUMBER = re.compile(r"\+?\d[\d .-]{6,}\d")
+#: A one-time code ("482913", "482 913"): six digits, perhaps split by a space. A dot or a
+#: comma is a thousands separator ("100.000" is an amount the agent needs to read).
+_CODE = re.compile(r"(?<![\d.,])\d{3} ?\d{3}(?![\d]|[.,]\d)")
 
 
 class TicketState(StrEnum):
@@ -44,6 +48,8 @@ class TicketState(StrEnum):
 
 class TicketReason(StrEnum):
     ASKED = "asked"
+    #: A number a change left answered "BUKAN SAYA" (bot.services.addresses.report_not_me).
+    NUMBER_CHANGE_REPORTED = "number_change_reported"
 
 
 class ClosedBecause(StrEnum):
@@ -71,9 +77,62 @@ def ticket_label(number: int) -> str:
     return f"T-{number}"
 
 
+#: Fewer digits than this is an amount ("1.500.000"), not a phone number or a NIK.
+_IDENTIFIER_DIGITS = 9
+
+
+def _masked_identifier(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return mask_digits(digits, 4, 2) if len(digits) >= _IDENTIFIER_DIGITS else match.group(0)
+
+
 def masked_text(text: str) -> str:
-    """Long numbers (a NIK, a phone) masked before a message is shown to an agent."""
-    return _LONG_NUMBER.sub(lambda m: mask_digits(re.sub(r"\D", "", m.group(0)), 4, 2), text)
+    """Long numbers (a NIK, a phone) masked, and one-time codes starred, before a
+    resident's message is shown to an agent: the agent needs the question, not the
+    identifiers (a code could confirm a registration or a number change)."""
+    masked = _LONG_NUMBER.sub(_masked_identifier, text)
+    return _CODE.sub(lambda m: "*" * len(m.group(0)), masked)
+
+
+def _audit(uow: UnitOfWork, actor: str, action: str, number: int, now: datetime) -> None:
+    """Who did what to which ticket: the ticket's label, never the resident's data."""
+    uow.session.add(
+        AuditEvent(
+            participant_id=None,
+            actor=actor,
+            action=action,
+            fields=ticket_label(number),
+            created_at=now,
+        )
+    )
+
+
+#: A village, district and regency as compared (name_key); district and regency None when
+#: only the village's name is known.
+Area = tuple[str, str | None, str | None]
+
+
+def _ticket_area(ticket: Ticket) -> Area | None:
+    if not ticket.village:
+        return None
+    return (
+        name_key(ticket.village),
+        name_key(ticket.district) if ticket.district else None,
+        name_key(ticket.regency) if ticket.regency else None,
+    )
+
+
+def _serves(agent: Agent | AgentRef, area: Area | None) -> bool:
+    """Whether the agent belongs to the area: a village-less ticket belongs to nobody
+    (only an administrator gives it out)."""
+    if area is None:
+        return False
+    village, district, regency = area
+    return (
+        name_key(agent.village) == village
+        and (district is None or name_key(agent.district) == district)
+        and (regency is None or name_key(agent.regency) == regency)
+    )
 
 
 @dataclass(frozen=True)
@@ -150,13 +209,13 @@ def _open_for(uow: UnitOfWork, sender_hash: str) -> Ticket | None:
 
 def _route(
     uow: UnitOfWork,
-    village: tuple[str, str, str] | None,
+    areas: list[Area],
     besides: int | None = None,
-    village_name: str | None = None,
+    fallback: bool = True,
 ) -> Agent | None:
-    """An active agent of the village (the full key from a registration, or only the name
-    a resident asked for), else the active agent with the fewest open tickets (never
-    ``besides``, the agent passing the ticket on)."""
+    """An active agent of the first area that has one (the village the resident named,
+    then the one they are registered in), else, with ``fallback``, the active agent with
+    the fewest open tickets; never ``besides``, the agent passing the ticket on."""
     session = uow.session
     open_tickets = (
         select(Ticket.agent_id, func.count().label("open"))
@@ -171,17 +230,20 @@ def _route(
         .order_by(func.coalesce(open_tickets.c.open, 0), Agent.id)
     )
     agents = [agent for agent in session.scalars(query).all() if agent.id != besides]
-    if village is not None:
+    for area in areas:
         for agent in agents:
-            if (name_key(agent.village), name_key(agent.district), name_key(agent.regency)) == (
-                village
-            ):
+            if _serves(agent, area):
                 return agent
-    if village_name is not None:
-        for agent in agents:
-            if name_key(agent.village) == name_key(village_name):
-                return agent
-    return agents[0] if agents else None
+    return agents[0] if agents and fallback else None
+
+
+def _named_area(asked_village: str) -> tuple[str, str | None, str | None]:
+    """The village a resident named, as written in the lookup when it is known there
+    (with its district and regency), else only its name."""
+    known = village_by_name(name_key(asked_village))
+    if known is not None:
+        return known.name, known.district, known.regency
+    return asked_village.strip(), None, None
 
 
 def open_ticket(
@@ -211,22 +273,35 @@ def open_ticket(
                 already_open=True,
             )
         participant = session.scalars(participants_of_sender(hash_key, resident_sender_id)).first()
-        village = (
-            (
-                name_key(participant.village),
-                name_key(participant.district),
-                name_key(participant.regency),
-            )
+        named = _named_area(asked_village) if asked_village and asked_village.strip() else None
+        registered = (
+            (participant.village, participant.district, participant.regency)
             if participant
             else None
         )
-        agent = _route(uow, village, village_name=None if participant else asked_village)
+        places = [place for place in (named, registered) if place is not None]
+        areas: list[Area] = [
+            (name_key(v), name_key(d) if d else None, name_key(r) if r else None)
+            for v, d, r in places
+        ]
+        agent = _route(uow, areas)
+        # The ticket belongs to the village whose agent it reached (or the first named).
+        home = next(
+            (
+                place
+                for place, area in zip(places, areas, strict=True)
+                if agent and _serves(agent, area)
+            ),
+            places[0] if places else None,
+        )
         number = (session.scalar(select(func.max(Ticket.number))) or FIRST_TICKET_NUMBER - 1) + 1
         ticket = Ticket(
             number=number,
             resident_sender_hash=sender_hash,
             resident_sender_encrypted=cipher.encrypt(resident_sender_id),
-            village=participant.village if participant else (asked_village or None),
+            village=home[0] if home else None,
+            district=home[1] if home else None,
+            regency=home[2] if home else None,
             agent_id=agent.id if agent else None,
             reason=reason.value,
             state=TicketState.WAITING.value,
@@ -311,21 +386,27 @@ def answer(
 ) -> AnswerOutcome:
     """An agent's (or an administrator's) answer to a ticket, stored and addressed to the
     resident. Only the assigned agent may answer; a closed ticket takes no answers."""
+    actor = "admin" if admin else (agent.actor if agent else "unknown")
     with uow:
         session = uow.session
         ticket = _numbered(uow, number, lock=True)
+        refused = None
         if ticket is None:
-            return AnswerOutcome(refused="unknown")
-        if not admin and (agent is None or ticket.agent_id != agent.id):
+            refused = "unknown"
+        elif not admin and (agent is None or ticket.agent_id != agent.id):
             log.warning(
                 "agent %s tried to answer %s, assigned to %s",
                 agent.id if agent else "-",
                 ticket_label(number),
                 ticket.agent_id,
             )
-            return AnswerOutcome(refused="not_yours")
-        if ticket.state == TicketState.CLOSED.value:
-            return AnswerOutcome(refused="closed")
+            refused = "not_yours"
+        elif ticket.state == TicketState.CLOSED.value:
+            refused = "closed"
+        if refused is not None or ticket is None:
+            _audit(uow, actor, f"ticket_answer_refused_{refused}", number, now)
+            uow.commit()
+            return AnswerOutcome(refused=refused)
         resident = cipher.decrypt(ticket.resident_sender_encrypted)
         on_web = channel_of(resident) is Channel.WEB
         session.add(
@@ -341,6 +422,7 @@ def answer(
             ticket.first_answer_at = now
         ticket.state = TicketState.ANSWERED.value
         ticket.last_activity_at = now
+        _audit(uow, actor, "ticket_answered", number, now)
         uow.commit()
     return AnswerOutcome(delivered_to=resident, queued_for_web=on_web)
 
@@ -439,9 +521,11 @@ def undelivered_for_web(
             )
             for row, agent_name in rows
         ]
-        for row, _agent_name in rows:
-            row.delivered = True
-        uow.commit()
+        # The page asks every few seconds: only a poll that hands news over writes.
+        if rows:
+            for row, _agent_name in rows:
+                row.delivered = True
+            uow.commit()
     return news
 
 
@@ -495,20 +579,37 @@ def list_tickets(uow: UnitOfWork, now: datetime, limit: int = 50) -> list[Ticket
     return lines
 
 
-def reassign(uow: UnitOfWork, cipher: PiiCipher, number: int, agent_id: int) -> str | None:
-    """Give an open ticket to another active agent; their address, or None if not possible."""
+@dataclass(frozen=True)
+class Reassigned:
+    """A ticket an administrator gave to an agent: whom to tell, and the resident."""
+
+    agent_first_name: str
+    agent_address: str
+    resident_address: str
+
+
+def reassign(
+    uow: UnitOfWork, cipher: PiiCipher, number: int, agent_id: int, now: datetime
+) -> Reassigned | None:
+    """An administrator gives an open ticket to another active agent (of any village: the
+    administrator decides); None if not possible."""
     with uow:
-        ticket = _numbered(uow, number)
+        ticket = _numbered(uow, number, lock=True)
         agent = uow.session.get(Agent, agent_id)
         if ticket is None or ticket.state == TicketState.CLOSED.value:
             return None
         if agent is None or not agent.active:
             return None
         ticket.agent_id = agent.id
-        address = _agent_address(agent, cipher)
+        _audit(uow, "admin", f"ticket_reassigned_to_agent:{agent.id}", number, now)
+        reassigned = Reassigned(
+            agent.name.split()[0],
+            _agent_address(agent, cipher),
+            cipher.decrypt(ticket.resident_sender_encrypted),
+        )
         uow.commit()
     log.info("ticket %s reassigned to agent %d", ticket_label(number), agent_id)
-    return address
+    return reassigned
 
 
 def purge_closed_before(uow: UnitOfWork, cutoff: datetime) -> int:
@@ -527,51 +628,99 @@ def purge_closed_before(uow: UnitOfWork, cutoff: datetime) -> int:
     return len(old)
 
 
+def erase_tickets_of(uow: UnitOfWork, sender_hashes: set[str]) -> list[int]:
+    """A resident's erasure (bot/services/erasure.py): every ticket from these addresses
+    goes with its messages, open or closed; an open ticket's agent is not told what it
+    held. In the caller's transaction; the numbers, so the audit trail forgets them too."""
+    if not sender_hashes:
+        return []
+    tickets = uow.session.scalars(
+        select(Ticket).where(Ticket.resident_sender_hash.in_(sender_hashes))
+    ).all()
+    for ticket in tickets:
+        uow.session.execute(delete(TicketMessage).where(TicketMessage.ticket_id == ticket.id))
+        uow.session.delete(ticket)
+    return [ticket.number for ticket in tickets]
+
+
 @dataclass(frozen=True)
 class Handover:
-    """A ticket taken or passed on: who has it now (None: the administrators)."""
+    """A ticket taken or passed on. ``agent_*``: the other agent to tell (the one it was
+    taken from, or the one it was passed to; None: the administrators);
+    ``resident_address``: where the resident is told who answers now."""
 
     refused: str | None = None
     agent_first_name: str | None = None
     agent_address: str | None = None
+    resident_address: str | None = None
 
 
-def take_ticket(uow: UnitOfWork, cipher: PiiCipher, agent: AgentRef, number: int) -> Handover:
-    """An agent takes an open ticket (waiting for the administrators, or a colleague's)."""
+def take_ticket(
+    uow: UnitOfWork, cipher: PiiCipher, agent: AgentRef, number: int, now: datetime
+) -> Handover:
+    """An agent takes an open ticket of their own village (waiting for the administrators,
+    or a colleague's). A ticket of another village is refused exactly like one that does
+    not exist, so ticket numbers tell an agent nothing about other villages."""
     with uow:
-        ticket = _numbered(uow, number)
-        if ticket is None:
+        ticket = _numbered(uow, number, lock=True)
+        mine = ticket is not None and ticket.agent_id == agent.id
+        if ticket is None or not (mine or _serves(agent, _ticket_area(ticket))):
+            if ticket is not None:
+                log.warning(
+                    "agent %d asked for %s of another village", agent.id, ticket_label(number)
+                )
+            _audit(uow, agent.actor, "ticket_take_refused", number, now)
+            uow.commit()
             return Handover(refused="unknown")
         if ticket.state == TicketState.CLOSED.value:
+            _audit(uow, agent.actor, "ticket_take_refused", number, now)
+            uow.commit()
             return Handover(refused="closed")
-        mine = ticket.agent_id == agent.id
         previous = uow.session.get(Agent, ticket.agent_id) if ticket.agent_id and not mine else None
         ticket.agent_id = agent.id
+        _audit(uow, agent.actor, "ticket_taken", number, now)
+        handover = Handover(
+            agent_first_name=previous.name.split()[0] if previous else None,
+            agent_address=_agent_address(previous, cipher) if previous else None,
+            resident_address=None if mine else cipher.decrypt(ticket.resident_sender_encrypted),
+        )
         uow.commit()
     log.info("agent %d took %s", agent.id, ticket_label(number))
-    return Handover(
-        agent_first_name=previous.name.split()[0] if previous else None,
-        agent_address=_agent_address(previous, cipher) if previous else None,
-    )
+    return handover
 
 
-def pass_ticket(uow: UnitOfWork, cipher: PiiCipher, agent: AgentRef, number: int) -> Handover:
-    """The assigned agent passes the ticket on: to the next agent by the same routing, else
-    to the administrators."""
+def pass_ticket(
+    uow: UnitOfWork, cipher: PiiCipher, agent: AgentRef, number: int, now: datetime
+) -> Handover:
+    """The assigned agent passes the ticket on: to another agent of the ticket's village,
+    else to the administrators (never to another village's agent)."""
     with uow:
-        ticket = _numbered(uow, number)
+        ticket = _numbered(uow, number, lock=True)
+        refused = None
         if ticket is None:
-            return Handover(refused="unknown")
-        if ticket.agent_id != agent.id:
-            return Handover(refused="not_yours")
-        if ticket.state == TicketState.CLOSED.value:
-            return Handover(refused="closed")
-        village = (name_key(agent.village), name_key(agent.district), name_key(agent.regency))
-        successor = _route(uow, village, besides=agent.id)
+            refused = "unknown"
+        elif ticket.agent_id != agent.id:
+            refused = "not_yours"
+        elif ticket.state == TicketState.CLOSED.value:
+            refused = "closed"
+        if refused is not None or ticket is None:
+            _audit(uow, agent.actor, f"ticket_pass_refused_{refused}", number, now)
+            uow.commit()
+            return Handover(refused=refused)
+        area = _ticket_area(ticket)
+        successor = _route(uow, [area] if area else [], besides=agent.id, fallback=False)
         ticket.agent_id = successor.id if successor else None
+        _audit(
+            uow,
+            agent.actor,
+            f"ticket_passed_to_agent:{successor.id}" if successor else "ticket_passed_to_admin",
+            number,
+            now,
+        )
         handover = Handover(
             agent_first_name=successor.name.split()[0] if successor else None,
             agent_address=_agent_address(successor, cipher) if successor else None,
+            resident_address=cipher.decrypt(ticket.resident_sender_encrypted),
         )
         uow.commit()
     log.info("agent %d passed %s on", agent.id, ticket_label(number))

@@ -28,9 +28,11 @@ from bot.services.handoff import (
     answer,
     close_overdue,
     close_ticket,
+    masked_text,
     open_ticket_of,
     pass_ticket,
     queue_for_web,
+    reassign,
     record_resident_message,
     take_ticket,
     ticket_label,
@@ -99,7 +101,8 @@ class HandoffRelay:
         )
         if ticket.agent_address:
             await self._send(
-                ticket.agent_address, messages.HANDOFF_TO_AGENT.format(ticket=label, text=text)
+                ticket.agent_address,
+                messages.HANDOFF_TO_AGENT.format(ticket=label, text=masked_text(text)),
             )
         return []  # the agent answers; the bot stays quiet meanwhile
 
@@ -126,7 +129,9 @@ class HandoffRelay:
 
     async def _take(self, agent: AgentRef, number: int) -> list[BotReply]:
         label = ticket_label(number)
-        taken = await asyncio.to_thread(take_ticket, self.units(), self.cipher, agent, number)
+        taken = await asyncio.to_thread(
+            take_ticket, self.units(), self.cipher, agent, number, self.clock.now()
+        )
         if taken.refused is not None:
             return [BotReply(text=messages.HANDOFF_REFUSED[taken.refused].format(ticket=label))]
         if taken.agent_address:
@@ -134,17 +139,53 @@ class HandoffRelay:
                 taken.agent_address,
                 messages.HANDOFF_TAKEN_FROM_YOU.format(ticket=label, agent=agent.name),
             )
+        if taken.resident_address:
+            await self.announce_agent(number, taken.resident_address, agent.name.split()[0])
         return [BotReply(text=messages.HANDOFF_REASSIGNED.format(ticket=label))]
 
     async def _pass(self, agent: AgentRef, number: int) -> list[BotReply]:
         label = ticket_label(number)
-        passed = await asyncio.to_thread(pass_ticket, self.units(), self.cipher, agent, number)
+        passed = await asyncio.to_thread(
+            pass_ticket, self.units(), self.cipher, agent, number, self.clock.now()
+        )
         if passed.refused is not None:
             return [BotReply(text=messages.HANDOFF_REFUSED[passed.refused].format(ticket=label))]
         if passed.agent_address:
             await self._send(passed.agent_address, messages.HANDOFF_REASSIGNED.format(ticket=label))
+        if passed.resident_address:
+            await self.announce_agent(number, passed.resident_address, passed.agent_first_name)
         to = passed.agent_first_name or messages.HANDOFF_ADMINS
         return [BotReply(text=messages.HANDOFF_PASSED.format(ticket=label, to=to))]
+
+    async def reassign(self, number: int, agent_id: int) -> bool:
+        """An administrator gives the ticket to an agent: the agent and the resident are
+        told. False when the ticket is closed or unknown, or the agent not active."""
+        moved = await asyncio.to_thread(
+            reassign, self.units(), self.cipher, number, agent_id, self.clock.now()
+        )
+        if moved is None:
+            return False
+        label = ticket_label(number)
+        await self._send(moved.agent_address, messages.HANDOFF_REASSIGNED.format(ticket=label))
+        await self.announce_agent(number, moved.resident_address, moved.agent_first_name)
+        return True
+
+    async def announce_agent(
+        self, number: int, resident_address: str, agent_first_name: str | None
+    ) -> None:
+        """The resident hears who answers them now (None: the administrators), on their
+        own channel (the web page picks it up)."""
+        text = (
+            messages.HANDOFF_NOW_ANSWERING.format(agent=agent_first_name)
+            if agent_first_name
+            else messages.HANDOFF_NOW_ADMINS
+        )
+        if channel_of(resident_address) is Channel.WEB:
+            await asyncio.to_thread(
+                queue_for_web, self.units(), self.cipher, number, text, self.clock.now()
+            )
+        else:
+            await self._send(resident_address, text)
 
     async def close_overdue(self, office_hours: str) -> int:
         """Tickets nobody answered in time get an apology with the office hours; quiet ones
@@ -177,5 +218,8 @@ class HandoffRelay:
         return len(closed)
 
     async def _send(self, recipient: str, text: str) -> bool:
+        if not self.courier.has_channel(channel_of(recipient)):
+            log.info("no channel to reach %s on", mask_sender(recipient))
+            return False
         delivery = await self.courier.send(recipient, BotReply(text=text), purpose="handoff")
         return delivery.ok

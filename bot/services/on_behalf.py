@@ -43,8 +43,9 @@ from bot.domain.registration import Registration
 from bot.domain.replies import MessageTemplate
 from bot.domain.senders import Channel, SenderId, make_sender_id
 from bot.privacy import keyed_hash, mask_digits, mask_sender
-from bot.services.agents import AgentRef
+from bot.services.agents import AgentRef, is_agent_number
 from bot.services.channel_log import ChannelLog, as_utc
+from bot.services.code_quota import take_code_slot
 from bot.services.courier import Courier
 from bot.services.participants import (
     DuplicateNik,
@@ -64,6 +65,11 @@ HIDDEN_CODE = "••••••"
 def resident_sender_id(registration: Registration) -> str:
     """The conversation a walk-in's registration belongs to: their own WhatsApp number."""
     return make_sender_id(Channel.WHATSAPP, registration.phone)
+
+
+class AgentNumber(ValueError):
+    """The walk-in's WhatsApp number is an enrolled agent's: the code would reach the agent
+    and the registration would belong to them. The resident's own number is needed."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,7 @@ class OnBehalfRegistrations:
         self, agent_id: int, registration: Registration, wording: str, now: datetime
     ) -> RegisteredParticipant:
         """The agent attests they read ``wording`` aloud and the resident agreed."""
+        self.refuse_agent_number(agent_id, registration.phone, now)
         return self._register(
             self.units(), registration, agent_id, ConsentMethod.AGENT_READ_ALOUD, wording, now
         )
@@ -251,8 +258,10 @@ class OnBehalfRegistrations:
         message; what the resident was shown, without the code, is what their consent
         record keeps."""
         resident = resident_sender_id(registration)
+        await asyncio.to_thread(self.refuse_agent_number, agent.id, registration.phone, now)
         if not courier.has_channel(Channel.WHATSAPP):
             log.warning("consent code not sent: no WhatsApp sender is configured")
+            await asyncio.to_thread(self.not_sent, agent.id, now)
             return None
         code = new_code(self.policy)
         minutes = int(self.policy.valid_for.total_seconds() // 60)
@@ -270,6 +279,11 @@ class OnBehalfRegistrations:
                 "SADAR_WHATSAPP_CONSENT_CONTENT_SID",
                 mask_sender(resident),
             )
+            await asyncio.to_thread(self.not_sent, agent.id, now)
+            return None
+        if not await asyncio.to_thread(self.take_code_slot, registration.phone, now):
+            log.warning("consent code not sent: %s had its codes for today", mask_sender(resident))
+            await asyncio.to_thread(self.not_sent, agent.id, now)
             return None
         wording = code_text(HIDDEN_CODE)
         if message.template is not None:
@@ -282,6 +296,29 @@ class OnBehalfRegistrations:
             await asyncio.to_thread(self.release, agent.id, registration, now)
             return None
         return held
+
+    def refuse_agent_number(self, agent_id: int, phone: str, now: datetime) -> None:
+        """Raise ``AgentNumber`` (audited) when ``phone`` belongs to any enrolled agent."""
+        if not is_agent_number(self.units(), self.hash_key, phone):
+            return
+        with self.units() as uow:
+            _audit(uow.session, agent_id, "walk_in_agent_number_refused", now)
+            uow.commit()
+        log.warning("agent %d gave an agent's number as a walk-in's WhatsApp", agent_id)
+        raise AgentNumber(mask_digits(phone, 5, 2))
+
+    def not_sent(self, agent_id: int, now: datetime) -> None:
+        """A code that could not be sent (no sender, no template, the day's cap)."""
+        with self.units() as uow:
+            _audit(uow.session, agent_id, "consent_code_not_sent", now)
+            uow.commit()
+
+    def take_code_slot(self, phone: str, now: datetime) -> bool:
+        """Count this code against the number's daily cap (bot.services.code_quota)."""
+        with self.units() as uow:
+            taken = take_code_slot(uow.session, self.hash_key, phone, "consent_code", now)
+            uow.commit()
+        return taken
 
     def release(self, agent_id: int, registration: Registration, now: datetime) -> None:
         """Forget a held registration whose code could not be sent."""

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.crypto import PiiCipher
 from bot.db.models import (
@@ -181,6 +182,7 @@ def register_participant(
                 verified_at=now,
             )
         )
+        _know_contact(session, cipher, sender_hash, sender_id)
         if registered_by_agent_id is None:
             actor = f"{registration.channel.value}:{participant.sender_hash[:16]}"
             action = "registered"
@@ -209,6 +211,23 @@ def register_participant(
         first_period=period,
         first_due_date=due_date(period),
     )
+
+
+def _know_contact(session: Session, cipher: PiiCipher, sender_hash: str, sender_id: str) -> None:
+    """Every address of a participant has its contact, the web chat's too (it never writes
+    one otherwise): erasure finds each of their conversations through it."""
+    known = session.scalar(
+        select(ChannelContact.id).where(ChannelContact.sender_hash == sender_hash)
+    )
+    if known is None:
+        session.add(
+            ChannelContact(
+                sender_hash=sender_hash,
+                channel=channel_of(sender_id).value,
+                address_encrypted=cipher.encrypt(sender_id),
+                last_inbound_at=None,
+            )
+        )
 
 
 def _phone_proof(sender_id: str, phone: str, proof: Proof, verified_by: Proof | None) -> str | None:
@@ -388,64 +407,3 @@ def all_participants(
             _view(p, cipher, masked)
             for p in uow.session.scalars(select(Participant).order_by(Participant.id))
         ]
-
-
-@dataclass(frozen=True)
-class Erased:
-    reference: str
-    #: Every conversation that was an address of the participant: their chat history goes
-    #: with the record.
-    sender_ids: tuple[str, ...]
-
-
-def delete_for_sender(
-    uow: UnitOfWork, cipher: PiiCipher, hash_key: str, sender_id: str
-) -> Erased | None:
-    """Erase the participant's personal data (UU PDP right to erasure), from any of their
-    addresses: the record, every address, and each address's contact unless it is another
-    participant's too (a shared family phone).
-
-    Kept: the consent records (proof of what was agreed, identified only by a keyed hash)
-    and the audit trail, which records the deletion without any identity."""
-    with uow:
-        session = uow.session
-        participant = session.scalars(participants_of_sender(hash_key, sender_id)).first()
-        if participant is None:
-            return None
-        reference = participant.reference
-        hashes = set(
-            session.scalars(
-                select(ParticipantAddress.sender_hash).where(
-                    ParticipantAddress.participant_id == participant.id
-                )
-            )
-        )
-        shared = set(
-            session.scalars(
-                select(ParticipantAddress.sender_hash)
-                .where(ParticipantAddress.sender_hash.in_(hashes))
-                .where(ParticipantAddress.participant_id != participant.id)
-            )
-        )
-        contacts = session.scalars(
-            select(ChannelContact).where(ChannelContact.sender_hash.in_(hashes))
-        ).all()
-        sender_ids = tuple(cipher.decrypt(c.address_encrypted) for c in contacts)
-        for contact in contacts:
-            if contact.sender_hash not in shared:
-                session.delete(contact)
-        session.execute(
-            delete(ParticipantAddress).where(ParticipantAddress.participant_id == participant.id)
-        )
-        session.add(
-            AuditEvent(
-                participant_id=None,
-                actor=f"{channel_of(sender_id).value}:{keyed_hash(hash_key, sender_id)[:16]}",
-                action="deleted_by_participant",
-                fields=reference,
-            )
-        )
-        session.delete(participant)
-        uow.commit()
-    log.info("participant %s deleted their data (%d address(es))", reference, len(hashes))
-    return Erased(reference, sender_ids)

@@ -188,8 +188,10 @@ def _earlier(session: Session, provider_reference: str) -> RecordedPayment | Non
     )
     if earlier is None:
         return None
-    owner = session.get(Participant, earlier.participant_id)
-    assert owner is not None
+    owner = session.get(Participant, earlier.participant_id) if earlier.participant_id else None
+    if owner is None:
+        # Kept for accounting after its participant erased their data (bot/services/erasure.py).
+        raise PaymentRejected("this payment's participant erased their data")
     return _recorded(earlier, owner, duplicate=True)
 
 
@@ -353,7 +355,8 @@ def confirm_payment(
         participant = session.scalar(
             select(Participant).where(Participant.id == payment.participant_id).with_for_update()
         )
-        assert participant is not None
+        if participant is None:
+            raise PaymentRejected(f"payment {payment_id}'s participant erased their data")
         if not payment.verified:
             payment.verified = True
             _apply(session, participant, payment, local_date(now))

@@ -46,6 +46,19 @@ def reminder_scope(text: str, here: Channel) -> Channel | None:
     return here if _HERE.search(fold(text)) else None
 
 
+#: "BUKAN SAYA" (and its short forms) as the whole message: the answer a number change
+#: notice asks for when the change was not the resident's doing.
+_NOT_ME = re.compile(
+    r"^(?:ini\s+)?(?:bukan|bkn|bukn)\s+(?:saya|sy|sya|aku|aq)(?:\s+yang\s+minta)?$"
+)
+
+
+def says_not_me(text: str) -> bool:
+    """ "BUKAN SAYA" (a reply to a number change notice), nothing else in the message."""
+    words = re.sub(r"[^\w\s]", " ", fold(text or "")).split()
+    return bool(_NOT_ME.match(" ".join(words)))
+
+
 @dataclass(frozen=True)
 class NumberChange:
     #: The new number in E.164, when the message has exactly one.

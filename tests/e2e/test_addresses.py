@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
-from bot.db.models import AuditEvent, Participant, ParticipantAddress, Reminder
+from bot.db.models import AuditEvent, Participant, ParticipantAddress, Reminder, Ticket
 from bot.domain.clock import FixedClock, start_of_day
 from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderKind, ReminderPolicy, ReminderState
@@ -24,6 +24,7 @@ from bot.services.agents import enrol_agent
 from bot.services.reminders import ReminderDispatcher
 from tests.e2e.conftest import Stack, TelegramUser, participant_by_nik
 from tests.support.participants import make_participant
+from tests.support.stack import NUMBER_CHANGE_CONTENT_SID
 
 #: A reminder may go out at this hour (10:00 WIB), whatever day the stack's clock shows.
 REMINDER_TEMPLATE = "HX" + "e1" * 16
@@ -246,6 +247,22 @@ def test_a_resident_changes_number_from_their_linked_address(
     with db() as session:
         reference = session.get(Participant, participant_id).reference  # type: ignore[union-attr]
     assert reference in stack.whatsapp(new, "cek status")[-1]
+    # The old number was told, with how to say it was not the resident's doing.
+    notices = [b for b in stack.twilio.bodies(old) if "telah diganti ke" in b]
+    assert len(notices) == 1 and reference in notices[0] and "BUKAN SAYA" in notices[0]
+    reported = stack.whatsapp(old, "BUKAN SAYA")[-1]
+    assert reported.startswith("Terima kasih, laporan Anda sudah kami catat (T-"), reported
+    with db() as session:
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.participant_id == participant_id)
+        ).all()
+        ticket = session.scalar(
+            select(Ticket)
+            .where(Ticket.reason == "number_change_reported")
+            .order_by(Ticket.id.desc())
+        )
+    assert "number_change_reported" in actions
+    assert ticket is not None and ticket.village == "Karanglo"
 
 
 def test_the_village_agent_changes_a_residents_lost_number(
@@ -277,6 +294,13 @@ def test_the_village_agent_changes_a_residents_lost_number(
             .where(AuditEvent.action == "number_changed")
         ).all()
     assert actors == [f"agent:{agent_id}"]
+    # Shown on both numbers: the old one wrote within the hour (the text itself), the new
+    # one never wrote (the approved template).
+    with db() as session:
+        reference = session.get(Participant, participant_id).reference  # type: ignore[union-attr]
+    assert any(b.startswith(f"Nomor WhatsApp untuk pendaftaran Sadar {reference}")
+               for b in stack.twilio.bodies(old))  # fmt: skip
+    assert stack.twilio.to(new)[-1]["ContentSid"] == NUMBER_CHANGE_CONTENT_SID
     # The agent's list of residents no reminder reaches: this one is reachable again.
     listed = agent.says("warga tanpa nomor wa")
     assert reference not in "\n".join(m["text"] for m in listed)

@@ -9,8 +9,10 @@ from sqlalchemy import select
 from bot.crypto import PiiCipher
 from bot.db.models import OutboundMessage
 from bot.privacy import keyed_hash
+from bot.signed_metadata import signing_key, verified
 from tests.conftest import TEST_PII_KEY
 from tests.e2e.conftest import Stack, TelegramUser, participant_by_nik
+from tests.support.stack import RASA_CHANNEL_TOKEN
 
 
 def _outbound(db, sender_id: str) -> list[OutboundMessage]:
@@ -57,10 +59,12 @@ def test_full_registration_over_telegram(stack: Stack, db) -> None:
     assert participant.sender_hash == keyed_hash(TEST_PII_KEY, "tg:880001")
     cipher = PiiCipher(stack.settings.pii_encryption_keys.get_secret_value())
     assert cipher.decrypt(participant.phone_encrypted) == "+6281298765432"
-    # The deep-link code arrived with the conversation, for the agent referral (issue 8).
+    # The deep-link code arrived with the conversation, for the agent referral (issue 8),
+    # signed by the gateway.
     events = stack.tracker("tg:880001")["events"]
-    starts = [e for e in events if e["event"] == "user" and e.get("metadata")]
-    assert starts[0]["metadata"]["start_parameter"] == "perisai-017"
+    key = signing_key(RASA_CHANNEL_TOKEN)
+    starts = [verified(key, "tg:880001", e.get("metadata")) for e in events if e["event"] == "user"]
+    assert next(s for s in starts if s)["start_parameter"] == "perisai-017"
     # Every reply went through the outbox and is on record, without the chat id.
     records = _outbound(db, "tg:880001")
     assert len(records) == len(stack.telegram_to(880001))

@@ -55,7 +55,7 @@ def test_consent_form_records_a_granted_decision(stack: Stack, sender: str) -> N
     done = stack.chat(sender, "iya setuju")
     assert "persetujuan Anda sudah kami catat" in done[0]["text"]
 
-    rows = _consent_rows(stack, f"web:{sender}")
+    rows = _consent_rows(stack, stack.web_sender(sender))
     assert len(rows) == 1
     assert rows[0].granted is True
     assert rows[0].channel == "web"
@@ -66,7 +66,7 @@ def test_declining_records_the_refusal_and_nothing_else(stack: Stack, sender: st
     stack.chat(sender, "daftar")
     replies = stack.chat(sender, "/deny")  # the "Tidak" button's payload
     assert "tidak menyimpan data pendaftaran" in replies[0]["text"]
-    rows = _consent_rows(stack, f"web:{sender}")
+    rows = _consent_rows(stack, stack.web_sender(sender))
     assert [r.granted for r in rows] == [False]
 
 
@@ -76,7 +76,7 @@ def test_an_unclear_answer_says_what_to_send_and_asks_again(stack: Stack, sender
     texts = [r["text"] for r in replies]
     assert any('jawab "Ya"' in t for t in texts), texts
     assert texts[-1].startswith(CONSENT_QUESTION_START)
-    assert _consent_rows(stack, f"web:{sender}") == []
+    assert _consent_rows(stack, stack.web_sender(sender)) == []
     assert "persetujuan Anda sudah kami catat" in stack.chat(sender, "ya")[0]["text"]
 
 
@@ -85,7 +85,7 @@ def test_rasa_36_runs_the_current_sdk_form_and_slot_events(stack: Stack, sender:
     the form activates, the validation action's SlotSet lands, the form completes."""
     stack.chat(sender, "mau daftar")
     stack.chat(sender, "ya")
-    events = stack.tracker(f"web:{sender}")["events"]
+    events = stack.tracker(stack.web_sender(sender))["events"]
     loops = [e.get("name") for e in events if e["event"] == "active_loop"]
     # consent_form completes; once consent is granted a rule starts registration_form.
     assert loops == ["consent_form", None, "registration_form"]
@@ -101,4 +101,4 @@ def test_conversations_are_separate_per_sender(stack: Stack, sender: str) -> Non
     stack.chat(sender, "mau daftar")
     other = stack.chat(f"{sender}-other", "ya")
     assert "persetujuan Anda sudah kami catat" not in (other[0].get("text") or "")
-    assert _consent_rows(stack, f"web:{sender}-other") == []
+    assert _consent_rows(stack, stack.web_sender(f"{sender}-other")) == []

@@ -159,11 +159,15 @@ def test_a_web_resident_gets_the_answer_of_the_agent_an_administrator_assigned(
     assert sent == [f"✓ Terkirim ke warga ({ticket})."]
 
     def news() -> list[str]:
-        response = httpx.post(f"{stack.gateway_url}/api/chat/news", json={"sender": page})
+        session = stack.web_session(page)
+        response = httpx.post(f"{stack.gateway_url}/api/chat/news", json={"sender": session})
         assert response.status_code == 200
         return [reply["text"] for reply in response.json()["replies"]]
 
-    assert news() == ["Wulan (agen Perisai): Bisa bu, bawa KTP ke kantor desa."]
+    assert news() == [
+        "Mulai sekarang yang membalas Anda: Wulan (agen Perisai).",  # who answers now
+        "Wulan (agen Perisai): Bisa bu, bawa KTP ke kantor desa.",
+    ]
     assert news() == []  # handed over once
 
     # An administrator answers from the dashboard too.

@@ -45,7 +45,7 @@ def test_stop_in_the_middle_of_a_registration_keeps_the_form_going(stack: Stack,
     texts = [r.get("text") or "" for r in stack.chat(sender, "stop pengingat")]
     assert any("tidak akan kami kirim lagi" in t for t in texts)
     assert "NIK" in texts[-1], "the pending question is asked again"
-    assert opted_out(db, f"web:{sender}")
+    assert opted_out(db, stack.web_sender(sender))
 
 
 def test_a_payment_report_is_stored_unverified(stack: Stack, db) -> None:

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.conversation import RasaClient
+from bot.conversation import RASA_WEBHOOK_PATH, RasaClient
 from bot.db.migrate import upgrade
 from bot.devserver import process_specs
 from bot.settings import PROJECT_ROOT, Settings
@@ -26,6 +25,7 @@ from tests.conftest import TEST_PII_KEY
 from tests.support.clock import E2E_CLOCK_START, clock_environment
 from tests.support.dialogues import REGISTRATION, new_nik
 from tests.support.services import PostgresServer, RedisServer, free_port, stop, wait_for_port
+from tests.support.web_chat import new_session, sender_id_of
 
 ACTION_TOKEN = "scale-out-action-token-0123456789abcdef"
 RASA_TOKEN = "scale-out-rasa-token-0123456789abcdef01"
@@ -123,16 +123,19 @@ def replicas(
                 stop(process)
 
 
-def senders_on_both_servers(rasa_urls: list[str]) -> list[str]:
-    """Half the residents start on each Rasa server (the gateway's own choice)."""
+def senders_on_both_servers(rasa_urls: list[str], gateway: str) -> list[str]:
+    """Half the residents start on each Rasa server (the gateway's own choice); each is a
+    web chat id the gateway issued."""
     client = RasaClient(rasa_urls, 5)
     first, second = rasa_urls
     chosen: dict[str, list[str]] = {first: [], second: []}
-    while any(len(group) < RESIDENTS // 2 for group in chosen.values()):
-        sender = f"scale-{uuid.uuid4().hex[:10]}"
-        home = client.urls_for(f"web:{sender}")[0].removesuffix("/webhooks/rest/webhook")
-        if len(chosen[home]) < RESIDENTS // 2:
-            chosen[home].append(sender)
+    with httpx.Client(timeout=60) as http:
+        issued = iter(lambda: new_session(http, gateway), None)
+        while any(len(group) < RESIDENTS // 2 for group in chosen.values()):
+            sender = next(issued)
+            home = client.urls_for(sender_id_of(sender))[0].removesuffix(RASA_WEBHOOK_PATH)
+            if len(chosen[home]) < RESIDENTS // 2:
+                chosen[home].append(sender)
     return chosen[first] + chosen[second]
 
 
@@ -151,7 +154,7 @@ def test_killing_one_rasa_server_mid_registration_loses_and_repeats_nothing(
     """Residents answer concurrently, step by step; between two steps (no message in flight:
     a message a server was processing when it died gets the "sedang sibuk" reply instead,
     since it may have been acted on) the first Rasa server is killed."""
-    senders = senders_on_both_servers(replicas.rasa_urls)
+    senders = senders_on_both_servers(replicas.rasa_urls, replicas.gateway)
     names = [f"Warga {chr(65 + i)}" for i in range(RESIDENTS)]
     birth = E2E_CLOCK_START.date().replace(year=1980, month=8, day=17)
     niks = [new_nik(birth) for _ in senders]
@@ -172,4 +175,4 @@ def test_killing_one_rasa_server_mid_registration_loses_and_repeats_nothing(
     assert replicas.processes["rasa-1"].poll() is not None  # it really was killed
     for sender, name, nik in zip(senders, names, niks, strict=True):
         typed = [t.format(name=name, nik=nik) for t, _ in REGISTRATION]
-        assert replicas.tracker_texts(f"web:{sender}") == typed  # in order, each once
+        assert replicas.tracker_texts(sender_id_of(sender)) == typed  # in order, each once

@@ -14,7 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from tests.support.dialogues import REGISTRATION, new_nik
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.participants import make_participant
 from tests.support.services import free_port, stop
+from tests.support.web_chat import WebChatIds
 
 STARTED = re.compile(r"sadar\s+\| (\S+) started \(pid (\d+)\)")
 REMINDED = 6
@@ -44,6 +45,8 @@ class SupervisedRun:
     output: Path
     gateway: str
     environ: dict[str, str]
+    #: Names of web conversations -> the ids the gateway issued (they outlive its restart).
+    web_ids: WebChatIds = field(default_factory=WebChatIds)
 
     def pids(self) -> dict[str, int]:
         """The latest pid of each process, from the supervisor's own lines."""
@@ -53,8 +56,10 @@ class SupervisedRun:
         return found
 
     def chat(self, sender: str, text: str) -> tuple[int, str]:
+        with httpx.Client(base_url=self.gateway, timeout=60) as http:
+            session = self.web_ids.of(http, sender)
         response = httpx.post(
-            f"{self.gateway}/api/chat", json={"sender": sender, "text": text}, timeout=60
+            f"{self.gateway}/api/chat", json={"sender": session, "text": text}, timeout=60
         )
         return response.status_code, " ".join(
             r.get("text") or "" for r in response.json()["replies"]

@@ -6,6 +6,7 @@ participants no reminder can reach."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -18,9 +19,11 @@ from bot.db.models import (
     AddressLink,
     AuditEvent,
     ChannelContact,
+    CodeSend,
     Participant,
     ParticipantAddress,
     Reminder,
+    Ticket,
 )
 from bot.domain.addresses import LinkPurpose, Proof
 from bot.domain.clock import FixedClock
@@ -29,14 +32,18 @@ from bot.domain.reminders import ReminderPolicy
 from bot.domain.senders import Channel
 from bot.privacy import keyed_hash
 from bot.services.addresses import (
+    REPORT_WINDOW,
     CodeText,
     LinkRequestResult,
     LinkResult,
+    NoticeText,
     unreachable_in_village,
 )
 from bot.services.agents import AgentRef, enrol_agent
+from bot.services.code_quota import MAX_CODES_PER_NUMBER_PER_DAY
 from bot.services.coverage import coverage_report
-from bot.services.participants import delete_for_sender, find_for_sender
+from bot.services.erasure import delete_for_sender
+from bot.services.participants import find_for_sender
 from bot.services.reminder_preferences import PreferenceScope, set_reminders
 from bot.services.reminders import ReminderDispatcher, enqueue_planned, plan
 from bot.settings import Settings
@@ -394,7 +401,9 @@ async def test_erasure_from_any_address_removes_every_address(
     await book.request(outbox, tg, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
     book.confirm(tg, twilio.last_code(PHONE), MORNING)
 
-    erased = delete_for_sender(context.unit_of_work(), context.cipher, context.hash_key, tg)
+    erased = delete_for_sender(
+        context.unit_of_work(), context.cipher, context.hash_key, tg, MORNING
+    )
     assert erased is not None and sorted(erased.sender_ids) == sorted([tg, f"wa:{PHONE}"])
     assert addresses_of(context, participant) == []
     with context.sessions() as session:
@@ -438,3 +447,134 @@ async def test_codes_for_one_participant_are_capped_per_day(
     tomorrow = MORNING + timedelta(days=1, minutes=1)
     again = await book.request(outbox, web, None, LinkPurpose.ADD, CODE_MESSAGE, tomorrow)
     assert again.result is LinkRequestResult.SENT
+
+
+NOTICE_SID = "HX" + "2" * 31 + "5"
+NOTICE = NoticeText(
+    lambda phone: f"Nomor Sadar Anda dipindah ke {phone}. Bukan Anda? Balas BUKAN SAYA.",
+    lambda phone: f"Nomor ini ({phone}) sekarang nomor Sadar Anda.",
+    NOTICE_SID,
+)
+
+
+async def test_codes_to_one_number_are_capped_across_participants_and_purposes(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    """Two registrations (and a third participant's number change) cannot together send
+    one stranger's number more than its daily share of codes."""
+    first, second, third = "web:kiosk-quota-1", "web:kiosk-quota-2", "tg:7401"
+    make_participant(context, first, village=VILLAGE, nik="3523031708800401")
+    make_participant(context, second, village=VILLAGE, nik="3523031708800402")
+    make_participant(context, third, village=VILLAGE, nik="3523031708800403")
+    book = context.address_book
+    for _ in range(3):
+        asked = await book.request(outbox, first, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
+        assert asked.result is LinkRequestResult.SENT
+    asked = await book.request(outbox, second, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
+    assert asked.result is LinkRequestResult.SENT
+    asked = await book.request(outbox, third, PHONE, LinkPurpose.REPLACE, CODE_MESSAGE, MORNING)
+    assert asked.result is LinkRequestResult.SENT
+    assert len(twilio.to(PHONE)) == MAX_CODES_PER_NUMBER_PER_DAY
+    # Each participant is far under its own cap; the number has had its share.
+    refused = await book.request(outbox, second, None, LinkPurpose.ADD, CODE_MESSAGE, MORNING)
+    assert refused.result is LinkRequestResult.TOO_MANY
+    refused = await book.request(outbox, third, PHONE, LinkPurpose.REPLACE, CODE_MESSAGE, MORNING)
+    assert refused.result is LinkRequestResult.TOO_MANY
+    assert len(twilio.to(PHONE)) == MAX_CODES_PER_NUMBER_PER_DAY
+    # Another number is not affected, and the day passes.
+    other = await book.request(
+        outbox, second, "+6285612340011", LinkPurpose.ADD, CODE_MESSAGE, MORNING
+    )
+    assert other.result is LinkRequestResult.SENT
+    with context.sessions() as session:
+        stored = session.scalars(select(CodeSend.destination_hash)).all()
+    assert stored and all(PHONE not in digest for digest in stored)  # keyed hashes only
+    tomorrow = MORNING + timedelta(days=1, minutes=1)
+    again = await book.request(outbox, second, None, LinkPurpose.ADD, CODE_MESSAGE, tomorrow)
+    assert again.result is LinkRequestResult.SENT
+
+
+async def test_a_number_change_is_told_to_the_old_number_which_can_report_it(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    """Whoever holds a linked conversation (a web chat left open) can move the
+    participant; the old WhatsApp number hears of it and "BUKAN SAYA" reaches the agent."""
+    old = f"wa:{PHONE}"
+    two_days_ago = MORNING - timedelta(days=2)
+    participant = make_participant(context, old, village=VILLAGE, last_inbound_at=two_days_ago)
+    web = "web:shared-browser"
+    with context.sessions.begin() as session:
+        session.add(
+            ParticipantAddress(
+                participant_id=participant, sender_hash=keyed_hash(TEST_PII_KEY, web),
+                channel="web", proof="registered_here", preferred=False, verified_at=MORNING,
+            )
+        )  # fmt: skip
+    home = enrol_agent(
+        context.unit_of_work(), context.cipher, context.hash_key, name="Siti Rahayu",
+        phone="+6281300000011", village="Karanglo", district="Kerek", regency="Tuban",
+    )  # fmt: skip
+    intruder = "+6285612340022"
+    book = context.address_book
+    await book.request(outbox, web, intruder, LinkPurpose.REPLACE, CODE_MESSAGE, MORNING)
+    done = book.confirm(web, twilio.last_code(intruder), MORNING)
+    assert done is not None and done.result is LinkResult.REPLACED
+    before = len(twilio.to(PHONE))
+    assert await book.tell_number_change(outbox, done, NOTICE, MORNING) == 1
+    notice = twilio.to(PHONE)[-1]
+    assert len(twilio.to(PHONE)) == before + 1
+    # The old number has not written in 24 hours: the approved template goes.
+    assert notice["ContentSid"] == NOTICE_SID
+    assert json.loads(notice["ContentVariables"]) == {"1": "+6285*******22", "2": done.reference}
+    assert len(twilio.to(intruder)) == 1  # the participant's own change: only the code
+
+    # Someone who never had the number cannot report anything.
+    assert book.report_not_me("wa:+6285700000000", "BUKAN SAYA", MORNING) is None
+    report = book.report_not_me(old, "BUKAN SAYA", MORNING)
+    assert report is not None and report.agent_first_name == "Siti"
+    with context.sessions() as session:
+        ticket = session.scalar(select(Ticket).where(Ticket.number == report.ticket_number))
+        assert ticket is not None and ticket.agent_id == home
+        assert ticket.reason == "number_change_reported"
+        assert ticket.resident_sender_hash == keyed_hash(TEST_PII_KEY, old)
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.participant_id == participant)
+        ).all()
+    assert "number_change_reported" in actions
+    # The window to report closes.
+    late = MORNING + REPORT_WINDOW + timedelta(minutes=1)
+    assert book.report_not_me(old, "BUKAN SAYA", late) is None
+
+
+async def test_an_agents_number_change_is_shown_on_both_numbers(
+    context: AppContext, outbox, twilio: FakeTwilio
+) -> None:
+    old = f"wa:{PHONE}"
+    participant = make_participant(context, old, village=VILLAGE)
+    with context.sessions() as session:
+        reference = session.get(Participant, participant).reference  # type: ignore[union-attr]
+    home = enrol_agent(
+        context.unit_of_work(), context.cipher, context.hash_key, name="Siti Rahayu",
+        phone="+6281300000012", village="Karanglo", district="Kerek", regency="Tuban",
+    )  # fmt: skip
+    new_number = "+6285612340033"
+    agent_chat = "wa:+6281300000012"
+    book = context.address_book
+    await book.request(
+        outbox, agent_chat, new_number, LinkPurpose.REPLACE, CODE_MESSAGE, MORNING,
+        agent=agent_ref(home), reference=reference,
+    )  # fmt: skip
+    done = book.confirm(agent_chat, twilio.last_code(new_number), MORNING)
+    assert done is not None and done.by_agent
+    assert await book.tell_number_change(outbox, done, NOTICE, MORNING) == 2
+    # The old number wrote an hour ago (inside WhatsApp's window): the text itself; the new
+    # number never wrote: the approved template.
+    assert twilio.bodies(PHONE)[-1] == NOTICE.to_old("+6285*******33")
+    assert twilio.to(new_number)[-1]["ContentSid"] == NOTICE_SID
+    with context.sessions() as session:
+        audit = session.scalars(
+            select(AuditEvent.actor)
+            .where(AuditEvent.participant_id == participant)
+            .where(AuditEvent.action == "number_changed")
+        ).all()
+    assert audit == [f"agent:{home}"]

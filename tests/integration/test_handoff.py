@@ -211,28 +211,32 @@ def test_closed_tickets_are_kept_as_long_as_conversations(context: AppContext) -
 
 def test_tickets_are_taken_passed_on_and_reassigned(context: AppContext) -> None:
     siti = agent(context, "Siti Rahayu", "Karanglo", "+6281300000371", 700371)
-    budi = agent(context, "Budi Santoso", "Sumberarum", "+6281300000372", None)
+    budi = agent(context, "Budi Santoso", "Karanglo", "+6281300000372", None)
     register_in(context, RESIDENT, "Karanglo")
     number = opened(context)
 
-    assert pass_ticket(context.unit_of_work(), context.cipher, budi, number).refused == (
+    assert pass_ticket(context.unit_of_work(), context.cipher, budi, number, NOW).refused == (
         "not_yours"
     )
-    passed = pass_ticket(context.unit_of_work(), context.cipher, siti, number)
+    passed = pass_ticket(context.unit_of_work(), context.cipher, siti, number, NOW)
     assert (passed.agent_first_name, passed.agent_address) == ("Budi", "wa:+6281300000372")
-    # Budi passes it on too: Siti is the only other agent, so it goes back to her.
-    again = pass_ticket(context.unit_of_work(), context.cipher, budi, number)
+    assert passed.resident_address == RESIDENT  # the resident is told who answers now
+    # Budi passes it on too: Siti is the village's only other agent, so it goes back to her.
+    again = pass_ticket(context.unit_of_work(), context.cipher, budi, number, NOW)
     assert again.agent_first_name == "Siti"
-    taken = take_ticket(context.unit_of_work(), context.cipher, budi, number)
+    taken = take_ticket(context.unit_of_work(), context.cipher, budi, number, NOW)
     assert (taken.refused, taken.agent_first_name) == (None, "Siti")  # Siti is told
     assert answer(context.unit_of_work(), context.cipher, siti, number, "x", NOW).refused == (
         "not_yours"
     )
-    assert reassign(context.unit_of_work(), context.cipher, number, siti.id) == "tg:700371"
+    moved = reassign(context.unit_of_work(), context.cipher, number, siti.id, NOW)
+    assert moved is not None and moved.agent_address == "tg:700371"
     suspend_agent(context.unit_of_work(), budi.id, NOW)
-    assert reassign(context.unit_of_work(), context.cipher, number, budi.id) is None
+    assert reassign(context.unit_of_work(), context.cipher, number, budi.id, NOW) is None
     close_ticket(context.unit_of_work(), context.cipher, number, ClosedBecause.RESIDENT_DONE, NOW)
-    assert take_ticket(context.unit_of_work(), context.cipher, siti, number).refused == "closed"
+    assert take_ticket(context.unit_of_work(), context.cipher, siti, number, NOW).refused == (
+        "closed"
+    )
 
 
 async def test_the_relay_says_sorry_and_hands_back_the_bot_when_nobody_answers(

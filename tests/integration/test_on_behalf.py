@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,9 +16,11 @@ from bot.db.models import AuditEvent, ChannelContact, ConsentRecord, Participant
 from bot.domain.consent import new_code
 from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
+from bot.domain.replies import BotReply
 from bot.domain.senders import Channel
 from bot.privacy import keyed_hash
-from bot.services.agents import enrol_agent
+from bot.services.agents import AgentRef, enrol_agent
+from bot.services.code_quota import MAX_CODES_PER_NUMBER_PER_DAY, take_code_slot
 from bot.services.on_behalf import CodeResult, HeldRegistration, OnBehalfRegistrations
 from bot.services.participants import DuplicateNik, find_for_sender
 from bot.settings import Settings
@@ -251,3 +253,51 @@ def test_codes_nobody_answered_are_purged(context: AppContext, agent_id: int) ->
             select(AuditEvent).where(AuditEvent.action == "consent_code_expired")
         ).all()
     assert [e.actor for e in expired] == [f"agent:{agent_id}"]
+
+
+@dataclass
+class Sent:
+    ok: bool = True
+    uncertain: bool = False
+    cancelled: bool = False
+    retryable: bool = False
+    error: str | None = None
+    record_ids: tuple[int, ...] = ()
+
+
+@dataclass
+class RecordingCourier:
+    """Takes every message (the number wrote to Sadar lately: free text is allowed)."""
+
+    sent: list[tuple[str, BotReply]] = field(default_factory=list)
+
+    def has_channel(self, channel: Channel) -> bool:
+        return channel is Channel.WHATSAPP
+
+    async def send(self, recipient: str, message: BotReply, purpose: str = "", on_handover=None):
+        self.sent.append((recipient, message))
+        return Sent()
+
+
+async def test_walk_in_codes_count_against_the_numbers_daily_cap(
+    context: AppContext, agent_id: int
+) -> None:
+    """Link codes and consent codes share one cap per destination number."""
+    context.channel_log.record_inbound(f"wa:{RESIDENT}", NOW - timedelta(hours=1))
+    for _ in range(MAX_CODES_PER_NUMBER_PER_DAY - 1):
+        with context.unit_of_work() as uow:
+            assert take_code_slot(uow.session, context.hash_key, RESIDENT, "link_add", NOW)
+            uow.commit()
+    courier = RecordingCourier()
+    agent = AgentRef(agent_id, "Siti Perisai", "Karanglo", "Kerek", "Tuban")
+    send = context.on_behalf.send_code
+    held = await send(courier, agent, AGENT_CHAT, walk_in(), lambda c: f"Kode: {c}", None, NOW)
+    assert held is not None and len(courier.sent) == 1
+    refused = await send(
+        courier, agent, AGENT_CHAT, walk_in("3523031708800102"), lambda c: f"Kode: {c}", None, NOW
+    )
+    assert refused is None and len(courier.sent) == 1
+    # Another number still gets its code.
+    other = walk_in("3523031708800103", phone="+6281234500088")
+    context.channel_log.record_inbound("wa:+6281234500088", NOW - timedelta(hours=1))
+    assert await send(courier, agent, AGENT_CHAT, other, lambda c: f"Kode: {c}", None, NOW)

@@ -135,14 +135,14 @@ def test_find_for_sender_and_masking(sessions) -> None:
 
 
 def test_deletion_erases_personal_data_and_keeps_an_anonymous_audit_trail(sessions) -> None:
-    from bot.services.participants import delete_for_sender
+    from bot.services.erasure import delete_for_sender
 
     result = register_participant(
         UnitOfWork(sessions), CIPHER, TEST_PII_KEY, registration(), "tg:42", NOW
     )
-    erased = delete_for_sender(UnitOfWork(sessions), CIPHER, TEST_PII_KEY, "tg:42")
+    erased = delete_for_sender(UnitOfWork(sessions), CIPHER, TEST_PII_KEY, "tg:42", NOW)
     assert erased is not None and erased.reference == result.reference
-    assert delete_for_sender(UnitOfWork(sessions), CIPHER, TEST_PII_KEY, "tg:42") is None
+    assert delete_for_sender(UnitOfWork(sessions), CIPHER, TEST_PII_KEY, "tg:42", NOW) is None
     with sessions() as session:
         assert session.scalars(select(Participant)).all() == []
         assert session.scalars(select(ParticipantAddress)).all() == []

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from bot.db.migrate import upgrade
 from bot.gateway.app import create_app
 from bot.settings import Settings
 from bot.shared_state import (
@@ -18,6 +19,7 @@ from bot.shared_state import (
 )
 from tests.support.fake_rasa import FakeRasaREST
 from tests.support.services import RedisServer
+from tests.support.web_chat import new_session
 
 
 @pytest.fixture(params=["redis", "memory"])
@@ -62,11 +64,13 @@ def test_two_gateway_processes_sharing_redis_answer_a_retry_once(
     """A retried web message that lands on another gateway instance is not re-processed."""
     rasa = FakeRasaREST()
     settings = Settings(_env_file=None, data_dir=tmp_path, redis_url=redis_server.url)
-    body = {"sender": "shared", "text": "halo", "message_id": "retry-across-instances"}
+    upgrade(settings.database_url)  # the web chat's issued ids live there
     with (
         TestClient(create_app(settings, rasa_http=rasa.client())) as first,
         TestClient(create_app(settings, rasa_http=rasa.client())) as second,
     ):
+        # An id one gateway issued is good at the other (the session lives in Redis).
+        body = {"sender": new_session(first), "text": "halo", "message_id": "retry-across"}
         answer_one = first.post("/api/chat", json=body).json()
         answer_two = second.post("/api/chat", json=body).json()
     assert answer_one == answer_two
@@ -109,3 +113,22 @@ async def test_the_window_cap_counts_uses_across_processes(limiters) -> None:
     waits = [await (first if i % 2 else second).window_wait("wa:all", 3, 60) for i in range(5)]
     assert waits[:3] == [0, 0, 0]
     assert all(59 < wait <= 60 for wait in waits[3:])
+
+
+async def test_the_in_process_limiter_forgets_idle_keys_and_caps_how_many_it_keeps() -> None:
+    """A client rotating its ids used to leave one entry per id behind, forever."""
+    now = [1000.0]
+    limiter = MemoryRateLimiter(max_keys=50, monotonic=lambda: now[0])
+    for i in range(500):
+        assert await limiter.window_wait(f"chat:sender:{i}", 20, 60) == 0
+        assert await limiter.wait_seconds(f"tg:to:{i}", 1, 1) == 0
+    assert len(limiter) <= 2 * 50
+    # The most recent keys are still limited as before.
+    for _ in range(19):
+        await limiter.window_wait("chat:sender:499", 20, 60)
+    assert await limiter.window_wait("chat:sender:499", 20, 60) > 0
+    # Once every window has passed, a sweep drops them all.
+    now[0] += 120
+    for _ in range(MemoryRateLimiter.SWEEP_EVERY):
+        await limiter.window_wait("busy", 10**6, 1)
+    assert len(limiter) == 1

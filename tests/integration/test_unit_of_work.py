@@ -240,3 +240,57 @@ def test_nested_use_cases_commit_once_at_the_outermost_block(context: AppContext
         assert count(context, Participant) == 0
         # Leaving without the outer commit rolls back the inner one too.
     assert count(context, Participant) == 0
+
+
+def test_an_erasure_is_done_whole_or_not_at_all(context: AppContext) -> None:
+    """A failure at its last write, or while the conversation store deletes the other
+    conversations, leaves the participant exactly as before: they can ask again."""
+    from bot.services.erasure import delete_for_sender
+    from bot.services.payments import PaymentSource, record_payment
+
+    sender = f"wa:{RESIDENT}"
+    register_with_consent(
+        context.unit_of_work(), context.cipher, context.hash_key, resident(), sender,
+        consent(), NOW,
+    )  # fmt: skip
+    with context.sessions() as session:
+        participant_id = session.scalars(select(Participant.id)).one()
+    record_payment(
+        context.unit_of_work(), participant_id, source=PaymentSource.PROVIDER,
+        recorded_by="provider", months=1, now=NOW,
+    )  # fmt: skip
+
+    def erase(eraser: Callable[[list[str]], object] | None = None) -> object:
+        return delete_for_sender(
+            context.unit_of_work(), context.cipher, context.hash_key, sender, NOW, eraser
+        )
+
+    def untouched() -> None:
+        assert count(context, Participant) == 1
+        assert count(context, ChannelContact) == 1
+        assert count(context, Payment, Payment.participant_id == participant_id) == 1
+        assert count(context, ConsentRecord, ConsentRecord.sender_hash != "erased") == 1
+        # The audit trail was anonymised in the transaction, flushed, and rolled back.
+        assert count(context, AuditEvent, AuditEvent.participant_id == participant_id) == 2
+        assert count(context, AuditEvent, AuditEvent.action == "deleted_by_participant") == 0
+
+    with (
+        failing_insert(AuditEvent, lambda row: row.action == "deleted_by_participant"),
+        pytest.raises(Injected),
+    ):
+        erase()
+    untouched()
+
+    def store_down(_others: list[str]) -> object:
+        raise Injected("the conversation store refused the delete")
+
+    with pytest.raises(Injected):
+        erase(store_down)
+    untouched()
+
+    assert erase(lambda _others: 0) is not None
+    assert count(context, Participant) == 0
+    assert count(context, ChannelContact) == 0
+    # The payment stays for the accounts, unlinked from the person.
+    assert count(context, Payment, Payment.participant_id.is_(None)) == 1
+    assert count(context, AuditEvent, AuditEvent.participant_id.is_not(None)) == 0

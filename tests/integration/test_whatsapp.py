@@ -35,7 +35,7 @@ from tests.support.fake_twilio import (
     inbound_form,
     twilio_signature,
 )
-from tests.support.services import RedisServer
+from tests.support.services import RedisServer, free_port
 
 SITI = "+6281234567890"
 BUDI = "+6285700001111"
@@ -395,8 +395,10 @@ def test_each_inbound_message_reopens_the_24_hour_window(
 def test_rasa_down_gets_a_polite_reply_over_the_rest_api(
     tmp_path: Path, twilio: FakeTwilio
 ) -> None:
+    # A port just bound and released: known closed (nothing may be assumed of port 9).
+    closed = free_port()
     settings = make_settings(
-        tmp_path, twilio, rasa_url="http://127.0.0.1:9", rasa_timeout_seconds=2
+        tmp_path, twilio, rasa_url=f"http://127.0.0.1:{closed}", rasa_timeout_seconds=2
     )
     with TestClient(create_app(settings)) as client:
         post_signed(client, inbound_form(SITI, "halo"))

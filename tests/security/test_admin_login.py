@@ -84,6 +84,7 @@ def test_the_cookie_is_secure_in_production(tmp_path: Path) -> None:
         "pii_encryption_keys": "bm90LXRoZS1kZXYta2V5LW5vdC10aGUtZGV2LWtleS0=",
         "action_server_token": "a" * 40,
         "rasa_api_token": "r" * 40,
+        "rasa_channel_token": "c" * 40,
     }
     with dashboard(tmp_path, **production) as client:
         response = login(client, PASSWORD)

@@ -132,7 +132,11 @@ def test_an_agent_releases_a_nik_someone_else_registered_and_it_is_audited(
     far = f"357102170880{uuid.uuid4().int % 10**4:04d}"  # a KTP of another regency
     assert "bukan dari kabupaten desa Anda" in stack.whatsapp(agent, f"sengketa NIK {far}")[-1]
 
-    done = stack.whatsapp(agent, f"sengketa NIK {owner_nik}")[-1]
+    asked = stack.whatsapp(agent, f"sengketa NIK {owner_nik}")[-1]
+    assert reference in asked and asked.endswith("1. Ya, batalkan\n2. Tidak")
+    with context.sessions() as session:
+        assert session.get(Participant, squatter) is not None  # nothing before the yes
+    done = stack.whatsapp(agent, "ya")[-1]
     assert "dibatalkan karena sengketa" in done and reference in done
     with context.sessions() as session:
         assert session.get(Participant, squatter) is None
@@ -141,3 +145,81 @@ def test_an_agent_releases_a_nik_someone_else_registered_and_it_is_audited(
             .where(AuditEvent.fields == reference)
         )  # fmt: skip
         assert audit is not None and audit.actor.startswith("agent:")
+
+
+def _audit_actions(context: AppContext, agent_number: str) -> list[tuple[str, str]]:
+    from bot.db.models import AuditEvent
+    from bot.services.agents import agent_for_sender
+
+    agent = agent_for_sender(context.unit_of_work(), context.hash_key, f"wa:{agent_number}")
+    assert agent is not None
+    with context.sessions() as session:
+        return [
+            (event.action, event.fields)
+            for event in session.scalars(
+                select(AuditEvent).where(AuditEvent.actor == agent.actor).order_by(AuditEvent.id)
+            )
+        ]
+
+
+def test_a_dispute_is_cancelled_by_a_no_or_anything_else(stack: Stack, context: AppContext) -> None:
+    agent = _agent(context)
+    owner_nik = f"352303170880{uuid.uuid4().int % 10**4:04d}"
+    squatter = make_participant(context, f"tg:{uuid.uuid4().int % 10**9}", nik=owner_nik)
+    reference = _reference(context, squatter)
+
+    assert reference in stack.whatsapp(agent, f"sengketa NIK {owner_nik}")[-1]
+    assert stack.whatsapp(agent, "tidak")[-1].startswith(f"Tidak jadi. Pendaftaran {reference}")
+    assert reference in stack.whatsapp(agent, f"sengketa NIK {owner_nik}")[-1]
+    assert stack.whatsapp(agent, "iuran berapa sih?")[-1].startswith("Tidak jadi.")
+    with context.sessions() as session:
+        assert session.get(Participant, squatter) is not None
+    actions = [action for action, _fields in _audit_actions(context, agent)]
+    assert actions.count("dispute_requested") == 2 and actions.count("dispute_cancelled") == 2
+
+
+def test_a_dispute_of_another_village_waits_for_an_administrator(
+    stack: Stack, context: AppContext
+) -> None:
+    agent = _agent(context)
+    owner_nik = f"352303170880{uuid.uuid4().int % 10**4:04d}"
+    elsewhere = make_participant(
+        context, f"tg:{uuid.uuid4().int % 10**9}", nik=owner_nik,
+        village=("Sumberarum", "Kerek", "Tuban"),
+    )  # fmt: skip
+    reference = _reference(context, elsewhere)
+    stack.whatsapp(agent, f"sengketa NIK {owner_nik}")
+    waiting = stack.whatsapp(agent, "ya")[-1]
+    assert waiting.startswith(f"{reference} bukan warga desa Anda") and "admin" in waiting
+    with context.sessions() as session:
+        assert session.get(Participant, elsewhere) is not None
+    assert ("dispute_awaiting_admin", reference) in _audit_actions(context, agent)
+
+
+def test_a_walk_in_cannot_be_given_an_agent_s_number(stack: Stack, context: AppContext) -> None:
+    agent, colleague = _agent(context), _agent(context)
+    assert "4. Daftarkan warga" in stack.whatsapp(agent, "menu agen")[-1]
+    assert "Nama lengkap warga" in stack.whatsapp(agent, "4")[-1]
+    assert "NIK warga" in stack.whatsapp(agent, "Sumarni")[-1]
+    nik = f"352303170880{uuid.uuid4().int % 10**4:04d}"
+    assert "Tanggal lahir warga" in stack.whatsapp(agent, nik)[-1]
+    assert "Nomor WhatsApp warga" in stack.whatsapp(agent, "17-08-1980")[-1]
+    for number in (agent, colleague):  # their own, and any other agent's
+        refused = stack.whatsapp(agent, "0" + number.removeprefix("+62"))
+        assert any(
+            r.startswith("Itu nomor WhatsApp agen Perisai, bukan nomor warga") for r in refused
+        )
+    resident = "0" + f"819{uuid.uuid4().int % 10**7:07d}"
+    assert "desa" in stack.whatsapp(agent, resident)[-1]  # the resident's own number is taken
+    actions = [action for action, _fields in _audit_actions(context, agent)]
+    assert actions.count("walk_in_agent_number_refused") == 2
+
+
+def test_a_number_change_outside_the_village_is_refused_and_audited(
+    stack: Stack, context: AppContext
+) -> None:
+    agent = _agent(context)
+    elsewhere = _resident(context, ("Bendosari", "Ngantru", "Tulungagung"))
+    reference = _reference(context, elsewhere)
+    stack.whatsapp(agent, f"ganti nomor {reference} 081234509876")
+    assert ("number_change_refused_not_in_village", reference) in _audit_actions(context, agent)

@@ -75,12 +75,13 @@ def test_postgresql_conversations_hold_no_nik_name_or_sender_id_and_erasure_reac
                     "petani", "1 juta", "tidak", "ya"):  # fmt: skip
         stack.chat(sender, message)
     url = stack.settings.tracker_store_url
-    key = conversation_key(TEST_PII_KEY, f"web:{sender}")
+    web_sender = stack.web_sender(sender)  # the id the server issued to this chat
+    key = conversation_key(TEST_PII_KEY, web_sender)
     rows = [data for k, data in raw_rows(url) if k == key]
     assert rows, "the conversation is stored under its keyed hash"
     everything = "\n".join(k + data for k, data in raw_rows(url))
     assert nik not in everything and name not in everything and sender not in everything
-    assert stack.tracker(f"web:{sender}")["slots"]["full_name"] is None  # reset after submit
+    assert stack.tracker(web_sender)["slots"]["full_name"] is None  # reset after submit
     stack.chat(sender, "hapus data saya")
     stack.chat(sender, "ya")
     assert [k for k, _ in raw_rows(url) if k == key] == []

@@ -23,6 +23,7 @@ PRODUCTION = {
     "pii_encryption_keys": "bm90LXRoZS1kZXYta2V5LW5vdC10aGUtZGV2LWtleS0=",
     "action_server_token": "a" * 40,
     "rasa_api_token": "r" * 40,
+    "rasa_channel_token": "c" * 40,
 }
 
 
@@ -83,6 +84,8 @@ def test_empty_environment_variables_count_as_unset(monkeypatch: pytest.MonkeyPa
     [
         ({"action_server_token": None}, "SADAR_ACTION_SERVER_TOKEN"),
         ({"rasa_api_token": "short"}, "SADAR_RASA_API_TOKEN"),
+        ({"rasa_channel_token": None}, "SADAR_RASA_CHANNEL_TOKEN"),
+        ({"rasa_channel_token": "short"}, "SADAR_RASA_CHANNEL_TOKEN"),
         ({"payment_webhook_secret": "secret"}, "SADAR_PAYMENT_WEBHOOK_SECRET"),
         (
             {"telegram_bot_token": "1:x", "telegram_webhook_secret": "abc"},

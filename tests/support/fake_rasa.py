@@ -8,18 +8,23 @@ import json
 
 import httpx
 
+from bot.conversation import RASA_WEBHOOK_PATH
+
 
 class FakeRasaREST:
     def __init__(self, delay_seconds: float = 0.0) -> None:
         self.calls: list[dict] = []
+        #: The Authorization header of each call (None: none sent).
+        self.authorizations: list[str | None] = []
         self.delay_seconds = delay_seconds
         self.active: dict[str, int] = {}
         self.max_concurrent_per_sender = 0
         self.max_concurrent_total = 0
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
-        assert request.url.path == "/webhooks/rest/webhook"
+        assert request.url.path == RASA_WEBHOOK_PATH
         body = json.loads(request.content)
+        self.authorizations.append(request.headers.get("authorization"))
         sender = body["sender"]
         self.active[sender] = self.active.get(sender, 0) + 1
         self.max_concurrent_per_sender = max(self.max_concurrent_per_sender, self.active[sender])

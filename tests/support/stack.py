@@ -44,6 +44,7 @@ from tests.support.fake_twilio import (
     signed_form,
 )
 from tests.support.services import PostgresServer, free_port, stop, wait_for_port
+from tests.support.web_chat import WebChatIds
 
 STARTUP_TIMEOUT_SECONDS = 180
 #: How long one turn (Rasa, the action server, the channel's sends) may take.
@@ -55,9 +56,11 @@ ADMIN_PASSWORD = "e2e-admin-password-123"
 TELEGRAM_SECRET = "e2e-webhook-secret"
 ACTION_SERVER_TOKEN = "e2e-action-server-token-0123456789abcdef"
 RASA_API_TOKEN = "e2e-rasa-api-token-0123456789abcdef012"
+RASA_CHANNEL_TOKEN = "e2e-rasa-channel-token-0123456789abcdef"
 #: The approved template that carries a consent code to a resident who has not written yet.
 CONSENT_CONTENT_SID = "HX" + "c0" * 16
 LINK_CONTENT_SID = "HX" + "d1" * 16
+NUMBER_CHANGE_CONTENT_SID = "HX" + "c1" * 16
 
 
 @dataclass
@@ -69,6 +72,8 @@ class Stack:
     twilio: FakeTwilio
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     specs: dict[str, ProcessSpec] = field(default_factory=dict)
+    #: The gateway issues web chat ids; tests name their conversations, this maps them.
+    web_ids: WebChatIds = field(default_factory=WebChatIds)
 
     def start(self, name: str) -> None:
         spec = self.specs[name]
@@ -104,9 +109,21 @@ class Stack:
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.gateway_port}"
 
+    def web_session(self, sender: str) -> str:
+        """The gateway-issued id of the web conversation a test calls ``sender``."""
+        with httpx.Client(base_url=self.gateway_url) as http:
+            return self.web_ids.of(http, sender)
+
+    def web_sender(self, sender: str) -> str:
+        """``web:<id>``: the sender id Rasa and the database know that conversation by."""
+        self.web_session(sender)
+        return self.web_ids.sender_id(sender)
+
     def chat(self, sender: str, text: str) -> list[dict[str, Any]]:
+        """One message in the web conversation the test calls ``sender``."""
+        session = self.web_session(sender)
         response = httpx.post(
-            f"{self.gateway_url}/api/chat", json={"sender": sender, "text": text}, timeout=60
+            f"{self.gateway_url}/api/chat", json={"sender": session, "text": text}, timeout=60
         )
         assert response.status_code == 200, f"{response.status_code}: {response.text}"
         return response.json()["replies"]
@@ -221,6 +238,9 @@ def stack(
     rasa_port, action_port, gateway_port = free_port(), free_port(), free_port()
     values = {
         "SADAR_ENV": "test",
+        # The most verbose level Sadar ships with: every debug line is covered by the
+        # check that no log holds personal data (tests/security/test_no_personal_data_in_logs.py).
+        "SADAR_LOG_LEVEL": "DEBUG",
         "SADAR_DATA_DIR": str(tmp_path_factory.mktemp("data")),
         "SADAR_DATABASE_URL": postgres.url(app_db),
         "SADAR_TRACKER_STORE_URL": postgres.libpq_url(tracker_db),
@@ -240,6 +260,7 @@ def stack(
         "SADAR_TWILIO_API_BASE_URL": twilio.base_url,
         "SADAR_WHATSAPP_CONSENT_CONTENT_SID": CONSENT_CONTENT_SID,
         "SADAR_WHATSAPP_LINK_CONTENT_SID": LINK_CONTENT_SID,
+        "SADAR_WHATSAPP_NUMBER_CHANGE_CONTENT_SID": NUMBER_CHANGE_CONTENT_SID,
         "SADAR_ADMIN_PASSWORD_HASH": hash_password(ADMIN_PASSWORD, iterations=10_000),
         # Every test message comes from 127.0.0.1 at machine speed: no human limits here
         # (tests/security/test_rate_limits.py checks them with small values).
@@ -247,6 +268,7 @@ def stack(
         "SADAR_CHAT_MESSAGES_PER_MINUTE_PER_SENDER": "1000",
         "SADAR_ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN,
         "SADAR_RASA_API_TOKEN": RASA_API_TOKEN,
+        "SADAR_RASA_CHANNEL_TOKEN": RASA_CHANNEL_TOKEN,
         # Every process starts on the same fixed day and hour, whenever the suite runs.
         **clock_environment(E2E_CLOCK_START),
     }
@@ -274,12 +296,28 @@ def stack(
             stop(process)
 
 
+#: Debian's chromium-driver (scripts/ensure-test-services installs it), pinned: Selenium
+#: Manager never looks for, or downloads, another one.
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+#: Read by Selenium Manager, should anything start it: no usage statistics, no network.
+SELENIUM_ENVIRONMENT = {"SE_AVOID_STATS": "true", "SE_OFFLINE": "true"}
+
+
+def chrome_service() -> Service:
+    """The pinned driver; Selenium skips Selenium Manager when the path is given."""
+    os.environ.update(SELENIUM_ENVIRONMENT)
+    if not CHROMEDRIVER.is_file():
+        pytest.fail(f"{CHROMEDRIVER} is needed: `make test` installs chromium-driver (Debian).")
+    return Service(executable_path=str(CHROMEDRIVER))
+
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     """Headless Chromium (Debian's chromium + chromium-driver) for the page tests."""
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.fail("chromium and chromedriver are needed: `make test` installs them (Debian).")
+    service = chrome_service()
+    chromium = shutil.which("chromium")
+    if not chromium:
+        pytest.fail("chromium is needed: `make test` installs it (Debian).")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in (
@@ -296,8 +334,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
         f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
     ):
         options.add_argument(flag)
-    # An explicit driver path: Selenium Manager never tries to download one.
-    chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    chrome = webdriver.Chrome(service=service, options=options)
     try:
         yield chrome
     finally:

@@ -21,6 +21,7 @@ from bot.understanding.address_messages import (
     channel_named,
     read_number_change,
     reminder_scope,
+    says_not_me,
 )
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -145,3 +146,20 @@ def test_a_channel_named_alone() -> None:
 def test_what_a_number_change_says(text: str, phone: str | None, reference: str | None) -> None:
     said = read_number_change(text)
     assert (said.phone, said.reference) == (phone, reference)
+
+
+@pytest.mark.parametrize(
+    ("text", "reported"),
+    [
+        ("BUKAN SAYA", True),
+        ("bukan saya!", True),
+        ("Ini bukan saya", True),
+        ("bkn sy", True),
+        ("bukan saya yang minta", True),
+        ("bukan", False),
+        ("saya bukan petani", False),
+        ("bukan saya mau daftar", False),
+    ],
+)
+def test_bukan_saya_is_read_only_as_the_whole_message(text: str, reported: bool) -> None:
+    assert says_not_me(text) is reported

@@ -6,8 +6,11 @@ import pytest
 from bot import messages
 from bot.conversation import MAX_MESSAGE_CHARS, ConversationRouter, RasaClient, RasaUnavailable
 from bot.domain.replies import BotReply, Button
+from bot.signed_metadata import signing_key, verified
 from tests.support.fake_rasa import FakeRasaREST
 from tests.support.services import free_port
+
+CHANNEL_TOKEN = "unit-rasa-channel-token-0123456789abcdef"
 
 
 def test_bot_reply_from_rasa_message_with_buttons() -> None:
@@ -26,15 +29,27 @@ def test_bot_reply_from_rasa_message_with_buttons() -> None:
     assert BotReply(text="x").as_json() == {"text": "x"}
 
 
-async def test_router_sends_text_and_metadata_to_rasa() -> None:
+async def test_router_sends_text_and_signed_metadata_to_rasa_with_the_channel_token() -> None:
     rasa = FakeRasaREST()
-    router = ConversationRouter(RasaClient("http://rasa", 5, http=rasa.client()))
+    client = RasaClient("http://rasa", 5, http=rasa.client(), channel_token=CHANNEL_TOKEN)
+    router = ConversationRouter(client)
     replies = await router.handle("tg:1", "  halo  ", {"start_parameter": "AGEN7"})
-    assert rasa.calls == [
-        {"sender": "tg:1", "message": "halo", "metadata": {"start_parameter": "AGEN7"}}
-    ]
+    (call,) = rasa.calls
+    assert (call["sender"], call["message"]) == ("tg:1", "halo")
+    key = signing_key(CHANNEL_TOKEN)
+    assert verified(key, "tg:1", call["metadata"]) == {"start_parameter": "AGEN7"}
+    assert verified(key, "tg:2", call["metadata"]) == {}  # bound to its sender
+    assert rasa.authorizations == [f"Bearer {CHANNEL_TOKEN}"]
     assert replies[0].text == "echo: halo"
     assert replies[1].buttons == (Button("Daftar", "/start_registration"),)
+
+
+async def test_without_a_channel_token_no_metadata_is_sent_as_if_vouched_for() -> None:
+    rasa = FakeRasaREST()
+    router = ConversationRouter(RasaClient("http://rasa", 5, http=rasa.client()))
+    await router.handle("tg:1", "halo", {"start_parameter": "AGEN7"})
+    assert rasa.calls == [{"sender": "tg:1", "message": "halo"}]
+    assert rasa.authorizations == [None]
 
 
 async def test_router_answers_empty_and_too_long_messages_without_calling_rasa() -> None:

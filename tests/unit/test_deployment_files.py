@@ -27,7 +27,11 @@ INTERPOLATION_ENV = {
     "SADAR_PII_ENCRYPTION_KEYS": "a2V5LWZvci10ZXN0cy1vbmx5LTAwMDAwMDAwMDAwMDA=",
     "SADAR_ACTION_SERVER_TOKEN": "t" * 40,
     "SADAR_RASA_API_TOKEN": "r" * 40,
+    "SADAR_RASA_CHANNEL_TOKEN": "c" * 40,
+    "SADAR_TRUSTED_PROXIES": "172.18.0.1",
 }
+#: The values above that are secrets (none may reach a command line).
+SECRETS = {k: v for k, v in INTERPOLATION_ENV.items() if k != "SADAR_TRUSTED_PROXIES"}
 
 
 @pytest.fixture(scope="module")
@@ -159,13 +163,61 @@ def test_only_the_gateway_publishes_a_port_and_the_backend_is_internal(
     assert compose["networks"]["backend"] == {"internal": True}
     for name in ("rasa", "actions", "postgres", "redis"):
         assert services[name]["networks"] == ["backend"], name
-    assert "--auth-token" in services["rasa"]["command"]
+    # Rasa's API is on, its token handed over by the launcher from the environment.
+    assert services["rasa"]["entrypoint"] == ["python", "-m", "nlu.serve"]
+    assert "--enable-api" in services["rasa"]["command"]
+    assert "--auth-token" not in services["rasa"]["command"]
     gateway = services["gateway"]["command"]
     allowed = gateway[gateway.index("--forwarded-allow-ips") + 1]
     assert "*" not in allowed  # proxy headers only from configured proxies
 
 
-@pytest.mark.parametrize("missing", ["SADAR_ACTION_SERVER_TOKEN", "SADAR_RASA_API_TOKEN"])
+def _interpolated_compose() -> dict[str, Any]:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail("docker-compose not found: `make test` installs Debian's docker-compose.")
+    result = subprocess.run(
+        [binary, "-f", str(COMPOSE_FILE), "config"],
+        env={**os.environ, **INTERPOLATION_ENV},
+        capture_output=True, text=True, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_no_secret_is_on_any_command_line_in_compose() -> None:
+    """`ps` on the host and `docker inspect` show every container's command line: secrets
+    go in the environment only (Rasa's API token through nlu/serve.py)."""
+    services = _interpolated_compose()["services"]
+    for name, service in services.items():
+        argv = [str(part) for key in ("entrypoint", "command") for part in (service.get(key) or [])]
+        argv += [str(part) for part in (service.get("healthcheck") or {}).get("test", [])]
+        for variable, value in SECRETS.items():
+            assert not any(value in part for part in argv), (
+                f"{name}: {variable} on its command line"
+            )
+    rasa_env = services["rasa"]["environment"]
+    for variable in ("SADAR_RASA_API_TOKEN", "SADAR_RASA_CHANNEL_TOKEN"):
+        assert rasa_env[variable] == INTERPOLATION_ENV[variable]
+    for name in ("gateway", "actions"):
+        env = services[name]["environment"]
+        assert env["SADAR_RASA_CHANNEL_TOKEN"] == INTERPOLATION_ENV["SADAR_RASA_CHANNEL_TOKEN"]
+
+
+def test_compose_has_no_trusted_proxy_default_that_merges_every_client() -> None:
+    """Behind a proxy, a default of 127.0.0.1 made every client the proxy's one address (the
+    per-address chat limit and admin lockout then hit everyone): compose asks for the value."""
+    env = {k: v for k, v in {**os.environ, **INTERPOLATION_ENV}.items()}
+    del env["SADAR_TRUSTED_PROXIES"]
+    result = compose_config(env)
+    assert result.returncode != 0 and "SADAR_TRUSTED_PROXIES" in result.stderr
+    gateway = _interpolated_compose()["services"]["gateway"]["command"]
+    assert gateway[gateway.index("--forwarded-allow-ips") + 1] == "172.18.0.1"
+
+
+@pytest.mark.parametrize(
+    "missing", ["SADAR_ACTION_SERVER_TOKEN", "SADAR_RASA_API_TOKEN", "SADAR_RASA_CHANNEL_TOKEN"]
+)
 def test_compose_requires_the_internal_tokens(missing: str) -> None:
     env = {k: v for k, v in {**os.environ, **INTERPOLATION_ENV}.items() if k != missing}
     result = compose_config(env)
@@ -177,6 +229,24 @@ def test_sadar_run_closes_the_action_server_and_rasas_api() -> None:
     token = specs["actions"].env["SADAR_ACTION_SERVER_TOKEN"]
     assert len(token) >= 32 and specs["rasa"].env["SADAR_ACTION_SERVER_TOKEN"] == token
     rasa = specs["rasa"].argv
-    assert rasa[rasa.index("--auth-token") + 1] == specs["rasa"].env["SADAR_RASA_API_TOKEN"]
+    assert rasa[1:3] == ["-m", "nlu.serve"] and "--enable-api" in rasa
+    assert len(specs["rasa"].env["SADAR_RASA_API_TOKEN"]) >= 32
+    channel = specs["gateway"].env["SADAR_RASA_CHANNEL_TOKEN"]
+    assert len(channel) >= 32 and specs["rasa"].env["SADAR_RASA_CHANNEL_TOKEN"] == channel
+    assert specs["actions"].env["SADAR_RASA_CHANNEL_TOKEN"] == channel
+    for spec in specs.values():
+        for name, token in local_secrets_of(specs["rasa"]).items():
+            assert not any(token in part for part in spec.argv), f"{name} in {spec.name}'s argv"
     assert rasa[rasa.index("--interface") + 1] == "127.0.0.1"
     assert Settings(_env_file=None).action_server_host == "127.0.0.1"
+
+
+def local_secrets_of(spec: Any) -> dict[str, str]:
+    return {
+        name: spec.env[name]
+        for name in (
+            "SADAR_ACTION_SERVER_TOKEN",
+            "SADAR_RASA_API_TOKEN",
+            "SADAR_RASA_CHANNEL_TOKEN",
+        )
+    }

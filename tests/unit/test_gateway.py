@@ -6,16 +6,21 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot import messages
+from bot.db.migrate import upgrade
 from bot.gateway.app import create_app
 from bot.settings import Settings
 from tests.support.fake_rasa import FakeRasaREST
 from tests.support.services import free_port
+from tests.support.web_chat import WebChatIds, new_session, sender_id_of
 
 AUTH_TOKEN = "twilio-auth-token-for-tests"
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path, **overrides)
+    """Settings on a migrated SQLite database: the web chat's issued ids live there."""
+    settings = Settings(_env_file=None, data_dir=tmp_path, **overrides)
+    upgrade(settings.database_url)
+    return settings
 
 
 @pytest.fixture
@@ -31,7 +36,8 @@ def client(tmp_path: Path, rasa: FakeRasaREST):
 
 
 def test_chat_returns_rasa_replies_with_buttons(client: TestClient, rasa: FakeRasaREST) -> None:
-    response = client.post("/api/chat", json={"sender": "abc", "text": "halo"})
+    session = new_session(client)
+    response = client.post("/api/chat", json={"sender": session, "text": "halo"})
     assert response.status_code == 200
     assert response.json() == {
         "replies": [
@@ -39,10 +45,10 @@ def test_chat_returns_rasa_replies_with_buttons(client: TestClient, rasa: FakeRa
             {"text": "Pilih:", "buttons": [{"title": "Daftar", "payload": "/start_registration"}]},
         ]
     }
-    assert rasa.calls[0]["sender"] == "web:abc"
+    assert rasa.calls[0]["sender"] == sender_id_of(session)
 
 
-@pytest.mark.parametrize("sender", ["tg:123", "wa:+62812", "", "a b", "x" * 65])
+@pytest.mark.parametrize("sender", ["tg:123", "wa:+62812", "", "a b", "x" * 65, "abc"])
 def test_web_clients_cannot_use_other_namespaces_or_odd_ids(
     client: TestClient, rasa: FakeRasaREST, sender: str
 ) -> None:
@@ -52,7 +58,7 @@ def test_web_clients_cannot_use_other_namespaces_or_odd_ids(
 
 
 def test_retried_message_id_is_processed_once(client: TestClient, rasa: FakeRasaREST) -> None:
-    body = {"sender": "abc", "text": "halo", "message_id": "m-1"}
+    body = {"sender": new_session(client), "text": "halo", "message_id": "m-1"}
     first = client.post("/api/chat", json=body)
     second = client.post("/api/chat", json=body)
     assert first.json() == second.json()
@@ -66,7 +72,7 @@ def test_rasa_down_gives_a_polite_503_and_allows_a_retry(tmp_path: Path) -> None
         tmp_path, rasa_url=f"http://127.0.0.1:{free_port()}", rasa_timeout_seconds=2
     )
     with TestClient(create_app(settings)) as client:
-        body = {"sender": "abc", "text": "halo", "message_id": "m-1"}
+        body = {"sender": new_session(client), "text": "halo", "message_id": "m-1"}
         response = client.post("/api/chat", json=body)
         assert response.status_code == 503
         assert response.json() == {"replies": [{"text": messages.RASA_UNAVAILABLE}]}
@@ -90,9 +96,10 @@ def test_whatsapp_webhook_without_configuration_says_so(tmp_path: Path) -> None:
 def test_opening_the_page_sends_the_greeting_payload_on_the_visitors_behalf(
     client: TestClient, rasa: FakeRasaREST
 ) -> None:
-    response = client.post("/api/chat/start", json={"sender": "visitor-1"})
+    ids = WebChatIds()
+    response = client.post("/api/chat/start", json={"sender": ids.of(client, "visitor-1")})
     assert response.status_code == 200
-    assert rasa.calls == [{"sender": "web:visitor-1", "message": "/greet"}]
+    assert rasa.calls == [{"sender": ids.sender_id("visitor-1"), "message": "/greet"}]
     assert response.json()["replies"][0]["text"] == "echo: /greet"
     bad = client.post("/api/chat/start", json={"sender": "wa:+628123"})
     assert bad.status_code == 422 and len(rasa.calls) == 1

@@ -16,6 +16,7 @@ def production(**overrides: object) -> Settings:
         "pii_encryption_keys": GOOD_FERNET,
         "action_server_token": "a" * 40,
         "rasa_api_token": "r" * 40,
+        "rasa_channel_token": "c" * 40,
     }
     return Settings(_env_file=None, **{**values, **overrides})
 
