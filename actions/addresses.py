@@ -1,7 +1,8 @@
 """A participant's addresses from chat: linking WhatsApp ("hubungkan wa", the end of a web
 chat registration, Telegram's offer), changing number ("ganti nomor 0813…", or an agent's
 "ganti nomor SDR-… 0813…"), and the code typed back. Rules live in
-bot.services.addresses; wording in domain.yml."""
+bot.services.addresses.linking (a purpose of bot.services.one_time_codes); wording in
+domain.yml."""
 
 from __future__ import annotations
 
@@ -17,21 +18,22 @@ from actions.agents import enrolled_agent
 from actions.outbox import get_outbox
 from actions.reading import message_text
 from actions.responses import response_text
-from bot.app_context import get_app_context
+from bot.app_context import AppContext, get_app_context
 from bot.domain.addresses import LinkPurpose
-from bot.services.addresses import (
+from bot.services.addresses.linking import (
     CodeText,
     LinkOutcome,
     LinkRequest,
     LinkRequestResult,
     LinkResult,
-    NoticeText,
 )
+from bot.services.addresses.number_change import NoticeText
 from bot.services.agents import AgentRef, audit_agent
 from bot.understanding.address_messages import read_number_change
 
 
 async def request_link(
+    context: AppContext,
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
     domain: DomainDict,
@@ -41,7 +43,6 @@ async def request_link(
     reference: str | None = None,
 ) -> LinkRequest:
     """Send the code (or link at once) and tell the person what happens next."""
-    context = get_app_context()
     minutes = context.settings.consent_code_valid_minutes
     wording = (
         "utter_link_code_message"
@@ -53,7 +54,7 @@ async def request_link(
         context.settings.whatsapp_link_content_sid,
     )
     request = await context.address_book.request(
-        get_outbox(),
+        get_outbox(context),
         tracker.sender_id,
         phone,
         purpose,
@@ -79,7 +80,7 @@ class ActionLinkWhatsapp(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         phone = read_number_change(message_text(tracker)).phone
-        await request_link(dispatcher, tracker, domain, phone, LinkPurpose.ADD)
+        await request_link(get_app_context(), dispatcher, tracker, domain, phone, LinkPurpose.ADD)
         return []
 
 
@@ -94,13 +95,15 @@ class ActionChangeNumber(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        context = get_app_context()
         said = read_number_change(message_text(tracker))
-        agent = await enrolled_agent(tracker)
+        agent = await enrolled_agent(context, tracker)
         if agent is not None and said.reference is not None:
             if said.phone is None:
                 dispatcher.utter_message(response="utter_agent_change_number_help")
                 return []
             requested = await request_link(
+                context,
                 dispatcher,
                 tracker,
                 domain,
@@ -109,20 +112,19 @@ class ActionChangeNumber(Action):
                 agent=agent,
                 reference=said.reference,
             )
-            await audit_refused_change(agent, requested, said.reference)
+            await audit_refused_change(context, agent, requested, said.reference)
             return []
         if said.phone is None:
             response = "utter_agent_change_number_help" if agent else "utter_change_number_ask"
             dispatcher.utter_message(response=response)
             return []
-        await request_link(dispatcher, tracker, domain, said.phone, LinkPurpose.REPLACE)
+        await request_link(context, dispatcher, tracker, domain, said.phone, LinkPurpose.REPLACE)
         return []
 
 
-async def tell_number_change(domain: DomainDict, outcome: LinkOutcome) -> None:
+async def tell_number_change(context: AppContext, domain: DomainDict, outcome: LinkOutcome) -> None:
     """After a number change: the number left hears where reminders went and how to report
     it ("BUKAN SAYA"); an agent's change is shown on the new number too."""
-    context = get_app_context()
 
     def wording(name: str) -> Callable[[str], str]:
         text = response_text(domain, name)
@@ -133,18 +135,19 @@ async def tell_number_change(domain: DomainDict, outcome: LinkOutcome) -> None:
         wording("utter_number_change_notice_new"),
         context.settings.whatsapp_number_change_content_sid,
     )
-    await context.address_book.tell_number_change(
-        get_outbox(), outcome, notice, context.clock.now()
+    await context.number_changes.tell_number_change(
+        get_outbox(context), outcome, notice, context.clock.now()
     )
 
 
-async def audit_refused_change(agent: AgentRef, requested: LinkRequest, reference: str) -> None:
+async def audit_refused_change(
+    context: AppContext, agent: AgentRef, requested: LinkRequest, reference: str
+) -> None:
     """An agent's number change that did not start (another village's resident, an unknown
     reference, a code that could not be sent …) is in the audit trail too, with the
     reference typed and never the number."""
     if requested.result in (LinkRequestResult.SENT, LinkRequestResult.LINKED):
         return
-    context = get_app_context()
     await asyncio.to_thread(
         audit_agent,
         context.unit_of_work(),

@@ -12,15 +12,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.actions import message_from
 from actions.outbox import get_outbox
 from actions.payments import report_own_payment
-from actions.reading import latest_intent
+from actions.reading import latest_entity_values, latest_intent, message_from, message_text
 from actions.responses import response_text
 from bot import messages
 from bot.app_context import AppContext, get_app_context
 from bot.domain.formatting import bulan, rupiah
-from bot.services.addresses import unreachable_in_village
+from bot.services.addresses.agent_report import unreachable_in_village
 from bot.services.agent_payments import (
     AgentPaymentLimits,
     AgentPaymentResult,
@@ -52,24 +51,22 @@ log = logging.getLogger(__name__)
 MAX_LINES = 12
 
 
-async def enrolled_agent(tracker: Tracker) -> AgentRef | None:
+async def enrolled_agent(context: AppContext, tracker: Tracker) -> AgentRef | None:
     """The active agent this conversation belongs to; checked on every agent request."""
-    context = get_app_context()
     return await asyncio.to_thread(
         agent_for_sender, context.unit_of_work(), context.hash_key, tracker.sender_id
     )
 
 
 async def agent_for_request(
-    tracker: Tracker, dispatcher: CollectingDispatcher, request: str
+    context: AppContext, tracker: Tracker, dispatcher: CollectingDispatcher, request: str
 ) -> AgentRef | None:
     """The enrolled agent making ``request``, audited; anyone else is told it is for agents
     only (and gets None)."""
-    agent = await enrolled_agent(tracker)
+    agent = await enrolled_agent(context, tracker)
     if agent is None:
         dispatcher.utter_message(response="utter_agent_only")
         return None
-    context = get_app_context()
     await asyncio.to_thread(
         audit_agent, context.unit_of_work(), agent, request, context.clock.now()
     )
@@ -99,7 +96,7 @@ class ActionAgent(Action):
     ) -> list[EventType]:
         context = get_app_context()
         intent = latest_intent(tracker) or "agent_menu"
-        agent = await agent_for_request(tracker, dispatcher, intent)
+        agent = await agent_for_request(context, tracker, dispatcher, intent)
         if agent is None:
             return []
         today = context.clock.today()
@@ -203,11 +200,11 @@ class ActionAgentPayment(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        agent = await enrolled_agent(tracker)
+        agent = await enrolled_agent(context, tracker)
         if agent is None:
-            await report_own_payment(dispatcher, tracker)
+            await report_own_payment(context, dispatcher, tracker)
             return []
-        request = read_payment_request(tracker.latest_message.get("text") or "")
+        request = read_payment_request(message_text(tracker))
         references, months = request.references, request.months
         if not references or months is None:  # an agent must say it: nothing is assumed
             dispatcher.utter_message(response="utter_agent_payment_help")
@@ -280,11 +277,10 @@ class ActionAgentDispute(Action):
     ) -> list[EventType]:
         context = get_app_context()
         nothing_to_confirm: list[EventType] = [SlotSet("dispute_requested", None)]
-        agent = await agent_for_request(tracker, dispatcher, "agent_dispute")
+        agent = await agent_for_request(context, tracker, dispatcher, "agent_dispute")
         if agent is None:
             return nothing_to_confirm
-        niks = [e.get("value") for e in tracker.latest_message.get("entities") or []
-                if e.get("entity") == "nik"]  # fmt: skip
+        niks = latest_entity_values(tracker, "nik")
         if len(niks) != 1:
             dispatcher.utter_message(response="utter_agent_dispute_help")
             return nothing_to_confirm
@@ -340,7 +336,9 @@ class ActionAgentDisputeDecide(Action):
             SlotSet("dispute_reference", None),
             SlotSet("dispute_confirmed", None),
         ]
-        agent = await enrolled_agent(tracker)  # checked again: a suspended agent decides nothing
+        agent = await enrolled_agent(
+            context, tracker
+        )  # checked again: a suspended agent decides nothing
         if agent is None:
             dispatcher.utter_message(response="utter_agent_only")
             return done
@@ -366,7 +364,7 @@ async def tell_about_release(context: AppContext, outcome: DisputeOutcome) -> No
     if notice is None:
         return
     await tell_release(
-        get_outbox(),
+        get_outbox(context),
         context.channel_log,
         notice,
         messages.DISPUTE_RELEASED_FOR_RESIDENT.format(

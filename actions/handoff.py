@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions.outbox import get_outbox
 from actions.reading import latest_entity_value
 from actions.responses import response_text
-from bot.app_context import get_app_context
+from bot.app_context import AppContext
 from bot.domain.replies import BotReply
 from bot.domain.senders import channel_of
 from bot.privacy import mask_sender
@@ -45,9 +45,9 @@ def recent_texts(tracker: Tracker, count: int) -> list[str]:
 
 
 async def start_handoff(
-    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    context: AppContext, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
 ) -> None:
-    context = get_app_context()
+    """Opens the ticket, tells the resident who answers, and sends the agent the question."""
     sender_id = tracker.sender_id
     recent = recent_texts(tracker, context.handoff_policy.context_messages)
     opened = await asyncio.to_thread(
@@ -88,6 +88,6 @@ async def start_handoff(
         village=opened.village or "-",
         context="\n".join(f"• {masked_text(text)}" for text in recent) or "-",
     )
-    outbox = get_outbox()
+    outbox = get_outbox(context)
     if outbox.has_channel(channel_of(opened.agent_address)):
         await outbox.send(opened.agent_address, BotReply(text=notice), purpose="handoff")

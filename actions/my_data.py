@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.actions import message_from
+from actions.reading import message_from
 from actions.responses import response_text
 from bot.app_context import get_app_context
 from bot.domain.formatting import bulan, programmes, rupiah, tanggal

@@ -25,6 +25,7 @@ from bot.domain.senders import channel_of
 from bot.privacy import mask_digits, mask_sender
 from bot.services.agents import AgentRef
 from bot.services.on_behalf import CodeOutcome, CodeResult, HeldRegistration
+from bot.services.one_time_codes import LINKING
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ async def send_consent_code(
     """The code message in the agent's name (domain.yml), sent by the on-behalf service."""
     minutes = context.settings.consent_code_valid_minutes
     return await context.on_behalf.send_code(
-        get_outbox(),
+        get_outbox(context),
         agent,
         agent_sender_id,
         registration,
@@ -88,9 +89,10 @@ class ActionAskResidentConsent(Action):
 
 
 class ActionConfirmConsentCode(Action):
-    """A one-time code typed back: one that links a WhatsApp number (actions/addresses.py)
-    when such a link waits for this conversation, else the code an agent's registration
-    sent to the resident's own phone."""
+    """A one-time code typed back, answered by the purpose this conversation waits for
+    (bot.services.one_time_codes): linking a WhatsApp number or a number change
+    (actions/addresses.py), or the code an agent's registration sent to the resident's own
+    phone."""
 
     def name(self) -> str:
         return "action_confirm_consent_code"
@@ -100,10 +102,19 @@ class ActionConfirmConsentCode(Action):
     ) -> list[EventType]:
         context = get_app_context()
         text, now = message_text(tracker), context.clock.now()
-        linked = await asyncio.to_thread(context.address_book.confirm, tracker.sender_id, text, now)
-        if linked is not None:  # a code linking a WhatsApp number waits here
+        awaited = await asyncio.to_thread(context.one_time_codes.awaited_by, tracker.sender_id)
+        if awaited is None:
+            dispatcher.utter_message(response="utter_consent_code_nothing_waiting")
+            return []
+        if awaited in LINKING:
+            linked = await asyncio.to_thread(
+                context.address_book.confirm, tracker.sender_id, text, now
+            )
+            if linked is None:  # used meanwhile, in another turn
+                dispatcher.utter_message(response="utter_consent_code_nothing_waiting")
+                return []
             tell_link_outcome(dispatcher, linked)
-            await tell_number_change(domain, linked)
+            await tell_number_change(context, domain, linked)
             return []
         outcome = await asyncio.to_thread(context.on_behalf.confirm, tracker.sender_id, text, now)
         result = outcome.result
@@ -124,11 +135,11 @@ class ActionConfirmConsentCode(Action):
             dispatcher.utter_message(response="utter_nik_already_registered")
         else:
             dispatcher.utter_message(response=f"utter_consent_code_{result.value}")
-        await self._tell_agent(domain, outcome)
+        await self._tell_agent(context, domain, outcome)
         return []
 
     @staticmethod
-    async def _tell_agent(domain: DomainDict, outcome: CodeOutcome) -> None:
+    async def _tell_agent(context: AppContext, domain: DomainDict, outcome: CodeOutcome) -> None:
         """The agent hears how it ended; a wrong try is only the resident's business."""
         if outcome.agent_sender_id is None or outcome.result is CodeResult.WRONG:
             return
@@ -136,7 +147,7 @@ class ActionConfirmConsentCode(Action):
             name=outcome.resident_name,
             reference=outcome.registered.reference if outcome.registered else "",
         )
-        outbox = get_outbox()
+        outbox = get_outbox(context)
         recipient = outcome.agent_sender_id
         if not outbox.has_channel(channel_of(recipient)):
             log.info("agent %s has no channel to be told on", mask_sender(recipient))

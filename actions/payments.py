@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.reading import latest_intent, message_text
 from actions.responses import response_text
-from bot.app_context import get_app_context
+from bot.app_context import AppContext, get_app_context
 from bot.domain.senders import channel_of
 from bot.services.payments import report_own_payment as store_own_report
 from bot.services.reminder_preferences import PreferenceScope, set_reminders
@@ -65,14 +65,15 @@ class ActionReportPayment(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        await report_own_payment(dispatcher, tracker)
+        await report_own_payment(get_app_context(), dispatcher, tracker)
         return []
 
 
-async def report_own_payment(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+async def report_own_payment(
+    context: AppContext, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> None:
     """The sender says they paid: stored unverified for their own registration."""
-    context = get_app_context()
-    months = months_said(tracker.latest_message.get("text") or "")
+    months = months_said(message_text(tracker))
     result = await asyncio.to_thread(
         store_own_report,
         context.unit_of_work(),

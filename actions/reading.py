@@ -1,4 +1,5 @@
-"""What the latest message of a tracker says, as Rasa's NLU read it (intent, entities)."""
+"""The one reader of a tracker's latest message, as Rasa's NLU read it: every action reads
+it here (``message_from`` for the interpreter's ``Message``; the helpers for one part)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,52 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from bot.understanding.interpreter import Entity, Message
+
+
+def _latest(tracker: Tracker) -> dict[str, Any]:
+    return tracker.latest_message or {}
+
+
+def message_from(tracker: Tracker) -> Message:
+    """The latest message as the interpreter reads it (text, intent, entities, ranking)."""
+    latest = _latest(tracker)
+    intent = latest.get("intent") or {}
+    return Message(
+        text=(latest.get("text") or "").strip(),
+        intent=intent.get("name"),
+        confidence=float(intent.get("confidence") or 0.0),
+        entities=tuple(
+            Entity(e.get("entity", ""), e.get("value"), e.get("start"), e.get("end"))
+            for e in latest.get("entities") or []
+        ),
+        ranking=tuple(
+            (r.get("name", ""), float(r.get("confidence") or 0.0))
+            for r in latest.get("intent_ranking") or []
+        ),
+    )
+
 
 def latest_intent(tracker: Tracker) -> str | None:
-    return (tracker.latest_message.get("intent") or {}).get("name")
+    return message_from(tracker).intent
 
 
 def latest_entity_value(tracker: Tracker, entity: str) -> Any:
-    for item in tracker.latest_message.get("entities") or []:
-        if item.get("entity") == entity:
-            return item.get("value")
-    return None
+    """The first value of ``entity`` in the latest message (None without one)."""
+    return message_from(tracker).entity(entity)
+
+
+def latest_entity_values(tracker: Tracker, entity: str) -> list[Any]:
+    """Every value of ``entity`` in the latest message, in order."""
+    return [e.value for e in message_from(tracker).entities if e.name == entity]
 
 
 def message_text(tracker: Tracker) -> str:
-    """The latest message as the person typed it ("" for none)."""
-    return str(tracker.latest_message.get("text") or "")
+    """The latest message exactly as the person typed it ("" for none)."""
+    return str(_latest(tracker).get("text") or "")
+
+
+def latest_metadata(tracker: Tracker) -> Any:
+    """What the channel sent with the latest message (signed by the gateway when it
+    vouches for it: bot/signed_metadata.py)."""
+    return _latest(tracker).get("metadata")

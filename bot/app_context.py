@@ -1,10 +1,12 @@
-"""Process-wide resources (settings, database engine), built on first use, not at import."""
+"""Process-wide resources (settings, database engine, the services built on them), built on
+first use, not at import, and each built once per context. What talks to people (the Outbox,
+the conversation router, the reminder dispatcher) is assembled from this in bot/bootstrap.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,18 +15,24 @@ from bot.crypto import PiiCipher
 from bot.db.engine import make_engine, make_session_factory
 from bot.domain.clock import Clock, clock_starting_at
 from bot.domain.consent import CodePolicy
-from bot.services.addresses import AddressBook
+from bot.services.addresses.linking import AddressBook
+from bot.services.addresses.number_change import NumberChanges
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
 from bot.services.handoff import HandoffPolicy
 from bot.services.handoff_relay import HandoffRelay
 from bot.services.on_behalf import OnBehalfRegistrations
+from bot.services.one_time_codes import OneTimeCodes
 from bot.services.unit_of_work import UnitOfWork
 from bot.settings import Settings, get_settings
 
 
 @dataclass(frozen=True)
 class AppContext:
+    """One per process (``get_app_context``; the gateway and tests build their own). Its
+    services hold no per-request state, so each is built on first use and then kept
+    (``cached_property`` writes past the frozen dataclass into the instance's own dict)."""
+
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
@@ -40,11 +48,11 @@ class AppContext:
         """A new unit of work for one use case (services commit through it)."""
         return UnitOfWork(self.sessions)
 
-    @property
+    @cached_property
     def channel_log(self) -> ChannelLog:
         return ChannelLog(self.unit_of_work, self.hash_key, self.cipher, self.clock)
 
-    @property
+    @cached_property
     def handoff_policy(self) -> HandoffPolicy:
         return HandoffPolicy(
             answer_within=timedelta(minutes=self.settings.handoff_answer_minutes),
@@ -52,11 +60,13 @@ class AppContext:
         )
 
     def handoff_relay(self, courier: Courier) -> HandoffRelay:
+        """A relay sending through ``courier``; bot/bootstrap.py builds the one a process
+        uses, with that process's Outbox."""
         return HandoffRelay(
             self.unit_of_work, self.cipher, self.hash_key, courier, self.clock, self.handoff_policy
         )
 
-    @property
+    @cached_property
     def code_policy(self) -> CodePolicy:
         """One-time codes (consent from a resident's phone, linking a number) share rules."""
         return CodePolicy(
@@ -64,15 +74,25 @@ class AppContext:
             max_attempts=self.settings.consent_code_max_attempts,
         )
 
-    @property
+    @cached_property
+    def one_time_codes(self) -> OneTimeCodes:
+        """The one service for one-time codes; linking, number change and walk-in consent
+        are its purposes."""
+        return OneTimeCodes(self.unit_of_work, self.cipher, self.hash_key, self.code_policy)
+
+    @cached_property
     def on_behalf(self) -> OnBehalfRegistrations:
         return OnBehalfRegistrations(
-            self.unit_of_work, self.cipher, self.hash_key, self.code_policy
+            self.unit_of_work, self.cipher, self.hash_key, self.one_time_codes
         )
 
-    @property
+    @cached_property
     def address_book(self) -> AddressBook:
-        return AddressBook(self.unit_of_work, self.cipher, self.hash_key, self.code_policy)
+        return AddressBook(self.unit_of_work, self.cipher, self.hash_key, self.one_time_codes)
+
+    @cached_property
+    def number_changes(self) -> NumberChanges:
+        return NumberChanges(self.unit_of_work, self.cipher, self.hash_key)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> AppContext:

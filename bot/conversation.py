@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import httpx
 
 from bot import messages, metrics
-from bot.domain.replies import BotReply, for_delivery
+from bot.domain.replies import BotReply, Button, for_delivery
 from bot.domain.senders import InvalidSenderId, channel_of
 from bot.privacy import mask_sender
 from bot.shared_state import MemoryStore, SharedStore
@@ -39,10 +39,15 @@ OFFERS_TTL_SECONDS = 24 * 3600
 
 
 class OfferedButtons:
-    """The button payloads last offered to each sender. Rasa reads any text that starts
-    with "/" as an intent with entities ('/inform{"nik": …}'), so typed text is passed on
-    as a button press only when it is one of the payloads that sender was just offered;
-    anything else loses its "/" and is read as words."""
+    """The buttons last offered to each sender: one record per sender, written once per
+    turn, the one memory of offers for every channel.
+
+    Rasa reads any text that starts with "/" as an intent with entities ('/inform{"nik": …}'),
+    so typed text is passed on as a button press only when it is one of the payloads of the
+    sender's last turn that Rasa answered; anything else loses its "/" and is read as words.
+    A channel without buttons (WhatsApp) lists the last reply's buttons as numbered options;
+    ``numbered`` gives them back, so that "2" presses the second, until a turn ends without
+    options."""
 
     def __init__(self, store: SharedStore, key_of: Callable[[str], str]):
         self._store = store
@@ -51,16 +56,41 @@ class OfferedButtons:
     def _key(self, sender_id: str) -> str:
         return f"offers:{self._key_of(sender_id)}"
 
-    async def remember(self, sender_id: str, replies: list[BotReply]) -> None:
-        payloads = sorted({b.payload for r in replies for b in r.buttons})
-        if payloads:
-            await self._store.put(self._key(sender_id), json.dumps(payloads), OFFERS_TTL_SECONDS)
+    async def _saved(self, sender_id: str) -> tuple[list[str], tuple[Button, ...]]:
+        saved = json.loads(await self._store.get(self._key(sender_id)) or "{}")
+        if isinstance(saved, list):  # written before the numbered options joined the record
+            return saved, ()
+        numbered = tuple(Button(title, payload) for title, payload in saved.get("numbered", ()))
+        return saved.get("payloads", []), numbered
+
+    async def remember(
+        self, sender_id: str, replies: list[BotReply], *, from_rasa: bool = True
+    ) -> None:
+        """The end of a turn. ``from_rasa``: Rasa answered, so its buttons are what may be
+        pressed now. A turn Sadar answered itself (empty, too long, a conversation with a
+        person, a report) keeps the last Rasa turn's payloads but its own options (none,
+        usually) replace the numbered ones."""
+        numbered = next((r.buttons for r in reversed(replies) if r.buttons), ())
+        if from_rasa:
+            payloads = sorted({b.payload for r in replies for b in r.buttons})
+        else:
+            payloads, before = await self._saved(sender_id)
+            if not numbered and not before:
+                return  # nothing changes
+        if payloads or numbered:
+            record = {"payloads": payloads, "numbered": [[b.title, b.payload] for b in numbered]}
+            await self._store.put(self._key(sender_id), json.dumps(record), OFFERS_TTL_SECONDS)
         else:
             await self._store.delete(self._key(sender_id))
 
     async def allows(self, sender_id: str, text: str) -> bool:
-        saved = await self._store.get(self._key(sender_id))
-        return bool(saved) and text in json.loads(saved or "[]")
+        payloads, _ = await self._saved(sender_id)
+        return text in payloads
+
+    async def numbered(self, sender_id: str) -> tuple[Button, ...]:
+        """The options the sender's last message listed, in their order."""
+        _, buttons = await self._saved(sender_id)
+        return buttons
 
 
 def neutralised(text: str) -> str:
@@ -185,6 +215,16 @@ class ConversationRouter:
         self._offers = offers or OfferedButtons(MemoryStore(), lambda sender_id: sender_id)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
+    @property
+    def offers(self) -> OfferedButtons:
+        """What each sender was offered (a channel reads its numbered options here)."""
+        return self._offers
+
+    @property
+    def interceptor(self) -> Interceptor | None:
+        """What takes a message before Rasa (bot/bootstrap.py gives every process the same)."""
+        return self._interceptor
+
     def _lock_for(self, sender_id: str) -> asyncio.Lock:
         lock = self._locks.get(sender_id)
         if lock is None:
@@ -234,6 +274,7 @@ class ConversationRouter:
         if text.startswith("/") and not trusted and not await self._offers.allows(sender_id, text):
             log.info("typed payload from %s read as words", mask_sender(sender_id))
             text = neutralised(text)
+        from_rasa = False
         if not text:
             replies = [BotReply(text=messages.EMPTY_MESSAGE)]
         elif len(text) > MAX_MESSAGE_CHARS:
@@ -241,6 +282,7 @@ class ConversationRouter:
         elif (intercepted := await self._intercepted(sender_id, text)) is not None:
             replies = intercepted
         else:
+            from_rasa = True
             log.debug("-> rasa %s (%d chars)", mask_sender(sender_id), len(text))
             started = time.perf_counter()
             replies = await self._rasa.send(sender_id, text, metadata)
@@ -253,7 +295,7 @@ class ConversationRouter:
                 log.warning("Rasa gave no reply to %s", mask_sender(sender_id))
                 metrics.RASA_ERRORS.labels(reason="no_reply").inc()
                 replies = [BotReply(text=messages.NO_REPLY)]
-            await self._offers.remember(sender_id, replies)
+        await self._offers.remember(sender_id, replies, from_rasa=from_rasa)
         if deliver is not None:
             await deliver(for_delivery(replies))
         return replies

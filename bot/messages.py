@@ -113,7 +113,7 @@ HANDOFF_ADMINS = "petugas Sadar (admin)"
 #: To the resident when another agent (or the administrators) takes over their ticket.
 HANDOFF_NOW_ANSWERING = "Mulai sekarang yang membalas Anda: {agent} (agen Perisai)."
 HANDOFF_NOW_ADMINS = "Pertanyaan Anda kami teruskan ke petugas Sadar. Mohon tunggu balasannya."
-#: A number a number change left answered BUKAN SAYA (bot.gateway.number_change).
+#: A number a number change left answered BUKAN SAYA (bot.channels.whatsapp.not_me_handler).
 NUMBER_CHANGE_REPORTED = (
     "Terima kasih, laporan Anda sudah kami catat ({ticket}). Agen desa akan menghubungi "
     "Anda di nomor ini untuk mengembalikan pendaftaran Anda."

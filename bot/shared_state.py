@@ -2,7 +2,7 @@
 otherwise in-process implementations with the same behaviour for a single machine.
 
 Two things live here: a small key-value store with atomic claims (duplicate deliveries,
-the last options shown to a WhatsApp sender) and rate limiters (channel throughput)."""
+the buttons last offered to each sender) and rate limiters (channel throughput)."""
 
 from __future__ import annotations
 

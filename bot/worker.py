@@ -15,6 +15,7 @@ import os
 import stat
 import threading
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -22,15 +23,14 @@ from typing import Any, TypeVar
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
-from bot.app_context import get_app_context
-from bot.channels.factory import build_outbox
+from bot import bootstrap
+from bot.app_context import AppContext, get_app_context
 from bot.channels.outbound import Outbox
 from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderState
 from bot.privacy import owner_only
 from bot.services.reminders import (
     PlanReport,
-    ReminderDispatcher,
     counts_by_state,
     enqueue_planned,
     plan,
@@ -67,9 +67,6 @@ def private_folder(path: Path) -> None:
         os.chmod(path, 0o700)
 
 
-huey = build_huey(get_settings())
-
-
 class AsyncRuntime:
     """One event loop per worker process, shared by Huey's worker threads, so that the
     Outbox's connections and rate limiter live in one place."""
@@ -82,72 +79,91 @@ class AsyncRuntime:
         return asyncio.run_coroutine_threadsafe(work, self._loop).result()
 
 
+class WorkerProcess:
+    """What a worker process builds once, through the composition root (bot/bootstrap.py),
+    and its tasks share: the event loop, the Outbox (made inside that loop: its clients
+    belong to it), the handoff relay and the reminder dispatcher."""
+
+    def __init__(self, context: AppContext) -> None:
+        self.context = context
+        self.runtime = AsyncRuntime()
+
+        async def make_outbox() -> Outbox:
+            return bootstrap.build_outbox(context)
+
+        self.outbox = self.runtime.run(make_outbox())
+        self.relay = bootstrap.build_relay(context, self.outbox)
+        self.dispatcher = bootstrap.build_dispatcher(context, self.outbox)
+
+
 #: Huey's worker threads start together; lru_cache alone may build two of these at once,
 #: and a second event loop would get the other loop's connections.
 _singletons = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _runtime() -> AsyncRuntime:
-    return AsyncRuntime()
+def _process() -> WorkerProcess:
+    return WorkerProcess(get_app_context())
 
 
-def runtime() -> AsyncRuntime:
+def worker_process() -> WorkerProcess:
+    """This process's loop, Outbox, relay and dispatcher, built on the first task."""
     with _singletons:
-        return _runtime()
+        return _process()
 
 
-def dispatcher() -> ReminderDispatcher:
-    with _singletons:
-        return _dispatcher()
+@dataclass(frozen=True)
+class ReminderQueue:
+    """The Huey instance and the reminder tasks registered on it. Calling a task puts it
+    on the queue (``queue.send_reminders(ids)``); a worker runs it."""
+
+    huey: Huey
+    send_reminders: Any  # huey's TaskWrapper: call to enqueue, .schedule() to delay
 
 
-def outbox() -> Outbox:
-    with _singletons:
-        return _outbox()
-
-
-@lru_cache(maxsize=1)
-def _outbox() -> Outbox:
-    context = get_app_context()
-
-    async def make_outbox() -> Outbox:  # the outbox's clients must be created inside the loop
-        return build_outbox(context.settings, context.channel_log)
-
-    return _runtime().run(make_outbox())
-
-
-@lru_cache(maxsize=1)
-def _dispatcher() -> ReminderDispatcher:
-    context = get_app_context()
-    settings = context.settings
-    return ReminderDispatcher(
-        context.unit_of_work,
-        context.cipher,
-        context.channel_log,
-        _outbox(),
-        load_calendar(),
-        settings.reminder_policy,
-        template_sid=settings.whatsapp_reminder_content_sid,
-        max_attempts=settings.reminder_max_attempts,
-        clock=context.clock,
+def build_queue(settings: Settings) -> ReminderQueue:
+    """The queue of ``settings`` with every task registered (under the names they always
+    had, so that tasks already queued still run)."""
+    huey = build_huey(settings)
+    send = huey.task(name="send_reminders")(send_reminders)
+    huey.periodic_task(crontab(minute="5"), name="plan_today")(plan_today)
+    huey.periodic_task(crontab(minute="*"), name="sweep")(sweep)
+    huey.periodic_task(crontab(minute="20", hour="19"), name="purge_conversations")(
+        purge_conversations
     )
+    return ReminderQueue(huey, send)
+
+
+@lru_cache(maxsize=1)
+def reminder_queue() -> ReminderQueue:
+    """This process's queue, built on first use (by the worker, or by whoever enqueues),
+    never at import."""
+    return build_queue(get_settings())
 
 
 def submit(reminder_ids: list[int], send_at: datetime) -> None:
     """Put a batch of reminder ids on the queue, to run at ``send_at`` (UTC)."""
+    task = reminder_queue().send_reminders
     wait = (send_at - get_app_context().clock.now()).total_seconds()
     if wait <= 0:
-        send_reminders(reminder_ids)
+        task(reminder_ids)
     else:
         # A delay rather than an absolute eta: Huey's own clock is the machine's, and the
         # application clock may be shifted (SADAR_CLOCK_STARTS_AT).
-        send_reminders.schedule(args=(reminder_ids,), delay=wait)
+        task.schedule(args=(reminder_ids,), delay=wait)
 
 
-@huey.task()
+def requeue(reminder_ids: list[int]) -> None:
+    """Put recovered reminders back on the queue, in batches of 500."""
+    task = reminder_queue().send_reminders
+    for start in range(0, len(reminder_ids), 500):
+        task(reminder_ids[start : start + 500])
+
+
 def send_reminders(reminder_ids: list[int]) -> None:
-    outcomes = runtime().run(dispatcher().send_batch(reminder_ids))
+    """The task: send one batch (registered on the queue by ``build_queue``)."""
+    process = worker_process()
+    outcomes = process.runtime.run(process.dispatcher.send_batch(reminder_ids))
     for outcome in outcomes:
         if outcome.retry_at is not None:  # night time or a backoff: come back later
             submit([outcome.reminder_id], outcome.retry_at)
@@ -184,9 +200,9 @@ def plan_and_enqueue(
     return report, queued
 
 
-@huey.periodic_task(crontab(minute="5"))
 def plan_today() -> None:
-    """Hourly and idempotent: catches participants registered or paid during the day."""
+    """Hourly (a periodic task) and idempotent: catches participants registered or paid
+    during the day."""
     # The planning calendar follows Western Indonesia (most participants); each reminder's
     # send moment is still computed in the participant's own zone.
     _, queued = plan_and_enqueue(get_app_context().clock.today())
@@ -194,30 +210,27 @@ def plan_today() -> None:
         log.info("planned and queued %d reminder(s)", queued)
 
 
-@huey.periodic_task(crontab(minute="*"))
 def sweep() -> None:
-    """Every minute: claims of dead workers, reminders the queue lost, registrations held
-    for a consent code nobody answered in time (deleted: no data without consent), and
-    conversations with an agent nobody answered or that went quiet (the resident is told)."""
-    idle = huey.pending_count() == 0
-    context = get_app_context()
+    """Every minute (a periodic task): claims of dead workers, reminders the queue lost,
+    registrations held for a consent code nobody answered in time (deleted: no data without
+    consent), and conversations with an agent nobody answered or that went quiet (the
+    resident is told)."""
+    idle = reminder_queue().huey.pending_count() == 0
+    process = worker_process()
+    context = process.context
     now = context.clock.now()
-    context.on_behalf.purge_expired(now)
-    context.address_book.purge_expired(now)
-    runtime().run(
-        context.handoff_relay(outbox()).close_overdue(context.settings.village_office_hours)
-    )
+    context.one_time_codes.purge_expired(now)
+    context.number_changes.purge_expired(now)
+    process.runtime.run(process.relay.close_overdue(context.settings.village_office_hours))
     recovered = recover(context.unit_of_work(), now, queue_idle=idle)
     if recovered.requeue:
         log.warning("re-queued %d reminder(s) a worker or the queue lost", len(recovered.requeue))
-        for start in range(0, len(recovered.requeue), 500):
-            send_reminders(recovered.requeue[start : start + 500])
+        requeue(recovered.requeue)
 
 
-@huey.periodic_task(crontab(minute="20", hour="19"))
 def purge_conversations() -> None:
-    """Daily, at 02:20 WIB: conversations and closed tickets past the retention period are
-    deleted."""
+    """Daily (a periodic task), at 02:20 WIB: conversations and closed tickets past the
+    retention period are deleted."""
     from datetime import timedelta
 
     from bot.services.conversations import purge_older_than, tracker_engine
@@ -243,7 +256,7 @@ def reminder_gauges() -> dict[str, tuple[str, str, dict[str, float]]]:
         "sadar_reminder_queue_depth": (
             "Tasks waiting in the reminder queue.",
             "",
-            {"": float(huey.pending_count())},
+            {"": float(reminder_queue().huey.pending_count())},
         ),
     }
 
@@ -268,5 +281,7 @@ def serve_metrics(settings: Settings) -> None:
 def run_worker(threads: int) -> None:
     """Blocks: the Huey consumer with ``threads`` worker threads and the periodic tasks."""
     serve_metrics(get_settings())
-    consumer = huey.create_consumer(workers=threads, worker_type="thread", periodic=True)
+    consumer = reminder_queue().huey.create_consumer(
+        workers=threads, worker_type="thread", periodic=True
+    )
     consumer.run()

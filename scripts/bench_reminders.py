@@ -172,7 +172,9 @@ def main() -> None:
                 "SADAR_LOG_LEVEL": "WARNING",
             }
             os.environ.update({k: v for k, v in env.items() if k.startswith("SADAR_")})
-            from bot.worker import huey, submit  # reads the settings just set
+            from bot.worker import reminder_queue, submit
+
+            huey = reminder_queue().huey  # built from the settings just set
 
             print("planning one day for everyone and queueing it...", flush=True)
             batch_sizes: list[int] = []

@@ -8,32 +8,32 @@ import logging
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app_context import get_app_context
-from bot.channels.factory import build_outbox
+from bot import bootstrap
+from bot.app_context import AppContext
+from bot.bootstrap import Conversations
 from bot.channels.telegram import build_application
-from bot.conversation import ConversationRouter, RasaClient
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def run_polling(settings: Settings) -> None:
-    context = get_app_context()
-    channel_log = context.channel_log
-    outbox = build_outbox(settings, channel_log)
-    router = ConversationRouter(
-        RasaClient(
-            settings.rasa_urls,
-            settings.rasa_timeout_seconds,
-            channel_token=settings.rasa_channel_token_value,
-        ),
-        interceptor=context.handoff_relay(outbox),
+def build_poller(context: AppContext) -> tuple[Application, Conversations]:
+    """The poller's Telegram application and what it holds, wired by the composition root
+    exactly as the gateway's webhook is (same router interceptors); closed when polling
+    stops."""
+    wiring = bootstrap.conversations(context)
+
+    async def close(_: Application) -> None:
+        await wiring.aclose()
+
+    application = build_application(
+        context.settings, wiring.router, wiring.outbox, context.channel_log
     )
+    application.post_shutdown = close
+    return application, wiring
 
-    async def close_outbox(_: Application) -> None:
-        await outbox.aclose()
 
-    application = build_application(settings, router, outbox, channel_log)
-    application.post_shutdown = close_outbox
+def run_polling(context: AppContext) -> None:
+    """Blocks: polls Telegram until stopped."""
+    application, _ = build_poller(context)
     log.info("Telegram polling started")
     application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,11 +1,15 @@
-"""WhatsApp through Twilio: outbound messages over the REST API (twilio's asyncio client, so
-the event loop never blocks), numbered options in place of buttons, and what an inbound
-webhook form means (text, media, location)."""
+"""WhatsApp through Twilio, both ways. Inbound: what a webhook form means (text, media,
+location) and how one message becomes a turn (numbered options pressed, "BUKAN SAYA" from a
+number a number change left, replies sent through the Outbox). Outbound: the REST API
+(twilio's asyncio client, so the event loop never blocks), numbered options in place of
+buttons. The gateway's route (bot/gateway/whatsapp.py) only verifies the request."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -14,14 +18,24 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from bot import messages
+from bot.app_context import AppContext
+from bot.channels.options import resolve_option
 from bot.channels.outbound import (
     Accepted,
+    Outbox,
     PermanentSendError,
     TransientSendError,
     UncertainSendError,
 )
-from bot.domain.replies import BotReply, Button
-from bot.domain.senders import Channel
+from bot.conversation import ConversationRouter, RasaUnavailable
+from bot.domain.replies import BotReply
+from bot.domain.senders import Channel, make_sender_id
+from bot.privacy import mask_sender
+from bot.services.channel_log import ChannelLog, record_inbound_safely
+from bot.services.handoff import ticket_label
+from bot.shared_state import SharedStore
+from bot.understanding.address_messages import says_not_me
 
 log = logging.getLogger(__name__)
 #: twilio logs request URLs and headers at INFO; they carry phone numbers.
@@ -30,6 +44,8 @@ logging.getLogger("sadar.twilio.http").setLevel(logging.WARNING)
 #: Twilio refuses WhatsApp bodies longer than this.
 MAX_BODY_CHARS = 1600
 STATUS_CALLBACK_PATH = "/webhooks/whatsapp/status"
+#: Twilio retries a webhook that failed or timed out; a day covers every retry.
+DEDUP_TTL_SECONDS = 24 * 3600
 
 
 def render_numbered(reply: BotReply) -> str:
@@ -87,12 +103,99 @@ class InboundWhatsApp:
         )
 
 
-def buttons_as_json(buttons: tuple[Button, ...]) -> str:
-    return json.dumps([[b.title, b.payload] for b in buttons])
+#: Replies for a report, or None when the message is an ordinary one (for Rasa).
+NotMeHandler = Callable[[str, str], Awaitable[list[BotReply] | None]]
 
 
-def buttons_from_json(raw: str) -> tuple[Button, ...]:
-    return tuple(Button(title=title, payload=payload) for title, payload in json.loads(raw))
+def not_me_handler(context: AppContext, outbox: Outbox) -> NotMeHandler:
+    """A WhatsApp number that a number change left answers "BUKAN SAYA": reported here,
+    before Rasa, because that number belongs to nobody's conversation any more (its address
+    was removed). The report is an audit event and a ticket for the village agent
+    (NumberChanges.report_not_me); the agent is told at once."""
+
+    async def handle(sender_id: str, text: str) -> list[BotReply] | None:
+        if not says_not_me(text):
+            return None
+        report = await asyncio.to_thread(
+            context.number_changes.report_not_me, sender_id, text, context.clock.now()
+        )
+        if report is None:
+            return None
+        ticket = ticket_label(report.ticket_number)
+        if report.agent_address is not None:
+            notice = messages.NUMBER_CHANGE_REPORTED_AGENT.format(
+                ticket=ticket, reference=report.reference
+            )
+            await outbox.send(report.agent_address, BotReply(text=notice))
+        return [BotReply(text=messages.NUMBER_CHANGE_REPORTED.format(ticket=ticket))]
+
+    return handle
+
+
+class WhatsAppConversations:
+    """Turns one verified inbound message into replies sent through the outbox."""
+
+    def __init__(
+        self,
+        router: ConversationRouter,
+        outbox: Outbox,
+        store: SharedStore,
+        channel_log: ChannelLog | None,
+        not_me: NotMeHandler | None = None,
+    ):
+        self._router = router
+        self._outbox = outbox
+        self._store = store
+        self._channel_log = channel_log
+        self._not_me = not_me
+
+    async def is_new(self, message: InboundWhatsApp) -> bool:
+        """False for a redelivery of a message already taken (by any gateway sharing the
+        store): Twilio retries what was not acknowledged in time."""
+        if not message.message_sid:
+            return True
+        return await self._store.claim(f"wa:msg:{message.message_sid}", DEDUP_TTL_SECONDS)
+
+    async def _as_button_press(self, sender_id: str, text: str) -> str:
+        """A reply of just a number (or an option's words) presses that option."""
+        buttons = await self._router.offers.numbered(sender_id)
+        if not buttons:
+            return text
+        index = resolve_option(text, [b.title for b in buttons])
+        return text if index is None else buttons[index].payload
+
+    async def process(self, message: InboundWhatsApp) -> None:
+        sender_id = make_sender_id(Channel.WHATSAPP, message.sender_number)
+        # The turn is taken before anything else awaits: the number pressed in "2" must be
+        # read against the options of the message before it, in the order they came.
+        async with self._router.turn(sender_id):
+            await self._process_in_turn(sender_id, message)
+
+    async def _process_in_turn(self, sender_id: str, message: InboundWhatsApp) -> None:
+        await record_inbound_safely(self._channel_log, sender_id)
+        if message.kind is InboundKind.MEDIA:
+            await self._outbox.send(sender_id, BotReply(text=messages.NON_TEXT_MESSAGE))
+            return
+        if message.kind is InboundKind.LOCATION:
+            await self._outbox.send(sender_id, BotReply(text=messages.LOCATION_MESSAGE))
+            return
+
+        async def deliver(replies: list[BotReply]) -> None:
+            for reply in replies:
+                await self._outbox.send(sender_id, reply)
+
+        if self._not_me is not None:
+            reported = await self._not_me(sender_id, message.body)
+            if reported is not None:  # a number change this number did not ask for
+                await self._router.offers.remember(sender_id, reported, from_rasa=False)
+                await deliver(reported)
+                return
+        text = await self._as_button_press(sender_id, message.body)
+        try:
+            await self._router.converse(sender_id, text, deliver=deliver)
+        except RasaUnavailable as error:
+            log.error("WhatsApp message from %s not processed: %s", mask_sender(sender_id), error)
+            await self._outbox.send(sender_id, BotReply(text=messages.RASA_UNAVAILABLE))
 
 
 class TwilioWhatsAppSender:

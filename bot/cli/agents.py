@@ -115,8 +115,7 @@ def agents_decide_dispute(
     and the requesting agent are told), or refuse (the requesting agent is told)."""
     import asyncio
 
-    from bot import messages
-    from bot.channels.factory import build_outbox
+    from bot import bootstrap, messages
     from bot.services.disputes import DisputeResult, approve_dispute, send_notice, tell_release
 
     context = get_app_context()
@@ -127,7 +126,7 @@ def agents_decide_dispute(
         raise typer.BadParameter(f"no dispute {dispute_id} waits for approval")
 
     async def tell() -> None:
-        outbox = build_outbox(context.settings, context.channel_log)
+        outbox = bootstrap.build_outbox(context)
         try:
             reference = outcome.reference or ""
             if outcome.notice is not None:

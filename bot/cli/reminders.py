@@ -124,19 +124,18 @@ def reminders_recover(
     from datetime import timedelta
 
     from bot.services.reminders import recover
-    from bot.worker import huey, send_reminders
+    from bot.worker import reminder_queue, requeue
 
     configure_logging()
     context = get_app_context()
     result = recover(
         context.unit_of_work(),
         context.clock.now(),
-        queue_idle=huey.pending_count() == 0,
+        queue_idle=reminder_queue().huey.pending_count() == 0,
         lease=timedelta(minutes=lease_minutes),
         requeue_after=timedelta(minutes=lease_minutes),
     )
-    for start in range(0, len(result.requeue), 500):
-        send_reminders(result.requeue[start : start + 500])
+    requeue(result.requeue)
     typer.echo(f"re-queued {len(result.requeue)}; marked unknown {result.unknown}")
 
 

@@ -54,7 +54,8 @@ def telegram_set_webhook() -> None:
 @telegram_app.command("poll")
 def telegram_poll() -> None:
     """Receive Telegram updates by long polling (for a machine without a public address)."""
+    from bot.app_context import get_app_context
     from bot.channels.polling import run_polling
 
     configure_logging()
-    run_polling(get_settings())
+    run_polling(get_app_context())

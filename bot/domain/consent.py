@@ -58,7 +58,7 @@ class ConsentDecision:
         return hashlib.sha256(self.wording.encode()).hexdigest()
 
 
-# --- one-time codes for consent given from the resident's own phone ----------------------
+# --- one-time codes: a walk-in's consent, linking a number, a number change --------------
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class CodeVerdict(StrEnum):
     ACCEPTED = "accepted"
     WRONG = "wrong"
     EXPIRED = "expired"
-    #: Too many wrong tries: the code is dead, the agent must start again.
+    #: Too many wrong tries: the code is dead, whoever asked for it must start again.
     LOCKED = "locked"
 
 

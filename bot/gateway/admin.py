@@ -28,6 +28,7 @@ from bot.services.activity import MonthActivity, monthly_activity
 from bot.services.agents import AgentView, list_agents
 from bot.services.coverage import coverage_report
 from bot.services.handoff import TicketLine, answer, list_tickets, ticket_label
+from bot.services.handoff_relay import HandoffRelay
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -259,8 +260,7 @@ def admin_router(settings: Settings) -> APIRouter:
             agent_id = int(chosen)
         except ValueError:
             return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=400)
-        context: AppContext = request.app.state.context
-        relay = context.handoff_relay(request.app.state.outbox)
+        relay: HandoffRelay = request.app.state.relay  # the gateway's one (bot/bootstrap.py)
         if not await relay.reassign(number, agent_id):
             return HTMLResponse(messages.ADMIN_REASSIGN_REFUSED, status_code=409)
         log.info("administrator reassigned %s to agent %d", ticket_label(number), agent_id)

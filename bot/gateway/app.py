@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager, suppress
@@ -19,30 +18,27 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import messages, metrics
+from bot import bootstrap, messages, metrics
 from bot.app_context import AppContext
-from bot.channels.factory import build_outbox
-from bot.conversation import ConversationRouter, OfferedButtons, RasaClient, RasaUnavailable
+from bot.channels.web import WebConversations, gateway_says
+from bot.channels.whatsapp import WhatsAppConversations, not_me_handler
 from bot.domain.clock import Clock
-from bot.domain.replies import BotReply
 from bot.domain.senders import Channel
 from bot.gateway.admin import admin_router
-from bot.gateway.number_change import not_me_handler
 from bot.gateway.payments import payments_router
 from bot.gateway.telegram import telegram_router
-from bot.gateway.web_sessions import WebSessions, ends_session, session_secret
-from bot.gateway.whatsapp import WhatsAppConversations, whatsapp_router
+from bot.gateway.web_sessions import WebSessions, session_secret
+from bot.gateway.whatsapp import whatsapp_router
 from bot.logs import configure_logging
 from bot.privacy import keyed_hash, secrets_match
-from bot.services.handoff import Author, WebNews, undelivered_for_web
+from bot.services.handoff import undelivered_for_web
 from bot.services.web_sessions import WebSessionBook
 from bot.settings import Settings, get_settings
-from bot.shared_state import RateLimiter, SharedStore, make_rate_limiter, make_shared_store
+from bot.shared_state import RateLimiter, make_rate_limiter
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
@@ -84,10 +80,6 @@ class BodyLimit:
 
 class BodyTooLarge(Exception):
     """A streamed body passed the limit."""
-
-
-#: Sent to Rasa on the resident's behalf when the chat page opens (not typed by anyone).
-GREETING_PAYLOAD = "/greet"
 
 
 def encodable(value: str) -> str:
@@ -143,10 +135,6 @@ class BackgroundWork:
             await asyncio.wait(self._tasks, timeout=timeout_seconds)
 
 
-def _replies_json(replies: list[BotReply]) -> list[dict]:
-    return [r.as_json() for r in replies if not r.is_empty]
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -159,14 +147,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rasa = RasaClient(
-            settings.rasa_urls,
-            settings.rasa_timeout_seconds,
-            http=rasa_http,
-            channel_token=settings.rasa_channel_token_value,
-        )
         app.state.context = context = AppContext.from_settings(settings, clock)
-        app.state.store = store = make_shared_store(settings.redis_url)
+        # Store, Outbox, relay and router come from the composition root, as in every process.
+        wiring = bootstrap.conversations(context, rasa_http=rasa_http)
+        app.state.store = store = wiring.store
         app.state.inbound_limiter = inbound_limiter = make_rate_limiter(settings.redis_url)
         app.state.web_sessions = WebSessions(
             session_secret(settings),
@@ -178,11 +162,17 @@ def create_app(
             context.clock,
         )
         app.state.channel_log = channel_log = context.channel_log
-        app.state.outbox = outbox = build_outbox(settings, channel_log)
-        app.state.router = router = ConversationRouter(
-            rasa,
-            OfferedButtons(store, lambda sender_id: keyed_hash(context.hash_key, sender_id)),
-            context.handoff_relay(outbox),
+        app.state.outbox = outbox = wiring.outbox
+        app.state.relay = wiring.relay
+        app.state.router = router = wiring.router
+        app.state.web_chat = WebConversations(
+            router,
+            store,
+            app.state.web_sessions.end,
+            lambda sender_id: undelivered_for_web(
+                context.unit_of_work(), context.cipher, context.hash_key, sender_id
+            ),
+            settings.rasa_timeout_seconds,
         )
         app.state.background = background = BackgroundWork()
         app.state.whatsapp = (
@@ -206,9 +196,7 @@ def create_app(
                 await app.state.telegram.stop()
                 await app.state.telegram.shutdown()
             await background.drain(settings.rasa_timeout_seconds)
-            await outbox.aclose()
-            await rasa.aclose()
-            await store.aclose()
+            await wiring.aclose()
             await inbound_limiter.aclose()
             context.engine.dispose()
 
@@ -269,74 +257,35 @@ def create_app(
         sender_id = await _admitted(request, body.sender, settings)
         if isinstance(sender_id, JSONResponse):
             return sender_id
-        router: ConversationRouter = request.app.state.router
-        store: SharedStore = request.app.state.store
-        if ends_session(body.text):
-            # A control of the web channel: the page forgets the id, and a new one starts a
-            # new conversation (a shared browser does not hand this one to the next person).
-            await request.app.state.web_sessions.end(body.sender)
-            reply = BotReply(text=messages.WEB_SESSION_ENDED).as_json()
-            return JSONResponse({"replies": [reply], "ended": True})
-
-        key = f"web:{sender_id}:{body.message_id}" if body.message_id else None
-        if key and not await store.claim(key, IDEMPOTENCY_TTL_SECONDS):
-            return await _answer_of_earlier_attempt(store, key, settings.rasa_timeout_seconds)
-        try:
-            replies = await router.handle(sender_id, body.text)
-        except RasaUnavailable as error:
-            log.error("chat message not processed: %s", error)
-            if key:
-                await store.delete(key)
-            return _said(messages.RASA_UNAVAILABLE, 503)
-        payload = {"replies": _replies_json(replies)}
-        if key:
-            await store.put(key, json.dumps(payload), IDEMPOTENCY_TTL_SECONDS)
-        return JSONResponse(payload)
+        web_chat: WebConversations = request.app.state.web_chat
+        answer = await web_chat.message(body.sender, sender_id, body.text, body.message_id)
+        return JSONResponse(answer.body, status_code=answer.status)
 
     @app.post("/api/chat/start", response_model=ChatResponse)
     async def chat_start(body: ChatStart, request: Request) -> JSONResponse:
-        """The page opened: the greeting and the main choices, or, in the middle of a
-        registration, its pending question again (the resident typed nothing)."""
+        """The page opened (bot/channels/web.py, WebConversations.start)."""
         sender_id = await _admitted(request, body.sender, settings)
         if isinstance(sender_id, JSONResponse):
             return sender_id
-        router: ConversationRouter = request.app.state.router
-        try:
-            replies = await router.handle(sender_id, GREETING_PAYLOAD, trusted=True)
-        except RasaUnavailable as error:
-            log.error("greeting not sent: %s", error)
-            return _said(messages.RASA_UNAVAILABLE, 503)
-        return JSONResponse({"replies": _replies_json(replies)})
+        answer = await request.app.state.web_chat.start(sender_id)
+        return JSONResponse(answer.body, status_code=answer.status)
 
     @app.post("/api/chat/news", response_model=ChatResponse)
     async def chat_news(body: ChatStart, request: Request) -> JSONResponse:
-        """What an agent answered a web resident since the page last asked (the page asks
-        every few seconds; nothing is pushed to a browser). Limited on its own (per
-        conversation and client address), and it does not keep the conversation alive:
-        only the resident's messages do. It writes nothing unless there is news."""
+        """What an agent answered a web resident since the page last asked. Limited on its
+        own (per conversation and client address), and it does not keep the conversation
+        alive: only the resident's messages do."""
         sender_id = await _admitted(request, body.sender, settings, news=True)
         if isinstance(sender_id, JSONResponse):
             return sender_id
-        context: AppContext = request.app.state.context
-        news = await asyncio.to_thread(
-            undelivered_for_web, context.unit_of_work(), context.cipher, context.hash_key, sender_id
-        )
-        return JSONResponse({"replies": _replies_json([BotReply(text=said(n)) for n in news])})
+        answer = await request.app.state.web_chat.news(sender_id)
+        return JSONResponse(answer.body, status_code=answer.status)
 
     app.include_router(whatsapp_router(settings))
     app.include_router(payments_router(settings))
     app.include_router(admin_router(settings))
     app.include_router(telegram_router(settings))
     return app
-
-
-def said(news: WebNews) -> str:
-    """A message of a conversation with a person, as the web resident reads it."""
-    if news.author is Author.AGENT:
-        return messages.HANDOFF_FROM_AGENT.format(agent=news.agent_first_name, text=news.text)
-    if news.author is Author.ADMIN:
-        return messages.HANDOFF_FROM_ADMIN.format(text=news.text)
-    return news.text
 
 
 def _may_read_metrics(request: Request, settings: Settings) -> bool:
@@ -350,9 +299,7 @@ def _may_read_metrics(request: Request, settings: Settings) -> bool:
 
 def _said(text: str, status_code: int, headers: dict[str, str] | None = None) -> JSONResponse:
     """One reply from the gateway itself (Rasa busy, too many messages), as the chat shows it."""
-    return JSONResponse(
-        {"replies": [BotReply(text=text).as_json()]}, status_code=status_code, headers=headers
-    )
+    return JSONResponse(gateway_says(text), status_code=status_code, headers=headers)
 
 
 async def _admitted(
@@ -403,18 +350,3 @@ async def _over_the_limit(
             log.warning("web chat over its limit (%s)", key.split(":")[1])
             return _said(messages.TOO_MANY_MESSAGES, 429, {"Retry-After": str(max(1, round(wait)))})
     return None
-
-
-async def _answer_of_earlier_attempt(
-    store: SharedStore, key: str, wait_seconds: float
-) -> JSONResponse:
-    """A retry of a message already received: wait for the first attempt's replies."""
-    deadline = asyncio.get_running_loop().time() + wait_seconds
-    while asyncio.get_running_loop().time() < deadline:
-        saved = await store.get(key)
-        if saved is not None:
-            return JSONResponse(json.loads(saved))
-        await asyncio.sleep(0.1)
-    return JSONResponse(
-        {"replies": [BotReply(text=messages.STILL_PROCESSING).as_json()]}, status_code=409
-    )

@@ -1,5 +1,5 @@
 """The web chat's conversation ids: issued by the server, signed, ended by inactivity or
-by the resident ("keluar").
+by the resident ("keluar", read by bot/channels/web.py).
 
 A client used to choose its own id, so rotating ids escaped the per-conversation limit and
 an id kept in a shared browser's storage continued someone's conversation forever. Now an
@@ -24,9 +24,6 @@ from bot.settings import Settings
 
 #: ``<24 hex>.<32 hex>``: fits the web sender pattern and a localStorage slot.
 _TOKEN = re.compile(r"^([0-9a-f]{24})\.([0-9a-f]{32})$")
-#: What the resident types to end the web conversation (like Telegram's /start, a control
-#: of the channel, not something Rasa reads).
-_END_WORDS = frozenset({"keluar", "/keluar"})
 
 
 def session_secret(settings: Settings) -> str:
@@ -35,11 +32,6 @@ def session_secret(settings: Settings) -> str:
     if settings.web_session_secret is not None:
         return settings.web_session_secret.get_secret_value()
     return keyed_hash(settings.pii_hash_key.get_secret_value(), "web-session-signing-key")
-
-
-def ends_session(text: str) -> bool:
-    """ "keluar" (any case, a full stop or two around it) as the whole message."""
-    return text.strip().strip(".!").strip().lower() in _END_WORDS
 
 
 class WebSessions:

@@ -11,7 +11,7 @@ from bot.domain.clock import local_date
 from bot.domain.coverage import Coverage, ParticipantFacts, coverage
 from bot.domain.payments import load_calendar
 from bot.domain.villages import name_key
-from bot.services.addresses import reachable
+from bot.services.addresses.reachability import reachable
 from bot.services.unit_of_work import UnitOfWork
 
 

@@ -25,7 +25,7 @@ from bot.domain.addresses import reminder_route
 from bot.domain.senders import Channel, channel_of, make_sender_id
 from bot.domain.villages import area_key
 from bot.privacy import mask_sender
-from bot.services.addresses import routes_of
+from bot.services.addresses.reachability import routes_of
 from bot.services.agents import AgentRef, in_agents_village
 from bot.services.channel_log import ChannelLog, as_utc
 from bot.services.courier import Courier

@@ -48,7 +48,7 @@ class TicketState(StrEnum):
 
 class TicketReason(StrEnum):
     ASKED = "asked"
-    #: A number a change left answered "BUKAN SAYA" (bot.services.addresses.report_not_me).
+    #: A number a change left answered "BUKAN SAYA" (bot.services.addresses.number_change).
     NUMBER_CHANGE_REPORTED = "number_change_reported"
 
 

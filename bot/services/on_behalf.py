@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot.crypto import PiiCipher
@@ -32,21 +32,16 @@ from bot.domain.consent import (
     ConsentDecision,
     ConsentMethod,
     ConsentPurpose,
-    attempts_left,
-    find_code,
-    judge_code,
-    matching,
-    new_code,
 )
 from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
 from bot.domain.replies import MessageTemplate
-from bot.domain.senders import Channel, SenderId, make_sender_id
-from bot.privacy import keyed_hash, mask_digits, mask_sender
+from bot.domain.senders import Channel, make_sender_id
+from bot.privacy import mask_digits, mask_sender
 from bot.services.agents import AgentRef, is_agent_number
-from bot.services.channel_log import ChannelLog, as_utc
-from bot.services.code_quota import take_code_slot
+from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
+from bot.services.one_time_codes import CodeEvent, CodePurpose, OneTimeCodes
 from bot.services.participants import (
     DuplicateNik,
     RegisteredParticipant,
@@ -60,6 +55,7 @@ log = logging.getLogger(__name__)
 
 #: Shown in the recorded wording instead of the code, which is never stored.
 HIDDEN_CODE = "••••••"
+_PURPOSE = CodePurpose.WALK_IN_CONSENT
 
 
 def resident_sender_id(registration: Registration) -> str:
@@ -145,7 +141,12 @@ class OnBehalfRegistrations:
     units: Callable[[], UnitOfWork]
     cipher: PiiCipher
     hash_key: str
-    policy: CodePolicy
+    #: The one-time code service: this is its walk-in consent purpose.
+    codes: OneTimeCodes
+
+    @property
+    def policy(self) -> CodePolicy:
+        return self.codes.policy
 
     @property
     def _channel_log(self) -> ChannelLog:
@@ -197,10 +198,6 @@ class OnBehalfRegistrations:
             self.units(), registration, agent_id, ConsentMethod.AGENT_READ_ALOUD, wording, now
         )
 
-    def _code_hash(self, pending_id: int, code: str) -> str:
-        # Bound to the row, so a code is worthless for any other registration.
-        return keyed_hash(self.hash_key, f"consent-code:{pending_id}:{code}")
-
     def hold_for_code(
         self,
         agent_id: int,
@@ -214,7 +211,6 @@ class OnBehalfRegistrations:
         ``new_code``). A new code for the same person replaces theirs; others waiting on
         the same (shared) phone stay."""
         nik_hash = nik_lookup_hash(self.hash_key, registration.nik.value)
-        expires_at = now + self.policy.valid_for
         with self.units() as uow:
             session = uow.session
             session.execute(delete(PendingConsent).where(PendingConsent.nik_hash == nik_hash))
@@ -222,17 +218,12 @@ class OnBehalfRegistrations:
                 agent_id=agent_id,
                 phone_hash=phone_lookup_hash(self.hash_key, registration.phone),
                 nik_hash=nik_hash,
-                code_hash="",
                 registration_encrypted=self.cipher.encrypt(_encode(registration)),
                 agent_sender_encrypted=self.cipher.encrypt(agent_sender_id),
                 wording=wording,
-                attempts=0,
-                expires_at=expires_at,
             )
-            session.add(pending)
-            session.flush()
-            pending.code_hash = self._code_hash(pending.id, code)
-            _audit(session, agent_id, "consent_code_held", now)
+            self.codes.hold(session, pending, code, now, f"agent:{agent_id}")
+            expires_at = pending.expires_at
             uow.commit()
         log.info(
             "agent %d holds a registration for %s until %s",
@@ -253,32 +244,28 @@ class OnBehalfRegistrations:
         now: datetime,
     ) -> HeldRegistration | None:
         """Hold the registration and send a new code to the resident's WhatsApp; None when
-        it cannot reach them (no WhatsApp sender, a template needed and none approved, or
-        the platform refused), and then nothing stays held. ``code_text(code)`` is the
-        message; what the resident was shown, without the code, is what their consent
-        record keeps."""
+        it cannot reach them (no WhatsApp sender, a template needed and none approved, the
+        number's daily cap, or the platform refused), and then nothing stays held.
+        ``code_text(code)`` is the message; what the resident was shown, without the code,
+        is what their consent record keeps."""
         resident = resident_sender_id(registration)
         await asyncio.to_thread(self.refuse_agent_number, agent.id, registration.phone, now)
         if not courier.has_channel(Channel.WHATSAPP):
             log.warning("consent code not sent: no WhatsApp sender is configured")
             await asyncio.to_thread(self.not_sent, agent.id, now)
             return None
-        code = new_code(self.policy)
-        minutes = int(self.policy.valid_for.total_seconds() // 60)
+        code = self.codes.new_code()
         template = (
-            MessageTemplate(template_sid, {"1": agent.name, "2": code, "3": str(minutes)})
+            MessageTemplate(
+                template_sid, {"1": agent.name, "2": code, "3": str(self.codes.minutes)}
+            )
             if template_sid
             else None
         )
         message = await asyncio.to_thread(
-            self._channel_log.opening_message, resident, code_text(code), template, now
+            self.codes.opening, resident, _PURPOSE, code_text(code), template, now
         )
         if message is None:
-            log.warning(
-                "consent code to %s needs a WhatsApp template: set "
-                "SADAR_WHATSAPP_CONSENT_CONTENT_SID",
-                mask_sender(resident),
-            )
             await asyncio.to_thread(self.not_sent, agent.id, now)
             return None
         if not await asyncio.to_thread(self.take_code_slot, registration.phone, now):
@@ -291,8 +278,7 @@ class OnBehalfRegistrations:
         held = await asyncio.to_thread(
             self.hold_for_code, agent.id, agent_sender_id, registration, code, wording, now
         )
-        delivery = await courier.send(resident, message, purpose="consent_code")
-        if not delivery.ok and not delivery.uncertain:
+        if not await self.codes.deliver(courier, resident, _PURPOSE, message):
             await asyncio.to_thread(self.release, agent.id, registration, now)
             return None
         return held
@@ -310,13 +296,16 @@ class OnBehalfRegistrations:
     def not_sent(self, agent_id: int, now: datetime) -> None:
         """A code that could not be sent (no sender, no template, the day's cap)."""
         with self.units() as uow:
-            _audit(uow.session, agent_id, "consent_code_not_sent", now)
+            self._record_not_sent(uow.session, agent_id, now)
             uow.commit()
+
+    def _record_not_sent(self, session: Session, agent_id: int, now: datetime) -> None:
+        self.codes.record(session, _PURPOSE, CodeEvent.NOT_SENT, now, actor=f"agent:{agent_id}")
 
     def take_code_slot(self, phone: str, now: datetime) -> bool:
         """Count this code against the number's daily cap (bot.services.code_quota)."""
         with self.units() as uow:
-            taken = take_code_slot(uow.session, self.hash_key, phone, "consent_code", now)
+            taken = self.codes.take_slot(uow.session, phone, "consent_code", now)
             uow.commit()
         return taken
 
@@ -325,7 +314,7 @@ class OnBehalfRegistrations:
         nik_hash = nik_lookup_hash(self.hash_key, registration.nik.value)
         with self.units() as uow:
             uow.session.execute(delete(PendingConsent).where(PendingConsent.nik_hash == nik_hash))
-            _audit(uow.session, agent_id, "consent_code_not_sent", now)
+            self._record_not_sent(uow.session, agent_id, now)
             uow.commit()
 
     def confirm(self, sender_id: str, text: str, now: datetime) -> CodeOutcome:
@@ -333,113 +322,53 @@ class OnBehalfRegistrations:
         shared phone the code says whose registration it confirms. Accepting a code
         registers the resident and removes the hold in one transaction: a failure in
         between leaves the hold (and the code) as they were."""
-        sender = SenderId.parse(sender_id)
-        if sender.channel is not Channel.WHATSAPP:
-            return CodeOutcome(CodeResult.NOTHING_WAITING)
-        phone_hash = phone_lookup_hash(self.hash_key, sender.address)
-        code = find_code(text, self.policy)
-        with self.units() as uow:
-            session = uow.session
-            waiting = session.scalars(
-                select(PendingConsent)
-                .where(PendingConsent.phone_hash == phone_hash)
-                .order_by(PendingConsent.id)
-                .with_for_update()
-            ).all()
-            live = [p for p in waiting if now < as_utc(p.expires_at)]
-            if not waiting or (code is None and not live):
-                return CodeOutcome(CodeResult.NOTHING_WAITING)
-            if code is None:
-                return CodeOutcome(CodeResult.NO_CODE, self._attempts_left(live))
-            matched = matching(
-                waiting, lambda p: self._code_hash(p.id, code), lambda p: p.code_hash
-            )
-            if matched is None:
-                outcome = self._wrong_try(session, live, now)
-                uow.commit()
-                return outcome
-            verdict = judge_code(
-                True, matched.attempts, as_utc(matched.expires_at), now, self.policy
-            )
-            agent_id, wording = matched.agent_id, matched.wording
-            registration, agent_sender_id = self._close(session, matched, verdict, now)
-            if verdict is not CodeVerdict.ACCEPTED:
-                uow.commit()
-                return CodeOutcome(
-                    CodeResult(verdict.value),
-                    resident_name=registration.full_name,
-                    agent_sender_id=agent_sender_id,
-                )
+        answered = self.codes.confirm(
+            PendingConsent, sender_id, text, now, self._accepted(now), self._ended(now)
+        )
+        if answered.value is not None:
+            return answered.value
+        return CodeOutcome(CodeResult(answered.answer.value), answered.attempts_left)
+
+    def _held(self, pending: PendingConsent, now: datetime) -> tuple[Registration, str]:
+        registration = _decode(self.cipher.decrypt(pending.registration_encrypted), local_date(now))
+        return registration, self.cipher.decrypt(pending.agent_sender_encrypted)
+
+    def _accepted(self, now: datetime) -> Callable[[UnitOfWork, PendingConsent], CodeOutcome]:
+        def register(uow: UnitOfWork, pending: PendingConsent) -> CodeOutcome:
+            registration, agent_sender_id = self._held(pending, now)
             try:
                 registered = self._register(
-                    uow, registration, agent_id, ConsentMethod.ONE_TIME_CODE, wording, now
-                )
+                    uow, registration, pending.agent_id, ConsentMethod.ONE_TIME_CODE,
+                    pending.wording, now,
+                )  # fmt: skip
             except DuplicateNik:
                 # Registered meanwhile (another walk-in, the resident's own chat): the hold
                 # has nothing left to do.
-                uow.commit()
                 return CodeOutcome(
                     CodeResult.ALREADY_REGISTERED,
                     resident_name=registration.full_name,
                     agent_sender_id=agent_sender_id,
                 )
-            uow.commit()
-        return CodeOutcome(
-            CodeResult.REGISTERED,
-            registered=registered,
-            resident_name=registration.full_name,
-            agent_sender_id=agent_sender_id,
-        )
-
-    def _attempts_left(self, live: list[PendingConsent]) -> int:
-        return attempts_left((p.attempts for p in live), self.policy)
-
-    def _wrong_try(
-        self, session: Session, live: list[PendingConsent], now: datetime
-    ) -> CodeOutcome:
-        """A code that matches nothing counts against every code waiting on this phone,
-        so sharing a phone gives no extra guesses; codes out of tries die."""
-        if not live:
-            return CodeOutcome(CodeResult.NOTHING_WAITING)
-        locked: CodeOutcome | None = None
-        for pending in live:
-            verdict = judge_code(
-                False, pending.attempts, as_utc(pending.expires_at), now, self.policy
+            return CodeOutcome(
+                CodeResult.REGISTERED,
+                registered=registered,
+                resident_name=registration.full_name,
+                agent_sender_id=agent_sender_id,
             )
-            pending.attempts += 1
-            if verdict is CodeVerdict.LOCKED:
-                registration, agent_sender_id = self._close(session, pending, verdict, now)
-                locked = locked or CodeOutcome(
-                    CodeResult.LOCKED,
-                    resident_name=registration.full_name,
-                    agent_sender_id=agent_sender_id,
-                )
-        remaining = [p for p in live if p.attempts < self.policy.max_attempts]
-        if remaining:
-            return CodeOutcome(CodeResult.WRONG, self._attempts_left(remaining))
-        assert locked is not None
-        return locked
 
-    def _close(
-        self, session: Session, pending: PendingConsent, verdict: CodeVerdict, now: datetime
-    ) -> tuple[Registration, str]:
-        """Delete a held registration that ends here; what it held, for the caller."""
-        registration = _decode(self.cipher.decrypt(pending.registration_encrypted), local_date(now))
-        agent_sender_id = self.cipher.decrypt(pending.agent_sender_encrypted)
-        session.delete(pending)
-        _audit(session, pending.agent_id, f"consent_code_{verdict}", now)
-        return registration, agent_sender_id
+        return register
+
+    def _ended(self, now: datetime) -> Callable[[PendingConsent, CodeVerdict], CodeOutcome]:
+        def ended(pending: PendingConsent, verdict: CodeVerdict) -> CodeOutcome:
+            registration, agent_sender_id = self._held(pending, now)
+            return CodeOutcome(
+                CodeResult(verdict.value),
+                resident_name=registration.full_name,
+                agent_sender_id=agent_sender_id,
+            )
+
+        return ended
 
     def purge_expired(self, now: datetime) -> int:
         """Delete held registrations nobody confirmed in time: nothing kept without consent."""
-        with self.units() as uow:
-            expired = uow.session.scalars(
-                select(PendingConsent).where(PendingConsent.expires_at <= now)
-            ).all()
-            for pending in expired:
-                _audit(uow.session, pending.agent_id, "consent_code_expired", now)
-                uow.session.delete(pending)
-            uow.commit()
-        if expired:
-            log.info("deleted %d registration(s) held past their consent code", len(expired))
-        return len(expired)
+        return self.codes.purge(PendingConsent, now)

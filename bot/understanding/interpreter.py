@@ -17,10 +17,12 @@ Principles:
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from bot.domain.registration import name_from_message
@@ -115,99 +117,41 @@ class Reading:
 
 
 # --- words ------------------------------------------------------------------------------
+# The word lists are data (bot/domain/data/form_words.toml), read once here.
 
-_YES_WORDS = frozenset({
-    "ya", "iya", "iyaa", "iye", "iyes", "iyup", "yoi", "yup", "y", "yes", "ok", "oke", "okay",
-    "okey", "okeh", "okelah", "sip", "sipp", "siap", "boleh", "mau", "setuju", "stuju", "betul",
-    "benar", "bener", "leres", "nggih", "ngih", "inggih", "enggih", "injih", "njih", "hooh",
-    "hoo", "heeh", "he'eh", "iyo", "yo", "sumuhun", "muhun", "enya", "lanjut",
-    "lanjutkan", "gas", "daftarkan", "daftar", "ikut", "ikutan", "pakai", "pake", "tambah",
-    "tambahkan", "sekalian", "lengkap", "sah", "cocok", "tentu", "pasti", "baik", "mantap",
-    "silakan", "monggo", "mangga",
-})  # fmt: skip
-_NO_WORDS = frozenset({
-    "tidak", "tdk", "tak", "gak", "ga", "gk", "g", "nggak", "ngga", "ngak", "enggak", "engga",
-    "nda", "ndak", "ora", "mboten", "boten", "henteu", "teu", "embung", "moal", "no",
-    "nope", "jangan", "belum", "emoh", "wegah", "ogah", "bukan", "salah", "keliru", "nolak",
-    "tolak",
-})  # fmt: skip
+WORDS_FILE = Path(__file__).resolve().parent.parent / "domain" / "data" / "form_words.toml"
+_WORDS: dict[str, Any] = tomllib.loads(WORDS_FILE.read_text(encoding="utf-8"))
+
+_YES_WORDS = frozenset(_WORDS["yes_no"]["yes_words"])
+_NO_WORDS = frozenset(_WORDS["yes_no"]["no_words"])
 #: Phrases that settle yes/no before single words are looked at ("ya, tanpa JHT" is a no).
-_NO_PHRASES = (
-    "tanpa jht", "jkk jkm saja", "jkk jkm aja", "jkk dan jkm saja", "jkk dan jkm aja",
-    "jkk+jkm saja", "jkk+jkm aja", "dua program", "2 program", "yang murah", "yg murah",
-    "tidak usah", "tdk usah", "gak usah", "ga usah", "nggak usah", "ngga usah", "enggak usah",
-    "ndak usah", "ora usah", "ora sah", "nanti dulu", "nanti saja", "skip", "lewati",
-    "ada yang salah", "ada yg salah", "belum benar", "belum bener", "masih salah",
-)  # fmt: skip
-_YES_PHRASES = (
-    "pakai jht", "pake jht", "ikut jht", "tambah jht", "sekalian jht", "dengan jht", "plus jht",
-    "tiga program", "3 program", "semua program", "sudah benar", "udah benar", "udah bener",
-    "sudah bener", "sdh benar", "sdh bener", "sudah sesuai", "sudah cocok", "boleh deh",
-    "mau deh", "gas aja", "ya sudah", "ok deh", "oke deh",
-)  # fmt: skip
-_YES_EMOJI = ("👍", "👌", "✅", "🙏", "☑", "✔")
-_NO_EMOJI = ("👎", "❌", "🚫", "✖")
+_NO_PHRASES = tuple(_WORDS["yes_no"]["no_phrases"])
+_YES_PHRASES = tuple(_WORDS["yes_no"]["yes_phrases"])
+_YES_EMOJI = tuple(_WORDS["yes_no"]["yes_emoji"])
+_NO_EMOJI = tuple(_WORDS["yes_no"]["no_emoji"])
 #: Words that make a question wherever they stand ...
-_QUESTION_WORDS = frozenset({
-    "apakah", "kenapa", "mengapa", "gimana", "bagaimana", "gmn", "gmna", "piye", "pripun",
-    "kepriye", "berapa", "brp", "brapa", "pinten", "sabaraha", "kapan", "bilamana", "dimana",
-    "siapa", "naon", "kumaha", "maksudnya",
-})  # fmt: skip
+_QUESTION_WORDS = frozenset(_WORDS["question"]["words"])
 #: ... and words that do so only at the start or the end ("apa aja" is an answer).
-_WEAK_QUESTION_WORDS = frozenset(["apa", "apaan", "opo", "mana", "sapa"])
-_QUESTION_PHRASES = ("yang mana", "yg mana", "di mana", "itu apa", "apa itu")
-_CANCEL_PHRASES = (
-    "batal", "batalkan", "batalin", "dibatalkan", "gak jadi", "ga jadi", "nggak jadi",
-    "ngga jadi", "enggak jadi",
-    "tidak jadi", "tdk jadi", "ndak jadi", "ora sido", "ora jadi", "mboten sido", "teu jadi",
-    "cancel", "berhenti daftar", "stop daftar", "udahan", "sudahi", "tidak mau daftar",
-    "gak mau daftar", "ga mau daftar", "nggak mau daftar", "ga usah daftar", "gak usah daftar",
-)  # fmt: skip
-_SMALL_TALK = frozenset({
-    "halo", "hallo", "helo", "hai", "hi", "hei", "hey", "pagi", "siang", "sore", "malam",
-    "assalamualaikum", "salam", "makasih", "terima", "kasih", "trims", "thanks", "thx", "nuwun",
-    "matur", "sip",
-})  # fmt: skip
+_WEAK_QUESTION_WORDS = frozenset(_WORDS["question"]["weak_words"])
+_QUESTION_PHRASES = tuple(_WORDS["question"]["phrases"])
+#: Topic words for questions the NLU did not label confidently, first match wins.
+_TOPICS = tuple((intent, tuple(words)) for intent, words in _WORDS["question"]["topics"].items())
+_CANCEL_PHRASES = tuple(_WORDS["cancel"]["phrases"])
+_SMALL_TALK = frozenset(_WORDS["small_talk"]["words"])
+#: Ways of addressing the bot that carry no meaning ("iya kak", "halo min").
+_ADDRESS = frozenset(_WORDS["small_talk"]["address"])
+#: Words that name a field, for corrections and labelled values ("penghasilan 2 juta").
+FIELD_WORDS: dict[str, tuple[str, ...]] = {
+    name: tuple(words) for name, words in _WORDS["field_words"].items()
+}
 _CORRECTION_CUES = re.compile(
     r"\b(?:salah|keliru|ralat|koreksi|ganti|ganti(?:kan)?|ubah|rubah|perbaiki|betulkan|"
     r"harusnya|seharusnya|mestinya|yang\s+benar|yg\s+benar|yang\s+bener|yg\s+bener|"
     r"maksud\s+saya|maksudnya|bukan)\b",
     re.I,
 )
-#: Words that name a field, for corrections and labelled values ("penghasilan 2 juta").
-FIELD_WORDS: dict[str, tuple[str, ...]] = {
-    "full_name": ("nama lengkap", "nama saya", "namaku", "namanya", "nama"),
-    "nik": ("nomor ktp", "no ktp", "nik"),
-    "birth_date": ("tanggal lahir", "tgl lahir", "tgl. lahir", "ttl", "lahir"),
-    "phone": ("nomor hp", "no hp", "nomor wa", "no wa", "nomor telepon", "hp", "wa", "telepon",
-              "telp", "nomor"),
-    "village": ("kelurahan", "desa", "kampung", "dusun"),
-    "occupation": ("pekerjaan", "kerjaan", "profesi", "kerja", "pekerja"),
-    "declared_income": ("penghasilan", "pendapatan", "gaji", "income", "upah", "hasil"),
-    "with_jht": ("jht",),
-}  # fmt: skip
-#: Topic words for questions the NLU did not label confidently.
-_TOPICS = (
-    ("ask_jht", ("jht", "hari tua")),
-    ("ask_jkk", ("jkk", "kecelakaan")),
-    ("ask_jkm", ("jkm", "kematian", "meninggal")),
-    ("ask_claim", ("klaim", "cair", "pencairan")),
-    ("ask_contribution", ("iuran", "bayar berapa", "biaya", "premi")),
-    ("ask_payment_channels", ("bayar dimana", "bayar di mana", "cara bayar")),
-    ("ask_due_date", ("jatuh tempo", "tanggal berapa", "kapan bayar")),
-    ("ask_requirements", ("syarat", "persyaratan")),
-    ("ask_human", ("agen", "orang", "petugas", "manusia")),
-    ("ask_about_programme", ("bpjs", "program")),
-)
 _FREE_TEXT_STEPS = frozenset({"full_name", "village", "district", "regency"})
 _VILLAGE_PREFIX = re.compile(r"^(?:desa|ds\.?|kelurahan|kel\.?|dari|di|tinggal di)\s+", re.I)
-
-
-#: Ways of addressing the bot that carry no meaning ("iya kak", "halo min").
-_ADDRESS = frozenset({
-    "kak", "ka", "min", "mimin", "admin", "bu", "pak", "mas", "mbak", "mba", "kang", "teh",
-    "dik", "om", "bos", "gan", "sis", "sadar", "bot",
-})  # fmt: skip
 
 
 def words_of(text: str) -> list[str]:

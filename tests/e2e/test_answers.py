@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from actions.actions import QUESTION_INTENTS
+from actions.questions import QUESTION_INTENTS
 from bot.settings import PROJECT_ROOT
 from bot.understanding.handoff_messages import wants_a_person
 from tests.e2e.conftest import Stack

@@ -31,14 +31,9 @@ from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderPolicy
 from bot.domain.senders import Channel
 from bot.privacy import keyed_hash
-from bot.services.addresses import (
-    REPORT_WINDOW,
-    CodeText,
-    LinkRequestResult,
-    LinkResult,
-    NoticeText,
-    unreachable_in_village,
-)
+from bot.services.addresses.agent_report import unreachable_in_village
+from bot.services.addresses.linking import CodeText, LinkRequestResult, LinkResult
+from bot.services.addresses.number_change import REPORT_WINDOW, NoticeText
 from bot.services.agents import AgentRef, enrol_agent
 from bot.services.code_quota import MAX_CODES_PER_NUMBER_PER_DAY
 from bot.services.coverage import coverage_report
@@ -433,7 +428,7 @@ async def test_codes_for_one_participant_are_capped_per_day(
     context: AppContext, outbox, twilio: FakeTwilio
 ) -> None:
     """Nobody can flood someone else's number with codes by asking again and again."""
-    from bot.services.addresses import MAX_CODES_PER_DAY
+    from bot.services.addresses.linking import MAX_CODES_PER_DAY
 
     web = "web:kiosk-desa-7"
     make_participant(context, web, village=VILLAGE)
@@ -520,7 +515,7 @@ async def test_a_number_change_is_told_to_the_old_number_which_can_report_it(
     done = book.confirm(web, twilio.last_code(intruder), MORNING)
     assert done is not None and done.result is LinkResult.REPLACED
     before = len(twilio.to(PHONE))
-    assert await book.tell_number_change(outbox, done, NOTICE, MORNING) == 1
+    assert await context.number_changes.tell_number_change(outbox, done, NOTICE, MORNING) == 1
     notice = twilio.to(PHONE)[-1]
     assert len(twilio.to(PHONE)) == before + 1
     # The old number has not written in 24 hours: the approved template goes.
@@ -529,8 +524,8 @@ async def test_a_number_change_is_told_to_the_old_number_which_can_report_it(
     assert len(twilio.to(intruder)) == 1  # the participant's own change: only the code
 
     # Someone who never had the number cannot report anything.
-    assert book.report_not_me("wa:+6285700000000", "BUKAN SAYA", MORNING) is None
-    report = book.report_not_me(old, "BUKAN SAYA", MORNING)
+    assert context.number_changes.report_not_me("wa:+6285700000000", "BUKAN SAYA", MORNING) is None
+    report = context.number_changes.report_not_me(old, "BUKAN SAYA", MORNING)
     assert report is not None and report.agent_first_name == "Siti"
     with context.sessions() as session:
         ticket = session.scalar(select(Ticket).where(Ticket.number == report.ticket_number))
@@ -543,7 +538,7 @@ async def test_a_number_change_is_told_to_the_old_number_which_can_report_it(
     assert "number_change_reported" in actions
     # The window to report closes.
     late = MORNING + REPORT_WINDOW + timedelta(minutes=1)
-    assert book.report_not_me(old, "BUKAN SAYA", late) is None
+    assert context.number_changes.report_not_me(old, "BUKAN SAYA", late) is None
 
 
 async def test_an_agents_number_change_is_shown_on_both_numbers(
@@ -566,7 +561,7 @@ async def test_an_agents_number_change_is_shown_on_both_numbers(
     )  # fmt: skip
     done = book.confirm(agent_chat, twilio.last_code(new_number), MORNING)
     assert done is not None and done.by_agent
-    assert await book.tell_number_change(outbox, done, NOTICE, MORNING) == 2
+    assert await context.number_changes.tell_number_change(outbox, done, NOTICE, MORNING) == 2
     # The old number wrote an hour ago (inside WhatsApp's window): the text itself; the new
     # number never wrote: the approved template.
     assert twilio.bodies(PHONE)[-1] == NOTICE.to_old("+6285*******33")

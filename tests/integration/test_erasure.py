@@ -33,7 +33,7 @@ from bot.domain.addresses import Proof
 from bot.domain.clock import FixedClock
 from bot.domain.senders import Channel
 from bot.privacy import conversation_key, keyed_hash
-from bot.services.addresses import link_address
+from bot.services.addresses.reachability import link_address
 from bot.services.agents import enrol_agent
 from bot.services.code_quota import destination_hash, take_code_slot
 from bot.services.erasure import delete_for_sender

@@ -9,12 +9,8 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import (
-    QUESTION_INTENTS,
-    ActionAnswerQuestion,
-    ActionSuggestTopics,
-    ValidateConsentForm,
-)
+from actions.consent import ValidateConsentForm
+from actions.questions import QUESTION_INTENTS, ActionAnswerQuestion, ActionSuggestTopics
 from bot.domain.formatting import rupiah
 from bot.settings import PROJECT_ROOT
 
@@ -154,11 +150,12 @@ async def test_village_question_suggests_villages_of_the_nik_regency() -> None:
 
 
 async def test_unknown_village_takes_the_regency_from_the_nik() -> None:
-    from actions.registration import Step, ValidateRegistrationForm
+    from actions.registration_form import Step, ValidateRegistrationForm
 
     t = tracker("inform", slots={"nik": "3504015207850002", "requested_slot": "village"})
     result = ValidateRegistrationForm().check_village(
-        "Sumberejo", Step(CollectingDispatcher(), t, DOMAIN, {})
+        "Sumberejo",
+        Step(CollectingDispatcher(), t, DOMAIN, {}, context=None),  # reads none
     )
     assert result == {"village": "Sumberejo", "district": None, "regency": "Tulungagung"}
 

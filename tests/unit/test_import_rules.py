@@ -124,7 +124,15 @@ def test_services_depend_on_no_adapter() -> None:
     """Use cases know the domain, the database and their ports (bot/services/courier.py),
     never the HTTP gateway, the channel adapters, the CLI, Rasa actions or the process-wide
     context: those call services, not the other way round."""
-    adapters = ("bot.gateway", "bot.channels", "bot.cli", "bot.app_context", "actions", "nlu")
+    adapters = (
+        "bot.gateway",
+        "bot.channels",
+        "bot.cli",
+        "bot.app_context",
+        "bot.bootstrap",
+        "actions",
+        "nlu",
+    )
     allowed_parsers = {(n, t) for n, t in crossings("bot.services", ("nlu.parsing",))}
     assert crossings("bot.services", adapters) - allowed_parsers == set()
 
@@ -145,3 +153,40 @@ def test_actions_do_no_sql() -> None:
         )
     ]
     assert sql == []
+
+
+#: What talks to people, and the one module that assembles it (issue 26).
+ASSEMBLED = {"build_outbox", "ConversationRouter", "ReminderDispatcher", "HandoffRelay"}
+COMPOSITION_ROOT = "bot.bootstrap"
+
+
+def assembling_calls(tree: ast.AST) -> set[str]:
+    """Calls that build one of ASSEMBLED other than through ``bootstrap.<builder>``."""
+    found = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ASSEMBLED:
+            found.add(func.id)
+        elif isinstance(func, ast.Attribute) and func.attr in ASSEMBLED:
+            through_root = isinstance(func.value, ast.Name) and func.value.id == "bootstrap"
+            if not through_root:
+                found.add(func.attr)
+    return found
+
+
+def test_the_outbox_router_dispatcher_and_relay_are_assembled_only_in_the_composition_root() -> (
+    None
+):
+    """The gateway, the poller, the worker, the action server and the CLI get them from
+    bot/bootstrap.py (``AppContext.handoff_relay`` is the relay's one constructor call), so
+    no process can wire them differently."""
+    builders = {COMPOSITION_ROOT, "bot.app_context", "bot.channels.factory"}
+    calls = {
+        (name, call)
+        for name, path in project_modules().items()
+        if name not in builders and not name.startswith(("bot.services", "bot.conversation"))
+        for call in assembling_calls(ast.parse(path.read_text(encoding="utf-8")))
+    }
+    assert calls == set()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from actions.actions import QUESTION_INTENTS
+from actions.questions import QUESTION_INTENTS
 from bot.domain.benefits import key_figures
 from bot.settings import PROJECT_ROOT
 from nlu.parsing.money import find_money

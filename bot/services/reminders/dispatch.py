@@ -36,7 +36,7 @@ from bot.domain.reminders import (
 )
 from bot.domain.replies import MessageTemplate
 from bot.privacy import mask_sender
-from bot.services.addresses import Route, mark_undeliverable, routes_of
+from bot.services.addresses.reachability import Route, mark_undeliverable, routes_of
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
 from bot.services.unit_of_work import UnitOfWork

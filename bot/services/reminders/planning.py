@@ -28,7 +28,7 @@ from bot.domain.reminders import (
     send_moment,
     timezone_for,
 )
-from bot.services.addresses import reachable
+from bot.services.addresses.reachability import reachable
 from bot.services.channel_log import as_utc
 from bot.services.reminders.bulk_insert import insert_ignoring_duplicates
 from bot.services.unit_of_work import UnitOfWork

@@ -1,0 +1,456 @@
+"""The registration form's validator: what each message means (decided by the interpreter
+in bot/understanding) and the checks of each field. Rules live in bot.domain; this module
+only turns readings and verdicts into slots and replies. The actions around the form (its
+start, questions, summary, submission) are in actions/registration.py."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any, NamedTuple
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.agents import enrolled_agent
+from actions.on_behalf import CODE, READ_ALOUD, masked_phone, send_consent_code
+from actions.questions import answer_or_hand_over
+from actions.reading import latest_metadata, message_from
+from actions.registration_slots import (
+    PHONE_PROOF_SLOT,
+    RESIDENT_CONSENT_SLOT,
+    STOPPED_SLOT,
+    for_resident,
+    registration_from_slots,
+    show_date,
+)
+from actions.responses import response_text
+from bot.app_context import AppContext, get_app_context
+from bot.domain.addresses import SHARED_CONTACT_METADATA, Proof
+from bot.domain.formatting import programmes, rupiah
+from bot.domain.nik import InvalidNik, parse_nik
+from bot.domain.registration import (
+    RegistrationProblem,
+    age_on,
+    check_age,
+    check_income,
+    clean_full_name,
+)
+from bot.domain.senders import Channel, SenderId, channel_of
+from bot.services.on_behalf import AgentNumber
+from bot.services.participants import NikHolder, nik_holder
+from bot.settings import Settings
+from bot.signed_metadata import signing_key, verified
+from bot.understanding.interpreter import FIELDS, Meaning, Unparsed, interpret
+from nlu.parsing.identifiers import normalise_phone
+from nlu.parsing.lookups import occupation_label, occupations, village_by_name, villages_in_regency
+
+MAX_FAILURES_BEFORE_HELP = 3
+SUMMARY_STEPS = ("registration_confirmed", RESIDENT_CONSENT_SLOT)
+
+Verdict = dict[str, Any]
+
+
+class Step(NamedTuple):
+    """What a field's check may use besides the value."""
+
+    dispatcher: CollectingDispatcher
+    tracker: Tracker
+    domain: DomainDict
+    pending: Verdict
+    #: The process context, read once at the top of ``run``.
+    context: AppContext
+
+
+#: A verdict that refused the value (the reply saying why was already sent).
+REFUSED: Verdict = {}
+
+
+class ValidateRegistrationForm(FormValidationAction):
+    """Each message is read once by ``interpret``; this class applies the reading: checks
+    the values, acknowledges fields given out of turn and corrections in one short line,
+    answers questions, and stops early (cancel, not eligible) without storing anything."""
+
+    def name(self) -> str:
+        return "validate_registration_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if tracker.get_slot(STOPPED_SLOT):
+            return []  # the form closes; action_submit_registration only tidies up
+        if for_resident(tracker):
+            return [*domain_slots, RESIDENT_CONSENT_SLOT]
+        return domain_slots
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        asking = tracker.get_slot("requested_slot")
+        known = _number_of_this_chat(tracker)
+        if known:
+            tracker.add_slots(known)
+        if asking is None:
+            # The form is starting with answers given before consent: check them now.
+            given = {k: v for k, v in tracker.slots_to_validate().items() if k in FIELDS}
+            events: list[EventType] | None = await self._apply(
+                context, dispatcher, tracker, domain, None, None, given, {}
+            )
+        else:
+            events = await self._read(context, dispatcher, tracker, domain, asking)
+        if events is None:
+            return []  # left to the dialogue rules (stop reminders, "are you a bot?")
+        events = [*known, *events]
+        tracker.add_slots(events)
+        next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
+        return [*events, next_slot] if next_slot else events
+
+    async def _read(
+        self,
+        context: AppContext,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        asking: str,
+    ) -> list[EventType] | None:
+        message = message_from(tracker)
+        filled = {name: tracker.get_slot(name) for name in FIELDS}
+        reading = interpret(message, asking, filled, context.clock.today())
+        again = [SlotSet(asking, None)]  # the form asks the pending question again
+        if reading.meaning is Meaning.LEAVE_TO_RULES:
+            return None
+        if reading.meaning is Meaning.QUESTION:
+            income = message.entity("money")
+            await answer_or_hand_over(
+                context, dispatcher, tracker, domain, reading.topic, int(income) if income else None
+            )
+            return again
+        if reading.meaning is Meaning.CANCEL:
+            dispatcher.utter_message(response="utter_registration_cancelled")
+            return [*again, SlotSet(STOPPED_SLOT, "cancelled")]
+        if reading.meaning is Meaning.SMALL_TALK:
+            return again
+        if reading.meaning is Meaning.NOT_UNDERSTOOD:
+            return [*again, *self._refuse(asking, f"utter_{reading.problem}", dispatcher, tracker)]
+        if asking in SUMMARY_STEPS and reading.answer is False and not reading.corrections:
+            dispatcher.utter_message(response="utter_what_to_correct")
+            return again
+        return await self._apply(
+            context, dispatcher, tracker, domain, asking, reading.answer, reading.given,
+            reading.corrections,
+        )  # fmt: skip
+
+    async def _apply(
+        self,
+        context: AppContext,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        asking: str | None,
+        answer: Any,
+        given: dict[str, Any],
+        corrections: dict[str, Any],
+    ) -> list[EventType]:
+        events: list[EventType] = []
+        values: dict[str, Any] = {}
+        quiet = CollectingDispatcher()  # a field given out of turn is refused silently
+        fixed, noted = [], []
+        for name, value in corrections.items():
+            verdict = await self._check(context, name, value, dispatcher, tracker, domain, values)
+            if verdict:
+                values.update(verdict)
+                fixed.append(name)
+        for name, value in given.items():
+            verdict = await self._check(context, name, value, quiet, tracker, domain, values)
+            if verdict:
+                values.update(verdict)
+                noted.append(name)
+        for name in fixed:
+            dispatcher.utter_message(
+                response="utter_field_corrected",
+                field=_label(domain, name).capitalize(),
+                value=_shown(name, values[name]),
+            )
+        for message in quiet.messages:  # only "not eligible" is said for an unasked field
+            if str(message.get("response", "")).startswith("utter_not_eligible"):
+                dispatcher.messages.append(message)
+        if noted:
+            dispatcher.utter_message(
+                response="utter_fields_noted",
+                fields=", ".join(f"{_label(domain, n)} {_shown(n, values[n])}" for n in noted),
+            )
+        if values.get(STOPPED_SLOT):
+            return [SlotSet(k, v) for k, v in values.items()]
+        if asking is not None and answer is not None:
+            verdict = await self._check(
+                context, asking, answer, dispatcher, tracker, domain, values
+            )
+            values.update(verdict or {asking: None})
+            if not verdict:
+                events += self._count_failure(asking, dispatcher, tracker)
+        elif asking is not None:
+            values.setdefault(asking, None)  # nothing for the question: it is asked again
+        if asking in SUMMARY_STEPS and (fixed or noted):
+            values["registration_confirmed"] = None  # show the summary with the new values
+        return [*events, *(SlotSet(k, v) for k, v in values.items())]
+
+    # --- checks: a verdict is the slots to set, or REFUSED after saying what to send ------
+
+    async def _check(
+        self,
+        context: AppContext,
+        name: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        pending: dict[str, Any],
+    ) -> Verdict:
+        if isinstance(value, Unparsed):
+            dispatcher.utter_message(response=f"utter_invalid_{name}")
+            return REFUSED
+        check = getattr(self, f"check_{name}", None)
+        if check is None:
+            return {name: value}
+        result = check(value, Step(dispatcher, tracker, domain, pending, context))
+        if hasattr(result, "__await__"):
+            result = await result
+        return dict(result)
+
+    def _refuse(
+        self, slot: str, response: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        dispatcher.utter_message(response=response)
+        return self._count_failure(slot, dispatcher, tracker)
+
+    @staticmethod
+    def _count_failure(
+        slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        """The third failed answer to one question offers a person's help."""
+        failures = dict(tracker.get_slot("registration_failures") or {})
+        failures[slot] = failures.get(slot, 0) + 1
+        if failures[slot] >= MAX_FAILURES_BEFORE_HELP:
+            dispatcher.utter_message(response="utter_offer_human_help")
+            failures[slot] = 0
+        return [SlotSet("registration_failures", failures)]
+
+    def check_full_name(self, value: Any, step: Step) -> Verdict:
+        try:
+            return {"full_name": clean_full_name(str(value))}
+        except RegistrationProblem:
+            step.dispatcher.utter_message(response="utter_invalid_full_name")
+            return REFUSED
+
+    async def check_nik(self, value: Any, step: Step) -> Verdict:
+        context = step.context
+        today = context.clock.today()
+        try:
+            nik = parse_nik(str(value), today)
+        except InvalidNik as error:
+            step.dispatcher.utter_message(response=f"utter_invalid_nik_{error.problem.value}")
+            return REFUSED
+        stopped = self._eligibility(
+            nik.birth_date, today, context.settings, step.dispatcher, source="nik"
+        )
+        if stopped:
+            return stopped
+        holder = await asyncio.to_thread(
+            nik_holder, context.unit_of_work(), context.hash_key, nik.value, step.tracker.sender_id
+        )
+        if holder is NikHolder.THIS_SENDER or (
+            holder is not NikHolder.NOBODY and for_resident(step.tracker)
+        ):
+            # Its own holder (or an agent, who can mark a disputed registration) is told.
+            step.dispatcher.utter_message(response="utter_nik_already_registered")
+            return REFUSED
+        if holder is NikHolder.SOMEONE_ELSE:
+            # Nothing that confirms someone else's registration: where to get help instead.
+            step.dispatcher.utter_message(response="utter_nik_not_in_chat")
+            return REFUSED
+        result: Verdict = {"nik": nik.value}
+        birth = step.pending.get("birth_date") or step.tracker.get_slot("birth_date")
+        if birth and birth != nik.birth_date.isoformat():
+            step.dispatcher.utter_message(
+                response="utter_birth_date_mismatch",
+                birth_date=show_date(birth),
+                nik_birth_date=show_date(nik.birth_date.isoformat()),
+            )
+            result["birth_date"] = None
+        return result
+
+    def check_birth_date(self, value: Any, step: Step) -> Verdict:
+        birth = date.fromisoformat(str(value))
+        today = step.context.clock.today()
+        stopped = self._eligibility(
+            birth, today, step.context.settings, step.dispatcher, source="birth_date"
+        )
+        if stopped:
+            return stopped
+        nik = step.pending.get("nik") or step.tracker.get_slot("nik")
+        if nik:
+            encoded = parse_nik(nik, today).birth_date
+            if encoded != birth:
+                step.dispatcher.utter_message(
+                    response="utter_birth_date_mismatch",
+                    birth_date=show_date(birth.isoformat()),
+                    nik_birth_date=show_date(encoded.isoformat()),
+                )
+                return REFUSED
+        return {"birth_date": birth.isoformat()}
+
+    @staticmethod
+    def _eligibility(
+        birth: date, today: date, settings: Settings, dispatcher: CollectingDispatcher, source: str
+    ) -> Verdict:
+        """Too young or too old ends the registration at once, kindly, storing nothing."""
+        try:
+            check_age(birth, today, settings.min_registration_age, settings.max_registration_age)
+        except RegistrationProblem as problem:
+            dispatcher.utter_message(
+                response=f"utter_not_eligible_{problem.code}",
+                age=age_on(birth, today),
+                minimum=settings.min_registration_age,
+                maximum=settings.max_registration_age,
+                source=source,
+            )
+            return {STOPPED_SLOT: problem.code}
+        return {}
+
+    async def check_phone(self, value: Any, step: Step) -> Verdict:
+        phone = normalise_phone(str(value))
+        if phone is None:
+            step.dispatcher.utter_message(response="utter_invalid_phone")
+            return REFUSED
+        if for_resident(step.tracker) and await _is_an_agents_number(
+            step.context, step.tracker, phone
+        ):
+            step.dispatcher.utter_message(response="utter_walk_in_phone_is_agent")
+            return REFUSED
+        # Telegram's adapter passes the number of a contact the sender shared of themselves:
+        # Telegram verified it, so it counts as proven (typed numbers do not). Only metadata
+        # the gateway signed counts: anyone else reaching Rasa could claim any number.
+        channel_token = step.context.settings.rasa_channel_token_value
+        metadata = verified(
+            signing_key(channel_token) if channel_token else None,
+            step.tracker.sender_id,
+            latest_metadata(step.tracker),
+        )
+        shared = normalise_phone(str(metadata.get(SHARED_CONTACT_METADATA) or ""))
+        proven = Proof.TELEGRAM_CONTACT.value if shared == phone else None
+        return {"phone": phone, PHONE_PROOF_SLOT: proven}
+
+    def check_village(self, value: Any, step: Step) -> Verdict:
+        name = str(value).strip()
+        if len(name) < 3:
+            step.dispatcher.utter_message(response="utter_invalid_village")
+            return REFUSED
+        known = village_by_name(name)
+        if known is not None:
+            return {"village": known.name, "district": known.district, "regency": known.regency}
+        # An unknown village: the NIK still tells the regency when we know its code; the
+        # district (and regency otherwise) is asked next.
+        nik = step.pending.get("nik") or step.tracker.get_slot("nik")
+        same_regency = villages_in_regency(str(nik)[:4]) if nik else []
+        regency = same_regency[0].regency if same_regency else None
+        return {"village": name, "district": None, "regency": regency}
+
+    def check_district(self, value: Any, step: Step) -> Verdict:
+        return {"district": str(value)} if len(str(value)) >= 3 else REFUSED
+
+    def check_regency(self, value: Any, step: Step) -> Verdict:
+        return {"regency": str(value)} if len(str(value)) >= 3 else REFUSED
+
+    def check_occupation(self, value: Any, step: Step) -> Verdict:
+        if str(value) not in {o.code for o in occupations()}:  # only codes of the lookup
+            step.dispatcher.utter_message(response="utter_invalid_occupation")
+            return REFUSED
+        return {"occupation": str(value)}
+
+    def check_declared_income(self, value: Any, step: Step) -> Verdict:
+        try:
+            return {"declared_income": float(check_income(int(value)))}
+        except RegistrationProblem as problem:
+            step.dispatcher.utter_message(response=f"utter_{problem.code}")
+            return REFUSED
+
+    def check_with_jht(self, value: Any, step: Step) -> Verdict:
+        return {"with_jht": bool(value)}
+
+    def check_registration_confirmed(self, value: Any, step: Step) -> Verdict:
+        return {"registration_confirmed": True} if value else REFUSED
+
+    async def check_resident_consent(self, value: Any, step: Step) -> Verdict:
+        """The code is sent here, inside the form, so that a number it cannot reach keeps
+        every answer and simply asks again (the agent may choose reading aloud)."""
+        if value != CODE:
+            return {RESIDENT_CONSENT_SLOT: READ_ALOUD}
+        context = step.context
+        agent = await enrolled_agent(context, step.tracker)
+        if agent is None:
+            return {RESIDENT_CONSENT_SLOT: value}  # refused at submission
+        try:
+            held = await send_consent_code(
+                context,
+                step.domain,
+                agent,
+                step.tracker.sender_id,
+                registration_from_slots(step.tracker, context.clock.today()),
+            )
+        except AgentNumber:  # checked at the phone question too: never sent to an agent
+            step.dispatcher.utter_message(response="utter_walk_in_phone_is_agent")
+            return {"phone": None, RESIDENT_CONSENT_SLOT: None}
+        if held is None:
+            step.dispatcher.utter_message(
+                response="utter_resident_code_not_sent",
+                phone=masked_phone(str(step.tracker.get_slot("phone"))),
+            )
+            return REFUSED
+        return {RESIDENT_CONSENT_SLOT: CODE}
+
+
+async def _is_an_agents_number(context: AppContext, tracker: Tracker, phone: str) -> bool:
+    """A walk-in's WhatsApp number that is an enrolled agent's (any agent's, audited)."""
+    agent = await enrolled_agent(context, tracker)
+    if agent is None:
+        return False  # not an agent: refused at submission anyway
+    try:
+        await asyncio.to_thread(
+            context.on_behalf.refuse_agent_number, agent.id, phone, context.clock.now()
+        )
+    except AgentNumber:
+        return True
+    return False
+
+
+def _number_of_this_chat(tracker: Tracker) -> list[EventType]:
+    """On WhatsApp the resident's number is known: it is never asked (unless an agent is
+    registering someone else, whose number the agent types)."""
+    own_chat = channel_of(tracker.sender_id) is Channel.WHATSAPP and not for_resident(tracker)
+    if own_chat and tracker.get_slot("phone") is None:
+        return [SlotSet("phone", SenderId.parse(tracker.sender_id).address)]
+    return []
+
+
+def _label(domain: DomainDict, field: str) -> str:
+    return response_text(domain, f"utter_label_{field}")
+
+
+def _shown(field: str, value: Any) -> str:
+    """A field's value as the resident reads it back."""
+    if field == "declared_income":
+        return rupiah(int(value))
+    if field == "birth_date":
+        return show_date(str(value))
+    if field == "occupation":
+        return occupation_label(str(value))
+    if field == "with_jht":
+        return programmes(bool(value))
+    return str(value)

@@ -1,0 +1,81 @@
+"""The registration's slots, shared by the form validator (actions/registration_form.py)
+and the registration actions (actions/registration.py): their names, whose registration
+it is, and the answers read back as a ``Registration``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+
+from bot.domain.formatting import tanggal
+from bot.domain.nik import parse_nik
+from bot.domain.registration import Registration
+from bot.domain.senders import Channel, channel_of
+
+REGISTRATION_SLOTS = (
+    "full_name",
+    "nik",
+    "birth_date",
+    "phone",
+    "village",
+    "district",
+    "regency",
+    "occupation",
+    "declared_income",
+    "with_jht",
+    "registration_confirmed",
+)
+#: How the phone slot's number was proven the resident's (bot.domain.addresses.Proof).
+PHONE_PROOF_SLOT = "phone_verified_by"
+#: Asked last, only when an agent registers a walk-in: how the resident consents.
+RESIDENT_CONSENT_SLOT = "resident_consent"
+#: Set when the registration ends early (cancelled, not eligible): the form then closes.
+STOPPED_SLOT = "registration_stopped"
+
+
+def for_resident(tracker: Tracker) -> bool:
+    """An agent is registering someone else (set only after the agent check)."""
+    return bool(tracker.get_slot("registering_for_resident"))
+
+
+def registration_from_slots(tracker: Tracker, today: date) -> Registration:
+    """The form's answers as a registration. A walk-in belongs to the resident's own
+    WhatsApp number, whatever channel the agent uses."""
+    channel = Channel.WHATSAPP if for_resident(tracker) else channel_of(tracker.sender_id)
+    return Registration(
+        full_name=tracker.get_slot("full_name"),
+        nik=parse_nik(tracker.get_slot("nik"), today),
+        birth_date=date.fromisoformat(tracker.get_slot("birth_date")),
+        phone=tracker.get_slot("phone"),
+        village=tracker.get_slot("village"),
+        district=tracker.get_slot("district"),
+        regency=tracker.get_slot("regency"),
+        occupation=tracker.get_slot("occupation"),
+        declared_income=int(tracker.get_slot("declared_income")),
+        with_jht=bool(tracker.get_slot("with_jht")),
+        channel=channel,
+    )
+
+
+def reset_registration() -> list[EventType]:
+    """Every slot a registration fills, emptied (done, cancelled or stopped)."""
+    return [
+        SlotSet(slot, None)
+        for slot in (
+            *REGISTRATION_SLOTS,
+            "registration_failures",
+            "consent_granted",
+            "registering_for_resident",
+            RESIDENT_CONSENT_SLOT,
+            STOPPED_SLOT,
+            "early_fields",
+            PHONE_PROOF_SLOT,
+        )
+    ]
+
+
+def show_date(iso: str) -> str:
+    """A stored ISO date as the resident reads it."""
+    return tanggal(date.fromisoformat(iso))

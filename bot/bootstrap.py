@@ -1,0 +1,107 @@
+"""The composition root: the one place that assembles what a process needs to talk to
+people, from its ``AppContext``: the Outbox, the handoff relay, the conversation router
+with every interceptor, and the reminder dispatcher.
+
+The gateway (bot/gateway/app.py), the Telegram poller (bot/channels/polling.py), the
+reminder worker (bot/worker.py) and the action server (actions/outbox.py) all build them
+here, once per process (or, for clients tied to an event loop, once per loop), so that no
+two of them can be wired differently. Nothing here runs at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from bot.app_context import AppContext
+from bot.channels.factory import build_outbox as outbox_from_settings
+from bot.channels.outbound import Outbox
+from bot.conversation import ConversationRouter, OfferedButtons, RasaClient
+from bot.domain.payments import load_calendar
+from bot.privacy import keyed_hash
+from bot.services.handoff_relay import HandoffRelay
+from bot.services.reminders import ReminderDispatcher
+from bot.shared_state import SharedStore, make_shared_store
+
+
+def build_outbox(context: AppContext) -> Outbox:
+    """The Outbox for every channel with credentials, recording deliveries in the channel
+    log. Call it inside the event loop that will run it: its HTTP and Redis clients belong
+    to that loop."""
+    return outbox_from_settings(context.settings, context.channel_log)
+
+
+def build_relay(context: AppContext, outbox: Outbox) -> HandoffRelay:
+    """Conversations with a person (tickets), sending through ``outbox``."""
+    return context.handoff_relay(outbox)
+
+
+def offered_buttons(context: AppContext, store: SharedStore) -> OfferedButtons:
+    """The one memory of the buttons each sender was offered, keyed by a keyed hash of the
+    sender (no address in the shared store)."""
+    return OfferedButtons(store, lambda sender_id: keyed_hash(context.hash_key, sender_id))
+
+
+def build_rasa_client(context: AppContext, http: httpx.AsyncClient | None = None) -> RasaClient:
+    """Sadar's channel on the Rasa servers; ``http`` (tests) replaces the real client."""
+    settings = context.settings
+    return RasaClient(
+        settings.rasa_urls,
+        settings.rasa_timeout_seconds,
+        http=http,
+        channel_token=settings.rasa_channel_token_value,
+    )
+
+
+def build_router(
+    context: AppContext, rasa: RasaClient, store: SharedStore, relay: HandoffRelay
+) -> ConversationRouter:
+    """The one path to Rasa, with all its interceptors: the offered-buttons memory and the
+    handoff relay."""
+    return ConversationRouter(rasa, offered_buttons(context, store), relay)
+
+
+@dataclass(frozen=True)
+class Conversations:
+    """What a process that receives people's messages holds (the gateway, the Telegram
+    poller), built together by ``conversations``."""
+
+    store: SharedStore
+    outbox: Outbox
+    relay: HandoffRelay
+    rasa: RasaClient
+    router: ConversationRouter
+
+    async def aclose(self) -> None:
+        """In the order the gateway always closed them: sends first, then Rasa, then state."""
+        await self.outbox.aclose()
+        await self.rasa.aclose()
+        await self.store.aclose()
+
+
+def conversations(
+    context: AppContext, *, rasa_http: httpx.AsyncClient | None = None
+) -> Conversations:
+    """The receiving side of a process: shared store, Outbox, relay and router. Call it
+    inside the event loop that will run them."""
+    store = make_shared_store(context.settings.redis_url)
+    outbox = build_outbox(context)
+    relay = build_relay(context, outbox)
+    rasa = build_rasa_client(context, rasa_http)
+    return Conversations(store, outbox, relay, rasa, build_router(context, rasa, store, relay))
+
+
+def build_dispatcher(context: AppContext, outbox: Outbox) -> ReminderDispatcher:
+    """The reminder dispatcher of a worker process, sending through ``outbox``."""
+    settings = context.settings
+    return ReminderDispatcher(
+        context.unit_of_work,
+        context.cipher,
+        context.channel_log,
+        outbox,
+        load_calendar(),
+        settings.reminder_policy,
+        template_sid=settings.whatsapp_reminder_content_sid,
+        max_attempts=settings.reminder_max_attempts,
+        clock=context.clock,
+    )
