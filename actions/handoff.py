@@ -17,7 +17,7 @@ from actions.responses import response_text
 from bot.app_context import AppContext
 from bot.domain.replies import BotReply
 from bot.domain.senders import channel_of
-from bot.privacy import mask_sender
+from bot.infra.privacy import mask_sender
 from bot.services.handoff import (
     TicketReason,
     masked_text,

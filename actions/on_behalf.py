@@ -22,7 +22,7 @@ from bot.domain.formatting import rupiah, tanggal
 from bot.domain.registration import Registration
 from bot.domain.replies import BotReply
 from bot.domain.senders import channel_of
-from bot.privacy import mask_digits, mask_sender
+from bot.infra.privacy import mask_digits, mask_sender
 from bot.services.agents import AgentRef
 from bot.services.on_behalf import CodeOutcome, CodeResult, HeldRegistration
 from bot.services.one_time_codes import LINKING

@@ -54,5 +54,5 @@ def message_text(tracker: Tracker) -> str:
 
 def latest_metadata(tracker: Tracker) -> Any:
     """What the channel sent with the latest message (signed by the gateway when it
-    vouches for it: bot/signed_metadata.py)."""
+    vouches for it: bot/infra/signed_metadata.py)."""
     return _latest(tracker).get("metadata")

@@ -39,10 +39,10 @@ from bot.domain.registration import (
     clean_full_name,
 )
 from bot.domain.senders import Channel, SenderId, channel_of
+from bot.infra.settings import Settings
+from bot.infra.signed_metadata import signing_key, verified
 from bot.services.on_behalf import AgentNumber
 from bot.services.participants import NikHolder, nik_holder
-from bot.settings import Settings
-from bot.signed_metadata import signing_key, verified
 from bot.understanding.interpreter import FIELDS, Meaning, Unparsed, interpret
 from nlu.parsing.identifiers import normalise_phone
 from nlu.parsing.lookups import occupation_label, occupations, village_by_name, villages_in_regency

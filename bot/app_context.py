@@ -11,10 +11,11 @@ from functools import cached_property, lru_cache
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.crypto import PiiCipher
 from bot.db.engine import make_engine, make_session_factory
 from bot.domain.clock import Clock, clock_starting_at
 from bot.domain.consent import CodePolicy
+from bot.infra.crypto import PiiCipher
+from bot.infra.settings import Settings, get_settings
 from bot.services.addresses.linking import AddressBook
 from bot.services.addresses.number_change import NumberChanges
 from bot.services.channel_log import ChannelLog
@@ -24,7 +25,6 @@ from bot.services.handoff_relay import HandoffRelay
 from bot.services.on_behalf import OnBehalfRegistrations
 from bot.services.one_time_codes import OneTimeCodes
 from bot.services.unit_of_work import UnitOfWork
-from bot.settings import Settings, get_settings
 
 
 @dataclass(frozen=True)

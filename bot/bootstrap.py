@@ -3,7 +3,7 @@ people, from its ``AppContext``: the Outbox, the handoff relay, the conversation
 with every interceptor, and the reminder dispatcher.
 
 The gateway (bot/gateway/app.py), the Telegram poller (bot/channels/polling.py), the
-reminder worker (bot/worker.py) and the action server (actions/outbox.py) all build them
+reminder worker (bot/processes/worker.py) and the action server (actions/outbox.py) all build them
 here, once per process (or, for clients tied to an event loop, once per loop), so that no
 two of them can be wired differently. Nothing here runs at import time."""
 
@@ -18,10 +18,10 @@ from bot.channels.factory import build_outbox as outbox_from_settings
 from bot.channels.outbound import Outbox
 from bot.conversation import ConversationRouter, OfferedButtons, RasaClient
 from bot.domain.payments import load_calendar
-from bot.privacy import keyed_hash
+from bot.infra.privacy import keyed_hash
+from bot.infra.shared_state import SharedStore, make_shared_store
 from bot.services.handoff_relay import HandoffRelay
 from bot.services.reminders import ReminderDispatcher
-from bot.shared_state import SharedStore, make_shared_store
 
 
 def build_outbox(context: AppContext) -> Outbox:

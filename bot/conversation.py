@@ -17,12 +17,13 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot import messages, metrics
+from bot import messages
 from bot.domain.replies import BotReply, Button, for_delivery
 from bot.domain.senders import InvalidSenderId, channel_of
-from bot.privacy import mask_sender
-from bot.shared_state import MemoryStore, SharedStore
-from bot.signed_metadata import sign, signing_key
+from bot.infra import metrics
+from bot.infra.privacy import mask_sender
+from bot.infra.shared_state import MemoryStore, SharedStore
+from bot.infra.signed_metadata import sign, signing_key
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ Installed as the process's log *record factory* rather than as a filter on handl
 handler added later (Rasa's ``--log-file``, coloredlogs, uvicorn's dictConfig, a handler
 someone configures in a deployment) is covered too, and nothing in Rasa, Sanic or uvicorn
 replaces the factory. Standard library only, Python 3.10-compatible: the Rasa server
-installs it when it loads nlu/rasa_runtime.py; Sadar's processes through bot/logs.py."""
+installs it when it loads nlu/rasa_runtime.py; Sadar's processes through bot/infra/logs.py."""
 
 from __future__ import annotations
 

@@ -42,8 +42,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.crypto import PiiCipher
-from bot.privacy import conversation_key, owner_only
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import conversation_key, owner_only
 from nlu import rasa_runtime
 
 log = logging.getLogger(__name__)

@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.devserver import process_specs  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.infra.settings import Settings  # noqa: E402
+from bot.processes.devserver import process_specs  # noqa: E402
 from tests.support.web_chat import anew_session  # noqa: E402
 
 REPORT_BEGIN = "<!-- bench-load:begin -->"

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.devserver import process_specs  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.infra.settings import Settings  # noqa: E402
+from bot.processes.devserver import process_specs  # noqa: E402
 from scripts.bench_load import stack_environment, wait_ready  # noqa: E402
 from tests.support.web_chat import new_session  # noqa: E402
 

@@ -31,13 +31,13 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select, update  # noqa: E402
 
 from bot.app_context import AppContext  # noqa: E402
-from bot.crypto import PiiCipher  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.models import Reminder  # noqa: E402
 from bot.domain.payments import load_calendar  # noqa: E402
-from bot.privacy import keyed_hash  # noqa: E402
+from bot.infra.crypto import PiiCipher  # noqa: E402
+from bot.infra.privacy import keyed_hash  # noqa: E402
+from bot.infra.settings import Settings  # noqa: E402
 from bot.services.reminders import enqueue_planned, plan  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 from tests.support.fake_telegram import running_fake_telegram  # noqa: E402
 from tests.support.services import start_postgres, start_redis, stop  # noqa: E402
 
@@ -172,7 +172,7 @@ def main() -> None:
                 "SADAR_LOG_LEVEL": "WARNING",
             }
             os.environ.update({k: v for k, v in env.items() if k.startswith("SADAR_")})
-            from bot.worker import reminder_queue, submit
+            from bot.processes.worker import reminder_queue, submit
 
             huey = reminder_queue().huey  # built from the settings just set
 

@@ -36,10 +36,10 @@ from bot.domain.consent import ConsentDecision, ConsentPurpose  # noqa: E402
 from bot.domain.nik import parse_nik  # noqa: E402
 from bot.domain.registration import Registration  # noqa: E402
 from bot.domain.senders import Channel, channel_of  # noqa: E402
+from bot.infra.settings import Settings  # noqa: E402
 from bot.services.addresses.linking import CodeText, LinkResult  # noqa: E402
 from bot.services.consent import record_consent  # noqa: E402
 from bot.services.participants import register_participant  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 from tests.support.fake_twilio import (  # noqa: E402
     ACCOUNT_SID,
     AUTH_TOKEN,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from bot.channels.outbound import ChannelLimits, ChannelSender, Outbox, Pace
 from bot.domain.senders import Channel
+from bot.infra.settings import Settings
+from bot.infra.shared_state import RateLimiter, make_rate_limiter
 from bot.services.channel_log import ChannelLog
-from bot.settings import Settings
-from bot.shared_state import RateLimiter, make_rate_limiter
 
 #: Replies come in short bursts (an answer plus a question); allow a few at once per chat.
 PER_CHAT_BURST = 3

@@ -14,13 +14,13 @@ from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import metrics
 from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, SenderId
-from bot.privacy import mask_sender
+from bot.infra import metrics
+from bot.infra.privacy import mask_sender
+from bot.infra.shared_state import RateLimiter, acquire, within_window
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Handover
-from bot.shared_state import RateLimiter, acquire, within_window
 
 log = logging.getLogger(__name__)
 #: Share of a channel's configured overall limit actually used (see ``Outbox._pace``).

@@ -46,9 +46,9 @@ from bot.conversation import ConversationRouter, RasaUnavailable
 from bot.domain.addresses import SHARED_CONTACT_METADATA
 from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, make_sender_id
-from bot.privacy import mask_sender
+from bot.infra.privacy import mask_sender
+from bot.infra.settings import Settings
 from bot.services.channel_log import ChannelLog, record_inbound_safely
-from bot.settings import Settings
 from bot.understanding.handoff_messages import as_ticket_answer
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from typing import Any
 from bot import messages
 from bot.conversation import ConversationRouter, RasaUnavailable
 from bot.domain.replies import BotReply
+from bot.infra.shared_state import SharedStore
 from bot.services.handoff import Author, WebNews
-from bot.shared_state import SharedStore
 
 log = logging.getLogger(__name__)
 

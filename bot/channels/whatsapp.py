@@ -31,10 +31,10 @@ from bot.channels.outbound import (
 from bot.conversation import ConversationRouter, RasaUnavailable
 from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, make_sender_id
-from bot.privacy import mask_sender
+from bot.infra.privacy import mask_sender
+from bot.infra.shared_state import SharedStore
 from bot.services.channel_log import ChannelLog, record_inbound_safely
 from bot.services.handoff import ticket_label
-from bot.shared_state import SharedStore
 from bot.understanding.address_messages import says_not_me
 
 log = logging.getLogger(__name__)

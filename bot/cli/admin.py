@@ -28,7 +28,7 @@ def admin_hash_password() -> None:
     """Print the value for SADAR_ADMIN_PASSWORD_HASH (the password itself is not stored).
 
     Asks for the password (hidden); a script may pipe it in on stdin instead."""
-    from bot.admin_auth import hash_password
+    from bot.gateway.admin_auth import hash_password
 
     password = read_password()
     if len(password) < MIN_PASSWORD_CHARS:

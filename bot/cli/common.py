@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bot.app_context import get_app_context
-from bot.settings import get_settings
+from bot.infra.settings import get_settings
 
 if TYPE_CHECKING:
     pass
 
 
 def configure_logging() -> None:
-    """Redacted logs at SADAR_LOG_LEVEL (bot/logs.py)."""
-    from bot.logs import configure_logging as configure
+    """Redacted logs at SADAR_LOG_LEVEL (bot/infra/logs.py)."""
+    from bot.infra.logs import configure_logging as configure
 
     configure(get_settings().log_level)
 

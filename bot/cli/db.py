@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot.cli.conversations import encrypt_old_conversations
-from bot.settings import get_settings
+from bot.infra.settings import get_settings
 
 if TYPE_CHECKING:
     pass

@@ -19,7 +19,7 @@ from bot.cli import (
     villages,
 )
 from bot.cli.conversations import encrypt_old_conversations
-from bot.settings import get_settings
+from bot.infra.settings import get_settings
 
 app = typer.Typer(help="Sadar: BPJS Ketenagakerjaan registration bot.", no_args_is_help=True)
 app.add_typer(participants.participants_app, name="participants")
@@ -48,8 +48,8 @@ def redacted_logs() -> None:
 def run() -> None:
     """Start the Rasa server, the action server and the gateway; Ctrl-C stops them all."""
     from bot.db.migrate import upgrade
-    from bot.devserver import run_all
-    from bot.rasa_model import ensure_model
+    from bot.infra.rasa_model import ensure_model
+    from bot.processes.devserver import run_all
 
     settings = get_settings()
     ensure_model(settings.rasa_venv / "bin" / "rasa", settings.rasa_model_dir)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.settings import get_settings
+from bot.infra.settings import get_settings
 
 if TYPE_CHECKING:
     pass
@@ -18,7 +18,7 @@ model_app = typer.Typer(help="The Rasa model.", no_args_is_help=True)
 @model_app.command("ensure")
 def model_ensure() -> None:
     """Train the Rasa model if config.yml, domain.yml or nlu/ changed since the last training."""
-    from bot.rasa_model import ensure_model
+    from bot.infra.rasa_model import ensure_model
 
     settings = get_settings()
     ensure_model(settings.rasa_venv / "bin" / "rasa", settings.rasa_model_dir)

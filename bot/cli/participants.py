@@ -70,8 +70,8 @@ def participants_export(
     import json
     import sys
 
+    from bot.infra.spreadsheets import write_dicts
     from bot.services.participants import all_participants
-    from bot.spreadsheets import write_dicts
 
     context = get_app_context()
     views = all_participants(context.unit_of_work(), context.cipher, masked=not unmasked)

@@ -8,7 +8,7 @@ import typer
 
 from bot.app_context import get_app_context
 from bot.cli.common import configure_logging, parse_day, progress_bar
-from bot.settings import get_settings
+from bot.infra.settings import get_settings
 
 if TYPE_CHECKING:
     pass
@@ -84,8 +84,8 @@ def reminders_run(
     day: str = typer.Option(None, "--date", help="day to plan, YYYY-MM-DD (default: today, WIB)"),
 ) -> None:
     """Plan that day's reminders and queue them for the workers (safe to repeat)."""
+    from bot.processes.worker import plan_and_enqueue
     from bot.services.reminders import counts_by_state
-    from bot.worker import plan_and_enqueue
 
     configure_logging()
     target = parse_day(day)
@@ -123,8 +123,8 @@ def reminders_recover(
     also do this every minute)."""
     from datetime import timedelta
 
+    from bot.processes.worker import reminder_queue, requeue
     from bot.services.reminders import recover
-    from bot.worker import reminder_queue, requeue
 
     configure_logging()
     context = get_app_context()
@@ -146,7 +146,7 @@ def reminders_worker(
     ),
 ) -> None:
     """Send queued reminders; also plans each day and recovers after dead workers."""
-    from bot.worker import run_worker
+    from bot.processes.worker import run_worker
 
     configure_logging()
     run_worker(threads or get_settings().reminder_worker_threads)

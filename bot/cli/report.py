@@ -25,8 +25,8 @@ def report_coverage(
 ) -> None:
     """Participants, households and officials covered, paid this month, arrears,
     non-active and new this month, per village, district or regency."""
+    from bot.infra.spreadsheets import write_rows
     from bot.services.coverage import coverage_report
-    from bot.spreadsheets import write_rows
 
     if level not in ("village", "district", "regency"):
         raise typer.BadParameter("level is village, district or regency")

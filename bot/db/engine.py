@@ -9,7 +9,7 @@ from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.privacy import owner_only
+from bot.infra.privacy import owner_only
 
 
 def make_engine(database_url: str, *, echo: bool = False) -> Engine:

@@ -45,7 +45,7 @@ class ReminderState(StrEnum):
 
 @dataclass(frozen=True)
 class ReminderPolicy:
-    """Offsets and daytime window; every value is a setting (see bot/settings.py)."""
+    """Offsets and daytime window; every value is a setting (see bot/infra/settings.py)."""
 
     days_before_due: int = 3
     days_after_due: int = 3

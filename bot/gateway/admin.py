@@ -17,19 +17,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot import messages
-from bot.admin_auth import SESSION_SECONDS, AdminSessions, LoginGuard, check_password
 from bot.app_context import AppContext
 from bot.domain.clock import INDONESIA_TIME
 from bot.domain.formatting import MONTHS
 from bot.domain.replies import BotReply
 from bot.domain.senders import channel_of
-from bot.privacy import keyed_hash
+from bot.gateway.admin_auth import SESSION_SECONDS, AdminSessions, LoginGuard, check_password
+from bot.infra.privacy import keyed_hash
+from bot.infra.settings import Settings
 from bot.services.activity import MonthActivity, monthly_activity
 from bot.services.agents import AgentView, list_agents
 from bot.services.coverage import coverage_report
 from bot.services.handoff import TicketLine, answer, list_tickets, ticket_label
 from bot.services.handoff_relay import HandoffRelay
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"

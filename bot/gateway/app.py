@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import bootstrap, messages, metrics
+from bot import bootstrap, messages
 from bot.app_context import AppContext
 from bot.channels.web import WebConversations, gateway_says
 from bot.channels.whatsapp import WhatsAppConversations, not_me_handler
@@ -29,12 +29,13 @@ from bot.gateway.payments import payments_router
 from bot.gateway.telegram import telegram_router
 from bot.gateway.web_sessions import WebSessions, session_secret
 from bot.gateway.whatsapp import whatsapp_router
-from bot.logs import configure_logging
-from bot.privacy import keyed_hash, secrets_match
+from bot.infra import metrics
+from bot.infra.logs import configure_logging
+from bot.infra.privacy import keyed_hash, secrets_match
+from bot.infra.settings import Settings, get_settings
+from bot.infra.shared_state import RateLimiter, make_rate_limiter
 from bot.services.handoff import undelivered_for_web
 from bot.services.web_sessions import WebSessionBook
-from bot.settings import Settings, get_settings
-from bot.shared_state import RateLimiter, make_rate_limiter
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.app_context import AppContext
-from bot.privacy import secrets_match
+from bot.infra.privacy import secrets_match
+from bot.infra.settings import Settings
 from bot.services.participants import participant_id_by
 from bot.services.payments import PaymentRejected, PaymentSource, record_payment
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

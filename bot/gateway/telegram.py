@@ -8,9 +8,9 @@ import logging
 from fastapi import APIRouter, Request, Response
 from telegram import Update
 
-from bot.privacy import secrets_match
-from bot.settings import Settings
-from bot.shared_state import SharedStore
+from bot.infra.privacy import secrets_match
+from bot.infra.settings import Settings
+from bot.infra.shared_state import SharedStore
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ import secrets
 
 from bot.domain.clock import Clock
 from bot.domain.senders import Channel, make_sender_id
-from bot.privacy import keyed_hash, secrets_match
+from bot.infra.privacy import keyed_hash, secrets_match
+from bot.infra.settings import Settings
 from bot.services.web_sessions import WebSessionBook
-from bot.settings import Settings
 
 #: ``<24 hex>.<32 hex>``: fits the web sender pattern and a localStorage slot.
 _TOKEN = re.compile(r"^([0-9a-f]{24})\.([0-9a-f]{32})$")

@@ -20,8 +20,8 @@ from bot.channels.whatsapp import (
     InboundWhatsApp,
     WhatsAppConversations,
 )
+from bot.infra.settings import Settings
 from bot.services.channel_log import ChannelLog
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from bot.crypto import PiiCipher
 from bot.db.models import Agent
+from bot.infra.crypto import PiiCipher
 from bot.services.agents import (
     AgentRef,
     audit_agent,

@@ -10,13 +10,13 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.crypto import PiiCipher
 from bot.db.models import Agent, AuditEvent, Participant, Payment
 from bot.domain.clock import start_of_day
 from bot.domain.payments import load_calendar, standing
 from bot.domain.senders import Channel, make_sender_id
 from bot.domain.villages import area_key
-from bot.privacy import keyed_hash, mask_digits, mask_name
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import keyed_hash, mask_digits, mask_name
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -7,20 +7,20 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import overload
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.crypto import PiiCipher
 from bot.db.engine import rows_changed
 from bot.db.models import ChannelContact, OutboundMessage, Reminder
+from bot.db.timestamps import as_utc
 from bot.domain.clock import Clock
 from bot.domain.messaging import address_gone, next_delivery_status, template_required
 from bot.domain.replies import BotReply, MessageTemplate
 from bot.domain.senders import channel_of
-from bot.privacy import keyed_hash, mask_sender
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import keyed_hash, mask_sender
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -35,17 +35,6 @@ REMINDER_STATE_FOR_DELIVERY = {
     "failed": "failed",
     "undelivered": "failed",
 }
-
-
-@overload
-def as_utc(moment: datetime) -> datetime: ...
-@overload
-def as_utc(moment: None) -> None: ...
-def as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything here is stored in UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

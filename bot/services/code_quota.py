@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import CodeSend
-from bot.privacy import keyed_hash
+from bot.infra.privacy import keyed_hash
 
 #: Enough for one person's typos, a lost message and a walk-in consent on the same day.
 MAX_CODES_PER_NUMBER_PER_DAY = 5

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.db.models import ConsentRecord
 from bot.domain.consent import ConsentDecision
-from bot.privacy import keyed_hash, mask_sender
+from bot.infra.privacy import keyed_hash, mask_sender
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

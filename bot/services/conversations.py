@@ -17,8 +17,8 @@ from pathlib import Path
 from sqlalchemy import Engine, bindparam, create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.crypto import PiiCipher
-from bot.privacy import conversation_key, owner_only
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import conversation_key, owner_only
 
 log = logging.getLogger(__name__)
 #: A conversation key is a hex HMAC-SHA256; a sender id in clear looks like "wa:+62…".

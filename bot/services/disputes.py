@@ -19,15 +19,16 @@ from enum import StrEnum
 
 from sqlalchemy import select, update
 
-from bot.crypto import PiiCipher
 from bot.db.models import Agent, AuditEvent, Dispute, Participant
+from bot.db.timestamps import as_utc
 from bot.domain.addresses import reminder_route
 from bot.domain.senders import Channel, channel_of, make_sender_id
 from bot.domain.villages import area_key
-from bot.privacy import mask_sender
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import mask_sender
 from bot.services.addresses.reachability import routes_of
 from bot.services.agents import AgentRef, in_agents_village
-from bot.services.channel_log import ChannelLog, as_utc
+from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
 from bot.services.participants import nik_lookup_hash
 from bot.services.unit_of_work import UnitOfWork

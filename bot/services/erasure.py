@@ -39,7 +39,6 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.crypto import PiiCipher
 from bot.db.models import (
     AddressLink,
     AuditEvent,
@@ -56,7 +55,8 @@ from bot.db.models import (
     Reminder,
 )
 from bot.domain.senders import Channel, SenderId, channel_of, make_sender_id
-from bot.privacy import keyed_hash
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import keyed_hash
 from bot.services.channel_log import ERASED_RECIPIENT
 from bot.services.code_quota import destination_hash
 from bot.services.disputes import DisputeState

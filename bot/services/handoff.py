@@ -20,13 +20,13 @@ from enum import StrEnum
 
 from sqlalchemy import delete, func, or_, select
 
-from bot.crypto import PiiCipher
 from bot.db.models import Agent, AuditEvent, Ticket, TicketMessage
+from bot.db.timestamps import as_utc
 from bot.domain.senders import Channel, channel_of, make_sender_id
 from bot.domain.villages import name_key
-from bot.privacy import keyed_hash, mask_digits, mask_name
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import keyed_hash, mask_digits, mask_name
 from bot.services.agents import AgentRef
-from bot.services.channel_log import as_utc
 from bot.services.participants import participants_of_sender
 from bot.services.unit_of_work import UnitOfWork
 from nlu.parsing.lookups import village_by_name

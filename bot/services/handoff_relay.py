@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import messages
-from bot.crypto import PiiCipher
 from bot.domain.clock import Clock
 from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, channel_of
-from bot.privacy import mask_sender
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import mask_sender
 from bot.services.agents import AgentRef, agent_for_sender
 from bot.services.courier import Courier
 from bot.services.handoff import (

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.crypto import PiiCipher
 from bot.db.models import ImportRowResult, ImportRun, Village
 from bot.domain.addresses import Proof
 from bot.domain.clock import Clock, local_date
@@ -33,6 +32,7 @@ from bot.domain.registration import (
 )
 from bot.domain.senders import Channel, make_sender_id
 from bot.domain.villages import RowProblem, VillageRecord, name_key, village_from_row
+from bot.infra.crypto import PiiCipher
 from bot.services.channel_log import ChannelLog
 from bot.services.participants import DuplicateNik, register_with_consent
 from bot.services.unit_of_work import UnitOfWork

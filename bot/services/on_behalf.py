@@ -22,7 +22,6 @@ from enum import StrEnum
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot.crypto import PiiCipher
 from bot.db.models import AuditEvent, PendingConsent
 from bot.domain.addresses import Proof
 from bot.domain.clock import local_date
@@ -37,7 +36,8 @@ from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
 from bot.domain.replies import MessageTemplate
 from bot.domain.senders import Channel, make_sender_id
-from bot.privacy import mask_digits, mask_sender
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import mask_digits, mask_sender
 from bot.services.agents import AgentRef, is_agent_number
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier

@@ -22,8 +22,8 @@ from typing import Generic, TypeVar
 from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 
-from bot.crypto import PiiCipher
 from bot.db.models import AddressLink, AuditEvent, PendingConsent
+from bot.db.timestamps import as_utc
 from bot.domain.addresses import LinkPurpose
 from bot.domain.consent import (
     CodePolicy,
@@ -36,8 +36,9 @@ from bot.domain.consent import (
 )
 from bot.domain.replies import BotReply, MessageTemplate
 from bot.domain.senders import Channel, SenderId
-from bot.privacy import keyed_hash, mask_sender
-from bot.services.channel_log import ChannelLog, as_utc
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import keyed_hash, mask_sender
+from bot.services.channel_log import ChannelLog
 from bot.services.code_quota import purge_code_sends, take_code_slot
 from bot.services.courier import Courier
 from bot.services.participants import phone_lookup_hash

@@ -11,7 +11,6 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.crypto import PiiCipher
 from bot.db.models import (
     AuditEvent,
     ChannelContact,
@@ -37,7 +36,8 @@ from bot.domain.registration import (
 )
 from bot.domain.senders import Channel, channel_of, make_sender_id
 from bot.domain.tariff import monthly_contribution
-from bot.privacy import keyed_hash, mask_digits, mask_sender
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import keyed_hash, mask_digits, mask_sender
 from bot.services.consent import record_consent
 from bot.services.unit_of_work import UnitOfWork
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import ChannelContact, ParticipantAddress
 from bot.domain.senders import Channel
-from bot.privacy import keyed_hash
+from bot.infra.privacy import keyed_hash
 from bot.services.channel_log import ChannelLog
 from bot.services.participants import participants_of_sender
 

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 
 from bot.db.models import WebSession
-from bot.privacy import keyed_hash
-from bot.services.channel_log import as_utc
+from bot.db.timestamps import as_utc
+from bot.infra.privacy import keyed_hash
 from bot.services.unit_of_work import UnitOfWork
 
 #: Activity is recorded at this granularity: an id may idle out up to this much early.

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app_context import AppContext
 from bot.db.models import AuditEvent, ConsentRecord, Participant
-from bot.privacy import keyed_hash
+from bot.infra.privacy import keyed_hash
 from bot.services.agents import enrol_agent
 from tests.conftest import TEST_PII_KEY
 from tests.e2e.conftest import CONSENT_CONTENT_SID, Stack, TelegramUser, participant_by_nik

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from actions.questions import QUESTION_INTENTS
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 from bot.understanding.handoff_messages import wants_a_person
 from tests.e2e.conftest import Stack
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.crypto import PiiCipher
 from bot.db.models import OutboundMessage
-from bot.privacy import keyed_hash
-from bot.signed_metadata import signing_key, verified
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import keyed_hash
+from bot.infra.signed_metadata import signing_key, verified
 from tests.conftest import TEST_PII_KEY
 from tests.e2e.conftest import Stack, TelegramUser, participant_by_nik
 from tests.support.stack import RASA_CHANNEL_TOKEN

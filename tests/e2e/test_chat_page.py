@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select, update
 
 from bot.db.models import ConsentRecord, WebSession
-from bot.privacy import keyed_hash
+from bot.infra.privacy import keyed_hash
 from tests.conftest import TEST_PII_KEY
 from tests.e2e.conftest import Stack
 from tests.support.web_chat import sender_id_of

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.models import ConsentRecord
-from bot.privacy import keyed_hash
+from bot.infra.privacy import keyed_hash
 from tests.conftest import TEST_PII_KEY
 from tests.e2e.conftest import Stack
 

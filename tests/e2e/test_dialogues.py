@@ -16,10 +16,10 @@ import pytest
 import yaml
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.crypto import PiiCipher
+from bot.infra.crypto import PiiCipher
+from bot.infra.settings import PROJECT_ROOT
 from bot.services.agents import enrol_agent
 from bot.services.unit_of_work import UnitOfWork
-from bot.settings import PROJECT_ROOT
 from tests.e2e.conftest import Stack, participant_by_nik
 from tests.support.dialogues import (
     Conversation,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.app_context import AppContext
 from bot.db.engine import make_engine
 from bot.db.models import Agent, AuditEvent, Ticket
-from bot.privacy import conversation_key, keyed_hash
+from bot.infra.privacy import conversation_key, keyed_hash
 from bot.services.agents import enrol_agent
 from bot.services.code_quota import destination_hash
 from bot.services.conversations import tracker_engine

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.rasa_model import is_model_current, model_path
-from bot.settings import PROJECT_ROOT, Settings
+from bot.infra.rasa_model import is_model_current, model_path
+from bot.infra.settings import PROJECT_ROOT, Settings
 
 
 def test_story_predictions(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from bot.crypto import PiiCipher
 from bot.db.models import AuditEvent, Participant
+from bot.infra.crypto import PiiCipher
 from bot.services.participants import nik_lookup_hash
 from tests.conftest import TEST_PII_KEY
 from tests.e2e.conftest import Stack, participant_by_nik

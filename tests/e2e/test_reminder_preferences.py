@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import ChannelContact, Payment
-from bot.privacy import keyed_hash
+from bot.infra.privacy import keyed_hash
 from tests.conftest import TEST_PII_KEY
 from tests.e2e.conftest import Stack
 

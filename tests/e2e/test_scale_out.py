@@ -19,8 +19,8 @@ import pytest
 
 from bot.conversation import RASA_WEBHOOK_PATH, RasaClient
 from bot.db.migrate import upgrade
-from bot.devserver import process_specs
-from bot.settings import PROJECT_ROOT, Settings
+from bot.infra.settings import PROJECT_ROOT, Settings
+from bot.processes.devserver import process_specs
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import E2E_CLOCK_START, clock_environment
 from tests.support.dialogues import REGISTRATION, new_nik

@@ -26,7 +26,7 @@ from bot import messages
 from bot.app_context import AppContext
 from bot.db.migrate import upgrade
 from bot.db.models import Reminder
-from bot.settings import PROJECT_ROOT, Settings
+from bot.infra.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import E2E_CLOCK_START, clock_environment
 from tests.support.dialogues import REGISTRATION, new_nik

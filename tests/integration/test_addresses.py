@@ -30,7 +30,8 @@ from bot.domain.clock import FixedClock
 from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderPolicy
 from bot.domain.senders import Channel
-from bot.privacy import keyed_hash
+from bot.infra.privacy import keyed_hash
+from bot.infra.settings import Settings
 from bot.services.addresses.agent_report import unreachable_in_village
 from bot.services.addresses.linking import CodeText, LinkRequestResult, LinkResult
 from bot.services.addresses.number_change import REPORT_WINDOW, NoticeText
@@ -41,7 +42,6 @@ from bot.services.erasure import delete_for_sender
 from bot.services.participants import find_for_sender
 from bot.services.reminder_preferences import PreferenceScope, set_reminders
 from bot.services.reminders import ReminderDispatcher, enqueue_planned, plan
-from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_twilio import (

@@ -14,8 +14,8 @@ from bot.channels.polling import build_poller
 from bot.conversation import ConversationRouter
 from bot.domain.replies import BotReply, Button
 from bot.gateway.app import create_app
+from bot.infra.settings import Settings
 from bot.services.handoff_relay import HandoffRelay
-from bot.settings import Settings
 from tests.support.services import RedisServer
 
 SENDER = "telegram:5550001"

@@ -10,7 +10,7 @@ from bot.db.migrate import current_heads, downgrade, upgrade
 from bot.db.models import Base, ConsentRecord
 from bot.domain.consent import ConsentDecision, ConsentPurpose
 from bot.domain.senders import Channel
-from bot.privacy import keyed_hash
+from bot.infra.privacy import keyed_hash
 from bot.services.consent import record_consent
 from bot.services.unit_of_work import UnitOfWork
 from tests.conftest import TEST_PII_KEY

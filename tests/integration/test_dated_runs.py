@@ -15,21 +15,21 @@ from sqlalchemy import select
 from bot.app_context import AppContext
 from bot.db.migrate import upgrade
 from bot.db.models import Participant, Payment
+from bot.db.timestamps import as_utc
 from bot.domain.clock import FixedClock
 from bot.domain.consent import ConsentDecision, ConsentPurpose
 from bot.domain.nik import parse_nik
 from bot.domain.payments import period_of
 from bot.domain.registration import Registration
 from bot.domain.senders import Channel
+from bot.infra.settings import Settings
 from bot.services.activity import monthly_activity
 from bot.services.agents import AgentRef, arrears_in_village, enrol_agent, month_summary
-from bot.services.channel_log import as_utc
 from bot.services.consent import record_consent
 from bot.services.coverage import coverage_report
 from bot.services.imports import BulkContext, find_village, import_officials, import_villages
 from bot.services.participants import register_participant
 from bot.services.payments import PaymentSource, record_payment
-from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import CRITICAL_MOMENTS, WIB, Moment, eighteenth_birthday_moments
 

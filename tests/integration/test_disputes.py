@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
 from bot.db.models import AuditEvent, Participant
+from bot.infra.settings import Settings
 from bot.services.agents import AgentRef, enrol_agent
 from bot.services.disputes import (
     DisputeResult,
@@ -23,7 +24,6 @@ from bot.services.disputes import (
     request_dispute,
     tell_release,
 )
-from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import fixed_clock
 from tests.support.fake_telegram import FakeTelegram

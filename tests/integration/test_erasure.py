@@ -32,14 +32,14 @@ from bot.db.models import (
 from bot.domain.addresses import Proof
 from bot.domain.clock import FixedClock
 from bot.domain.senders import Channel
-from bot.privacy import conversation_key, keyed_hash
+from bot.infra.privacy import conversation_key, keyed_hash
+from bot.infra.settings import Settings
 from bot.services.addresses.reachability import link_address
 from bot.services.agents import enrol_agent
 from bot.services.code_quota import destination_hash, take_code_slot
 from bot.services.erasure import delete_for_sender
 from bot.services.participants import nik_lookup_hash, phone_lookup_hash
 from bot.services.payments import PaymentRejected, PaymentSource, confirm_payment, record_payment
-from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.participants import make_participant
 from tests.support.traces import find_traces

@@ -16,6 +16,7 @@ from bot.domain.consent import ConsentDecision, ConsentMethod, ConsentPurpose
 from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
 from bot.domain.senders import Channel
+from bot.infra.settings import Settings
 from bot.services.agents import AgentRef, enrol_agent, suspend_agent
 from bot.services.handoff import (
     ClosedBecause,
@@ -35,7 +36,6 @@ from bot.services.handoff import (
     undelivered_for_web,
 )
 from bot.services.participants import register_with_consent
-from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import fixed_clock
 from tests.support.fake_telegram import FakeTelegram

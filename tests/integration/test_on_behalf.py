@@ -18,12 +18,12 @@ from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
 from bot.domain.replies import BotReply
 from bot.domain.senders import Channel
-from bot.privacy import keyed_hash
+from bot.infra.privacy import keyed_hash
+from bot.infra.settings import Settings
 from bot.services.agents import AgentRef, enrol_agent
 from bot.services.code_quota import MAX_CODES_PER_NUMBER_PER_DAY, take_code_slot
 from bot.services.on_behalf import CodeResult, HeldRegistration, OnBehalfRegistrations
 from bot.services.participants import DuplicateNik, find_for_sender
-from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import fixed_clock
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from bot.app_context import AppContext
 from bot.db.models import AddressLink, AuditEvent, CodeSend, PendingConsent
 from bot.domain.addresses import LinkPurpose
+from bot.infra.settings import PROJECT_ROOT, Settings
 from bot.services.agents import AgentRef, enrol_agent
 from bot.services.on_behalf import CodeResult
 from bot.services.one_time_codes import (
@@ -23,7 +24,6 @@ from bot.services.one_time_codes import (
     CodePurpose,
     audit_action,
 )
-from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
 from tests.integration.test_on_behalf import AGENT_CHAT, NOW, RESIDENT, walk_in
 from tests.support.clock import fixed_clock

@@ -10,7 +10,6 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
-from bot.crypto import PiiCipher
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import AuditEvent, Participant, ParticipantAddress
@@ -18,6 +17,7 @@ from bot.domain.nik import parse_nik
 from bot.domain.payments import ParticipantStatus
 from bot.domain.registration import Registration
 from bot.domain.senders import Channel
+from bot.infra.crypto import PiiCipher
 from bot.services.participants import DuplicateNik, register_participant
 from bot.services.unit_of_work import UnitOfWork
 from tests.conftest import TEST_PII_KEY

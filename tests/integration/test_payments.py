@@ -17,13 +17,13 @@ from bot.app_context import AppContext
 from bot.db.models import AuditEvent, Participant, Payment
 from bot.gateway.app import create_app
 from bot.gateway.payments import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_for
+from bot.infra.settings import Settings
 from bot.services.payments import (
     PaymentRejected,
     PaymentSource,
     confirm_payment,
     record_payment,
 )
-from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB, fixed_clock
 from tests.support.participants import make_participant

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from bot.app_context import AppContext
 from bot.db.models import Reminder
-from bot.settings import PROJECT_ROOT, Settings
+from bot.infra.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB, clock_environment
 from tests.support.fake_telegram import FakeTelegram

@@ -16,6 +16,7 @@ from bot.db.models import Participant, Reminder
 from bot.domain.clock import FixedClock
 from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderPolicy
+from bot.infra.settings import Settings
 from bot.services.reminder_preferences import set_reminders
 from bot.services.reminders import (
     ReminderDispatcher,
@@ -24,7 +25,6 @@ from bot.services.reminders import (
     plan,
     recover,
 )
-from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_twilio import (

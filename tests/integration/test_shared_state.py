@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from bot.db.migrate import upgrade
 from bot.gateway.app import create_app
-from bot.settings import Settings
-from bot.shared_state import (
+from bot.infra.settings import Settings
+from bot.infra.shared_state import (
     MemoryRateLimiter,
     MemoryStore,
     RedisRateLimiter,

@@ -17,7 +17,7 @@ from bot import messages
 from bot.channels.factory import build_outbox
 from bot.channels.telegram import build_application
 from bot.conversation import ConversationRouter, RasaClient
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from tests.support.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token"

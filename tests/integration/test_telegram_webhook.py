@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from bot.gateway.app import create_app
 from bot.gateway.telegram import SECRET_HEADER
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from tests.support.fake_rasa import FakeRasaREST
 from tests.support.fake_telegram import FakeTelegram
 

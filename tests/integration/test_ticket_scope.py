@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
 from bot.db.models import AuditEvent
+from bot.infra.settings import Settings
 from bot.services.handoff import (
     Handover,
     TicketReason,
@@ -19,7 +20,6 @@ from bot.services.handoff import (
     reassign,
     take_ticket,
 )
-from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.integration.test_handoff import NOW, RESIDENT, agent, context, opened, register_in
 from tests.support.clock import fixed_clock

@@ -27,6 +27,7 @@ from bot.domain.consent import ConsentDecision, ConsentMethod, ConsentPurpose, n
 from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
 from bot.domain.senders import Channel
+from bot.infra.settings import Settings
 from bot.services.agent_payments import (
     AgentPaymentLimits,
     AgentPaymentResult,
@@ -37,7 +38,6 @@ from bot.services.imports import BulkContext, find_village, import_officials, im
 from bot.services.on_behalf import CodeResult
 from bot.services.participants import register_participant, register_with_consent
 from bot.services.unit_of_work import UnitOfWorkError
-from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import fixed_clock
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from bot.app_context import AppContext
 from bot.db.models import ChannelContact, ConsentRecord, Participant, Village
+from bot.infra.settings import Settings
 from bot.services.agents import (
     AgentProblem,
     agent_for_sender,
@@ -28,7 +29,6 @@ from bot.services.imports import (
     import_villages,
 )
 from bot.services.payments import PaymentSource, record_payment
-from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB, fixed_clock
 from tests.support.participants import make_participant

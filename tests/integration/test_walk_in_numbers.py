@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
 from bot.db.models import AuditEvent, Participant, PendingConsent
+from bot.infra.settings import Settings
 from bot.services.agents import AgentRef, enrol_agent, suspend_agent
 from bot.services.on_behalf import AgentNumber
-from bot.settings import Settings
 from tests.conftest import TEST_PII_KEY
 from tests.integration.test_on_behalf import NOW, walk_in
 from tests.support.clock import fixed_clock

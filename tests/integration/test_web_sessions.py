@@ -15,7 +15,7 @@ from sqlalchemy import event
 from bot import messages
 from bot.domain.clock import FixedClock
 from bot.gateway.app import create_app
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from tests.support.clock import ORDINARY_MOMENT
 from tests.support.fake_rasa import FakeRasaREST
 from tests.support.web_chat import new_session, sender_id_of

@@ -26,7 +26,7 @@ from bot.conversation import MAX_MESSAGE_CHARS
 from bot.db.migrate import upgrade
 from bot.db.models import ChannelContact, OutboundMessage
 from bot.gateway.app import create_app
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from tests.support.fake_twilio import (
     ACCOUNT_SID,
     AUTH_TOKEN,

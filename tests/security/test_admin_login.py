@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot import admin_auth
-from bot.admin_auth import MAX_FAILURES_PER_ADDRESS, hash_password
 from bot.db.migrate import upgrade
+from bot.gateway import admin_auth
+from bot.gateway.admin_auth import MAX_FAILURES_PER_ADDRESS, hash_password
 from bot.gateway.app import create_app
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from tests.support.fake_rasa import FakeRasaREST
 
 PASSWORD = "sandi-kantor-desa-2026"

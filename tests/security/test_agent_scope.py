@@ -84,9 +84,9 @@ def test_a_large_payment_needs_konfirmasi(stack: Stack, context: AppContext) -> 
 def test_the_daily_cap_counts_distinct_residents_since_midnight_wib(pg_url: str) -> None:
     from datetime import date, datetime
 
+    from bot.infra.settings import Settings
     from bot.services.agents import residents_paid_for_today
     from bot.services.payments import PaymentSource, record_payment
-    from bot.settings import Settings
     from tests.conftest import TEST_PII_KEY
     from tests.support.clock import WIB, fixed_clock
 

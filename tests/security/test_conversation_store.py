@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.crypto import PiiCipher
-from bot.privacy import conversation_key
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import conversation_key
+from bot.infra.settings import DEV_PII_ENCRYPTION_KEY
 from bot.services.conversations import encrypt_existing, purge_older_than, tracker_engine
-from bot.settings import DEV_PII_ENCRYPTION_KEY
 from tests.conftest import TEST_PII_KEY
 from tests.support.rasa_python import run_with_rasa_python
 from tests.support.stack import Stack

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.spreadsheets import safe_cell, write_dicts
+from bot.infra.spreadsheets import safe_cell, write_dicts
 
 
 def test_cells_that_start_like_a_formula_are_written_as_text() -> None:

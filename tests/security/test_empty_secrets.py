@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from bot.gateway.app import create_app
 from bot.gateway.payments import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_for
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from tests.support.fake_rasa import FakeRasaREST
 from tests.support.fake_twilio import twilio_signature
 

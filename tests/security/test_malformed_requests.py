@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from bot.gateway.app import MAX_BODY_BYTES, create_app
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from tests.support.fake_rasa import FakeRasaREST
 from tests.support.fake_twilio import AUTH_TOKEN, inbound_form, signed_form
 
@@ -73,7 +73,7 @@ def test_a_signed_form_from_a_non_whatsapp_sender_is_refused(tmp_path: Path) -> 
 
 
 async def test_the_in_process_store_stays_bounded_under_a_flood_of_senders() -> None:
-    from bot.shared_state import MemoryStore
+    from bot.infra.shared_state import MemoryStore
 
     store = MemoryStore(max_entries=1000)
     for i in range(5000):

@@ -13,7 +13,7 @@ import pytest
 
 from bot.conversation import RASA_WEBHOOK_PATH
 from bot.domain.addresses import SHARED_CONTACT_METADATA
-from bot.signed_metadata import sign, signing_key
+from bot.infra.signed_metadata import sign, signing_key
 from tests.conftest import TEST_PII_KEY
 from tests.support.fake_twilio import AUTH_TOKEN
 from tests.support.stack import (

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from bot.db.migrate import upgrade
 from bot.gateway.app import create_app
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from tests.support.fake_rasa import FakeRasaREST
 from tests.support.web_chat import WebChatIds
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 
 DIALOGUES_DIR = PROJECT_ROOT / "tests" / "dialogues"
 DEFAULT_BIRTH = date(1980, 8, 17)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from bot.settings import DEV_PII_ENCRYPTION_KEY, PROJECT_ROOT, Settings
+from bot.infra.settings import DEV_PII_ENCRYPTION_KEY, PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
 
 

@@ -1,4 +1,4 @@
-"""The whole bot, started the way `make run` starts it (bot.devserver.process_specs), but
+"""The whole bot, started the way `make run` starts it (bot.processes.devserver.process_specs), but
 on free loopback ports with PostgreSQL for both the application and Rasa's tracker store.
 
 A pytest plugin (registered in tests/conftest.py), so the end-to-end tests and the security
@@ -23,14 +23,14 @@ from selenium.webdriver.chrome.service import Service
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.admin_auth import hash_password
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import Participant
-from bot.devserver import ProcessSpec, process_specs
-from bot.rasa_model import is_model_current, model_path
+from bot.gateway.admin_auth import hash_password
+from bot.infra.rasa_model import is_model_current, model_path
+from bot.infra.settings import PROJECT_ROOT, Settings
+from bot.processes.devserver import ProcessSpec, process_specs
 from bot.services.participants import nik_lookup_hash
-from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import E2E_CLOCK_START, clock_environment
 from tests.support.fake_telegram import FakeTelegram, running_fake_telegram

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, MetaData, select
 
-from bot.crypto import PiiCipher
+from bot.infra.crypto import PiiCipher
 
 #: Fernet tokens start with the version byte 0x80, "gAAAAA" in URL-safe base64.
 _FERNET_PREFIX = "gAAAAA"

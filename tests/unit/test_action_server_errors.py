@@ -1,8 +1,8 @@
 """Issue 25, point 2: an action that fails must not send the conversation back to Rasa
 (which logs that answer) nor put it in the action server's own log.
 
-rasa-sdk's app (the pinned version, as bot/action_server.py builds it) with a few actions
-that fail the ways real ones do, hardened by ``bot.action_server.harden``, is called
+rasa-sdk's app (the pinned version, as bot/processes/action_server.py builds it) with a few actions
+that fail the ways real ones do, hardened by ``bot.processes.action_server.harden``, is called
 through its ASGI interface the way Rasa calls it."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection
 from sanic import Sanic
 
-from bot.action_server import harden
+from bot.processes.action_server import harden
 from nlu import log_redaction
 
 TOKEN = "unit-action-token-0123456789abcdef0123"

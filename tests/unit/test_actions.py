@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.consent import ValidateConsentForm
 from actions.questions import QUESTION_INTENTS, ActionAnswerQuestion, ActionSuggestTopics
 from bot.domain.formatting import rupiah
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 

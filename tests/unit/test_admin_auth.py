@@ -1,11 +1,11 @@
-"""The dashboard password and session cookie, and the chart's data (bot/admin_auth.py)."""
+"""The dashboard password and session cookie, and the chart's data (bot/gateway/admin_auth.py)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from bot.admin_auth import AdminSessions, hash_password, verify_password
 from bot.gateway.admin import chart_svg
+from bot.gateway.admin_auth import AdminSessions, hash_password, verify_password
 from bot.services.activity import MonthActivity
 
 
@@ -19,7 +19,7 @@ def test_only_the_right_password_matches_its_hash() -> None:
 
 
 async def test_sessions_are_server_side_end_at_logout_and_at_a_password_change() -> None:
-    from bot.shared_state import MemoryStore
+    from bot.infra.shared_state import MemoryStore
 
     store = MemoryStore()
     sessions = AdminSessions(store, "key", "pbkdf2_sha256$1000$salt$old")

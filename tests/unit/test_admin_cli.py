@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from bot.admin_auth import verify_password
 from bot.cli import admin
 from bot.cli.main import app
+from bot.gateway.admin_auth import verify_password
 
 PASSWORD = "kata-sandi-yang-panjang-sekali"
 

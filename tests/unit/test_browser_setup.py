@@ -10,7 +10,7 @@ from selenium import webdriver
 from selenium.webdriver.common import driver_finder
 from selenium.webdriver.common.driver_finder import DriverFinder
 
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 from tests.support.stack import CHROMEDRIVER, SELENIUM_ENVIRONMENT, chrome_service
 
 

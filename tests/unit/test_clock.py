@@ -17,7 +17,7 @@ from bot.domain.clock import (
     start_of_day,
 )
 from bot.domain.registration import due_date, first_period
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from tests.support.clock import CRITICAL_MOMENTS, WIB, Moment, utc_day_differs
 
 

@@ -6,7 +6,7 @@ import pytest
 from bot import messages
 from bot.conversation import MAX_MESSAGE_CHARS, ConversationRouter, RasaClient, RasaUnavailable
 from bot.domain.replies import BotReply, Button
-from bot.signed_metadata import signing_key, verified
+from bot.infra.signed_metadata import signing_key, verified
 from tests.support.fake_rasa import FakeRasaREST
 from tests.support.services import free_port
 

@@ -1,7 +1,7 @@
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.crypto import PiiCipher
+from bot.infra.crypto import PiiCipher
 
 
 def test_round_trip_and_ciphertext_hides_the_value() -> None:

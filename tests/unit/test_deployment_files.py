@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from bot.cli.main import app as cli_app
-from bot.devserver import process_specs, rasa_environment
-from bot.settings import PROJECT_ROOT, Settings
+from bot.infra.settings import PROJECT_ROOT, Settings
+from bot.processes.devserver import process_specs, rasa_environment
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 INTERPOLATION_ENV = {
@@ -94,7 +94,7 @@ def test_every_sadar_variable_in_compose_is_a_setting(compose: dict[str, Any]) -
     for name, service in compose["services"].items():
         for variable in service.get("environment", {}):
             if variable.startswith("SADAR_"):
-                assert variable in known, f"{name}: {variable} is not read by bot.settings"
+                assert variable in known, f"{name}: {variable} is not read by bot.infra.settings"
 
 
 def test_deployment_is_production_and_uses_postgres_and_redis(compose: dict[str, Any]) -> None:
@@ -145,8 +145,8 @@ def test_service_commands_exist_in_the_code(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert services["gateway"]["command"][0:2] == ["uvicorn", "bot.gateway.app:create_app"]
     assert ("-m", "uvicorn") in dev_modules
-    assert services["actions"]["command"] == ["python", "-m", "bot.action_server"]
-    assert ("-m", "bot.action_server") in dev_modules
+    assert services["actions"]["command"] == ["python", "-m", "bot.processes.action_server"]
+    assert ("-m", "bot.processes.action_server") in dev_modules
     assert tuple(services["migrate"]["command"][1:]) in _cli_paths()
     for name, service in services.items():
         command = service.get("command")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.devserver import process_specs
-from bot.settings import Settings
+from bot.infra.settings import Settings
+from bot.processes.devserver import process_specs
 
 
 def test_one_of_each_by_default_with_locks_in_memory() -> None:

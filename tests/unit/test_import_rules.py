@@ -1,12 +1,14 @@
-"""Import rules of docs/architecture.md, enforced (issue 17): no import circle among the
-project's modules, and the domain core imports nothing of the project but itself."""
+"""Import rules of docs/architecture.md, enforced (issues 17 and 26): no import circle among
+the project's modules, the domain core imports nothing of the project but itself, services
+no adapter, actions no SQL, shared infrastructure nothing above it, process entry points
+nothing but the CLI, and bot/'s root only the modules that wire the application."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 
 PACKAGES = ("bot", "actions", "nlu")
 
@@ -130,6 +132,8 @@ def test_services_depend_on_no_adapter() -> None:
         "bot.cli",
         "bot.app_context",
         "bot.bootstrap",
+        "bot.processes",
+        "bot.conversation",
         "actions",
         "nlu",
     )
@@ -190,3 +194,54 @@ def test_the_outbox_router_dispatcher_and_relay_are_assembled_only_in_the_compos
         for call in assembling_calls(ast.parse(path.read_text(encoding="utf-8")))
     }
     assert calls == set()
+
+
+#: Every layer above shared infrastructure: what bot/infra may never import.
+LAYERS_ABOVE_INFRA = (
+    "bot.services",
+    "bot.understanding",
+    "bot.db",
+    "bot.gateway",
+    "bot.channels",
+    "bot.cli",
+    "bot.processes",
+    "bot.app_context",
+    "bot.bootstrap",
+    "bot.conversation",
+    "bot.messages",
+    "actions",
+)
+
+
+def test_shared_infrastructure_depends_on_no_layer_above_it() -> None:
+    """Settings, encryption, hashes, log redaction, shared state and metrics are used by
+    every layer, so they may lean on the pure domain and the standard-library parsers of
+    nlu/ (log redaction) only: never on a use case, an adapter or a process."""
+    assert crossings("bot.infra", LAYERS_ABOVE_INFRA) == set()
+
+
+def test_only_the_command_line_starts_processes() -> None:
+    """Process entry points (bot/processes: action server, worker, `sadar run`, the
+    supervisor) sit at the top: the CLI starts them, and nothing else imports them (a
+    service or an adapter that did would drag a whole process into its own)."""
+    importers = {
+        name
+        for name, targets in graph().items()
+        if any(t == "bot.processes" or t.startswith("bot.processes.") for t in targets)
+        and not (name.startswith("bot.processes") or name.startswith("bot.cli"))
+    }
+    assert importers == set()
+
+
+def test_bot_has_no_loose_modules_but_its_roots() -> None:
+    """bot/'s root holds only what wires or speaks for the whole application: the
+    composition root and its context, the conversation router and the message catalogue.
+    Everything else lives in a package named for what it holds."""
+    loose = {path.name for path in (PROJECT_ROOT / "bot").glob("*.py")}
+    assert loose == {
+        "__init__.py",
+        "app_context.py",
+        "bootstrap.py",
+        "conversation.py",
+        "messages.py",
+    }

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 from bot.understanding.interpreter import (
     FIELDS,
     Entity,

@@ -12,7 +12,7 @@ import yaml
 
 from actions.questions import QUESTION_INTENTS
 from bot.domain.benefits import key_figures
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 from nlu.parsing.money import find_money
 
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 
 from bot.db.engine import make_engine
-from bot.settings import Settings
-from bot.worker import build_huey
+from bot.infra.settings import Settings
+from bot.processes.worker import build_huey
 
 
 @pytest.fixture(autouse=True)

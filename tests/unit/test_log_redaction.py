@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.privacy import mask_digits, mask_sender
+from bot.infra.privacy import mask_digits, mask_sender
 from nlu import log_redaction
 from nlu.parsing.redaction import NIK_PLACEHOLDER, PHONE_PLACEHOLDER, redact
 
@@ -63,7 +63,7 @@ def test_an_indonesian_mobile_number_in_any_spelling_is_redacted(text: str) -> N
         "iuran Rp16.800 per bulan",
         "Rp 1.500.000",
         "lahir 17-08-1980",
-        "2026-12-04 15:10:27,123 INFO bot.worker: batch of 12 reminder(s): 12 sent",
+        "2026-12-04 15:10:27,123 INFO bot.processes.worker: batch of 12 reminder(s): 12 sent",
         "ticket T-1234, agent 17, reference SDR-2026-000123",
         "123456789012345",  # 15 digits: not a NIK
         "0812345",  # too short to be a phone number
@@ -226,8 +226,8 @@ def test_the_rasa_server_s_log_is_redacted_whatever_handlers_rasa_adds(tmp_path:
 )
 def test_the_rasa_server_never_logs_below_info(sadar_level: str, rasa_level: str) -> None:
     """At DEBUG Rasa logs each message as typed and every slot (names): no pattern helps."""
-    from bot.devserver import rasa_environment
-    from bot.settings import Settings
+    from bot.infra.settings import Settings
+    from bot.processes.devserver import rasa_environment
 
     settings = Settings(_env_file=None, log_level=sadar_level)
     assert rasa_environment(settings)["LOG_LEVEL"] == rasa_level

@@ -12,7 +12,7 @@ from bot.channels.whatsapp import MAX_BODY_CHARS, InboundKind, InboundWhatsApp, 
 from bot.domain.messaging import next_delivery_status, template_required, window_open
 from bot.domain.replies import BotReply, Button, for_delivery
 from bot.domain.senders import Channel
-from bot.shared_state import reserve
+from bot.infra.shared_state import reserve
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 

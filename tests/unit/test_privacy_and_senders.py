@@ -2,7 +2,7 @@ import pytest
 
 from bot.domain.consent import ConsentDecision, ConsentPurpose
 from bot.domain.senders import Channel, InvalidSenderId, channel_of, make_sender_id
-from bot.privacy import keyed_hash, mask_digits, mask_sender
+from bot.infra.privacy import keyed_hash, mask_digits, mask_sender
 
 
 def test_keyed_hash_is_stable_and_depends_on_the_key() -> None:

@@ -18,7 +18,7 @@ from bot import messages
 from bot.conversation import RASA_WEBHOOK_PATH, RasaClient, RasaUnavailable
 from bot.db.migrate import upgrade
 from bot.gateway.app import create_app
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from tests.support.services import free_port, serve_in_thread
 from tests.support.web_chat import new_session
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 from nlu.serve import LaunchError, api_token, rasa_arguments
 
 TOKEN = "launcher-test-rasa-api-token-0123456789abcdef"

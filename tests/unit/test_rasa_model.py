@@ -1,14 +1,14 @@
 import shutil
 from pathlib import Path
 
-from bot.rasa_model import (
+from bot.infra.rasa_model import (
     SERVE_TIME_ONLY,
     TRAINING_INPUTS,
     is_model_current,
     model_path,
     training_fingerprint,
 )
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 
 
 def _copy_inputs(tmp_path: Path) -> Path:

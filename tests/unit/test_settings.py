@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import DEV_PII_ENCRYPTION_KEY, DEV_PII_HASH_KEY, Settings
+from bot.infra.settings import DEV_PII_ENCRYPTION_KEY, DEV_PII_HASH_KEY, Settings
 
 GOOD_KEY = "k" * 40
 GOOD_FERNET = "a2V5LWZvci10ZXN0cy1vbmx5LTAwMDAwMDAwMDAwMDA="

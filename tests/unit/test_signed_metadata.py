@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.signed_metadata import SIGNATURE_KEY, SIGNED_KEY, sign, signing_key, verified
+from bot.infra.signed_metadata import SIGNATURE_KEY, SIGNED_KEY, sign, signing_key, verified
 
 KEY = signing_key("rasa-channel-token-for-unit-tests-0123456789")
 CONTACT = {"shared_contact": "+6281234567890"}

@@ -1,11 +1,11 @@
-"""The restart policy of `sadar run` (bot/supervisor.py), with fake processes and clock."""
+"""The restart policy of `sadar run` (bot/processes/supervisor.py), fake processes and clock."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
-from bot.supervisor import RestartPolicy, Supervisor
+from bot.processes.supervisor import RestartPolicy, Supervisor
 
 
 class FakeProcess:

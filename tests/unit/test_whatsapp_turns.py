@@ -10,7 +10,7 @@ from bot.channels.outbound import Outbox
 from bot.channels.whatsapp import InboundKind, InboundWhatsApp, WhatsAppConversations
 from bot.conversation import ConversationRouter, OfferedButtons, RasaClient
 from bot.domain.replies import BotReply
-from bot.shared_state import MemoryStore
+from bot.infra.shared_state import MemoryStore
 from tests.support.fake_rasa import FakeRasaREST
 
 SITI = "+6281234567890"

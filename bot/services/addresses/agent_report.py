@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from bot.crypto import PiiCipher
 from bot.db.models import Participant
 from bot.domain.addresses import Unreachable, why_unreachable
 from bot.domain.villages import area_key
-from bot.privacy import mask_name
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import mask_name
 from bot.services.addresses.reachability import address_states, reachable
 from bot.services.agents import AgentRef
 from bot.services.unit_of_work import UnitOfWork

@@ -16,13 +16,13 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.crypto import PiiCipher
 from bot.db.models import AddressLink, AuditEvent, ChannelContact, Participant, ParticipantAddress
 from bot.domain.addresses import LinkPurpose, Proof
 from bot.domain.consent import CodeVerdict
 from bot.domain.replies import MessageTemplate
 from bot.domain.senders import Channel, SenderId, channel_of, make_sender_id
-from bot.privacy import keyed_hash, mask_digits
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import keyed_hash, mask_digits
 from bot.services.addresses.number_change import leave_old_numbers
 from bot.services.addresses.reachability import link_address, make_preferred
 from bot.services.agents import AgentRef, in_agents_village

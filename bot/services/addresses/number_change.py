@@ -15,11 +15,11 @@ from typing import Protocol
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.crypto import PiiCipher
 from bot.db.models import AuditEvent, ChannelContact, MovedAddress, Participant, ParticipantAddress
 from bot.domain.replies import MessageTemplate
 from bot.domain.senders import Channel, channel_of
-from bot.privacy import keyed_hash, mask_sender
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import keyed_hash, mask_sender
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
 from bot.services.handoff import TicketReason, open_ticket

@@ -12,9 +12,9 @@ from sqlalchemy import ColumnElement, Select, exists, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import ChannelContact, ParticipantAddress
+from bot.db.timestamps import as_utc
 from bot.domain.addresses import REMINDER_CHANNELS, AddressState, Proof, becomes_preferred
 from bot.domain.senders import Channel
-from bot.services.channel_log import as_utc
 
 
 def _reachable_addresses() -> Select[tuple[int]]:

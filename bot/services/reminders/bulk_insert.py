@@ -12,8 +12,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from bot.db.models import Reminder
+from bot.db.timestamps import as_utc
 from bot.domain.reminders import ReminderState
-from bot.services.channel_log import as_utc
 
 PLAN_COLUMNS = ("participant_id", "period", "kind", "state", "reason", "scheduled_for")
 

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import update
 
 from bot import messages
-from bot.crypto import PiiCipher
 from bot.db.engine import rows_changed
 from bot.db.models import Participant, Reminder
 from bot.domain.addresses import reminder_route, why_unreachable
@@ -35,7 +34,8 @@ from bot.domain.reminders import (
     timezone_for,
 )
 from bot.domain.replies import MessageTemplate
-from bot.privacy import mask_sender
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import mask_sender
 from bot.services.addresses.reachability import Route, mark_undeliverable, routes_of
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.engine import rows_changed
 from bot.db.models import Participant, Reminder
+from bot.db.timestamps import as_utc
 from bot.domain.payments import PaymentCalendar
 from bot.domain.reminders import (
     Occasion,
@@ -29,7 +30,6 @@ from bot.domain.reminders import (
     timezone_for,
 )
 from bot.services.addresses.reachability import reachable
-from bot.services.channel_log import as_utc
 from bot.services.reminders.bulk_insert import insert_ignoring_duplicates
 from bot.services.unit_of_work import UnitOfWork
 

@@ -1,7 +1,7 @@
 """`sadar run`: the Rasa server, the action server and the gateway as one command.
 
 Commands and environment are derived from Settings, so ports and URLs are configured in
-one place; bot/supervisor.py restarts a process that dies and stops them all on Ctrl-C."""
+one place; bot/processes/supervisor.py restarts a process that dies and stops them all on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from bot.rasa_model import model_path
-from bot.settings import PROJECT_ROOT, Settings
+from bot.infra.rasa_model import model_path
+from bot.infra.settings import PROJECT_ROOT, Settings
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def process_specs(
     for i in range(settings.action_server_replicas):
         name = "actions" if settings.action_server_replicas == 1 else f"actions-{i + 1}"
         env = {**base_env, "SADAR_ACTION_SERVER_PORT": str(settings.action_server_port + i)}
-        specs.append(ProcessSpec(name, [str(app_python), "-m", "bot.action_server"], env))
+        specs.append(ProcessSpec(name, [str(app_python), "-m", "bot.processes.action_server"], env))
     # The gateway (and the Telegram poller) spread senders over every Rasa server.
     chat_env = {**base_env, "SADAR_RASA_URL": ",".join(rasa_urls)}
     specs.append(
@@ -206,8 +206,8 @@ def process_specs(
 
 
 def run_all(settings: Settings) -> int:
-    """Blocks until Ctrl-C; a process that dies is restarted (bot/supervisor.py)."""
-    from bot.supervisor import RestartPolicy, Supervisor
+    """Blocks until Ctrl-C; a process that dies is restarted (bot/processes/supervisor.py)."""
+    from bot.processes.supervisor import RestartPolicy, Supervisor
 
     supervisor = Supervisor(
         [(spec.name, spec.argv, spec.env) for spec in process_specs(settings)],

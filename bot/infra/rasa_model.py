@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 
 MODEL_NAME = "sadar"
 TRAINING_INPUTS = ("config.yml", "domain.yml", "nlu")

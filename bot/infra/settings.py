@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.reminders import ReminderPolicy
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 #: Secrets that may be left unset (the feature they guard is then off).
 OPTIONAL_SECRETS = (
@@ -157,7 +157,7 @@ class Settings(BaseSettings):
         default=None,
         description="Shared by the gateway and Rasa's Sadar channel (nlu/channels.py): Rasa "
         "accepts a message only with it, and the gateway's message metadata is signed with a "
-        "key derived from it (bot/signed_metadata.py). Unset under `sadar run`: a random one "
+        "key derived from it (bot/infra/signed_metadata.py). Unset under `sadar run`: a random one "
         "per run. Required (32+ characters) in production.",
     )
 

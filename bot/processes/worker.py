@@ -28,7 +28,8 @@ from bot.app_context import AppContext, get_app_context
 from bot.channels.outbound import Outbox
 from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderState
-from bot.privacy import owner_only
+from bot.infra.privacy import owner_only
+from bot.infra.settings import Settings, get_settings
 from bot.services.reminders import (
     PlanReport,
     counts_by_state,
@@ -36,7 +37,6 @@ from bot.services.reminders import (
     plan,
     recover,
 )
-from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -122,8 +122,10 @@ class ReminderQueue:
 
 
 def build_queue(settings: Settings) -> ReminderQueue:
-    """The queue of ``settings`` with every task registered (under the names they always
-    had, so that tasks already queued still run)."""
+    """The queue of ``settings`` with every task registered. Huey stores a task by module
+    and name (``bot.processes.worker.send_reminders``): a task queued under a name no
+    worker knows (by a Sadar from before bot/worker.py moved here) is dropped, and
+    ``sadar reminders recover`` queues its reminders again."""
     huey = build_huey(settings)
     send = huey.task(name="send_reminders")(send_reminders)
     huey.periodic_task(crontab(minute="5"), name="plan_today")(plan_today)
@@ -267,7 +269,7 @@ def serve_metrics(settings: Settings) -> None:
         return
     from prometheus_client import start_http_server
 
-    from bot import metrics
+    from bot.infra import metrics
 
     metrics.register_gauges(reminder_gauges)
     start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)

@@ -3,14 +3,14 @@
 Anyone who can reach the action server can run any action as any sender (record payments
 as an agent, erase a participant), so it listens on loopback by default and answers every
 call without the token Rasa sends (``action_endpoint.token`` in endpoints.yml, a ``token``
-query parameter) with 401. Run with ``python -m bot.action_server``.
+query parameter) with 401. Run with ``python -m bot.processes.action_server``.
 
 An action that fails must not put the conversation in a log: rasa-sdk answers an exception
 with ``{"error": str(exception), "request_body": <the whole tracker>}`` and Rasa logs that
 answer (``RemoteAction.run`` wraps it in the exception its processor logs with a
 traceback), so every NIK, name and birth date typed so far ended in Rasa's log. Here every
 error answer is small (the error kind and the action name), and this side logs the action
-name, the exception type and a traceback whose text is redacted (bot/logs.py)."""
+name, the exception type and a traceback whose text is redacted (bot/infra/logs.py)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json, raw
 from sanic.worker.loader import AppLoader
 
-from bot import metrics
-from bot.logs import configure_logging
-from bot.privacy import secrets_match
-from bot.settings import Settings, get_settings
+from bot.infra import metrics
+from bot.infra.logs import configure_logging
+from bot.infra.privacy import secrets_match
+from bot.infra.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 ACTIONS_PACKAGE = "actions"

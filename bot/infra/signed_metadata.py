@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from bot.privacy import secrets_match
+from bot.infra.privacy import secrets_match
 
 #: Where the signed metadata travels inside Rasa's message metadata (Rasa adds keys of its
 #: own, such as model_id, next to it; those are never signed and never read as ours).

@@ -20,8 +20,8 @@ import hmac
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.privacy import keyed_hash
-from bot.shared_state import SharedStore
+from bot.infra.privacy import keyed_hash
+from bot.infra.shared_state import SharedStore
 
 ALGORITHM = "pbkdf2_sha256"
 ITERATIONS = 600_000
