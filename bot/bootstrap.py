@@ -2,9 +2,9 @@
 people, from its ``AppContext``: the Outbox, the handoff relay, the conversation router
 with every interceptor, and the reminder dispatcher.
 
-The gateway (bot/gateway/app.py), the Telegram poller (bot/channels/polling.py), the
-reminder worker (bot/processes/worker.py) and the action server (actions/outbox.py) all build them
-here, once per process (or, for clients tied to an event loop, once per loop), so that no
+The gateway (bot/gateway/app.py), the Telegram poller (bot/processes/telegram_poller.py),
+the reminder worker (bot/processes/worker.py) and the action server (actions/outbox.py) all
+build them here, once per process (or, for clients tied to an event loop, once per loop), so that no
 two of them can be wired differently. Nothing here runs at import time."""
 
 from __future__ import annotations

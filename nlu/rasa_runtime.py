@@ -27,7 +27,7 @@ gets its own deep copy, so nothing Rasa does to a result reaches the remembered 
 
 Rasa loads it with the conversation store (nlu/tracker_store.py imports it and calls
 ``install``), so it runs in every Rasa server of a deployment without forking Rasa.
-``install`` also puts the log redaction in place there (nlu/log_redaction.py), as in every
+``install`` also puts the log redaction in place there (bot/infra/log_redaction.py), as in every
 other Sadar process. Python
 3.10: imported by Rasa's interpreter."""
 
@@ -52,7 +52,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.domain.clock import Clock
-from nlu import log_redaction
+from bot.infra import log_redaction
 from nlu.components import rasa_process_clock
 
 _INSTALLED_MARK = "_sadar_validator_built_once"
@@ -163,7 +163,7 @@ def parse_message_remembered(
 
 def install() -> None:
     """Idempotent: Rasa may load the store more than once. Also makes every log record of
-    the Rasa server a redacted one (nlu/log_redaction.py): Rasa logs a failed action's
+    the Rasa server a redacted one (bot/infra/log_redaction.py): Rasa logs a failed action's
     answer, and exceptions whose text may quote what a resident typed."""
     log_redaction.install()
     if getattr(RemoteAction, _INSTALLED_MARK, False):

@@ -38,8 +38,8 @@ app.add_typer(admin.admin_app, name="admin")
 @app.callback()
 def redacted_logs() -> None:
     """Every command's log lines go through the redaction of NIKs and phone numbers
-    (nlu/log_redaction.py), whether or not the command configures logging further."""
-    from nlu import log_redaction
+    (bot/infra/log_redaction.py), whether or not the command configures logging further."""
+    from bot.infra import log_redaction
 
     log_redaction.install()
 

@@ -55,7 +55,7 @@ def telegram_set_webhook() -> None:
 def telegram_poll() -> None:
     """Receive Telegram updates by long polling (for a machine without a public address)."""
     from bot.app_context import get_app_context
-    from bot.channels.polling import run_polling
+    from bot.processes.telegram_poller import run_polling
 
     configure_logging()
     run_polling(get_app_context())

@@ -1,6 +1,6 @@
 """Logging for every Sadar process (gateway, action server, reminder worker, Telegram
 poller, the ``sadar`` CLI): one format, SADAR_LOG_LEVEL for Sadar's own loggers, and the
-redaction of NIKs and phone numbers in every record (nlu/log_redaction.py).
+redaction of NIKs and phone numbers in every record (bot/infra/log_redaction.py).
 
 Libraries that log request payloads or SQL parameters at their debug/info level (Twilio's
 client logs message bodies and numbers, httpx logs Telegram URLs with the bot token,
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from nlu import log_redaction
+from bot.infra import log_redaction
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Loggers that never go below WARNING (see the module docstring).

@@ -10,11 +10,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from bot.app_context import AppContext
-from bot.channels.polling import build_poller
 from bot.conversation import ConversationRouter
 from bot.domain.replies import BotReply, Button
 from bot.gateway.app import create_app
 from bot.infra.settings import Settings
+from bot.processes.telegram_poller import build_poller
 from bot.services.handoff_relay import HandoffRelay
 from tests.support.services import RedisServer
 

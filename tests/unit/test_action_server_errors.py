@@ -22,8 +22,8 @@ from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection
 from sanic import Sanic
 
+from bot.infra import log_redaction
 from bot.processes.action_server import harden
-from nlu import log_redaction
 
 TOKEN = "unit-action-token-0123456789abcdef0123"
 NIK = "3523031708800001"

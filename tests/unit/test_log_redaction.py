@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.infra import log_redaction
 from bot.infra.privacy import mask_digits, mask_sender
-from nlu import log_redaction
-from nlu.parsing.redaction import NIK_PLACEHOLDER, PHONE_PLACEHOLDER, redact
+from bot.infra.redaction import NIK_PLACEHOLDER, PHONE_PLACEHOLDER, redact
 
 NIK = "3523031708800001"
 PHONE = "081234567000"

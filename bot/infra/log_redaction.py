@@ -1,5 +1,5 @@
 """The last line of defence for logs: every log record a process creates has NIKs, phone
-numbers and bot tokens redacted (nlu/parsing/redaction.py) in its message, its arguments,
+numbers and bot tokens redacted (bot/infra/redaction.py) in its message, its arguments,
 its exception text and its stack, before any handler or formatter sees it.
 
 Installed as the process's log *record factory* rather than as a filter on handlers: a
@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nlu.parsing.redaction import redact
+from bot.infra.redaction import redact
 
 _MARK = "_sadar_redacting"
 _exceptions = logging.Formatter()

@@ -1,5 +1,6 @@
-"""`sadar telegram poll`: Telegram by long polling, for a machine without a public address
-(with a webhook secret, the gateway receives Telegram's webhook calls instead)."""
+"""`sadar telegram poll`, a process of its own: Telegram by long polling, for a machine
+without a public address (with a webhook secret, the gateway receives Telegram's webhook
+calls instead). Wired by the composition root exactly as the gateway is."""
 
 from __future__ import annotations
 
