@@ -44,7 +44,7 @@ nlu-eval: setup
 
 dialogue-eval: model
 	@bash scripts/ensure-test-services
-	@SADAR_DIALOGUE_REPORT=docs/nlu.md $(VENV)/python -m pytest -q tests/e2e/test_dialogues.py $(PYTEST_ARGS)
+	@SADAR_DIALOGUE_REPORT=docs/nlu.md SADAR_DIALOGUE_UNSEEN=1 $(VENV)/python -m pytest -q tests/e2e/test_dialogues.py $(PYTEST_ARGS)
 
 bench-registration: model
 	@$(VENV)/python scripts/bench_registration.py

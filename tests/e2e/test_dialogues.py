@@ -8,6 +8,7 @@ that catches a regression (the bot before the interpreter scored 75.2%)."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +38,12 @@ TUNED = [c for c in CONVERSATIONS if c.part == "tuned"]
 #: linking and number-change conversations of issue 19 were played.
 HELD_OUT_PARTS = ("held_out", "held_out_2", "held_out_3")
 HELD_OUT = [c for c in CONVERSATIONS if c.part in HELD_OUT_PARTS]
+#: Held-out parts written for issues 27 (residents in the styles of several regions: places,
+#: numbers and dates in words, refusals, requests with data) and 28 (an agent's day in the
+#: agent's own words), before any change they measure. They measure work still to be done,
+#: so they have no floor yet: `make dialogue-eval` plays and reports them
+#: (SADAR_DIALOGUE_UNSEEN=1), the ordinary test run does not.
+UNSEEN_PARTS = ("held_out_4", "held_out_5")
 HELD_OUT_STEP_TARGET = 0.95
 HELD_OUT_STEP_FLOOR = 0.90
 #: Every result of this run, for the summary that `make dialogue-eval` prints.
@@ -81,6 +88,7 @@ def player(stack: Stack) -> Iterator[DialoguePlayer]:
             "village": participant.village,
             "declared_income": int(cipher.decrypt(participant.income_encrypted)),
             "phone": cipher.decrypt(participant.phone_encrypted),
+            "birth_date": cipher.decrypt(participant.birth_date_encrypted),
         }
 
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -111,6 +119,20 @@ def test_held_out_conversations_stay_above_the_floor(player: DialoguePlayer, par
     failed = "\n\n".join(r.transcript() for r in results if not r.passed)
     print(f"{part} step pass rate {rate:.1%} (target {HELD_OUT_STEP_TARGET:.0%})\n{failed}")
     assert rate >= HELD_OUT_STEP_FLOOR, f"{part} step pass rate {rate:.1%}\n\n{failed}"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SADAR_DIALOGUE_UNSEEN"), reason="measured by `make dialogue-eval`"
+)
+@pytest.mark.parametrize("part", UNSEEN_PARTS)
+def test_unseen_part_is_played_and_reported(player: DialoguePlayer, part: str) -> None:
+    conversations = [c for c in CONVERSATIONS if c.part == part]
+    results = [player.play(c, _sender(c)) for c in conversations]
+    RESULTS.extend(results)
+    steps = [step for result in results for step in result.steps]
+    rate = sum(step.passed for step in steps) / len(steps)
+    print(f"{part} step pass rate {rate:.1%} (target {HELD_OUT_STEP_TARGET:.0%})")
+    assert len(conversations) >= 12 and len(results) == len(conversations)
 
 
 def test_the_corpus_is_large_enough_and_a_fifth_is_held_out() -> None:

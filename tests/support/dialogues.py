@@ -297,8 +297,8 @@ def write_report(results: list[ConversationResult], docs_path: str | None) -> li
     figures: dict[str, PartFigures] = {}
     for result in results:
         figures.setdefault(result.conversation.part, PartFigures()).add(result)
-    parts = ("tuned", "held_out", "held_out_2", "held_out_3")
-    lines = [figures[part].line(part) for part in parts if part in figures]
+    parts = sorted(figures, key=lambda part: (part != "tuned", len(part), part))
+    lines = [figures[part].line(part) for part in parts]
     failing = [r for r in results if not r.passed]
     lines += [f"  failed: [{r.conversation.part}] {r.conversation.name}" for r in failing]
     if docs_path:
