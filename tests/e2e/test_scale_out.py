@@ -24,7 +24,14 @@ from bot.processes.devserver import process_specs
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import E2E_CLOCK_START, clock_environment
 from tests.support.dialogues import REGISTRATION, new_nik
-from tests.support.services import PostgresServer, RedisServer, free_port, stop, wait_for_port
+from tests.support.services import (
+    PostgresServer,
+    RedisServer,
+    free_port,
+    free_ports_in_a_row,
+    stop,
+    wait_for_port,
+)
 from tests.support.web_chat import new_session, sender_id_of
 
 ACTION_TOKEN = "scale-out-action-token-0123456789abcdef"
@@ -70,9 +77,11 @@ def replicas(
     postgres: PostgresServer, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Replicas]:
     logs: Path = tmp_path_factory.mktemp("scale-out-logs")
-    rasa_port, action_port = free_port(), free_port()
-    while action_port in (rasa_port + 1, rasa_port - 1):
-        action_port = free_port()
+    rasa_port = free_ports_in_a_row(2)
+    action_port = free_ports_in_a_row(2, besides={rasa_port, rasa_port + 1})
+    gateway_port = free_port()
+    while gateway_port in {rasa_port, rasa_port + 1, action_port, action_port + 1}:
+        gateway_port = free_port()
     values = {
         "SADAR_ENV": "test",
         "SADAR_DATA_DIR": str(tmp_path_factory.mktemp("scale-out-data")),
@@ -86,7 +95,7 @@ def replicas(
         "SADAR_ACTION_SERVER_PORT": str(action_port),
         "SADAR_ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
         "SADAR_ACTION_SERVER_REPLICAS": "2",
-        "SADAR_GATEWAY_PORT": str(free_port()),
+        "SADAR_GATEWAY_PORT": str(gateway_port),
         "SADAR_ACTION_SERVER_TOKEN": ACTION_TOKEN,
         "SADAR_RASA_API_TOKEN": RASA_TOKEN,
         "SADAR_CHAT_MESSAGES_PER_MINUTE_PER_ADDRESS": "1000000",

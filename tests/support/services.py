@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def free_ports_in_a_row(count: int, besides: Collection[int] = ()) -> int:
+    """The first of ``count`` consecutive loopback ports that are all free now and none of
+    ``besides``: replicas listen on a base port counted up (`sadar run`), and a base port
+    alone being free says nothing of the next one."""
+    for _ in range(100):
+        first = free_port()
+        ports = range(first, first + count)
+        if any(port in besides or port > 65535 for port in ports):
+            continue
+        held: list[socket.socket] = []
+        try:
+            for port in ports:
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+        return first
+    raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1")
 
 
 def wait_for_port(port: int, timeout: float, process: subprocess.Popen | None = None) -> None:
