@@ -162,16 +162,20 @@ class ValidateRegistrationForm(FormValidationAction):
         values: dict[str, Any] = {}
         quiet = CollectingDispatcher()  # a field given out of turn is refused silently
         fixed, noted = [], []
+        # A verdict may set other slots instead of the field (a NIK showing an age past the
+        # limit stops the registration): only a field the verdict sets is named back.
         for name, value in corrections.items():
             verdict = await self._check(context, name, value, dispatcher, tracker, domain, values)
             if verdict:
                 values.update(verdict)
-                fixed.append(name)
+                if name in verdict:
+                    fixed.append(name)
         for name, value in given.items():
             verdict = await self._check(context, name, value, quiet, tracker, domain, values)
             if verdict:
                 values.update(verdict)
-                noted.append(name)
+                if name in verdict:
+                    noted.append(name)
         for name in fixed:
             dispatcher.utter_message(
                 response="utter_field_corrected",

@@ -145,6 +145,21 @@ def test_invalid_answers_say_what_to_send_and_keep_what_was_given(stack: Stack) 
     assert "Nama: Bambang Sutejo" in _texts(stack.chat(sender, "ya"))[-1]
 
 
+def test_a_nik_past_the_age_limit_among_several_fields_is_told_not_a_server_error(
+    stack: Stack, db
+) -> None:
+    """Name, NIK and birth date in one message from a woman of 71: the NIK stops the
+    registration, and the fields around it must not be named back as noted (that raised
+    KeyError 'nik' in the validator, and the resident read "ada gangguan" every time)."""
+    sender = f"e2e-{uuid.uuid4().hex[:8]}"
+    nik = f"3571024508550{next(_SERIALS) % 1000:03d}"  # a woman born 05-08-1955
+    _start(stack, sender)
+    said = " ".join(_texts(stack.chat(sender, f"nama Paini Sastro, NIK {nik}, lahir 05-08-1955")))
+    assert "gangguan" not in said.lower()
+    assert "usianya 71 tahun" in said and "sampai 65 tahun" in said
+    assert participant_by_nik(db, nik) is None
+
+
 def test_cancel_in_the_middle_stores_no_participant(stack: Stack, db) -> None:
     sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", _unique_nik()
     _start(stack, sender)
