@@ -16,7 +16,6 @@ from actions.outbox import get_outbox
 from actions.payments import report_own_payment
 from actions.reading import latest_entity_values, latest_intent, message_from, message_text
 from actions.responses import response_text
-from bot import messages
 from bot.app_context import AppContext, get_app_context
 from bot.domain.formatting import bulan, rupiah
 from bot.services.addresses.agent_report import unreachable_in_village
@@ -363,15 +362,4 @@ async def tell_about_release(context: AppContext, outcome: DisputeOutcome) -> No
     notice = outcome.notice
     if notice is None:
         return
-    await tell_release(
-        get_outbox(context),
-        context.channel_log,
-        notice,
-        messages.DISPUTE_RELEASED_FOR_RESIDENT.format(
-            reference=notice.reference, village=notice.village
-        ),
-        messages.DISPUTE_RELEASED_FOR_AGENT.format(
-            reference=notice.reference, village=notice.village
-        ),
-        context.clock.now(),
-    )
+    await tell_release(get_outbox(context), context.channel_log, notice, context.clock.now())

@@ -5,11 +5,10 @@ sender. This channel (credentials.yml: ``nlu.channels.SadarInput``, served at
 ``/webhooks/sadar/webhook``) answers 401 unless the call carries the gateway's token,
 SADAR_RASA_CHANNEL_TOKEN from the environment, as ``Authorization: Bearer <token>``,
 compared in constant time. Without a configured token it refuses every call.
-Loaded by Rasa (Python 3.10): standard library, Rasa and Sanic only."""
+Loaded by Rasa (Python 3.10): Rasa, Sanic and the standard-library bot/infra/privacy.py."""
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -19,6 +18,8 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
+
+from bot.infra.privacy import secrets_match
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,7 @@ def bearer_token(authorization: str | None) -> str | None:
 
 def token_accepted(presented: str | None, expected: str | None) -> bool:
     """Constant-time check; nothing is accepted while no token is configured."""
-    if not presented or not expected:
-        return False
-    return hmac.compare_digest(presented.encode(), expected.encode())
+    return bool(presented and expected) and secrets_match(str(presented), str(expected))
 
 
 class SadarInput(RestInput):

@@ -130,17 +130,7 @@ def agents_decide_dispute(
         try:
             reference = outcome.reference or ""
             if outcome.notice is not None:
-                notice = outcome.notice
-                await tell_release(
-                    outbox, context.channel_log, notice,
-                    messages.DISPUTE_RELEASED_FOR_RESIDENT.format(
-                        reference=reference, village=notice.village
-                    ),
-                    messages.DISPUTE_RELEASED_FOR_AGENT.format(
-                        reference=reference, village=notice.village
-                    ),
-                    context.clock.now(),
-                )  # fmt: skip
+                await tell_release(outbox, context.channel_log, outcome.notice, context.clock.now())
             requester = outcome.requester_address
             if requester is not None:
                 text = (

@@ -11,8 +11,6 @@ but a new id is a new conversation."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import re
 import secrets
 
@@ -36,12 +34,12 @@ def session_secret(settings: Settings) -> str:
 
 class WebSessions:
     def __init__(self, secret: str, book: WebSessionBook, clock: Clock) -> None:
-        self._secret = secret.encode()
+        self._secret = secret
         self._book = book
         self._clock = clock
 
     def _signature(self, local_id: str) -> str:
-        return hmac.new(self._secret, f"web:{local_id}".encode(), hashlib.sha256).hexdigest()[:32]
+        return keyed_hash(self._secret, f"web:{local_id}")[:32]
 
     def _signed_id(self, token: str) -> str | None:
         found = _TOKEN.match(token or "")

@@ -9,13 +9,11 @@ the key comes from the caller (derived from SADAR_RASA_CHANNEL_TOKEN, see ``sign
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from bot.infra.privacy import secrets_match
+from bot.infra.privacy import keyed_hash, secrets_match
 
 #: Where the signed metadata travels inside Rasa's message metadata (Rasa adds keys of its
 #: own, such as model_id, next to it; those are never signed and never read as ours).
@@ -26,9 +24,7 @@ SIGNATURE_KEY = "sadar_signature"
 def signing_key(channel_token: str) -> str:
     """The metadata key, derived from the gateway's Rasa channel token (one secret to set;
     the two uses never share a key)."""
-    return hmac.new(
-        channel_token.encode(), b"sadar metadata signature v1", hashlib.sha256
-    ).hexdigest()
+    return keyed_hash(channel_token, "sadar metadata signature v1")
 
 
 def _signature(key: str, sender_id: str, metadata: Mapping[str, Any]) -> str:
@@ -38,7 +34,7 @@ def _signature(key: str, sender_id: str, metadata: Mapping[str, Any]) -> str:
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+    return keyed_hash(key, canonical)
 
 
 def sign(key: str, sender_id: str, metadata: Mapping[str, Any]) -> dict[str, Any]:

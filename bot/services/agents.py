@@ -26,6 +26,14 @@ class AgentProblem(ValueError):
     """The enrolment cannot be done as asked; the message says why."""
 
 
+def agent_address(agent: Agent, cipher: PiiCipher) -> str:
+    """Where Sadar writes to an agent: Telegram when they were enrolled with it (the channel
+    they use in chat), else their WhatsApp number."""
+    if agent.telegram_sender_encrypted:
+        return cipher.decrypt(agent.telegram_sender_encrypted)
+    return make_sender_id(Channel.WHATSAPP, cipher.decrypt(agent.phone_encrypted))
+
+
 @dataclass(frozen=True)
 class AgentRef:
     """The enrolled, active agent behind a conversation: what their requests are scoped by."""

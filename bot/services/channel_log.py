@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bot.db.engine import rows_changed
 from bot.db.models import ChannelContact, OutboundMessage, Reminder
@@ -35,6 +36,27 @@ REMINDER_STATE_FOR_DELIVERY = {
     "failed": "failed",
     "undelivered": "failed",
 }
+
+
+def add_contact(
+    session: Session,
+    cipher: PiiCipher,
+    sender_hash: str,
+    sender_id: str,
+    last_inbound_at: datetime | None = None,
+) -> None:
+    """The contact row of an address, added unless it exists: the address (encrypted) that
+    reminders, notices and erasure find a person's conversations by."""
+    if session.scalar(select(ChannelContact.id).where(ChannelContact.sender_hash == sender_hash)):
+        return
+    session.add(
+        ChannelContact(
+            sender_hash=sender_hash,
+            channel=channel_of(sender_id).value,
+            address_encrypted=cipher.encrypt(sender_id),
+            last_inbound_at=last_inbound_at,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -84,18 +106,7 @@ class ChannelLog:
         unit = self.units() if uow is None else uow
         try:
             with unit:
-                if unit.session.scalar(
-                    select(ChannelContact.id).where(ChannelContact.sender_hash == digest)
-                ):
-                    return
-                unit.session.add(
-                    ChannelContact(
-                        sender_hash=digest,
-                        channel=channel_of(sender_id).value,
-                        address_encrypted=self.cipher.encrypt(sender_id),
-                        last_inbound_at=last_inbound_at,
-                    )
-                )
+                add_contact(unit.session, self.cipher, digest, sender_id, last_inbound_at)
                 unit.commit()
         except IntegrityError:
             if not own:

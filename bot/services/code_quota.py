@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.db.engine import rows_changed
 from bot.db.models import CodeSend
 from bot.infra.privacy import keyed_hash
 
@@ -44,4 +45,4 @@ def take_code_slot(
 def purge_code_sends(session: Session, now: datetime) -> int:
     """Forget sends older than the window: they no longer count."""
     result = session.execute(delete(CodeSend).where(CodeSend.sent_at <= now - WINDOW))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_changed(result)

@@ -19,15 +19,16 @@ from enum import StrEnum
 
 from sqlalchemy import select, update
 
+from bot import messages
 from bot.db.models import Agent, AuditEvent, Dispute, Participant
 from bot.db.timestamps import as_utc
 from bot.domain.addresses import reminder_route
-from bot.domain.senders import Channel, channel_of, make_sender_id
+from bot.domain.senders import channel_of
 from bot.domain.villages import area_key
 from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import mask_sender
 from bot.services.addresses.reachability import routes_of
-from bot.services.agents import AgentRef, in_agents_village
+from bot.services.agents import AgentRef, agent_address, in_agents_village
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
 from bot.services.participants import nik_lookup_hash
@@ -100,12 +101,6 @@ def _audit(uow: UnitOfWork, actor: str, action: str, reference: str, now: dateti
             participant_id=None, actor=actor, action=action, fields=reference, created_at=now
         )
     )
-
-
-def _agent_address(agent: Agent, cipher: PiiCipher) -> str:
-    if agent.telegram_sender_encrypted:
-        return cipher.decrypt(agent.telegram_sender_encrypted)
-    return make_sender_id(Channel.WHATSAPP, cipher.decrypt(agent.phone_encrypted))
 
 
 def request_dispute(
@@ -206,9 +201,7 @@ def pending_disputes(uow: UnitOfWork) -> list[PendingDispute]:
             .order_by(Dispute.id)
         ).all()
         return [
-            PendingDispute(
-                d.id, d.reference, a.id, a.name, a.village, as_utc(d.created_at) or d.created_at
-            )
+            PendingDispute(d.id, d.reference, a.id, a.name, a.village, as_utc(d.created_at))
             for d, a in rows
         ]
 
@@ -223,7 +216,7 @@ def approve_dispute(
         if dispute is None or dispute.state != DisputeState.AWAITING_ADMIN.value:
             return DisputeOutcome(DisputeResult.EXPIRED)
         requester = session.get(Agent, dispute.agent_id)
-        requester_address = _agent_address(requester, cipher) if requester else None
+        requester_address = agent_address(requester, cipher) if requester else None
         reference = dispute.reference
         participant = _still_there(uow, dispute) if approve else None
         if participant is None:
@@ -266,7 +259,7 @@ def _release(
     )
     home = area_key(participant)
     agents = tuple(
-        _agent_address(agent, cipher)
+        agent_address(agent, cipher)
         for agent in session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.id))
         if area_key(agent) == home and agent.id != dispute.agent_id
     )
@@ -293,13 +286,14 @@ async def tell_release(
     courier: Courier,
     channel_log: ChannelLog,
     notice: ReleaseNotice,
-    to_resident: str,
-    to_agents: str,
     now: datetime,
 ) -> tuple[bool, int]:
     """The holder hears on the first address that takes the message (in reminder order;
     WhatsApp only inside its 24-hour window), and each village agent on their chat.
     Returns whether the holder was reached, and how many agents were."""
+    fill = {"reference": notice.reference, "village": notice.village}
+    to_resident = messages.DISPUTE_RELEASED_FOR_RESIDENT.format(**fill)
+    to_agents = messages.DISPUTE_RELEASED_FOR_AGENT.format(**fill)
     resident_told = False
     for address in notice.resident_addresses:
         if await send_notice(courier, channel_log, address, to_resident, now):

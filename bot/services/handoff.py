@@ -22,11 +22,11 @@ from sqlalchemy import delete, func, or_, select
 
 from bot.db.models import Agent, AuditEvent, Ticket, TicketMessage
 from bot.db.timestamps import as_utc
-from bot.domain.senders import Channel, channel_of, make_sender_id
+from bot.domain.senders import Channel, channel_of
 from bot.domain.villages import name_key
 from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import keyed_hash, mask_digits, mask_name
-from bot.services.agents import AgentRef
+from bot.services.agents import AgentRef, agent_address
 from bot.services.participants import participants_of_sender
 from bot.services.unit_of_work import UnitOfWork
 from nlu.parsing.lookups import village_by_name
@@ -185,14 +185,6 @@ class TicketLine:
     closed_because: str | None
 
 
-def _agent_address(agent: Agent, cipher: PiiCipher) -> str:
-    """Telegram when the agent was enrolled with it (the channel they use in chat), else
-    their WhatsApp number."""
-    if agent.telegram_sender_encrypted:
-        return cipher.decrypt(agent.telegram_sender_encrypted)
-    return make_sender_id(Channel.WHATSAPP, cipher.decrypt(agent.phone_encrypted))
-
-
 def _numbered(uow: UnitOfWork, number: int, lock: bool = False) -> Ticket | None:
     query = select(Ticket).where(Ticket.number == number)
     return uow.session.scalar(query.with_for_update() if lock else query)
@@ -268,7 +260,7 @@ def open_ticket(
             return OpenedTicket(
                 existing.number,
                 agent.name.split()[0] if agent else None,
-                _agent_address(agent, cipher) if agent else None,
+                agent_address(agent, cipher) if agent else None,
                 existing.village,
                 already_open=True,
             )
@@ -322,7 +314,7 @@ def open_ticket(
         opened = OpenedTicket(
             number,
             agent.name.split()[0] if agent else None,
-            _agent_address(agent, cipher) if agent else None,
+            agent_address(agent, cipher) if agent else None,
             ticket.village,
             already_open=False,
         )
@@ -352,7 +344,7 @@ def open_ticket_of(
         if ticket is None:
             return None
         agent = uow.session.get(Agent, ticket.agent_id) if ticket.agent_id else None
-        return ResidentTicket(ticket.number, _agent_address(agent, cipher) if agent else None)
+        return ResidentTicket(ticket.number, agent_address(agent, cipher) if agent else None)
 
 
 def record_resident_message(
@@ -451,7 +443,7 @@ def _close(
         ticket.number,
         because,
         cipher.decrypt(ticket.resident_sender_encrypted),
-        _agent_address(agent, cipher) if agent else None,
+        agent_address(agent, cipher) if agent else None,
     )
 
 
@@ -604,7 +596,7 @@ def reassign(
         _audit(uow, "admin", f"ticket_reassigned_to_agent:{agent.id}", number, now)
         reassigned = Reassigned(
             agent.name.split()[0],
-            _agent_address(agent, cipher),
+            agent_address(agent, cipher),
             cipher.decrypt(ticket.resident_sender_encrypted),
         )
         uow.commit()
@@ -681,7 +673,7 @@ def take_ticket(
         _audit(uow, agent.actor, "ticket_taken", number, now)
         handover = Handover(
             agent_first_name=previous.name.split()[0] if previous else None,
-            agent_address=_agent_address(previous, cipher) if previous else None,
+            agent_address=agent_address(previous, cipher) if previous else None,
             resident_address=None if mine else cipher.decrypt(ticket.resident_sender_encrypted),
         )
         uow.commit()
@@ -719,7 +711,7 @@ def pass_ticket(
         )
         handover = Handover(
             agent_first_name=successor.name.split()[0] if successor else None,
-            agent_address=_agent_address(successor, cipher) if successor else None,
+            agent_address=agent_address(successor, cipher) if successor else None,
             resident_address=cipher.decrypt(ticket.resident_sender_encrypted),
         )
         uow.commit()

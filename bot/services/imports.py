@@ -341,9 +341,8 @@ def _import_official(
         except DuplicateNik:
             status, message = "exists", "NIK already registered"
         else:
-            # Known address for reminders; no message from them yet, so WhatsApp needs a
-            # template.
-            ctx.channel_log.ensure_contact(sender_id, uow)
+            # register_with_consent added the address's contact (no message from them yet,
+            # so WhatsApp needs a template).
             status, message = "created", result.reference
         _record_row(uow, run_id, number, status, message)
         uow.commit()

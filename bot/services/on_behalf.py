@@ -183,9 +183,6 @@ class OnBehalfRegistrations:
                 registered_by_agent_id=agent_id,
                 proof=Proof.AGENT_WALK_IN,
             )
-            # Reminders go to the resident's number; they have not written yet, so WhatsApp
-            # will need a template until they do.
-            self._channel_log.ensure_contact(sender_id, uow)
             uow.commit()
         return result
 

@@ -9,11 +9,9 @@ from enum import StrEnum
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from bot.db.models import (
     AuditEvent,
-    ChannelContact,
     ConsentRecord,
     Participant,
     ParticipantAddress,
@@ -38,6 +36,7 @@ from bot.domain.senders import Channel, channel_of, make_sender_id
 from bot.domain.tariff import monthly_contribution
 from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import keyed_hash, mask_digits, mask_sender
+from bot.services.channel_log import add_contact
 from bot.services.consent import record_consent
 from bot.services.unit_of_work import UnitOfWork
 
@@ -182,7 +181,9 @@ def register_participant(
                 verified_at=now,
             )
         )
-        _know_contact(session, cipher, sender_hash, sender_id)
+        # Every address of a participant has its contact, the web chat's too (it writes none
+        # otherwise): erasure finds each of their conversations through it.
+        add_contact(session, cipher, sender_hash, sender_id)
         if registered_by_agent_id is None:
             actor = f"{registration.channel.value}:{participant.sender_hash[:16]}"
             action = "registered"
@@ -211,23 +212,6 @@ def register_participant(
         first_period=period,
         first_due_date=due_date(period),
     )
-
-
-def _know_contact(session: Session, cipher: PiiCipher, sender_hash: str, sender_id: str) -> None:
-    """Every address of a participant has its contact, the web chat's too (it never writes
-    one otherwise): erasure finds each of their conversations through it."""
-    known = session.scalar(
-        select(ChannelContact.id).where(ChannelContact.sender_hash == sender_hash)
-    )
-    if known is None:
-        session.add(
-            ChannelContact(
-                sender_hash=sender_hash,
-                channel=channel_of(sender_id).value,
-                address_encrypted=cipher.encrypt(sender_id),
-                last_inbound_at=None,
-            )
-        )
 
 
 def _phone_proof(sender_id: str, phone: str, proof: Proof, verified_by: Proof | None) -> str | None:

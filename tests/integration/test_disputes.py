@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from bot import messages
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
 from bot.db.models import AuditEvent, Participant
@@ -107,15 +108,16 @@ async def test_only_a_yes_releases_and_the_holder_and_village_agent_are_told(
 
     outbox = build_outbox(context.settings, context.channel_log)
     try:
-        told = await tell_release(
-            outbox, context.channel_log, outcome.notice, "pendaftaran dibatalkan",
-            "info agen", NOW,
-        )  # fmt: skip
+        told = await tell_release(outbox, context.channel_log, outcome.notice, NOW)
     finally:
         await outbox.aclose()
     assert told == (True, 1)
     sent = {str(m["chat_id"]): m["text"] for m in fake.sent()}
-    assert sent == {"8501": "pendaftaran dibatalkan", "700502": "info agen"}
+    fill = {"reference": reference, "village": outcome.notice.village}
+    assert sent == {
+        "8501": messages.DISPUTE_RELEASED_FOR_RESIDENT.format(**fill),
+        "700502": messages.DISPUTE_RELEASED_FOR_AGENT.format(**fill),
+    }
 
     assert trail(context) == [
         (siti.actor, "dispute_requested", reference),

@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.db.engine import rows_changed
 from bot.db.models import AuditEvent, ChannelContact, MovedAddress, Participant, ParticipantAddress
 from bot.domain.replies import MessageTemplate
 from bot.domain.senders import Channel, channel_of
@@ -208,4 +209,4 @@ class NumberChanges:
                 delete(MovedAddress).where(MovedAddress.report_until <= now)
             )
             uow.commit()
-        return int(getattr(result, "rowcount", 0) or 0)
+        return rows_changed(result)
