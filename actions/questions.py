@@ -5,7 +5,7 @@ person when the resident explicitly asks for one."""
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -17,6 +17,8 @@ from bot.domain.formatting import rupiah
 from bot.domain.tariff import load_tariff, monthly_contribution
 from bot.understanding import interpreter
 from bot.understanding.handoff_messages import wants_a_person
+from bot.understanding.interpreter import early_fields, wants_to_register
+from bot.understanding.outside_topics import outside_topic
 
 #: Questions answered at any moment, forms included (one list: the interpreter's).
 QUESTION_INTENTS = interpreter.QUESTION_INTENTS
@@ -34,10 +36,31 @@ async def answer_or_hand_over(
 ) -> None:
     """A question is answered; an explicit request for a person, wherever it comes (a form
     step included), opens a conversation with the village's agent."""
-    if topic == "ask_human" and wants_a_person(message_from(tracker).text):
+    text = message_from(tracker).text
+    if topic == "ask_human" and wants_a_person(text):
         await start_handoff(context, dispatcher, tracker, domain)
+    elif topic == "out_of_scope":
+        _outside(dispatcher, text, in_form=tracker.active_loop_name is not None)
+    elif topic == "ask_requirements":  # the age limits are Sadar's settings
+        dispatcher.utter_message(
+            response="utter_answer_ask_requirements",
+            minimum=context.settings.min_registration_age,
+            maximum=context.settings.max_registration_age,
+        )
     else:
         answer_question(dispatcher, topic, income)
+
+
+def _outside(dispatcher: CollectingDispatcher, text: str, in_form: bool) -> None:
+    """Another service (BPJS Kesehatan, a loan, bansos): where to go for it, shortly; in a
+    form no programme blurb, since the pending question follows."""
+    service = outside_topic(text)
+    if service is not None:
+        dispatcher.utter_message(response=f"utter_outside_{service}")
+    else:
+        dispatcher.utter_message(
+            response="utter_out_of_scope_in_form" if in_form else "utter_out_of_scope"
+        )
 
 
 def answer_question(
@@ -94,8 +117,27 @@ class ActionAnswerQuestion(Action):
         return []
 
 
+class ActionBotChallenge(Action):
+    """ "Is this a bot?": yes, and a person is one message away; a message that asks for a
+    person outright ("mau ngobrol sama manusia") is handed over, not told to visit an office."""
+
+    def name(self) -> str:
+        return "action_bot_challenge"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if wants_a_person(message_from(tracker).text):
+            await start_handoff(get_app_context(), dispatcher, tracker, domain)
+        else:
+            dispatcher.utter_message(response="utter_iamabot")
+        return []
+
+
 class ActionSuggestTopics(Action):
-    """Low NLU confidence: offer the likeliest topics as buttons instead of guessing."""
+    """Low NLU confidence: offer the likeliest topics as buttons instead of guessing; but a
+    message that plainly asks to register ("mau daftar, nama …, nik …") starts it, keeping
+    its data until consent, as actions/registration.py does for a confident one."""
 
     def name(self) -> str:
         return "action_suggest_topics"
@@ -103,6 +145,20 @@ class ActionSuggestTopics(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        message = message_from(tracker)
+        if wants_to_register(message):
+            fields = early_fields(message, get_app_context().clock.today())
+            # A rule asks for consent next (nlu/rules.yml).
+            return [
+                SlotSet("early_fields", fields or None),
+                SlotSet("registration_stopped", None),
+                SlotSet("registration_requested", True),
+            ]
+        self._suggest(dispatcher, tracker, domain)
+        return [SlotSet("registration_requested", None)]
+
+    @staticmethod
+    def _suggest(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> None:
         responses = domain.get("responses", {})
         buttons = []
         for name, _ in message_from(tracker).ranking:
@@ -116,4 +172,3 @@ class ActionSuggestTopics(Action):
             dispatcher.utter_message(response="utter_suggest_topics", buttons=buttons)
         else:
             dispatcher.utter_message(response="utter_default")
-        return []

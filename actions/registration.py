@@ -6,7 +6,6 @@ is actions/registration_form.py; consent is actions/consent.py."""
 from __future__ import annotations
 
 import asyncio
-import json
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -16,11 +15,18 @@ from rasa_sdk.types import DomainDict
 from actions.addresses import request_link
 from actions.agents import agent_for_request, enrolled_agent
 from actions.on_behalf import CODE, masked_phone, read_aloud_wording
+from actions.places import (
+    agent_village_code,
+    choice_message,
+    village_buttons,
+)
 from actions.reading import message_from
 from actions.registration_slots import (
+    CORRECTING_SUMMARY_SLOT,
     PHONE_PROOF_SLOT,
     RESIDENT_CONSENT_SLOT,
     STOPPED_SLOT,
+    VILLAGE_CHOICES_SLOT,
     for_resident,
     registration_from_slots,
     reset_registration,
@@ -29,12 +35,15 @@ from actions.registration_slots import (
 from bot.app_context import AppContext, get_app_context
 from bot.domain.addresses import LinkPurpose, Proof
 from bot.domain.formatting import programmes, rupiah, tanggal
+from bot.domain.places import REGENCY_CODE, nik_district_code, regency_display
 from bot.domain.registration import Registration
 from bot.domain.senders import Channel, channel_of
 from bot.domain.tariff import monthly_contribution
+from bot.infra.region_register import place_register
 from bot.services.on_behalf import AgentNumber
 from bot.services.participants import ConsentMissing, DuplicateNik, register_participant
 from bot.understanding.interpreter import early_fields, wants_to_register
+from bot.understanding.places import read_place
 from nlu.parsing.lookups import occupation_label, villages_in_regency
 
 
@@ -85,7 +94,9 @@ def _contribution(tracker: Tracker) -> tuple[int, bool]:
 
 
 class ActionAskVillage(Action):
-    """Asks for the village, offering the known villages of the NIK's regency as buttons."""
+    """Asks for the village, naming the kecamatan the NIK was issued in and offering, as
+    buttons, the agent's own village (for a walk-in) and the Desa Sadar villages of the
+    NIK's regency."""
 
     def name(self) -> str:
         return "action_ask_village"
@@ -93,17 +104,32 @@ class ActionAskVillage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        register = place_register()
+        choices = [register.place(code) for code in tracker.get_slot(VILLAGE_CHOICES_SLOT) or []]
+        offered_choices = [place for place in choices if place is not None]
+        if offered_choices:
+            dispatcher.utter_message(**choice_message(offered_choices))
+            return [SlotSet(VILLAGE_CHOICES_SLOT, None)]
         nik = tracker.get_slot("nik")
-        nearby = villages_in_regency(str(nik)[:4]) if nik else []
-        if not nearby:
-            dispatcher.utter_message(response="utter_ask_village")
-            return []
-        buttons = [
-            {"title": v.name, "payload": "/inform" + json.dumps({"village": v.name})}
-            for v in nearby[:5]
+        near = nik_district_code(str(nik)) if nik else None
+        district = register.area(near) if near else None
+        agent = await enrolled_agent(get_app_context(), tracker) if for_resident(tracker) else None
+        own = register.place(agent_village_code(agent, register) or "")
+        nearby = [
+            found
+            for village in (villages_in_regency(str(nik)[:4]) if nik else [])
+            if (found := read_place(f"desa {village.name}, kec {village.district}", register).place)
         ]
+        offered = list({p.code: p for p in ([own] if own else []) + nearby}.values())[:5]
+        if district is None:
+            dispatcher.utter_message(response="utter_ask_village", buttons=village_buttons(offered))
+            return []
+        regency = register.area(district.code[:REGENCY_CODE])
         dispatcher.utter_message(
-            response="utter_ask_village_suggest", regency=nearby[0].regency, buttons=buttons
+            response="utter_ask_village_suggest",
+            district=district.name,
+            regency=regency_display(regency.name) if regency else "",
+            buttons=village_buttons(offered),
         )
         return []
 
@@ -117,6 +143,9 @@ class ActionAskRegistrationConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if tracker.get_slot(CORRECTING_SUMMARY_SLOT):
+            dispatcher.utter_message(response="utter_what_to_correct")
+            return [SlotSet(CORRECTING_SUMMARY_SLOT, None)]
         total, with_jht = _contribution(tracker)
         dispatcher.utter_message(
             response="utter_registration_summary",

@@ -16,12 +16,20 @@ from rasa_sdk.types import DomainDict
 
 from actions.agents import enrolled_agent
 from actions.on_behalf import CODE, READ_ALOUD, masked_phone, send_consent_code
+from actions.places import (
+    agent_village_code,
+    deployed_village_codes,
+    village_slots,
+)
 from actions.questions import answer_or_hand_over
 from actions.reading import latest_metadata, message_from
 from actions.registration_slots import (
+    CORRECTING_SUMMARY_SLOT,
     PHONE_PROOF_SLOT,
     RESIDENT_CONSENT_SLOT,
     STOPPED_SLOT,
+    VILLAGE_CHOICES_SLOT,
+    VILLAGE_PENDING_SLOT,
     for_resident,
     registration_from_slots,
     show_date,
@@ -30,7 +38,9 @@ from actions.responses import response_text
 from bot.app_context import AppContext, get_app_context
 from bot.domain.addresses import SHARED_CONTACT_METADATA, Proof
 from bot.domain.formatting import programmes, rupiah
+from bot.domain.income import IncomePerPeriod, load_factors, monthly_estimate
 from bot.domain.nik import InvalidNik, parse_nik
+from bot.domain.places import nik_district_code
 from bot.domain.registration import (
     RegistrationProblem,
     age_on,
@@ -39,13 +49,16 @@ from bot.domain.registration import (
     clean_full_name,
 )
 from bot.domain.senders import Channel, SenderId, channel_of
+from bot.infra.region_register import place_register
 from bot.infra.settings import Settings
 from bot.infra.signed_metadata import signing_key, verified
 from bot.services.on_behalf import AgentNumber
 from bot.services.participants import NikHolder, nik_holder
-from bot.understanding.interpreter import FIELDS, Meaning, Unparsed, interpret
+from bot.understanding.interpreter import FIELDS, Meaning, PartialDate, Unparsed, interpret
+from bot.understanding.places import read_place
+from nlu.parsing.dates import find_dates, merge_date
 from nlu.parsing.identifiers import normalise_phone
-from nlu.parsing.lookups import occupation_label, occupations, village_by_name, villages_in_regency
+from nlu.parsing.lookups import occupation_label, occupations
 
 MAX_FAILURES_BEFORE_HELP = 3
 SUMMARY_STEPS = ("registration_confirmed", RESIDENT_CONSENT_SLOT)
@@ -97,12 +110,18 @@ class ValidateRegistrationForm(FormValidationAction):
         known = _number_of_this_chat(tracker)
         if known:
             tracker.add_slots(known)
+        events: list[EventType] | None
         if asking is None:
             # The form is starting with answers given before consent: check them now.
             given = {k: v for k, v in tracker.slots_to_validate().items() if k in FIELDS}
-            events: list[EventType] | None = await self._apply(
-                context, dispatcher, tracker, domain, None, None, given, {}
-            )
+            # Unchecked until now: no check may read one of them as an accepted slot (the
+            # birth date's check parsed a NIK that its own check was about to refuse).
+            tracker.add_slots([SlotSet(name, None) for name in given])
+            events = await self._apply(context, dispatcher, tracker, domain, None, None, given, {})
+            # Those slots are already set (action_record_consent): a value its check refused
+            # is emptied, or the form would keep it and never ask for it.
+            kept = {e["name"] for e in events if e.get("event") == "slot"}
+            events += [SlotSet(name, None) for name in given if name not in kept]
         else:
             events = await self._read(context, dispatcher, tracker, domain, asking)
         if events is None:
@@ -137,9 +156,16 @@ class ValidateRegistrationForm(FormValidationAction):
             return [*again, SlotSet(STOPPED_SLOT, "cancelled")]
         if reading.meaning is Meaning.SMALL_TALK:
             return again
+        if reading.meaning is Meaning.WHAT_TO_CORRECT:
+            dispatcher.utter_message(response="utter_what_to_correct")
+            return again
         if reading.meaning is Meaning.NOT_UNDERSTOOD:
             return [*again, *self._refuse(asking, f"utter_{reading.problem}", dispatcher, tracker)]
         if asking in SUMMARY_STEPS and reading.answer is False and not reading.corrections:
+            if asking == "registration_confirmed":
+                # The summary's question becomes "which data is wrong?", without showing the
+                # whole summary again (action_ask_registration_confirmed).
+                return [*again, SlotSet(CORRECTING_SUMMARY_SLOT, True)]
             dispatcher.utter_message(response="utter_what_to_correct")
             return again
         return await self._apply(
@@ -170,12 +196,17 @@ class ValidateRegistrationForm(FormValidationAction):
                 values.update(verdict)
                 if name in verdict:
                     fixed.append(name)
-        for name, value in given.items():
+        # In the form's order: a NIK given with a village ranks the village's candidates.
+        for name, value in sorted(given.items(), key=lambda item: _form_order(item[0])):
             verdict = await self._check(context, name, value, quiet, tracker, domain, values)
             if verdict:
                 values.update(verdict)
                 if name in verdict:
                     noted.append(name)
+        # A later check may empty a field checked before it (a NIK whose birth date differs
+        # from the one just given): only what is still set is named back.
+        fixed = [name for name in fixed if values.get(name) is not None]
+        noted = [name for name in noted if values.get(name) is not None]
         for name in fixed:
             dispatcher.utter_message(
                 response="utter_field_corrected",
@@ -203,7 +234,33 @@ class ValidateRegistrationForm(FormValidationAction):
             values.setdefault(asking, None)  # nothing for the question: it is asked again
         if asking in SUMMARY_STEPS and (fixed or noted):
             values["registration_confirmed"] = None  # show the summary with the new values
+        await self._read_pending_village(context, dispatcher, tracker, domain, values)
         return [*events, *(SlotSet(k, v) for k, v in values.items())]
+
+    async def _read_pending_village(
+        self,
+        context: AppContext,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        values: dict[str, Any],
+    ) -> None:
+        """A village given before the NIK that could not be settled is read again once the
+        NIK names the kecamatan: nothing the resident gave is lost."""
+        pending = values.get(VILLAGE_PENDING_SLOT, tracker.get_slot(VILLAGE_PENDING_SLOT))
+        village_known = values.get("village") or tracker.get_slot("village")
+        if not pending or not values.get("nik") or village_known:
+            return
+        values[VILLAGE_PENDING_SLOT] = None
+        verdict = await self._check(
+            context, "village", pending, CollectingDispatcher(), tracker, domain, values
+        )
+        values.update(verdict)
+        if verdict.get("village"):
+            dispatcher.utter_message(
+                response="utter_fields_noted",
+                fields=f"{_label(domain, 'village')} {_shown('village', verdict['village'])}",
+            )
 
     # --- checks: a verdict is the slots to set, or REFUSED after saying what to send ------
 
@@ -217,6 +274,11 @@ class ValidateRegistrationForm(FormValidationAction):
         domain: DomainDict,
         pending: dict[str, Any],
     ) -> Verdict:
+        if isinstance(value, PartialDate) and name == "birth_date":
+            value = _merged_with_last_date(tracker, value, context.clock.today())
+            if value is None:  # nothing to merge with: no guess, the whole date is asked
+                dispatcher.utter_message(response="utter_ask_full_birth_date")
+                return REFUSED
         if isinstance(value, Unparsed):
             dispatcher.utter_message(response=f"utter_invalid_{name}")
             return REFUSED
@@ -351,26 +413,47 @@ class ValidateRegistrationForm(FormValidationAction):
         proven = Proof.TELEGRAM_CONTACT.value if shared == phone else None
         return {"phone": phone, PHONE_PROOF_SLOT: proven}
 
-    def check_village(self, value: Any, step: Step) -> Verdict:
-        name = str(value).strip()
-        if len(name) < 3:
-            step.dispatcher.utter_message(response="utter_invalid_village")
-            return REFUSED
-        known = village_by_name(name)
-        if known is not None:
-            return {"village": known.name, "district": known.district, "regency": known.regency}
-        # An unknown village: the NIK still tells the regency when we know its code; the
-        # district (and regency otherwise) is asked next.
+    async def check_village(self, value: Any, step: Step) -> Verdict:
+        """Only a desa/kelurahan of the national register is stored, with its kecamatan,
+        regency and code; close candidates are offered; anything else is asked again."""
         nik = step.pending.get("nik") or step.tracker.get_slot("nik")
-        same_regency = villages_in_regency(str(nik)[:4]) if nik else []
-        regency = same_regency[0].regency if same_regency else None
-        return {"village": name, "district": None, "regency": regency}
+        near = nik_district_code(str(nik)) if nik else None
+        agent = (
+            await enrolled_agent(step.context, step.tracker) if for_resident(step.tracker) else None
+        )
+        register = place_register()
+        preferred = [code for code in [agent_village_code(agent, register)] if code]
+        reading = read_place(str(value), register, near, preferred, deployed_village_codes())
+        if reading.place is not None:
+            return village_slots(reading.place)
+        if near is None and step.tracker.get_slot("requested_slot") != "village":
+            # Given before the NIK: read again once the NIK says where to look first.
+            return {VILLAGE_PENDING_SLOT: str(value)}
+        if reading.choices:
+            # Offered by the village question itself (action_ask_village), as its buttons.
+            return {VILLAGE_CHOICES_SLOT: [place.code for place in reading.choices]}
+        if reading.district is not None:
+            step.dispatcher.utter_message(
+                response="utter_village_in_district", district=reading.district.name
+            )
+        else:
+            step.dispatcher.utter_message(response="utter_invalid_village")
+        return REFUSED
 
     def check_district(self, value: Any, step: Step) -> Verdict:
-        return {"district": str(value)} if len(str(value)) >= 3 else REFUSED
+        """Asked only when a village was stored without one (never from the register)."""
+        found = read_place(f"kec {value}", place_register()).district
+        if found is None:
+            step.dispatcher.utter_message(response="utter_invalid_district")
+            return REFUSED
+        return {"district": found.name}
 
     def check_regency(self, value: Any, step: Step) -> Verdict:
-        return {"regency": str(value)} if len(str(value)) >= 3 else REFUSED
+        text = str(value).strip()
+        if len(text) < 3:
+            step.dispatcher.utter_message(response="utter_invalid_regency")
+            return REFUSED
+        return {"regency": text}
 
     def check_occupation(self, value: Any, step: Step) -> Verdict:
         if str(value) not in {o.code for o in occupations()}:  # only codes of the lookup
@@ -379,6 +462,20 @@ class ValidateRegistrationForm(FormValidationAction):
         return {"occupation": str(value)}
 
     def check_declared_income(self, value: Any, step: Step) -> Verdict:
+        if isinstance(value, IncomePerPeriod):
+            # A day's or a week's earnings are never the month's: the resident confirms the
+            # monthly figure (a button carrying it) or types their own.
+            factors = load_factors()
+            monthly = monthly_estimate(value, factors)
+            step.dispatcher.utter_message(
+                response=f"utter_income_per_{value.period}",
+                amount=rupiah(value.amount),
+                monthly=rupiah(monthly),
+                monthly_value=monthly,
+                days=f"{factors.days_worked_per_month:g}",
+                weeks=f"{factors.weeks_per_month:g}".replace(".", ","),
+            )
+            return REFUSED
         try:
             return {"declared_income": float(check_income(int(value)))}
         except RegistrationProblem as problem:
@@ -441,6 +538,26 @@ def _number_of_this_chat(tracker: Tracker) -> list[EventType]:
     if own_chat and tracker.get_slot("phone") is None:
         return [SlotSet("phone", SenderId.parse(tracker.sender_id).address)]
     return []
+
+
+def _merged_with_last_date(tracker: Tracker, partial: PartialDate, today: date) -> str | None:
+    """'tahunnya 82' after a refused date: that date with the part changed. The date is the
+    last one the resident typed before this message (the refused one is in no slot)."""
+    previous = tracker.get_slot("birth_date")
+    if not previous:
+        users = [e for e in tracker.events if e.get("event") == "user"][:-1]
+        for event in reversed(users[-5:]):
+            entities = (event.get("parse_data") or {}).get("entities") or []
+            typed = [e.get("value") for e in entities if e.get("entity") == "date"]
+            typed = typed or [f.value for f in find_dates(str(event.get("text") or ""), today)]
+            if typed:
+                previous = typed[-1]
+                break
+    return merge_date(str(previous), list(partial.parts)) if previous else None
+
+
+def _form_order(field: str) -> int:
+    return FIELDS.index(field) if field in FIELDS else len(FIELDS)
 
 
 def _label(domain: DomainDict, field: str) -> str:

@@ -14,6 +14,15 @@ from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
 from bot.domain.senders import Channel, channel_of
 
+#: The Kemendagri code of the village read from the register (bot/domain/places.py).
+VILLAGE_CODE_SLOT = "village_code"
+#: Codes of the villages the resident's last answer could mean: the village question offers
+#: them as its buttons (actions/registration.py, ActionAskVillage).
+VILLAGE_CHOICES_SLOT = "village_choices"
+#: The resident said the summary is wrong: its question asks what to correct instead.
+CORRECTING_SUMMARY_SLOT = "correcting_summary"
+#: A village given before the NIK that the register could not settle: read again with it.
+VILLAGE_PENDING_SLOT = "village_pending"
 REGISTRATION_SLOTS = (
     "full_name",
     "nik",
@@ -22,6 +31,7 @@ REGISTRATION_SLOTS = (
     "village",
     "district",
     "regency",
+    VILLAGE_CODE_SLOT,
     "occupation",
     "declared_income",
     "with_jht",
@@ -56,6 +66,7 @@ def registration_from_slots(tracker: Tracker, today: date) -> Registration:
         declared_income=int(tracker.get_slot("declared_income")),
         with_jht=bool(tracker.get_slot("with_jht")),
         channel=channel,
+        village_code=tracker.get_slot(VILLAGE_CODE_SLOT),
     )
 
 
@@ -72,6 +83,9 @@ def reset_registration() -> list[EventType]:
             STOPPED_SLOT,
             "early_fields",
             PHONE_PROOF_SLOT,
+            VILLAGE_CHOICES_SLOT,
+            VILLAGE_PENDING_SLOT,
+            CORRECTING_SUMMARY_SLOT,
         )
     ]
 

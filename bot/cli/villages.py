@@ -24,6 +24,11 @@ def _print_import(report: Any, what: str) -> None:
     )
     for row_number, message in report.errors:
         typer.echo(f"  row {row_number}: {message}")
+    for row_number, name in report.not_in_register:
+        typer.echo(
+            f"  row {row_number}: {name} is not in the national register of regions; imported "
+            "without a code (check the spelling, district and regency)"
+        )
 
 
 @villages_app.command("import")
@@ -37,12 +42,22 @@ def villages_import(
     """Create or update villages from CSV; a re-run updates, never duplicates."""
     from pathlib import Path
 
+    from bot.domain.villages import VillageRecord
+    from bot.infra.region_register import place_register
     from bot.services.imports import VILLAGE_COLUMNS, import_villages, read_rows
+    from bot.understanding.places import register_code
+
+    register = place_register()
+
+    def locate(record: VillageRecord) -> str | None:
+        return register_code(register, record.name, record.district, record.regency)
 
     bar, advance = progress_bar("villages", total=len(read_rows(Path(path), VILLAGE_COLUMNS)))
     with bar:
         context = get_app_context()
-        report = import_villages(context.unit_of_work, Path(path), context.clock, progress=advance)
+        report = import_villages(
+            context.unit_of_work, Path(path), context.clock, progress=advance, locate=locate
+        )
     _print_import(report, "villages")
 
 

@@ -76,6 +76,8 @@ class Participant(Base):
     province_code: Mapped[str] = mapped_column(String(2))
     district_code: Mapped[str] = mapped_column(String(6))
     village: Mapped[str] = mapped_column(String(100))
+    #: The village's Kemendagri code ("35.23.16.2001"), when read from the register.
+    village_code: Mapped[str | None] = mapped_column(String(13), nullable=True, index=True)
     district: Mapped[str] = mapped_column(String(100))
     regency: Mapped[str] = mapped_column(String(100))
     occupation: Mapped[str] = mapped_column(String(40))
@@ -376,6 +378,8 @@ class Village(Base):
     name_key: Mapped[str] = mapped_column(String(100))
     district_key: Mapped[str] = mapped_column(String(100))
     regency_key: Mapped[str] = mapped_column(String(100))
+    #: The Kemendagri code the import found in the national register (None: not found).
+    code: Mapped[str | None] = mapped_column(String(13), nullable=True, index=True)
     households: Mapped[int] = mapped_column(Integer)
     officials: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(

@@ -39,6 +39,8 @@ class Registration:
     declared_income: int
     with_jht: bool
     channel: Channel
+    #: The desa/kelurahan's Kemendagri code ("35.23.16.2001"), when read from the register.
+    village_code: str | None = None
 
 
 def clean_full_name(text: str) -> str:

@@ -10,12 +10,14 @@ with ``{"error": str(exception), "request_body": <the whole tracker>}`` and Rasa
 answer (``RemoteAction.run`` wraps it in the exception its processor logs with a
 traceback), so every NIK, name and birth date typed so far ended in Rasa's log. Here every
 error answer is small (the error kind and the action name), and this side logs the action
-name, the exception type and a traceback whose text is redacted (bot/infra/logs.py)."""
+name, the exception type and where it was raised, without the exception's message (which
+may quote a resident's words); what remains is redacted too (bot/infra/logs.py)."""
 
 from __future__ import annotations
 
 import logging
 import re
+import traceback
 from functools import partial
 from typing import Any
 
@@ -27,6 +29,7 @@ from sanic.worker.loader import AppLoader
 from bot.infra import metrics
 from bot.infra.logs import configure_logging
 from bot.infra.privacy import secrets_match
+from bot.infra.region_register import place_register
 from bot.infra.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,7 @@ def create_action_app(expected_token: str) -> Sanic:
 
     executor = ActionExecutor()
     executor.register_package(ACTIONS_PACKAGE)
+    place_register()  # loaded before the first resident reaches the village question
     return harden(create_app_for_serve(executor, cors_origins=None), expected_token)
 
 
@@ -60,6 +64,23 @@ def action_name(request: Request) -> str:
     return name if isinstance(name, str) and _ACTION_NAME.fullmatch(name) else "unknown"
 
 
+def frames_only(exception: BaseException) -> str:
+    """Where ``exception`` (and each exception it came from) was raised, without their
+    messages: a message may quote what a resident typed ("invalid literal for int():
+    '<a name>'"), and no pattern can redact a name."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exception
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return "\nwhich came from:\n".join(
+        "Traceback (most recent call last):\n"
+        + "".join(traceback.format_tb(error.__traceback__))
+        + type(error).__name__
+        for error in chain
+    )
+
+
 def harden(app: Sanic, expected_token: str) -> Sanic:
     """rasa-sdk's app behind the token, with error answers that carry no request data."""
 
@@ -68,10 +89,10 @@ def harden(app: Sanic, expected_token: str) -> Sanic:
         status = exception.status_code if isinstance(exception, SanicException) else 500
         if status >= 500:
             log.error(
-                "action %s failed: %s",
+                "action %s failed: %s\n%s",
                 action_name(request),
                 type(exception).__name__,
-                exc_info=exception,
+                frames_only(exception),
             )
         kind = "action failed" if status >= 500 else type(exception).__name__
         return json({"error": kind, "action_name": action_name(request)}, status=status)

@@ -61,6 +61,8 @@ class ImportReport:
     existing: int = 0
     skipped_done: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    #: Rows imported whose village the national register does not know (row, name).
+    not_in_register: list[tuple[int, str]] = field(default_factory=list)
 
 
 def read_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
@@ -128,9 +130,11 @@ def import_villages(
     path: Path,
     clock: Clock,
     progress: Callable[[int], None] | None = None,
+    locate: Callable[[VillageRecord], str | None] | None = None,
 ) -> ImportReport:
     """Create or update villages (matched by name, district and regency); each row and its
-    outcome in one transaction, so an interrupted run resumes exactly where it stopped."""
+    outcome in one transaction, so an interrupted run resumes exactly where it stopped.
+    ``locate`` gives a village's Kemendagri code from the national register."""
     rows = read_rows(path, VILLAGE_COLUMNS)
     run_id, done = _start_run(units(), "villages", path, len(rows))
     report = ImportReport(run_id, len(rows))
@@ -144,8 +148,11 @@ def import_villages(
                 report.errors.append((number, str(problem)))
                 _record_row(units(), run_id, number, "error", str(problem))
             else:
+                code = locate(record) if locate else None
+                if locate and code is None:
+                    report.not_in_register.append((number, record.name))
                 with units() as uow:
-                    created = _upsert_village(uow, record)
+                    created = _upsert_village(uow, record, code)
                     status = "created" if created else "updated"
                     _record_row(uow, run_id, number, status, "")
                     uow.commit()
@@ -157,7 +164,7 @@ def import_villages(
     return report
 
 
-def _upsert_village(uow: UnitOfWork, record: VillageRecord) -> bool:
+def _upsert_village(uow: UnitOfWork, record: VillageRecord, code: str | None = None) -> bool:
     name, district, regency = record.key
     with uow:
         session = uow.session
@@ -178,6 +185,7 @@ def _upsert_village(uow: UnitOfWork, record: VillageRecord) -> bool:
             record.regency,
         )
         village.province = record.province
+        village.code = code
         village.households, village.officials = record.households, record.officials
         uow.commit()
     return created

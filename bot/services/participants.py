@@ -148,6 +148,7 @@ def register_participant(
             province_code=registration.nik.province.code,
             district_code=registration.nik.district_code,
             village=registration.village,
+            village_code=registration.village_code,
             district=registration.district,
             regency=registration.regency,
             occupation=registration.occupation,
@@ -277,6 +278,8 @@ class ParticipantView:
     village: str
     district: str
     regency: str
+    #: The village's Kemendagri code (None for registrations before the register).
+    village_code: str | None
     occupation: str
     with_jht: bool
     monthly_contribution: int
@@ -309,6 +312,7 @@ def _view(participant: Participant, cipher: PiiCipher, masked: bool) -> Particip
         village=participant.village,
         district=participant.district,
         regency=participant.regency,
+        village_code=participant.village_code,
         occupation=participant.occupation,
         with_jht=participant.with_jht,
         monthly_contribution=participant.monthly_contribution,

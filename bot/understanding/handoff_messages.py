@@ -74,7 +74,7 @@ def wants_the_bot_back(text: str) -> bool:
 _PERSON = r"(?:orang(?:nya)?|manusia|petugas|agen|perisai|cs|customer\s*service|admin|operator)"
 _CONTACT = (
     r"(?:bicara|berbicara|ngobrol|ngomong|omong|chat|sambung\w*|hubung\w*|dihubungi|ketemu|"
-    r"bertemu|dibantu|tanya)"
+    r"bertemu|dibantu|tanya|telpon|telepon|telp|nelpon|ditelpon|ditelepon|video\s*call|vc)"
 )
 _WANTS_PERSON = re.compile(
     rf"\b{_CONTACT}\b.{{0,30}}\b{_PERSON}\b|\b{_PERSON}\b.{{0,15}}\b(?:asli|langsung)\b|"

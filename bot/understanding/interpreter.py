@@ -19,18 +19,21 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from bot.domain.income import MONTH, IncomePerPeriod
 from bot.domain.registration import name_from_message
+from bot.understanding.outside_topics import outside_topic
+from bot.understanding.places import labelled_place
 from nlu.parsing.common import fold
-from nlu.parsing.dates import find_dates
+from nlu.parsing.dates import DateParts, find_date_parts, find_dates, merge_date
 from nlu.parsing.identifiers import digits, find_niks, find_phones
 from nlu.parsing.lookups import closest_occupation, find_occupations, find_villages
-from nlu.parsing.money import find_money
+from nlu.parsing.money import AMOUNT_WORDS, find_money
 
 #: The fields a resident gives, in the order the form asks them.
 FIELDS = (
@@ -55,6 +58,9 @@ QUESTION_INTENTS = frozenset(
 #: Intents the dialogue rules handle at any step (the form steps aside for them).
 RULE_INTENTS = frozenset({"stop_reminders", "resume_reminders", "bot_challenge"})
 CONFIDENT = 0.6
+#: Above the FallbackClassifier's threshold (config.yml) a rule intent is what Rasa acts on:
+#: at a free-text step it outranks the field ("stop pengingat" is never a village).
+RULES_ACT = 0.45
 
 
 class Meaning(StrEnum):
@@ -69,6 +75,8 @@ class Meaning(StrEnum):
     SMALL_TALK = "small_talk"
     #: Nothing usable for the pending question; ``problem`` names the reply.
     NOT_UNDERSTOOD = "not_understood"
+    #: "salah" and nothing else: which field is wrong is asked, then the pending question.
+    WHAT_TO_CORRECT = "what_to_correct"
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,14 @@ class Unparsed:
 
 
 @dataclass(frozen=True)
+class PartialDate(Unparsed):
+    """Only some parts of a birth date ('tahunnya 82', 'bulannya 9'): not a date on its own,
+    but they change the date typed before when the form can recover it."""
+
+    parts: tuple[DateParts, ...] = ()
+
+
+@dataclass(frozen=True)
 class Reading:
     meaning: Meaning
     #: The value for the pending question (``Unparsed`` when it could not be read).
@@ -122,11 +138,21 @@ class Reading:
 WORDS_FILE = Path(__file__).resolve().parent.parent / "domain" / "data" / "form_words.toml"
 _WORDS: dict[str, Any] = tomllib.loads(WORDS_FILE.read_text(encoding="utf-8"))
 
+#: Words that agree ("mau", "ikut", "purun"): negated by a negation before them.
 _YES_WORDS = frozenset(_WORDS["yes_no"]["yes_words"])
+#: Acknowledgements ("iya", "nggih", "muhun"): a yes alone, a particle beside a no.
+_YES_PARTICLES = frozenset(_WORDS["yes_no"]["yes_particles"])
 _NO_WORDS = frozenset(_WORDS["yes_no"]["no_words"])
+#: Deferrals ("nanti", "pikir2", "lain kali"): never a yes.
+_HEDGE_WORDS = frozenset(_WORDS["yes_no"]["hedge_words"])
+_HEDGE_PHRASES = tuple(_WORDS["yes_no"]["hedge_phrases"])
 #: Phrases that settle yes/no before single words are looked at ("ya, tanpa JHT" is a no).
 _NO_PHRASES = tuple(_WORDS["yes_no"]["no_phrases"])
 _YES_PHRASES = tuple(_WORDS["yes_no"]["yes_phrases"])
+#: "fine" after a negation ("tidak apa-apa", "teu nanaon") and in one word ("gpp").
+_YES_AFTER_NO = tuple(_WORDS["yes_no"]["yes_after_no"])
+_FINE_NEGATIONS = tuple(_WORDS["yes_no"]["fine_negations"])
+_YES_IDIOMS = tuple(_WORDS["yes_no"]["yes_idioms"])
 _YES_EMOJI = tuple(_WORDS["yes_no"]["yes_emoji"])
 _NO_EMOJI = tuple(_WORDS["yes_no"]["no_emoji"])
 #: Words that make a question wherever they stand ...
@@ -134,9 +160,22 @@ _QUESTION_WORDS = frozenset(_WORDS["question"]["words"])
 #: ... and words that do so only at the start or the end ("apa aja" is an answer).
 _WEAK_QUESTION_WORDS = frozenset(_WORDS["question"]["weak_words"])
 _QUESTION_PHRASES = tuple(_WORDS["question"]["phrases"])
+#: "wajib ga sih", "bisa gak", "harus tidak": a word then its negation asks which it is.
+_EITHER_OR_HEADS = tuple(_WORDS["question"]["either_or_heads"])
+_EITHER_OR = re.compile(
+    r"(?<![a-z0-9])(?:"
+    + "|".join(re.escape(head) for head in _EITHER_OR_HEADS)
+    + r")\s+(?:ga|gak|nggak|enggak|engga|tidak|tdk|ndak|ora|teu|henteu)(?![a-z0-9])"
+)
 #: Topic words for questions the NLU did not label confidently, first match wins.
 _TOPICS = tuple((intent, tuple(words)) for intent, words in _WORDS["question"]["topics"].items())
 _CANCEL_PHRASES = tuple(_WORDS["cancel"]["phrases"])
+#: Words that make a message something other than a name or a place (intent first).
+_NOT_A_FIELD = tuple(_WORDS["intent_first"]["not_a_field"])
+_PERSON_WORDS = frozenset(_WORDS["intent_first"]["person_words"])
+_CONTACT_WORDS = frozenset(_WORDS["intent_first"]["contact_words"])
+_NAME_COMMENTARY = tuple(_WORDS["intent_first"]["name_commentary"])
+_CORRECTION_FILLER = frozenset(_WORDS["intent_first"]["correction_filler"])
 _SMALL_TALK = frozenset(_WORDS["small_talk"]["words"])
 #: Ways of addressing the bot that carry no meaning ("iya kak", "halo min").
 _ADDRESS = frozenset(_WORDS["small_talk"]["address"])
@@ -177,10 +216,13 @@ def is_question(message: Message) -> bool:
         return False
     if "?" in text:
         return True
-    words = words_of(text)
+    # "tidak apa-apa", "kapan-kapan" ask nothing; punctuation is no word.
+    words = [w for w in _plain(fold(text)).split() if w not in (",", ".", ";", "!")]
     if not words:
         return False
     if set(words) & _QUESTION_WORDS or _has_phrase(fold(text), _QUESTION_PHRASES):
+        return True
+    if _EITHER_OR.search(fold(text)):
         return True
     if words[0] in _WEAK_QUESTION_WORDS or words[-1] in _WEAK_QUESTION_WORDS:
         return True
@@ -189,28 +231,105 @@ def is_question(message: Message) -> bool:
     )
 
 
+# Markers the yes/no reader puts in place of phrases (no word of a message looks like them).
+_FINE, _YES_PHRASE, _NO_PHRASE, _HEDGE = "<fine>", "<yes>", "<no>", "<later>"
+#: Where a negation stops reaching: "tidak, saya mau" is two clauses.
+_CLAUSE_ENDS = frozenset({",", ".", ";", "!", "tapi", "tp", "tetapi", "namun", "cuma", "tapinya"})
+
+
+def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole phrases, the longest first, never inside a marker or another word."""
+    return re.compile(rf"(?<![a-z0-9'<])(?:{_alternatives(phrases)})(?![a-z0-9'>])")
+
+
+def _alternatives(phrases: tuple[str, ...]) -> str:
+    return "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+
+
+_FINE_PATTERN = re.compile(
+    rf"(?<![a-z0-9'])(?:{_alternatives(_FINE_NEGATIONS)}) (?:{_alternatives(_YES_AFTER_NO)})"
+    r"(?![a-z0-9'])"
+)
+_IDIOM_PATTERN = _phrase_pattern(_YES_IDIOMS)
+_NO_PHRASE_PATTERN = _phrase_pattern(_NO_PHRASES)
+_YES_PHRASE_PATTERN = _phrase_pattern(_YES_PHRASES)
+_HEDGE_PHRASE_PATTERN = _phrase_pattern(_HEDGE_PHRASES)
+
+
+def _tokens(folded: str) -> list[str]:
+    """Words and clause punctuation, doubled words written out ("pikir2" -> "pikir pikir")."""
+    tokens: list[str] = []
+    for token in re.findall(r"[a-z0-9'+]+|[,.;!]", folded):
+        doubled = re.fullmatch(r"([a-z]{2,})2", token)
+        tokens += [doubled[1], doubled[1]] if doubled else [token]
+    return tokens
+
+
+def _plain(folded: str) -> str:
+    """The words with "fine" phrases ("gak apa-apa", "gpp") and deferrals ("kapan-kapan")
+    replaced by one word each, so that neither their negation nor their "apa" misleads."""
+    text = " ".join(_tokens(folded))
+    text = _FINE_PATTERN.sub("gpp", text)
+    return _HEDGE_PHRASE_PATTERN.sub("nanti", text)
+
+
+def _marked(folded: str) -> list[str]:
+    """The message's words with its known phrases replaced by markers, in text order."""
+    text = " ".join(_tokens(folded))
+    text = _FINE_PATTERN.sub(_FINE, text)
+    text = _IDIOM_PATTERN.sub(_FINE, text)
+    text = _NO_PHRASE_PATTERN.sub(_NO_PHRASE, text)
+    text = _YES_PHRASE_PATTERN.sub(_YES_PHRASE, text)
+    text = _HEDGE_PHRASE_PATTERN.sub(_HEDGE, text)
+    return text.split()
+
+
 def yes_no(message: Message) -> bool | None:
-    """True, False, or None when the message is neither (or a question)."""
+    """True, False, or None when the message is neither (or a question): the one reader
+    of a yes or a no, at every yes/no step, for residents and agents alike.
+
+    Read by meaning: a negation turns the agreeing words after it in its clause into a no
+    ("tidak ikut jht", "ora gelem", "teu hoyong"); a deferral is a no ("nanti dulu",
+    "lain kali"); a known phrase settles it ("jkk jkm aja", "tidak apa-apa"). A message with
+    both an agreeing word and a negation or deferral that no phrase settles is None, so the
+    question is asked again: a no is never read as a yes."""
     text = message.text.strip()
     if text in ("/affirm", "/deny"):
         return text == "/affirm"
     if is_question(message):
         return None
-    folded = fold(text)
-    if _has_phrase(folded, _NO_PHRASES):
-        return False
-    if _has_phrase(folded, _YES_PHRASES):
+    agreed = agreed_by_phrase = acknowledged = refused = deferred = settled_no = False
+    negating = False
+    for token in _marked(fold(text)):
+        if token in _CLAUSE_ENDS:
+            negating = False
+        elif token == _NO_PHRASE:
+            settled_no = negating = True
+        elif token == _FINE:
+            acknowledged = True
+        elif token == _HEDGE or _in(token, _HEDGE_WORDS):
+            deferred = True
+        elif _in(token, _NO_WORDS):
+            refused = negating = True
+        elif token == _YES_PHRASE or _in(token, _YES_WORDS):
+            if negating:
+                refused = True
+            else:
+                agreed = True
+                agreed_by_phrase = agreed_by_phrase or token == _YES_PHRASE
+        elif _in(token, _YES_PARTICLES) and not negating:
+            acknowledged = True
+    if settled_no:  # "ya, tanpa jht" is a no; "tanpa jht ... pakai jht" is neither
+        return None if agreed_by_phrase else False
+    if refused or deferred:
+        return None if agreed else False
+    if agreed or acknowledged:
         return True
-    words = words_of(text)
-    for word in words:  # the first decisive word wins: "tidak, tidak setuju", "ya benar"
-        if _in(word, _NO_WORDS):
-            return False
-        if _in(word, _YES_WORDS):
-            return True
     if any(e in text for e in _NO_EMOJI):
         return False
     if any(e in text for e in _YES_EMOJI):
         return True
+    words = words_of(text)
     if message.intent in ("affirm", "deny") and message.confidence >= CONFIDENT and len(words) <= 4:
         return message.intent == "affirm"
     return None
@@ -227,11 +346,16 @@ def wants_to_cancel(message: Message) -> bool:
 
 _JOIN = re.compile(
     r"\b(?:daftar|daptar|mendaftar|daftarkan\s+saya|daftarin\s+saya|registrasi|ikut(?:an)?|"
-    r"gabung|melu|jadi\s+peserta|menjadi\s+peserta)\b",
+    r"gabung|melu|jadi\s+peserta|menjadi\s+peserta|"
+    # Javanese, Sundanese, Minang, Banjar: ndaftar, ngadaptar, ngiring, tumut, ikuik, umpat
+    r"ndaftar|ngadaptar|ngadaftar|mandaftar|badaftar|ndherek|tumut|ngiring|ikuik|umpat|"
+    r"dados\s+peserta|janten\s+peserta|dadi\s+peserta)\b",
     re.I,
 )
 _WISH = re.compile(
-    r"\b(?:mau|ingin|pengen|pengin|pingin|kepingin|pgn|badhe|bade|arep|minta|tolong|siap)\b", re.I
+    r"\b(?:mau|mao|ingin|pengen|pengin|pingin|kepingin|pgn|badhe|bade|arep|minta|tolong|siap|"
+    r"kersa|ajeng|hoyong|nio|nak|handak|hakun|gelem|disuruh|dikon)\b",
+    re.I,
 )
 _SOMEONE_ELSE = re.compile(
     r"\b(?:ibu|bapak|ayah|suami|istri|anak|adik|kakak|mertua|mbah|nenek|kakek|orang\s*tua|"
@@ -264,11 +388,71 @@ def question_topic(message: Message) -> str | None:
     topic word says what the question is about."""
     if message.intent in QUESTION_INTENTS and message.confidence >= 0.5:
         return message.intent
+    # Registering a spouse or a parent (no phone): answered in the form too.
+    if message.intent == "register_someone_else" and message.confidence >= 0.5:
+        return message.intent
+    # Another service (BPJS Kesehatan, a loan, bansos): "out_of_scope", answered with where
+    # to go for it, before a topic word ("bpjs") could make it a programme question.
+    if outside_topic(message.text) is not None or (
+        message.intent == "out_of_scope" and message.confidence >= CONFIDENT
+    ):
+        return "out_of_scope"
     folded = fold(message.text)
     for intent, words in _TOPICS:
         if _has_phrase(folded, words):
             return intent
     return None
+
+
+def asks_for_a_person(message: Message) -> bool:
+    """ "mau bicara sama petugas", "sambungkan ke agen": a person word and a way of reaching
+    them, whatever the classifier made of it."""
+    words = {re.sub(r"(?<=[a-z]{3})nya$", "", word) for word in words_of(message.text)}
+    return bool(words & _PERSON_WORDS) and bool(words & _CONTACT_WORDS)
+
+
+def _plainly_not_a_field(text: str) -> bool:
+    """A refusal, a deferral, a reminder or programme word: no name or place says these."""
+    return _has_phrase(" ".join(_tokens(fold(text))), _NOT_A_FIELD)
+
+
+def _only_yes_or_no(text: str) -> bool:
+    """ "ya benar", "iya kak", "tidak": an answer to a yes/no question, no name or place."""
+    words = [w for w in words_of(text) if w != "?" and not _in(w, _ADDRESS)]
+    said = _YES_WORDS | _YES_PARTICLES | _NO_WORDS
+    return bool(words) and len(words) <= 3 and all(_in(w, said) for w in words)
+
+
+def _without_other_steps(text: str) -> str:
+    """The message without its clauses that answer another yes/no step ("Karanglo, ga usah
+    jht" -> "Karanglo"): what is left is read as the free-text field."""
+    jht = FIELD_WORDS["with_jht"]
+    if not _has_phrase(fold(text), jht):
+        return text
+    clauses = re.split(r"[,;\n]|\.\s|\b(?:tapi|tp|terus|trus|dan)\b", text, flags=re.I)
+    kept = [c for c in clauses if not _has_phrase(fold(c), jht)]
+    return ", ".join(c.strip() for c in kept if c.strip())
+
+
+def _name_part(text: str) -> str:
+    """The part of a message that can hold a name: before any digit (a NIK, a date) and
+    before spelling commentary ("Sutinah pakai h di belakang" -> "Sutinah")."""
+    text = re.split(r"\d", text, maxsplit=1)[0]
+    folded = fold(text)
+    cut = len(text)
+    for cue in _NAME_COMMENTARY:
+        match = re.search(rf"(?<![a-z0-9]){re.escape(cue)}(?![a-z0-9])", folded)
+        if match and match.start() > 0:
+            cut = min(cut, match.start())
+    return text[:cut]
+
+
+def _only_asks_what_to_correct(folded: str) -> bool:
+    """ "salah", "eh ada yang salah kak": a correction with nothing in it to correct."""
+    words = [w for w in words_of(folded) if w != "?"]
+    return bool(words) and all(
+        _CORRECTION_CUES.fullmatch(w) or w in _CORRECTION_FILLER or w in _ADDRESS for w in words
+    )
 
 
 # --- fields ----------------------------------------------------------------------------
@@ -290,7 +474,22 @@ def _typed_values(message: Message, today: date) -> dict[str, list[Any]]:
         value = int(entity.value) if slot == "declared_income" else entity.value
         if slot and value not in values.get(slot, []):
             values.setdefault(slot, []).append(value)
+    place = labelled_place(message.text)
+    if place:  # "desa X kec. Y" says more than a bare village name the NLU found
+        values["village"] = [place]
+    if "declared_income" in values and not message.text.startswith("/"):
+        # The NLU gives the amount only; the parser also says per what ("sehari 80 rb").
+        periods = {int(f.value): f.period for f in find_money(message.text)}
+        incomes = values["declared_income"]
+        values["declared_income"] = [_income(v, periods.get(v)) for v in incomes]
     return values
+
+
+def _income(amount: Any, period: str | None) -> Any:
+    """A monthly amount as a number; any other period kept apart, never taken for a month."""
+    if period is None or period == MONTH:
+        return int(amount)
+    return IncomePerPeriod(int(amount), period)
 
 
 def _value_after(text: str, cue: re.Match[str] | None) -> str:
@@ -323,7 +522,7 @@ def _named_fields(folded: str) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
-def _correction_value(name: str, message: Message, today: date) -> Any:
+def _correction_value(name: str, message: Message, today: date, previous: Any = None) -> Any:
     """The new value of ``name`` in a correction: what follows 'tapi', 'harusnya', … ."""
     text = message.text
     tail = _value_after(text, _last_cue(text))
@@ -335,7 +534,7 @@ def _correction_value(name: str, message: Message, today: date) -> Any:
         candidate = re.split(r"\bbukan\b", candidate, maxsplit=1, flags=re.I)[0]
         candidate = _CORRECTION_CUES.sub("", candidate)
         candidate = re.sub(r"^(?:\W|eh|ehh|maaf|sori|sorry)+", "", candidate, flags=re.I)
-        return name_from_message(candidate) or None
+        return name_from_message(_name_part(candidate)) or None
     if name == "nik":
         niks = find_niks(tail) or find_niks(text)
         return niks[-1].value if niks else None
@@ -344,10 +543,13 @@ def _correction_value(name: str, message: Message, today: date) -> Any:
         return phones[-1].value if phones else None
     if name == "birth_date":
         dates = find_dates(tail, today) or find_dates(text, today)
-        return dates[-1].value if dates else None
+        if dates:
+            return dates[-1].value
+        parts = find_date_parts(text, today)  # "salah, tahunnya 82": that part only
+        return merge_date(previous, parts) if parts and previous else None
     if name == "declared_income":
         money = find_money(tail) or find_money("penghasilan " + tail)
-        return int(money[-1].value) if money else None
+        return _income(money[-1].value, money[-1].period) if money else None
     if name == "occupation":
         found = find_occupations(tail)
         return found[-1].value if found else closest_occupation(tail.strip(" .,!"))
@@ -373,8 +575,8 @@ _EXTRA_NAME_PREFIX = re.compile(
 
 
 def name_in(text: str) -> str | None:
-    """The name a message gives ('nama saya Budi, NIK …' -> 'Budi')."""
-    return name_from_message(_EXTRA_NAME_PREFIX.sub("", text, count=1)) or None
+    """The name a message gives ('nama saya Budi, NIK …' -> 'Budi'; 'Budi 3523…' -> 'Budi')."""
+    return name_from_message(_name_part(_EXTRA_NAME_PREFIX.sub("", text, count=1))) or None
 
 
 def _pending_answer(asking: str, message: Message, typed: dict[str, list[Any]]) -> Any:
@@ -403,8 +605,8 @@ def _pending_answer(asking: str, message: Message, typed: dict[str, list[Any]]) 
     if asking == "phone":
         return Unparsed(text) if len(digits(text)) >= 6 else None
     if asking == "village":
-        cleaned = _VILLAGE_PREFIX.sub("", text).strip(" .,!")
-        return cleaned.title() if cleaned else None
+        # Read against the national register by the form's check (bot/understanding/places.py).
+        return text.strip(" .,!") or None
     if asking in ("district", "regency"):
         cleaned = re.sub(r"^(?:kec\.?|kecamatan|kab\.?|kabupaten|kota)\s+", "", text, flags=re.I)
         return cleaned.strip(" .,!").title() or None
@@ -412,7 +614,7 @@ def _pending_answer(asking: str, message: Message, typed: dict[str, list[Any]]) 
         return closest_occupation(text.strip(" .,!")) or None
     if asking == "declared_income":
         money = find_money("penghasilan " + text)
-        return int(money[0].value) if money else None
+        return _income(money[0].value, money[0].period) if money else None
     return None
 
 
@@ -423,14 +625,18 @@ def interpret(
     the first message), given the answers in ``filled`` (field -> value or None)."""
     text = message.text.strip()
     folded = fold(text)
-    if message.intent in RULE_INTENTS and message.confidence >= CONFIDENT:
+    # Intents that outrank the field come first, at every step.
+    rules_act = RULES_ACT if asking in _FREE_TEXT_STEPS else CONFIDENT
+    if message.intent in RULE_INTENTS and message.confidence >= rules_act:
         return Reading(Meaning.LEAVE_TO_RULES)
-    if wants_to_cancel(message):
-        return Reading(Meaning.CANCEL)
+    if wants_to_cancel(message) and "with_jht" not in _named_fields(folded):
+        return Reading(Meaning.CANCEL)  # "gak jadi ikut jht" is a no to JHT, not a stop
     if is_question(message):
         return Reading(Meaning.QUESTION, topic=question_topic(message))
     if text.startswith("/") and message.intent in QUESTION_INTENTS:
         return Reading(Meaning.QUESTION, topic=message.intent)
+    if asking is not None and asks_for_a_person(message):
+        return Reading(Meaning.QUESTION, topic="ask_human")
 
     if (
         asking in _FREE_TEXT_STEPS
@@ -445,14 +651,21 @@ def interpret(
     given: dict[str, Any] = {}
     answer: Any = None
 
-    correcting = _is_correction(folded)
+    date_parts: list[DateParts] = []
+    if "birth_date" not in typed and not find_dates(text, today):
+        date_parts = find_date_parts(text, today)
+    correcting = _is_correction(folded) or any(p.referential for p in date_parts)
     named = _named_fields(folded)
     if correcting:
         for name in named:
             if filled.get(name) is not None and name != asking:
-                value = _correction_value(name, message, today)
+                value = _correction_value(name, message, today, filled.get(name))
                 if value is not None and value != filled.get(name):
                     corrections[name] = value
+        if date_parts and filled.get("birth_date") and "birth_date" not in corrections:
+            merged = merge_date(filled["birth_date"], date_parts)  # "eh tahunnya 81"
+            if merged is not None and merged != filled["birth_date"] and asking != "birth_date":
+                corrections["birth_date"] = merged
         if not corrections and not named:
             # "eh bukan petani tapi nelayan": the value's kind says which field it corrects.
             for name, values in typed.items():
@@ -463,10 +676,27 @@ def interpret(
             if value and value != filled.get("full_name"):
                 corrections["full_name"] = value
 
+    if (
+        correcting
+        and not corrections
+        and asking is not None
+        and asking not in YES_NO_STEPS
+        and _only_asks_what_to_correct(folded)
+    ):
+        return Reading(Meaning.WHAT_TO_CORRECT)
+
     if asking is not None and not corrections:
         if asking in _FREE_TEXT_STEPS and is_small_talk(message):
             return Reading(Meaning.SMALL_TALK)
-        answer = _pending_answer(asking, message, typed)
+        if asking in _FREE_TEXT_STEPS:
+            # Another step's answer given early ("ga usah jht") and refusals are no field.
+            own = _without_other_steps(text)
+            plain = bool(own) and not _plainly_not_a_field(own) and not _only_yes_or_no(own)
+            answer = _pending_answer(asking, replace(message, text=own), typed) if plain else None
+        else:
+            answer = _pending_answer(asking, message, typed)
+        if asking == "birth_date" and date_parts and not isinstance(answer, str):
+            answer = PartialDate(text, tuple(date_parts))
         if (
             asking in _FREE_TEXT_STEPS
             and asking not in typed
@@ -531,12 +761,49 @@ def _mostly_other_fields(asking: str, message: Message, typed: dict[str, list[An
     others = {k for k in typed if k != asking}
     if not others:
         return False
+    if not _words_outside_values(message):
+        return True  # "sejutaan", "17-08-1980": the whole message is another field's value
     if asking == "full_name":
         says_what_they_do = message.text.strip().lower().startswith(("saya ", "sy ", "aku "))
         return not name_in(message.text) or (
             says_what_they_do and not re.search(r"\bnama\b", message.text, re.I)
         )
     return True
+
+
+def _words_outside_values(message: Message) -> list[str]:
+    """The words a message has besides the values the NLU found in it (amounts, dates,
+    numbers, occupations), fillers and ways of addressing the bot left out."""
+    text = message.text
+    for entity in sorted(message.entities, key=lambda e: -(e.start or 0)):
+        if entity.start is not None and entity.end is not None and entity.name != "village":
+            text = text[: entity.start] + " " + text[entity.end :]
+    return [
+        word
+        for word in words_of(text)
+        if word != "?"
+        and not _in(word, _ADDRESS)
+        and not any(ch.isdigit() for ch in word)
+        and word not in AMOUNT_WORDS
+        and len(word) > 1
+    ]
+
+
+def _unlabelled_name(text: str) -> str | None:
+    """ "mau daftar. Bayu Saputra, 3523…, ngojek, desa Jenu": among fields written one after
+    another, the part that is only capitalised words is the name. Only in a message that
+    gives other fields too, so a lone "Jenu" is never taken for one."""
+    for chunk in re.split(r"[,;.\n]", text):
+        words = chunk.split()
+        if not 2 <= len(words) <= 4 or not all(w.isalpha() and w[0].isupper() for w in words):
+            continue
+        probe = Message(chunk)
+        if _JOIN.search(chunk) or _WISH.search(chunk) or is_small_talk(probe):
+            continue
+        if find_occupations(chunk) or labelled_place(chunk) or _named_fields(fold(chunk)):
+            continue
+        return name_from_message(chunk) or None
+    return None
 
 
 def early_fields(message: Message, today: date) -> dict[str, Any]:
@@ -548,4 +815,10 @@ def early_fields(message: Message, today: date) -> dict[str, Any]:
         value = name_from_message(message.text[name.start() :])
         if value:
             fields["full_name"] = value
-    return {k: v for k, v in fields.items() if k in FIELDS}
+    elif len(fields) >= 2:
+        unlabelled = _unlabelled_name(message.text)
+        if unlabelled:
+            fields["full_name"] = unlabelled
+    return {
+        k: v for k, v in fields.items() if k in FIELDS and not isinstance(v, IncomePerPeriod)
+    }  # an income per day is confirmed as a monthly figure at its own question

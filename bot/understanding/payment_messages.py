@@ -13,6 +13,16 @@ REFERENCE = re.compile(r"\bSDR-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
 #: "sudah bayar 3 bulan": 1 to 12 months (a payment covers at most a year).
 _MONTHS_SAID = re.compile(r"\b(1[0-2]|[1-9])\s*(?:bulan|bln|bl)\b", re.IGNORECASE)
 _CONFIRMED = re.compile(r"\b(?:konfirmasi|konfirm|dikonfirmasi|yakin)\b")
+#: "tidak yakin", "belum konfirmasi", "jangan dikonfirmasi": a negated confirmation is none.
+_NEGATED = re.compile(
+    r"\b(?:tidak|tdk|gak|ga|nggak|enggak|ndak|tak|belum|blm|jangan|bukan|ora|mboten|teu)\s+"
+    r"(?:\w+\s+)?(?:konfirmasi|konfirm|dikonfirmasi|yakin)\b"
+)
+
+
+def _confirms(folded: str) -> bool:
+    """An explicit confirmation that no negation takes back."""
+    return bool(_CONFIRMED.search(folded)) and not _NEGATED.search(folded)
 
 
 def months_mentioned(text: str) -> int | None:
@@ -33,5 +43,5 @@ def read_payment_request(text: str) -> PaymentRequest:
     return PaymentRequest(
         references=list(dict.fromkeys(REFERENCE.findall((text or "").upper()))),
         months=months_mentioned(text),
-        confirmed=bool(_CONFIRMED.search(fold(text or ""))),
+        confirmed=_confirms(fold(text or "")),
     )

@@ -15,6 +15,8 @@ class Found:
     start: int
     end: int
     text: str
+    #: For money: the period the amount is earned in ("day", "week", "month", "year").
+    period: str | None = None
 
 
 def overlaps(a: Found, b: Found) -> bool:

@@ -1,26 +1,43 @@
 """Amounts of rupiah as residents write them: '1,5 juta', '1.500.000', '1.5jt', '500rb',
-'sejuta', 'dua setengah juta', 'Rp 2 jt', 'gaji 2000000'. Values are integer rupiah."""
+'sejuta', 'dua setengah juta', 'Rp 2 jt', 'gaji 2000000', 'satu koma dua juta', 'dua jutaan',
+'sekitar 1jt an', '1 juta 700'. Values are integer rupiah; approximations ('-an', 'sekitar',
+'kira2', '±') are read as the figure itself. Each amount carries the period it is earned in:
+'sehari 80 rb', '300 ribuan seminggu', 'harian 80rb' are not monthly figures."""
 
 from __future__ import annotations
 
 import re
 
 from nlu.parsing.common import Found, fold
-from nlu.parsing.numbers import LARGE_MULTIPLIERS, NUMBER_WORDS, words_to_number
+from nlu.parsing.numbers import (
+    DECIMAL_POINT,
+    LARGE_MULTIPLIERS,
+    SMALL_MULTIPLIERS,
+    Token,
+    evaluate,
+    number_word,
+)
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+|/")
 _GROUPED = re.compile(r"^\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*$")
+#: '1.750.000,00' and '1,750,000.00': grouped thousands with cents.
+_WITH_CENTS = re.compile(r"^(\d{1,3}(?:([.,])\d{3})+)(?!\2)[.,](\d{1,2})$")
 UNIT_ALIASES = {
     "jt": "juta",
     "jta": "juta",
     "juta": "juta",
     "jutaan": "juta",
+    "jtan": "juta",
     "jutah": "juta",
+    "jeti": "juta",
     "rb": "ribu",
     "rbu": "ribu",
+    "rbuan": "ribu",
+    "rban": "ribu",
     "ribu": "ribu",
     "ribuan": "ribu",
     "rebu": "ribu",
+    "rebuan": "ribu",
     "k": "ribu",
     "ewu": "ewu",
     "yuta": "yuta",
@@ -46,64 +63,131 @@ MONEY_CONTEXT = frozenset(
         "sebulan",
         "perbulan",
         "bulanan",
+        "sehari",
+        "perhari",
+        "harian",
+        "seminggu",
+        "perminggu",
+        "mingguan",
     }
 )
 MINIMUM_BARE_AMOUNT = 10_000
 FUSED_LARGE = frozenset({"seribu", "sejuta", "sewu", "sayuta", "sejuto"})
 
+# --- periods -----------------------------------------------------------------------------
+#: One word that names a period on its own ("sehari", "mingguan").
+PERIOD_WORDS = {
+    **dict.fromkeys(["sehari", "perhari", "harian", "saben dina", "sedina", "sadina"], "day"),
+    **dict.fromkeys(
+        ["seminggu", "perminggu", "mingguan", "sepekan", "perpekan", "sakminggu"], "week"
+    ),
+    **dict.fromkeys(["sebulan", "perbulan", "bulanan", "sesasi", "sasen"], "month"),
+    **dict.fromkeys(["setahun", "pertahun", "tahunan", "per tahun"], "year"),
+}
+#: A unit that names a period only after "per", "tiap", "/" … ("80rb per hari").
+PERIOD_UNITS = {
+    **dict.fromkeys(["hari", "hr", "dina", "ari"], "day"),
+    **dict.fromkeys(["minggu", "mgg", "mg", "pekan"], "week"),
+    **dict.fromkeys(["bulan", "bln", "bl", "sasi", "wulan"], "month"),
+    **dict.fromkeys(["tahun", "thn", "th", "taun"], "year"),
+}
+_PER = frozenset({"per", "tiap", "setiap", "saben", "/", "satu", "1", "dalam", "se", "sa", "sak"})
+#: Words that may stand between an amount and its period ("80rb an per hari").
+_BETWEEN_AFTER = frozenset({"an", "rupiah", "rp", "kotor", "bersih", "aja", "saja", "lah", "ya"})
+_BETWEEN_BEFORE = frozenset(
+    {
+        "dapat", "dapet", "dpt", "bisa", "bs", "sekitar", "kira", "kurang", "lebih", "kurleb",
+        "gaji", "gajinya", "penghasilan", "penghasilannya", "pendapatan", "hasil", "upah",
+        "saya", "sy", "aku", "kalau", "kalo", "klo", "cuma", "cuman", "hanya", "paling",
+        "rata", "sekitaran", "kisaran", "rp", "ya", "itu", "an", "oleh",
+        "entuk", "olih", "antara",
+    }
+)  # fmt: skip
+
+#: Words that go with an amount ("kira2 sejutaan", "gaji saya 2 juta"), never a name.
+AMOUNT_WORDS = _BETWEEN_BEFORE | _BETWEEN_AFTER
+
 
 def parse_numeral(token: str) -> float:
-    """'1.500.000' -> 1500000; '1,5' and '1.5' -> 1.5; '2000' -> 2000."""
+    """'1.500.000' -> 1500000; '1,5' and '1.5' -> 1.5; '2000' -> 2000; '1.750.000,00'."""
     if _GROUPED.match(token):
         return float(re.sub(r"[.,]", "", token))
+    cents = _WITH_CENTS.match(token)
+    if cents:
+        return float(re.sub(r"[.,]", "", cents.group(1)) + "." + cents.group(3))
     if re.fullmatch(r"\d+[.,]\d+", token):
         return float(token.replace(",", "."))
     return float(re.sub(r"[.,]", "", token))
 
 
 def _is_number_token(token: str) -> bool:
-    return token[0].isdigit() or token in NUMBER_WORDS or token in UNIT_ALIASES
+    return token[0].isdigit() or number_word(token) is not None or token in UNIT_ALIASES
 
 
 def _value(tokens: list[str]) -> float | None:
-    words: list[str] = []
-    numerals: list[float] = []
+    parts: list[Token] = []
     for token in tokens:
         if token[0].isdigit():
-            words.append("\x00num")
-            numerals.append(parse_numeral(token))
+            parts.append(parse_numeral(token))
         else:
-            words.append(UNIT_ALIASES.get(token, token))
-    if "\x00num" not in words:
-        return words_to_number(words)
-    # Replace each numeral by a placeholder unit and evaluate the same way as words.
-    total = 0.0
-    current = 0.0
-    last_large = 0
-    numeral_iter = iter(numerals)
-    for index, word in enumerate(words):
-        following = words[index + 1] if index + 1 < len(words) else None
-        if word == "\x00num":
-            current += next(numeral_iter)
-        elif word in LARGE_MULTIPLIERS:
-            total += (current or 1) * LARGE_MULTIPLIERS[word]
-            current, last_large = 0, LARGE_MULTIPLIERS[word]
-        elif (
-            word == "setengah" and following not in LARGE_MULTIPLIERS and last_large and not current
-        ):
-            total += last_large / 2
-        else:
-            partial = words_to_number([word] if word != "setengah" else ["setengah"])
-            if partial is None:
-                return None
-            current += partial
-    return total + current
+            parts.append(UNIT_ALIASES.get(token, token))
+    return evaluate(parts)
+
+
+def _period_at(tokens: list[str], index: int) -> tuple[str, int] | None:
+    """The period named by the tokens starting at ``index``, and how many tokens it takes."""
+    if index >= len(tokens):
+        return None
+    token = tokens[index]
+    if token in PERIOD_WORDS:
+        return PERIOD_WORDS[token], 1
+    pair = " ".join(tokens[index : index + 2])
+    if pair in PERIOD_WORDS:
+        return PERIOD_WORDS[pair], 2
+    if token in _PER and index + 1 < len(tokens) and tokens[index + 1] in PERIOD_UNITS:
+        return PERIOD_UNITS[tokens[index + 1]], 2
+    return None
+
+
+def _period_after(tokens: list[str], end: int) -> tuple[str, int, int] | None:
+    """(period, first token, token after it) for a period right after an amount."""
+    index = end
+    while index < len(tokens) and index - end <= 2:
+        found = _period_at(tokens, index)
+        if found:
+            return found[0], index, index + found[1]
+        if tokens[index] not in _BETWEEN_AFTER:
+            return None
+        index += 1
+    return None
+
+
+def _period_before(tokens: list[str], start: int, floor: int) -> tuple[str, int] | None:
+    """(period, first token) for a period a few words before an amount ("sehari dapat 80rb")."""
+    for first in range(start - 1, max(floor, start - 5) - 1, -1):
+        if tokens[first] == "/":
+            return None
+        for size in (2, 1):
+            found = _period_at(tokens, first - size + 1) if first - size + 1 >= floor else None
+            if found and found[1] == size:
+                return found[0], first - size + 1
+        if tokens[first] not in _BETWEEN_BEFORE and not tokens[first].isdigit():
+            return None
+    return None
 
 
 def find_money(text: str) -> list[Found]:
     folded = fold(text)
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded)]
+    words = [t[0] for t in tokens]
+    # "sehari 80 rb, sebulan 2 jt": punctuation ends the reach of a period word
+    clause_starts = [
+        i
+        for i in range(1, len(tokens))
+        if re.search(r"[,;.!?\n]", re.sub(r"[.,]-", "", folded[tokens[i - 1][2] : tokens[i][1]]))
+    ]
     found: list[Found] = []
+    claimed_before = -1  # tokens up to here already belong to an earlier amount
     index = 0
     while index < len(tokens):
         token, start, _ = tokens[index]
@@ -115,8 +199,9 @@ def find_money(text: str) -> list[Found]:
                 if folded[tokens[run_end - 1][2] : tokens[run_end][1]].strip():
                     break  # only white space may separate the parts of one amount
                 before = UNIT_ALIASES.get(tokens[run_end - 1][0], tokens[run_end - 1][0])
-                if tokens[run_end][0][0].isdigit() and before not in LARGE_MULTIPLIERS:
-                    break  # "2 500" is two numbers, "2 juta 500 ribu" is one
+                before = number_word(before) or before
+                if tokens[run_end][0][0].isdigit() and LARGE_MULTIPLIERS.get(before, 0) < 1e6:
+                    break  # "2 500", "100rb 1 hari": two numbers; "2 juta 500 ribu" is one
             run_end += 1
         run = [t[0] for t in tokens[run_start:run_end]]
         glued_to_word = (
@@ -128,16 +213,22 @@ def find_money(text: str) -> list[Found]:
         if glued_to_word:  # "kira2", "no3": not an amount
             index = run_start + 1
             continue
-        # A run starts with a number, not a bare unit ("berapa juta", "ribuan", "k").
-        if not run or run[0] in UNIT_ALIASES or run[0] in LARGE_MULTIPLIERS:
+        # A run starts with a number, not a bare unit ("berapa juta", "ribuan", "ratusan").
+        first = (number_word(run[0]) or UNIT_ALIASES.get(run[0])) if run else None
+        if (
+            not run
+            or run[0] in UNIT_ALIASES
+            or first in LARGE_MULTIPLIERS
+            or first in SMALL_MULTIPLIERS
+            or first == DECIMAL_POINT
+        ):
             index += 1
             continue
         value = _value(run)
-        words = [UNIT_ALIASES.get(t, t) for t in run]
-        has_multiplier = any(w in LARGE_MULTIPLIERS or w in FUSED_LARGE for w in words)
-        grouped = len(run) == 1 and bool(_GROUPED.match(run[0]))
-        nearby = {t[0] for t in tokens[max(0, index - 3) : index]}
-        nearby |= {t[0] for t in tokens[run_end : run_end + 2]}
+        normal = [UNIT_ALIASES.get(t, number_word(t) or t) for t in run]
+        has_multiplier = any(w in LARGE_MULTIPLIERS or w in FUSED_LARGE for w in normal)
+        grouped = len(run) == 1 and bool(_GROUPED.match(run[0]) or _WITH_CENTS.match(run[0]))
+        nearby = set(words[max(0, index - 3) : index]) | set(words[run_end : run_end + 2])
         context = bool(nearby & MONEY_CONTEXT)
         accepted = (
             value is not None
@@ -150,12 +241,42 @@ def find_money(text: str) -> list[Found]:
             )
         )
         if accepted and value is not None:
+            clause = max([s for s in clause_starts if s <= run_start] or [0])
+            floor = max(clause, claimed_before + 1)
+            period, claimed_before = _period_of(words, run_start, run_end, floor, clause_starts)
+            claimed_before = max(claimed_before, run_end - 1)
             span_start = start if has_currency else tokens[run_start][1]
             span_end = tokens[run_end - 1][2]
             found.append(
-                Found("money", round(value), span_start, span_end, text[span_start:span_end])
+                Found(
+                    "money",
+                    round(value),
+                    span_start,
+                    span_end,
+                    text[span_start:span_end],
+                    period=period,
+                )
             )
             index = run_end
         else:
             index += 1
     return found
+
+
+def _period_of(
+    words: list[str], start: int, end: int, floor: int, clause_starts: list[int]
+) -> tuple[str, int]:
+    """The amount's period ('month' unless said) and the last token it claims. A period word
+    between two amounts belongs to the one it touches without a word between."""
+    next_clause = min([s for s in clause_starts if s >= end] or [len(words)])
+    after = _period_after(words[:next_clause], end)
+    before = _period_before(words, start, floor)
+    if after and before:
+        leads_next = after[2] < len(words) and _is_number_token(words[after[2]])
+        if leads_next:  # "sehari 80rb sebulan 2jt": 'sebulan' is the next amount's
+            return before[0], end - 1
+    if after:
+        return after[0], after[2] - 1
+    if before:
+        return before[0], end - 1
+    return "month", end - 1

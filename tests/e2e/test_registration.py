@@ -236,8 +236,11 @@ def test_village_buttons_come_from_the_nik_regency(stack: Stack, db) -> None:
     _start(stack, sender)
     replies = stack.chat(sender, f"nama Wati NIK {nik} lahir 17-08-1980 hp 081355566677")
     question = replies[-1]
-    assert "Kab. Tulungagung" in question["text"]
-    assert [b["title"] for b in question["buttons"]] == ["Bendosari", "Tanjung"]
+    assert "Kec. Tulungagung, Kab. Tulungagung" in question["text"]  # the NIK's kecamatan
+    assert [b["title"] for b in question["buttons"]] == [
+        "Bendosari, Kec. Ngantru, Kab. Tulungagung",
+        "Tanjung, Kec. Kalidawir, Kab. Tulungagung",
+    ]
     assert "pekerjaan" in _texts(stack.chat(sender, question["buttons"][1]["payload"]))[-1]
     stack.chat(sender, "petani")
     stack.chat(sender, "1 juta")

@@ -43,6 +43,7 @@ def registration(nik: str = NIK) -> Registration:
         declared_income=1_000_000,
         with_jht=True,
         channel=Channel.WHATSAPP,
+        village_code="35.23.08.2016",
     )
 
 
@@ -75,6 +76,7 @@ def test_registration_creates_an_encrypted_participant_and_an_audit_event(sessio
         events = session.scalars(select(AuditEvent)).all()
     assert CIPHER.decrypt(participant.nik_encrypted) == NIK
     assert CIPHER.decrypt(participant.full_name_encrypted) == "Budi Santoso"
+    assert participant.village_code == "35.23.08.2016"  # from the national register
     for secret in (NIK, "Budi", "6281234567890", "1000000", "1980-08-17"):
         assert secret not in raw_row, f"{secret} stored in clear"
     assert [(e.action, e.participant_id) for e in events] == [("registered", participant.id)]

@@ -208,6 +208,39 @@ def test_coverage_figures_on_a_generated_village(context: AppContext, tmp_path: 
     assert (tulungagung.participants, tulungagung.households) == (0, 900)
 
 
+def test_imported_villages_carry_their_code_in_the_national_register(
+    context: AppContext, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from bot.db.models import Village
+    from bot.infra.region_register import place_register
+    from bot.understanding.places import register_code
+
+    register = place_register()
+    path = write(
+        tmp_path,
+        "v.csv",
+        "name,district,regency,province,households,officials\n"
+        "Karanglo,Kerek,Tuban,Jawa Timur,1524,12\n"
+        "Khayalan Jaya,Kerek,Tuban,Jawa Timur,10,1\n",
+    )
+    report = import_villages(
+        context.unit_of_work,
+        path,
+        fixed_clock(NOW),
+        locate=lambda r: register_code(register, r.name, r.district, r.regency),
+    )
+    assert report.created == 2
+    assert report.not_in_register == [(3, "Khayalan Jaya")]
+    with context.unit_of_work() as uow:
+        rows = uow.session.execute(select(Village.name, Village.code)).all()
+    codes = {name: code for name, code in rows}
+    assert codes["Khayalan Jaya"] is None
+    assert codes["Karanglo"] == register_code(register, "Karanglo", "Kerek", "Tuban")
+    assert str(codes["Karanglo"]).startswith("35.23.08.")  # Kec. Kerek, Kab. Tuban
+
+
 def test_the_admin_cli_enrols_agents_imports_and_reports(pg_url: str, tmp_path: Path) -> None:
     import os
     import subprocess

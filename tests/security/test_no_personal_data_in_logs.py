@@ -27,7 +27,7 @@ def _texts(replies: list[dict]) -> list[str]:
 
 
 def _nik(birth: date, female: bool = False) -> str:
-    """A NIK of Kerek, Tuban (3523 03) for ``birth``, with a random serial (9000-9999)."""
+    """A NIK of Kec. Bangilan, Tuban (35.23.03) for ``birth``, with a random serial (9000-9999)."""
     day = birth.day + (40 if female else 0)
     return f"352303{day:02d}{birth:%m%y}9{secrets.randbelow(1000):03d}"
 

@@ -30,7 +30,13 @@ FORM_ORDER = (
 )  # fmt: skip
 #: Forms whose question is not an `utter_ask_<slot>` response.
 QUESTION_RESPONSES = {
-    "village": ("utter_ask_village", "utter_ask_village_suggest"),
+    # Asked again with the villages an answer could mean (one name in several kecamatan).
+    "village": (
+        "utter_ask_village",
+        "utter_ask_village_suggest",
+        "utter_choose_village",
+        "utter_choose_close_village",
+    ),
     "registration_confirmed": ("utter_registration_summary",),
 }
 PLAIN_ANSWERS = {
@@ -157,7 +163,8 @@ REGISTRATION = [
 
 
 def new_nik(birth: date) -> str:
-    """A NIK of Kerek, Tuban (3523 03) encoding ``birth``, never used before in this run."""
+    """A NIK of Kec. Bangilan, Kab. Tuban (35.23.03) encoding ``birth``, never used before
+    in this run."""
     return f"352303{birth:%d%m%y}{next(_serials) % 10000:04d}"
 
 

@@ -93,6 +93,8 @@ def app() -> Iterator[Sanic]:
     for action in (
         Failing("action_value_error", ValueError(f"NIK {NIK} does not match {PHONE}")),
         Failing("action_key_error", KeyError("nik")),
+        # A message quoting what a resident typed, which no pattern can redact (a name).
+        Failing("action_quotes_a_name", ValueError(f"invalid literal for int(): '{NAME}'")),
         Failing("action_rejects", ActionExecutionRejection("action_rejects", f"bad NIK {NIK}")),
     ):
         executor.register_action(action)
@@ -127,7 +129,11 @@ def assert_small_and_clean(response: httpx.Response) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("action", "exception_type"),
-    [("action_value_error", "ValueError"), ("action_key_error", "KeyError")],
+    [
+        ("action_value_error", "ValueError"),
+        ("action_key_error", "KeyError"),
+        ("action_quotes_a_name", "ValueError"),
+    ],
 )
 async def test_a_failing_action_answers_500_with_the_action_name_only(
     app: Sanic, caplog: pytest.LogCaptureFixture, action: str, exception_type: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -134,30 +135,84 @@ async def test_cancel_at_consent_is_no_consent_and_a_bot_question_goes_to_the_ru
     assert messages == [] and events == []
 
 
-async def test_village_question_suggests_villages_of_the_nik_regency() -> None:
+async def test_village_question_names_the_nik_kecamatan_and_offers_desa_sadar_villages() -> None:
     from actions.registration import ActionAskVillage
 
     t = tracker("inform", slots={"nik": "3504015207850002", "requested_slot": "village"})
     messages, _ = await run(ActionAskVillage(), t)
     assert messages[0]["response"] == "utter_ask_village_suggest"
-    assert messages[0]["regency"] == "Tulungagung"
-    assert [b["title"] for b in messages[0]["buttons"]] == ["Bendosari", "Tanjung"]
-    assert messages[0]["buttons"][0]["payload"] == '/inform{"village": "Bendosari"}'
+    assert (messages[0]["district"], messages[0]["regency"]) == ("Tulungagung", "Kab. Tulungagung")
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    assert titles == [
+        "Bendosari, Kec. Ngantru, Kab. Tulungagung",
+        "Tanjung, Kec. Kalidawir, Kab. Tulungagung",
+    ]
+    assert messages[0]["buttons"][0]["payload"] == "/inform" + json.dumps({"village": titles[0]})
 
-    unknown = tracker("inform", slots={"nik": "1101015207850002", "requested_slot": "village"})
+    # A kecamatan code the register does not know: the plain question.
+    unknown = tracker("inform", slots={"nik": "3504995207850002", "requested_slot": "village"})
     messages, _ = await run(ActionAskVillage(), unknown)
     assert [m["response"] for m in messages] == ["utter_ask_village"]
 
 
-async def test_unknown_village_takes_the_regency_from_the_nik() -> None:
+async def _check_village(text: str, nik: str = "3523035207850002") -> tuple[dict, list]:
     from actions.registration_form import Step, ValidateRegistrationForm
 
-    t = tracker("inform", slots={"nik": "3504015207850002", "requested_slot": "village"})
-    result = ValidateRegistrationForm().check_village(
-        "Sumberejo",
-        Step(CollectingDispatcher(), t, DOMAIN, {}, context=None),  # reads none
+    t = tracker("inform", slots={"nik": nik, "requested_slot": "village"})
+    dispatcher = CollectingDispatcher()
+    verdict = await ValidateRegistrationForm().check_village(
+        text,
+        Step(dispatcher, t, DOMAIN, {}, context=None),  # a resident: no agent looked up
     )
-    assert result == {"village": "Sumberejo", "district": None, "regency": "Tulungagung"}
+    return verdict, dispatcher.messages
+
+
+async def test_a_village_of_the_register_is_stored_with_its_kecamatan_regency_and_code() -> None:
+    verdict, messages = await _check_village("desa tegalagung kecamatan semanding")
+    assert verdict == {
+        "village": "Tegalagung",
+        "district": "Semanding",
+        "regency": "Tuban",
+        "village_code": "35.23.15.2004",
+        "village_choices": None,
+        "village_pending": None,
+    }
+    assert messages == []
+    # A typo near the NIK's regency is read as the village it is close to.
+    verdict, _ = await _check_village("Tegalagng")
+    assert verdict["village"] == "Tegalagung"
+
+
+async def test_several_villages_of_one_name_are_offered_by_the_village_question() -> None:
+    from actions.registration import ActionAskVillage
+
+    verdict, messages = await _check_village("ds. sumurgung")
+    assert messages == []  # nothing stored, nothing said: the question offers the choices
+    assert verdict == {"village_choices": ["35.23.10.2008", "35.23.16.2001", "35.23.18.2004"]}
+    t = tracker("inform", slots={"requested_slot": "village", **verdict})
+    asked, events = await run(ActionAskVillage(), t)
+    assert asked[0]["response"] == "utter_choose_village"
+    assert asked[0]["districts"] == "Kec. Montong, Kec. Tuban, Kec. Palang"
+    assert [b["title"] for b in asked[0]["buttons"]] == [
+        "Sumurgung, Kec. Montong, Kab. Tuban",
+        "Sumurgung, Kec. Tuban, Kab. Tuban",
+        "Sumurgung, Kec. Palang, Kab. Tuban",
+    ]
+    assert [(e["name"], e["value"]) for e in events] == [("village_choices", None)]
+    # The button's text names one place.
+    verdict, _ = await _check_village("Sumurgung, Kec. Palang, Kab. Tuban")
+    assert (verdict["village"], verdict["district"]) == ("Sumurgung", "Palang")
+
+
+async def test_text_that_names_no_village_is_never_stored_as_one() -> None:
+    for text in ("tidak", "ga usah jht deh", "dua jutaan", "saya gak mau kasih tau desa saya"):
+        verdict, messages = await _check_village(text)
+        assert verdict == {}, text
+        assert [m["response"] for m in messages] == ["utter_invalid_village"], text
+    verdict, messages = await _check_village("kec. tuban")
+    assert verdict == {}
+    assert messages[0]["response"] == "utter_village_in_district"
+    assert messages[0]["district"] == "Tuban"
 
 
 def test_every_participant_status_has_a_label_for_the_status_reply() -> None:

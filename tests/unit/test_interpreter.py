@@ -133,3 +133,13 @@ def test_early_fields_keep_what_a_first_message_carries() -> None:
         "birth_date": "1980-08-17",
         "occupation": "petani",
     }
+
+
+def test_an_unlabelled_name_among_other_fields_is_kept() -> None:
+    text = "mau ikut. Dwi Rahayu, 3523031708800001, jualan sayur, desa Ngino"
+    fields = early_fields(message({"text": text}), TODAY)
+    assert fields["full_name"] == "Dwi Rahayu"
+    assert fields["nik"] == "3523031708800001"
+    # A single capitalised word may be a place: only a name that says so is kept.
+    fields = early_fields(message({"text": "Daftar. Petani, Tuban, 3523031708800001"}), TODAY)
+    assert "full_name" not in fields

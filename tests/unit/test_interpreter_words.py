@@ -12,12 +12,17 @@ from bot.understanding import interpreter
 
 #: SHA-256 of the canonical form below, taken from the lists as they were written in
 #: interpreter.py before the move. A deliberate change of the words updates it.
-SNAPSHOT = "14b4a804356344d4720867a9ec97c496a114f2608ba0c8db3391b670b1d6561c"
+SNAPSHOT = "c90a55773dee6ac0844cf6cee3abbc75a44354b3e4b8ac053f100e05a6a1f270"
 
 NAMES = (
     "_YES_WORDS", "_NO_WORDS", "_NO_PHRASES", "_YES_PHRASES", "_YES_EMOJI", "_NO_EMOJI",
     "_QUESTION_WORDS", "_WEAK_QUESTION_WORDS", "_QUESTION_PHRASES", "_CANCEL_PHRASES",
     "_SMALL_TALK", "FIELD_WORDS", "_TOPICS", "_ADDRESS",
+    # Issue 27: yes/no by meaning (particles, deferrals, "fine" after a negation) and the
+    # words read before a free-text field.
+    "_YES_PARTICLES", "_HEDGE_WORDS", "_HEDGE_PHRASES", "_YES_AFTER_NO", "_YES_IDIOMS",
+    "_NOT_A_FIELD", "_PERSON_WORDS", "_CONTACT_WORDS", "_NAME_COMMENTARY",
+    "_CORRECTION_FILLER", "_FINE_NEGATIONS", "_EITHER_OR_HEADS",
 )  # fmt: skip
 
 
