@@ -126,7 +126,8 @@ class ActionAskVillage(Action):
             return []
         regency = register.area(district.code[:REGENCY_CODE])
         dispatcher.utter_message(
-            response="utter_ask_village_suggest",
+            # "pilih di bawah" only when there is something below to choose.
+            response="utter_ask_village_suggest" if offered else "utter_ask_village_near",
             district=district.name,
             regency=regency_display(regency.name) if regency else "",
             buttons=village_buttons(offered),

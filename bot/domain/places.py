@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -79,10 +79,6 @@ class Place:
         return self.code[:REGENCY_CODE]
 
     @property
-    def is_kelurahan(self) -> bool:
-        return is_kelurahan_code(self.code)
-
-    @property
     def label(self) -> str:
         """How it is offered on a button: 'Sumurgung, Kec. Tuban, Kab. Tuban'."""
         return f"{self.name}, Kec. {self.district}, {regency_display(self.regency)}"
@@ -143,9 +139,6 @@ class PlaceRegister:
             index[code[:DISTRICT_CODE]].append(code)
         return dict(index)
 
-    def area_name(self, code: str) -> str | None:
-        return self._areas.get(code)
-
     def place(self, code: str) -> Place | None:
         name = self._villages.get(code)
         if name is None:
@@ -179,11 +172,14 @@ class PlaceRegister:
             for code in codes
         ]
 
-    def village_keys(self) -> Iterable[str]:
-        return self._village_keys.keys()
+    @cached_property
+    def village_keys(self) -> tuple[str, ...]:
+        """Every village name key, once: what a typo is compared with."""
+        return tuple(self._village_keys)
 
-    def district_keys(self) -> Iterable[str]:
-        return self._district_keys.keys()
+    @cached_property
+    def district_keys(self) -> tuple[str, ...]:
+        return tuple(self._district_keys)
 
     def area(self, code: str) -> Area | None:
         name = self._areas.get(code)

@@ -169,7 +169,7 @@ def _areas(words: PlaceWords, register: PlaceRegister) -> list[str] | None:
     """Codes of the kecamatan (or regencies) the message names; None when it names none."""
     found: list[str] = []
     if words.district:
-        found = _matching(words.district, register.districts_named, register.district_keys())
+        found = _matching(words.district, register.districts_named, register.district_keys)
     if words.regency:
         regencies = _matching(words.regency, register.regencies_named, ())
         if found and regencies:
@@ -192,7 +192,7 @@ def _matching(text: str, named: Callable[[str], list[str]], keys: Iterable[str])
     codes: list[str] = named(key)
     if codes or len(key) < SHORTEST_FUZZY_KEY:
         return codes
-    best = process.extractOne(key, list(keys), scorer=fuzz.ratio, score_cutoff=SETTLE_SCORE)
+    best = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=SETTLE_SCORE)
     return named(best[0]) if best else []
 
 
@@ -272,7 +272,7 @@ def _close(
         else:
             found_keys = process.extract(
                 key,
-                list(register.village_keys()),
+                register.village_keys,
                 scorer=fuzz.ratio,
                 score_cutoff=SETTLE_SCORE,
                 limit=MAX_CHOICES,

@@ -37,3 +37,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+
+
+def reply_texts(replies: list[dict[str, Any]]) -> list[str]:
+    """The texts of the bot's replies to one message, in order."""
+    return [r.get("text") or "" for r in replies]
+
+
+def start_registration(stack: Stack, sender: str) -> None:
+    """ "mau daftar", consent given: the form asks the name next."""
+    stack.chat(sender, "mau daftar")
+    assert "Siapa nama lengkap" in reply_texts(stack.chat(sender, "ya setuju"))[-1]

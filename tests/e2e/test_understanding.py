@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, reply_texts
 
 CONSENT_QUESTION_START = "Sebelum mendaftar, kami minta persetujuan Anda."
 
 
-def _texts(replies: list[dict]) -> list[str]:
-    return [r.get("text") or "" for r in replies]
-
-
 def test_premium_question_with_slang_income_is_computed(stack: Stack) -> None:
     replies = stack.chat(f"e2e-{uuid.uuid4().hex[:8]}", "kalau penghasilan sejuta bayar brp?")
-    text = _texts(replies)[0]
+    text = reply_texts(replies)[0]
     assert "Untuk penghasilan Rp1.000.000 per bulan" in text
     assert "Total JKK+JKM: Rp16.800/bulan" in text
     assert "total Rp36.800/bulan" in text
@@ -25,16 +21,16 @@ def test_javanese_question_gets_the_due_date(stack: Stack) -> None:
     replies = stack.chat(
         f"e2e-{uuid.uuid4().hex[:8]}", "mbayar iurane paling telat tanggal pinten?"
     )
-    assert "tanggal 15" in _texts(replies)[0]
+    assert "tanggal 15" in reply_texts(replies)[0]
 
 
 def test_question_during_consent_is_answered_then_consent_asked_again(stack: Stack) -> None:
     sender = f"e2e-{uuid.uuid4().hex[:8]}"
     stack.chat(sender, "mau daftar")
-    texts = _texts(stack.chat(sender, "santunan kematiannya berapa?"))
+    texts = reply_texts(stack.chat(sender, "santunan kematiannya berapa?"))
     assert "Rp42 juta" in texts[0]
     assert texts[-1].startswith(CONSENT_QUESTION_START)
-    assert "sudah kami catat" in _texts(stack.chat(sender, "ya setuju"))[0]
+    assert "sudah kami catat" in reply_texts(stack.chat(sender, "ya setuju"))[0]
 
 
 def test_question_during_registration_is_answered_then_the_pending_question_again(
@@ -43,7 +39,7 @@ def test_question_during_registration_is_answered_then_the_pending_question_agai
     sender = f"e2e-{uuid.uuid4().hex[:8]}"
     stack.chat(sender, "mau daftar")
     stack.chat(sender, "ya")
-    texts = _texts(stack.chat(sender, "syarat daftarnya apa aja?"))
+    texts = reply_texts(stack.chat(sender, "syarat daftarnya apa aja?"))
     assert "NIK (16 angka di KTP)" in texts[0]
     assert texts[-1] == "Siapa nama lengkap Anda, sesuai KTP?"
 
@@ -51,8 +47,8 @@ def test_question_during_registration_is_answered_then_the_pending_question_agai
 def test_cancel_during_consent_stores_nothing(stack: Stack) -> None:
     sender = f"e2e-{uuid.uuid4().hex[:8]}"
     stack.chat(sender, "daftar")
-    assert "pendaftaran dibatalkan" in _texts(stack.chat(sender, "gak jadi deh"))[0]
-    assert "Tidak ada pendaftaran" in _texts(stack.chat(sender, "batal"))[0]
+    assert "pendaftaran dibatalkan" in reply_texts(stack.chat(sender, "gak jadi deh"))[0]
+    assert "Tidak ada pendaftaran" in reply_texts(stack.chat(sender, "batal"))[0]
 
 
 def test_unrelated_message_says_what_the_bot_can_do(stack: Stack) -> None:
@@ -90,7 +86,7 @@ def _max_age() -> int:
 def test_requests_to_register_in_many_forms_start_the_consent_question(stack: Stack) -> None:
     missed = {}
     for text in REQUESTS_TO_REGISTER:
-        replies = _texts(stack.chat(f"e2e-{uuid.uuid4().hex[:8]}", text))
+        replies = reply_texts(stack.chat(f"e2e-{uuid.uuid4().hex[:8]}", text))
         if not replies or not replies[-1].startswith(CONSENT_QUESTION_START):
             missed[text] = replies[:1]
     assert missed == {}
@@ -98,9 +94,11 @@ def test_requests_to_register_in_many_forms_start_the_consent_question(stack: St
 
 def test_a_first_message_with_the_request_and_data_keeps_the_data(stack: Stack) -> None:
     sender = f"e2e-{uuid.uuid4().hex[:8]}"
-    first = _texts(stack.chat(sender, "mau daftar bpjs, nama Sri Wahyuni, nik 3571024508850002"))
+    first = reply_texts(
+        stack.chat(sender, "mau daftar bpjs, nama Sri Wahyuni, nik 3571024508850002")
+    )
     assert first[-1].startswith(CONSENT_QUESTION_START), first
-    after = _texts(stack.chat(sender, "iya setuju"))
+    after = reply_texts(stack.chat(sender, "iya setuju"))
     joined = "\n".join(after)
     assert "sudah kami catat" in after[0]
     assert "Sri Wahyuni" in joined and "Dicatat" in joined, after
@@ -110,13 +108,13 @@ def test_a_first_message_with_the_request_and_data_keeps_the_data(stack: Stack) 
 def test_yes_to_the_greetings_offer_starts_the_registration(stack: Stack) -> None:
     for yes in ("iya boleh", "nggih"):
         sender = f"e2e-{uuid.uuid4().hex[:8]}"
-        assert "Mau daftar sekarang?" in _texts(stack.chat(sender, "halo"))[0]
-        texts = _texts(stack.chat(sender, yes))
+        assert "Mau daftar sekarang?" in reply_texts(stack.chat(sender, "halo"))[0]
+        texts = reply_texts(stack.chat(sender, yes))
         assert texts and texts[-1].startswith(CONSENT_QUESTION_START), (yes, texts)
 
 
 def test_what_the_family_gets_asked_in_javanese_is_the_death_benefit(stack: Stack) -> None:
-    texts = _texts(
+    texts = reply_texts(
         stack.chat(f"e2e-{uuid.uuid4().hex[:8]}", "menawi kula pejah, kulawarga angsal napa?")
     )
     assert "Rp42 juta" in texts[0] and "Iuran bulanan" not in texts[0], texts
@@ -127,7 +125,7 @@ def test_questions_inside_the_form_are_answered_then_the_pending_question_again(
 ) -> None:
     sender = f"e2e-{uuid.uuid4().hex[:8]}"
     stack.chat(sender, "daftar")
-    assert _texts(stack.chat(sender, "ya"))[-1] == NAME_QUESTION
+    assert reply_texts(stack.chat(sender, "ya"))[-1] == NAME_QUESTION
     expected = {
         "lha nek aku mati, anak bojoku oleh duit piro?": "Rp42 juta",
         "umurku wis 68, isih iso melu ora?": f"sampai {_max_age()} tahun",
@@ -139,7 +137,7 @@ def test_questions_inside_the_form_are_answered_then_the_pending_question_again(
     }
     wrong = {}
     for question, answer in expected.items():
-        texts = _texts(stack.chat(sender, question))
+        texts = reply_texts(stack.chat(sender, question))
         blurb = any("melindungi pekerja dari risiko kerja" in t for t in texts)
         if not texts or answer not in texts[0] or blurb or texts[-1] != NAME_QUESTION:
             wrong[question] = texts
@@ -148,6 +146,6 @@ def test_questions_inside_the_form_are_answered_then_the_pending_question_again(
 
 def test_every_way_of_asking_for_a_person_is_handed_over(stack: Stack) -> None:
     for text in ("bisa telpon orangnya?", "hubungkan ke cs", "mau ngobrol sama petugas"):
-        texts = _texts(stack.chat(f"e2e-{uuid.uuid4().hex[:8]}", text))
+        texts = reply_texts(stack.chat(f"e2e-{uuid.uuid4().hex[:8]}", text))
         joined = "\n".join(texts)
         assert "teruskan" in joined and "program komputer" not in joined, (text, texts)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app_context import AppContext
 from bot.services.agents import enrol_agent
-from tests.e2e.conftest import Stack, participant_by_nik
+from tests.e2e.conftest import Stack, participant_by_nik, reply_texts
 
 
 @pytest.fixture
@@ -22,10 +22,6 @@ def context(stack: Stack) -> Iterator[AppContext]:
     context = AppContext.from_settings(stack.settings)
     yield context
     context.engine.dispose()
-
-
-def _texts(replies: list[dict]) -> list[str]:
-    return [r.get("text") or "" for r in replies]
 
 
 def test_an_agent_s_tidak_ikut_jht_registers_the_walk_in_without_jht(
@@ -61,12 +57,12 @@ def test_a_resident_s_casual_not_now_to_jht_is_stored_as_no_jht(
 ) -> None:
     sender, nik = f"e2e-{uuid.uuid4().hex[:8]}", "3523031708807202"
     stack.chat(sender, "mau daftar")
-    assert "Siapa nama lengkap" in _texts(stack.chat(sender, "ya setuju"))[-1]
+    assert "Siapa nama lengkap" in reply_texts(stack.chat(sender, "ya setuju"))[-1]
     stack.chat(
         sender, f"nama Darmini, nik {nik}, lahir 17-08-1980, hp 081234500077, petani, 1 juta"
     )
-    assert "JHT" in _texts(stack.chat(sender, "Karanglo"))[-1]
-    summary = _texts(stack.chat(sender, "ntar aja deh kak"))[-1]
+    assert "JHT" in reply_texts(stack.chat(sender, "Karanglo"))[-1]
+    summary = reply_texts(stack.chat(sender, "ntar aja deh kak"))[-1]
     assert "Program: JKK + JKM\n" in summary, summary
     stack.chat(sender, "ya benar")
 
@@ -83,17 +79,17 @@ def test_at_the_village_question_a_refusal_is_no_village_and_a_jht_no_is_kept(
     asked = stack.chat(
         sender, f"nama Sarminah, nik {nik}, lahir 17-08-1980, hp 081234500078, petani, 1 juta"
     )
-    assert "desa" in _texts(asked)[-1].lower()
-    refused = _texts(stack.chat(sender, "saya gak mau kasih tau desa saya"))
+    assert "desa" in reply_texts(asked)[-1].lower()
+    refused = reply_texts(stack.chat(sender, "saya gak mau kasih tau desa saya"))
     assert "desa" in refused[-1].lower() and "Dicatat" not in " ".join(refused)
-    which = _texts(stack.chat(sender, "eh tadi ada yang salah"))
+    which = reply_texts(stack.chat(sender, "eh tadi ada yang salah"))
     assert "Data mana yang salah" in which[0] and "desa" in which[-1].lower(), which
-    noted = _texts(stack.chat(sender, "ga usah jht"))
+    noted = reply_texts(stack.chat(sender, "ga usah jht"))
     assert any("Dicatat" in text and "JKK + JKM" in text for text in noted), noted
     assert "desa" in noted[-1].lower()
-    summary = _texts(stack.chat(sender, "Karanglo"))[-1]
+    summary = reply_texts(stack.chat(sender, "Karanglo"))[-1]
     assert "Program: JKK + JKM\n" in summary and "Desa: Karanglo" in summary, summary
-    assert any("Data mana yang salah" in text for text in _texts(stack.chat(sender, "salah")))
+    assert any("Data mana yang salah" in text for text in reply_texts(stack.chat(sender, "salah")))
     stack.chat(sender, "sudah benar")
 
     participant = participant_by_nik(db, nik)

@@ -12,6 +12,7 @@ import random
 import uuid
 from collections import Counter
 from contextlib import suppress
+from datetime import date
 from typing import Any
 
 from rasa_sdk.executor import ActionExecutor
@@ -107,6 +108,26 @@ def sender(rng: random.Random, serial: int) -> str:
     return f"web:{uuid.UUID(int=rng.getrandbits(128)).hex}"
 
 
+def _new_resident(
+    rng: random.Random,
+    serial: int,
+    context: AppContext,
+    executor: ActionExecutor,
+    domain: dict[str, Any],
+) -> tuple[date, tuple[int, int], Any, Conversation, list[str]]:
+    """A generated resident, a conversation for them and what parsing their messages needs."""
+    today = context.clock.today()
+    limits = (context.settings.min_registration_age, context.settings.max_registration_age)
+    who = gen.resident(rng, today, *limits)
+    return (
+        today,
+        limits,
+        who,
+        Conversation(executor, domain, sender(rng, serial)),
+        list(domain["intents"]),
+    )
+
+
 async def one_message(
     rng: random.Random,
     run: Run,
@@ -116,11 +137,7 @@ async def one_message(
     domain: dict[str, Any],
 ) -> None:
     """One multi-field message at a random step of a form partly filled already."""
-    today = context.clock.today()
-    limits = (context.settings.min_registration_age, context.settings.max_registration_age)
-    who = gen.resident(rng, today, *limits)
-    talk = Conversation(executor, domain, sender(rng, serial))
-    intents = list(domain["intents"])
+    today, limits, who, talk, intents = _new_resident(rng, serial, context, executor, domain)
     text = gen.multi_field_message(rng, who, rng.sample(FIELDS, rng.randint(1, len(FIELDS))))
     if rng.random() < 0.2:
         # A first message with data: kept until consent, then checked as the form starts.
@@ -162,11 +179,7 @@ async def one_dialogue(
     domain: dict[str, Any],
 ) -> None:
     """From "daftar" (with data or not) through consent to the summary and submission."""
-    today = context.clock.today()
-    limits = (context.settings.min_registration_age, context.settings.max_registration_age)
-    who = gen.resident(rng, today, *limits)
-    talk = Conversation(executor, domain, sender(rng, serial))
-    intents = list(domain["intents"])
+    today, _limits, who, talk, intents = _new_resident(rng, serial, context, executor, domain)
     first = "daftar"
     if rng.random() < 0.6:
         fields = rng.sample(FIELDS, rng.randint(1, len(FIELDS)))

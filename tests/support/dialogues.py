@@ -34,6 +34,7 @@ QUESTION_RESPONSES = {
     "village": (
         "utter_ask_village",
         "utter_ask_village_suggest",
+        "utter_ask_village_near",
         "utter_choose_village",
         "utter_choose_close_village",
     ),

@@ -149,6 +149,14 @@ async def test_village_question_names_the_nik_kecamatan_and_offers_desa_sadar_vi
     ]
     assert messages[0]["buttons"][0]["payload"] == "/inform" + json.dumps({"village": titles[0]})
 
+    # No Desa Sadar village in the NIK's regency (Cilacap): the kecamatan is named, and
+    # nothing says "pilih di bawah" when there is nothing to choose.
+    cilacap = tracker("inform", slots={"nik": "3301015207850002", "requested_slot": "village"})
+    messages, _ = await run(ActionAskVillage(), cilacap)
+    assert messages[0]["response"] == "utter_ask_village_near"
+    assert messages[0]["buttons"] == []
+    assert messages[0]["regency"] == "Kab. Cilacap"
+
     # A kecamatan code the register does not know: the plain question.
     unknown = tracker("inform", slots={"nik": "3504995207850002", "requested_slot": "village"})
     messages, _ = await run(ActionAskVillage(), unknown)
