@@ -16,7 +16,7 @@ from actions.registration_slots import (
 from bot.domain.places import Place, PlaceRegister, regency_label
 from bot.infra.region_register import place_register
 from bot.services.agents import AgentRef
-from bot.understanding.places import register_code
+from bot.understanding.places import PlaceReading, register_code
 from nlu.parsing.lookups import villages
 
 
@@ -34,6 +34,19 @@ def choice_message(places: Sequence[Place]) -> dict[str, Any]:
             "buttons": buttons,
         }
     return {"response": "utter_choose_close_village", "buttons": buttons}
+
+
+def assumed_village_message(reading: PlaceReading) -> dict[str, Any]:
+    """The note beside a village taken as the nearest of several with its name."""
+    assert reading.place is not None
+    others = ", ".join(f"Kec. {place.district}" for place in reading.choices)
+    return {
+        "response": "utter_village_assumed",
+        "name": reading.place.name,
+        "district": reading.place.district,
+        "others": others,
+        "buttons": village_buttons(reading.choices),
+    }
 
 
 def village_slots(place: Place) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from actions.responses import response_text
 from bot.app_context import AppContext, get_app_context
 from bot.domain.formatting import rupiah
 from bot.domain.tariff import load_tariff, monthly_contribution
+from bot.infra.region_register import place_register
 from bot.understanding import interpreter
 from bot.understanding.handoff_messages import wants_a_person
 from bot.understanding.interpreter import early_fields, wants_to_register
@@ -37,7 +38,7 @@ async def answer_or_hand_over(
     """A question is answered; an explicit request for a person, wherever it comes (a form
     step included), opens a conversation with the village's agent."""
     text = message_from(tracker).text
-    if topic == "ask_human" and wants_a_person(text):
+    if wants_a_person(text):  # an explicit request outranks the topic it names
         await start_handoff(context, dispatcher, tracker, domain)
     elif topic == "out_of_scope":
         _outside(dispatcher, text, in_form=tracker.active_loop_name is not None)
@@ -147,7 +148,7 @@ class ActionSuggestTopics(Action):
     ) -> list[EventType]:
         message = message_from(tracker)
         if wants_to_register(message):
-            fields = early_fields(message, get_app_context().clock.today())
+            fields = early_fields(message, get_app_context().clock.today(), place_register())
             # A rule asks for consent next (nlu/rules.yml).
             return [
                 SlotSet("early_fields", fields or None),

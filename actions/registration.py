@@ -62,7 +62,7 @@ class ActionInformOutsideRegistration(Action):
         if not wants_to_register(message):
             dispatcher.utter_message(response="utter_inform_outside_registration")
             return [SlotSet("registration_requested", None)]
-        fields = early_fields(message, context.clock.today())
+        fields = early_fields(message, context.clock.today(), place_register())
         # A rule asks for consent next (nlu/rules.yml).
         return [
             SlotSet("early_fields", fields or None),
@@ -82,7 +82,7 @@ class ActionStartRegistration(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        fields = early_fields(message_from(tracker), context.clock.today())
+        fields = early_fields(message_from(tracker), context.clock.today(), place_register())
         # A rule asks for consent next (nlu/rules.yml).
         return [SlotSet("early_fields", fields or None), SlotSet("registration_stopped", None)]
 
@@ -180,8 +180,15 @@ class ActionAgentStartRegistration(Action):
         if agent is None:
             return [SlotSet("registering_for_resident", None)]
         dispatcher.utter_message(response="utter_agent_registration_start")
+        # "ada warga mau daftar: Tarmuji, nik …": what the request carries becomes the form's
+        # answers, checked as it starts (validate_registration_form) and not asked again.
+        given = early_fields(message_from(tracker), context.clock.today(), place_register())
         # A rule starts registration_form on this (nlu/rules.yml).
-        return [*reset_registration(), SlotSet("registering_for_resident", True)]
+        return [
+            *reset_registration(),
+            SlotSet("registering_for_resident", True),
+            *(SlotSet(name, value) for name, value in given.items()),
+        ]
 
 
 class ActionSubmitRegistration(Action):

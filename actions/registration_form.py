@@ -18,6 +18,7 @@ from actions.agents import enrolled_agent
 from actions.on_behalf import CODE, READ_ALOUD, masked_phone, send_consent_code
 from actions.places import (
     agent_village_code,
+    assumed_village_message,
     deployed_village_codes,
     village_slots,
 )
@@ -211,15 +212,20 @@ class ValidateRegistrationForm(FormValidationAction):
             dispatcher.utter_message(
                 response="utter_field_corrected",
                 field=_label(domain, name).capitalize(),
-                value=_shown(name, values[name]),
+                value=_shown(name, values[name], values.get("district")),
             )
-        for message in quiet.messages:  # only "not eligible" is said for an unasked field
-            if str(message.get("response", "")).startswith("utter_not_eligible"):
+        # Of an unasked field only "not eligible" is said, and the other villages of a name.
+        for message in quiet.messages:
+            response = str(message.get("response", ""))
+            if response.startswith("utter_not_eligible") or response == "utter_village_assumed":
                 dispatcher.messages.append(message)
         if noted:
             dispatcher.utter_message(
                 response="utter_fields_noted",
-                fields=", ".join(f"{_label(domain, n)} {_shown(n, values[n])}" for n in noted),
+                fields=", ".join(
+                    f"{_label(domain, n)} {_shown(n, values[n], values.get('district'))}"
+                    for n in noted
+                ),
             )
         if values.get(STOPPED_SLOT):
             return [SlotSet(k, v) for k, v in values.items()]
@@ -259,7 +265,10 @@ class ValidateRegistrationForm(FormValidationAction):
         if verdict.get("village"):
             dispatcher.utter_message(
                 response="utter_fields_noted",
-                fields=f"{_label(domain, 'village')} {_shown('village', verdict['village'])}",
+                fields=(
+                    f"{_label(domain, 'village')} "
+                    f"{_shown('village', verdict['village'], verdict.get('district'))}"
+                ),
             )
 
     # --- checks: a verdict is the slots to set, or REFUSED after saying what to send ------
@@ -344,11 +353,7 @@ class ValidateRegistrationForm(FormValidationAction):
         result: Verdict = {"nik": nik.value}
         birth = step.pending.get("birth_date") or step.tracker.get_slot("birth_date")
         if birth and birth != nik.birth_date.isoformat():
-            step.dispatcher.utter_message(
-                response="utter_birth_date_mismatch",
-                birth_date=show_date(birth),
-                nik_birth_date=show_date(nik.birth_date.isoformat()),
-            )
+            step.dispatcher.utter_message(**_mismatch_message(birth, nik.birth_date.isoformat()))
             result["birth_date"] = None
         return result
 
@@ -365,9 +370,7 @@ class ValidateRegistrationForm(FormValidationAction):
             encoded = parse_nik(nik, today).birth_date
             if encoded != birth:
                 step.dispatcher.utter_message(
-                    response="utter_birth_date_mismatch",
-                    birth_date=show_date(birth.isoformat()),
-                    nik_birth_date=show_date(encoded.isoformat()),
+                    **_mismatch_message(birth.isoformat(), encoded.isoformat())
                 )
                 return REFUSED
         return {"birth_date": birth.isoformat()}
@@ -425,6 +428,8 @@ class ValidateRegistrationForm(FormValidationAction):
         preferred = [code for code in [agent_village_code(agent, register)] if code]
         reading = read_place(str(value), register, near, preferred, deployed_village_codes())
         if reading.place is not None:
+            if reading.choices:  # the nearest of several with that name: the others offered
+                step.dispatcher.utter_message(**assumed_village_message(reading))
             return village_slots(reading.place)
         if near is None and step.tracker.get_slot("requested_slot") != "village":
             # Given before the NIK: read again once the NIK says where to look first.
@@ -556,6 +561,17 @@ def _merged_with_last_date(tracker: Tracker, partial: PartialDate, today: date) 
     return merge_date(str(previous), list(partial.parts)) if previous else None
 
 
+def _mismatch_message(typed: str, encoded: str) -> dict[str, Any]:
+    """A birth date the NIK contradicts: both shown, the NIK's one a tap away (its button
+    sends the date as text, read like a typed one)."""
+    return {
+        "response": "utter_birth_date_mismatch",
+        "birth_date": show_date(typed),
+        "nik_birth_date": show_date(encoded),
+        "buttons": [{"title": show_date(encoded), "payload": show_date(encoded)}],
+    }
+
+
 def _form_order(field: str) -> int:
     return FIELDS.index(field) if field in FIELDS else len(FIELDS)
 
@@ -564,8 +580,11 @@ def _label(domain: DomainDict, field: str) -> str:
     return response_text(domain, f"utter_label_{field}")
 
 
-def _shown(field: str, value: Any) -> str:
-    """A field's value as the resident reads it back."""
+def _shown(field: str, value: Any, district: str | None = None) -> str:
+    """A field's value as the resident reads it back (a village with its kecamatan, when
+    known: one name may be a village in several)."""
+    if field == "village" and district:
+        return f"{value}, Kec. {district}"
     if field == "declared_income":
         return rupiah(int(value))
     if field == "birth_date":

@@ -106,9 +106,13 @@ def due_date(period: date) -> date:
     return load_calendar().due_date(period)
 
 
+#: "I" in the languages residents introduce themselves in: Indonesian, Javanese (kulo,
+#: kula, aku), Sundanese (abdi), Minang (ambo), Banjar (ulun), eastern Indonesia (beta, sa).
+SELF_WORDS = r"(?:saya|sy|aku|ak|ku|kulo|kula|abdi|ambo|ulun|beta|gue|gw)"
 _NAME_PREFIX = re.compile(
-    r"^\s*(?:nama\s*(?:saya|ku|lengkap|lengkap saya|sesuai ktp)?|namaku|nami\s*(?:kulo|kula|abdi)?|"
-    r"jenenge?\s*(?:kulo|aku)?|saya|sy|aku|atas nama|a\.?n\.?)(?=[\s:=]|$)\s*[:=]?\s*",
+    rf"^\s*(?:nama\s*(?:{SELF_WORDS}|lengkap\s*{SELF_WORDS}?|sesuai ktp)?|namaku|"
+    rf"nami\s*{SELF_WORDS}?|jenenge?\s*{SELF_WORDS}?|{SELF_WORDS}|atas nama|a\.?n\.?)"
+    r"(?=[\s:=]|$)\s*[:=]?\s*",
     re.IGNORECASE,
 )
 _NAME_STOP = re.compile(r"[,;\n]|\b(?:nik|lahir|tgl|tanggal|hp|no|nomor|wa|desa|kerja)\b", re.I)

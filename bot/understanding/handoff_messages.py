@@ -71,13 +71,17 @@ def wants_the_bot_back(text: str) -> bool:
     return bool(_DONE.match(fold(text or "")))
 
 
-_PERSON = r"(?:orang(?:nya)?|manusia|petugas|agen|perisai|cs|customer\s*service|admin|operator)"
+#: A person word, with a possessive ("petugasnya", "agene") as residents write it.
+_PERSON = (
+    r"(?:(?:orang|manusia|petugas|agen|perisai|cs|customer\s*service|admin|operator)"
+    r"(?:nya|ne|e)?)"
+)
 _CONTACT = (
-    r"(?:bicara|berbicara|ngobrol|ngomong|omong|chat|sambung\w*|hubung\w*|dihubungi|ketemu|"
+    r"(?:bicara|berbicara|ngobrol|ngomong|omong|chat|(?:di)?sambung\w*|(?:di)?hubung\w*|ketemu|"
     r"bertemu|dibantu|tanya|telpon|telepon|telp|nelpon|ditelpon|ditelepon|video\s*call|vc)"
 )
 _WANTS_PERSON = re.compile(
-    rf"\b{_CONTACT}\b.{{0,30}}\b{_PERSON}\b|\b{_PERSON}\b.{{0,15}}\b(?:asli|langsung)\b|"
+    rf"\b{_CONTACT}\b.{{0,30}}\b{_PERSON}\b|\b{_PERSON}\b.{{0,15}}\b(?:asli|langsung|beneran|benaran|sungguhan|nyata)\b|"
     r"\b(?:customer\s*service|cs)\b\s*(?:dong|donk|ya|please)?\s*$"
 )
 OFFER_PAYLOAD = "/ask_human"

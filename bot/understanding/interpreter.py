@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.income import MONTH, IncomePerPeriod
-from bot.domain.registration import name_from_message
+from bot.domain.places import PlaceRegister
+from bot.domain.registration import SELF_WORDS, name_from_message
 from bot.understanding.outside_topics import outside_topic
-from bot.understanding.places import labelled_place
+from bot.understanding.places import labelled_place, read_place
 from nlu.parsing.common import fold
 from nlu.parsing.dates import DateParts, find_date_parts, find_dates, merge_date
 from nlu.parsing.identifiers import digits, find_niks, find_phones
@@ -184,13 +185,21 @@ FIELD_WORDS: dict[str, tuple[str, ...]] = {
     name: tuple(words) for name, words in _WORDS["field_words"].items()
 }
 _CORRECTION_CUES = re.compile(
-    r"\b(?:salah|keliru|ralat|koreksi|ganti|ganti(?:kan)?|ubah|rubah|perbaiki|betulkan|"
+    r"\b(?:salah|keliru|kliru|lepat|ralat|koreksi|ganti|ganti(?:kan)?|ubah|rubah|perbaiki|betulkan|"
     r"harusnya|seharusnya|mestinya|yang\s+benar|yg\s+benar|yang\s+bener|yg\s+bener|"
-    r"maksud\s+saya|maksudnya|bukan)\b",
+    r"maksud\s+saya|maksudnya|bukan|dudu|udu|sanes)\b",
     re.I,
 )
+#: "Bektiharjo bukan Tegalagung", "desaku X dudu Y" (Javanese), "sanes Y" (Sundanese): the
+#: words after it are the value being rejected, never the new one.
+_REJECTION = re.compile(r"\b(?:bukan|bkn|dudu|udu|sanes)\b", re.I)
+#: A field word may carry a possessive: "desaku", "desane", "desanya", "taunnyo", "desana".
+POSSESSIVE = r"(?:\s?nya|nyo|ku|mu|ne|na|e)?"
 _FREE_TEXT_STEPS = frozenset({"full_name", "village", "district", "regency"})
-_VILLAGE_PREFIX = re.compile(r"^(?:desa|ds\.?|kelurahan|kel\.?|dari|di|tinggal di)\s+", re.I)
+_VILLAGE_PREFIX = re.compile(
+    rf"^(?:(?:desa|ds\.?|kelurahan|kel\.?){POSSESSIVE}(?:\s+{SELF_WORDS})?|dari|di|tinggal di)\s+",
+    re.I,
+)
 
 
 def words_of(text: str) -> list[str]:
@@ -515,7 +524,7 @@ def _named_fields(folded: str) -> list[str]:
     found: list[tuple[int, str]] = []
     for name, words in FIELD_WORDS.items():
         for word in words:
-            match = re.search(rf"(?<![a-z0-9]){re.escape(word)}(?:\s?nya)?(?![a-z0-9])", folded)
+            match = re.search(rf"(?<![a-z0-9]){re.escape(word)}{POSSESSIVE}(?![a-z0-9])", folded)
             if match:
                 found.append((match.start(), name))
                 break
@@ -531,7 +540,7 @@ def _correction_value(name: str, message: Message, today: date, previous: Any = 
             r"\bnama\s*(?:saya|ku|lengkap|lengkap\s+saya|nya)?\s*(?:itu|adalah|:)?\s*", tail, re.I
         )
         candidate = tail[after_name.end() :] if after_name else tail
-        candidate = re.split(r"\bbukan\b", candidate, maxsplit=1, flags=re.I)[0]
+        candidate = _kept_part(candidate)
         candidate = _CORRECTION_CUES.sub("", candidate)
         candidate = re.sub(r"^(?:\W|eh|ehh|maaf|sori|sorry)+", "", candidate, flags=re.I)
         return name_from_message(_name_part(candidate)) or None
@@ -557,11 +566,19 @@ def _correction_value(name: str, message: Message, today: date, previous: Any = 
         found = find_villages(tail)
         if found:
             return found[-1].value
-        cleaned = _VILLAGE_PREFIX.sub("", _CORRECTION_CUES.sub("", tail).strip(" .,!"))
+        kept = _kept_part(_CORRECTION_CUES.sub("", _kept_part(tail), count=0))
+        cleaned = _VILLAGE_PREFIX.sub("", re.sub(r"^(?:\W|eh|ehh)+", "", kept).strip(" .,!"))
         return cleaned.title() if len(cleaned) >= 3 else None
     if name == "with_jht":
         return yes_no(Message(tail))
     return None
+
+
+def _kept_part(text: str) -> str:
+    """The part of "X bukan Y" that is meant: before the rejection, or (when it opens the
+    text, "bukan Y") nothing of it."""
+    rejection = _REJECTION.search(text)
+    return text[: rejection.start()] if rejection else text
 
 
 def _is_correction(folded: str) -> bool:
@@ -643,6 +660,7 @@ def interpret(
         and message.intent in QUESTION_INTENTS
         and message.confidence >= 0.8
         and not _named_fields(folded)
+        and not labelled_place(text)  # "kel. kebon jeruk" is a place, whatever it sounds like
     ):
         return Reading(Meaning.QUESTION, topic=message.intent)
 
@@ -721,8 +739,10 @@ def interpret(
         value = values[-1] if name in named or len(values) == 1 else values[0]
         if filled.get(name) is None:
             given[name] = value
-        elif value != filled.get(name) and (asking == "registration_confirmed" or name in named):
-            corrections[name] = value
+        elif value != filled.get(name) and (
+            asking == "registration_confirmed" or name in named or text.startswith("/")
+        ):
+            corrections[name] = value  # said so, or a button's payload (another village)
     if (
         asking != "full_name"
         and "full_name" not in corrections
@@ -752,6 +772,9 @@ def interpret(
             return Reading(Meaning.NOT_UNDERSTOOD)
         if is_small_talk(message):
             return Reading(Meaning.SMALL_TALK)
+        if asking == "village" and _only_yes_or_no(text):
+            # "iya benar" while the village is still asked: it is not settled yet.
+            return Reading(Meaning.NOT_UNDERSTOOD, problem="village_not_settled")
         return Reading(Meaning.NOT_UNDERSTOOD, problem=f"invalid_{asking}")
     return Reading(Meaning.ANSWER, answer=answer, given=given, corrections=corrections)
 
@@ -789,34 +812,60 @@ def _words_outside_values(message: Message) -> list[str]:
     ]
 
 
-def _unlabelled_name(text: str) -> str | None:
+def _unlabelled_name(text: str, fields_given: int) -> str | None:
     """ "mau daftar. Bayu Saputra, 3523…, ngojek, desa Jenu": among fields written one after
-    another, the part that is only capitalised words is the name. Only in a message that
-    gives other fields too, so a lone "Jenu" is never taken for one."""
-    for chunk in re.split(r"[,;.\n]", text):
-        words = chunk.split()
-        if not 2 <= len(words) <= 4 or not all(w.isalpha() and w[0].isupper() for w in words):
+    another, the part that is only capitalised words is the name. A name introduced by
+    "sy"/"kulo"/"ambo" or after a colon ("ada warga: Tarmuji, nik …") may be one word and
+    needs one other field; a bare run of capitalised words needs two, so a lone "Jenu" is
+    never taken for one."""
+    for chunk in re.split(r"[,;.:\n]", text):
+        introduced = _SELF_INTRODUCTION.match(chunk)
+        words = chunk[introduced.end() :].split() if introduced else chunk.split()
+        after_colon = ":" in text and text.split(":", 1)[1].lstrip().startswith(chunk.strip())
+        shortest = 1 if (introduced or after_colon) else 2
+        if fields_given < (1 if shortest == 1 else 2) or not shortest <= len(words) <= 4:
+            continue
+        if not all(w.isalpha() and w[0].isupper() for w in words):
             continue
         probe = Message(chunk)
         if _JOIN.search(chunk) or _WISH.search(chunk) or is_small_talk(probe):
             continue
         if find_occupations(chunk) or labelled_place(chunk) or _named_fields(fold(chunk)):
             continue
-        return name_from_message(chunk) or None
+        return name_from_message(" ".join(words)) or None
     return None
 
 
-def early_fields(message: Message, today: date) -> dict[str, Any]:
-    """Fields in a first message ("sy mau daftar, nama …, nik …") kept until consent."""
+def _place_with_its_district(text: str, register: PlaceRegister) -> str | None:
+    for match in re.finditer(r"\b(?:di|dari|asal)\s+([^,.;:\n]+)", text, re.I):
+        reading = read_place(match.group(1), register)
+        if reading.place is not None and reading.words.district:
+            return match.group(1).strip()
+    return None
+
+
+_SELF_INTRODUCTION = re.compile(rf"^\s*{SELF_WORDS}\s+", re.I)
+
+
+def early_fields(
+    message: Message, today: date, register: PlaceRegister | None = None
+) -> dict[str, Any]:
+    """Fields in a first message ("sy mau daftar, nama …, nik …") kept until consent. With
+    the register, an unmarked place is kept too when it names a village with its kecamatan
+    ("nelayan di karangagung palang"): a pair the register knows is no accident."""
     reading = interpret(message, None, {}, today)
     fields = dict(reading.given)
+    if register is not None and "village" not in fields:
+        place = _place_with_its_district(message.text, register)
+        if place:
+            fields["village"] = place
     name = re.search(r"\bnama\s*(?:saya|ku|lengkap)?\s*:?\s*", message.text, re.I)
     if name:
         value = name_from_message(message.text[name.start() :])
         if value:
             fields["full_name"] = value
-    elif len(fields) >= 2:
-        unlabelled = _unlabelled_name(message.text)
+    elif fields:
+        unlabelled = _unlabelled_name(message.text, len(fields))
         if unlabelled:
             fields["full_name"] = unlabelled
     return {

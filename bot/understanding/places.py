@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,18 +135,33 @@ def read_place(
     if not words.village:
         return PlaceReading(district=_named_district(words, register, _areas(words, register)))
     reading = _read(words, register, ranks)
-    if reading.names_a_place or words.district or words.regency:
+    if reading.place is not None:
         return reading
-    # "tegalagung semanding": a kecamatan (or regency) written after the village.
-    parts = words.village.split()
-    for cut in range(len(parts) - 1, 0, -1):
-        split = PlaceWords(" ".join(parts[:cut]), " ".join(parts[cut:]), "", words.marked)
-        if _areas(split, register) is None:
-            continue  # the words after the cut name no kecamatan or regency
+    # "tegalagung semanding", "kebon jeruk kec. kebon jeruk jakarta barat": a kecamatan or
+    # regency written after the village or the kecamatan without a marker or a comma.
+    for split in _unmarked_splits(words, register):
         attempt = _read(split, register, ranks)
         if attempt.place is not None:
             return attempt
     return reading
+
+
+def _unmarked_splits(words: PlaceWords, register: PlaceRegister) -> Iterator[PlaceWords]:
+    """Readings of the same words with one more boundary: village words cut into village
+    and kecamatan (or regency), or kecamatan words cut into kecamatan and regency. Only cuts
+    whose second part names an area of the register are tried."""
+    if not words.district and not words.regency:
+        parts = words.village.split()
+        for cut in range(len(parts) - 1, 0, -1):
+            split = replace(words, village=" ".join(parts[:cut]), district=" ".join(parts[cut:]))
+            if _areas(split, register) is not None:
+                yield split
+    elif words.district:
+        parts = words.district.split()
+        for cut in range(len(parts) - 1, 0, -1):
+            split = replace(words, district=" ".join(parts[:cut]), regency=" ".join(parts[cut:]))
+            if register.regencies_named(place_key(split.regency)) and _areas(split, register):
+                yield split
 
 
 def _read(words: PlaceWords, register: PlaceRegister, ranks: _Ranks) -> PlaceReading:
@@ -242,9 +257,24 @@ def _settle_exact(
     trusted = best_tier <= 3 or words.marked or area_named
     if len(best) == 1 and trusted:
         return PlaceReading(place=register.place(best[0]), words=words)
+    if len(best) > 1 and best_tier <= 3:
+        # One name in several kecamatan around the resident (three Sumurgung in Kab.
+        # Tuban): the nearest is taken, so the form goes on, and the others are offered
+        # beside it; the summary shows the kecamatan the resident confirms.
+        nearest = sorted(best, key=lambda c: (_district_distance(c, ranks.near), c))
+        found = [p for c in nearest[:MAX_CHOICES] if (p := register.place(c)) is not None]
+        return PlaceReading(place=found[0], choices=tuple(found[1:]), words=words)
     offered = best if len(best) > 1 else ranked
     places = tuple(p for c in offered[:MAX_CHOICES] if (p := register.place(c)) is not None)
     return PlaceReading(choices=places, words=words)
+
+
+def _district_distance(code: str, near: str | None) -> int:
+    """How far apart two kecamatan numbers of one regency are: Kemendagri numbers them
+    roughly along the map, so a smaller gap is a better first guess, never a certainty."""
+    if near is None or code[:REGENCY_CODE] != near[:REGENCY_CODE]:
+        return 0
+    return abs(int(code.split(".")[2]) - int(near.split(".")[2]))
 
 
 def _close(

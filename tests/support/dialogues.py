@@ -259,8 +259,19 @@ class DialoguePlayer:
         return [
             f"{name} is {found.get(name)!r}, expected {value!r}"
             for name, value in wanted.items()
-            if found.get(name) != value
+            if not _same_value(found.get(name), value)
         ]
+
+
+def _same_value(found: Any, wanted: Any) -> bool:
+    """A record field as a writer means it: an unquoted YAML date is the stored
+    YYYY-MM-DD text, and text compares without case or underscores ("Nelayan" is the
+    occupation code "nelayan", "Tukang bangunan" is "tukang_bangunan")."""
+    if isinstance(wanted, date):
+        wanted = wanted.isoformat()
+    if isinstance(found, str) and isinstance(wanted, str):
+        return found.replace("_", " ").casefold() == wanted.replace("_", " ").casefold()
+    return bool(found == wanted)
 
 
 def _fill(value: Any, values: dict[str, str]) -> Any:

@@ -191,25 +191,37 @@ async def test_a_village_of_the_register_is_stored_with_its_kecamatan_regency_an
     assert verdict["village"] == "Tegalagung"
 
 
-async def test_several_villages_of_one_name_are_offered_by_the_village_question() -> None:
-    from actions.registration import ActionAskVillage
-
+async def test_one_name_in_several_kecamatan_nearby_takes_the_nearest_and_offers_the_rest() -> None:
     verdict, messages = await _check_village("ds. sumurgung")
-    assert messages == []  # nothing stored, nothing said: the question offers the choices
-    assert verdict == {"village_choices": ["35.23.10.2008", "35.23.16.2001", "35.23.18.2004"]}
-    t = tracker("inform", slots={"requested_slot": "village", **verdict})
-    asked, events = await run(ActionAskVillage(), t)
-    assert asked[0]["response"] == "utter_choose_village"
-    assert asked[0]["districts"] == "Kec. Montong, Kec. Tuban, Kec. Palang"
-    assert [b["title"] for b in asked[0]["buttons"]] == [
-        "Sumurgung, Kec. Montong, Kab. Tuban",
+    # Three Sumurgung in the NIK's regency: the form goes on with the nearest kecamatan
+    # (Montong, by Kemendagri number, to the NIK's Bangilan) and the others are offered.
+    assert (verdict["village"], verdict["district"]) == ("Sumurgung", "Montong")
+    assert [m["response"] for m in messages] == ["utter_village_assumed"]
+    assert messages[0]["others"] == "Kec. Tuban, Kec. Palang"
+    assert [b["title"] for b in messages[0]["buttons"]] == [
         "Sumurgung, Kec. Tuban, Kab. Tuban",
         "Sumurgung, Kec. Palang, Kab. Tuban",
     ]
-    assert [(e["name"], e["value"]) for e in events] == [("village_choices", None)]
     # The button's text names one place.
-    verdict, _ = await _check_village("Sumurgung, Kec. Palang, Kab. Tuban")
+    verdict, messages = await _check_village("Sumurgung, Kec. Palang, Kab. Tuban")
     assert (verdict["village"], verdict["district"]) == ("Sumurgung", "Palang")
+    assert messages == []
+
+
+async def test_several_villages_far_from_the_nik_are_offered_by_the_village_question() -> None:
+    from actions.registration import ActionAskVillage
+
+    verdict, messages = await _check_village("kel. kebon jeruk")
+    assert messages == []  # nothing stored, nothing said: the question offers the choices
+    assert verdict == {"village_choices": ["18.71.05.1004", "31.73.05.1001", "32.73.05.1004"]}
+    t = tracker("inform", slots={"requested_slot": "village", **verdict})
+    asked, events = await run(ActionAskVillage(), t)
+    assert asked[0]["response"] == "utter_choose_village"
+    assert asked[0]["districts"] == "Kec. Tanjungkarang Timur, Kec. Kebon Jeruk, Kec. Andir"
+    assert [(e["name"], e["value"]) for e in events] == [("village_choices", None)]
+    # With its kecamatan and city in one breath, no comma: that one place.
+    verdict, _ = await _check_village("kel. kebon jeruk kec. kebon jeruk jakarta barat")
+    assert (verdict["village"], verdict["village_code"]) == ("Kebon Jeruk", "31.73.05.1001")
 
 
 async def test_text_that_names_no_village_is_never_stored_as_one() -> None:

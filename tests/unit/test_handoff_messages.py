@@ -61,6 +61,10 @@ def test_these_are_not_an_end(text: str) -> None:
         "customer service dong",
         "minta bicara dengan petugas asli",
         "saya mau dibantu agen",
+        # A person word with a possessive, and "a real one" said as residents say it.
+        "pengen ngobrol sama agennya aja",
+        "minta disambungkan ke petugase",
+        "mau dibantu orang beneran, bukan mesin",
         "/ask_human",
     ],
 )

@@ -143,3 +143,54 @@ def test_an_unlabelled_name_among_other_fields_is_kept() -> None:
     # A single capitalised word may be a place: only a name that says so is kept.
     fields = early_fields(message({"text": "Daftar. Petani, Tuban, 3523031708800001"}), TODAY)
     assert "full_name" not in fields
+
+
+def test_a_name_introduced_by_i_or_after_a_colon_may_be_one_word() -> None:
+    text = "sy Mahmud, lahir 2 feb 1963, nelayan, penghasilan sktr 3 jt sebulan. mau daftar"
+    assert early_fields(message({"text": text}), TODAY)["full_name"] == "Mahmud"
+    text = "ada warga mau didaftarkan: Tarmuji, nik 3523031708800813"
+    fields = early_fields(message({"text": text}), TODAY)
+    assert (fields["full_name"], fields["nik"]) == ("Tarmuji", "3523031708800813")
+    text = "ambo Zulkifli, nik 3523033001880795"
+    assert early_fields(message({"text": text}), TODAY)["full_name"] == "Zulkifli"
+    # "nama sy X": the pronoun is not part of the name.
+    text = "nama sy Sumiyati, nik 3523032005620851"
+    assert early_fields(message({"text": text}), TODAY)["full_name"] == "Sumiyati"
+    # A single capitalised word without an introduction is still no name.
+    text = "mau daftar: petani, 3523031708800001"
+    assert "full_name" not in early_fields(message({"text": text}), TODAY)
+    assert "full_name" not in early_fields(message({"text": "Saya Mau daftar"}), TODAY)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "salah, desa saya Bektiharjo bukan Tegalagung",
+        "eh keliru, desaku Bektiharjo dudu Tegalagung",
+        "lepat, desa abdi Bektiharjo sanes Tegalagung",
+        "eh salah desa, harusnya Bektiharjo",
+    ],
+)
+def test_a_village_correction_keeps_the_new_name_and_drops_the_rejected_one(text: str) -> None:
+    reading = interpret(message({"text": text}), "occupation", filled_before("occupation"), TODAY)
+    assert reading.corrections == {"village": "Bektiharjo"}
+
+
+@pytest.mark.parametrize("text", ["iya benar", "tidak", "benar kak", "ya"])
+def test_a_yes_or_no_while_the_village_is_asked_says_it_is_not_settled(text: str) -> None:
+    reading = interpret(message({"text": text}), "village", filled_before("village"), TODAY)
+    assert (reading.meaning, reading.problem) == (Meaning.NOT_UNDERSTOOD, "village_not_settled")
+
+
+def test_an_unmarked_village_with_its_kecamatan_is_kept_from_a_first_message() -> None:
+    from tests.unit.test_places import REGISTER
+
+    text = "sy Mahmud, nelayan di leran wetan palang, nik 3523030202630859. mau daftar"
+    fields = early_fields(message({"text": text}), TODAY, REGISTER)
+    assert fields["village"] == "leran wetan palang"
+    # A place the register cannot pair with a kecamatan is no village.
+    for text in (
+        "mau daftar, jualan di pasar tuban, nik 3523031708800001",
+        "mau daftar, kerja di surabaya, nik 3523031708800001",
+    ):
+        assert "village" not in early_fields(message({"text": text}), TODAY, REGISTER)

@@ -86,10 +86,12 @@ def test_a_typo_near_the_nik_settles_far_from_it_is_only_offered() -> None:
     assert not read_place("Kebraonn", REGISTER, "35.23.15").names_a_place
 
 
-def test_two_villages_of_one_name_are_choices_unless_the_message_or_the_nik_decides() -> None:
+def test_two_villages_of_one_name_nearby_take_the_nearest_unless_the_message_decides() -> None:
+    # Both in the NIK's regency: the nearer kecamatan by Kemendagri number (Tuban, 16, to
+    # the NIK's Semanding, 15) is taken and the other offered beside it.
     reading = read_place("ds sumurgung", REGISTER, "35.23.15")
-    assert reading.place is None
-    assert [p.district for p in reading.choices] == ["Tuban", "Palang"]
+    assert reading.place is not None and reading.place.district == "Tuban"
+    assert [p.district for p in reading.choices] == ["Palang"]
     assert label("sumurgung kec palang") == "Sumurgung, Kec. Palang, Kab. Tuban"
     assert label("sumurgung", nik="3523185207850002") == "Sumurgung, Kec. Palang, Kab. Tuban"
     # The marker tells a kelurahan from a desa of the same name.
