@@ -59,7 +59,8 @@ async def start_handoff(
         TicketReason.ASKED,
         recent,
         context.clock.now(),
-        latest_entity_value(tracker, "village"),
+        # The village asked for, else the one given in the registration under way.
+        latest_entity_value(tracker, "village") or tracker.get_slot("village"),
     )
     label = ticket_label(opened.number)
     minutes = context.settings.handoff_answer_minutes

@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions.addresses import request_link
 from actions.agents import agent_for_request, enrolled_agent
 from actions.on_behalf import CODE, masked_phone, read_aloud_wording
+from actions.outbox import get_outbox
 from actions.places import (
     agent_village_code,
     choice_message,
@@ -32,6 +33,7 @@ from actions.registration_slots import (
     reset_registration,
     show_date,
 )
+from actions.responses import response_text
 from bot.app_context import AppContext, get_app_context
 from bot.domain.addresses import LinkPurpose, Proof
 from bot.domain.formatting import programmes, rupiah, tanggal
@@ -40,8 +42,9 @@ from bot.domain.registration import Registration
 from bot.domain.senders import Channel, channel_of
 from bot.domain.tariff import monthly_contribution
 from bot.infra.region_register import place_register
-from bot.services.on_behalf import AgentNumber
+from bot.services.on_behalf import AgentNumber, resident_sender_id
 from bot.services.participants import ConsentMissing, DuplicateNik, register_participant
+from bot.services.resident_notices import ResidentNotice
 from bot.understanding.interpreter import early_fields, wants_to_register
 from bot.understanding.places import read_place
 from nlu.parsing.lookups import occupation_label, villages_in_regency
@@ -275,6 +278,26 @@ class ActionSubmitRegistration(Action):
             due_date=tanggal(result.first_due_date),
             phone=masked_phone(registration.phone),
         )
+        # The resident was not the one typing: their own WhatsApp hears what was done.
+        told = await context.resident_notices.tell(
+            get_outbox(context),
+            resident_sender_id(registration),
+            ResidentNotice(
+                text=response_text(domain, "utter_resident_walk_in_notice").format(
+                    name=registration.full_name,
+                    agent=agent.name,
+                    village=agent.village,
+                    reference=result.reference,
+                    contribution=rupiah(result.monthly_contribution),
+                    due_date=tanggal(result.first_due_date),
+                ),
+                recorded=response_text(domain, "utter_resident_notice_registered"),
+                agent_name=agent.name,
+                reference=result.reference,
+            ),
+            context.clock.now(),
+        )
+        dispatcher.utter_message(response=f"utter_agent_resident_notice_{told.value}")
 
 
 def _phone_proof(tracker: Tracker) -> Proof | None:

@@ -24,6 +24,7 @@ from bot.services.handoff import HandoffPolicy
 from bot.services.handoff_relay import HandoffRelay
 from bot.services.on_behalf import OnBehalfRegistrations
 from bot.services.one_time_codes import OneTimeCodes
+from bot.services.resident_notices import ResidentNotices
 from bot.services.unit_of_work import UnitOfWork
 
 
@@ -89,6 +90,10 @@ class AppContext:
     @cached_property
     def address_book(self) -> AddressBook:
         return AddressBook(self.unit_of_work, self.cipher, self.hash_key, self.one_time_codes)
+
+    @cached_property
+    def resident_notices(self) -> ResidentNotices:
+        return ResidentNotices(self.channel_log, self.settings.whatsapp_resident_notice_content_sid)
 
     @cached_property
     def number_changes(self) -> NumberChanges:

@@ -106,7 +106,13 @@ HANDOFF_INACTIVE = (
     'Percakapan dengan agen ditutup karena lama tidak ada pesan. Ketik "minta agen" '
     "kalau masih perlu bantuan."
 )
-HANDOFF_REASSIGNED = "{ticket} sekarang untuk Anda. Balas: balas {ticket} <pesan>"
+HANDOFF_REASSIGNED = (
+    "{ticket} sekarang untuk Anda (warga desa {village}).\nPesan terakhir:\n{context}\n"
+    "Balas: balas {ticket} <pesan>"
+)
+HANDOFF_MOVED_AWAY = (
+    "{ticket} dialihkan petugas Sadar ke {agent}. Anda tidak perlu membalasnya lagi."
+)
 HANDOFF_TAKEN_FROM_YOU = "{ticket} diambil alih oleh {agent}."
 HANDOFF_PASSED = "{ticket} dioper ke {to}."
 HANDOFF_ADMINS = "petugas Sadar (admin)"

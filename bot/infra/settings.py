@@ -251,6 +251,13 @@ class Settings(BaseSettings):
         "window; variables 1=new number (masked), 2=Sadar reference. Unset: such numbers "
         "are told only inside the window.",
     )
+    whatsapp_resident_notice_content_sid: str | None = Field(
+        default=None,
+        description="Approved WhatsApp template (ContentSid HX…) telling a resident what an "
+        "agent recorded for them (a walk-in registration read aloud) outside the 24-hour "
+        "window; variables 1=what was recorded, 2=agent name, 3=Sadar reference. Unset: only "
+        "residents inside the window are told, and the agent hears when one was not.",
+    )
     web_session_secret: SecretStr | None = Field(
         default=None,
         description="Key that signs the web chat's server-issued conversation ids; unset: "

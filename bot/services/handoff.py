@@ -286,6 +286,10 @@ def open_ticket(
             ),
             places[0] if places else None,
         )
+        if home is None and agent is not None:
+            # Nothing says where the resident lives: the ticket is the answering agent's
+            # village's, so every notice names one.
+            home = (agent.village, agent.district, agent.regency)
         number = (session.scalar(select(func.max(Ticket.number))) or FIRST_TICKET_NUMBER - 1) + 1
         ticket = Ticket(
             number=number,
@@ -573,11 +577,43 @@ def list_tickets(uow: UnitOfWork, now: datetime, limit: int = 50) -> list[Ticket
 
 @dataclass(frozen=True)
 class Reassigned:
-    """A ticket an administrator gave to an agent: whom to tell, and the resident."""
+    """A ticket an administrator gave to an agent: whom to tell (the new agent, with the
+    ticket's brief, and the one it was taken from), and the resident."""
 
     agent_first_name: str
     agent_address: str
     resident_address: str
+    brief: TicketBrief
+    previous_agent_address: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketBrief:
+    """A ticket as an agent who did not open it reads it: its village and its last
+    messages, identifiers masked, oldest first."""
+
+    village: str | None
+    recent: tuple[str, ...]
+
+
+#: How many of a ticket's messages a new agent sees when it is handed to them.
+BRIEF_MESSAGES = 5
+_AUTHOR_LABELS = {"resident": "warga", "agent": "agen", "admin": "petugas", "bot": "Sadar"}
+
+
+def _brief(uow: UnitOfWork, cipher: PiiCipher, ticket: Ticket) -> TicketBrief:
+    rows = uow.session.scalars(
+        select(TicketMessage)
+        .where(TicketMessage.ticket_id == ticket.id)
+        .order_by(TicketMessage.created_at.desc(), TicketMessage.id.desc())
+        .limit(BRIEF_MESSAGES)
+    ).all()
+    recent = tuple(
+        f"{_AUTHOR_LABELS.get(row.author, row.author)}: "
+        f"{masked_text(cipher.decrypt(row.body_encrypted))}"
+        for row in reversed(rows)
+    )
+    return TicketBrief(ticket.village, recent)
 
 
 def reassign(
@@ -592,12 +628,19 @@ def reassign(
             return None
         if agent is None or not agent.active:
             return None
+        previous = (
+            uow.session.get(Agent, ticket.agent_id)
+            if ticket.agent_id and ticket.agent_id != agent.id
+            else None
+        )
         ticket.agent_id = agent.id
         _audit(uow, "admin", f"ticket_reassigned_to_agent:{agent.id}", number, now)
         reassigned = Reassigned(
             agent.name.split()[0],
             agent_address(agent, cipher),
             cipher.decrypt(ticket.resident_sender_encrypted),
+            _brief(uow, cipher, ticket),
+            agent_address(previous, cipher) if previous else None,
         )
         uow.commit()
     log.info("ticket %s reassigned to agent %d", ticket_label(number), agent_id)
@@ -645,6 +688,9 @@ class Handover:
     agent_first_name: str | None = None
     agent_address: str | None = None
     resident_address: str | None = None
+    #: What the agent who answers now needs to pick it up: the village and the last
+    #: messages, masked.
+    brief: TicketBrief | None = None
 
 
 def take_ticket(
@@ -675,6 +721,7 @@ def take_ticket(
             agent_first_name=previous.name.split()[0] if previous else None,
             agent_address=agent_address(previous, cipher) if previous else None,
             resident_address=None if mine else cipher.decrypt(ticket.resident_sender_encrypted),
+            brief=_brief(uow, cipher, ticket),
         )
         uow.commit()
     log.info("agent %d took %s", agent.id, ticket_label(number))
@@ -713,6 +760,7 @@ def pass_ticket(
             agent_first_name=successor.name.split()[0] if successor else None,
             agent_address=agent_address(successor, cipher) if successor else None,
             resident_address=cipher.decrypt(ticket.resident_sender_encrypted),
+            brief=_brief(uow, cipher, ticket),
         )
         uow.commit()
     log.info("agent %d passed %s on", agent.id, ticket_label(number))

@@ -25,6 +25,7 @@ from bot.services.courier import Courier
 from bot.services.handoff import (
     ClosedBecause,
     HandoffPolicy,
+    TicketBrief,
     answer,
     close_overdue,
     close_ticket,
@@ -45,6 +46,16 @@ from bot.understanding.handoff_messages import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def handed_to_you(label: str, brief: TicketBrief | None) -> str:
+    """What an agent reads when a ticket becomes theirs: its village and last messages."""
+    recent = brief.recent if brief else ()
+    return messages.HANDOFF_REASSIGNED.format(
+        ticket=label,
+        village=(brief.village if brief else None) or "-",
+        context="\n".join(f"• {line}" for line in recent) or "-",
+    )
 
 
 @dataclass(frozen=True)
@@ -141,7 +152,7 @@ class HandoffRelay:
             )
         if taken.resident_address:
             await self.announce_agent(number, taken.resident_address, agent.name.split()[0])
-        return [BotReply(text=messages.HANDOFF_REASSIGNED.format(ticket=label))]
+        return [BotReply(text=handed_to_you(label, taken.brief))]
 
     async def _pass(self, agent: AgentRef, number: int) -> list[BotReply]:
         label = ticket_label(number)
@@ -151,7 +162,7 @@ class HandoffRelay:
         if passed.refused is not None:
             return [BotReply(text=messages.HANDOFF_REFUSED[passed.refused].format(ticket=label))]
         if passed.agent_address:
-            await self._send(passed.agent_address, messages.HANDOFF_REASSIGNED.format(ticket=label))
+            await self._send(passed.agent_address, handed_to_you(label, passed.brief))
         if passed.resident_address:
             await self.announce_agent(number, passed.resident_address, passed.agent_first_name)
         to = passed.agent_first_name or messages.HANDOFF_ADMINS
@@ -166,7 +177,12 @@ class HandoffRelay:
         if moved is None:
             return False
         label = ticket_label(number)
-        await self._send(moved.agent_address, messages.HANDOFF_REASSIGNED.format(ticket=label))
+        await self._send(moved.agent_address, handed_to_you(label, moved.brief))
+        if moved.previous_agent_address:
+            await self._send(
+                moved.previous_agent_address,
+                messages.HANDOFF_MOVED_AWAY.format(ticket=label, agent=moved.agent_first_name),
+            )
         await self.announce_agent(number, moved.resident_address, moved.agent_first_name)
         return True
 

@@ -19,6 +19,7 @@ from bot.services.agents import enrol_agent
 from tests.conftest import TEST_PII_KEY
 from tests.e2e.conftest import CONSENT_CONTENT_SID, Stack, TelegramUser, participant_by_nik
 from tests.support.participants import make_participant
+from tests.support.stack import RESIDENT_NOTICE_CONTENT_SID
 
 
 @pytest.fixture
@@ -216,10 +217,19 @@ def test_a_code_that_cannot_be_sent_keeps_every_answer_and_reading_aloud_registe
     assert replies[-1].startswith("Terakhir, persetujuan warga")  # asked again, nothing lost
     assert participant_by_nik(db, nik) is None
 
-    done = stack.whatsapp(agent, "2")[-1]
-    assert done.startswith("Sumarni terdaftar (persetujuan dibacakan")
+    replies = stack.whatsapp(agent, "2")
+    assert replies[-2].startswith("Sumarni terdaftar (persetujuan dibacakan")
+    assert replies[-1] == "Warga sudah diberi tahu lewat WhatsApp-nya."
     participant = participant_by_nik(db, nik)
     assert participant is not None and participant.registered_by_agent_id == agent_id
+    # The resident never wrote to Sadar: they are told with the approved template.
+    told = stack.twilio.to(resident)[-1]
+    assert told["ContentSid"] == RESIDENT_NOTICE_CONTENT_SID
+    assert json.loads(told["ContentVariables"]) == {
+        "1": "pendaftaran BPJS Ketenagakerjaan",
+        "2": "Joko Perisai",
+        "3": participant.reference,
+    }
     with db() as session:
         consent = session.get(ConsentRecord, participant.consent_record_id)
         actions = session.scalars(
@@ -250,6 +260,7 @@ def test_an_agent_on_telegram_registers_a_walk_in_onto_the_resident_s_own_whatsa
     )  # fmt: skip
     agent = TelegramUser(stack, user_id, "Rina")
     resident, nik = f"+62819{uuid.uuid4().int % 10**7:07d}", "3523031708807103"
+    stack.whatsapp(resident, "halo")  # the resident wrote to Sadar today: free text reaches them
     menu = agent.says("menu agen")[-1]
     assert "Nama lengkap warga" in agent.presses(menu, "Daftarkan warga")[-1]["text"]
     agent.says("Paijo")
@@ -264,11 +275,17 @@ def test_an_agent_on_telegram_registers_a_walk_in_onto_the_resident_s_own_whatsa
     jht_question = agent.says("2 juta")[-1]
     summary = agent.presses(jht_question, "Ya, ikut JHT")[-1]
     consent = agent.presses(summary, "Ya, daftarkan")[-1]
-    done = agent.presses(consent, "Sudah saya bacakan")[-1]["text"]
-    assert done.startswith("Paijo terdaftar (persetujuan dibacakan")
+    replies = agent.presses(consent, "Sudah saya bacakan")
+    assert replies[-2]["text"].startswith("Paijo terdaftar (persetujuan dibacakan")
+    assert replies[-1]["text"] == "Warga sudah diberi tahu lewat WhatsApp-nya."
 
     participant = participant_by_nik(db, nik)
     assert participant is not None and participant.registered_by_agent_id == agent_id
+    # On the resident's own WhatsApp: who registered them, the reference, how to check.
+    notice = stack.twilio.bodies(resident)[-1]
+    assert notice.startswith("Halo Paijo, Anda sudah didaftarkan ke BPJS Ketenagakerjaan oleh")
+    assert "Rina Perisai, agen Perisai desa Karanglo" in notice
+    assert participant.reference in notice and "cek status" in notice
     # Reminders and "cek status" belong to the resident's WhatsApp, not the agent's chat.
     assert (participant.channel, participant.sender_hash) == (
         "wa",

@@ -96,8 +96,9 @@ def test_the_named_or_registered_village_comes_before_the_least_busy_agent(
     # Siti gets busy with residents who named her village ("desa karanglo" as typed).
     assert ticket_for("tg:4101", "desa karanglo") == ("Siti", "Karanglo")
     assert ticket_for("tg:4102", "Karanglo") == ("Siti", "Karanglo")
-    # Nobody named, not registered: the least busy agent.
-    assert ticket_for("tg:4103") == ("Budi", None)
+    # Nobody named, not registered: the least busy agent, and the ticket is that agent's
+    # village's (every notice names a village, never "desa -").
+    assert ticket_for("tg:4103") == ("Budi", "Sumberarum")
     # Registered in Karanglo: Siti, busier or not.
     register_in(context, RESIDENT, "Karanglo")
     assert ticket_for(RESIDENT) == ("Siti", "Karanglo")
@@ -160,7 +161,15 @@ async def test_the_resident_hears_who_answers_now_and_the_agent_sees_masked_text
         assert last_to(8201) == "Mulai sekarang yang membalas Anda: Siti (agen Perisai)."
         assert await relay.reassign(number, wulan.id)
         assert last_to(8201) == "Mulai sekarang yang membalas Anda: Wulan (agen Perisai)."
-        assert last_to(700423).startswith(f"{label} sekarang untuk Anda")
+        # The new agent gets the ticket's village and its last messages, masked; the agent
+        # it was taken from is told they need not answer it.
+        brief = last_to(700423)
+        assert brief.startswith(f"{label} sekarang untuk Anda (warga desa Karanglo)")
+        assert "• warga: NIK saya 3523" in brief and "ya bu" in brief
+        assert "3523031708800301" not in brief and "482 913" not in brief
+        assert last_to(700421) == (
+            f"{label} dialihkan petugas Sadar ke Wulan. Anda tidak perlu membalasnya lagi."
+        )
         await relay.intercept("tg:700423", f"oper {label}")  # nobody else in Sumberarum...
         # ...but the ticket is Karanglo's: it goes to Karanglo's agents, or the admins.
         assert last_to(8201) == "Mulai sekarang yang membalas Anda: Siti (agen Perisai)."

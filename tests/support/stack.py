@@ -61,6 +61,7 @@ RASA_CHANNEL_TOKEN = "e2e-rasa-channel-token-0123456789abcdef"
 CONSENT_CONTENT_SID = "HX" + "c0" * 16
 LINK_CONTENT_SID = "HX" + "d1" * 16
 NUMBER_CHANGE_CONTENT_SID = "HX" + "c1" * 16
+RESIDENT_NOTICE_CONTENT_SID = "HX" + "e2" * 16
 
 
 @dataclass
@@ -261,6 +262,7 @@ def stack(
         "SADAR_WHATSAPP_CONSENT_CONTENT_SID": CONSENT_CONTENT_SID,
         "SADAR_WHATSAPP_LINK_CONTENT_SID": LINK_CONTENT_SID,
         "SADAR_WHATSAPP_NUMBER_CHANGE_CONTENT_SID": NUMBER_CHANGE_CONTENT_SID,
+        "SADAR_WHATSAPP_RESIDENT_NOTICE_CONTENT_SID": RESIDENT_NOTICE_CONTENT_SID,
         "SADAR_ADMIN_PASSWORD_HASH": hash_password(ADMIN_PASSWORD, iterations=10_000),
         # Every test message comes from 127.0.0.1 at machine speed: no human limits here
         # (tests/security/test_rate_limits.py checks them with small values).

@@ -1,0 +1,76 @@
+"""What an agent did for a resident, told to the resident (issue 28): after a walk-in
+registration read aloud, and after cash or jimpitan recorded for them. The resident may
+never have written to Sadar, so outside WhatsApp's 24-hour window only the approved
+template may go; when it cannot, the agent is told so instead of the resident being left
+out silently."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.domain.replies import MessageTemplate
+from bot.domain.senders import channel_of
+from bot.infra.privacy import mask_sender
+from bot.services.channel_log import ChannelLog
+from bot.services.courier import Courier
+
+log = logging.getLogger(__name__)
+
+
+class NoticeResult(StrEnum):
+    SENT = "sent"
+    #: Outside WhatsApp's 24-hour window and no approved template is configured.
+    NEEDS_TEMPLATE = "needs_template"
+    #: No sender for the resident's channel (or no address at all).
+    UNREACHABLE = "unreachable"
+    #: The platform refused the message.
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class ResidentNotice:
+    """One notice: the text inside the window; outside it, the template's variables
+    1=what was recorded, 2=the agent's name, 3=the Sadar reference."""
+
+    text: str
+    recorded: str
+    agent_name: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class ResidentNotices:
+    channel_log: ChannelLog
+    #: SADAR_WHATSAPP_RESIDENT_NOTICE_CONTENT_SID; None: notices only inside the window.
+    template_sid: str | None
+
+    async def tell(
+        self, courier: Courier, recipient: str | None, notice: ResidentNotice, now: datetime
+    ) -> NoticeResult:
+        if not recipient or not courier.has_channel(channel_of(recipient)):
+            log.info("resident notice: no reachable address")
+            return NoticeResult.UNREACHABLE
+        template = (
+            MessageTemplate(
+                self.template_sid,
+                {"1": notice.recorded, "2": notice.agent_name, "3": notice.reference},
+            )
+            if self.template_sid
+            else None
+        )
+        message = await asyncio.to_thread(
+            self.channel_log.opening_message, recipient, notice.text, template, now
+        )
+        if message is None:
+            log.warning(
+                "resident notice to %s needs a WhatsApp template: set "
+                "SADAR_WHATSAPP_RESIDENT_NOTICE_CONTENT_SID",
+                mask_sender(recipient),
+            )
+            return NoticeResult.NEEDS_TEMPLATE
+        delivery = await courier.send(recipient, message, purpose="resident_notice")
+        return NoticeResult.SENT if delivery.ok or delivery.uncertain else NoticeResult.REFUSED
