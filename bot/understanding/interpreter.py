@@ -34,7 +34,7 @@ from nlu.parsing.common import fold
 from nlu.parsing.dates import DateParts, find_date_parts, find_dates, merge_date
 from nlu.parsing.identifiers import digits, find_niks, find_phones
 from nlu.parsing.lookups import closest_occupation, find_occupations, find_villages
-from nlu.parsing.money import AMOUNT_WORDS, find_money
+from nlu.parsing.money import AMOUNT_WORDS, find_money, period_word
 
 #: The fields a resident gives, in the order the form asks them.
 FIELDS = (
@@ -171,6 +171,14 @@ _EITHER_OR = re.compile(
 #: Topic words for questions the NLU did not label confidently, first match wins.
 _TOPICS = tuple((intent, tuple(words)) for intent, words in _WORDS["question"]["topics"].items())
 _CANCEL_PHRASES = tuple(_WORDS["cancel"]["phrases"])
+_CANCELLING_NEGATIONS = _NO_WORDS - frozenset(_WORDS["cancel"]["not_a_negation_here"])
+_NEGATED_GOING_AHEAD = re.compile(
+    r"(?<![a-z0-9])(?:"
+    + "|".join(re.escape(word) for word in sorted(_CANCELLING_NEGATIONS, key=len, reverse=True))
+    + r")\s+(?:"
+    + "|".join(re.escape(word) for word in _WORDS["cancel"]["after_a_negation"])
+    + r")(?![a-z0-9])"
+)
 #: Words that make a message something other than a name or a place (intent first).
 _NOT_A_FIELD = tuple(_WORDS["intent_first"]["not_a_field"])
 _PERSON_WORDS = frozenset(_WORDS["intent_first"]["person_words"])
@@ -348,7 +356,7 @@ def wants_to_cancel(message: Message) -> bool:
     if message.text.strip() == "/cancel":
         return True
     folded = fold(message.text)
-    if _has_phrase(folded, _CANCEL_PHRASES):
+    if _has_phrase(folded, _CANCEL_PHRASES) or _NEGATED_GOING_AHEAD.search(folded):
         return True
     return message.intent == "cancel" and message.confidence >= 0.8
 
@@ -796,7 +804,8 @@ def _mostly_other_fields(asking: str, message: Message, typed: dict[str, list[An
 
 def _words_outside_values(message: Message) -> list[str]:
     """The words a message has besides the values the NLU found in it (amounts, dates,
-    numbers, occupations), fillers and ways of addressing the bot left out."""
+    numbers, occupations, the period of an income: "sehari"), fillers and ways of
+    addressing the bot left out."""
     text = message.text
     for entity in sorted(message.entities, key=lambda e: -(e.start or 0)):
         if entity.start is not None and entity.end is not None and entity.name != "village":
@@ -808,6 +817,7 @@ def _words_outside_values(message: Message) -> list[str]:
         and not _in(word, _ADDRESS)
         and not any(ch.isdigit() for ch in word)
         and word not in AMOUNT_WORDS
+        and period_word(word) is None
         and len(word) > 1
     ]
 

@@ -4,12 +4,14 @@ agustus sembilan belas delapan puluh', 'lahir th 79 bulan april tgl 21' (labelle
 any order), 'April 21, 1979'. Values are ISO dates (YYYY-MM-DD).
 
 A part given alone ('tahunnya 82', 'bulannya 9', 'tgl nya 5') is a ``DateParts``: it changes
-that part of a date already given (``merge_date``)."""
+that part of a date already given (``merge_date``). A label may carry the possessive of any
+of the resident's languages, fused or apart: '-nya', Minang and Malay '-nyo' ('taunnyo 88'),
+Sundanese and Bugis '-na' ('taunna 82'), Javanese '-e'/'-ne' ('tahune 82', 'tahun e 82')."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from nlu.parsing.common import Found, fold
@@ -31,16 +33,24 @@ MONTHS = {
 }
 MONTH_BY_NAME = {name: number for number, names in MONTHS.items() for name in names}
 
-DAY_LABELS = frozenset({"tgl", "tanggal", "tg", "tang", "tangal", "tanggale", "tglnya"})
-MONTH_LABELS = frozenset({"bln", "bulan", "bl", "sasi", "wulan", "wulane", "sasine"})
-YEAR_LABELS = frozenset({"thn", "tahun", "th", "tah", "taun", "thun", "tahune", "taune"})
+#: Labels of a date's parts, bare: a possessive ending is read by ``_label`` ("tanggale",
+#: "tglnya", "bulannyo", "taunna").
+DAY_LABELS = frozenset({"tgl", "tanggal", "tg", "tang", "tangal"})
+MONTH_LABELS = frozenset({"bln", "bulan", "bl", "sasi", "sasih", "wulan"})
+YEAR_LABELS = frozenset({"thn", "tahun", "th", "tah", "taun", "thun"})
+#: Possessive endings, fused with a label or written apart ("thn nya", "tahun e"): the part
+#: is then said of a date already given. Indonesian "-nya", Minang and Malay "-nyo",
+#: Sundanese and Bugis "-na", Javanese "-e" and "-ne", "-ku" and "-mu". Longest first.
+POSSESSIVES = ("nya", "nyo", "na", "ne", "ku", "mu", "e")
+#: Endings fused only with a label of three letters or more ("the" is no "th" + "-e").
+_SHORT_POSSESSIVES = frozenset({"na", "ne", "ku", "mu", "e"})
 #: What a labelled value may not be followed by: then it is money or an age, not a date part.
 _NOT_A_DATE_PART = frozenset(
     {"jt", "juta", "jutaan", "rb", "ribu", "ribuan", "rebu", "k", "ewu", "yuta", "hari",
      "minggu", "orang", "kali", "x", "persen", "jam"}
 )  # fmt: skip
 _ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd"})
-_FILLERS = frozenset({"lahir", "nya", "ke", "kelahiran", "yaitu", "adalah", "itu", "e"})
+_FILLERS = frozenset({"lahir", "ke", "kelahiran", "yaitu", "adalah", "itu", *POSSESSIVES})
 #: Between a part's label and its new value in a correction ("bulannya salah, harusnya 9",
 #: "tahunnya yang bener 82"): skipped after a label, never read as the value.
 _CORRECTION_BRIDGE = frozenset(
@@ -48,6 +58,9 @@ _CORRECTION_BRIDGE = frozenset(
      "bener", "betul",
      "jadi", "tuh", "sih", "kak", "min", "ya", "sebenarnya", "aslinya", "ternyata"}
 )  # fmt: skip
+
+#: Words a message of labelled parts alone may also hold ("eh, taun 82 kak").
+_ALONE = _FILLERS | _CORRECTION_BRIDGE | {"eh", "ehh", "maaf", "sori", "sorry"}
 
 _NUMERIC = re.compile(r"(?<![\d])(\d{1,2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{4}|\d{2})(?![\d])")
 _ISO = re.compile(r"(?<![\d])(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?![\d])")
@@ -153,30 +166,46 @@ def _read_year(tokens: list[_Token], index: int) -> tuple[int, bool, int] | None
     return None
 
 
-def _skip(tokens: list[_Token], index: int, labels: frozenset[str]) -> tuple[int, bool]:
-    """Past a part's label and fillers ('tgl', 'bulan', 'tahun lahir'); whether one was."""
-    labelled = False
+def _label(word: str, labels: frozenset[str]) -> tuple[bool, bool]:
+    """Whether ``word`` is one of ``labels``, and whether it carries a possessive ending
+    ("tahunnya", "taunnyo", "bulanna", "tanggale"): then it speaks of a date already given."""
+    if word in labels:
+        return True, False
+    for ending in POSSESSIVES:
+        stem = word.removesuffix(ending)
+        if stem != word and stem in labels and (len(stem) >= 3 or ending not in _SHORT_POSSESSIVES):
+            return True, True
+    return False, False
+
+
+def _skip(tokens: list[_Token], index: int, labels: frozenset[str]) -> tuple[int, bool, bool]:
+    """Past a part's label and fillers ('tgl', 'bulan', 'tahun lahir'); whether one was, and
+    whether it carried a possessive ('tahunnya', 'thn nya', 'tahun e')."""
+    labelled = referential = False
     while index < len(tokens):
         word = tokens[index].text
-        if word in labels or (word.endswith("nya") and word[:-3] in labels):
-            labelled = True
-        elif not (labelled and (word in _FILLERS or word in _CORRECTION_BRIDGE)):
+        is_label, possessive = _label(word, labels)
+        if is_label:
+            labelled, referential = True, referential or possessive
+        elif labelled and (word in _FILLERS or word in _CORRECTION_BRIDGE):
+            referential = referential or word in POSSESSIVES
+        else:
             break
         index += 1
-    return index, labelled
+    return index, labelled, referential
 
 
 def _date_at(tokens: list[_Token], index: int, today: date) -> tuple[date, int] | None:
     """A date starting at ``index`` ('[tgl] DAY [bln] MONTH [thn] YEAR' or 'MONTH DAY YEAR'),
     and the index after it."""
-    at, _ = _skip(tokens, index, DAY_LABELS)
+    at, _, _ = _skip(tokens, index, DAY_LABELS)
     for day, used in _read_number(tokens, at, 1, 31):
         after_day = at + used
         if after_day < len(tokens) and tokens[after_day].text in _ORDINAL_SUFFIXES:
             after_day += 1
-        month_at, month_labelled = _skip(tokens, after_day, MONTH_LABELS)
+        month_at, month_labelled, _ = _skip(tokens, after_day, MONTH_LABELS)
         for month, month_used in _read_month(tokens, month_at, month_labelled):
-            year_at, _ = _skip(tokens, month_at + month_used, YEAR_LABELS)
+            year_at, _, _ = _skip(tokens, month_at + month_used, YEAR_LABELS)
             year = _read_year(tokens, year_at)
             if year is not None:
                 full = _resolve_year(year[0], 2 if year[1] else 4, today)
@@ -200,7 +229,11 @@ def _date_at(tokens: list[_Token], index: int, today: date) -> tuple[date, int] 
 
 
 def find_date_parts(text: str, today: date) -> list[DateParts]:
-    """Every labelled part of a date, each on its own ('bulannya 9', 'tahun 79', 'tgl 21')."""
+    """Every labelled part of a date, each on its own ('bulannya 9', 'tahun 79', 'tgl 21').
+
+    A part is said of a date already given (``referential``) when its label carries a
+    possessive ('tahunnya 82', 'taunnyo 88', 'thn nya 82', 'tahun e 82') or when the message
+    is nothing but labelled parts ('taun 82', 'salah, tahun 82 kak')."""
     folded = fold(text)
     tokens = _tokens(folded)
     parts: list[DateParts] = []
@@ -209,10 +242,9 @@ def find_date_parts(text: str, today: date) -> list[DateParts]:
         word = tokens[index].text
         found: DateParts | None = None
         for labels, kind in ((DAY_LABELS, "day"), (MONTH_LABELS, "month"), (YEAR_LABELS, "year")):
-            if not (word in labels or (word.endswith("nya") and word[:-3] in labels)):
+            if not _label(word, labels)[0]:
                 continue
-            at, _ = _skip(tokens, index, labels)
-            referential = any(t.text.endswith("nya") for t in tokens[index:at])
+            at, _, referential = _skip(tokens, index, labels)
             year: tuple[int, bool, int] | None = None
             if kind == "year":
                 year = _read_year(tokens, at)
@@ -243,6 +275,10 @@ def find_date_parts(text: str, today: date) -> list[DateParts]:
             parts.append(found)
         else:
             index += 1
+    if parts and all(
+        t.text in _ALONE or any(p.start <= t.start < p.end for p in parts) for t in tokens
+    ):  # "taun 82": the message only names parts, so it speaks of the date given
+        parts = [replace(p, referential=True) for p in parts]
     return parts
 
 

@@ -1,8 +1,11 @@
 """Amounts of rupiah as residents write them: '1,5 juta', '1.500.000', '1.5jt', '500rb',
 'sejuta', 'dua setengah juta', 'Rp 2 jt', 'gaji 2000000', 'satu koma dua juta', 'dua jutaan',
 'sekitar 1jt an', '1 juta 700'. Values are integer rupiah; approximations ('-an', 'sekitar',
-'kira2', '±') are read as the figure itself. Each amount carries the period it is earned in:
-'sehari 80 rb', '300 ribuan seminggu', 'harian 80rb' are not monthly figures."""
+'kira2', '±', Sundanese 'kinten-kinten', 'sakitar', Javanese 'kurang luwih', 'udakara') are
+read as the figure itself. Each amount carries the period it is earned in: 'sehari 80 rb',
+'300 ribuan seminggu', 'harian 80rb', 'saminggu 400 rebu', 'sapoe 80rb' are not monthly
+figures. A period is a unit (hari, poe, dinten, minggu, bulan, sasih, taun …) after 'per',
+'tiap', '/' …, or fused with a prefix (se-, sa-, sak-, sa'-, per-) or with '-an'."""
 
 from __future__ import annotations
 
@@ -60,38 +63,52 @@ MONEY_CONTEXT = frozenset(
         "omset",
         "upah",
         "bayaran",
-        "sebulan",
-        "perbulan",
-        "bulanan",
-        "sehari",
-        "perhari",
-        "harian",
-        "seminggu",
-        "perminggu",
-        "mingguan",
     }
-)
+)  # and every word that names a period ("sebulan", "sapoe", "mingguan"): period_word
 MINIMUM_BARE_AMOUNT = 10_000
 FUSED_LARGE = frozenset({"seribu", "sejuta", "sewu", "sayuta", "sejuto"})
 
 # --- periods -----------------------------------------------------------------------------
-#: One word that names a period on its own ("sehari", "mingguan").
-PERIOD_WORDS = {
-    **dict.fromkeys(["sehari", "perhari", "harian", "saben dina", "sedina", "sadina"], "day"),
-    **dict.fromkeys(
-        ["seminggu", "perminggu", "mingguan", "sepekan", "perpekan", "sakminggu"], "week"
-    ),
-    **dict.fromkeys(["sebulan", "perbulan", "bulanan", "sesasi", "sasen"], "month"),
-    **dict.fromkeys(["setahun", "pertahun", "tahunan", "per tahun"], "year"),
-}
-#: A unit that names a period only after "per", "tiap", "/" … ("80rb per hari").
+#: A unit that names a period: after "per", "tiap", "/" … ("80rb per hari", "unggal poe"),
+#: or fused with a prefix or "-an" (``period_word``). Sundanese "poe", "sasih", Javanese
+#: "dina", "wulan", krama and Sundanese "dinten".
 PERIOD_UNITS = {
-    **dict.fromkeys(["hari", "hr", "dina", "ari"], "day"),
-    **dict.fromkeys(["minggu", "mgg", "mg", "pekan"], "week"),
-    **dict.fromkeys(["bulan", "bln", "bl", "sasi", "wulan"], "month"),
+    **dict.fromkeys(["hari", "hr", "dina", "ari", "poe", "dinten"], "day"),
+    **dict.fromkeys(["minggu", "mgg", "mg", "pekan", "minggon"], "week"),
+    **dict.fromkeys(["bulan", "bln", "bl", "sasi", "sasih", "wulan"], "month"),
     **dict.fromkeys(["tahun", "thn", "th", "taun"], "year"),
 }
-_PER = frozenset({"per", "tiap", "setiap", "saben", "/", "satu", "1", "dalam", "se", "sa", "sak"})
+#: Prefixes meaning "one" or "per" that fuse with a unit: "sehari", "sabulan" (Sundanese,
+#: Minang), "sakminggu", "sa'minggu" (Javanese), "perminggu". Longest first.
+PERIOD_PREFIXES = ("sa'", "sak", "per", "se", "sa")
+#: "-an" makes a unit's adverb: "harian", "mingguan", "bulanan", "tahunan", "wulanan".
+PERIOD_SUFFIX = "an"
+#: Words that name a period but follow no rule: Javanese "sasen" (a month), "minggon"
+#: (weekly, "minggu" + "-an").
+PERIOD_WORDS = {"sasen": "month", "minggon": "week"}
+#: Units a prefix or "-an" may fuse with: not the two-letter abbreviations ("seth", "sebl"
+#: and "the" are no periods).
+_FUSABLE = {unit: period for unit, period in PERIOD_UNITS.items() if len(unit) >= 3}
+_PER = frozenset(
+    {"per", "tiap", "setiap", "saben", "saban", "unggal", "/", "satu", "1", "dalam", "se", "sa",
+     "sak"}
+)  # fmt: skip
+
+
+def period_word(word: str) -> str | None:
+    """The period one word names on its own ("sehari", "saminggu", "sapoe", "perbulan",
+    "sataun", "mingguan"), or None."""
+    if word in PERIOD_WORDS:
+        return PERIOD_WORDS[word]
+    for prefix in PERIOD_PREFIXES:
+        if word.startswith(prefix) and word[len(prefix) :] in _FUSABLE:
+            return _FUSABLE[word[len(prefix) :]]
+    stem = word.removesuffix(PERIOD_SUFFIX)
+    if stem != word and len(stem) >= 4 and stem in _FUSABLE:
+        return _FUSABLE[stem]
+    return None
+
+
 #: Words that may stand between an amount and its period ("80rb an per hari").
 _BETWEEN_AFTER = frozenset({"an", "rupiah", "rp", "kotor", "bersih", "aja", "saja", "lah", "ya"})
 _BETWEEN_BEFORE = frozenset(
@@ -101,6 +118,9 @@ _BETWEEN_BEFORE = frozenset(
         "saya", "sy", "aku", "kalau", "kalo", "klo", "cuma", "cuman", "hanya", "paling",
         "rata", "sekitaran", "kisaran", "rp", "ya", "itu", "an", "oleh",
         "entuk", "olih", "antara",
+        # about, in Sundanese and Javanese (ngoko, krama): "kinten-kinten", "sakitar",
+        # "kurang luwih", "kirang langkung", "udakara"; Sundanese topic particles "mah", "teh"
+        "kinten", "sakitar", "luwih", "kirang", "langkung", "udakara", "mah", "teh",
     }
 )  # fmt: skip
 
@@ -139,11 +159,9 @@ def _period_at(tokens: list[str], index: int) -> tuple[str, int] | None:
     if index >= len(tokens):
         return None
     token = tokens[index]
-    if token in PERIOD_WORDS:
-        return PERIOD_WORDS[token], 1
-    pair = " ".join(tokens[index : index + 2])
-    if pair in PERIOD_WORDS:
-        return PERIOD_WORDS[pair], 2
+    period = period_word(token)
+    if period:
+        return period, 1
     if token in _PER and index + 1 < len(tokens) and tokens[index + 1] in PERIOD_UNITS:
         return PERIOD_UNITS[tokens[index + 1]], 2
     return None
@@ -195,6 +213,8 @@ def find_money(text: str) -> list[Found]:
         run_start = index + 1 if has_currency else index
         run_end = run_start
         while run_end < len(tokens) and _is_number_token(tokens[run_end][0]):
+            if _period_at(words, run_end):
+                break  # "80rb sa dina", "1 juta satu bulan": "one" of the period, not the amount's
             if run_end > run_start:
                 if folded[tokens[run_end - 1][2] : tokens[run_end][1]].strip():
                     break  # only white space may separate the parts of one amount
@@ -229,7 +249,7 @@ def find_money(text: str) -> list[Found]:
         has_multiplier = any(w in LARGE_MULTIPLIERS or w in FUSED_LARGE for w in normal)
         grouped = len(run) == 1 and bool(_GROUPED.match(run[0]) or _WITH_CENTS.match(run[0]))
         nearby = set(words[max(0, index - 3) : index]) | set(words[run_end : run_end + 2])
-        context = bool(nearby & MONEY_CONTEXT)
+        context = any(w in MONEY_CONTEXT or period_word(w) for w in nearby)
         accepted = (
             value is not None
             and value >= 1

@@ -194,3 +194,10 @@ def test_an_unmarked_village_with_its_kecamatan_is_kept_from_a_first_message() -
         "mau daftar, kerja di surabaya, nik 3523031708800001",
     ):
         assert "village" not in early_fields(message({"text": text}), TODAY, REGISTER)
+
+
+@pytest.mark.parametrize("text", ["sehari 80 rb", "seminggu 500 ribu", "sapoe 50 rebu"])
+def test_an_income_per_period_at_the_name_step_is_no_name(text: str) -> None:
+    reading = interpret(message({"text": text}), "full_name", filled_before("full_name"), TODAY)
+    assert reading.answer is None, reading
+    assert "declared_income" in reading.given, reading

@@ -18,9 +18,9 @@ from actions.registration_form import Step, ValidateRegistrationForm
 from bot.domain.income import IncomePerPeriod, load_factors, monthly_estimate
 from bot.infra.settings import PROJECT_ROOT, Settings
 from bot.understanding.interpreter import Entity, Message, PartialDate, interpret
-from nlu.parsing.dates import find_dates
+from nlu.parsing.dates import find_date_parts, find_dates
 from nlu.parsing.extract import extract_entities
-from nlu.parsing.money import find_money
+from nlu.parsing.money import PERIOD_PREFIXES, PERIOD_UNITS, find_money, period_word
 from tests.support.clock import fixed_clock
 
 TODAY = date(2026, 11, 20)
@@ -77,6 +77,62 @@ def test_two_periods_in_one_message_each_keep_their_own() -> None:
             (80_000, "day"),
             (2_000_000, "month"),
         ]
+
+
+# --- issue 28: regional periods and approximations -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "period"),
+    [
+        ("saminggu kinten-kinten 400 rebu", 400_000, "week"),
+        ("upami sabulan mah 1,6 juta", 1_600_000, "month"),
+        ("sapoe 80 rebu", 80_000, "day"),
+        ("sadinten 75rb", 75_000, "day"),
+        ("80rb sapoe", 80_000, "day"),
+        ("unggal poe 80 rebu", 80_000, "day"),
+        ("sataun 24 juta", 24_000_000, "year"),
+        ("setaun kurang luwih 24 juta", 24_000_000, "year"),
+        ("sewulan udakara 2 juta", 2_000_000, "month"),
+        ("sasasih sakitar 1,5 juta", 1_500_000, "month"),
+        ("sak wulan 2 jt", 2_000_000, "month"),
+        ("sa'minggu 300rb", 300_000, "week"),
+        ("sakminggu 300rb", 300_000, "week"),
+        ("perminggu 400rb", 400_000, "week"),
+        ("400 rebu minggon", 400_000, "week"),
+        ("taunan 24 juta", 24_000_000, "year"),
+        ("80rb sa dina", 80_000, "day"),  # "sa" is the period's "one", not the amount's
+        ("1 juta satu bulan", 1_000_000, "month"),
+        ("sabulan kirang langkung 2 juta", 2_000_000, "month"),
+        ("kinten-kinten 2 juta", 2_000_000, "month"),
+        ("sapoe 80000", 80_000, "day"),  # a period word is money context, like "sehari"
+    ],
+)
+def test_regional_periods_and_approximations(text: str, amount: int, period: str) -> None:
+    assert [(f.value, f.period) for f in find_money(text)] == [(amount, period)]
+
+
+def test_any_prefix_fused_with_any_period_unit_names_that_period() -> None:
+    for unit, period in PERIOD_UNITS.items():
+        if len(unit) < 3:  # "th", "bl": abbreviations are never fused ("the", "sebl")
+            continue
+        for prefix in PERIOD_PREFIXES:
+            assert period_word(prefix + unit) == period, prefix + unit
+    for word in (
+        "the",
+        "seth",
+        "sebl",
+        "seharian",
+        "sasih",
+        "bulan",
+        "saya",
+        "sabar",
+        "pertama",
+        "arian",
+        "sehat",
+        "satu",
+    ):
+        assert period_word(word) is None, word
 
 
 def test_an_age_or_a_year_is_not_a_period_of_the_income() -> None:
@@ -171,6 +227,43 @@ def test_a_part_of_the_birth_date_corrects_only_that_part(
     assert reading.answer is None
 
 
+@pytest.mark.parametrize(
+    ("text", "corrected"),
+    [
+        ("taunnyo 88", "1988-08-17"),  # Minang and Malay "-nyo" is "-nya"
+        ("bulannyo 9", "1980-09-17"),
+        ("tanggalnyo 12", "1980-08-12"),
+        ("tglnyo 5", "1980-08-05"),
+        ("thn nya 82", "1982-08-17"),
+        ("taun 82", "1982-08-17"),  # a labelled part alone speaks of the date given
+        ("tahun 82 kak", "1982-08-17"),
+        ("tahun e 82", "1982-08-17"),  # Javanese "-e", apart
+        ("tahune 82", "1982-08-17"),
+        ("taunna 82", "1982-08-17"),  # Sundanese and Bugis "-na"
+        ("bulanna 9", "1980-09-17"),
+        ("sasine 9", "1980-09-17"),  # Javanese "-ne" after a vowel
+        ("salah, taunnyo 88", "1988-08-17"),
+    ],
+)
+def test_a_part_with_a_regional_possessive_corrects_only_that_part(
+    text: str, corrected: str
+) -> None:
+    parts = find_date_parts(text, TODAY)
+    assert parts and all(p.referential for p in parts), parts
+    reading = interpret(message(text), "occupation", PROFILE, TODAY)
+    assert reading.corrections == {"birth_date": corrected}
+    filled = {k: v for k, v in PROFILE.items() if k != "birth_date"}
+    at_birth_date = interpret(message(text), "birth_date", filled, TODAY).answer
+    assert isinstance(at_birth_date, PartialDate)
+
+
+def test_a_label_with_a_value_among_other_words_is_no_correction() -> None:
+    # a year in a sentence about something else, and "th" + "e" is no label
+    assert not any(p.referential for p in find_date_parts("kerja dari tahun 2010", TODAY))
+    assert find_date_parts("the 82", TODAY) == []
+    assert find_date_parts("taun 24 juta", TODAY) == []  # money, not a year
+
+
 def test_a_part_alone_at_the_birth_date_step_is_a_partial_date() -> None:
     filled = {k: v for k, v in PROFILE.items() if k != "birth_date"}
     reading = interpret(message("tahunnya 82"), "birth_date", filled, TODAY)
@@ -190,6 +283,33 @@ def _tracker(slots: dict[str, Any], earlier: list[str]) -> Tracker:
 def _step(tracker: Tracker, dispatcher: CollectingDispatcher) -> Step:
     context: Any = SimpleNamespace(clock=fixed_clock(), settings=Settings(_env_file=None))
     return Step(dispatcher, tracker, DOMAIN, {}, context)
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("saminggu kinten-kinten 400 rebu", IncomePerPeriod(400_000, "week")),
+        ("upami sabulan mah 1,6 juta", 1_600_000),
+        ("sapoe 80 rebu", IncomePerPeriod(80_000, "day")),
+        ("sataun kira-kira 24 juta", IncomePerPeriod(24_000_000, "year")),
+    ],
+)
+def test_a_regional_period_at_the_income_step(text: str, answer: Any) -> None:
+    assert interpret(message(text), "declared_income", PROFILE, TODAY).answer == answer
+
+
+def test_a_regional_week_asks_to_confirm_the_monthly_figure() -> None:
+    answer = interpret(
+        message("saminggu kinten-kinten 400 rebu"), "declared_income", PROFILE, TODAY
+    )
+    dispatcher = CollectingDispatcher()
+    verdict = ValidateRegistrationForm().check_declared_income(
+        answer.answer, _step(_tracker({}, []), dispatcher)
+    )
+    assert verdict == {}
+    (said,) = dispatcher.messages
+    assert said["response"] == "utter_income_per_week"
+    assert (said["amount"], said["monthly"]) == ("Rp400.000", "Rp1.732.000")
 
 
 async def test_an_income_per_day_asks_to_confirm_the_monthly_figure_with_a_button() -> None:

@@ -1,7 +1,13 @@
 """Issue 27, point 2: incomes and birth dates as people write them. Hypothesis generates the
 values (incomes Rp1.000..Rp50.000.000 in the shapes people use, dates 1940..2010), renders
 each in many written forms (digits, words, mixed, abbreviations, approximations, per day or
-week, labelled parts in any order) and the parsers must read back exactly that value."""
+week, labelled parts in any order) and the parsers must read back exactly that value.
+
+Issue 28: the renderers also write the regional forms: a period unit fused with a prefix
+("saminggu", "sapoe", "sataun", "sak wulan", "perbulan") or with "-an", approximations in
+Sundanese and Javanese ("kinten-kinten", "kurang luwih") between the period and the amount,
+and a date part's label with the possessive of any language, fused or apart ("taunnyo 88",
+"bulanna 9", "tahun e 82") or bare and alone ("taun 82")."""
 
 from __future__ import annotations
 
@@ -97,6 +103,31 @@ PERIOD_FORMS = {
     "month": ["sebulan {x}", "{x} per bulan", "{x} sebulan", "{x}", "gaji bulanan {x}"],
     "year": ["setahun {x}", "{x} per tahun"],
 }  # fmt: skip
+#: Period units of Indonesian, Javanese (dina, wulan, sasi, krama dinten), Sundanese (poe,
+#: sasih, taun) and the prefixes and words that make them a period.
+UNITS = {
+    "day": ["hari", "dina", "poe", "dinten"],
+    "week": ["minggu", "pekan"],
+    "month": ["bulan", "wulan", "sasi", "sasih"],
+    "year": ["tahun", "taun"],
+}
+PREFIXES = ["se", "sa", "sak", "sa'", "per"]
+EVERY = ["per", "tiap", "setiap", "saben", "unggal", "sak", "sa"]
+APPROXIMATELY = ["sekitar", "kira-kira", "kinten-kinten", "kinten", "sakitar", "kurang luwih",
+                 "kirang langkung", "udakara", "sekitaran"]  # fmt: skip
+
+
+def period_forms(period: str) -> list[str]:
+    """Every way of naming ``period`` around an amount {x}: the fixed ones above, and each
+    unit fused with each prefix or "-an", or after a word for "every"."""
+    forms = list(PERIOD_FORMS[period])
+    for unit in UNITS[period]:
+        forms += [f"{prefix}{unit} {{x}}" for prefix in PREFIXES]
+        forms += [f"{{x}} {prefix}{unit}" for prefix in PREFIXES]
+        forms += [f"{{x}} {every} {unit}" for every in EVERY]
+        if len(unit) >= 4:
+            forms.append(f"{unit}an {{x}}")
+    return forms
 
 
 @settings(max_examples=150, deadline=None)
@@ -109,7 +140,29 @@ def test_an_income_keeps_the_period_it_was_given_for(
     amount: int, period: str, data: st.DataObject
 ) -> None:
     figure = data.draw(st.sampled_from([f for f in written_forms(amount) if "gaji" not in f]))
-    text = data.draw(st.sampled_from(PERIOD_FORMS[period])).format(x=figure)
+    text = data.draw(st.sampled_from(period_forms(period))).format(x=figure)
+    found = find_money(text)
+    assert [(f.value, f.period) for f in found] == [(amount, period)], text
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(round_thousands, millions_in_tenths),
+    st.sampled_from(sorted(UNITS)),
+    st.data(),
+)
+def test_an_approximation_between_the_period_and_the_amount_is_skipped(
+    amount: int, period: str, data: st.DataObject
+) -> None:
+    """ "saminggu kinten-kinten 400 rebu", "upami sabulan mah 1,6 juta": the period still
+    reaches the amount across the words for "about" and Sundanese "mah"."""
+    figure = data.draw(
+        st.sampled_from([f for f in written_forms(amount) if f[0].isdigit() or f[0] == "R"])
+    )
+    prefix = data.draw(st.sampled_from(PREFIXES))
+    unit = data.draw(st.sampled_from(UNITS[period]))
+    about = data.draw(st.sampled_from([*APPROXIMATELY, "mah", "mah kinten-kinten"]))
+    text = f"{prefix}{unit} {about} {figure}"
     found = find_money(text)
     assert [(f.value, f.period) for f in found] == [(amount, period)], text
 
@@ -156,7 +209,30 @@ def test_a_birth_date_reads_back_in_every_written_form(d: date, data: st.DataObj
     assert [f.value for f in find_dates(text, TODAY)] == [d.isoformat()], text
 
 
-@settings(max_examples=150, deadline=None)
+#: A date part's labels in Indonesian, Javanese and Sundanese, abbreviations included.
+DATE_LABELS = {
+    "day": ["tgl", "tanggal"],
+    "month": ["bln", "bulan", "wulan", "sasi", "sasih"],
+    "year": ["thn", "tahun", "taun"],
+}
+#: Possessives: Indonesian "-nya", Minang and Malay "-nyo", Sundanese and Bugis "-na",
+#: Javanese "-e" (after a consonant) and "-ne" (after a vowel).
+FUSED_POSSESSIVES = ["nya", "nyo", "na"]
+
+
+def labels_with_possessives(part: str) -> list[str]:
+    """ "taunnyo", "bulanna", "tahune", "sasine", "thn nya", "tahun e", and the bare label
+    ("taun 82" alone speaks of the date given too)."""
+    forms = []
+    for label in DATE_LABELS[part]:
+        javanese = "ne" if label[-1] in "aiueo" else "e"
+        forms += [label, f"{label}{javanese}", f"{label} {javanese}"]
+        forms += [f"{label}{ending}" for ending in FUSED_POSSESSIVES]
+        forms += [f"{label} {ending}" for ending in FUSED_POSSESSIVES]
+    return forms
+
+
+@settings(max_examples=250, deadline=None)
 @given(birth_dates, birth_dates, st.sampled_from(["day", "month", "year"]), st.data())
 def test_one_part_changes_only_that_part(
     first: date, other: date, part: str, data: st.DataObject
@@ -167,6 +243,17 @@ def test_one_part_changes_only_that_part(
         "month": [f"bulannya {other.month}", f"bulannya {MONTHS[other.month][0]}"],
         "year": [f"tahunnya {yy}", f"salah, tahunnya {other.year}", f"eh thn nya {yy}"],
     }[part]
+    values = {
+        "day": [str(other.day), say(other.day)],
+        "month": [str(other.month), MONTHS[other.month][0]],
+        "year": [yy, str(other.year)],
+    }[part]
+    said += [
+        f"{lead}{label} {value}"
+        for lead in ("", "salah, ", "eh ")
+        for label in labels_with_possessives(part)
+        for value in values
+    ]
     text = data.draw(st.sampled_from(said))
     parts = find_date_parts(text, TODAY)
     assert find_dates(text, TODAY) == []

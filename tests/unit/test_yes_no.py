@@ -1,6 +1,7 @@
 """A no is never a yes (issue 27, point 3). The messages are generated here from this file's
 own word lists (not from bot/domain/data/form_words.toml, which the reader uses): negations
-and deferrals in Indonesian, Javanese and Sundanese, alone and with the small words people
+and deferrals in Indonesian, Javanese and Sundanese, and (issue 28) the negations of Minang,
+Banjar, Bugis and Makassar, Manado and Batak, alone and with the small words people
 add ("dulu", "usah", "jadi", "aja", "deh", "ya", "kak", "min") or an "iya"/"ok" in front. At
 every yes/no step (consent, JHT, the summary, an agent's walk-in JHT answer, deleting one's
 data, confirming a dispute) none may read as True, even when the classifier says affirm."""
@@ -27,11 +28,21 @@ NEGATIONS = {
     "javanese": [
         "ora", "ora gelem", "ora usah", "ora melu", "mboten", "boten", "mboten purun",
         "mboten usah", "ampun", "emoh", "wegah", "durung", "dereng", "ora sah", "ora melu jht",
+        "moh", "moh melu",
     ],
     "sundanese": [
         "teu", "henteu", "embung", "moal", "ulah", "teu acan", "alim", "teu hoyong",
-        "teu daek", "henteu kersa", "moal ngiring", "teu kedah",
+        "teu daek", "henteu kersa", "moal ngiring", "teu kedah", "teu acan hoyong",
     ],
+    # Issue 28: the negations of the other regions' residents.
+    "minang": [
+        "indak", "indak usah", "alun", "indak nio", "alun lai", "indak ikuik", "indak batua",
+        "indak bana", "iyo indak",
+    ],
+    "banjar": ["kada", "kadada", "kada handak", "kada usah", "kada umpat"],
+    "bugis_makassar": ["tena", "tena kuero"],
+    "manado": ["nyanda", "nyanda mau", "nyanda iko"],
+    "batak": ["ndang", "ndada", "ndang olo"],
 }  # fmt: skip
 HEDGES = {
     "indonesian": [
@@ -135,6 +146,9 @@ YESES = [
     "enggih", "leres", "purun", "gelem", "muhun", "sumuhun", "mangga", "sok mangga",
     "gpp", "gapapa", "tidak apa-apa", "gak papa", "ga apa2", "tidak masalah", "ora popo",
     "teu nanaon", "sekalian jht", "pakai jht", "plus jht", "ikut jht", "tiga program",
+    # Issue 28: Minang, Manado, Banjar
+    "iyo", "yo", "iyo bana", "batua", "alah bana", "bana", "iyo, ikuik jht", "kada papa",
+    "nyanda apa-apa", "indak apa-apa", "inggih",
 ]  # fmt: skip
 JHT_NOS = ["yang murah aja", "jkk jkm aja", "dua program saja", "jkk jkm doang", "ya, tanpa jht"]
 
