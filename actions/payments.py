@@ -1,8 +1,10 @@
-"""Reminder preferences ("STOP", "aktifkan pengingat") and "sudah bayar" reports."""
+"""Reminder preferences ("STOP", "aktifkan pengingat"), "sudah bayar" reports, and the
+members line of an agent's jimpitan receipt."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -13,7 +15,9 @@ from rasa_sdk.types import DomainDict
 from actions.reading import latest_intent, message_text
 from actions.responses import response_text
 from bot.app_context import AppContext, get_app_context
+from bot.domain.formatting import bulan
 from bot.domain.senders import channel_of
+from bot.services.agent_payments import PaidMember
 from bot.services.payments import report_own_payment as store_own_report
 from bot.services.reminder_preferences import PreferenceScope, set_reminders
 from bot.understanding.address_messages import reminder_scope
@@ -23,6 +27,15 @@ from bot.understanding.payment_messages import months_mentioned
 def months_said(text: str) -> int:
     """The months a resident says they paid ("sudah bayar 3 bulan"); 1 when not said."""
     return months_mentioned(text) or 1
+
+
+def jimpitan_members(members: Sequence[PaidMember]) -> str:
+    """One line per member for utter_agent_group_payment_recorded's {members}: masked name,
+    reference and the month now paid through, so the agent can tell each one."""
+    return "\n".join(
+        f"- {m.name} ({m.reference}): {bulan(m.paid_through) if m.paid_through else '-'}"
+        for m in members
+    )
 
 
 class ActionReminderPreference(Action):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import typer
@@ -9,7 +10,7 @@ import typer
 from bot.app_context import get_app_context
 
 if TYPE_CHECKING:
-    pass
+    from bot.services.payments import Area
 
 
 payments_app = typer.Typer(help="Contribution payments.", no_args_is_help=True)
@@ -102,17 +103,88 @@ def payments_confirm(
     typer.echo(f"payment {payment_id} confirmed: {result.period_from} to {result.period_to}")
 
 
+def _month(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m").date()
+    except ValueError as error:
+        raise typer.BadParameter(f"month is YYYY-MM, e.g. 2026-12, not {value!r}") from error
+
+
+def _area(village: str, district: str | None) -> Area:
+    from bot.services.payments import find_area
+
+    found = find_area(get_app_context().unit_of_work(), village, district)
+    if len(found) != 1:
+        problem = "is not in the village table" if not found else "names several villages"
+        raise typer.BadParameter(
+            f"village {village!r} {problem}: give its code, or --district "
+            "(villages are imported with `sadar villages import`)"
+        )
+    return found[0]
+
+
 @payments_app.command("list")
 def payments_list(
     unverified: bool = typer.Option(False, help="only reports waiting for confirmation"),
+    village: str = typer.Option(None, help="only this village: its code or name"),
+    district: str = typer.Option(None, help="the village's district, when its name is shared"),
+    month: str = typer.Option(None, help="only payments made in this month, YYYY-MM (WIB)"),
+    limit: int = typer.Option(None, help="at most this many receipts"),
 ) -> None:
-    """Payments, newest first (participant references only)."""
+    """Receipts, newest first: jimpitan group receipt, village, who collected it, months and
+    amount (participants by reference and masked name)."""
     from bot.services.payments import list_payments
 
-    for line in list_payments(get_app_context().unit_of_work(), unverified_only=unverified):
-        covered = f"{line.period_from} to {line.period_to}" if line.verified else "-"
-        typer.echo(
-            f"{line.payment_id:>6}  {line.receipt}  {line.participant_reference}  "
-            f"{line.source:<18} {line.months:>2} mo  Rp{line.amount:>9}  "
-            f"{'verified' if line.verified else 'UNVERIFIED'}  {covered}"
-        )
+    context = get_app_context()
+    lines = list_payments(
+        context.unit_of_work(),
+        context.cipher,
+        unverified_only=unverified,
+        month=_month(month) if month else None,
+        area=_area(village, district) if village else None,
+        limit=limit,
+    )
+    for line in lines:
+        covered = f"{line.period_from:%Y-%m}..{line.period_to:%Y-%m}" if line.period_to else "-"
+        fields = [
+            f"{line.payment_id:>6}", str(line.paid_on), line.receipt,
+            f"{line.group_receipt or '-':<14}", f"{line.participant_reference or '(erased)':<13}",
+            f"{line.member or '-':<10}", f"{line.area[0] if line.area else '-':<16}",
+            f"{line.collected_by:<20}", f"{line.source:<18}", f"{line.months:>2} mo",
+            f"Rp{line.amount:>9}", "verified" if line.verified else "UNVERIFIED", covered,
+        ]  # fmt: skip
+        typer.echo("  ".join(fields))
+
+
+@payments_app.command("export")
+def payments_export(
+    village: str = typer.Option(..., help="the village: its code or name"),
+    month: str = typer.Option(..., help="the month the cash was collected, YYYY-MM (WIB)"),
+    district: str = typer.Option(None, help="the village's district, when its name is shared"),
+    output: str = typer.Option("-", help="CSV file to write, '-' for standard output"),
+) -> None:
+    """The village's cash receipts of one month as CSV, one row per receipt and a total row:
+    for the village's Wadah to reconcile its cash box (members by reference and masked
+    name only)."""
+    import sys
+
+    from bot.domain.formatting import rupiah
+    from bot.infra.spreadsheets import write_rows
+    from bot.services.payments import CASH_BOOK_HEADER, cash_book, cash_book_rows
+
+    context = get_app_context()
+    book = cash_book(
+        context.unit_of_work(), context.cipher, _area(village, district), _month(month)
+    )
+    stream = sys.stdout if output == "-" else open(output, "w", newline="", encoding="utf-8")  # noqa: SIM115
+    try:
+        write_rows(stream, CASH_BOOK_HEADER, cash_book_rows(book))
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    groups = ", ".join(f"{receipt} {rupiah(total)}" for receipt, total in book.groups.items())
+    typer.echo(
+        f"{book.area[0]} {book.month:%Y-%m}: {len(book.lines)} receipt(s), {rupiah(book.total)}"
+        + (f"; jimpitan {groups}" if groups else ""),
+        err=True,
+    )

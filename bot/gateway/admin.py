@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import logging
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from string import Template
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,22 +21,35 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bot import messages
 from bot.app_context import AppContext
 from bot.domain.clock import INDONESIA_TIME
-from bot.domain.formatting import MONTHS
+from bot.domain.formatting import MONTHS, bulan_range, rupiah
 from bot.domain.replies import BotReply
 from bot.domain.senders import channel_of
 from bot.gateway.admin_auth import SESSION_SECONDS, AdminSessions, LoginGuard, check_password
 from bot.infra.privacy import keyed_hash
 from bot.infra.settings import Settings
+from bot.infra.spreadsheets import write_rows
 from bot.services.activity import MonthActivity, monthly_activity
 from bot.services.agents import AgentView, list_agents
 from bot.services.coverage import coverage_report
 from bot.services.handoff import TicketLine, answer, list_tickets, ticket_label
 from bot.services.handoff_relay import HandoffRelay
+from bot.services.payments import (
+    CASH_BOOK_HEADER,
+    PaymentLine,
+    VillageCash,
+    cash_book,
+    cash_book_rows,
+    cash_by_village,
+    count_payments,
+    list_payments,
+)
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COOKIE = "sadar_admin"
 HOUSEHOLD_TARGET = 0.5
+#: Receipts shown on the page; the rest are in each village's CSV.
+MAX_PAYMENT_ROWS = 200
 
 
 def _template(name: str) -> Template:
@@ -106,6 +121,54 @@ def ticket_rows(tickets: list[TicketLine], agents: list[AgentView]) -> list[str]
             "<tr>"
             + "".join(f"<td>{html.escape(str(v))}</td>" for v in values)
             + f"<td>{form}</td></tr>"
+        )
+    return rows
+
+
+def _month(value: str | None, today: date) -> date:
+    """The month asked for (?month=2026-12), else this one."""
+    try:
+        return datetime.strptime(value or "", "%Y-%m").date()
+    except ValueError:
+        return today.replace(day=1)
+
+
+def payment_rows(lines: list[PaymentLine]) -> list[str]:
+    """One row per receipt, newest first; members by reference and masked name."""
+    rows = []
+    for line in lines:
+        covered = (
+            bulan_range(line.period_from, line.period_to)
+            if line.period_from and line.period_to
+            else "-"
+        )
+        values = [
+            line.receipt, line.group_receipt or "-", line.paid_on.strftime("%d-%m-%Y"),
+            line.area[0] if line.area else "-", line.collected_by,
+            f"{line.participant_reference or '-'} {line.member}".strip(), line.months, covered,
+            rupiah(line.amount), line.source, "✓" if line.verified else "✗",
+        ]  # fmt: skip
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in values) + "</tr>")
+    return rows
+
+
+def cash_rows(villages: list[VillageCash], month: date) -> list[str]:
+    """Cash per village for the month, each with its CSV for the village's Wadah."""
+    rows = []
+    for row in villages:
+        village, district, regency = row.area
+        query = urlencode(
+            {
+                "village": village,
+                "district": district,
+                "regency": regency,
+                "month": f"{month:%Y-%m}",
+            }
+        )
+        rows.append(
+            f"<tr><td>{html.escape(f'{village} / {district} / {regency}')}</td>"
+            f"<td>{row.receipts}</td><td>{rupiah(row.total)}</td>"
+            f'<td><a href="/admin/payments.csv?{html.escape(query)}">CSV</a></td></tr>'
         )
     return rows
 
@@ -194,11 +257,21 @@ def admin_router(settings: Settings) -> APIRouter:
             return RedirectResponse("/admin/login", status_code=303)
         context: AppContext = request.app.state.context
         today = context.clock.today()
+        month = _month(request.query_params.get("month"), today)
         rows, activity, tickets, agents = await asyncio.gather(
             asyncio.to_thread(coverage_report, context.unit_of_work(), today, "village"),
             asyncio.to_thread(monthly_activity, context.unit_of_work(), today),
             asyncio.to_thread(list_tickets, context.unit_of_work(), context.clock.now()),
             asyncio.to_thread(list_agents, context.unit_of_work(), context.cipher),
+        )
+        payments, receipts, cash = await asyncio.gather(
+            asyncio.to_thread(
+                partial(list_payments, month=month, limit=MAX_PAYMENT_ROWS),
+                context.unit_of_work(),
+                context.cipher,
+            ),
+            asyncio.to_thread(count_payments, context.unit_of_work(), month),
+            asyncio.to_thread(cash_by_village, context.unit_of_work(), month),
         )
         cells = []
         for row in rows:
@@ -222,8 +295,46 @@ def admin_router(settings: Settings) -> APIRouter:
             rows="\n".join(cells),
             tickets="\n".join(ticket_rows(tickets, [a for a in agents if a.active])),
             chart=chart_svg(activity),
+            month=f"{month:%Y-%m}",
+            month_label=f"{MONTHS[month.month - 1]} {month.year}",
+            cash="\n".join(cash_rows(cash, month)),
+            payments="\n".join(payment_rows(payments)),
+            more_payments=max(0, receipts - len(payments)),
+            more_hidden="" if receipts > len(payments) else "hidden",
         )
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    @router.get("/admin/payments.csv")
+    async def payments_csv(request: Request) -> Response:
+        """One village's cash receipts of one month, for its Wadah to reconcile the cash box
+        (members by reference and masked name)."""
+        if settings.admin_password_hash is None:
+            return HTMLResponse(messages.ADMIN_CLOSED, status_code=503)
+        if not await logged_in(request):
+            return RedirectResponse("/admin/login", status_code=303)
+        params = request.query_params
+        area = (params.get("village", ""), params.get("district", ""), params.get("regency", ""))
+        if not all(part.strip() for part in area):
+            return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=400)
+        context: AppContext = request.app.state.context
+        month = _month(params.get("month"), context.clock.today())
+        book = await asyncio.to_thread(
+            cash_book, context.unit_of_work(), context.cipher, area, month
+        )
+        stream = io.StringIO()
+        write_rows(stream, CASH_BOOK_HEADER, cash_book_rows(book))
+        name = "".join(c if c.isalnum() else "-" for c in area[0].lower())
+        log.info(
+            "administrator exported %d cash receipt(s) of %s", len(book.lines), f"{month:%Y-%m}"
+        )
+        return Response(
+            stream.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="kas-{name}-{month:%Y-%m}.csv"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     @router.post("/admin/tickets/answer")
     async def answer_ticket(request: Request) -> Response:

@@ -51,12 +51,24 @@ class AgentPaymentLimits:
 
 
 @dataclass(frozen=True)
+class PaidMember:
+    """A jimpitan member as the agent is told: masked name, reference, and the month they
+    are now paid through."""
+
+    name: str
+    reference: str
+    paid_through: date | None
+
+
+@dataclass(frozen=True)
 class AgentPaymentOutcome:
     result: AgentPaymentResult
     unknown_reference: str | None = None
     payment: RecordedPayment | None = None
     resident_name: str | None = None
     group: GroupPayment | None = None
+    #: A group's members in the order the agent wrote them (the leader first).
+    members: tuple[PaidMember, ...] = ()
 
 
 def record_agent_payment(
@@ -105,7 +117,19 @@ def record_agent_payment(
                     agent.actor,
                     now=now,
                 )
-                outcome = AgentPaymentOutcome(AgentPaymentResult.GROUP_RECORDED, group=group)
+                paid = {member.participant_reference: member for member in group.members}
+                outcome = AgentPaymentOutcome(
+                    AgentPaymentResult.GROUP_RECORDED,
+                    group=group,
+                    members=tuple(
+                        PaidMember(
+                            participant_name(uow, cipher, ids[reference]),
+                            reference,
+                            paid[reference].period_to,
+                        )
+                        for reference in dict.fromkeys(references)
+                    ),
+                )
         except PaymentRejected as problem:
             # The reason is for operators (English, in the log); the agent is told what to
             # check. Nothing of the payment stays; the refused request stays audited.

@@ -2,7 +2,9 @@
 
 Three sources: an agent's cash collection, a payment provider's signed notification, and
 the participant's own "sudah bayar" report, which waits unverified until someone confirms
-it. Only verified payments cover months."""
+it. Only verified payments cover months. And the records an office asks for: every receipt
+with its village and collector, and a village's cash book of a month, which its Wadah
+counts the cash box against."""
 
 from __future__ import annotations
 
@@ -10,16 +12,21 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db.models import AuditEvent, Participant, Payment
-from bot.domain.clock import local_date
-from bot.domain.payments import cover, load_calendar, months_for_amount, standing
+from bot.db.models import Agent, AuditEvent, Participant, Payment, Village
+from bot.db.timestamps import as_utc
+from bot.domain.clock import local_date, start_of_day
+from bot.domain.payments import add_months, cover, load_calendar, months_for_amount, standing
 from bot.domain.registration import make_reference
 from bot.domain.senders import channel_of
+from bot.domain.villages import name_key
+from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import mask_name
 from bot.services.participants import participant_id_for_sender
 from bot.services.unit_of_work import UnitOfWork
 
@@ -279,45 +286,270 @@ def report_own_payment(
     return reported
 
 
+#: A village as compared everywhere (bot.domain.villages.area_key): village, district, regency.
+Area = tuple[str, str, str]
+
+
 @dataclass(frozen=True)
 class PaymentLine:
-    """One payment as operators list it: the participant by reference only."""
+    """One receipt as operators and the village's Wadah see it: the participant by reference
+    and masked name (None and "" once they erased their data), the village, who collected
+    it, and the jimpitan group receipt it belongs to."""
 
     payment_id: int
     receipt: str
-    participant_reference: str
+    group_receipt: str | None
+    participant_reference: str | None
+    #: "Sut*** W." (bot.infra.privacy.mask_name), as agents see residents.
+    member: str
+    #: The participant's village; once they erased their data, the collecting agent's.
+    area: Area | None
+    #: The agent's name for an agent's cash, else who recorded it ("cli:admin", "provider").
+    collected_by: str
     source: str
     months: int
     amount: int
     verified: bool
     period_from: date | None
     period_to: date | None
+    paid_at: datetime
+
+    @property
+    def paid_on(self) -> date:
+        """The calendar day it was paid, in Indonesia (months are counted in WIB)."""
+        return local_date(self.paid_at)
 
 
-def list_payments(uow: UnitOfWork, unverified_only: bool = False) -> list[PaymentLine]:
-    """Payments, newest first."""
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
+
+
+def _in_month(query: Select[_Row], month: date) -> Select[_Row]:
+    """Paid in ``month`` as counted in Indonesia (WIB)."""
+    first = month.replace(day=1)
+    return query.where(Payment.paid_at >= start_of_day(first)).where(
+        Payment.paid_at < start_of_day(add_months(first, 1))
+    )
+
+
+def list_payments(
+    uow: UnitOfWork,
+    cipher: PiiCipher,
+    *,
+    unverified_only: bool = False,
+    month: date | None = None,
+    area: Area | None = None,
+    cash_only: bool = False,
+    limit: int | None = None,
+) -> list[PaymentLine]:
+    """Receipts, newest first: all, or those paid in ``month`` (WIB), of one village, only
+    cash, or only reports waiting for confirmation; at most ``limit``. Only the names of
+    the receipts returned are decrypted."""
     query = (
-        select(Payment, Participant.reference)
-        .join(Participant, Participant.id == Payment.participant_id)
+        select(
+            Payment,
+            Participant.reference,
+            Participant.full_name_encrypted,
+            Participant.village,
+            Participant.district,
+            Participant.regency,
+        )
+        .outerjoin(Participant, Participant.id == Payment.participant_id)
         .order_by(Payment.id.desc())
     )
     if unverified_only:
         query = query.where(Payment.verified.is_(False))
-    with uow:
-        return [
-            PaymentLine(
-                payment.id,
-                payment.receipt,
-                reference,
-                payment.source,
-                payment.months,
-                payment.amount,
-                payment.verified,
-                payment.period_from,
-                payment.period_to,
+    if cash_only:
+        query = query.where(Payment.source == PaymentSource.AGENT_CASH.value)
+    if month is not None:
+        query = _in_month(query, month)
+    if area is not None:  # narrowed in SQL, decided below as everywhere (area_key)
+        query = query.where(
+            or_(
+                Participant.id.is_(None),
+                func.lower(Participant.village).contains(name_key(area[0]), autoescape=True),
             )
-            for payment, reference in uow.session.execute(query).tuples()
+        )
+    elif limit is not None:
+        query = query.limit(limit)
+    with uow:
+        rows = uow.session.execute(query).tuples().all()
+        agents = _agents(uow.session, {row[0].recorded_by for row in rows})
+    found = []
+    for payment, reference, name, village, district, regency in rows:
+        agent = agents.get(payment.recorded_by)
+        place = _area_of(village, district, regency, agent)
+        if area is not None and (place is None or _key(place) != _key(area)):
+            continue
+        found.append((payment, reference, name, place, agent))
+        if limit is not None and len(found) >= limit:
+            break
+    return [
+        _line(payment, reference, mask_name(cipher.decrypt(name)) if name else "", place, agent)
+        for payment, reference, name, place, agent in found
+    ]
+
+
+def count_payments(uow: UnitOfWork, month: date) -> int:
+    """Receipts paid in ``month`` (WIB), every source."""
+    with uow:
+        query = _in_month(select(func.count()).select_from(Payment), month)
+        return int(uow.session.scalar(query) or 0)
+
+
+def _key(area: Area) -> Area:
+    village, district, regency = area
+    return name_key(village), name_key(district), name_key(regency)
+
+
+def _agents(session: Session, actors: set[str]) -> dict[str, Agent]:
+    """The agents behind ``agent:<id>`` actors, by actor."""
+    ids = {int(actor[6:]) for actor in actors if actor.startswith("agent:") and actor[6:].isdigit()}
+    if not ids:
+        return {}
+    return {f"agent:{a.id}": a for a in session.scalars(select(Agent).where(Agent.id.in_(ids)))}
+
+
+def _area_of(
+    village: str | None, district: str | None, regency: str | None, agent: Agent | None
+) -> Area | None:
+    """The participant's village; once they erased their data, the collecting agent's (the
+    cash still went into that village's box)."""
+    if village is not None and district is not None and regency is not None:
+        return village, district, regency
+    if agent is not None:
+        return agent.village, agent.district, agent.regency
+    return None
+
+
+def _line(
+    payment: Payment, reference: str | None, member: str, area: Area | None, agent: Agent | None
+) -> PaymentLine:
+    return PaymentLine(
+        payment_id=payment.id,
+        receipt=payment.receipt,
+        group_receipt=payment.group_receipt,
+        participant_reference=reference,
+        member=member,
+        area=area,
+        collected_by=agent.name if agent is not None else payment.recorded_by,
+        source=payment.source,
+        months=payment.months,
+        amount=payment.amount,
+        verified=payment.verified,
+        period_from=payment.period_from,
+        period_to=payment.period_to,
+        paid_at=as_utc(payment.paid_at),
+    )
+
+
+@dataclass(frozen=True)
+class CashBook:
+    """The cash a village's agents handed in for one month, one line per receipt, oldest
+    first: what the village's Wadah counts its cash box against."""
+
+    area: Area
+    month: date
+    lines: list[PaymentLine]
+
+    @property
+    def total(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def groups(self) -> dict[str, int]:
+        """Each jimpitan group receipt of the month and the cash it covers."""
+        totals: dict[str, int] = {}
+        for line in self.lines:
+            if line.group_receipt:
+                totals[line.group_receipt] = totals.get(line.group_receipt, 0) + line.amount
+        return totals
+
+
+def cash_book(uow: UnitOfWork, cipher: PiiCipher, area: Area, month: date) -> CashBook:
+    """The cash receipts of ``area`` paid in ``month`` (agents' cash and the office's)."""
+    lines = list_payments(uow, cipher, month=month, area=area, cash_only=True)
+    lines.sort(key=lambda line: (line.paid_at, line.payment_id))
+    return CashBook(area, month.replace(day=1), lines)
+
+
+@dataclass(frozen=True)
+class VillageCash:
+    area: Area
+    receipts: int
+    total: int
+
+
+def cash_by_village(uow: UnitOfWork, month: date) -> list[VillageCash]:
+    """The cash receipts of ``month`` per village (as in its cash book), villages by name;
+    counted in the database, nothing decrypted."""
+    erased_by = case((Participant.id.is_(None), Payment.recorded_by), else_="")
+    query = _in_month(
+        select(
+            Participant.village,
+            Participant.district,
+            Participant.regency,
+            erased_by,
+            func.count(),
+            func.coalesce(func.sum(Payment.amount), 0),
+        )
+        .outerjoin(Participant, Participant.id == Payment.participant_id)
+        .where(Payment.source == PaymentSource.AGENT_CASH.value)
+        .group_by(Participant.village, Participant.district, Participant.regency, erased_by),
+        month,
+    )
+    with uow:
+        rows = uow.session.execute(query).tuples().all()
+        agents = _agents(uow.session, {row[3] for row in rows})
+    found: dict[Area, VillageCash] = {}
+    for village, district, regency, actor, count, total in rows:
+        place = _area_of(village, district, regency, agents.get(actor))
+        if place is None:
+            continue
+        earlier = found.get(_key(place), VillageCash(place, 0, 0))
+        found[_key(place)] = VillageCash(
+            earlier.area, earlier.receipts + int(count), earlier.total + int(total)
+        )
+    return sorted(found.values(), key=lambda row: _key(row.area))
+
+
+CASH_BOOK_HEADER = [
+    "receipt", "paid_on", "agent", "participant_reference", "member", "months",
+    "period_from", "period_to", "amount", "group_receipt",
+]  # fmt: skip
+
+
+def cash_book_rows(book: CashBook) -> list[list[object]]:
+    """The CSV rows under CASH_BOOK_HEADER: one per receipt, then the total."""
+    rows: list[list[object]] = [
+        [
+            line.receipt, line.paid_on.isoformat(), line.collected_by,
+            line.participant_reference or "", line.member, line.months,
+            f"{line.period_from:%Y-%m}" if line.period_from else "",
+            f"{line.period_to:%Y-%m}" if line.period_to else "",
+            line.amount, line.group_receipt or "",
         ]
+        for line in book.lines
+    ]  # fmt: skip
+    rows.append(["total", "", "", "", "", sum(line.months for line in book.lines), "", "",
+                 book.total, ""])  # fmt: skip
+    return rows
+
+
+def find_area(uow: UnitOfWork, code_or_name: str, district: str | None = None) -> list[Area]:
+    """Villages of the village table with this code (35.23.08.2001 or 3523082001) or
+    name (and district): one when it is unambiguous."""
+    given = code_or_name.strip()
+    digits = given.replace(".", "")
+    with uow:
+        query = select(Village)
+        if digits.isdigit():
+            dotted = f"{digits[:2]}.{digits[2:4]}.{digits[4:6]}.{digits[6:]}"
+            query = query.where(Village.code.in_([given, dotted]))
+        else:
+            query = query.where(Village.name_key == name_key(given))
+            if district:
+                query = query.where(Village.district_key == name_key(district))
+        return [(v.name, v.district, v.regency) for v in uow.session.scalars(query)]
 
 
 def _months(participant: Participant, months: int | None, amount: int | None) -> int:
