@@ -1,6 +1,7 @@
-"""Perisai agent requests in chat. Agent powers come only from the identity the agent was
-enrolled with (bot.services.agents.agent_for_sender), checked on every request: no wording,
-payload or slot can grant them."""
+"""Perisai agent requests in chat, by the menu's numbers or in the agent's own words (the
+NLU's agent_* intents), and an enrolled agent's greeting. Agent powers come only from the
+identity the agent was enrolled with (bot.services.agents.agent_for_sender), checked on
+every request: no wording, payload or slot can grant them."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.outbox import get_outbox
-from actions.payments import report_own_payment
+from actions.payments import jimpitan_members, report_own_payment
 from actions.reading import latest_entity_values, latest_intent, message_from, message_text
+from actions.resident_notices import MemberNotice, notify_members, notify_resident, payment_notice
 from actions.responses import response_text
 from bot.app_context import AppContext, get_app_context
 from bot.domain.formatting import bulan, rupiah
@@ -40,6 +42,7 @@ from bot.services.disputes import (
     request_dispute,
     tell_release,
 )
+from bot.services.handoff import AgentTicket, agent_tickets, ticket_label
 from bot.understanding.interpreter import yes_no
 from bot.understanding.payment_messages import read_payment_request
 from nlu.parsing.lookups import village_by_name
@@ -86,7 +89,64 @@ def _list(
     dispatcher.utter_message(text=text)
 
 
+async def tell_residents(
+    context: AppContext, dispatcher: CollectingDispatcher, domain: DomainDict, agent: AgentRef
+) -> None:
+    """The residents the agent registered, with status and arrears (names masked)."""
+    residents = await asyncio.to_thread(
+        residents_registered_by, context.unit_of_work(), context.cipher, agent,
+        context.clock.today(),
+    )  # fmt: skip
+    if not residents:
+        dispatcher.utter_message(response="utter_agent_residents_none")
+        return
+    line = response_text(domain, "utter_agent_resident_line")
+    _list(
+        dispatcher,
+        domain,
+        response_text(domain, "utter_agent_residents_header").format(count=len(residents)),
+        [_resident(line, r, domain) for r in residents],
+    )
+
+
+def _resident(line: str, resident: ResidentLine, domain: DomainDict) -> str:
+    status = response_text(domain, f"utter_status_label_{resident.status}")
+    return line.format(
+        name=resident.name,
+        reference=resident.reference,
+        status=status,
+        months=resident.months_owed,
+    )
+
+
+class ActionGreet(Action):
+    """ "halo", "assalamualaikum", "pagi": an enrolled agent gets their village and menu
+    (checked every time, like every agent request); anyone else the residents' greeting."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        agent = await enrolled_agent(context, tracker)
+        if agent is None:
+            dispatcher.utter_message(response="utter_greet")
+            return []
+        await asyncio.to_thread(
+            audit_agent, context.unit_of_work(), agent, "agent_menu", context.clock.now()
+        )
+        dispatcher.utter_message(
+            response="utter_agent_greet", name=agent.name.split()[0], village=agent.village
+        )
+        dispatcher.utter_message(response="utter_agent_menu", village=agent.village)
+        return []
+
+
 class ActionAgent(Action):
+    """The agent menu's lists and month summary, asked by number or in words."""
+
     def name(self) -> str:
         return "action_agent"
 
@@ -100,19 +160,7 @@ class ActionAgent(Action):
             return []
         today = context.clock.today()
         if intent == "agent_my_residents":
-            residents = await asyncio.to_thread(
-                residents_registered_by, context.unit_of_work(), context.cipher, agent, today
-            )
-            if not residents:
-                dispatcher.utter_message(response="utter_agent_residents_none")
-                return []
-            line = response_text(domain, "utter_agent_resident_line")
-            _list(
-                dispatcher,
-                domain,
-                response_text(domain, "utter_agent_residents_header").format(count=len(residents)),
-                [self._resident(line, r, domain) for r in residents],
-            )
+            await tell_residents(context, dispatcher, domain, agent)
         elif intent == "agent_arrears":
             owing = await asyncio.to_thread(
                 arrears_in_village, context.unit_of_work(), context.cipher, agent, today
@@ -163,6 +211,21 @@ class ActionAgent(Action):
                 ],
             )
             dispatcher.utter_message(response="utter_agent_unreachable_help")
+        elif intent == "agent_tickets":
+            tickets = await asyncio.to_thread(
+                agent_tickets, context.unit_of_work(), context.cipher, agent, context.clock.now()
+            )
+            if not tickets:
+                dispatcher.utter_message(response="utter_agent_tickets_none", village=agent.village)
+                return []
+            line = response_text(domain, "utter_agent_ticket_line")
+            _list(
+                dispatcher,
+                domain,
+                response_text(domain, "utter_agent_tickets_header").format(count=len(tickets)),
+                [self._ticket(line, t, agent, domain) for t in tickets],
+            )
+            dispatcher.utter_message(response="utter_agent_tickets_help")
         elif intent == "agent_summary":
             summary = await asyncio.to_thread(month_summary, context.unit_of_work(), agent, today)
             dispatcher.utter_message(
@@ -177,20 +240,24 @@ class ActionAgent(Action):
         return []
 
     @staticmethod
-    def _resident(line: str, resident: ResidentLine, domain: DomainDict) -> str:
-        status = response_text(domain, f"utter_status_label_{resident.status}")
+    def _ticket(line: str, ticket: AgentTicket, agent: AgentRef, domain: DomainDict) -> str:
+        label = ticket_label(ticket.number)
+        state = response_text(domain, f"utter_agent_ticket_state_{ticket.state}").format(
+            ticket=label, minutes=int(ticket.idle.total_seconds() // 60)
+        )
         return line.format(
-            name=resident.name,
-            reference=resident.reference,
-            status=status,
-            months=resident.months_owed,
+            ticket=label,
+            village=ticket.village or agent.village,
+            state=state,
+            last=f'"{ticket.last_message}"' if ticket.last_message else "-",
         )
 
 
 class ActionAgentPayment(Action):
     """An agent records cash: "bayar SDR-… 3 bulan", or a jimpitan group ("jimpitan
     SDR-ketua SDR-anggota … 2 bulan", the first reference is the leader). From anyone who is
-    not an enrolled agent the same words are only a report of their own payment."""
+    not an enrolled agent the same words are only a report of their own payment, and so is
+    an agent's "sudah bayar" that names no reference (the agent's own payment)."""
 
     def name(self) -> str:
         return "action_agent_payment"
@@ -200,13 +267,17 @@ class ActionAgentPayment(Action):
     ) -> list[EventType]:
         context = get_app_context()
         agent = await enrolled_agent(context, tracker)
-        if agent is None:
+        request = read_payment_request(message_text(tracker))
+        own_report = latest_intent(tracker) == "report_payment" and not request.references
+        if agent is None or own_report:
             await report_own_payment(context, dispatcher, tracker)
             return []
-        request = read_payment_request(message_text(tracker))
         references, months = request.references, request.months
         if not references or months is None:  # an agent must say it: nothing is assumed
-            dispatcher.utter_message(response="utter_agent_payment_help")
+            jimpitan = latest_intent(tracker) == "agent_jimpitan" or len(references) > 1
+            dispatcher.utter_message(
+                response="utter_agent_jimpitan_help" if jimpitan else "utter_agent_payment_help"
+            )
             return []
         settings = context.settings
         outcome = await asyncio.to_thread(
@@ -249,6 +320,14 @@ class ActionAgentPayment(Action):
                 receipt=payment.receipt,
                 paid_through=bulan(payment.period_to) if payment.period_to else "-",
             )
+            # The resident handed over cash: their own chat hears what was recorded.
+            await notify_resident(
+                context,
+                dispatcher,
+                domain,
+                outcome.addresses.get(payment.participant_reference, ()),
+                payment_notice(domain, agent, payment, "payment"),
+            )
         elif result is AgentPaymentResult.GROUP_RECORDED and outcome.group is not None:
             group = outcome.group
             dispatcher.utter_message(
@@ -257,6 +336,23 @@ class ActionAgentPayment(Action):
                 months=months,
                 amount=rupiah(group.total),
                 receipt=group.group_receipt,
+                members=jimpitan_members(outcome.members),
+            )
+            # Every member hears of their own months, not only the leader who paid.
+            paid = {member.participant_reference: member for member in group.members}
+            await notify_members(
+                context,
+                dispatcher,
+                [
+                    MemberNotice(
+                        f"{member.name} ({member.reference})",
+                        outcome.addresses.get(member.reference, ()),
+                        payment_notice(
+                            domain, agent, paid[member.reference], "jimpitan", group.group_receipt
+                        ),
+                    )
+                    for member in outcome.members
+                ],
             )
         else:
             dispatcher.utter_message(response="utter_agent_payment_refused")

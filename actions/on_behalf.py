@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.addresses import tell_link_outcome, tell_number_change
+from actions.agents import enrolled_agent
 from actions.outbox import get_outbox
 from actions.reading import message_text
 from actions.responses import response_text
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: The two ways an agent may collect a resident's consent (slot resident_consent).
 CODE, READ_ALOUD = "code", "read_aloud"
+#: The code waits for the resident's number to write to Sadar first (WhatsApp's window).
+CODE_ON_CONTACT = "code_on_contact"
 
 
 def consent_terms(domain: DomainDict) -> str:
@@ -104,7 +107,13 @@ class ActionConfirmConsentCode(Action):
         text, now = message_text(tracker), context.clock.now()
         awaited = await asyncio.to_thread(context.one_time_codes.awaited_by, tracker.sender_id)
         if awaited is None:
-            dispatcher.utter_message(response="utter_consent_code_nothing_waiting")
+            # An agent typing the code a walk-in received is told where it belongs.
+            agent = await enrolled_agent(context, tracker)
+            dispatcher.utter_message(
+                response="utter_agent_code_nothing_waiting"
+                if agent
+                else "utter_consent_code_nothing_waiting"
+            )
             return []
         if awaited in LINKING:
             linked = await asyncio.to_thread(
@@ -120,9 +129,14 @@ class ActionConfirmConsentCode(Action):
         result = outcome.result
         if result is CodeResult.REGISTERED:
             assert outcome.registered is not None
+            # The resident typed the code in their own chat: this reply is their notice of
+            # the registration (who registered them, the reference, how to check), so no
+            # second one goes (the read-aloud path sends it: actions/resident_notices.py).
             dispatcher.utter_message(
                 response="utter_consent_code_registered",
                 name=outcome.resident_name,
+                agent=outcome.agent.name if outcome.agent else "-",
+                village=outcome.agent.village if outcome.agent else "-",
                 reference=outcome.registered.reference,
                 contribution=rupiah(outcome.registered.monthly_contribution),
                 due_date=tanggal(outcome.registered.first_due_date),

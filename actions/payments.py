@@ -69,19 +69,6 @@ class ActionReminderPreference(Action):
         return []
 
 
-class ActionReportPayment(Action):
-    """Stores the resident's own report as an unverified payment, to be confirmed."""
-
-    def name(self) -> str:
-        return "action_report_payment"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        await report_own_payment(get_app_context(), dispatcher, tracker)
-        return []
-
-
 async def report_own_payment(
     context: AppContext, dispatcher: CollectingDispatcher, tracker: Tracker
 ) -> None:

@@ -5,10 +5,11 @@ person when the resident explicitly asks for one."""
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.agents import ActionAgentPayment, enrolled_agent
 from actions.handoff import start_handoff
 from actions.reading import latest_entity_value, latest_intent, message_from
 from actions.responses import response_text
@@ -17,9 +18,11 @@ from bot.domain.formatting import rupiah
 from bot.domain.tariff import load_tariff, monthly_contribution
 from bot.infra.region_register import place_register
 from bot.understanding import interpreter
+from bot.understanding.agent_messages import asks_to_register_someone
 from bot.understanding.handoff_messages import wants_a_person
 from bot.understanding.interpreter import early_fields, wants_to_register
 from bot.understanding.outside_topics import outside_topic
+from bot.understanding.payment_messages import read_payment_request
 
 #: Questions answered at any moment, forms included (one list: the interpreter's).
 QUESTION_INTENTS = interpreter.QUESTION_INTENTS
@@ -95,6 +98,14 @@ def _premium_breakdown(dispatcher: CollectingDispatcher, income: int) -> None:
         dispatcher.utter_message(response="utter_premium_estimate_note")
 
 
+async def is_walk_in_request(context: AppContext, tracker: Tracker) -> bool:
+    """An enrolled agent asking, in any words, to register someone: a walk-in
+    (action_agent_start_registration, then the form by rule)."""
+    return asks_to_register_someone(message_from(tracker).text) and (
+        await enrolled_agent(context, tracker) is not None
+    )
+
+
 class ActionAnswerQuestion(Action):
     """Answers a question intent with utter_answer_<intent>; contribution questions that
     mention an income get a computed breakdown from the tariff in bot.domain."""
@@ -106,6 +117,13 @@ class ActionAnswerQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
+        cash = read_payment_request(message_from(tracker).text)
+        if cash.references and cash.months is not None and await enrolled_agent(context, tracker):
+            # "bayar SDR-… 2 bulan" from an agent is cash to record, whatever the classifier
+            # made of the reference (issue 28).
+            return await ActionAgentPayment().run(dispatcher, tracker, domain)
+        if await is_walk_in_request(context, tracker):
+            return [FollowupAction("action_agent_start_registration")]
         income = latest_entity_value(tracker, "money")
         await answer_or_hand_over(
             context,
@@ -147,6 +165,8 @@ class ActionSuggestTopics(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         message = message_from(tracker)
+        if await is_walk_in_request(get_app_context(), tracker):
+            return [FollowupAction("action_agent_start_registration")]
         if wants_to_register(message):
             fields = early_fields(message, get_app_context().clock.today(), place_register())
             # A rule asks for consent next (nlu/rules.yml).

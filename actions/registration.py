@@ -13,9 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.addresses import request_link
-from actions.agents import agent_for_request, enrolled_agent
-from actions.on_behalf import CODE, masked_phone, read_aloud_wording
-from actions.outbox import get_outbox
+from actions.agents import agent_for_request, enrolled_agent, tell_residents
+from actions.on_behalf import CODE, CODE_ON_CONTACT, masked_phone, read_aloud_wording
 from actions.places import (
     agent_village_code,
     choice_message,
@@ -33,6 +32,7 @@ from actions.registration_slots import (
     reset_registration,
     show_date,
 )
+from actions.resident_notices import notify_resident
 from actions.responses import response_text
 from bot.app_context import AppContext, get_app_context
 from bot.domain.addresses import LinkPurpose, Proof
@@ -45,6 +45,7 @@ from bot.infra.region_register import place_register
 from bot.services.on_behalf import AgentNumber, resident_sender_id
 from bot.services.participants import ConsentMissing, DuplicateNik, register_participant
 from bot.services.resident_notices import ResidentNotice
+from bot.understanding.agent_messages import asks_for_own_residents
 from bot.understanding.interpreter import early_fields, wants_to_register
 from bot.understanding.places import read_place
 from nlu.parsing.lookups import occupation_label, villages_in_regency
@@ -179,6 +180,12 @@ class ActionAgentStartRegistration(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
+        if asks_for_own_residents(message_from(tracker).text):
+            # "warga saya" read as a walk-in request: the agent asked for their list.
+            agent = await agent_for_request(context, tracker, dispatcher, "agent_my_residents")
+            if agent is not None:
+                await tell_residents(context, dispatcher, domain, agent)
+            return [SlotSet("registering_for_resident", None)]
         agent = await agent_for_request(context, tracker, dispatcher, "agent_register_resident")
         if agent is None:
             return [SlotSet("registering_for_resident", None)]
@@ -248,9 +255,12 @@ class ActionSubmitRegistration(Action):
         if agent is None:
             dispatcher.utter_message(response="utter_agent_only")
             return
-        if tracker.get_slot(RESIDENT_CONSENT_SLOT) == CODE:
+        consent = tracker.get_slot(RESIDENT_CONSENT_SLOT)
+        if consent in (CODE, CODE_ON_CONTACT):
             dispatcher.utter_message(
-                response="utter_agent_code_sent",
+                response="utter_agent_code_sent"
+                if consent == CODE
+                else "utter_agent_code_awaits_contact",
                 name=registration.full_name,
                 phone=masked_phone(registration.phone),
                 minutes=context.settings.consent_code_valid_minutes,
@@ -279,9 +289,11 @@ class ActionSubmitRegistration(Action):
             phone=masked_phone(registration.phone),
         )
         # The resident was not the one typing: their own WhatsApp hears what was done.
-        told = await context.resident_notices.tell(
-            get_outbox(context),
-            resident_sender_id(registration),
+        await notify_resident(
+            context,
+            dispatcher,
+            domain,
+            [resident_sender_id(registration)],
             ResidentNotice(
                 text=response_text(domain, "utter_resident_walk_in_notice").format(
                     name=registration.full_name,
@@ -295,9 +307,7 @@ class ActionSubmitRegistration(Action):
                 agent_name=agent.name,
                 reference=result.reference,
             ),
-            context.clock.now(),
         )
-        dispatcher.utter_message(response=f"utter_agent_resident_notice_{told.value}")
 
 
 def _phone_proof(tracker: Tracker) -> Proof | None:

@@ -15,7 +15,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.agents import enrolled_agent
-from actions.on_behalf import CODE, READ_ALOUD, masked_phone, send_consent_code
+from actions.on_behalf import (
+    CODE,
+    CODE_ON_CONTACT,
+    READ_ALOUD,
+    masked_phone,
+    send_consent_code,
+)
 from actions.places import (
     agent_village_code,
     assumed_village_message,
@@ -55,7 +61,13 @@ from bot.infra.settings import Settings
 from bot.infra.signed_metadata import signing_key, verified
 from bot.services.on_behalf import AgentNumber
 from bot.services.participants import NikHolder, nik_holder
-from bot.understanding.interpreter import FIELDS, Meaning, PartialDate, Unparsed, interpret
+from bot.understanding.interpreter import (
+    FIELDS,
+    Meaning,
+    PartialDate,
+    Unparsed,
+    interpret,
+)
 from bot.understanding.places import read_place
 from nlu.parsing.dates import find_dates, merge_date
 from nlu.parsing.identifiers import normalise_phone
@@ -519,7 +531,7 @@ class ValidateRegistrationForm(FormValidationAction):
                 phone=masked_phone(str(step.tracker.get_slot("phone"))),
             )
             return REFUSED
-        return {RESIDENT_CONSENT_SLOT: CODE}
+        return {RESIDENT_CONSENT_SLOT: CODE_ON_CONTACT if held.awaiting_contact else CODE}
 
 
 async def _is_an_agents_number(context: AppContext, tracker: Tracker, phone: str) -> bool:

@@ -152,3 +152,14 @@ DISPUTE_REFUSED_FOR_REQUESTER = (
     "Admin tidak menyetujui sengketa {reference}. Pendaftaran itu tetap ada; hubungi admin "
     "Sadar bila perlu penjelasan."
 )
+
+# A walk-in's consent code that waited for the resident to write (bot.channels.whatsapp):
+# told to the agent who registered them.
+CONSENT_CODE_SENT_ON_CONTACT = (
+    "{name} baru saja chat Sadar: kode persetujuan sudah dikirim ke WhatsApp-nya. "
+    "Pendaftaran selesai saat warga membalas kode itu."
+)
+CONSENT_CODE_NOT_SENT_ON_CONTACT = (
+    "{name} baru saja chat Sadar, tetapi kode persetujuan tidak bisa dikirim. "
+    'Daftarkan lagi dan pilih "Sudah saya bacakan".'
+)

@@ -132,6 +132,31 @@ def not_me_handler(context: AppContext, outbox: Outbox) -> NotMeHandler:
     return handle
 
 
+#: Called with every sender that writes, after the message is logged (it opens the window).
+ContactHandler = Callable[[str], Awaitable[None]]
+
+
+def waiting_codes_handler(context: AppContext, outbox: Outbox) -> ContactHandler:
+    """A resident whose walk-in consent code waited for them to write (outside WhatsApp's
+    window, no approved template) gets it now; the agent who registered them is told."""
+
+    async def handle(sender_id: str) -> None:
+        sent = await context.on_behalf.send_awaited_codes(outbox, sender_id, context.clock.now())
+        for item in sent:
+            wording = (
+                messages.CONSENT_CODE_SENT_ON_CONTACT
+                if item.delivered
+                else messages.CONSENT_CODE_NOT_SENT_ON_CONTACT
+            )
+            await outbox.send(
+                item.agent_sender_id,
+                BotReply(text=wording.format(name=item.resident_name)),
+                purpose="agent_notice",
+            )
+
+    return handle
+
+
 class WhatsAppConversations:
     """Turns one verified inbound message into replies sent through the outbox."""
 
@@ -142,12 +167,14 @@ class WhatsAppConversations:
         store: SharedStore,
         channel_log: ChannelLog | None,
         not_me: NotMeHandler | None = None,
+        on_contact: ContactHandler | None = None,
     ):
         self._router = router
         self._outbox = outbox
         self._store = store
         self._channel_log = channel_log
         self._not_me = not_me
+        self._on_contact = on_contact
 
     async def is_new(self, message: InboundWhatsApp) -> bool:
         """False for a redelivery of a message already taken (by any gateway sharing the
@@ -173,6 +200,11 @@ class WhatsAppConversations:
 
     async def _process_in_turn(self, sender_id: str, message: InboundWhatsApp) -> None:
         await record_inbound_safely(self._channel_log, sender_id)
+        if self._on_contact is not None:
+            try:
+                await self._on_contact(sender_id)
+            except Exception:  # the resident's own message must still be answered
+                log.exception("waiting consent codes for %s not sent", mask_sender(sender_id))
         if message.kind is InboundKind.MEDIA:
             await self._outbox.send(sender_id, BotReply(text=messages.NON_TEXT_MESSAGE))
             return

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -361,6 +362,9 @@ class PendingConsent(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: No code went yet: the resident's number is outside WhatsApp's 24-hour window and no
+    #: template is approved, so the code goes when that number writes to Sadar.
+    awaiting_contact: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Village(Base):

@@ -21,7 +21,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot import bootstrap, messages
 from bot.app_context import AppContext
 from bot.channels.web import WebConversations, gateway_says
-from bot.channels.whatsapp import WhatsAppConversations, not_me_handler
+from bot.channels.whatsapp import (
+    WhatsAppConversations,
+    not_me_handler,
+    waiting_codes_handler,
+)
 from bot.domain.clock import Clock
 from bot.domain.senders import Channel
 from bot.gateway.admin import admin_router
@@ -178,7 +182,12 @@ def create_app(
         app.state.background = background = BackgroundWork()
         app.state.whatsapp = (
             WhatsAppConversations(
-                router, outbox, store, channel_log, not_me_handler(context, outbox)
+                router,
+                outbox,
+                store,
+                channel_log,
+                not_me_handler(context, outbox),
+                waiting_codes_handler(context, outbox),
             )
             if outbox.has_channel(Channel.WHATSAPP)
             else None

@@ -48,6 +48,11 @@ MESSAGES_OUT = Counter(
     "Messages handed to a platform (or given up on), by channel, purpose and outcome.",
     ["channel", "purpose", "status"],
 )
+RESIDENT_NOTICES = Counter(
+    "sadar_resident_notices_total",
+    "Notices to residents of what an agent did for them, by result (sent, unreachable, ...).",
+    ["result"],
+)
 
 
 class ScrapedGauges(Collector):

@@ -6,12 +6,14 @@ never exists without its audit event and two requests cannot both slip under the
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
 from bot.db.models import Agent
 from bot.infra.crypto import PiiCipher
+from bot.services.addresses.reachability import reachable_addresses
 from bot.services.agents import (
     AgentRef,
     audit_agent,
@@ -69,6 +71,9 @@ class AgentPaymentOutcome:
     group: GroupPayment | None = None
     #: A group's members in the order the agent wrote them (the leader first).
     members: tuple[PaidMember, ...] = ()
+    #: Where each paid resident is told of it (reference -> reachable addresses, reminder
+    #: order; empty when none): read in the payment's transaction. Never logged unmasked.
+    addresses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def record_agent_payment(
@@ -107,6 +112,7 @@ def record_agent_payment(
                     AgentPaymentResult.RECORDED,
                     payment=payment,
                     resident_name=participant_name(uow, cipher, ids[references[0]]),
+                    addresses=_addresses(uow, cipher, ids, references),
                 )
             else:
                 group = record_group_payment(
@@ -129,6 +135,7 @@ def record_agent_payment(
                         )
                         for reference in dict.fromkeys(references)
                     ),
+                    addresses=_addresses(uow, cipher, ids, references),
                 )
         except PaymentRejected as problem:
             # The reason is for operators (English, in the log); the agent is told what to
@@ -139,6 +146,16 @@ def record_agent_payment(
             outcome = AgentPaymentOutcome(AgentPaymentResult.REFUSED)
         uow.commit()
     return outcome
+
+
+def _addresses(
+    uow: UnitOfWork, cipher: PiiCipher, ids: Mapping[str, int], references: list[str]
+) -> dict[str, tuple[str, ...]]:
+    """Each paid resident's reachable addresses: they are told what the agent recorded."""
+    return {
+        reference: reachable_addresses(uow.session, cipher, ids[reference])
+        for reference in dict.fromkeys(references)
+    }
 
 
 def _checked(

@@ -50,6 +50,10 @@ class AgentRef:
         return f"agent:{self.id}"
 
 
+def agent_ref(agent: Agent) -> AgentRef:
+    return AgentRef(agent.id, agent.name, agent.village, agent.district, agent.regency)
+
+
 @dataclass(frozen=True)
 class AgentView:
     id: int
@@ -120,7 +124,7 @@ def agent_for_sender(uow: UnitOfWork, hash_key: str, sender_id: str) -> AgentRef
         )
         if agent is None:
             return None
-        return AgentRef(agent.id, agent.name, agent.village, agent.district, agent.regency)
+        return agent_ref(agent)
 
 
 def is_agent_number(uow: UnitOfWork, hash_key: str, phone: str) -> bool:

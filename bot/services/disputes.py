@@ -22,12 +22,11 @@ from sqlalchemy import select, update
 from bot import messages
 from bot.db.models import Agent, AuditEvent, Dispute, Participant
 from bot.db.timestamps import as_utc
-from bot.domain.addresses import reminder_route
 from bot.domain.senders import channel_of
 from bot.domain.villages import area_key
 from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import mask_sender
-from bot.services.addresses.reachability import routes_of
+from bot.services.addresses.reachability import reachable_addresses
 from bot.services.agents import AgentRef, agent_address, in_agents_village
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
@@ -253,10 +252,7 @@ def _release(
     requesting agent as actor) and say whom to tell: read before the participant and their
     addresses go."""
     session = uow.session
-    routes = reminder_route(routes_of(session, participant.id), lambda route: route.state)
-    residents = tuple(
-        cipher.decrypt(route.address_encrypted) for route in routes if route.address_encrypted
-    )
+    residents = reachable_addresses(session, cipher, participant.id)
     home = area_key(participant)
     agents = tuple(
         agent_address(agent, cipher)

@@ -765,3 +765,62 @@ def pass_ticket(
         uow.commit()
     log.info("agent %d passed %s on", agent.id, ticket_label(number))
     return handover
+
+
+@dataclass(frozen=True)
+class AgentTicket:
+    """An open ticket as its agent lists it ("tiket saya"): no name, the resident's last
+    message masked and shortened."""
+
+    number: int
+    village: str | None
+    #: waiting (the agent has not answered yet), answered, or unassigned (the village's,
+    #: waiting for the administrators: the agent may take it).
+    state: str
+    #: Since the ticket's last message, either way.
+    idle: timedelta
+    last_message: str | None
+
+
+#: How much of the resident's last message the list shows.
+LAST_MESSAGE_CHARS = 80
+
+
+def agent_tickets(
+    uow: UnitOfWork, cipher: PiiCipher, agent: AgentRef, now: datetime
+) -> list[AgentTicket]:
+    """The agent's open tickets, then the unassigned open tickets of their own village
+    (another village's tickets are never listed), oldest first."""
+    with uow:
+        tickets = uow.session.scalars(
+            select(Ticket)
+            .where(Ticket.state != TicketState.CLOSED.value)
+            .where(or_(Ticket.agent_id == agent.id, Ticket.agent_id.is_(None)))
+            .order_by(Ticket.created_at, Ticket.id)
+        ).all()
+        listed = []
+        for ticket in tickets:
+            mine = ticket.agent_id == agent.id
+            if not mine and not _serves(agent, _ticket_area(ticket)):
+                continue
+            last = uow.session.scalars(
+                select(TicketMessage.body_encrypted)
+                .where(TicketMessage.ticket_id == ticket.id)
+                .where(TicketMessage.author == Author.RESIDENT.value)
+                .order_by(TicketMessage.created_at.desc(), TicketMessage.id.desc())
+                .limit(1)
+            ).first()
+            text = masked_text(cipher.decrypt(last)) if last else None
+            if text and len(text) > LAST_MESSAGE_CHARS:
+                text = text[: LAST_MESSAGE_CHARS - 1].rstrip() + "…"
+            state = ticket.state if mine else "unassigned"
+            listed.append(
+                AgentTicket(
+                    ticket.number,
+                    ticket.village,
+                    state,
+                    now - as_utc(ticket.last_activity_at),
+                    text,
+                )
+            )
+    return sorted(listed, key=lambda t: t.state == "unassigned")

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import AuditEvent, PendingConsent
+from bot.db.models import Agent, AuditEvent, PendingConsent
 from bot.domain.addresses import Proof
 from bot.domain.clock import local_date
 from bot.domain.consent import (
@@ -34,11 +34,11 @@ from bot.domain.consent import (
 )
 from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
-from bot.domain.replies import MessageTemplate
-from bot.domain.senders import Channel, make_sender_id
+from bot.domain.replies import BotReply, MessageTemplate
+from bot.domain.senders import Channel, SenderId, channel_of, make_sender_id
 from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import mask_digits, mask_sender
-from bot.services.agents import AgentRef, is_agent_number
+from bot.services.agents import AgentRef, agent_ref, is_agent_number
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
 from bot.services.one_time_codes import CodeEvent, CodePurpose, OneTimeCodes
@@ -75,6 +75,17 @@ class HeldRegistration:
     code: str
     resident_sender_id: str
     expires_at: datetime
+    #: The code did not go yet: it goes when the resident's number writes to Sadar.
+    awaiting_contact: bool = False
+
+
+@dataclass(frozen=True)
+class CodeSentOnContact:
+    """A waiting code that went when the resident wrote: whom to tell, and how it went."""
+
+    agent_sender_id: str
+    resident_name: str
+    delivered: bool
 
 
 class CodeResult(StrEnum):
@@ -97,6 +108,9 @@ class CodeOutcome:
     resident_name: str | None = None
     #: The agent's conversation, to tell them how it ended.
     agent_sender_id: str | None = None
+    #: Who registered the resident, told to the resident with their reference (the reply
+    #: to their code is their notice of the registration: no second message goes).
+    agent: AgentRef | None = None
 
 
 def _audit(session: Session, agent_id: int, action: str, now: datetime) -> None:
@@ -189,11 +203,18 @@ class OnBehalfRegistrations:
     def register_read_aloud(
         self, agent_id: int, registration: Registration, wording: str, now: datetime
     ) -> RegisteredParticipant:
-        """The agent attests they read ``wording`` aloud and the resident agreed."""
+        """The agent attests they read ``wording`` aloud and the resident agreed; a code
+        still waiting for the same person is dropped (it would confirm nothing)."""
         self.refuse_agent_number(agent_id, registration.phone, now)
-        return self._register(
-            self.units(), registration, agent_id, ConsentMethod.AGENT_READ_ALOUD, wording, now
-        )
+        uow = self.units()
+        with uow:
+            nik_hash = nik_lookup_hash(self.hash_key, registration.nik.value)
+            uow.session.execute(delete(PendingConsent).where(PendingConsent.nik_hash == nik_hash))
+            registered = self._register(
+                uow, registration, agent_id, ConsentMethod.AGENT_READ_ALOUD, wording, now
+            )
+            uow.commit()
+        return registered
 
     def hold_for_code(
         self,
@@ -203,10 +224,12 @@ class OnBehalfRegistrations:
         code: str,
         wording: str,
         now: datetime,
+        awaiting_contact: bool = False,
     ) -> HeldRegistration:
         """Keep the registration until the resident replies with ``code`` (from
         ``new_code``). A new code for the same person replaces theirs; others waiting on
-        the same (shared) phone stay."""
+        the same (shared) phone stay. ``awaiting_contact``: the code is not sent yet (a
+        new one goes when the resident's number writes)."""
         nik_hash = nik_lookup_hash(self.hash_key, registration.nik.value)
         with self.units() as uow:
             session = uow.session
@@ -218,6 +241,7 @@ class OnBehalfRegistrations:
                 registration_encrypted=self.cipher.encrypt(_encode(registration)),
                 agent_sender_encrypted=self.cipher.encrypt(agent_sender_id),
                 wording=wording,
+                awaiting_contact=awaiting_contact,
             )
             self.codes.hold(session, pending, code, now, f"agent:{agent_id}")
             expires_at = pending.expires_at
@@ -228,7 +252,9 @@ class OnBehalfRegistrations:
             mask_digits(registration.phone, 5, 2),
             expires_at.isoformat(timespec="minutes"),
         )
-        return HeldRegistration(code, resident_sender_id(registration), expires_at)
+        return HeldRegistration(
+            code, resident_sender_id(registration), expires_at, awaiting_contact
+        )
 
     async def send_code(
         self,
@@ -263,8 +289,12 @@ class OnBehalfRegistrations:
             self.codes.opening, resident, _PURPOSE, code_text(code), template, now
         )
         if message is None:
-            await asyncio.to_thread(self.not_sent, agent.id, now)
-            return None
+            # Outside the 24-hour window with no approved template: held until the
+            # resident's number writes to Sadar, then a code goes (send_awaited_codes).
+            return await asyncio.to_thread(
+                self.hold_for_code, agent.id, agent_sender_id, registration, code,
+                code_text(HIDDEN_CODE), now, True,
+            )  # fmt: skip
         if not await asyncio.to_thread(self.take_code_slot, registration.phone, now):
             log.warning("consent code not sent: %s had its codes for today", mask_sender(resident))
             await asyncio.to_thread(self.not_sent, agent.id, now)
@@ -279,6 +309,48 @@ class OnBehalfRegistrations:
             await asyncio.to_thread(self.release, agent.id, registration, now)
             return None
         return held
+
+    async def send_awaited_codes(
+        self, courier: Courier, sender_id: str, now: datetime
+    ) -> list[CodeSentOnContact]:
+        """The resident's number wrote to Sadar: every registration held for it until then
+        gets a fresh code, sent now that WhatsApp allows free text (the daily cap still
+        counts). The agents are told by the caller."""
+        if channel_of(sender_id) is not Channel.WHATSAPP:
+            return []
+        phone = SenderId.parse(sender_id).address
+        to_send = await asyncio.to_thread(self._codes_for_contact, phone, now)
+        sent = []
+        for text, agent_sender_id, name in to_send:
+            delivered = await self.codes.deliver(courier, sender_id, _PURPOSE, BotReply(text=text))
+            sent.append(CodeSentOnContact(agent_sender_id, name, delivered))
+        return sent
+
+    def _codes_for_contact(self, phone: str, now: datetime) -> list[tuple[str, str, str]]:
+        with self.units() as uow:
+            session = uow.session
+            waiting = session.scalars(
+                select(PendingConsent)
+                .where(PendingConsent.phone_hash == phone_lookup_hash(self.hash_key, phone))
+                .where(PendingConsent.awaiting_contact.is_(True))
+                .where(PendingConsent.expires_at > now)
+                .with_for_update()
+            ).all()
+            to_send = []
+            for pending in waiting:
+                if not self.codes.take_slot(session, phone, "consent_code", now):
+                    log.warning("waiting consent code not sent: the number had its codes today")
+                    continue
+                code = self.codes.new_code()
+                self.codes.hold(session, pending, code, now, f"agent:{pending.agent_id}")
+                pending.awaiting_contact = False
+                registration, agent_sender_id = self._held(pending, now)
+                to_send.append(
+                    (pending.wording.replace(HIDDEN_CODE, code), agent_sender_id,
+                     registration.full_name)
+                )  # fmt: skip
+            uow.commit()
+        return to_send
 
     def refuse_agent_number(self, agent_id: int, phone: str, now: datetime) -> None:
         """Raise ``AgentNumber`` (audited) when ``phone`` belongs to any enrolled agent."""
@@ -346,11 +418,13 @@ class OnBehalfRegistrations:
                     resident_name=registration.full_name,
                     agent_sender_id=agent_sender_id,
                 )
+            agent = uow.session.get(Agent, pending.agent_id)
             return CodeOutcome(
                 CodeResult.REGISTERED,
                 registered=registered,
                 resident_name=registration.full_name,
                 agent_sender_id=agent_sender_id,
+                agent=agent_ref(agent) if agent is not None else None,
             )
 
         return register

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.replies import MessageTemplate
-from bot.domain.senders import channel_of
+from bot.domain.senders import Channel, channel_of
+from bot.infra import metrics
 from bot.infra.privacy import mask_sender
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
@@ -40,6 +42,16 @@ class ResidentNotice:
     recorded: str
     agent_name: str
     reference: str
+
+
+@dataclass(frozen=True)
+class Told:
+    """How a notice ended, and on which channel (what the agent is told)."""
+
+    result: NoticeResult
+    #: The channel of the address that took it (or of the failure reported); None: no
+    #: address at all.
+    channel: Channel | None = None
 
 
 @dataclass(frozen=True)
@@ -74,3 +86,24 @@ class ResidentNotices:
             return NoticeResult.NEEDS_TEMPLATE
         delivery = await courier.send(recipient, message, purpose="resident_notice")
         return NoticeResult.SENT if delivery.ok or delivery.uncertain else NoticeResult.REFUSED
+
+    async def tell_first(
+        self, courier: Courier, recipients: Sequence[str], notice: ResidentNotice, now: datetime
+    ) -> Told:
+        """Tell the resident on the first of ``recipients`` (their reachable addresses, in
+        reminder order) that takes the notice: a WhatsApp outside its window without a
+        template falls back to their Telegram. When none takes it, the most telling
+        failure (a template needed, a refusal) rather than "unreachable" is returned, so
+        the agent knows what to do; every outcome is counted (sadar_resident_notices_total)."""
+        told = Told(NoticeResult.UNREACHABLE)
+        if not recipients:
+            log.info("resident notice for %s: no reachable address", notice.reference)
+        for recipient in recipients:
+            result = await self.tell(courier, recipient, notice, now)
+            if result is NoticeResult.SENT:
+                told = Told(result, channel_of(recipient))
+                break
+            if told.result is NoticeResult.UNREACHABLE:
+                told = Told(result, channel_of(recipient))
+        metrics.RESIDENT_NOTICES.labels(told.result.value).inc()
+        return told

@@ -15,11 +15,34 @@ _AGENT_REPLY = re.compile(
     r"^\s*(?:balas|bls|jawab)\s+t\s*-?\s*(\d{1,7})\b\s*[:,.\-]?\s*(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
-_DONE = re.compile(
-    r"^\s*(?:sudah\s+|udah\s+|sdh\s+)?(?:selesai|cukup|kembali ke bot)"
-    r"\s*(?:ya|kak|bu|pak|mas|mbak)?"
-    r"\s*[.!]*\s*(?:terima\s*kasih|makasih|matur\s*nuwun)?\s*[.!]*\s*$"
+#: Words that end the conversation with a person ("selesai", "cukup", "kembali ke bot").
+_DONE_WORDS = frozenset(
+    {
+        "selesai", "slesai", "selese", "sls", "cukup", "sekian", "udahan", "rampung", "rengse",
+        "réngsé", "beres", "kembali_ke_bot",
+    }
+)  # fmt: skip
+#: What may surround them: thanks, "sudah", "ya", a form of address. Any other word ("belum
+#: selesai", "kapan selesainya", "selesai bayar") makes the message something else.
+_AROUND_DONE = frozenset(
+    {
+        "sudah", "udah", "sdh", "dah", "wis", "uwis", "wes", "sampun", "mpun", "tos", "atos",
+        "parantos", "ok", "oke", "okey", "okay",
+        "baik", "ya", "iya", "yah", "nggih", "sip", "siap", "deh", "dulu", "aja", "saja",
+        "itu", "dari", "saya", "banyak", "sekali", "kak", "bu", "pak", "mas", "mbak", "min",
+        "dik", "bang", "teh", "kang", "bapak", "ibu", "admin", "terima_kasih", "makasih",
+        "trims", "thanks", "thx", "tq", "matur_nuwun", "suwun", "sanget", "nuhun", "hatur_nuhun",
+    }
+)  # fmt: skip
+_DONE_PHRASES = (
+    (re.compile(r"\b(?:terima|trima|terimak)\s*kasih\b|\bterimakasih\b"), " terima_kasih "),
+    (re.compile(r"\bmatur\s*(?:nuwun|suwun)\b"), " matur_nuwun "),
+    (re.compile(r"\bhatur\s*nuhun\b"), " hatur_nuhun "),
+    (re.compile(r"\bkembali\s+ke\s+bot\b"), " kembali_ke_bot "),
+    (re.compile(r"\bthank\s*(?:you|u)\b"), " thanks "),
 )
+#: Longer than this is a message for the agent, whatever words it has.
+_MAX_DONE_WORDS = 10
 
 
 class TicketAction(StrEnum):
@@ -67,8 +90,18 @@ def as_ticket_answer(quoted: str, text: str) -> str:
 
 
 def wants_the_bot_back(text: str) -> bool:
-    """The resident ends the conversation with the person ("selesai", "sudah selesai ya")."""
-    return bool(_DONE.match(fold(text or "")))
+    """The resident ends the conversation with the person: "selesai", alone or with a
+    thank-you and the words around it ("selesai, makasih", "udah selesai ya makasih banyak",
+    "cukup bu, matur nuwun"); "belum selesai" or a question is still for the person."""
+    folded = fold(text or "")
+    for pattern, token in _DONE_PHRASES:
+        folded = pattern.sub(token, folded)
+    words = re.findall(r"\w+", folded)
+    if not words or len(words) > _MAX_DONE_WORDS or "?" in folded:
+        return False
+    return any(w in _DONE_WORDS for w in words) and all(
+        w in _DONE_WORDS or w in _AROUND_DONE for w in words
+    )
 
 
 #: A person word, with a possessive ("petugasnya", "agene") as residents write it.

@@ -120,7 +120,9 @@ def test_an_agent_s_jimpitan_is_on_the_dashboard_and_the_village_csv_reconciles_
     month = context.clock.today().strftime("%Y-%m")
     context.engine.dispose()
 
-    reply = stack.whatsapp(agent_number, f"jimpitan {' '.join(refs)} 2 bulan")[-1]
+    # The receipt, then how many members were told on their own phone (issue 28).
+    reply, told = stack.whatsapp(agent_number, f"jimpitan {' '.join(refs)} 2 bulan")
+    assert told.startswith("Semua 3 anggota sudah diberi tahu")
     assert reply.startswith("Jimpitan tercatat: 3 anggota, 2 bulan, total Rp100.800.")
     group_receipt = re.search(r"JMP-[0-9A-Z]{4}-[0-9A-Z]{4}", reply)
     assert group_receipt, reply

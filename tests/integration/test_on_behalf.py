@@ -301,3 +301,50 @@ async def test_walk_in_codes_count_against_the_numbers_daily_cap(
     other = walk_in("3523031708800103", phone="+6281234500088")
     context.channel_log.record_inbound("wa:+6281234500088", NOW - timedelta(hours=1))
     assert await send(courier, agent, AGENT_CHAT, other, lambda c: f"Kode: {c}", None, NOW)
+
+
+async def test_a_code_outside_the_window_waits_for_the_resident_to_write(
+    context: AppContext, agent_id: int
+) -> None:
+    """No approved template and a resident who never wrote: nothing is sent, the
+    registration waits; the moment their number writes, a fresh code goes and works."""
+    courier = RecordingCourier()
+    agent = AgentRef(agent_id, "Siti Perisai", "Karanglo", "Kerek", "Tuban")
+    held = await context.on_behalf.send_code(
+        courier, agent, AGENT_CHAT, walk_in(), lambda c: f"Kode dari Siti: {c}", None, NOW
+    )
+    assert held is not None and held.awaiting_contact
+    assert courier.sent == [] and participants(context) == 0
+    # Another number writing changes nothing; a Telegram chat neither.
+    assert await context.on_behalf.send_awaited_codes(courier, "wa:+6281234500099", NOW) == []
+    assert await context.on_behalf.send_awaited_codes(courier, "tg:4242", NOW) == []
+
+    later = NOW + timedelta(minutes=5)
+    context.channel_log.record_inbound(f"wa:{RESIDENT}", later)
+    sent = await context.on_behalf.send_awaited_codes(courier, f"wa:{RESIDENT}", later)
+    assert [(s.agent_sender_id, s.resident_name, s.delivered) for s in sent] == [
+        (AGENT_CHAT, "Sumarni", True)
+    ]
+    ((to, message),) = courier.sent
+    assert to == f"wa:{RESIDENT}" and message.text is not None
+    code = message.text.removeprefix("Kode dari Siti: ")
+    assert code.isdigit() and code != held.code  # a fresh code, never the unsent one
+    # Sent once: writing again sends nothing more.
+    assert await context.on_behalf.send_awaited_codes(courier, f"wa:{RESIDENT}", later) == []
+    outcome = context.on_behalf.confirm(f"wa:{RESIDENT}", code, later)
+    assert outcome.result is CodeResult.REGISTERED and participants(context) == 1
+
+
+async def test_reading_aloud_drops_a_code_still_waiting_for_the_same_person(
+    context: AppContext, agent_id: int
+) -> None:
+    courier = RecordingCourier()
+    agent = AgentRef(agent_id, "Siti Perisai", "Karanglo", "Kerek", "Tuban")
+    held = await context.on_behalf.send_code(
+        courier, agent, AGENT_CHAT, walk_in(), lambda c: f"Kode: {c}", None, NOW
+    )
+    assert held is not None and held.awaiting_contact
+    context.on_behalf.register_read_aloud(agent_id, walk_in(), "dibacakan", NOW)
+    with context.unit_of_work() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(PendingConsent)) == 0
+    assert await context.on_behalf.send_awaited_codes(courier, f"wa:{RESIDENT}", NOW) == []

@@ -82,8 +82,11 @@ def test_reading_aloud_never_registers_onto_an_agent_s_number(context: AppContex
     assert counts(context)[0] == 1
 
 
-async def test_a_code_that_needs_a_template_is_audited_as_not_sent(context: AppContext) -> None:
-    """The resident never wrote to Sadar and no template is set: the code cannot go."""
+async def test_a_code_that_needs_a_template_waits_for_the_resident_to_write(
+    context: AppContext,
+) -> None:
+    """The resident never wrote to Sadar and no template is set: the code cannot go yet;
+    the registration is held (audited) until their number writes."""
     siti = enrol(context, "Siti Perisai", OWN)
     outbox = build_outbox(context.settings, context.channel_log)
     try:
@@ -92,5 +95,5 @@ async def test_a_code_that_needs_a_template_is_audited_as_not_sent(context: AppC
         )
     finally:
         await outbox.aclose()
-    assert held is None
-    assert counts(context) == (0, 0, ["consent_code_not_sent"])
+    assert held is not None and held.awaiting_contact
+    assert counts(context) == (0, 1, ["consent_code_held"])

@@ -66,8 +66,9 @@ def test_an_agent_cannot_pay_for_a_resident_of_another_village(
     assert _payments(context, elsewhere) == 0
 
     home = _resident(context, ("Karanglo", "Kerek", "Tuban"))
-    paid = stack.whatsapp(agent, f"bayar {_reference(context, home)} 1 bulan")[-1]
+    paid, told = stack.whatsapp(agent, f"bayar {_reference(context, home)} 1 bulan")[-2:]
     assert paid.startswith("Tercatat: 1 bulan untuk War*** U.")  # masked name
+    assert told.startswith("Warga sudah diberi tahu")  # the resident's own notice
     assert _payments(context, home) == 1
 
 
@@ -77,7 +78,7 @@ def test_a_large_payment_needs_konfirmasi(stack: Stack, context: AppContext) -> 
     reference = _reference(context, home)
     asked = stack.whatsapp(agent, f"bayar {reference} 12 bulan")[-1]
     assert "perlu konfirmasi" in asked and _payments(context, home) == 0
-    done = stack.whatsapp(agent, f"bayar {reference} 12 bulan KONFIRMASI")[-1]
+    done = stack.whatsapp(agent, f"bayar {reference} 12 bulan KONFIRMASI")[-2]
     assert done.startswith("Tercatat: 12 bulan") and _payments(context, home) == 1
 
 

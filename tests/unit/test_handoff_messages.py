@@ -36,15 +36,28 @@ def test_no_answer_without_a_ticket_and_a_text(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["selesai", "Selesai.", "sudah selesai ya", "udah selesai makasih", "cukup pak"]
-)
+    "text",
+    [
+        "selesai", "Selesai.", "sudah selesai ya", "udah selesai makasih", "cukup pak",
+        # Issue 28: with a thank-you around it, in the words residents use.
+        "selesai, makasih", "udah selesai ya makasih banyak", "Selesai. Terima kasih banyak ya bu!",
+        "makasih, selesai", "ok selesai, matur nuwun", "cukup sekian terima kasih",
+        "hatur nuhun, tos selesai", "sudah cukup, terimakasih kak", "thank you, selesai",
+    ],
+)  # fmt: skip
 def test_the_resident_ends_the_conversation(text: str) -> None:
     assert wants_the_bot_back(text)
 
 
 @pytest.mark.parametrize(
-    "text", ["belum selesai", "kapan selesainya?", "pendaftaran saya selesai belum", "cukupkah?"]
-)
+    "text",
+    [
+        "belum selesai", "kapan selesainya?", "pendaftaran saya selesai belum", "cukupkah?",
+        # A thank-you alone, a question, or more to say is still for the person.
+        "makasih", "terima kasih bu", "selesai bayar kemarin", "sudah selesai kah klaimnya?",
+        "sekian bulan belum dibalas", "",
+    ],
+)  # fmt: skip
 def test_these_are_not_an_end(text: str) -> None:
     assert not wants_the_bot_back(text)
 

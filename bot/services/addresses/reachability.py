@@ -13,8 +13,15 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import ChannelContact, ParticipantAddress
 from bot.db.timestamps import as_utc
-from bot.domain.addresses import REMINDER_CHANNELS, AddressState, Proof, becomes_preferred
+from bot.domain.addresses import (
+    REMINDER_CHANNELS,
+    AddressState,
+    Proof,
+    becomes_preferred,
+    reminder_route,
+)
 from bot.domain.senders import Channel
+from bot.infra.crypto import PiiCipher
 
 
 def _reachable_addresses() -> Select[tuple[int]]:
@@ -80,6 +87,16 @@ def routes_of(session: Session, participant_id: int) -> list[Route]:
         )
         for address, contact in rows
     ]
+
+
+def reachable_addresses(
+    session: Session, cipher: PiiCipher, participant_id: int
+) -> tuple[str, ...]:
+    """Where a message to the participant may go, in the order reminders try (preferred,
+    WhatsApp, Telegram): a notice of what was done for them goes where their reminders go.
+    Decrypted sender ids: mask them before logging (bot.infra.privacy.mask_sender)."""
+    routes = reminder_route(routes_of(session, participant_id), lambda route: route.state)
+    return tuple(cipher.decrypt(r.address_encrypted) for r in routes if r.address_encrypted)
 
 
 def address_states(session: Session, participant_id: int) -> list[AddressState]:
