@@ -124,14 +124,16 @@ class ActionAnswerQuestion(Action):
             return await ActionAgentPayment().run(dispatcher, tracker, domain)
         if await is_walk_in_request(context, tracker):
             return [FollowupAction("action_agent_start_registration")]
+        if latest_intent(tracker) == "register_someone_else" and wants_to_register(
+            message_from(tracker)
+        ):
+            # "sy istrinya pak Darsono, kata pak RT sy jg harus daftar": the sender names a
+            # relative to say who they are, and registers themselves.
+            return [FollowupAction("action_start_registration")]
         income = latest_entity_value(tracker, "money")
+        topic = interpreter.question_topic(message_from(tracker)) or latest_intent(tracker)
         await answer_or_hand_over(
-            context,
-            dispatcher,
-            tracker,
-            domain,
-            latest_intent(tracker),
-            int(income) if income else None,
+            context, dispatcher, tracker, domain, topic, int(income) if income else None
         )
         return []
 

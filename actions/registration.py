@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -20,6 +20,7 @@ from actions.places import (
     choice_message,
     village_buttons,
 )
+from actions.questions import answer_or_hand_over
 from actions.reading import message_from
 from actions.registration_slots import (
     CORRECTING_SUMMARY_SLOT,
@@ -46,7 +47,13 @@ from bot.services.on_behalf import AgentNumber, resident_sender_id
 from bot.services.participants import ConsentMissing, DuplicateNik, register_participant
 from bot.services.resident_notices import ResidentNotice
 from bot.understanding.agent_messages import asks_for_own_residents
-from bot.understanding.interpreter import early_fields, wants_to_register
+from bot.understanding.interpreter import (
+    asks_how_to_join,
+    early_fields,
+    is_question,
+    question_topic,
+    wants_to_register,
+)
 from bot.understanding.places import read_place
 from nlu.parsing.lookups import occupation_label, villages_in_regency
 
@@ -75,6 +82,23 @@ class ActionInformOutsideRegistration(Action):
         ]
 
 
+#: Questions a message the classifier took for "daftar" may really ask, answered instead
+#: of starting (not "how do I join the programme", which starting answers).
+_ANSWERED_BEFORE_REGISTERING = frozenset(
+    {
+        "ask_contribution",
+        "ask_premium_for_income",
+        "ask_jkk",
+        "ask_jkm",
+        "ask_jht",
+        "ask_claim",
+        "ask_payment_channels",
+        "ask_due_date",
+        "ask_requirements",
+    }
+)
+
+
 class ActionStartRegistration(Action):
     """ "daftar": keeps the fields a first message carries ("sy mau daftar, nama …, nik …")
     in the conversation until consent is given; nothing is stored before it."""
@@ -86,7 +110,17 @@ class ActionStartRegistration(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         context = get_app_context()
-        fields = early_fields(message_from(tracker), context.clock.today(), place_register())
+        message = message_from(tracker)
+        joining = wants_to_register(message) or asks_how_to_join(message)
+        topic = None if joining else question_topic(message)
+        if is_question(message) and topic in _ANSWERED_BEFORE_REGISTERING:
+            # "kalo ikut sebulan bayar berapaan?": asks what joining costs, before joining.
+            income = message.entity("money")
+            await answer_or_hand_over(
+                context, dispatcher, tracker, domain, topic, int(income) if income else None
+            )
+            return [FollowupAction("action_listen")]
+        fields = early_fields(message, context.clock.today(), place_register())
         # A rule asks for consent next (nlu/rules.yml).
         return [SlotSet("early_fields", fields or None), SlotSet("registration_stopped", None)]
 

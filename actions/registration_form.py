@@ -32,6 +32,7 @@ from actions.questions import answer_or_hand_over
 from actions.reading import latest_metadata, message_from
 from actions.registration_slots import (
     CORRECTING_SUMMARY_SLOT,
+    INCOME_OFFERED_SLOT,
     PHONE_PROOF_SLOT,
     RESIDENT_CONSENT_SLOT,
     STOPPED_SLOT,
@@ -63,6 +64,7 @@ from bot.services.on_behalf import AgentNumber
 from bot.services.participants import NikHolder, nik_holder
 from bot.understanding.interpreter import (
     FIELDS,
+    AgreedToOffer,
     Meaning,
     PartialDate,
     Unparsed,
@@ -479,6 +481,13 @@ class ValidateRegistrationForm(FormValidationAction):
         return {"occupation": str(value)}
 
     def check_declared_income(self, value: Any, step: Step) -> Verdict:
+        if isinstance(value, AgreedToOffer):
+            # "iya segitu" to the monthly figure offered for a day's or a week's income.
+            offered = step.tracker.get_slot(INCOME_OFFERED_SLOT)
+            if offered is None:
+                step.dispatcher.utter_message(response="utter_invalid_declared_income")
+                return REFUSED
+            value = offered
         if isinstance(value, IncomePerPeriod):
             # A day's or a week's earnings are never the month's: the resident confirms the
             # monthly figure (a button carrying it) or types their own.
@@ -492,9 +501,9 @@ class ValidateRegistrationForm(FormValidationAction):
                 days=f"{factors.days_worked_per_month:g}",
                 weeks=f"{factors.weeks_per_month:g}".replace(".", ","),
             )
-            return REFUSED
+            return {INCOME_OFFERED_SLOT: monthly}
         try:
-            return {"declared_income": float(check_income(int(value)))}
+            return {"declared_income": float(check_income(int(value))), INCOME_OFFERED_SLOT: None}
         except RegistrationProblem as problem:
             step.dispatcher.utter_message(response=f"utter_{problem.code}")
             return REFUSED

@@ -23,6 +23,8 @@ VILLAGE_CHOICES_SLOT = "village_choices"
 CORRECTING_SUMMARY_SLOT = "correcting_summary"
 #: A village given before the NIK that the register could not settle: read again with it.
 VILLAGE_PENDING_SLOT = "village_pending"
+#: The monthly income offered for a day's or a week's earnings: a typed yes takes it.
+INCOME_OFFERED_SLOT = "income_offered"
 REGISTRATION_SLOTS = (
     "full_name",
     "nik",
@@ -85,6 +87,7 @@ def reset_registration() -> list[EventType]:
             PHONE_PROOF_SLOT,
             VILLAGE_CHOICES_SLOT,
             VILLAGE_PENDING_SLOT,
+            INCOME_OFFERED_SLOT,
             CORRECTING_SUMMARY_SLOT,
         )
     ]

@@ -109,9 +109,13 @@ def due_date(period: date) -> date:
 #: "I" in the languages residents introduce themselves in: Indonesian, Javanese (kulo,
 #: kula, aku), Sundanese (abdi), Minang (ambo), Banjar (ulun), eastern Indonesia (beta, sa).
 SELF_WORDS = r"(?:saya|sy|aku|ak|ku|kulo|kula|abdi|ambo|ulun|beta|gue|gw)"
+#: The word "name" in Indonesian, Javanese (jeneng, asma in krama) and Sundanese (nami),
+#: with the possessive endings people add: namanya, namane, namaku, jenenge, asmanipun
+#: ("Asma" alone is a name: Asma Nadia).
+_NAME_WORD = r"(?:(?:nama|nami|jeneng)(?:nya|ne|e|ku|na|ipun|nipun)?|asma(?:ne|nipun))"
 _NAME_PREFIX = re.compile(
-    rf"^\s*(?:nama\s*(?:{SELF_WORDS}|lengkap\s*{SELF_WORDS}?|sesuai ktp)?|namaku|"
-    rf"nami\s*{SELF_WORDS}?|jenenge?\s*{SELF_WORDS}?|{SELF_WORDS}|atas nama|a\.?n\.?)"
+    rf"^\s*(?:{_NAME_WORD}\s*(?:{SELF_WORDS}|lengkap\s*{SELF_WORDS}?|sesuai ktp)?|"
+    rf"{SELF_WORDS}|atas nama|a\.?n\.?)"
     r"(?=[\s:=]|$)\s*[:=]?\s*",
     re.IGNORECASE,
 )

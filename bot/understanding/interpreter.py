@@ -33,7 +33,12 @@ from bot.understanding.places import labelled_place, read_place
 from nlu.parsing.common import fold
 from nlu.parsing.dates import DateParts, find_date_parts, find_dates, merge_date
 from nlu.parsing.identifiers import digits, find_niks, find_phones
-from nlu.parsing.lookups import closest_occupation, find_occupations, find_villages
+from nlu.parsing.lookups import (
+    closest_occupation,
+    find_occupations,
+    find_villages,
+    sender_occupation,
+)
 from nlu.parsing.money import AMOUNT_WORDS, find_money, period_word
 
 #: The fields a resident gives, in the order the form asks them.
@@ -119,6 +124,12 @@ class PartialDate(Unparsed):
 
 
 @dataclass(frozen=True)
+class AgreedToOffer:
+    """A yes where a value is asked ("iya segitu lah" after a day's income was turned into
+    a monthly figure): the value the bot offered, which only the form knows."""
+
+
+@dataclass(frozen=True)
 class Reading:
     meaning: Meaning
     #: The value for the pending question (``Unparsed`` when it could not be read).
@@ -170,6 +181,19 @@ _EITHER_OR = re.compile(
 )
 #: Topic words for questions the NLU did not label confidently, first match wins.
 _TOPICS = tuple((intent, tuple(words)) for intent, words in _WORDS["question"]["topics"].items())
+_PAY_WORDS = tuple(_WORDS["question"]["paying_how"]["pay"])
+_HOW_WORDS = tuple(_WORDS["question"]["paying_how"]["how"])
+#: Informal endings on a topic word: "berapaan" (about how much), "biayanya", "mayarna".
+_TOPIC_ENDINGS = r"(?:an|nya|na|ne|e)?"
+
+
+def _has_topic(folded: str, phrases: tuple[str, ...]) -> bool:
+    return any(
+        re.search(rf"(?<![a-z0-9]){re.escape(p)}{_TOPIC_ENDINGS}(?![a-z0-9])", folded)
+        for p in phrases
+    )
+
+
 _CANCEL_PHRASES = tuple(_WORDS["cancel"]["phrases"])
 _CANCELLING_NEGATIONS = _NO_WORDS - frozenset(_WORDS["cancel"]["not_a_negation_here"])
 _NEGATED_GOING_AHEAD = re.compile(
@@ -371,7 +395,7 @@ _JOIN = re.compile(
 )
 _WISH = re.compile(
     r"\b(?:mau|mao|ingin|pengen|pengin|pingin|kepingin|pgn|badhe|bade|arep|minta|tolong|siap|"
-    r"kersa|ajeng|hoyong|nio|nak|handak|hakun|gelem|disuruh|dikon)\b",
+    r"kersa|ajeng|hoyong|nio|nak|handak|hakun|gelem|disuruh|dikon|diminta|harus|wajib|kudu)\b",
     re.I,
 )
 _SOMEONE_ELSE = re.compile(
@@ -400,10 +424,24 @@ def is_small_talk(message: Message) -> bool:
     return bool(words) and len(words) <= 3 and all(_in(w, _SMALL_TALK) for w in words)
 
 
+#: Topics more specific than "what is the programme": named by the words, they win over
+#: the classifier's generic ask_about_programme ("apa untungnya ikut jht" asks about JHT).
+_SPECIFIC_TOPICS = frozenset(
+    {
+        "ask_jht", "ask_jkk", "ask_jkm", "ask_claim", "ask_contribution",
+        "ask_payment_channels", "ask_due_date", "ask_requirements",
+    }
+)  # fmt: skip
+
+
 def question_topic(message: Message) -> str | None:
     """The question intent to answer; None when neither the classifier (confidently) nor a
     topic word says what the question is about."""
     if message.intent in QUESTION_INTENTS and message.confidence >= 0.5:
+        if message.intent == "ask_about_programme":
+            named = _topic_in_words(fold(message.text))
+            if named in _SPECIFIC_TOPICS:
+                return named
         return message.intent
     # Registering a spouse or a parent (no phone): answered in the form too.
     if message.intent == "register_someone_else" and message.confidence >= 0.5:
@@ -414,11 +452,24 @@ def question_topic(message: Message) -> str | None:
         message.intent == "out_of_scope" and message.confidence >= CONFIDENT
     ):
         return "out_of_scope"
-    folded = fold(message.text)
+    return _topic_in_words(fold(message.text))
+
+
+def _topic_in_words(folded: str) -> str | None:
+    if _has_topic(folded, _PAY_WORDS) and _has_phrase(folded, _HOW_WORDS):
+        return "ask_payment_channels"
     for intent, words in _TOPICS:
-        if _has_phrase(folded, words):
+        if _has_topic(folded, words):
             return intent
     return None
+
+
+def asks_how_to_join(message: Message) -> bool:
+    """ "caranya gimana daftarnya", "piye carane melu": how to register, which starting the
+    registration answers, whatever topic the message also names."""
+    folded = fold(message.text)
+    joins = _JOIN.search(folded) or re.search(r"\bda[fp]tar(?:nya|e|na)\b", folded)
+    return bool(joins) and (_has_phrase(folded, _HOW_WORDS) or "cara" in words_of(folded))
 
 
 def asks_for_a_person(message: Message) -> bool:
@@ -452,9 +503,9 @@ def _without_other_steps(text: str) -> str:
 
 
 def _name_part(text: str) -> str:
-    """The part of a message that can hold a name: before any digit (a NIK, a date) and
-    before spelling commentary ("Sutinah pakai h di belakang" -> "Sutinah")."""
-    text = re.split(r"\d", text, maxsplit=1)[0]
+    """The part of a message that can hold a name: before any digit (a NIK, a date), a
+    bracket ("Sumarmi (pake m)") and spelling commentary ("Sutinah pakai h di belakang")."""
+    text = re.split(r"[\d(\[]", text, maxsplit=1)[0]  # a digit, or a remark in brackets
     folded = fold(text)
     cut = len(text)
     for cue in _NAME_COMMENTARY:
@@ -604,6 +655,10 @@ def name_in(text: str) -> str | None:
     return name_from_message(_name_part(_EXTRA_NAME_PREFIX.sub("", text, count=1))) or None
 
 
+_SELF_WORD = re.compile(SELF_WORDS)
+_AREA_MARKER = re.compile(r"\b(?:kec|kecamatan|kab|kabupaten|kota)\b")
+
+
 def _pending_answer(asking: str, message: Message, typed: dict[str, list[Any]]) -> Any:
     """The answer to the question being asked, or None when the message holds none."""
     text = message.text.strip()
@@ -619,7 +674,15 @@ def _pending_answer(asking: str, message: Message, typed: dict[str, list[Any]]) 
         if words & {"baca", "bacakan", "dibacakan", "dibaca", "membacakan", "sudah"}:
             return "read_aloud"
         return None
-    if asking in typed:
+    if asking == "occupation" and not text.startswith("/"):
+        # The sender's own: not a role after "Pak"/"Bu" nor one after "bukan"; a title
+        # before what they grow or sell (nlu/parsing/lookups.py, docs/conversation.md).
+        return sender_occupation(text.strip(" .,!"))
+    typed_whole = (
+        asking == "village" and not text.startswith("/") and _AREA_MARKER.search(fold(text))
+    )
+    if asking in typed and not typed_whole:
+        # (A village with its kecamatan or regency is read whole against the register.)
         return typed[asking][0]
     if asking == "full_name":
         return name_in(text)
@@ -639,7 +702,9 @@ def _pending_answer(asking: str, message: Message, typed: dict[str, list[Any]]) 
         return closest_occupation(text.strip(" .,!")) or None
     if asking == "declared_income":
         money = find_money("penghasilan " + text)
-        return _income(money[0].value, money[0].period) if money else None
+        if money:
+            return _income(money[0].value, money[0].period)
+        return AgreedToOffer() if yes_no(message) is True else None
     return None
 
 
@@ -744,6 +809,8 @@ def interpret(
     for name, values in typed.items():
         if name == asking or name in corrections:
             continue
+        if asking == "village" and answer is not None and _part_of_a_place(message, name):
+            continue  # "Kebun Agung", "Nambak Wetan": a village's name, not an occupation
         value = values[-1] if name in named or len(values) == 1 else values[0]
         if filled.get(name) is None:
             given[name] = value
@@ -787,9 +854,34 @@ def interpret(
     return Reading(Meaning.ANSWER, answer=answer, given=given, corrections=corrections)
 
 
+def _part_of_a_place(message: Message, name: str) -> bool:
+    """An occupation word inside a longer clause of the village answer ("Kebun Agung, kec.
+    …") is part of the place's name; one standing alone ("Karanglo, petani") is an answer
+    to the occupation step given early."""
+    if name != "occupation" or "occupation" in _named_fields(fold(message.text)):
+        return False
+    for entity in message.entities:
+        if entity.name != "occupation" or entity.start is None or entity.end is None:
+            continue
+        start = max(message.text.rfind(mark, 0, entity.start) for mark in ",;\n") + 1
+        ends = [i for i in (message.text.find(m, entity.end) for m in ",;\n") if i >= 0]
+        clause = message.text[start : min(ends, default=len(message.text))]
+        rest = clause.replace(message.text[entity.start : entity.end], " ")
+        if any(
+            w.isalpha() and not _SELF_WORD.fullmatch(w) and not _in(w, _ADDRESS)
+            for w in words_of(rest)
+        ):
+            return True
+    return False
+
+
 def _mostly_other_fields(asking: str, message: Message, typed: dict[str, list[Any]]) -> bool:
     """A free-text answer that is really other fields ('saya petani' at the village step)."""
-    others = {k for k in typed if k != asking}
+    others = {
+        k
+        for k in typed
+        if k != asking and not (asking == "village" and _part_of_a_place(message, k))
+    }
     if not others:
         return False
     if not _words_outside_values(message):

@@ -63,6 +63,11 @@ _CORRECTION_BRIDGE = frozenset(
 _ALONE = _FILLERS | _CORRECTION_BRIDGE | {"eh", "ehh", "maaf", "sori", "sorry"}
 
 _NUMERIC = re.compile(r"(?<![\d])(\d{1,2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{4}|\d{2})(?![\d])")
+#: "16 10 1981": day, month and a four-digit year separated by spaces only; with a
+#: two-digit year ("16 10 81") only when the three numbers are the whole message, since
+#: spaced numbers elsewhere may be anything (an RT, an amount).
+_SPACED = re.compile(r"(?<![\d])(\d{1,2})\s+(\d{1,2})\s+(\d{4})(?![\d])")
+_SPACED_ALONE = re.compile(r"^\s*(\d{1,2})\s+(\d{1,2})\s+(\d{2})\s*$")
 _ISO = re.compile(r"(?<![\d])(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?![\d])")
 _TOKEN = re.compile(r"[a-z]+|\d+")
 
@@ -307,6 +312,11 @@ def find_dates(text: str, today: date) -> list[Found]:
     for match in _NUMERIC.finditer(folded):
         year_text = match.group(4)
         day, month = int(match.group(1)), int(match.group(3))
+        value = _make(day, month, full_year(year_text, today), len(year_text) == 2, today)
+        add(match.start(), match.end(), value)
+    for match in (*_SPACED.finditer(folded), *_SPACED_ALONE.finditer(folded)):
+        year_text = match.group(3)
+        day, month = int(match.group(1)), int(match.group(2))
         value = _make(day, month, full_year(year_text, today), len(year_text) == 2, today)
         add(match.start(), match.end(), value)
     for match in _ISO.finditer(folded):

@@ -74,6 +74,7 @@ REQUESTS_TO_REGISTER = [
     "saya kamituwo di sini, mau daftar peserta bpu",  # a village official
     "disuruh anak saya daftar bpjs ketenagakerjaan",  # told by a child
     "saya ponakannya pak rahmat, saya mau ikut daftar",  # a relative introducing themselves
+    "aku menantune bu sulastri, kata pak kades aku kudu daftar",  # ... and told to join
 ]
 
 

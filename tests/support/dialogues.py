@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from bot.infra.settings import PROJECT_ROOT
+from nlu.parsing.lookups import occupation_label
 
 DIALOGUES_DIR = PROJECT_ROOT / "tests" / "dialogues"
 DEFAULT_BIRTH = date(1980, 8, 17)
@@ -215,7 +216,12 @@ class DialoguePlayer:
         result = ConversationResult(conversation)
         for step in conversation.steps:
             if "{code}" in step.user and self.last_code is not None:
-                values["{code}"] = self.last_code(values["{phone_e164}"])
+                # No code ever reached the number: the step is played (and judged) with the
+                # placeholder left in, so one miss does not stop the whole part.
+                try:
+                    values["{code}"] = self.last_code(values["{phone_e164}"])
+                except AssertionError:
+                    values.pop("{code}", None)
             text = _fill(step.user, values)
             replies = self.send(conversation, sender, text)
             expect = {k: _fill(v, values) for k, v in step.expect.items()}
@@ -260,13 +266,15 @@ class DialoguePlayer:
             f"{name} is {found.get(name)!r}, expected {value!r}"
             for name, value in wanted.items()
             if not _same_value(found.get(name), value)
+            and not (name == "occupation" and _same_value(occupation_label(found[name]), value))
         ]
 
 
 def _same_value(found: Any, wanted: Any) -> bool:
     """A record field as a writer means it: an unquoted YAML date is the stored
     YYYY-MM-DD text, and text compares without case or underscores ("Nelayan" is the
-    occupation code "nelayan", "Tukang bangunan" is "tukang_bangunan")."""
+    occupation code "nelayan"); an occupation may also be written as its label ("Tukang
+    bangunan" is the code "tukang"), see ``_judge_record``."""
     if isinstance(wanted, date):
         wanted = wanted.isoformat()
     if isinstance(found, str) and isinstance(wanted, str):

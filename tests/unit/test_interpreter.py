@@ -201,3 +201,47 @@ def test_an_income_per_period_at_the_name_step_is_no_name(text: str) -> None:
     reading = interpret(message({"text": text}), "full_name", filled_before("full_name"), TODAY)
     assert reading.answer is None, reading
     assert "declared_income" in reading.given, reading
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("ari mayarna kumaha? kedah ka kantor?", "ask_payment_channels"),
+        ("bayare piye mas?", "ask_payment_channels"),
+        ("mbayar iurane ning ndi?", "ask_payment_channels"),
+        ("nek kulo mati, bojo kulo angsal nopo?", "ask_jkm"),
+        ("menawi kulo seda, keluarga angsal menapa?", "ask_jkm"),
+        ("kalo ikut sebulan bayar berapaan?", "ask_contribution"),
+    ],
+)
+def test_a_question_s_topic_in_regional_words_and_informal_endings(text: str, topic: str) -> None:
+    from bot.understanding.interpreter import question_topic
+
+    reading = interpret(message({"text": text}), "occupation", filled_before("occupation"), TODAY)
+    assert reading.meaning is Meaning.QUESTION
+    assert question_topic(message({"text": text})) == topic
+
+
+def test_a_name_correction_drops_a_remark_in_brackets() -> None:
+    text = "tadi nama saya typo, harusnya Sumarmi (pake m)"
+    reading = interpret(
+        message({"text": text}), "declared_income", filled_before("declared_income"), TODAY
+    )
+    assert reading.corrections == {"full_name": "Sumarmi"}
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "given"),
+    [
+        ("Kebun Agung", "Kebun Agung", {}),  # a village named with a trade word
+        ("Nambak Wetan", "Nambak Wetan", {}),
+        ("Kebun Agung, kec. Tanjung", "Kebun Agung, kec. Tanjung", {}),  # read whole
+        ("Karanglo, petani", "Karanglo", {"occupation": "petani"}),  # an early answer
+        ("sy petani", None, {"occupation": "petani"}),
+    ],
+)
+def test_an_occupation_word_in_a_village_s_name_stays_in_the_village(
+    text: str, answer: str | None, given: dict[str, str]
+) -> None:
+    reading = interpret(message({"text": text}), "village", filled_before("village"), TODAY)
+    assert (reading.answer, reading.given) == (answer, given)

@@ -162,10 +162,20 @@ def test_an_age_or_a_year_is_not_a_period_of_the_income() -> None:
         ("lahir tanggal 3 bulan sembilan tahun delapan puluh dua", "1982-09-03"),
         ("5 mei 05", "2005-05-05"),
         ("25-12-26", "1926-12-25"),  # 2026-12-25 is after today: a birth date is never ahead
+        ("16 10 1981", "1981-10-16"),
+        ("lahir 5 3 1990", "1990-03-05"),
+        ("16 10 81", "1981-10-16"),  # a two-digit year only when that is the whole message
     ],
 )
 def test_birth_dates_as_people_write_them(text: str, expected: str) -> None:
     assert [f.value for f in find_dates(text, TODAY)] == [expected]
+
+
+@pytest.mark.parametrize(
+    "text", ["RT 02 RW 03", "3523 0317 0880 0001", "gaji 2 5 juta", "ke 3 4 81 orang"]
+)
+def test_spaced_numbers_that_are_no_date(text: str) -> None:
+    assert find_dates(text, TODAY) == []
 
 
 # --- the interpreter -----------------------------------------------------------------------
@@ -306,7 +316,7 @@ def test_a_regional_week_asks_to_confirm_the_monthly_figure() -> None:
     verdict = ValidateRegistrationForm().check_declared_income(
         answer.answer, _step(_tracker({}, []), dispatcher)
     )
-    assert verdict == {}
+    assert verdict == {"income_offered": 1_732_000}  # nothing stored, the offer remembered
     (said,) = dispatcher.messages
     assert said["response"] == "utter_income_per_week"
     assert (said["amount"], said["monthly"]) == ("Rp400.000", "Rp1.732.000")
@@ -317,7 +327,7 @@ async def test_an_income_per_day_asks_to_confirm_the_monthly_figure_with_a_butto
     verdict = ValidateRegistrationForm().check_declared_income(
         IncomePerPeriod(80_000, "day"), _step(_tracker({}, []), dispatcher)
     )
-    assert verdict == {}  # nothing stored
+    assert verdict == {"income_offered": 2_080_000}  # nothing stored, the offer remembered
     (said,) = dispatcher.messages
     assert said["response"] == "utter_income_per_day"
     assert (said["amount"], said["monthly"], said["days"]) == ("Rp80.000", "Rp2.080.000", "26")
@@ -329,7 +339,29 @@ async def test_an_income_per_day_asks_to_confirm_the_monthly_figure_with_a_butto
     verdict = ValidateRegistrationForm().check_declared_income(
         2_080_000, _step(_tracker({}, []), CollectingDispatcher())
     )
-    assert verdict == {"declared_income": 2_080_000.0}
+    assert verdict == {"declared_income": 2_080_000.0, "income_offered": None}
+
+
+@pytest.mark.parametrize(
+    "text", ["iya segitu lah", "iya kurang lebih segitu", "iya bujur segitu", "betul", "nggih"]
+)
+def test_a_typed_yes_to_the_offered_monthly_figure_takes_it(text: str) -> None:
+    answer = interpret(message(text), "declared_income", PROFILE, TODAY).answer
+    offered = _tracker({"income_offered": 1_820_000.0}, [])
+    verdict = ValidateRegistrationForm().check_declared_income(
+        answer, _step(offered, CollectingDispatcher())
+    )
+    assert verdict == {"declared_income": 1_820_000.0, "income_offered": None}
+
+
+def test_a_yes_with_no_figure_offered_asks_for_the_income() -> None:
+    answer = interpret(message("iya"), "declared_income", PROFILE, TODAY).answer
+    dispatcher = CollectingDispatcher()
+    verdict = ValidateRegistrationForm().check_declared_income(
+        answer, _step(_tracker({}, []), dispatcher)
+    )
+    assert verdict == {}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_invalid_declared_income"]
 
 
 def test_the_conversion_factors_are_data_marked_as_assumptions() -> None:

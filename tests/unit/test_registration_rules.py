@@ -97,6 +97,12 @@ def test_first_period_and_due_date(registered: date, period: date, due: date) ->
         ("Nama: Siti Aminah, NIK 3571021708800001", "Siti Aminah"),
         ("nami kulo Paiman", "Paiman"),
         ("saya Joko lahir 17-8-1980", "Joko"),
+        ("namanya Lestari Handayani", "Lestari Handayani"),
+        ("Namane: Tarmuji", "Tarmuji"),
+        ("jenenge kulo Parmin", "Parmin"),
+        ("asmanipun Rasmani", "Rasmani"),
+        ("Asma Nadia", "Asma Nadia"),
+        ("Namira Putri", "Namira Putri"),
     ],
 )
 def test_name_from_message(text: str, name: str) -> None:
