@@ -20,6 +20,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.domain.clock import Clock, clock_starting_at
 from nlu.parsing.extract import extract_entities
+from nlu.parsing.identifiers import code_word
 from nlu.parsing.normalise import normalise_word
 
 
@@ -85,12 +86,13 @@ class SadarEntityExtractor(_StatelessComponent, EntityExtractorMixin):
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class SlangNormaliser(_StatelessComponent):
     """Sets each token's lemma to its standard form ('brp' -> 'berapa', 'piye' ->
-    'bagaimana'); the featurizers read lemmas, while TEXT and entity spans stay untouched."""
+    'bagaimana'), and a code Sadar handed out to one word for its kind ('SDR-7K3M-9QXA' ->
+    'kodewarga'); the featurizers read lemmas, while TEXT and entity spans stay untouched."""
 
     @staticmethod
     def _normalise(message: Message) -> None:
         for token in message.get(TOKENS_NAMES[TEXT]) or []:
-            token.lemma = normalise_word(token.text)
+            token.lemma = code_word(token.text) or normalise_word(token.text)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -9,9 +9,8 @@ import re
 from dataclasses import dataclass
 
 from bot.domain.senders import Channel
-from bot.understanding.payment_messages import REFERENCE
 from nlu.parsing.common import fold
-from nlu.parsing.identifiers import find_phones
+from nlu.parsing.identifiers import REFERENCE, find_phones
 
 #: Words residents use for each channel (typos and short forms included).
 _CHANNEL_WORDS: dict[Channel, tuple[str, ...]] = {

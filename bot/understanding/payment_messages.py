@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 
 from nlu.parsing.common import fold
+from nlu.parsing.identifiers import REFERENCE
 
-REFERENCE = re.compile(r"\bSDR-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
 #: "sudah bayar 3 bulan": 1 to 12 months (a payment covers at most a year).
 _MONTHS_SAID = re.compile(r"\b(1[0-2]|[1-9])\s*(?:bulan|bln|bl)\b", re.IGNORECASE)
 _CONFIRMED = re.compile(r"\b(?:konfirmasi|konfirm|dikonfirmasi|yakin)\b")

@@ -1,4 +1,5 @@
-"""NIK (16 digits, spaces/dots/dashes allowed) and Indonesian mobile numbers (to E.164)."""
+"""NIK (16 digits, spaces/dots/dashes allowed), Indonesian mobile numbers (to E.164) and
+the codes Sadar itself hands out (participant references, receipts, tickets)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ from nlu.parsing.common import Found
 
 _NIK = re.compile(r"(?<![\d+])\d(?:[ .\-]?\d){15}(?![\d])")
 _PHONE = re.compile(r"(?<![\d])(?:\+62|62|0)[ .\-]?8\d(?:[ .\-]?\d){7,10}(?![\d])")
+
+#: A participant's reference, "SDR-7K3M-9QXA" (bot/domain/registration.py makes them).
+REFERENCE = re.compile(r"\bSDR-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
+#: Each code's shape and the one word the intent classifier sees instead of it: its
+#: random letters are noise, and must not tip "bayar SDR-… 3 bulan" towards another intent.
+_CODE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^SDR-[0-9A-Z]{4}-[0-9A-Z]{4}$"), "kodewarga"),
+    (re.compile(r"^(?:KWT|JMP)-[0-9A-Z]{4}-[0-9A-Z]{4}$"), "kodekuitansi"),
+    (re.compile(r"^T-\d{1,7}$"), "kodetiket"),
+)
 
 
 def digits(text: str) -> str:
@@ -40,3 +51,10 @@ def find_phones(text: str) -> list[Found]:
         if value is not None:
             found.append(Found("phone", value, match.start(), match.end(), match.group()))
     return found
+
+
+def code_word(token: str) -> str | None:
+    """The stand-in word for a code Sadar hands out ("SDR-…", "KWT-…", "T-1042"), written
+    in any case and with trailing punctuation; None for anything else."""
+    bare = token.strip(".,;:!?()\"'").upper()
+    return next((word for shape, word in _CODE_WORDS if shape.match(bare)), None)

@@ -6,7 +6,7 @@ import pytest
 
 from nlu.parsing.dates import find_dates, full_year
 from nlu.parsing.extract import extract_entities
-from nlu.parsing.identifiers import find_niks, find_phones, normalise_phone
+from nlu.parsing.identifiers import code_word, find_niks, find_phones, normalise_phone
 from nlu.parsing.lookups import find_occupations, find_villages, occupations
 from nlu.parsing.money import find_money
 from nlu.parsing.normalise import normalise_text, normalise_word
@@ -197,3 +197,24 @@ def test_villages_of_a_nik_regency() -> None:
 
     assert [v.name for v in villages_in_regency("3504")] == ["Bendosari", "Tanjung"]
     assert villages_in_regency("9999") == []
+
+
+@pytest.mark.parametrize(
+    ("token", "word"),
+    [
+        ("SDR-T643-GSBN", "kodewarga"),
+        ("sdr-7k3m-9qxa,", "kodewarga"),
+        ("KWT-Z4D7-3XRY", "kodekuitansi"),
+        ("JMP-AB12-CD34.", "kodekuitansi"),
+        ("T-1042", "kodetiket"),
+        ("SDR-T643", None),  # not a whole reference
+        ("bayar", None),
+        ("T-shirt", None),
+    ],
+)
+def test_codes_sadar_hands_out_are_one_word_for_the_classifier(
+    token: str, word: str | None
+) -> None:
+    """The random letters of a reference must not sway the intent (issue 28's flaky
+    "bayar SDR-… 12 bulan"): the classifier sees the code's kind, never its letters."""
+    assert code_word(token) == word
