@@ -60,7 +60,9 @@ def test_an_enrolled_agent_sees_the_menu_and_the_village_arrears(
     assert reference in residents
     with context.sessions() as session:
         actions = session.scalars(
-            select(AuditEvent.action).where(AuditEvent.actor == f"agent:{agent_id}")
+            select(AuditEvent.action)
+            .where(AuditEvent.actor == f"agent:{agent_id}")
+            .order_by(AuditEvent.id)
         ).all()
     assert actions == ["agent_menu", "agent_arrears", "agent_menu", "agent_my_residents"]
 
@@ -292,7 +294,9 @@ def test_a_code_that_cannot_be_sent_keeps_every_answer_and_reading_aloud_registe
     with db() as session:
         consent = session.get(ConsentRecord, participant.consent_record_id)
         actions = session.scalars(
-            select(AuditEvent.action).where(AuditEvent.actor == f"agent:{agent_id}")
+            select(AuditEvent.action)
+            .where(AuditEvent.actor == f"agent:{agent_id}")
+            .order_by(AuditEvent.id)
         ).all()
     assert consent is not None and (consent.method, consent.agent_id) == (
         "agent_read_aloud",
@@ -413,7 +417,9 @@ def test_an_agent_s_summary_arrears_and_residents_in_words(
     assert stack.tracker(f"wa:{agent}")["slots"].get("registering_for_resident") is None
     with context.sessions() as session:
         actions = session.scalars(
-            select(AuditEvent.action).where(AuditEvent.actor == f"agent:{agent_id}")
+            select(AuditEvent.action)
+            .where(AuditEvent.actor == f"agent:{agent_id}")
+            .order_by(AuditEvent.id)
         ).all()
     assert actions == ["agent_summary", "agent_arrears", "agent_my_residents"]
 

@@ -59,7 +59,9 @@ def test_a_complete_registration_one_question_at_a_time(stack: Stack, db) -> Non
     assert cipher.decrypt(participant.birth_date_encrypted) == date(1980, 8, 17).isoformat()
     with db() as session:
         actions = session.scalars(
-            select(AuditEvent.action).where(AuditEvent.participant_id == participant.id)
+            select(AuditEvent.action)
+            .where(AuditEvent.participant_id == participant.id)
+            .order_by(AuditEvent.id)
         ).all()
     # Registered, then a code sent to link the WhatsApp number it gave.
     assert actions == ["registered", "link_code_add"]

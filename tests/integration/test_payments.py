@@ -78,7 +78,9 @@ def test_cash_covers_the_oldest_unpaid_month_and_gives_a_receipt(context: AppCon
     assert participant(context, pid).status == "active"
     with context.sessions() as session:
         actions = session.scalars(
-            select(AuditEvent.action).where(AuditEvent.participant_id == pid)
+            select(AuditEvent.action)
+            .where(AuditEvent.participant_id == pid)
+            .order_by(AuditEvent.id)
         ).all()
     assert actions == ["registered", "payment_recorded"]
 
