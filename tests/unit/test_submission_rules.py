@@ -1,0 +1,94 @@
+"""The hand-over lifecycle's rules (bot.domain.submissions): which moves exist, the
+registry's reason codes, KPJ shapes from the data file, and the retry schedule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.submissions import (
+    InvalidMove,
+    RejectionReason,
+    SubmissionState,
+    after_transient_failure,
+    check_move,
+    clean_kpj,
+    clean_payment_code,
+    is_correctable,
+    registry_rules,
+    rejection_reason,
+    retry_delay,
+)
+
+S = SubmissionState
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (S.PENDING, S.SUBMITTED),
+        (S.SUBMITTED, S.ACCEPTED),
+        (S.SUBMITTED, S.REJECTED),
+        (S.SUBMITTED, S.PENDING),
+        (S.REJECTED, S.PENDING),
+        (S.NEEDS_ATTENTION, S.PENDING),
+        (S.PENDING, S.CANCELLED),
+    ],
+)
+def test_the_lifecycle_allows(current: SubmissionState, target: SubmissionState) -> None:
+    check_move(current, target)
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (S.PENDING, S.ACCEPTED),  # an answer for what was never handed over
+        (S.ACCEPTED, S.REJECTED),
+        (S.ACCEPTED, S.PENDING),
+        (S.CANCELLED, S.PENDING),
+        (S.REJECTED, S.ACCEPTED),
+    ],
+)
+def test_the_lifecycle_refuses(current: SubmissionState, target: SubmissionState) -> None:
+    with pytest.raises(InvalidMove):
+        check_move(current, target)
+
+
+def test_reason_codes_are_read_in_any_spelling_and_unknown_ones_kept_as_other() -> None:
+    assert rejection_reason("IDENTITY-MISMATCH") is RejectionReason.IDENTITY_MISMATCH
+    assert rejection_reason(" already participant ") is RejectionReason.ALREADY_PARTICIPANT
+    assert rejection_reason("kantor tutup") is RejectionReason.OTHER
+
+
+def test_only_what_the_resident_can_fix_is_correctable() -> None:
+    assert is_correctable(RejectionReason.IDENTITY_MISMATCH)
+    assert is_correctable(RejectionReason.INCOMPLETE_DATA)
+    assert not is_correctable(RejectionReason.ALREADY_PARTICIPANT)
+    assert not is_correctable(RejectionReason.OVER_AGE)
+
+
+def test_kpj_and_payment_code_shapes_come_from_the_data_file() -> None:
+    assert clean_kpj("260 1234-5678") == "26012345678"
+    assert clean_kpj("12") is None
+    assert clean_kpj("KPJ 1234 5678 901 ABC") is None  # too long once cleaned
+    assert clean_payment_code("8890 1234 5678") == "889012345678"
+    assert clean_payment_code("x") is None
+
+
+def test_backoff_doubles_with_jitter_and_stops_at_the_cap() -> None:
+    rules = registry_rules()
+    assert retry_delay(1, 0.999, rules) < rules.first_delay
+    assert retry_delay(3, 0.999, rules) <= rules.first_delay * 4
+    assert retry_delay(3, 0.999, rules) > rules.first_delay * 3
+    assert retry_delay(30, 0.999, rules) <= rules.delay_cap
+    assert retry_delay(2, 0.0, rules) == timedelta(seconds=1)  # never a busy loop
+
+
+def test_repeated_transient_failures_wait_for_an_operator() -> None:
+    rules = registry_rules()
+    now = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    state, when = after_transient_failure(1, now, 0.5, rules)
+    assert state is S.PENDING and when is not None and when > now
+    state, when = after_transient_failure(rules.attempts_before_attention, now, 0.5, rules)
+    assert state is S.NEEDS_ATTENTION and when is None
