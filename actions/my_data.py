@@ -13,11 +13,60 @@ from rasa_sdk.types import DomainDict
 from actions.reading import message_from
 from actions.responses import response_text
 from bot.app_context import get_app_context
+from bot.domain.clock import local_date
 from bot.domain.formatting import bulan, programmes, rupiah, tanggal
+from bot.domain.submissions import RejectionReason, SubmissionState
 from bot.services.conversations import erase_conversations
 from bot.services.erasure import delete_for_sender
-from bot.services.participants import find_for_sender
+from bot.services.participants import ParticipantView, find_for_sender
+from bot.services.registry.submissions import Stage
 from bot.understanding.interpreter import yes_no
+
+
+def handover_reason(domain: DomainDict, stage: Stage) -> str:
+    reason = stage.reason or RejectionReason.OTHER
+    return response_text(domain, f"utter_registry_rejected_{reason.value}")
+
+
+def handover_line(domain: DomainDict, stage: Stage | None) -> str:
+    """Where the hand-over to BPJS Ketenagakerjaan stands, in one line of "cek status"."""
+    if stage is None or stage.state is SubmissionState.CANCELLED:
+        return "-"
+    return response_text(domain, f"utter_handover_{stage.state.value}").format(
+        kpj=stage.kpj or "-", reason=handover_reason(domain, stage) if stage.reason else ""
+    )
+
+
+def tell_kpj(dispatcher: CollectingDispatcher, domain: DomainDict, view: ParticipantView) -> None:
+    """ "nomor KPJ saya berapa?" answered from the record: the number, or where it is."""
+    stage = view.handover
+    if stage is None or stage.state is SubmissionState.CANCELLED:
+        dispatcher.utter_message(response="utter_answer_ask_kpj")
+    elif stage.state is SubmissionState.ACCEPTED:
+        code = (
+            response_text(domain, "utter_kpj_payment_code").format(payment_code=stage.payment_code)
+            if stage.payment_code
+            else ""
+        )
+        dispatcher.utter_message(
+            response="utter_kpj_accepted",
+            kpj=stage.kpj,
+            payment_code=code,
+            reference=view.reference,
+        )
+    elif stage.state is SubmissionState.REJECTED:
+        dispatcher.utter_message(
+            response="utter_kpj_rejected",
+            reference=view.reference,
+            reason=handover_reason(domain, stage),
+        )
+    else:
+        dispatcher.utter_message(
+            response="utter_kpj_waiting",
+            reference=view.reference,
+            stage=handover_line(domain, stage),
+            since=tanggal(local_date(stage.since)),
+        )
 
 
 class ActionCheckStatus(Action):
@@ -59,6 +108,7 @@ class ActionCheckStatus(Action):
             else response_text(domain, "utter_status_paid_through_none"),
             arrears=arrears,
             due_date=tanggal(view.next_due_date),
+            handover=handover_line(domain, view.handover),
         )
         return []
 

@@ -4,6 +4,8 @@ person when the resident explicitly asks for one."""
 
 from __future__ import annotations
 
+import asyncio
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,12 +13,14 @@ from rasa_sdk.types import DomainDict
 
 from actions.agents import ActionAgentPayment, enrolled_agent
 from actions.handoff import start_handoff
+from actions.my_data import tell_kpj
 from actions.reading import latest_entity_value, latest_intent, message_from
 from actions.responses import response_text
 from bot.app_context import AppContext, get_app_context
 from bot.domain.formatting import rupiah
 from bot.domain.tariff import load_tariff, monthly_contribution
 from bot.infra.region_register import place_register
+from bot.services.participants import find_for_sender
 from bot.understanding import interpreter
 from bot.understanding.agent_messages import asks_to_register_someone
 from bot.understanding.handoff_messages import wants_a_person
@@ -45,6 +49,18 @@ async def answer_or_hand_over(
         await start_handoff(context, dispatcher, tracker, domain)
     elif topic == "out_of_scope":
         _outside(dispatcher, text, in_form=tracker.active_loop_name is not None)
+    elif topic == "ask_kpj":  # answered from the sender's own record
+        view = await asyncio.to_thread(
+            find_for_sender,
+            context.unit_of_work(),
+            context.cipher,
+            context.hash_key,
+            tracker.sender_id,
+        )
+        if view is None:
+            dispatcher.utter_message(response="utter_answer_ask_kpj")
+        else:
+            tell_kpj(dispatcher, domain, view)
     elif topic == "ask_requirements":  # the age limits are Sadar's settings
         dispatcher.utter_message(
             response="utter_answer_ask_requirements",

@@ -95,6 +95,7 @@ _ANSWERED_BEFORE_REGISTERING = frozenset(
         "ask_payment_channels",
         "ask_due_date",
         "ask_requirements",
+        "ask_kpj",
     }
 )
 

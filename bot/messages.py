@@ -41,6 +41,19 @@ HOW_TO_PAY = (
     "Bayar di bank, Indomaret, Alfamart, Kantor Pos, e-wallet, atau agen Perisai "
     "dengan menyebut NIK Anda."
 )
+#: The registry accepted a registration (issue 29): told once, where reminders go.
+KPJ_ACCEPTED = (
+    "Kabar baik: pendaftaran BPJS Ketenagakerjaan Anda ({reference}) sudah diterima.\n"
+    "Nomor KPJ Anda: {kpj}\n"
+    "Iuran {contribution}/bulan. {how_to_pay}"
+)
+KPJ_HOW_TO_PAY_WITH_CODE = (
+    "Bayar dengan kode bayar {payment_code} di bank, Indomaret, Alfamart, Kantor Pos, "
+    "e-wallet, atau agen Perisai."
+)
+#: The template's first variable outside WhatsApp's 24-hour window (what was recorded).
+KPJ_ACCEPTED_RECORDED = "pendaftaran BPJS Ketenagakerjaan diterima, nomor KPJ {kpj}"
+KPJ_ACCEPTED_BY = "BPJS Ketenagakerjaan"
 STOP_HINT = "Balas STOP untuk berhenti menerima pengingat."
 REMINDER_TEXTS = {
     "before_due": (

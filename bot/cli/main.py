@@ -15,6 +15,7 @@ from bot.cli import (
     payments,
     reminders,
     report,
+    submissions,
     telegram,
     villages,
 )
@@ -33,6 +34,7 @@ app.add_typer(villages.villages_app, name="villages")
 app.add_typer(report.report_app, name="report")
 app.add_typer(conversations.conversations_app, name="conversations")
 app.add_typer(admin.admin_app, name="admin")
+app.add_typer(submissions.submissions_app, name="submissions")
 
 
 @app.callback()

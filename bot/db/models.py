@@ -487,3 +487,63 @@ class TicketMessage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: For a resident on the web chat: handed to their page yet (the page asks for news).
     delivered: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Submission(Base):
+    """A registration's hand-over to BPJS Ketenagakerjaan (bot.domain.submissions): one per
+    participant, keyed by Sadar's reference (the idempotency key, kept after erasure so a
+    withdrawal can still name it). The KPJ number and the branch's remark are encrypted."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("participants.id", ondelete="SET NULL"), nullable=True, unique=True
+    )
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    #: bot.domain.submissions.SubmissionState.
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    #: Where the registration belongs (the branch that answers for it); not personal.
+    regency: Mapped[str] = mapped_column(String(100), index=True)
+    village: Mapped[str] = mapped_column(String(100))
+    #: The batch file it went in ("BATCH-20261205-…"), or the partner API's request id.
+    batch_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kpj_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payment_code_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: bot.domain.submissions.RejectionReason, when rejected.
+    reason_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason_detail_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Transient failures in a row (reset by any answer).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
+    #: Taken by one worker for a partner API call (the reminders' claim discipline).
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: The KPJ message was handed to the resident's channel: never twice.
+    accepted_notice_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    #: After erasure of a submitted registration: "due" until the branch (a batch file) or
+    #: the partner API has been told, then "sent".
+    withdrawal: Mapped[str | None] = mapped_column(String(8), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SubmissionEvent(Base):
+    """One move of a submission, for its history and the audit: never personal data, only
+    states, the batch or request id and reason codes."""
+
+    __tablename__ = "submission_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    from_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    actor: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -62,6 +62,7 @@ from bot.services.code_quota import destination_hash
 from bot.services.disputes import DisputeState
 from bot.services.handoff import erase_tickets_of, ticket_label
 from bot.services.participants import participants_of_sender
+from bot.services.registry.submissions import cancel_or_withdraw
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,10 @@ class Erased:
     #: Every conversation that was an address of the participant: their chat history goes
     #: with the record.
     sender_ids: tuple[str, ...]
+    #: What happened to the hand-over to BPJS Ketenagakerjaan (submissions.cancel_or_withdraw):
+    #: "none", "cancelled" before it was handed over, "withdrawal" after (BPJS keeps the
+    #: membership under its own rules; the branch or the partner API is told).
+    handover: str = "none"
 
 
 #: Deletes these conversations from Rasa's store (bot.services.conversations).
@@ -139,6 +144,9 @@ def delete_for_sender(
         _forget_codes(session, hash_key, participant, cipher, sender_ids, shared)
         session.execute(delete(Reminder).where(Reminder.participant_id == participant.id))
         session.execute(delete(MovedAddress).where(MovedAddress.participant_id == participant.id))
+        handover = cancel_or_withdraw(
+            session, participant.id, now, f"{channel_of(sender_id).value}:{ERASED}"
+        )
         _anonymise_audit(session, participant, hashes, [ticket_label(n) for n in numbers])
         _anonymise_records(session, participant, private, now)
         uow.flush()  # the rows above let go of the participant before it is deleted
@@ -163,7 +171,7 @@ def delete_for_sender(
             erase_conversations([s for s in sender_ids if s != sender_id])
         uow.commit()
     log.info("a participant erased their data (%d address(es))", len(hashes))
-    return Erased(reference, sender_ids)
+    return Erased(reference, sender_ids, handover)
 
 
 def _addresses_ever(session: Session, participant: Participant) -> tuple[set[str], set[str]]:

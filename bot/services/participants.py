@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -38,6 +38,7 @@ from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import keyed_hash, mask_digits, mask_sender
 from bot.services.channel_log import add_contact
 from bot.services.consent import record_consent
+from bot.services.registry.submissions import Stage, open_submission, stage_of
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,8 @@ def register_participant(
         # Every address of a participant has its contact, the web chat's too (it writes none
         # otherwise): erasure finds each of their conversations through it.
         add_contact(session, cipher, sender_hash, sender_id)
+        # Its hand-over to BPJS Ketenagakerjaan waits from the same moment (issue 29).
+        open_submission(session, participant, now)
         if registered_by_agent_id is None:
             actor = f"{registration.channel.value}:{participant.sender_hash[:16]}"
             action = "registered"
@@ -288,6 +291,9 @@ class ParticipantView:
     first_period: date
     paid_through: date | None
     created_at: str
+    #: Where the hand-over to BPJS Ketenagakerjaan stands (issue 29); read for the
+    #: resident's own view only.
+    handover: Stage | None = None
 
     @property
     def next_due_date(self) -> date:
@@ -363,7 +369,10 @@ def find_for_sender(
     """The participant this conversation is a verified address of."""
     with uow:
         participant = uow.session.scalars(participants_of_sender(hash_key, sender_id)).first()
-        return _view(participant, cipher, masked=True) if participant else None
+        if participant is None:
+            return None
+        view = _view(participant, cipher, masked=True)
+        return replace(view, handover=stage_of(uow.session, cipher, participant.id))
 
 
 def find_participant(

@@ -58,7 +58,7 @@ QUESTION_INTENTS = frozenset(
     {
         "ask_human", "ask_about_programme", "ask_contribution", "ask_premium_for_income",
         "ask_jkk", "ask_jkm", "ask_jht", "ask_scholarship", "ask_requirements",
-        "ask_payment_channels", "ask_due_date", "ask_arrears", "ask_claim",
+        "ask_payment_channels", "ask_due_date", "ask_arrears", "ask_claim", "ask_kpj",
     }
 )  # fmt: skip
 #: Intents the dialogue rules handle at any step (the form steps aside for them).

@@ -57,7 +57,8 @@ def test_every_question_intent_has_an_answer_and_a_topic_title() -> None:
         assert intent in DOMAIN["intents"], intent
 
 
-@pytest.mark.parametrize("intent", sorted(QUESTION_INTENTS - {"ask_premium_for_income"}))
+# ask_kpj is answered from the sender's record (tests/integration/test_registry_answers.py).
+@pytest.mark.parametrize("intent", sorted(QUESTION_INTENTS - {"ask_premium_for_income", "ask_kpj"}))
 async def test_questions_are_answered_from_the_domain(intent: str) -> None:
     messages, _ = await run(ActionAnswerQuestion(), tracker(intent))
     assert [m["response"] for m in messages] == [f"utter_answer_{intent}"]

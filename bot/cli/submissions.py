@@ -1,0 +1,135 @@
+"""`sadar submissions …`: handing registrations over to BPJS Ketenagakerjaan (issue 29)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from bot.app_context import get_app_context
+
+submissions_app = typer.Typer(
+    help="Registrations handed over to BPJS Ketenagakerjaan (branch batch files).",
+    no_args_is_help=True,
+)
+
+
+@submissions_app.command("export")
+def submissions_export(
+    regency: str = typer.Option(..., help="the regency (kabupaten/kota) whose branch answers"),
+    output_file: str = typer.Option(
+        ..., "--output", help="the .xlsx file to write (created with mode 0600)"
+    ),
+    village: str = typer.Option(None, help="only this village's registrations"),
+    by: str = typer.Option("admin", help="who hands the file over, for the audit trail"),
+) -> None:
+    """Write the pending registrations of a regency to a batch file for the branch office;
+    they are marked submitted, so the next export never repeats them."""
+    from bot.services.registry.batch import NothingToExport, export_batch
+
+    output = Path(output_file)
+    if output.suffix.lower() != ".xlsx":
+        raise typer.BadParameter("the batch file must end in .xlsx", param_hint="--output")
+    if output.exists():
+        raise typer.BadParameter(
+            f"{output} already exists: choose a new name (a batch file is never overwritten)",
+            param_hint="--output",
+        )
+    context = get_app_context()
+    try:
+        batch = export_batch(
+            context.unit_of_work(),
+            context.cipher,
+            output,
+            regency,
+            context.clock.now(),
+            f"cli:{by}",
+            village=village,
+        )
+    except NothingToExport as error:
+        typer.echo(f"{error}: nothing written", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(
+        f"{batch.batch_id}: {batch.rows} registration(s) written to {batch.path} "
+        f"(sha256 {batch.checksum[:16]}…). It holds NIKs and names: hand it to the branch "
+        "and delete it once they have it."
+    )
+
+
+@submissions_app.command("import")
+def submissions_import(
+    answer_file: str = typer.Argument(..., help="the branch's answer file, .xlsx or .csv"),
+    by: str = typer.Option("admin", help="who imports it, for the audit trail"),
+) -> None:
+    """Apply the branch's answers (a KPJ number or a rejection reason per Sadar reference),
+    all rows or none; then tell each accepted resident their KPJ number."""
+    import asyncio
+
+    from bot import bootstrap
+    from bot.services.registry.batch import ImportRefused, import_answers
+    from bot.services.registry.notices import tell_acceptances
+
+    context = get_app_context()
+    try:
+        result = import_answers(
+            context.unit_of_work(),
+            context.cipher,
+            Path(answer_file),
+            context.clock.now(),
+            f"cli:{by}",
+        )
+    except ImportRefused as error:
+        for problem in error.problems:
+            typer.echo(problem, err=True)
+        typer.echo(f"{error}. Fix the rows above and import the file again.", err=True)
+        raise typer.Exit(1) from error
+
+    async def tell() -> tuple[int, int]:
+        outbox = bootstrap.build_outbox(context)
+        try:
+            told = await tell_acceptances(
+                context.unit_of_work(),
+                context.cipher,
+                context.resident_notices,
+                outbox,
+                context.clock.now(),
+            )
+        finally:
+            await outbox.aclose()
+        return told.sent, told.not_told
+
+    sent, not_told = asyncio.run(tell())
+    typer.echo(
+        f"{result.accepted} accepted, {result.rejected} rejected, {result.unchanged} already "
+        f"recorded; KPJ messages sent: {sent}"
+        + (f", not delivered: {not_told} (they see it in 'cek status')" if not_told else "")
+    )
+
+
+@submissions_app.command("status")
+def submissions_status(
+    regency: str = typer.Option(None, help="only this regency"),
+) -> None:
+    """Counts per state per village, the oldest waiting registration, rejections by reason."""
+    from bot.domain.submissions import SubmissionState
+    from bot.services.registry.submissions import pipeline
+
+    context = get_app_context()
+    view = pipeline(context.unit_of_work(), regency)
+    states = [state.value for state in SubmissionState]
+    typer.echo("regency\tvillage\t" + "\t".join(states))
+    for (area_regency, village), counts in sorted(view.by_area.items()):
+        typer.echo(f"{area_regency}\t{village}\t" + "\t".join(str(counts[s]) for s in states))
+    totals = view.totals()
+    typer.echo("total\t\t" + "\t".join(str(totals[s]) for s in states))
+    typer.echo(
+        "oldest waiting since: " + (view.oldest_waiting.isoformat() if view.oldest_waiting else "-")
+    )
+    if view.rejections:
+        typer.echo(
+            "rejections: " + ", ".join(f"{code} {n}" for code, n in view.rejections.most_common())
+        )
+    if view.withdrawals_due:
+        typer.echo(
+            f"withdrawals owed to the branch (erased after hand-over): {view.withdrawals_due}"
+        )

@@ -1,0 +1,335 @@
+"""Submission records: opened with every registration, moved by the branch's answer file or
+the partner API, read by "cek status" and the operators. Every move is checked against the
+lifecycle (bot.domain.submissions) and leaves a SubmissionEvent; the reference is the
+idempotency key, so an answer applied twice changes nothing the second time."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.db.models import AuditEvent, Participant, Submission, SubmissionEvent
+from bot.domain.submissions import (
+    Accepted,
+    Answer,
+    InvalidMove,
+    RejectionReason,
+    SubmissionState,
+    check_move,
+)
+from bot.infra.crypto import PiiCipher
+from bot.services.addresses.reachability import reachable_addresses
+from bot.services.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def open_submission(session: Session, participant: Participant, now: datetime) -> Submission:
+    """The pending hand-over of a registration just stored (same transaction)."""
+    submission = Submission(
+        participant_id=participant.id,
+        reference=participant.reference,
+        state=SubmissionState.PENDING.value,
+        regency=participant.regency,
+        village=participant.village,
+        attempts=0,
+        created_at=now,
+        state_at=now,
+    )
+    session.add(submission)
+    session.flush()
+    session.add(
+        SubmissionEvent(
+            submission_id=submission.id,
+            from_state=None,
+            to_state=SubmissionState.PENDING.value,
+            detail="registered",
+            actor="sadar",
+            created_at=now,
+        )
+    )
+    return submission
+
+
+def move(
+    session: Session,
+    submission: Submission,
+    target: SubmissionState,
+    now: datetime,
+    actor: str,
+    detail: str = "",
+) -> None:
+    """One checked move with its history line (raises InvalidMove, changing nothing)."""
+    current = SubmissionState(submission.state)
+    check_move(current, target)
+    submission.state = target.value
+    submission.state_at = now
+    session.add(
+        SubmissionEvent(
+            submission_id=submission.id,
+            from_state=current.value,
+            to_state=target.value,
+            detail=detail[:200],
+            actor=actor[:80],
+            created_at=now,
+        )
+    )
+
+
+class AnswerConflict(InvalidMove):
+    """An answer that contradicts the one already recorded (another KPJ number, an
+    acceptance after a rejection was fixed...): an operator must look."""
+
+
+def same_answer(submission: Submission, cipher: PiiCipher, answer: Answer) -> bool:
+    """Whether ``answer`` is the one already recorded (a re-import, a repeated callback)."""
+    if isinstance(answer, Accepted):
+        return (
+            submission.state == SubmissionState.ACCEPTED.value
+            and submission.kpj_encrypted is not None
+            and cipher.decrypt(submission.kpj_encrypted) == answer.kpj
+        )
+    return (
+        submission.state == SubmissionState.REJECTED.value
+        and submission.reason_code == answer.reason.value
+    )
+
+
+def apply_answer(
+    session: Session,
+    cipher: PiiCipher,
+    submission: Submission,
+    answer: Answer,
+    now: datetime,
+    actor: str,
+) -> bool:
+    """Record the registry's answer; False when it was already recorded (nothing changes).
+    Raises AnswerConflict for an answer that contradicts the recorded one, InvalidMove for
+    a registration that was never handed over."""
+    if same_answer(submission, cipher, answer):
+        return False
+    if submission.state in (SubmissionState.ACCEPTED.value, SubmissionState.REJECTED.value):
+        raise AnswerConflict(
+            f"{submission.reference} is already {submission.state}; the new answer differs"
+        )
+    submission.attempts = 0
+    submission.next_attempt_at = None
+    submission.claimed_at = None
+    if isinstance(answer, Accepted):
+        move(session, submission, SubmissionState.ACCEPTED, now, actor, submission.batch_id or "")
+        submission.kpj_encrypted = cipher.encrypt(answer.kpj)
+        submission.payment_code_encrypted = (
+            cipher.encrypt(answer.payment_code) if answer.payment_code else None
+        )
+        submission.reason_code = None
+        submission.reason_detail_encrypted = None
+        action = "registry_accepted"
+    else:
+        move(session, submission, SubmissionState.REJECTED, now, actor, answer.reason.value)
+        submission.reason_code = answer.reason.value
+        submission.reason_detail_encrypted = (
+            cipher.encrypt(answer.detail) if answer.detail else None
+        )
+        action = "registry_rejected"
+    if submission.participant_id is not None:
+        session.add(
+            AuditEvent(
+                participant_id=submission.participant_id,
+                actor=actor[:80],
+                action=action,
+                fields=submission.reason_code or "",
+                created_at=now,
+            )
+        )
+    log.info("submission %s %s by %s", submission.reference, submission.state, actor)
+    return True
+
+
+def resubmit_after_fix(session: Session, participant_id: int, now: datetime, actor: str) -> bool:
+    """The resident fixed what a correctable rejection named: it goes again (pending).
+    False when there was no rejection to resend."""
+    submission = session.scalar(
+        select(Submission).where(Submission.participant_id == participant_id)
+    )
+    if submission is None or submission.state != SubmissionState.REJECTED.value:
+        return False
+    move(session, submission, SubmissionState.PENDING, now, actor, "data fixed")
+    submission.batch_id = None
+    submission.request_id = None
+    return True
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Where a participant's hand-over stands, as "cek status" and the KPJ question tell it."""
+
+    state: SubmissionState
+    since: datetime
+    kpj: str | None = None
+    payment_code: str | None = None
+    reason: RejectionReason | None = None
+
+
+def stage_of(session: Session, cipher: PiiCipher, participant_id: int) -> Stage | None:
+    submission = session.scalar(
+        select(Submission).where(Submission.participant_id == participant_id)
+    )
+    if submission is None:
+        return None
+    return Stage(
+        state=SubmissionState(submission.state),
+        since=submission.state_at,
+        kpj=cipher.decrypt(submission.kpj_encrypted) if submission.kpj_encrypted else None,
+        payment_code=(
+            cipher.decrypt(submission.payment_code_encrypted)
+            if submission.payment_code_encrypted
+            else None
+        ),
+        reason=RejectionReason(submission.reason_code) if submission.reason_code else None,
+    )
+
+
+@dataclass(frozen=True)
+class KpjNotice:
+    """One acceptance to tell: where to, and what."""
+
+    reference: str
+    kpj: str
+    payment_code: str | None
+    monthly_contribution: int
+    addresses: tuple[str, ...]
+
+
+def claim_acceptance_notices(
+    uow: UnitOfWork, cipher: PiiCipher, now: datetime, limit: int = 200
+) -> list[KpjNotice]:
+    """Acceptances not yet told, each claimed once (a conditional update): two workers, or
+    a re-import, never send the KPJ message twice. A claim whose send then fails is not
+    retried; the resident still sees the KPJ number in "cek status"."""
+    notices: list[KpjNotice] = []
+    with uow:
+        session = uow.session
+        rows = session.execute(
+            select(Submission, Participant)
+            .join(Participant, Participant.id == Submission.participant_id)
+            .where(
+                Submission.state == SubmissionState.ACCEPTED.value,
+                Submission.accepted_notice_at.is_(None),
+            )
+            .order_by(Submission.id)
+            .limit(limit)
+        ).all()
+        for submission, participant in rows:
+            claimed = session.execute(
+                update(Submission)
+                .where(Submission.id == submission.id, Submission.accepted_notice_at.is_(None))
+                .values(accepted_notice_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            assert submission.kpj_encrypted is not None
+            notices.append(
+                KpjNotice(
+                    reference=submission.reference,
+                    kpj=cipher.decrypt(submission.kpj_encrypted),
+                    payment_code=(
+                        cipher.decrypt(submission.payment_code_encrypted)
+                        if submission.payment_code_encrypted
+                        else None
+                    ),
+                    monthly_contribution=participant.monthly_contribution,
+                    addresses=reachable_addresses(session, cipher, participant.id),
+                )
+            )
+        uow.commit()
+    return notices
+
+
+def cancel_or_withdraw(session: Session, participant_id: int, now: datetime, actor: str) -> str:
+    """What erasure does to the hand-over: before it was handed over, it is cancelled
+    ("cancelled"); after, BPJS keeps the membership under its own rules and Sadar owes the
+    branch (or the partner API) a withdrawal ("withdrawal"). The KPJ number and the
+    branch's remark go with the rest of the resident's data; the reference stays."""
+    submission = session.scalar(
+        select(Submission).where(Submission.participant_id == participant_id)
+    )
+    if submission is None:
+        return "none"
+    state = SubmissionState(submission.state)
+    outcome = "cancelled"
+    if state in (
+        SubmissionState.PENDING,
+        SubmissionState.REJECTED,
+        SubmissionState.NEEDS_ATTENTION,
+    ):
+        move(session, submission, SubmissionState.CANCELLED, now, actor, "erased by the resident")
+    elif state in (SubmissionState.SUBMITTED, SubmissionState.ACCEPTED):
+        submission.withdrawal = "due"
+        session.add(
+            SubmissionEvent(
+                submission_id=submission.id,
+                from_state=state.value,
+                to_state=state.value,
+                detail="withdrawal due: erased by the resident",
+                actor=actor[:80],
+                created_at=now,
+            )
+        )
+        outcome = "withdrawal"
+    submission.kpj_encrypted = None
+    submission.payment_code_encrypted = None
+    submission.reason_detail_encrypted = None
+    submission.participant_id = None
+    return outcome
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """What operators see: counts per state per regency and village, the oldest waiting
+    submission, rejections by reason, withdrawals owed."""
+
+    by_area: dict[tuple[str, str], Counter[str]]
+    oldest_waiting: datetime | None
+    rejections: Counter[str]
+    withdrawals_due: int
+
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for counts in self.by_area.values():
+            total.update(counts)
+        return total
+
+
+def pipeline(uow: UnitOfWork, regency: str | None = None) -> Pipeline:
+    with uow:
+        session = uow.session
+        area = select(
+            Submission.regency, Submission.village, Submission.state, func.count()
+        ).group_by(Submission.regency, Submission.village, Submission.state)
+        if regency:
+            area = area.where(func.lower(Submission.regency) == regency.lower())
+        by_area: dict[tuple[str, str], Counter[str]] = {}
+        for row_regency, row_village, state, count in session.execute(area):
+            by_area.setdefault((row_regency, row_village), Counter())[state] = int(count)
+        waiting = (SubmissionState.PENDING.value, SubmissionState.SUBMITTED.value)
+        oldest = session.scalar(
+            select(func.min(Submission.created_at)).where(Submission.state.in_(waiting))
+        )
+        rejections = Counter(
+            {
+                str(code): int(count)
+                for code, count in session.execute(
+                    select(Submission.reason_code, func.count())
+                    .where(Submission.state == SubmissionState.REJECTED.value)
+                    .group_by(Submission.reason_code)
+                )
+            }
+        )
+        withdrawals = session.scalar(select(func.count()).where(Submission.withdrawal == "due"))
+    return Pipeline(by_area, oldest, rejections, int(withdrawals or 0))

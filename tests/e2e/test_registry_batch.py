@@ -1,0 +1,91 @@
+"""A registration reaches BPJS Ketenagakerjaan by the branch batch file (issue 29), through
+the real stack: a resident registers on WhatsApp and is told their data goes to BPJS; the
+operator exports the batch; the branch's answer file brings the KPJ number back; the
+resident gets it on WhatsApp once (a re-import sends nothing), and "cek status" and "nomor
+KPJ saya berapa?" answer from the record."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from bot.infra.settings import PROJECT_ROOT
+from tests.e2e.conftest import Stack
+
+KPJ = "26012345678"
+
+
+def _sadar(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=stack.environ, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def _register_on_whatsapp(stack: Stack, number: str, nik: str) -> str:
+    stack.whatsapp(number, "daftar")
+    stack.whatsapp(number, "ya")
+    stack.whatsapp(number, f"nama Sri Wahyuni NIK {nik} lahir 17-08-1980 petani 1 juta")
+    stack.whatsapp(number, "karanglo")
+    stack.whatsapp(number, "tidak")
+    replies = stack.whatsapp(number, "ya")
+    done = next(r for r in replies if "Nomor pendaftaran Sadar" in r)
+    return done
+
+
+def test_from_daftar_to_the_kpj_number_in_the_residents_chat(stack: Stack, tmp_path: Path) -> None:
+    number = f"+62812{uuid.uuid4().int % 10**8:08d}"
+    nik = f"352316170880{uuid.uuid4().int % 9000 + 1000:04d}"
+    done = _register_on_whatsapp(stack, number, nik)
+    assert "Data Anda kami kirim ke BPJS Ketenagakerjaan" in done
+    assert "Nomor KPJ akan dikirim di chat ini" in done
+    reference = done.split("Anda: ")[1].split(" ")[0]
+    waiting = stack.whatsapp(number, "nomor kpj saya berapa?")[-1]
+    assert reference in waiting and "menunggu dikirim ke BPJS Ketenagakerjaan" in waiting
+
+    batch = tmp_path / "batch.xlsx"
+    exported = _sadar(
+        stack, "submissions", "export", "--regency", "Tuban", "--village", "Karanglo",
+        "--output", str(batch),
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    rows = list(load_workbook(batch, read_only=True)["Pendaftaran"].values)
+    mine = [row for row in rows if row[0] == reference]
+    assert len(mine) == 1 and mine[0][1] == nik and mine[0][2] == "Sri Wahyuni"
+    assert "sudah dikirim ke BPJS Ketenagakerjaan" in stack.whatsapp(number, "cek status")[-1]
+
+    answer = tmp_path / "jawaban.csv"
+    with answer.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["reference", "kpj", "payment_code", "reason_code", "reason"])
+        writer.writerow([reference, KPJ, "889012345678", "", ""])
+    before = len(stack.twilio.bodies(number))
+    imported = _sadar(stack, "submissions", "import", str(answer))
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    assert "1 accepted" in imported.stdout and "KPJ messages sent: 1" in imported.stdout
+    told = stack.twilio.bodies(number)[before:]
+    assert len(told) == 1
+    assert f"Nomor KPJ Anda: {KPJ}" in told[0] and "kode bayar 889012345678" in told[0]
+
+    again = _sadar(stack, "submissions", "import", str(answer))
+    assert again.returncode == 0 and "1 already recorded" in again.stdout
+    assert len(stack.twilio.bodies(number)) == before + 1  # never a second KPJ message
+
+    status = stack.whatsapp(number, "cek status")[-1]
+    assert f"diterima, nomor KPJ {KPJ}" in status
+    kpj_answer = stack.whatsapp(number, "kpj ku brp ya")[-1]
+    assert f"Nomor KPJ Anda: {KPJ}" in kpj_answer and "889012345678" in kpj_answer
+    assert nik not in status and nik not in kpj_answer
+
+
+def test_a_bad_answer_file_changes_nothing_and_names_the_rows(stack: Stack, tmp_path: Path) -> None:
+    answer = tmp_path / "jawaban.csv"
+    answer.write_text("reference,kpj\nSDR-XXXX,123\n", encoding="utf-8")
+    result = _sadar(stack, "submissions", "import", str(answer))
+    assert result.returncode == 1
+    assert "row 2:" in result.stderr and "nothing was imported" in result.stderr
