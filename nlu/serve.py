@@ -48,7 +48,9 @@ def rasa_arguments(args: Sequence[str], token: str | None) -> list[str]:
                 f"nlu.serve: Rasa's HTTP API needs a token: set {TOKEN_VARIABLE} "
                 f"(or {TOKEN_FILE_VARIABLE})."
             )
-        args += ["--auth-token", token]
+        # One argument: a token that starts with "-" (token_urlsafe gives one in 64) would
+        # otherwise be read by argparse as an option, and Rasa would not start.
+        args.append(f"--auth-token={token}")
     return args
 
 

@@ -4,6 +4,7 @@ the command line, /proc/<pid>/cmdline) never shows it."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -47,7 +48,7 @@ def test_the_token_reaches_rasa_but_not_the_visible_command_line(tmp_path: Path)
     finally:
         process.kill()
         process.wait()
-    assert rasa_argv[1:] == ["run", "--enable-api", "--port", "5999", "--auth-token", TOKEN]
+    assert rasa_argv[1:] == ["run", "--enable-api", "--port", "5999", f"--auth-token={TOKEN}"]
     assert b"nlu.serve" in visible and b"--enable-api" in visible
     assert not any(TOKEN.encode() in part for part in visible), visible
 
@@ -57,6 +58,18 @@ def test_a_token_on_the_command_line_is_refused() -> None:
         rasa_arguments(["run", "--enable-api", "--auth-token", TOKEN], TOKEN)
     with pytest.raises(LaunchError):
         rasa_arguments(["run", f"--auth-token={TOKEN}"], None)
+
+
+def test_a_token_that_starts_with_a_dash_is_still_the_token() -> None:
+    """secrets.token_urlsafe starts one token in 64 with "-"; as a separate argument Rasa's
+    argparse took it for an option and Rasa did not start (CI, issue 29)."""
+    parser = argparse.ArgumentParser()  # what `rasa run` declares for the token
+    parser.add_argument("command")
+    parser.add_argument("--enable-api", action="store_true")
+    parser.add_argument("-t", "--auth-token", type=str)
+    token = "-Xq9" + TOKEN
+    parsed = parser.parse_args(rasa_arguments(["run", "--enable-api"], token))
+    assert parsed.auth_token == token
 
 
 def test_an_api_without_a_token_does_not_start() -> None:
