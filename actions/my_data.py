@@ -28,13 +28,22 @@ def handover_reason(domain: DomainDict, stage: Stage) -> str:
     return response_text(domain, f"utter_registry_rejected_{reason.value}")
 
 
-def handover_line(domain: DomainDict, stage: Stage | None) -> str:
+#: Stages a resident waits in: "cek status" says since when.
+_WAITING = (SubmissionState.PENDING, SubmissionState.SUBMITTED, SubmissionState.NEEDS_ATTENTION)
+
+
+def handover_line(domain: DomainDict, stage: Stage | None, with_since: bool = False) -> str:
     """Where the hand-over to BPJS Ketenagakerjaan stands, in one line of "cek status"."""
     if stage is None or stage.state is SubmissionState.CANCELLED:
         return "-"
-    return response_text(domain, f"utter_handover_{stage.state.value}").format(
+    line = response_text(domain, f"utter_handover_{stage.state.value}").format(
         kpj=stage.kpj or "-", reason=handover_reason(domain, stage) if stage.reason else ""
     )
+    if with_since and stage.state in _WAITING:
+        line = response_text(domain, "utter_handover_since").format(
+            stage=line, since=tanggal(local_date(stage.since))
+        )
+    return line
 
 
 def tell_kpj(dispatcher: CollectingDispatcher, domain: DomainDict, view: ParticipantView) -> None:
@@ -89,6 +98,15 @@ class ActionCheckStatus(Action):
         if view is None:
             dispatcher.utter_message(response="utter_status_not_registered")
             return []
+        if view.handover is not None and view.handover.state is not SubmissionState.ACCEPTED:
+            dispatcher.utter_message(
+                response="utter_status_before_kpj",
+                reference=view.reference,
+                programmes=programmes(view.with_jht),
+                contribution=rupiah(view.monthly_contribution),
+                handover=handover_line(domain, view.handover, with_since=True),
+            )
+            return []
         now = view.standing(context.clock.today())
         arrears = (
             response_text(domain, "utter_status_arrears").format(
@@ -108,7 +126,7 @@ class ActionCheckStatus(Action):
             else response_text(domain, "utter_status_paid_through_none"),
             arrears=arrears,
             due_date=tanggal(view.next_due_date),
-            handover=handover_line(domain, view.handover),
+            handover=handover_line(domain, view.handover, with_since=True),
         )
         return []
 
@@ -139,9 +157,12 @@ class ActionDeleteMyData(Action):
                 context.clock.now(),
                 lambda others: erase_conversations(url, key, others),
             )
-            dispatcher.utter_message(
-                response="utter_data_deleted" if erased else "utter_nothing_to_delete"
-            )
+            if erased is None:
+                dispatcher.utter_message(response="utter_nothing_to_delete")
+            elif erased.handover == "withdrawal":
+                dispatcher.utter_message(response="utter_data_deleted_handed_over")
+            else:
+                dispatcher.utter_message(response="utter_data_deleted")
             # The conversation (typed NIK, name, phone) is erased with the record.
             return [SlotSet("deletion_requested", None), SlotSet("erase_conversation", True)]
         if pending and answer is False:
@@ -153,5 +174,11 @@ class ActionDeleteMyData(Action):
         if own is None:
             dispatcher.utter_message(response="utter_nothing_to_delete")
             return []
-        dispatcher.utter_message(response="utter_confirm_delete")
+        handed_over = own.handover is not None and own.handover.state in (
+            SubmissionState.SUBMITTED,
+            SubmissionState.ACCEPTED,
+        )
+        dispatcher.utter_message(
+            response="utter_confirm_delete_handed_over" if handed_over else "utter_confirm_delete"
+        )
         return [SlotSet("deletion_requested", True)]

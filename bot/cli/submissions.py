@@ -14,52 +14,102 @@ submissions_app = typer.Typer(
 )
 
 
+def _new_file(output_file: str, suffix: str) -> Path:
+    output = Path(output_file)
+    if output.suffix.lower() != suffix:
+        raise typer.BadParameter(f"the file must end in {suffix}", param_hint="--output")
+    if output.exists():
+        raise typer.BadParameter(
+            f"{output} already exists: choose a new name (a hand-over file is never overwritten)",
+            param_hint="--output",
+        )
+    if not output.parent.is_dir():
+        raise typer.BadParameter(f"{output.parent} is not a folder", param_hint="--output")
+    return output
+
+
 @submissions_app.command("export")
 def submissions_export(
-    regency: str = typer.Option(..., help="the regency (kabupaten/kota) whose branch answers"),
     output_file: str = typer.Option(
         ..., "--output", help="the .xlsx file to write (created with mode 0600)"
     ),
+    regency: str = typer.Option(None, help="the regency (kabupaten/kota) whose branch answers"),
     village: str = typer.Option(None, help="only this village's registrations"),
+    batch: str = typer.Option(
+        None, help="write an earlier batch's file again (lost, or a crash before it was written)"
+    ),
     by: str = typer.Option("admin", help="who hands the file over, for the audit trail"),
 ) -> None:
     """Write the pending registrations of a regency to a batch file for the branch office;
     they are marked submitted, so the next export never repeats them."""
-    from bot.services.registry.batch import NothingToExport, export_batch
+    from bot.services.registry.batch import (
+        NothingToExport,
+        UnknownBatch,
+        export_batch,
+        write_batch_file,
+    )
 
-    output = Path(output_file)
-    if output.suffix.lower() != ".xlsx":
-        raise typer.BadParameter("the batch file must end in .xlsx", param_hint="--output")
-    if output.exists():
-        raise typer.BadParameter(
-            f"{output} already exists: choose a new name (a batch file is never overwritten)",
-            param_hint="--output",
-        )
+    output = _new_file(output_file, ".xlsx")
+    if not (regency or batch) or (regency and batch):
+        raise typer.BadParameter("give either --regency (a new batch) or --batch (an earlier one)")
     context = get_app_context()
     try:
-        batch = export_batch(
-            context.unit_of_work(),
-            context.cipher,
-            output,
-            regency,
-            context.clock.now(),
-            f"cli:{by}",
-            village=village,
+        if batch:
+            written = write_batch_file(
+                context.unit_of_work(), context.cipher, batch, output, context.clock.now()
+            )
+        else:
+            written = export_batch(
+                context.unit_of_work(),
+                context.cipher,
+                output,
+                regency,
+                context.clock.now(),
+                f"cli:{by}",
+                village=village,
+            )
+    except (NothingToExport, UnknownBatch) as error:
+        typer.echo(f"{error}: nothing written", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(
+        f"{written.batch_id}: {written.rows} registration(s) written to {written.path} "
+        f"(sha256 {written.checksum[:16]}…). It holds NIKs and names: hand it to the branch "
+        "and delete it once they have it. If it is lost, write it again with "
+        f"--batch {written.batch_id}."
+    )
+
+
+@submissions_app.command("withdrawals")
+def submissions_withdrawals(
+    regency: str = typer.Option(..., help="the regency whose branch received the registrations"),
+    output_file: str = typer.Option(..., "--output", help="the .csv file to write"),
+    by: str = typer.Option("admin", help="who hands the list over, for the audit trail"),
+) -> None:
+    """List the registrations their residents erased after the hand-over, for the branch to
+    withdraw; once written, Sadar forgets their references."""
+    from bot.services.registry.batch import NothingToExport, export_withdrawals
+
+    output = _new_file(output_file, ".csv")
+    context = get_app_context()
+    try:
+        count = export_withdrawals(
+            context.unit_of_work(), output, regency, context.clock.now(), f"cli:{by}"
         )
     except NothingToExport as error:
         typer.echo(f"{error}: nothing written", err=True)
         raise typer.Exit(1) from error
-    typer.echo(
-        f"{batch.batch_id}: {batch.rows} registration(s) written to {batch.path} "
-        f"(sha256 {batch.checksum[:16]}…). It holds NIKs and names: hand it to the branch "
-        "and delete it once they have it."
-    )
+    typer.echo(f"{count} withdrawal(s) written to {output}: hand it to the branch of {regency}.")
 
 
 @submissions_app.command("import")
 def submissions_import(
     answer_file: str = typer.Argument(..., help="the branch's answer file, .xlsx or .csv"),
     by: str = typer.Option("admin", help="who imports it, for the audit trail"),
+    skip_unknown: bool = typer.Option(
+        False,
+        "--skip-unknown",
+        help="skip references Sadar no longer knows (residents who erased their data)",
+    ),
 ) -> None:
     """Apply the branch's answers (a KPJ number or a rejection reason per Sadar reference),
     all rows or none; then tell each accepted resident their KPJ number."""
@@ -77,6 +127,7 @@ def submissions_import(
             Path(answer_file),
             context.clock.now(),
             f"cli:{by}",
+            skip_unknown=skip_unknown,
         )
     except ImportRefused as error:
         for problem in error.problems:
@@ -101,7 +152,9 @@ def submissions_import(
     sent, not_told = asyncio.run(tell())
     typer.echo(
         f"{result.accepted} accepted, {result.rejected} rejected, {result.unchanged} already "
-        f"recorded; KPJ messages sent: {sent}"
+        f"recorded, {result.erased} erased by their residents (withdrawal owed)"
+        + (f", {result.skipped} unknown skipped" if result.skipped else "")
+        + f"; KPJ messages sent: {sent}"
         + (f", not delivered: {not_told} (they see it in 'cek status')" if not_told else "")
     )
 
@@ -131,5 +184,6 @@ def submissions_status(
         )
     if view.withdrawals_due:
         typer.echo(
-            f"withdrawals owed to the branch (erased after hand-over): {view.withdrawals_due}"
+            f"withdrawals owed to the branch (erased after hand-over): {view.withdrawals_due} "
+            "(sadar submissions withdrawals --regency … --output withdrawals.csv)"
         )

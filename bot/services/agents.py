@@ -10,10 +10,11 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.db.models import Agent, AuditEvent, Participant, Payment
+from bot.db.models import Agent, AuditEvent, Participant, Payment, Submission
 from bot.domain.clock import start_of_day
 from bot.domain.payments import load_calendar, standing
 from bot.domain.senders import Channel, make_sender_id
+from bot.domain.submissions import SubmissionState
 from bot.domain.villages import area_key
 from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import keyed_hash, mask_digits, mask_name
@@ -220,11 +221,17 @@ def residents_registered_by(
 def arrears_in_village(
     uow: UnitOfWork, cipher: PiiCipher, agent: AgentRef, today: date
 ) -> list[ResidentLine]:
-    """Participants of the agent's own village who owe at least one month, most owed first."""
+    """Participants of the agent's own village who owe at least one month, most owed first;
+    a registration BPJS Ketenagakerjaan has not accepted yet owes nothing."""
     with uow:
         participants = [
             p
-            for p in uow.session.scalars(select(Participant).order_by(Participant.id))
+            for p in uow.session.scalars(
+                select(Participant)
+                .join(Submission, Submission.participant_id == Participant.id)
+                .where(Submission.state == SubmissionState.ACCEPTED.value)
+                .order_by(Participant.id)
+            )
             if area_key(p) == area_key(agent)
         ]
     owing = [line for line in _lines(participants, cipher, today) if line.months_owed > 0]
@@ -259,9 +266,7 @@ def month_summary(uow: UnitOfWork, agent: AgentRef, today: date) -> MonthSummary
 def in_agents_village(agent: AgentRef, participant: Participant) -> bool:
     """An agent acts for the residents of their own village, and those they registered."""
     return (
-        area_key(participant) == area_key(agent)
-        or participant.registered_by_agent_id == agent.id
-        or participant.registered_by_agent_id == agent.id
+        area_key(participant) == area_key(agent) or participant.registered_by_agent_id == agent.id
     )
 
 

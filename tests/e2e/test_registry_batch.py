@@ -57,7 +57,8 @@ def test_from_daftar_to_the_kpj_number_in_the_residents_chat(stack: Stack, tmp_p
     rows = list(load_workbook(batch, read_only=True)["Pendaftaran"].values)
     mine = [row for row in rows if row[0] == reference]
     assert len(mine) == 1 and mine[0][1] == nik and mine[0][2] == "Sri Wahyuni"
-    assert "sudah dikirim ke BPJS Ketenagakerjaan" in stack.whatsapp(number, "cek status")[-1]
+    status = stack.whatsapp(number, "cek status")[-1]
+    assert "sudah dikirim ke BPJS Ketenagakerjaan, menunggu jawaban (sejak " in status
 
     answer = tmp_path / "jawaban.csv"
     with answer.open("w", newline="", encoding="utf-8") as stream:
@@ -81,6 +82,20 @@ def test_from_daftar_to_the_kpj_number_in_the_residents_chat(stack: Stack, tmp_p
     kpj_answer = stack.whatsapp(number, "kpj ku brp ya")[-1]
     assert f"Nomor KPJ Anda: {KPJ}" in kpj_answer and "889012345678" in kpj_answer
     assert nik not in status and nik not in kpj_answer
+
+    # Erased after the hand-over: the resident is told what Sadar does and what BPJS keeps;
+    # the branch gets the withdrawal, then nothing in Sadar names the registration.
+    asked = stack.whatsapp(number, "hapus data saya")[-1]
+    assert "sudah dikirim ke BPJS Ketenagakerjaan" in asked and "175" in asked
+    erased = stack.whatsapp(number, "ya")[-1]
+    assert "menarik pendaftaran" in erased
+    withdrawals = tmp_path / "penarikan.csv"
+    listed = _sadar(
+        stack, "submissions", "withdrawals", "--regency", "Tuban", "--output", str(withdrawals)
+    )
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert reference in withdrawals.read_text(encoding="utf-8")
+    assert stack.whatsapp(number, "cek status")[-1].startswith("Belum ada pendaftaran")
 
 
 def test_a_bad_answer_file_changes_nothing_and_names_the_rows(stack: Stack, tmp_path: Path) -> None:

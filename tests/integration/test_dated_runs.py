@@ -32,6 +32,7 @@ from bot.services.participants import register_participant
 from bot.services.payments import PaymentSource, record_payment
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import CRITICAL_MOMENTS, WIB, Moment, eighteenth_birthday_moments
+from tests.support.participants import accept_hand_over
 
 VILLAGES = """name,district,regency,province,households,officials
 Karanglo,Kerek,Tuban,Jawa Timur,1524,12
@@ -80,7 +81,8 @@ def resident(serial: int) -> Registration:
 
 
 def register_at(context: AppContext, instant: datetime, serial: int) -> int:
-    """Consent and registration at ``instant``, as the chat does them; the participant id."""
+    """Consent and registration at ``instant``, as the chat does them, accepted by BPJS
+    Ketenagakerjaan at once (arrears start only then); the participant id."""
     now = at(context, instant).now()
     sender = f"wa:+62812345{serial:05d}"
     decision = ConsentDecision(
@@ -96,6 +98,7 @@ def register_at(context: AppContext, instant: datetime, serial: int) -> int:
             select(Participant.id).where(Participant.reference == result.reference)
         )
     assert found is not None
+    accept_hand_over(context, found, f"2601{serial:07d}")
     return found
 
 

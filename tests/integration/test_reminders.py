@@ -102,6 +102,7 @@ def test_planning_chooses_who_gets_what_and_says_why_not(context: AppContext) ->
     make_participant(context, "web:kiosk-1")
     make_participant(context, "tg:1005", consent=False)
     make_participant(context, "tg:1006", first_period=date(2026, 12, 1))  # starts later
+    make_participant(context, "tg:1007", accepted=False)  # BPJS has not accepted it yet
 
     dry = plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=False)
     assert reminders(context) == []  # a dry run writes nothing
@@ -109,13 +110,13 @@ def test_planning_chooses_who_gets_what_and_says_why_not(context: AppContext) ->
         ("before_due", "tg", "planned"): 1,
         ("before_due", "wa", "skipped"): 1,
         ("before_due", "web", "skipped"): 1,
-        ("before_due", "tg", "skipped"): 1,
+        ("before_due", "tg", "skipped"): 2,
     }
 
     plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
     plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)  # idempotent
     rows = reminders(context)
-    assert len(rows) == 4
+    assert len(rows) == 5
     planned = [r for r in rows if r.state == "planned"]
     assert [r.participant_id for r in planned] == [due]
     assert planned[0].scheduled_for == datetime(2026, 11, 13, 1, 0, tzinfo=UTC)  # 08:00 WIB
@@ -124,6 +125,7 @@ def test_planning_chooses_who_gets_what_and_says_why_not(context: AppContext) ->
         "no consent recorded",
         "no reachable address: no Telegram or WhatsApp linked (e.g. registered in the web "
         "chat), or every linked one stopped or failed",
+        "not yet accepted by BPJS Ketenagakerjaan (no KPJ number)",
         "opted out of reminders",
     ]
 

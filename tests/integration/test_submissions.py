@@ -12,7 +12,7 @@ import stat
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -26,11 +26,15 @@ from bot.infra.settings import Settings
 from bot.services.erasure import delete_for_sender
 from bot.services.registry.batch import (
     BATCH_COLUMNS,
+    WITHDRAWAL_COLUMNS,
     ImportRefused,
     NothingToExport,
+    UnknownBatch,
     answer_file_rows,
     export_batch,
+    export_withdrawals,
     import_answers,
+    write_batch_file,
 )
 from bot.services.registry.submissions import claim_acceptance_notices, pipeline, stage_of
 from tests.conftest import TEST_PII_KEY
@@ -56,7 +60,10 @@ def regency() -> str:
 
 def _register(context: AppContext, regency: str, village: str = "Karanglo") -> tuple[int, str]:
     participant_id = make_participant(
-        context, f"wa:+62812{uuid.uuid4().int % 10**8:08d}", village=(village, "Kerek", regency)
+        context,
+        f"wa:+62812{uuid.uuid4().int % 10**8:08d}",
+        village=(village, "Kerek", regency),
+        accepted=False,
     )
     with context.sessions() as session:
         participant = session.get(Participant, participant_id)
@@ -261,7 +268,9 @@ def test_erasure_cancels_a_pending_hand_over_and_owes_a_withdrawal_after_one(
     context: AppContext, regency: str, tmp_path: Path
 ) -> None:
     pending_sender = f"wa:+62813{uuid.uuid4().int % 10**8:08d}"
-    make_participant(context, pending_sender, village=("Karanglo", "Kerek", regency))
+    make_participant(
+        context, pending_sender, village=("Karanglo", "Kerek", regency), accepted=False
+    )
     with context.sessions() as session:
         pending_ref = session.scalars(
             select(Submission.reference).where(Submission.regency == regency)
@@ -270,10 +279,15 @@ def test_erasure_cancels_a_pending_hand_over_and_owes_a_withdrawal_after_one(
         context.unit_of_work(), context.cipher, context.hash_key, pending_sender, NOW
     )
     assert erased is not None and erased.handover == "cancelled"
-    assert _submission(context, pending_ref).state == "cancelled"
+    with context.sessions() as session:
+        cancelled = session.scalars(
+            select(Submission).where(Submission.regency == regency, Submission.state == "cancelled")
+        ).one()
+    # Nothing names the registration any more: no answer file can reach it.
+    assert cancelled.reference == f"ERASED-{cancelled.id}" and pending_ref != cancelled.reference
 
     sent_sender = f"wa:+62813{uuid.uuid4().int % 10**8:08d}"
-    make_participant(context, sent_sender, village=("Karanglo", "Kerek", regency))
+    make_participant(context, sent_sender, village=("Karanglo", "Kerek", regency), accepted=False)
     export_batch(context.unit_of_work(), context.cipher, tmp_path / "b.xlsx", regency, NOW, "t")
     with context.sessions() as session:
         sent_ref = session.scalars(
@@ -293,5 +307,127 @@ def test_erasure_cancels_a_pending_hand_over_and_owes_a_withdrawal_after_one(
     assert after.state == "accepted" and after.withdrawal == "due"
     assert after.kpj_encrypted is None and after.participant_id is None
     view = pipeline(context.unit_of_work(), regency)
-    assert view.withdrawals_due == 1
+    assert view.withdrawals_due == 1 and view.oldest_waiting is None
     assert view.totals()["cancelled"] == 1 and view.totals()["accepted"] == 1
+
+    # The branch's late answer for it is skipped, not an error.
+    late = _answers(tmp_path / "late.csv", [(sent_ref, Accepted("26012345678"))])
+    result = import_answers(context.unit_of_work(), context.cipher, late, NOW, "t")
+    assert (result.erased, result.unchanged) == (1, 0)
+
+    # The withdrawal list names it once; then Sadar forgets the reference.
+    listing = tmp_path / "withdrawals.csv"
+    assert export_withdrawals(context.unit_of_work(), listing, regency, NOW, "cli:test") == 1
+    assert stat.S_IMODE(listing.stat().st_mode) == 0o600
+    rows = list(csv.reader(listing.open(encoding="utf-8")))
+    assert rows[0] == list(WITHDRAWAL_COLUMNS) and rows[1][:3] == [
+        sent_ref,
+        after.batch_id,
+        "accepted",
+    ]
+    with context.sessions() as session:
+        assert not session.scalar(select(Submission).where(Submission.reference == sent_ref))
+    assert pipeline(context.unit_of_work(), regency).withdrawals_due == 0
+    with pytest.raises(NothingToExport):
+        export_withdrawals(context.unit_of_work(), tmp_path / "again.csv", regency, NOW, "t")
+    with pytest.raises(ImportRefused):
+        import_answers(context.unit_of_work(), context.cipher, late, NOW, "t")
+    skipped = import_answers(context.unit_of_work(), context.cipher, late, NOW, "t", True)
+    assert (skipped.skipped, skipped.accepted) == (1, 0)
+
+
+def test_a_lost_batch_file_is_written_again_the_same(
+    context: AppContext, regency: str, tmp_path: Path
+) -> None:
+    for _ in range(3):
+        _register(context, regency)
+    first = export_batch(
+        context.unit_of_work(), context.cipher, tmp_path / "b.xlsx", regency, NOW, "t"
+    )
+    # Only the batch file is left in its folder (openpyxl's buffers went there, then away).
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xlsx"]
+    again = write_batch_file(
+        context.unit_of_work(), context.cipher, first.batch_id, tmp_path / "again.xlsx", NOW
+    )
+    assert (again.rows, again.checksum) == (3, first.checksum)
+    with pytest.raises(FileExistsError):
+        write_batch_file(
+            context.unit_of_work(), context.cipher, first.batch_id, tmp_path / "b.xlsx", NOW
+        )
+    with pytest.raises(UnknownBatch):
+        write_batch_file(
+            context.unit_of_work(),
+            context.cipher,
+            "BATCH-20260101-000000",
+            tmp_path / "x.xlsx",
+            NOW,
+        )
+
+
+def test_an_answer_file_the_branch_may_really_send(
+    context: AppContext, regency: str, tmp_path: Path
+) -> None:
+    """Semicolons (a spreadsheet set to Indonesian), a KPJ column Excel turned into a number,
+    a NIK pasted where the KPJ goes: each refused or read as meant, no cell echoed."""
+    from openpyxl import Workbook
+
+    participant_id, reference = _register(context, regency)
+    export_batch(context.unit_of_work(), context.cipher, tmp_path / "b.xlsx", regency, NOW, "t")
+    with context.sessions() as session:
+        participant = session.get(Participant, participant_id)
+        assert participant is not None
+        nik = context.cipher.decrypt(participant.nik_encrypted)
+
+    no_reference = tmp_path / "no_reference.csv"
+    no_reference.write_text("nomor;kpj\n1;26012345678\n", encoding="utf-8")
+    with pytest.raises(ImportRefused, match="cannot be applied"):
+        import_answers(context.unit_of_work(), context.cipher, no_reference, NOW, "t")
+
+    pasted_nik = tmp_path / "nik.csv"
+    pasted_nik.write_text(f"referensi;nomor kpj\n{reference};{nik}\n", encoding="utf-8")
+    with pytest.raises(ImportRefused) as refused:
+        import_answers(context.unit_of_work(), context.cipher, pasted_nik, NOW, "t")
+    assert "NIK" in refused.value.problems[0] and nik not in refused.value.problems[0]
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["reference", "kpj", "payment_code"])
+    # A code longer than Excel keeps digits of: stored as a number, it cannot be trusted.
+    sheet.append([reference, "26012345678", 8890123456789012345])
+    sheet.append([nik, "26012345679", ""])  # a NIK where the reference goes
+    workbook.save(tmp_path / "numbers.xlsx")
+    with pytest.raises(ImportRefused) as refused:
+        import_answers(context.unit_of_work(), context.cipher, tmp_path / "numbers.xlsx", NOW, "t")
+    problems = refused.value.problems
+    assert problems[0].startswith("row 2:") and "Text" in problems[0]
+    assert problems[1].startswith("row 3:") and nik not in problems[1]
+
+    semicolons = tmp_path / "answer.csv"
+    semicolons.write_text(f"Referensi;Nomor KPJ\n{reference};2601 2345 678\n", encoding="utf-8")
+    result = import_answers(context.unit_of_work(), context.cipher, semicolons, NOW, "t")
+    assert result.accepted == 1
+
+
+def test_contributions_start_when_bpjs_accepts(
+    context: AppContext, regency: str, tmp_path: Path
+) -> None:
+    """Registered in October, accepted on 5 December: nothing could be paid before, so the
+    first month to pay is December, not three months of arrears."""
+    participant_id = make_participant(
+        context,
+        f"wa:+62812{uuid.uuid4().int % 10**8:08d}",
+        village=("Karanglo", "Kerek", regency),
+        first_period=date(2026, 10, 1),
+        accepted=False,
+    )
+    with context.sessions() as session:
+        participant = session.get(Participant, participant_id)
+        assert participant is not None
+        reference = participant.reference
+    export_batch(context.unit_of_work(), context.cipher, tmp_path / "b.xlsx", regency, NOW, "t")
+    answer = _answers(tmp_path / "a.csv", [(reference, Accepted("26012345678"))])
+    import_answers(context.unit_of_work(), context.cipher, answer, NOW, "t")
+    with context.sessions() as session:
+        participant = session.get(Participant, participant_id)
+        assert participant is not None
+        assert participant.first_period == date(2026, 12, 1)

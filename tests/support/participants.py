@@ -9,11 +9,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import update
 
 from bot.app_context import AppContext
-from bot.db.models import Participant
+from bot.db.models import Participant, Submission
 from bot.domain.consent import ConsentDecision, ConsentPurpose
 from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
 from bot.domain.senders import channel_of
+from bot.domain.submissions import SubmissionState
 from bot.services.consent import record_consent
 from bot.services.participants import register_participant
 from bot.services.reminder_preferences import set_reminders
@@ -36,8 +37,11 @@ def make_participant(
     with_jht: bool = False,
     village: tuple[str, str, str] = ("Karanglo", "Kerek", "Tuban"),
     nik: str | None = None,
+    accepted: bool = True,
 ) -> int:
-    """A registered participant reachable at ``sender_id``; returns its id."""
+    """A registered participant reachable at ``sender_id``; returns its id. ``accepted``:
+    BPJS Ketenagakerjaan has given its KPJ number (and it was told), so reminders and
+    arrears apply; False leaves the hand-over pending, as a registration starts."""
     serial = next(_SERIALS)
     # District 98 is used by no other test, so these NIKs never collide with theirs.
     nik = nik or f"{province}719817088{0 if serial % 2 else 1}{serial:04d}"
@@ -79,6 +83,10 @@ def make_participant(
             .values(first_period=first_period, paid_through=paid_through)
             .returning(Participant.id)
         )
+
+    assert participant_id is not None
+    if accepted:
+        accept_hand_over(context, participant_id, f"2601{serial:07d}")
     if channel.value in ("tg", "wa"):
         context.channel_log.record_inbound(
             sender_id, last_inbound_at or context.clock.now() - timedelta(hours=1)
@@ -87,3 +95,19 @@ def make_participant(
             set_reminders(context.channel_log, sender_id, True, None, context.clock.now())
     assert participant_id is not None
     return participant_id
+
+
+def accept_hand_over(context: AppContext, participant_id: int, kpj: str) -> None:
+    """BPJS Ketenagakerjaan accepted the registration now, and the resident was told (the
+    batch and its answer are tests/integration/test_submissions.py's subject)."""
+    with context.sessions.begin() as session:
+        session.execute(
+            update(Submission)
+            .where(Submission.participant_id == participant_id)
+            .values(
+                state=SubmissionState.ACCEPTED.value,
+                kpj_encrypted=context.cipher.encrypt(kpj),
+                state_at=context.clock.now(),
+                accepted_notice_at=context.clock.now(),
+            )
+        )

@@ -47,24 +47,27 @@ async def tell_acceptances(
     courier: Courier,
     now: datetime,
 ) -> AcceptanceNotices:
-    """Send every acceptance not yet told; each is claimed before it is sent, so a second
-    run (another worker, a re-import) never sends it again."""
+    """Send every acceptance not yet told, a claimed page at a time until none is left;
+    each is claimed before it is sent, so a second run (another worker, a re-import) never
+    sends it again. One that no address took is counted not told (the resident still sees
+    the KPJ number in "cek status"; the log says why)."""
     sent = not_told = 0
-    for notice in claim_acceptance_notices(uow, cipher, now):
-        told = await notices.tell_first(
-            courier,
-            notice.addresses,
-            ResidentNotice(
-                text=acceptance_text(notice),
-                recorded=messages.KPJ_ACCEPTED_RECORDED.format(kpj=notice.kpj),
-                agent_name=messages.KPJ_ACCEPTED_BY,
-                reference=notice.reference,
-            ),
-            now,
-        )
-        if told.result is NoticeResult.SENT:
-            sent += 1
-        else:
-            not_told += 1
-            log.info("KPJ notice for %s not delivered: %s", notice.reference, told.result.value)
+    while notices_page := claim_acceptance_notices(uow, cipher, now):
+        for notice in notices_page:
+            told = await notices.tell_first(
+                courier,
+                notice.addresses,
+                ResidentNotice(
+                    text=acceptance_text(notice),
+                    recorded=messages.KPJ_ACCEPTED_RECORDED.format(kpj=notice.kpj),
+                    agent_name=messages.KPJ_ACCEPTED_BY,
+                    reference=notice.reference,
+                ),
+                now,
+            )
+            if told.result is NoticeResult.SENT:
+                sent += 1
+            else:
+                not_told += 1
+                log.info("KPJ notice for %s not delivered: %s", notice.reference, told.result.value)
     return AcceptanceNotices(sent, not_told)

@@ -14,6 +14,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEvent, Participant, Submission, SubmissionEvent
+from bot.domain.clock import local_date
+from bot.domain.registration import first_period
 from bot.domain.submissions import (
     Accepted,
     Answer,
@@ -81,6 +83,16 @@ def move(
     )
 
 
+def _start_contributions(session: Session, participant_id: int, now: datetime) -> None:
+    """Nothing could be paid before BPJS Ketenagakerjaan knew the resident: when nothing
+    was paid yet, the first month to pay follows the acceptance, not the registration (no
+    arrears for the weeks the hand-over took)."""
+    participant = session.get(Participant, participant_id)
+    if participant is None or participant.paid_through is not None:
+        return
+    participant.first_period = max(participant.first_period, first_period(local_date(now)))
+
+
 class AnswerConflict(InvalidMove):
     """An answer that contradicts the one already recorded (another KPJ number, an
     acceptance after a rejection was fixed...): an operator must look."""
@@ -128,6 +140,8 @@ def apply_answer(
         )
         submission.reason_code = None
         submission.reason_detail_encrypted = None
+        if submission.participant_id is not None:
+            _start_contributions(session, submission.participant_id, now)
         action = "registry_accepted"
     else:
         move(session, submission, SubmissionState.REJECTED, now, actor, answer.reason.value)
@@ -147,20 +161,6 @@ def apply_answer(
             )
         )
     log.info("submission %s %s by %s", submission.reference, submission.state, actor)
-    return True
-
-
-def resubmit_after_fix(session: Session, participant_id: int, now: datetime, actor: str) -> bool:
-    """The resident fixed what a correctable rejection named: it goes again (pending).
-    False when there was no rejection to resend."""
-    submission = session.scalar(
-        select(Submission).where(Submission.participant_id == participant_id)
-    )
-    if submission is None or submission.state != SubmissionState.REJECTED.value:
-        return False
-    move(session, submission, SubmissionState.PENDING, now, actor, "data fixed")
-    submission.batch_id = None
-    submission.request_id = None
     return True
 
 
@@ -251,25 +251,27 @@ def claim_acceptance_notices(
     return notices
 
 
+def erased_reference(submission_id: int) -> str:
+    """What stands in for the reference once nothing may link the row to a person: unique,
+    never a Sadar reference (SDR-…), so no answer file or callback can match it."""
+    return f"ERASED-{submission_id}"
+
+
 def cancel_or_withdraw(session: Session, participant_id: int, now: datetime, actor: str) -> str:
     """What erasure does to the hand-over: before it was handed over, it is cancelled
-    ("cancelled"); after, BPJS keeps the membership under its own rules and Sadar owes the
-    branch (or the partner API) a withdrawal ("withdrawal"). The KPJ number and the
-    branch's remark go with the rest of the resident's data; the reference stays."""
+    ("cancelled") and the reference goes with the rest; after, BPJS keeps the membership
+    under its own rules and Sadar owes the branch (or the partner API) a withdrawal
+    ("withdrawal"): the reference, which alone names the registration to them, stays until
+    the withdrawal is handed over (bot.services.registry.batch.export_withdrawals), then
+    goes too. The KPJ number and the branch's remark go at once."""
     submission = session.scalar(
-        select(Submission).where(Submission.participant_id == participant_id)
+        select(Submission).where(Submission.participant_id == participant_id).with_for_update()
     )
     if submission is None:
         return "none"
     state = SubmissionState(submission.state)
     outcome = "cancelled"
-    if state in (
-        SubmissionState.PENDING,
-        SubmissionState.REJECTED,
-        SubmissionState.NEEDS_ATTENTION,
-    ):
-        move(session, submission, SubmissionState.CANCELLED, now, actor, "erased by the resident")
-    elif state in (SubmissionState.SUBMITTED, SubmissionState.ACCEPTED):
+    if state in (SubmissionState.SUBMITTED, SubmissionState.ACCEPTED):
         submission.withdrawal = "due"
         session.add(
             SubmissionEvent(
@@ -282,6 +284,10 @@ def cancel_or_withdraw(session: Session, participant_id: int, now: datetime, act
             )
         )
         outcome = "withdrawal"
+    else:
+        if state is not SubmissionState.CANCELLED:
+            move(session, submission, SubmissionState.CANCELLED, now, actor, "erased")
+        submission.reference = erased_reference(submission.id)
     submission.kpj_encrypted = None
     submission.payment_code_encrypted = None
     submission.reason_detail_encrypted = None
@@ -307,29 +313,36 @@ class Pipeline:
 
 
 def pipeline(uow: UnitOfWork, regency: str | None = None) -> Pipeline:
+    """The operators' view, of one regency or of all. A registration erased after the
+    hand-over counts in its state and as a withdrawal owed, never as one waiting."""
+    in_area = [func.lower(Submission.regency) == regency.strip().lower()] if regency else []
     with uow:
         session = uow.session
-        area = select(
-            Submission.regency, Submission.village, Submission.state, func.count()
-        ).group_by(Submission.regency, Submission.village, Submission.state)
-        if regency:
-            area = area.where(func.lower(Submission.regency) == regency.lower())
+        area = (
+            select(Submission.regency, Submission.village, Submission.state, func.count())
+            .where(*in_area)
+            .group_by(Submission.regency, Submission.village, Submission.state)
+        )
         by_area: dict[tuple[str, str], Counter[str]] = {}
         for row_regency, row_village, state, count in session.execute(area):
             by_area.setdefault((row_regency, row_village), Counter())[state] = int(count)
         waiting = (SubmissionState.PENDING.value, SubmissionState.SUBMITTED.value)
         oldest = session.scalar(
-            select(func.min(Submission.created_at)).where(Submission.state.in_(waiting))
+            select(func.min(Submission.created_at)).where(
+                Submission.state.in_(waiting), Submission.participant_id.is_not(None), *in_area
+            )
         )
         rejections = Counter(
             {
                 str(code): int(count)
                 for code, count in session.execute(
                     select(Submission.reason_code, func.count())
-                    .where(Submission.state == SubmissionState.REJECTED.value)
+                    .where(Submission.state == SubmissionState.REJECTED.value, *in_area)
                     .group_by(Submission.reason_code)
                 )
             }
         )
-        withdrawals = session.scalar(select(func.count()).where(Submission.withdrawal == "due"))
+        withdrawals = session.scalar(
+            select(func.count()).where(Submission.withdrawal == "due", *in_area)
+        )
     return Pipeline(by_area, oldest, rejections, int(withdrawals or 0))

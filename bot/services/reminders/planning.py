@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.engine import rows_changed
-from bot.db.models import Participant, Reminder
+from bot.db.models import Participant, Reminder, Submission
 from bot.db.timestamps import as_utc
 from bot.domain.payments import PaymentCalendar
 from bot.domain.reminders import (
@@ -29,6 +29,7 @@ from bot.domain.reminders import (
     send_moment,
     timezone_for,
 )
+from bot.domain.submissions import SubmissionState
 from bot.services.addresses.reachability import reachable
 from bot.services.reminders.bulk_insert import insert_ignoring_duplicates
 from bot.services.unit_of_work import UnitOfWork
@@ -85,7 +86,9 @@ def _candidates(session: Session, latest_period: date, batch: int) -> Iterator[A
             Participant.consent_record_id,
             Participant.reminders_opted_out_at,
             reachable(Participant.id).label("reachable"),
+            Submission.state.label("handover"),
         )
+        .outerjoin(Submission, Submission.participant_id == Participant.id)
         .where(Participant.first_period <= latest_period)
         .where(or_(Participant.paid_through.is_(None), Participant.paid_through < latest_period))
         .execution_options(yield_per=batch)
@@ -94,6 +97,9 @@ def _candidates(session: Session, latest_period: date, batch: int) -> Iterator[A
 
 
 def skip_reason(row: Any) -> str | None:
+    if row.handover != SubmissionState.ACCEPTED.value:
+        # Until BPJS Ketenagakerjaan has accepted the registration there is nothing to pay.
+        return "not yet accepted by BPJS Ketenagakerjaan (no KPJ number)"
     if row.consent_record_id is None:
         return "no consent recorded"
     if row.reminders_opted_out_at is not None:
