@@ -21,6 +21,9 @@ from bot.domain.payments import load_calendar
 from bot.infra.privacy import keyed_hash
 from bot.infra.shared_state import SharedStore, make_shared_store
 from bot.services.handoff_relay import HandoffRelay
+from bot.services.registry.api_client import PartnerApiClient
+from bot.services.registry.driver import hand_over_pending
+from bot.services.registry.notices import tell_acceptances
 from bot.services.reminders import ReminderDispatcher
 
 
@@ -104,4 +107,40 @@ def build_dispatcher(context: AppContext, outbox: Outbox) -> ReminderDispatcher:
         template_sid=settings.whatsapp_reminder_content_sid,
         max_attempts=settings.reminder_max_attempts,
         clock=context.clock,
+    )
+
+
+def build_registry_client(context: AppContext) -> PartnerApiClient | None:
+    """The partner API client when SADAR_REGISTRY=api (settings checked it is complete);
+    None with the batch file, where an operator carries the registrations."""
+    settings = context.settings
+    if settings.registry != "api":
+        return None
+    assert settings.registry_url and settings.registry_consumer_id and settings.registry_secret
+    return PartnerApiClient(
+        settings.registry_url,
+        settings.registry_consumer_id,
+        settings.registry_secret.get_secret_value(),
+        # Signatures carry the real time (the registry checks it against its own clock),
+        # not the application clock a test or a rehearsal may have shifted.
+        timeout_seconds=settings.registry_timeout_seconds,
+    )
+
+
+async def hand_over_and_tell(context: AppContext, client: PartnerApiClient, outbox: Outbox) -> str:
+    """One pass of the partner API: pending registrations submitted, then every acceptance
+    told to its resident; a line for the log."""
+    report = await hand_over_pending(
+        context.unit_of_work, context.cipher, client, context.clock.now
+    )
+    told = await tell_acceptances(
+        context.unit_of_work(),
+        context.cipher,
+        context.resident_notices,
+        outbox,
+        context.clock.now(),
+    )
+    outcomes = ", ".join(f"{name} {n}" for name, n in sorted(report.outcomes.items()))
+    return f"registry: {outcomes or 'nothing pending'}; KPJ messages sent {told.sent}" + (
+        f", not delivered {told.not_told}" if told.not_told else ""
     )

@@ -159,6 +159,40 @@ def submissions_import(
     )
 
 
+@submissions_app.command("send")
+def submissions_send() -> None:
+    """With SADAR_REGISTRY=api: submit every pending registration to the partner API now
+    (the worker does it every minute) and tell each accepted resident their KPJ number."""
+    import asyncio
+
+    from bot import bootstrap
+    from bot.services.registry.api_client import RegistryConfigError
+
+    context = get_app_context()
+    client = bootstrap.build_registry_client(context)
+    if client is None:
+        typer.echo(
+            "SADAR_REGISTRY is 'batch': hand registrations over with 'sadar submissions "
+            "export' (set SADAR_REGISTRY=api and its keys once a partner API is granted).",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+    async def send() -> str:
+        outbox = bootstrap.build_outbox(context)
+        try:
+            return await bootstrap.hand_over_and_tell(context, client, outbox)
+        finally:
+            await outbox.aclose()
+            await client.aclose()
+
+    try:
+        typer.echo(asyncio.run(send()))
+    except RegistryConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+
+
 @submissions_app.command("status")
 def submissions_status(
     regency: str = typer.Option(None, help="only this regency"),

@@ -30,6 +30,7 @@ OPTIONAL_SECRETS = (
     "rasa_api_token",
     "rasa_channel_token",
     "metrics_token",
+    "registry_secret",
 )
 #: Inbound doors whose secret must be long and random in production (when set, or always).
 STRONG_IN_PRODUCTION = (
@@ -340,6 +341,24 @@ class Settings(BaseSettings):
         description="HMAC-SHA256 key for POST /webhooks/payments (docs/payments.md).",
     )
 
+    registry: Literal["batch", "api"] = Field(
+        default="batch",
+        description="How registrations reach BPJS Ketenagakerjaan (docs/registry.md): batch "
+        "files for the branch office, or the partner API once one is granted.",
+    )
+    registry_url: str | None = Field(
+        default=None, description="The partner API's base URL (https:// in production)."
+    )
+    registry_consumer_id: str | None = Field(
+        default=None, description="Sadar's consumer id at the partner API."
+    )
+    registry_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key Sadar signs partner API calls with."
+    )
+    registry_timeout_seconds: float = Field(
+        default=10, gt=0, description="Seconds one partner API call may take."
+    )
+
     metrics_token: SecretStr | None = Field(
         default=None,
         description="Bearer token for GET /metrics on the gateway (Prometheus "
@@ -424,6 +443,31 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SADAR_PUBLIC_BASE_URL must be the https:// address Twilio posts to in production."
             )
+        return self
+
+    @model_validator(mode="after")
+    def _registry_api_is_complete(self) -> Settings:
+        if self.registry != "api":
+            return self
+        missing = [
+            f"SADAR_{name.upper()}"
+            for name in ("registry_url", "registry_consumer_id", "registry_secret")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ValueError(
+                f"SADAR_REGISTRY=api needs {', '.join(missing)} (from the partner API "
+                "agreement); until one is granted, use SADAR_REGISTRY=batch."
+            )
+        if self.env == "production":
+            assert self.registry_url is not None and self.registry_secret is not None
+            if not self.registry_url.startswith("https://"):
+                raise ValueError("SADAR_REGISTRY_URL must be an https:// address in production.")
+            if len(self.registry_secret.get_secret_value()) < MIN_SECRET_CHARS:
+                raise ValueError(
+                    f"SADAR_REGISTRY_SECRET must be at least {MIN_SECRET_CHARS} characters in "
+                    "production."
+                )
         return self
 
     @model_validator(mode="after")

@@ -30,6 +30,7 @@ from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderState
 from bot.infra.privacy import owner_only
 from bot.infra.settings import Settings, get_settings
+from bot.services.registry.api_client import RegistryConfigError
 from bot.services.reminders import (
     PlanReport,
     counts_by_state,
@@ -94,6 +95,7 @@ class WorkerProcess:
         self.outbox = self.runtime.run(make_outbox())
         self.relay = bootstrap.build_relay(context, self.outbox)
         self.dispatcher = bootstrap.build_dispatcher(context, self.outbox)
+        self.registry = bootstrap.build_registry_client(context)
 
 
 #: Huey's worker threads start together; lru_cache alone may build two of these at once,
@@ -130,6 +132,10 @@ def build_queue(settings: Settings) -> ReminderQueue:
     send = huey.task(name="send_reminders")(send_reminders)
     huey.periodic_task(crontab(minute="5"), name="plan_today")(plan_today)
     huey.periodic_task(crontab(minute="*"), name="sweep")(sweep)
+    if settings.registry == "api":
+        huey.periodic_task(crontab(minute="*"), name="hand_over_registrations")(
+            hand_over_registrations
+        )
     huey.periodic_task(crontab(minute="20", hour="19"), name="purge_conversations")(
         purge_conversations
     )
@@ -228,6 +234,26 @@ def sweep() -> None:
     if recovered.requeue:
         log.warning("re-queued %d reminder(s) a worker or the queue lost", len(recovered.requeue))
         requeue(recovered.requeue)
+
+
+def hand_over_registrations() -> None:
+    """Every minute with SADAR_REGISTRY=api (a periodic task): pending registrations go to
+    the partner API, and each acceptance is told to its resident. Claims keep two workers
+    apart; a refused credential is logged with the setting to fix and tried again next
+    minute."""
+    process = worker_process()
+    if process.registry is None:
+        return
+    try:
+        line = process.runtime.run(
+            bootstrap.hand_over_and_tell(process.context, process.registry, process.outbox)
+        )
+    except RegistryConfigError as error:
+        log.error(
+            "%s: check SADAR_REGISTRY_CONSUMER_ID, SADAR_REGISTRY_SECRET and the clock", error
+        )
+        return
+    log.info(line)
 
 
 def purge_conversations() -> None:

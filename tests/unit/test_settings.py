@@ -71,3 +71,16 @@ def test_production_accepts_proper_secrets() -> None:
 def test_production_refuses_the_development_encryption_key() -> None:
     with pytest.raises(ValidationError, match="SADAR_PII_ENCRYPTION_KEYS"):
         production(pii_encryption_keys=DEV_PII_ENCRYPTION_KEY)
+
+
+def test_the_partner_api_needs_its_address_and_keys() -> None:
+    assert Settings(_env_file=None).registry == "batch"
+    with pytest.raises(ValidationError, match="SADAR_REGISTRY_URL, SADAR_REGISTRY_CONSUMER_ID"):
+        Settings(_env_file=None, registry="api")
+    api = {"registry": "api", "registry_consumer_id": "sadar", "registry_secret": "s" * 40}
+    assert Settings(_env_file=None, registry_url="http://127.0.0.1:9", **api).registry == "api"
+    with pytest.raises(ValidationError, match="https://"):
+        production(registry_url="http://registry.example.id", **api)
+    with pytest.raises(ValidationError, match="SADAR_REGISTRY_SECRET must be at least"):
+        production(registry_url="https://registry.example.id", **{**api, "registry_secret": "x"})
+    assert production(registry_url="https://registry.example.id", **api).registry == "api"

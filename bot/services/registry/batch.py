@@ -36,7 +36,12 @@ from bot.domain.submissions import (
 )
 from bot.infra.crypto import PiiCipher
 from bot.infra.spreadsheets import safe_cell, write_rows
-from bot.services.registry.submissions import apply_answer, erased_reference, same_answer
+from bot.services.registry.submissions import (
+    apply_answer,
+    erased_reference,
+    registration_record,
+    same_answer,
+)
 from bot.services.unit_of_work import UnitOfWork
 from nlu.parsing.identifiers import REFERENCE
 
@@ -99,22 +104,22 @@ class UnknownBatch(Exception):
 
 
 def _row(participant: Participant, consent_at: datetime | None, cipher: PiiCipher) -> list[Any]:
-    programmes = "JKK,JKM,JHT" if participant.with_jht else "JKK,JKM"
+    record = registration_record(participant, consent_at, cipher)
     return [
-        participant.reference,
-        cipher.decrypt(participant.nik_encrypted),
-        cipher.decrypt(participant.full_name_encrypted),
-        participant.sex,
-        "",  # not collected: Sadar asks for the minimum; the branch's form has the field
-        cipher.decrypt(participant.birth_date_encrypted),
-        participant.village,
-        participant.village_code or "",
-        participant.district,
-        participant.regency,
-        participant.occupation,
-        int(cipher.decrypt(participant.income_encrypted)),
-        programmes,
-        cipher.decrypt(participant.phone_encrypted),
+        record.reference,
+        record.nik,
+        record.full_name,
+        record.sex,
+        "",  # birth_place: not collected (Sadar asks for the minimum); the branch's form has it
+        record.birth_date.isoformat(),
+        record.village,
+        record.village_code or "",
+        record.district,
+        record.regency,
+        record.occupation,
+        record.declared_income,
+        ",".join(record.programmes),
+        record.phone,
         consent_at.date().isoformat() if consent_at else "",
     ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from bot.domain.submissions import (
 )
 from bot.infra.crypto import PiiCipher
 from bot.services.addresses.reachability import reachable_addresses
+from bot.services.registry.port import RegistrationRecord
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,28 @@ def _start_contributions(session: Session, participant_id: int, now: datetime) -
     if participant is None or participant.paid_through is not None:
         return
     participant.first_period = max(participant.first_period, first_period(local_date(now)))
+
+
+def registration_record(
+    participant: Participant, consent_at: datetime | None, cipher: PiiCipher
+) -> RegistrationRecord:
+    """The registration as the registry needs it, decrypted at the moment of hand-over."""
+    return RegistrationRecord(
+        reference=participant.reference,
+        nik=cipher.decrypt(participant.nik_encrypted),
+        full_name=cipher.decrypt(participant.full_name_encrypted),
+        sex=participant.sex,
+        birth_date=date.fromisoformat(cipher.decrypt(participant.birth_date_encrypted)),
+        village=participant.village,
+        village_code=participant.village_code,
+        district=participant.district,
+        regency=participant.regency,
+        occupation=participant.occupation,
+        declared_income=int(cipher.decrypt(participant.income_encrypted)),
+        programmes=("JKK", "JKM", "JHT") if participant.with_jht else ("JKK", "JKM"),
+        phone=cipher.decrypt(participant.phone_encrypted),
+        consent_date=(consent_at or participant.created_at).date(),
+    )
 
 
 class AnswerConflict(InvalidMove):
@@ -271,7 +294,10 @@ def cancel_or_withdraw(session: Session, participant_id: int, now: datetime, act
         return "none"
     state = SubmissionState(submission.state)
     outcome = "cancelled"
-    if state in (SubmissionState.SUBMITTED, SubmissionState.ACCEPTED):
+    # A claimed pending one may be in the partner API's hands right now (its reply is
+    # recorded by bot.services.registry.driver): it is owed a withdrawal too.
+    in_flight = state is SubmissionState.PENDING and submission.claimed_at is not None
+    if in_flight or state in (SubmissionState.SUBMITTED, SubmissionState.ACCEPTED):
         submission.withdrawal = "due"
         session.add(
             SubmissionEvent(

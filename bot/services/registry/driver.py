@@ -1,0 +1,192 @@
+"""Driving the partner API (issue 29, SADAR_REGISTRY=api): pending registrations are
+claimed a page at a time (a lease, like reminders: a worker that dies mid-call leaves a
+claim that expires, never a registration lost or sent by two workers at once), submitted
+with the reference as the idempotency key, and the reply recorded: a final answer, a
+promise (submitted, waiting), or a transient failure rescheduled with backoff until an
+operator must look (needs_attention). The call happens outside any transaction."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.db.models import ConsentRecord, Participant, Submission
+from bot.db.timestamps import as_utc
+from bot.domain.submissions import (
+    Accepted,
+    SubmissionState,
+    after_transient_failure,
+)
+from bot.infra.crypto import PiiCipher
+from bot.services.registry.api_client import RegistryConfigError
+from bot.services.registry.port import (
+    RegistrationRecord,
+    RegistryClient,
+    RegistryReply,
+    Transient,
+    Waiting,
+)
+from bot.services.registry.submissions import apply_answer, move, registration_record
+from bot.services.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+#: A claim older than this belongs to a worker that died mid-call.
+DEFAULT_LEASE = timedelta(minutes=10)
+ACTOR = "registry-api"
+
+
+@dataclass
+class DriveReport:
+    """What one pass did, by outcome (accepted, rejected, waiting, retry, needs_attention,
+    lost_claim)."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def handled(self) -> int:
+        return sum(self.outcomes.values())
+
+
+def claim_pending(
+    uow: UnitOfWork, cipher: PiiCipher, now: datetime, limit: int, lease: timedelta
+) -> list[RegistrationRecord]:
+    """Pending registrations due for a try, each claimed by a conditional update stamped
+    ``now``: a second worker skips rows the first holds (PostgreSQL) or finds them claimed."""
+    records: list[RegistrationRecord] = []
+    with uow:
+        session = uow.session
+        rows = session.execute(
+            select(Submission.id, Submission.claimed_at, Participant, ConsentRecord.created_at)
+            .join(Participant, Participant.id == Submission.participant_id)
+            .outerjoin(ConsentRecord, ConsentRecord.id == Participant.consent_record_id)
+            .where(
+                Submission.state == SubmissionState.PENDING.value,
+                or_(Submission.next_attempt_at.is_(None), Submission.next_attempt_at <= now),
+                or_(Submission.claimed_at.is_(None), Submission.claimed_at < now - lease),
+            )
+            .order_by(Submission.id)
+            .limit(limit)
+            .with_for_update(of=Submission, skip_locked=True)
+        ).all()
+        for submission_id, claimed_at, participant, consent_at in rows:
+            stale = (
+                Submission.claimed_at.is_(None)
+                if claimed_at is None
+                else Submission.claimed_at == claimed_at
+            )
+            taken = session.execute(
+                update(Submission)
+                .where(Submission.id == submission_id, stale)
+                .values(claimed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                records.append(registration_record(participant, consent_at, cipher))
+            session.expunge(participant)  # nothing decrypted stays in the session
+        uow.commit()
+    return records
+
+
+def record_reply(
+    session: Session,
+    cipher: PiiCipher,
+    reference: str,
+    claimed_at: datetime,
+    reply: RegistryReply,
+    now: datetime,
+    draw: float,
+) -> str:
+    """Record one reply under the claim stamped ``claimed_at``; the outcome's name."""
+    submission = session.scalar(
+        select(Submission).where(Submission.reference == reference).with_for_update()
+    )
+    if submission is None or as_utc(submission.claimed_at) != as_utc(claimed_at):
+        # Erased and withdrawn meanwhile, or the lease ran out and another worker took it:
+        # that worker's reply counts (the registry saw one reference, one membership).
+        return "lost_claim"
+    submission.claimed_at = None
+    if isinstance(reply, Transient):
+        submission.attempts += 1
+        state, next_try = after_transient_failure(submission.attempts, now, draw)
+        if state is SubmissionState.NEEDS_ATTENTION:
+            move(session, submission, state, now, ACTOR, reply.detail)
+            submission.next_attempt_at = None
+            log.warning("submission %s needs an operator: %s", reference, reply.detail)
+            return "needs_attention"
+        if reply.retry_after and next_try is not None:
+            next_try = max(next_try, now + timedelta(seconds=reply.retry_after))
+        submission.next_attempt_at = next_try
+        return "retry"
+    move(session, submission, SubmissionState.SUBMITTED, now, ACTOR, "partner API")
+    if isinstance(reply, Waiting):
+        submission.request_id = reply.request_id[:64]
+        return "waiting"
+    if submission.participant_id is None:
+        # Erased while the call was in flight: the withdrawal owed names it; no KPJ kept.
+        move(
+            session,
+            submission,
+            SubmissionState.ACCEPTED if isinstance(reply, Accepted) else SubmissionState.REJECTED,
+            now,
+            ACTOR,
+            "erased while in flight",
+        )
+        return "erased"
+    apply_answer(session, cipher, submission, reply, now, ACTOR)
+    return "accepted" if isinstance(reply, Accepted) else "rejected"
+
+
+async def hand_over_pending(
+    units: Callable[[], UnitOfWork],
+    cipher: PiiCipher,
+    client: RegistryClient,
+    now: Callable[[], datetime],
+    *,
+    page: int = 100,
+    lease: timedelta = DEFAULT_LEASE,
+    draw: Callable[[], float] = random.random,
+    progress: Callable[[DriveReport], None] | None = None,
+) -> DriveReport:
+    """Submit every pending registration due for a try, a claimed page at a time, until
+    none is left. A refused credential (RegistryConfigError) releases the page's claims and
+    stops the pass: no retry can fix it."""
+    report = DriveReport()
+    while True:
+        claimed_at = now()
+        records = claim_pending(units(), cipher, claimed_at, page, lease)
+        if not records:
+            return report
+        for index, record in enumerate(records):
+            try:
+                reply = await client.submit(record)
+            except RegistryConfigError:
+                _release(units(), [r.reference for r in records[index:]], claimed_at)
+                raise
+            uow = units()
+            with uow:
+                outcome = record_reply(
+                    uow.session, cipher, record.reference, claimed_at, reply, now(), draw()
+                )
+                uow.commit()
+            report.outcomes[outcome] += 1
+        if progress:
+            progress(report)
+
+
+def _release(uow: UnitOfWork, references: list[str], claimed_at: datetime) -> None:
+    with uow:
+        uow.session.execute(
+            update(Submission)
+            .where(Submission.reference.in_(references), Submission.claimed_at == claimed_at)
+            .values(claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        uow.commit()
