@@ -22,7 +22,7 @@ from bot.infra.privacy import keyed_hash
 from bot.infra.shared_state import SharedStore, make_shared_store
 from bot.services.handoff_relay import HandoffRelay
 from bot.services.registry.api_client import PartnerApiClient
-from bot.services.registry.driver import hand_over_pending
+from bot.services.registry.driver import hand_over_pending, withdraw_owed
 from bot.services.registry.notices import tell_acceptances
 from bot.services.reminders import ReminderDispatcher
 
@@ -133,6 +133,7 @@ async def hand_over_and_tell(context: AppContext, client: PartnerApiClient, outb
     report = await hand_over_pending(
         context.unit_of_work, context.cipher, client, context.clock.now
     )
+    withdrawn = await withdraw_owed(context.unit_of_work, client, context.clock.now)
     told = await tell_acceptances(
         context.unit_of_work(),
         context.cipher,
@@ -141,6 +142,7 @@ async def hand_over_and_tell(context: AppContext, client: PartnerApiClient, outb
         context.clock.now(),
     )
     outcomes = ", ".join(f"{name} {n}" for name, n in sorted(report.outcomes.items()))
-    return f"registry: {outcomes or 'nothing pending'}; KPJ messages sent {told.sent}" + (
-        f", not delivered {told.not_told}" if told.not_told else ""
-    )
+    return (
+        f"registry: {outcomes or 'nothing pending'}; withdrawals sent {withdrawn}; "
+        f"KPJ messages sent {told.sent}"
+    ) + (f", not delivered {told.not_told}" if told.not_told else "")

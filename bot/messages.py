@@ -55,25 +55,24 @@ KPJ_HOW_TO_PAY_WITH_CODE = (
 KPJ_ACCEPTED_RECORDED = "pendaftaran BPJS Ketenagakerjaan diterima, nomor KPJ {kpj}"
 KPJ_ACCEPTED_BY = "BPJS Ketenagakerjaan"
 STOP_HINT = "Balas STOP untuk berhenti menerima pengingat."
+#: {how_to_pay}: HOW_TO_PAY, or KPJ_HOW_TO_PAY_WITH_CODE when the registry gave a code.
 REMINDER_TEXTS = {
     "before_due": (
         "Pengingat iuran BPJS Ketenagakerjaan: {amount} untuk {months}, "
-        "paling lambat {due_date}. " + HOW_TO_PAY + "\n" + STOP_HINT
+        "paling lambat {due_date}. {how_to_pay}\n" + STOP_HINT
     ),
     "on_due": (
         "Hari ini ({due_date}) batas bayar iuran BPJS Ketenagakerjaan: {amount} untuk "
-        "{months}. " + HOW_TO_PAY + "\n" + STOP_HINT
+        "{months}. {how_to_pay}\n" + STOP_HINT
     ),
     "after_due": (
         "Iuran BPJS Ketenagakerjaan {months} belum tercatat ({amount}). Mohon segera bayar "
-        "agar perlindungan Anda tetap aktif. " + HOW_TO_PAY + "\n" + STOP_HINT
+        "agar perlindungan Anda tetap aktif. {how_to_pay}\n" + STOP_HINT
     ),
     "non_active_warning": (
         "Penting: iuran {months} belum dibayar ({amount}). Setelah 3 bulan tidak membayar, "
         "kepesertaan menjadi NONAKTIF dan perlindungan berhenti sampai Anda membayar lagi. "
-        + HOW_TO_PAY
-        + "\n"
-        + STOP_HINT
+        "{how_to_pay}\n" + STOP_HINT
     ),
 }
 

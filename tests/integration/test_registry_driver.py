@@ -24,7 +24,12 @@ from bot.domain.submissions import Accepted, registry_rules
 from bot.infra.settings import PROJECT_ROOT, Settings
 from bot.services.erasure import delete_for_sender
 from bot.services.registry.api_client import PartnerApiClient, RegistryConfigError
-from bot.services.registry.driver import claim_pending, hand_over_pending, record_reply
+from bot.services.registry.driver import (
+    claim_pending,
+    hand_over_pending,
+    record_reply,
+    withdraw_owed,
+)
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB, clock_environment, fixed_clock
 from tests.support.participants import make_participant
@@ -193,6 +198,25 @@ async def test_erased_while_in_flight_is_owed_a_withdrawal(context: AppContext) 
     assert outcome == "erased"
     after = submission(context, reference)
     assert (after.state, after.withdrawal, after.kpj_encrypted) == ("accepted", "due", None)
+
+
+async def test_a_registration_erased_after_acceptance_is_withdrawn_at_the_registry(
+    context: AppContext, standin: RegistryStandIn, client: PartnerApiClient
+) -> None:
+    _, reference, sender = register(context)
+    clock = Clock()
+    assert await drive(context, client, clock) == {"accepted": 1}
+    erased = delete_for_sender(
+        context.unit_of_work(), context.cipher, context.hash_key, sender, NOW
+    )
+    assert erased is not None and erased.handover == "withdrawal"
+    standin.arm(Mode.ERROR_5XX, times=1)
+    assert await withdraw_owed(context.unit_of_work, client, clock) == 0  # next pass retries
+    assert await withdraw_owed(context.unit_of_work, client, clock) == 1
+    assert standin.withdrawn == [reference]
+    with context.sessions() as session:
+        assert session.scalar(select(Submission).where(Submission.reference == reference)) is None
+    assert await withdraw_owed(context.unit_of_work, client, clock) == 0
 
 
 async def test_a_refused_credential_stops_the_pass_and_keeps_nothing_claimed(

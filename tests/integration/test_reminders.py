@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
-from bot.db.models import Participant, Reminder
+from bot.db.models import Participant, Reminder, Submission
 from bot.domain.clock import FixedClock
 from bot.domain.payments import load_calendar
 from bot.domain.reminders import ReminderPolicy
@@ -154,8 +154,25 @@ async def test_telegram_reminder_says_amount_months_and_due_date(
     assert int(sent["chat_id"]) == 3001
     assert "Rp33.600 untuk Oktober-November 2026" in sent["text"]
     assert "paling lambat 16-11-2026" in sent["text"] and "STOP" in sent["text"]
+    assert "kode bayar" not in sent["text"]  # the registry gave none
     (row,) = reminders(context)
     assert row.state == "sent" and row.outbound_message_id is not None
+
+
+async def test_a_reminder_carries_the_payment_code_the_registry_gave(
+    context: AppContext, outbox, fake: FakeTelegram
+) -> None:
+    participant_id = make_participant(context, "tg:3002")
+    with context.sessions.begin() as session:
+        session.execute(
+            update(Submission)
+            .where(Submission.participant_id == participant_id)
+            .values(payment_code_encrypted=context.cipher.encrypt("889012345678"))
+        )
+    plan(context.unit_of_work, BEFORE_NOV, load_calendar(), POLICY, write=True)
+    await dispatcher_for(context, outbox).send_batch(queue_all(context))
+    (sent,) = fake.sent()
+    assert "Bayar dengan kode bayar 889012345678" in sent["text"]
 
 
 async def test_whatsapp_uses_the_template_outside_the_24_hour_window(

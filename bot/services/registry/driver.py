@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.models import ConsentRecord, Participant, Submission
+from bot.db.models import ConsentRecord, Participant, Submission, SubmissionEvent
 from bot.db.timestamps import as_utc
 from bot.domain.submissions import (
     Accepted,
@@ -33,7 +33,12 @@ from bot.services.registry.port import (
     Transient,
     Waiting,
 )
-from bot.services.registry.submissions import apply_answer, move, registration_record
+from bot.services.registry.submissions import (
+    apply_answer,
+    erased_reference,
+    move,
+    registration_record,
+)
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -179,6 +184,51 @@ async def hand_over_pending(
             report.outcomes[outcome] += 1
         if progress:
             progress(report)
+
+
+async def withdraw_owed(
+    units: Callable[[], UnitOfWork],
+    client: RegistryClient,
+    now: Callable[[], datetime],
+    page: int = 100,
+) -> int:
+    """Send the withdrawals owed (registrations erased after the hand-over) to the partner
+    API; each one done drops its reference, as the batch path's withdrawal list does. The
+    first transient failure ends the pass (the next one tries again); a withdrawal sent
+    twice is harmless (the registry answers 404 for one it no longer has)."""
+    done = 0
+    while True:
+        with units() as uow:
+            owed = list(
+                uow.session.execute(
+                    select(Submission.id, Submission.reference)
+                    .where(Submission.withdrawal == "due")
+                    .order_by(Submission.id)
+                    .limit(page)
+                )
+            )
+        if not owed:
+            return done
+        for submission_id, reference in owed:
+            if await client.withdraw(reference) is not True:
+                return done
+            with units() as uow:
+                submission = uow.session.get(Submission, submission_id, with_for_update=True)
+                if submission is not None and submission.withdrawal == "due":
+                    submission.withdrawal = "sent"
+                    submission.reference = erased_reference(submission.id)
+                    uow.session.add(
+                        SubmissionEvent(
+                            submission_id=submission.id,
+                            from_state=submission.state,
+                            to_state=submission.state,
+                            detail="withdrawal sent: partner API",
+                            actor=ACTOR,
+                            created_at=now(),
+                        )
+                    )
+                    done += 1
+                uow.commit()
 
 
 def _release(uow: UnitOfWork, references: list[str], claimed_at: datetime) -> None:

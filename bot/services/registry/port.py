@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.domain.submissions import Accepted, Rejected
 
@@ -67,5 +67,9 @@ class RegistryClient(Protocol):
     async def submit(self, record: RegistrationRecord) -> RegistryReply: ...
 
     async def status(self, reference: str) -> RegistryReply: ...
+
+    async def withdraw(self, reference: str) -> Literal[True] | Transient:
+        """Tell the registry the resident erased their data after the hand-over."""
+        ...
 
     async def aclose(self) -> None: ...

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.db.engine import rows_changed
-from bot.db.models import Participant, Reminder
+from bot.db.models import Participant, Reminder, Submission
 from bot.domain.addresses import reminder_route, why_unreachable
 from bot.domain.clock import Clock
 from bot.domain.formatting import bulan_range, rupiah, tanggal
@@ -59,6 +60,8 @@ class Recipient:
     routes: tuple[Route, ...]
     #: Why none can be reached, when ``routes`` is empty.
     unreachable: str | None = None
+    #: The registry's payment code (kode bayar), when it gave one with the KPJ number.
+    payment_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,7 @@ class ReminderDispatcher:
                     opted_out=participant.reminders_opted_out_at is not None,
                     routes=tuple(routes),
                     unreachable=why.value if why else None,
+                    payment_code=self._payment_code(session, participant.id),
                 )
             claimed = Claimed(won.period, won.kind, won.attempts, recipient)
             uow.commit()
@@ -335,6 +339,14 @@ class ReminderDispatcher:
         await asyncio.to_thread(self._set, reminder_id, ReminderState.SKIPPED, reason=reason)
         return Outcome(reminder_id, ReminderState.SKIPPED.value)
 
+    def _payment_code(self, session: Session, participant_id: int) -> str | None:
+        encrypted = session.scalar(
+            select(Submission.payment_code_encrypted).where(
+                Submission.participant_id == participant_id
+            )
+        )
+        return self._cipher.decrypt(encrypted) if encrypted else None
+
     def _content(
         self, occasion: Occasion, participant: Recipient
     ) -> tuple[str, MessageTemplate | None]:
@@ -346,7 +358,12 @@ class ReminderDispatcher:
             "months": bulan_range(first_owed, occasion.period),
             "due_date": tanggal(self._calendar.due_date(occasion.period)),
         }
-        text = messages.REMINDER_TEXTS[occasion.kind.value].format(**values)
+        how_to_pay = (
+            messages.KPJ_HOW_TO_PAY_WITH_CODE.format(payment_code=participant.payment_code)
+            if participant.payment_code
+            else messages.HOW_TO_PAY
+        )
+        text = messages.REMINDER_TEXTS[occasion.kind.value].format(**values, how_to_pay=how_to_pay)
         if not self._template_sid:
             return text, None
         variables = {"1": values["amount"], "2": values["months"], "3": values["due_date"]}
