@@ -30,6 +30,7 @@ from bot.domain.clock import Clock
 from bot.domain.senders import Channel
 from bot.gateway.admin import admin_router
 from bot.gateway.payments import payments_router
+from bot.gateway.registry import registry_router
 from bot.gateway.telegram import telegram_router
 from bot.gateway.web_sessions import WebSessions, session_secret
 from bot.gateway.whatsapp import whatsapp_router
@@ -293,6 +294,7 @@ def create_app(
 
     app.include_router(whatsapp_router(settings))
     app.include_router(payments_router(settings))
+    app.include_router(registry_router(settings))
     app.include_router(admin_router(settings))
     app.include_router(telegram_router(settings))
     return app

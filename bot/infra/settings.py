@@ -31,6 +31,7 @@ OPTIONAL_SECRETS = (
     "rasa_channel_token",
     "metrics_token",
     "registry_secret",
+    "registry_callback_secret",
 )
 #: Inbound doors whose secret must be long and random in production (when set, or always).
 STRONG_IN_PRODUCTION = (
@@ -355,6 +356,14 @@ class Settings(BaseSettings):
     registry_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key Sadar signs partner API calls with."
     )
+    registry_callback_consumer_id: str | None = Field(
+        default=None,
+        description="The registry's consumer id on its signed callbacks to POST "
+        "/webhooks/registry; unset: the route is closed (answers come by polling).",
+    )
+    registry_callback_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key the registry signs its callbacks with."
+    )
     registry_timeout_seconds: float = Field(
         default=10, gt=0, description="Seconds one partner API call may take."
     )
@@ -463,11 +472,14 @@ class Settings(BaseSettings):
             assert self.registry_url is not None and self.registry_secret is not None
             if not self.registry_url.startswith("https://"):
                 raise ValueError("SADAR_REGISTRY_URL must be an https:// address in production.")
-            if len(self.registry_secret.get_secret_value()) < MIN_SECRET_CHARS:
-                raise ValueError(
-                    f"SADAR_REGISTRY_SECRET must be at least {MIN_SECRET_CHARS} characters in "
-                    "production."
-                )
+            for name, secret in (
+                ("SADAR_REGISTRY_SECRET", self.registry_secret),
+                ("SADAR_REGISTRY_CALLBACK_SECRET", self.registry_callback_secret),
+            ):
+                if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_CHARS:
+                    raise ValueError(
+                        f"{name} must be at least {MIN_SECRET_CHARS} characters in production."
+                    )
         return self
 
     @model_validator(mode="after")

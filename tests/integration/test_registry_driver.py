@@ -6,21 +6,25 @@ expires; a registration erased while its call is in flight is owed a withdrawal.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot.app_context import AppContext
 from bot.db.migrate import upgrade
 from bot.db.models import Participant, Submission
 from bot.domain.submissions import Accepted, registry_rules
+from bot.gateway.app import create_app
 from bot.infra.settings import PROJECT_ROOT, Settings
 from bot.services.erasure import delete_for_sender
 from bot.services.registry.api_client import PartnerApiClient, RegistryConfigError
@@ -30,10 +34,14 @@ from bot.services.registry.driver import (
     record_reply,
     withdraw_owed,
 )
+from bot.services.registry.signing import sign
+from bot.services.registry.submissions import claim_acceptance_notices
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB, clock_environment, fixed_clock
 from tests.support.participants import make_participant
 from tests.support.registry_standin import (
+    REGISTRY_CONSUMER_ID,
+    REGISTRY_SECRET,
     SADAR_CONSUMER_ID,
     SADAR_SECRET,
     Mode,
@@ -284,3 +292,48 @@ def test_sadar_submissions_send_hands_over_through_the_configured_api(
     assert refused.returncode == 1 and "SADAR_REGISTRY_SECRET" in refused.stderr
     fixed = sadar("send", **api)  # its claim was released: no lease to wait out
     assert fixed.returncode == 0 and "accepted 1" in fixed.stdout
+
+
+async def test_a_signed_callback_brings_the_answer_and_a_replay_or_forgery_is_refused(
+    pg_url: str, standin: RegistryStandIn, client: PartnerApiClient
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url=pg_url,
+        pii_hash_key=TEST_PII_KEY,
+        registry_callback_consumer_id=REGISTRY_CONSUMER_ID,
+        registry_callback_secret=REGISTRY_SECRET,
+    )
+    context = AppContext.from_settings(settings, fixed_clock(NOW))
+    try:
+        _, reference, _ = register(context)
+        standin.arm(Mode.PENDING_FIRST, times=1)
+        assert await drive(context, client, Clock()) == {"waiting": 1}
+        assert submission(context, reference).state == "submitted"
+        payload = standin.settle(reference)  # a branch officer accepts it later
+        with TestClient(create_app(settings, clock=context.clock)) as gateway:
+            body, headers = standin.signed_callback(payload)
+            first = gateway.post("/webhooks/registry", content=body, headers=headers)
+            assert first.status_code == 200 and first.json()["recorded"] == "accepted"
+            replay = gateway.post("/webhooks/registry", content=body, headers=headers)
+            assert replay.status_code == 409 and replay.json()["error"] == "replayed"
+            forged = sign(REGISTRY_CONSUMER_ID, "not-the-key", body, int(time.time()))
+            assert (
+                gateway.post("/webhooks/registry", content=body, headers=forged).status_code == 401
+            )
+            stale = sign(REGISTRY_CONSUMER_ID, REGISTRY_SECRET, body, int(time.time()) - 3600)
+            answer = gateway.post("/webhooks/registry", content=body, headers=stale)
+            assert (answer.status_code, answer.json()["error"]) == (401, "outside_window")
+            unknown = json.dumps({**payload, "reference": "SDR-ZZZZ-ZZZZ"}).encode()
+            headers = sign(REGISTRY_CONSUMER_ID, REGISTRY_SECRET, unknown, int(time.time()))
+            assert (
+                gateway.post("/webhooks/registry", content=unknown, headers=headers).status_code
+                == 404
+            )
+        accepted = submission(context, reference)
+        assert accepted.kpj_encrypted is not None
+        assert context.cipher.decrypt(accepted.kpj_encrypted) == standin.memberships[reference]
+        (notice,) = claim_acceptance_notices(context.unit_of_work(), context.cipher, NOW)
+        assert notice.reference == reference  # told once, in the worker's next pass
+    finally:
+        context.engine.dispose()

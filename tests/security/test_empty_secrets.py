@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from bot.gateway.app import create_app
 from bot.gateway.payments import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_for
 from bot.infra.settings import Settings
+from bot.services.registry.signing import sign
 from tests.support.fake_rasa import FakeRasaREST
 from tests.support.fake_twilio import twilio_signature
 
@@ -46,6 +47,16 @@ def test_a_payment_signed_with_an_empty_key_is_not_accepted(tmp_path: Path) -> N
         response = client.post("/webhooks/payments", content=body, headers=headers)
     assert response.status_code == 503  # not configured: nothing recorded, nothing revealed
     assert "participant_reference" not in response.text
+
+
+def test_a_registry_callback_signed_with_an_empty_key_is_not_accepted(tmp_path: Path) -> None:
+    body = json.dumps({"reference": "SDR-AAAA-BBBB", "status": "accepted", "kpj": "26012345678"})
+    headers = sign("bpjstk", "", body.encode(), int(time.time()))
+    with gateway(
+        tmp_path, registry_callback_consumer_id="bpjstk", registry_callback_secret=""
+    ) as client:
+        response = client.post("/webhooks/registry", content=body, headers=headers)
+    assert response.status_code == 503  # not configured: nothing recorded, nothing revealed
 
 
 def test_a_status_callback_signed_with_an_empty_token_is_not_accepted(tmp_path: Path) -> None:

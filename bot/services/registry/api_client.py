@@ -169,7 +169,7 @@ class PartnerApiClient:
                 return Transient(
                     f"HTTP {response.status_code} for {reference} without a JSON object"
                 )
-            return _answer(body, reference)
+            return reply_from_json(body, reference)
         return self._failure(response, reference)
 
     def _failure(self, response: httpx.Response, reference: str) -> RegistryReply:
@@ -248,8 +248,8 @@ def _incomplete_detail(body: dict[str, Any]) -> str:
     return detail
 
 
-def _answer(body: dict[str, Any], reference: str) -> RegistryReply:
-    """A 2xx JSON answer, in the port's words."""
+def reply_from_json(body: dict[str, Any], reference: str) -> RegistryReply:
+    """A 2xx JSON answer (or a callback's body), in the port's words."""
     answered_for = body.get("reference")
     if answered_for is not None and answered_for != reference:
         return Transient(f"the registry answered about {answered_for!r} when asked {reference}")

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from bot.db.models import ConsentRecord, Participant, Submission, SubmissionEvent
 from bot.db.timestamps import as_utc
 from bot.domain.submissions import (
-    Accepted,
     SubmissionState,
     after_transient_failure,
 )
@@ -34,10 +33,10 @@ from bot.services.registry.port import (
     Waiting,
 )
 from bot.services.registry.submissions import (
-    apply_answer,
     erased_reference,
     move,
     registration_record,
+    settle,
 )
 from bot.services.unit_of_work import UnitOfWork
 
@@ -130,23 +129,11 @@ def record_reply(
             next_try = max(next_try, now + timedelta(seconds=reply.retry_after))
         submission.next_attempt_at = next_try
         return "retry"
-    move(session, submission, SubmissionState.SUBMITTED, now, ACTOR, "partner API")
     if isinstance(reply, Waiting):
+        move(session, submission, SubmissionState.SUBMITTED, now, ACTOR, "partner API")
         submission.request_id = reply.request_id[:64]
         return "waiting"
-    if submission.participant_id is None:
-        # Erased while the call was in flight: the withdrawal owed names it; no KPJ kept.
-        move(
-            session,
-            submission,
-            SubmissionState.ACCEPTED if isinstance(reply, Accepted) else SubmissionState.REJECTED,
-            now,
-            ACTOR,
-            "erased while in flight",
-        )
-        return "erased"
-    apply_answer(session, cipher, submission, reply, now, ACTOR)
-    return "accepted" if isinstance(reply, Accepted) else "rejected"
+    return settle(session, cipher, submission, reply, now, ACTOR)
 
 
 async def hand_over_pending(

@@ -187,6 +187,56 @@ def apply_answer(
     return True
 
 
+def settle(
+    session: Session,
+    cipher: PiiCipher,
+    submission: Submission,
+    answer: Answer,
+    now: datetime,
+    actor: str,
+) -> str:
+    """The registry's final word on a registration it holds, however it came (the submit's
+    reply, a later callback): "unchanged" when already recorded, "erased" when the resident
+    erased their data meanwhile (recorded without the KPJ number; the withdrawal is owed),
+    else "accepted" or "rejected". Raises AnswerConflict for a contradicting answer."""
+    if same_answer(submission, cipher, answer):
+        return "unchanged"
+    if submission.state == SubmissionState.NEEDS_ATTENTION.value:
+        # The registry answered after all: no operator needs to look any more.
+        move(session, submission, SubmissionState.PENDING, now, actor, "answered")
+    if submission.state == SubmissionState.PENDING.value:
+        move(session, submission, SubmissionState.SUBMITTED, now, actor, "partner API")
+    if submission.participant_id is None:
+        target = (
+            SubmissionState.ACCEPTED if isinstance(answer, Accepted) else SubmissionState.REJECTED
+        )
+        move(session, submission, target, now, actor, "erased while in flight")
+        submission.claimed_at = None
+        return "erased"
+    apply_answer(session, cipher, submission, answer, now, actor)
+    return "accepted" if isinstance(answer, Accepted) else "rejected"
+
+
+class UnknownReference(LookupError):
+    """No registration here has this reference (never, or erased and withdrawn)."""
+
+
+def record_callback(
+    uow: UnitOfWork, cipher: PiiCipher, reference: str, answer: Answer, now: datetime
+) -> str:
+    """A signed callback's answer, recorded once (see ``settle``); the KPJ message goes in
+    the worker's next pass. Raises UnknownReference, InvalidMove (AnswerConflict)."""
+    with uow:
+        submission = uow.session.scalar(
+            select(Submission).where(Submission.reference == reference).with_for_update()
+        )
+        if submission is None:
+            raise UnknownReference(reference)
+        outcome = settle(uow.session, cipher, submission, answer, now, "registry-callback")
+        uow.commit()
+    return outcome
+
+
 @dataclass(frozen=True)
 class Stage:
     """Where a participant's hand-over stands, as "cek status" and the KPJ question tell it."""
