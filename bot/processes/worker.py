@@ -31,6 +31,7 @@ from bot.domain.reminders import ReminderState
 from bot.infra.privacy import owner_only
 from bot.infra.settings import Settings, get_settings
 from bot.services.registry.api_client import RegistryConfigError
+from bot.services.registry.submissions import pipeline
 from bot.services.reminders import (
     PlanReport,
     counts_by_state,
@@ -274,6 +275,12 @@ def purge_conversations() -> None:
     purge_closed_before(context.unit_of_work(), context.clock.now() - keep)
 
 
+def submission_gauges() -> dict[str, tuple[str, str, dict[str, float]]]:
+    """Read at each scrape: the hand-over to BPJS Ketenagakerjaan (docs/registry.md)."""
+    context = get_app_context()
+    return pipeline(context.unit_of_work()).gauges(context.clock.now())
+
+
 def reminder_gauges() -> dict[str, tuple[str, str, dict[str, float]]]:
     """Read at each scrape: reminders by state (all of them, from the database) and the
     queue's depth (tasks waiting, Redis or SQLite)."""
@@ -298,6 +305,7 @@ def serve_metrics(settings: Settings) -> None:
     from bot.infra import metrics
 
     metrics.register_gauges(reminder_gauges)
+    metrics.register_gauges(submission_gauges)
     start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     log.info(
         "metrics on http://%s:%d/metrics",

@@ -12,7 +12,7 @@ import stat
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -431,3 +431,20 @@ def test_contributions_start_when_bpjs_accepts(
         participant = session.get(Participant, participant_id)
         assert participant is not None
         assert participant.first_period == date(2026, 12, 1)
+
+
+def test_the_pipeline_is_scraped_as_gauges(context: AppContext, regency: str) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from bot.infra.metrics import exposition, register_gauges
+
+    for _ in range(2):
+        _register(context, regency)
+    registry = CollectorRegistry()
+    later = NOW + timedelta(hours=3)
+    register_gauges(lambda: pipeline(context.unit_of_work(), regency).gauges(later), registry)
+    text = exposition(registry).decode()
+    assert 'sadar_submissions{state="pending"} 2.0' in text
+    assert 'sadar_submissions{state="accepted"} 0.0' in text
+    assert "sadar_submission_oldest_waiting_seconds 10800.0" in text
+    assert "sadar_submission_withdrawals_due 0.0" in text

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEvent, Participant, Submission, SubmissionEvent
+from bot.db.timestamps import as_utc
 from bot.domain.clock import local_date
 from bot.domain.registration import first_period
 from bot.domain.submissions import (
@@ -386,6 +387,28 @@ class Pipeline:
         for counts in self.by_area.values():
             total.update(counts)
         return total
+
+    def gauges(self, now: datetime) -> dict[str, tuple[str, str, dict[str, float]]]:
+        """The pipeline as Prometheus gauges (bot.infra.metrics.ScrapedGauges' shape)."""
+        totals = self.totals()
+        oldest = self.oldest_waiting
+        return {
+            "sadar_submissions": (
+                "Registrations handed over to BPJS Ketenagakerjaan, by state.",
+                "state",
+                {state.value: float(totals[state.value]) for state in SubmissionState},
+            ),
+            "sadar_submission_oldest_waiting_seconds": (
+                "Age of the oldest registration waiting (pending or submitted); 0: none.",
+                "",
+                {"": (now - as_utc(oldest)).total_seconds() if oldest else 0.0},
+            ),
+            "sadar_submission_withdrawals_due": (
+                "Registrations erased after the hand-over whose withdrawal is still owed.",
+                "",
+                {"": float(self.withdrawals_due)},
+            ),
+        }
 
 
 def pipeline(uow: UnitOfWork, regency: str | None = None) -> Pipeline:
