@@ -20,10 +20,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot import messages
 from bot.app_context import AppContext
-from bot.domain.clock import INDONESIA_TIME
+from bot.domain.clock import INDONESIA_TIME, local_date
 from bot.domain.formatting import MONTHS, bulan_range, rupiah
 from bot.domain.replies import BotReply
 from bot.domain.senders import channel_of
+from bot.domain.submissions import SubmissionState
 from bot.gateway.admin_auth import SESSION_SECONDS, AdminSessions, LoginGuard, check_password
 from bot.infra.privacy import keyed_hash
 from bot.infra.settings import Settings
@@ -42,6 +43,12 @@ from bot.services.payments import (
     cash_by_village,
     count_payments,
     list_payments,
+)
+from bot.services.registry.submissions import (
+    Pipeline,
+    RejectionLine,
+    pipeline,
+    rejected_registrations,
 )
 
 log = logging.getLogger(__name__)
@@ -173,6 +180,26 @@ def cash_rows(villages: list[VillageCash], month: date) -> list[str]:
     return rows
 
 
+def pipeline_rows(view: Pipeline) -> list[str]:
+    """Registrations handed over to BPJS Ketenagakerjaan per village, one column a state."""
+    states = [state.value for state in SubmissionState]
+    rows = []
+    for (regency, village), counts in sorted(view.by_area.items()):
+        cells = "".join(f"<td>{counts[state]}</td>" for state in states)
+        rows.append(f"<tr><td>{html.escape(f'{village} / {regency}')}</td>{cells}</tr>")
+    return rows
+
+
+def rejection_rows(lines: list[RejectionLine]) -> list[str]:
+    return [
+        f"<tr><td>{html.escape(line.reference)}</td>"
+        f"<td>{html.escape(f'{line.village} / {line.regency}')}</td>"
+        f"<td>{html.escape(line.reason)}</td>"
+        f"<td>{local_date(line.since):%d-%m-%Y}</td></tr>"
+        for line in lines
+    ]
+
+
 def admin_router(settings: Settings) -> APIRouter:
     router = APIRouter()
     key = keyed_hash(settings.pii_hash_key.get_secret_value(), "admin-session")
@@ -264,6 +291,10 @@ def admin_router(settings: Settings) -> APIRouter:
             asyncio.to_thread(list_tickets, context.unit_of_work(), context.clock.now()),
             asyncio.to_thread(list_agents, context.unit_of_work(), context.cipher),
         )
+        handover, rejections = await asyncio.gather(
+            asyncio.to_thread(pipeline, context.unit_of_work()),
+            asyncio.to_thread(rejected_registrations, context.unit_of_work()),
+        )
         payments, receipts, cash = await asyncio.gather(
             asyncio.to_thread(
                 partial(list_payments, month=month, limit=MAX_PAYMENT_ROWS),
@@ -301,6 +332,14 @@ def admin_router(settings: Settings) -> APIRouter:
             payments="\n".join(payment_rows(payments)),
             more_payments=max(0, receipts - len(payments)),
             more_hidden="" if receipts > len(payments) else "hidden",
+            handover="\n".join(pipeline_rows(handover)),
+            oldest_waiting=(
+                f"{local_date(handover.oldest_waiting):%d-%m-%Y}"
+                if handover.oldest_waiting
+                else "-"
+            ),
+            withdrawals_due=handover.withdrawals_due,
+            rejections="\n".join(rejection_rows(rejections)),
         )
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 

@@ -448,3 +448,36 @@ def test_the_pipeline_is_scraped_as_gauges(context: AppContext, regency: str) ->
     assert 'sadar_submissions{state="accepted"} 0.0' in text
     assert "sadar_submission_oldest_waiting_seconds 10800.0" in text
     assert "sadar_submission_withdrawals_due 0.0" in text
+
+
+def test_the_administrator_sees_the_pipeline_and_the_rejections(
+    context: AppContext, regency: str, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+
+    from bot.gateway.admin_auth import hash_password
+    from bot.gateway.app import create_app
+    from tests.support.fake_rasa import FakeRasaREST
+
+    waiting = _register(context, regency, village="Sumberejo")[1]
+    refused = _register(context, regency)[1]
+    export_batch(
+        context.unit_of_work(), context.cipher, tmp_path / "b.xlsx", regency, NOW, "t", "Karanglo"
+    )
+    answer = _answers(tmp_path / "a.csv", [(refused, Rejected(RejectionReason.OVER_AGE, ""))])
+    import_answers(context.unit_of_work(), context.cipher, answer, NOW, "t")
+    settings = context.settings.model_copy(
+        update={"admin_password_hash": SecretStr(hash_password("sandi-uji-2026", iterations=1000))}
+    )
+    app = create_app(settings, rasa_http=FakeRasaREST().client(), clock=context.clock)
+    with TestClient(app, base_url="https://testserver") as admin:
+        admin.post("/admin/login", data={"password": "sandi-uji-2026"})
+        page = admin.get("/admin").text
+    table = page[page.index('<table id="handover">') :]
+    # Sumberejo: one waiting to be sent; Karanglo: one rejected (columns in lifecycle order).
+    assert f"<tr><td>Sumberejo / {regency}</td><td>1</td><td>0</td>" in table
+    assert f"<tr><td>Karanglo / {regency}</td><td>0</td><td>0</td><td>0</td><td>1</td>" in table
+    rejections = page[page.index('<table id="rejections">') :]
+    assert f"<td>{refused}</td><td>Karanglo / {regency}</td><td>over_age</td>" in rejections
+    assert waiting not in rejections and "Warga Uji" not in page[page.index("handover") :]

@@ -444,4 +444,44 @@ def pipeline(uow: UnitOfWork, regency: str | None = None) -> Pipeline:
         withdrawals = session.scalar(
             select(func.count()).where(Submission.withdrawal == "due", *in_area)
         )
-    return Pipeline(by_area, oldest, rejections, int(withdrawals or 0))
+    return Pipeline(by_area, as_utc(oldest), rejections, int(withdrawals or 0))
+
+
+@dataclass(frozen=True)
+class RejectionLine:
+    """A registration BPJS Ketenagakerjaan did not accept, for the operators (the reference
+    and the area; the resident's data stays behind the reference)."""
+
+    reference: str
+    village: str
+    regency: str
+    reason: str
+    since: datetime
+
+
+def rejected_registrations(
+    uow: UnitOfWork, regency: str | None = None, limit: int = 200
+) -> list[RejectionLine]:
+    """The latest rejections still standing, newest first."""
+    query = (
+        select(
+            Submission.reference,
+            Submission.village,
+            Submission.regency,
+            Submission.reason_code,
+            Submission.state_at,
+        )
+        .where(
+            Submission.state == SubmissionState.REJECTED.value,
+            Submission.participant_id.is_not(None),
+        )
+        .order_by(Submission.state_at.desc(), Submission.id.desc())
+        .limit(limit)
+    )
+    if regency:
+        query = query.where(func.lower(Submission.regency) == regency.strip().lower())
+    with uow:
+        return [
+            RejectionLine(reference, village, area, str(reason or "other"), as_utc(since))
+            for reference, village, area, reason, since in uow.session.execute(query)
+        ]
