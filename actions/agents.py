@@ -20,6 +20,7 @@ from actions.resident_notices import MemberNotice, notify_members, notify_reside
 from actions.responses import response_text
 from bot.app_context import AppContext, get_app_context
 from bot.domain.formatting import bulan, rupiah
+from bot.domain.submissions import SubmissionState
 from bot.services.addresses.agent_report import unreachable_in_village
 from bot.services.agent_payments import (
     AgentPaymentLimits,
@@ -110,6 +111,17 @@ async def tell_residents(
 
 
 def _resident(line: str, resident: ResidentLine, domain: DomainDict) -> str:
+    if resident.handover is not None and resident.handover is not SubmissionState.ACCEPTED:
+        # Nothing to pay before BPJS accepts: the agent sees where the hand-over stands,
+        # and why a rejection happened (to fix it with the resident).
+        stage = response_text(domain, f"utter_agent_handover_{resident.handover.value}")
+        return response_text(domain, "utter_agent_resident_handover_line").format(
+            name=resident.name,
+            reference=resident.reference,
+            stage=stage.format(
+                reason=response_text(domain, f"utter_agent_rejection_{resident.reason or 'other'}")
+            ),
+        )
     status = response_text(domain, f"utter_status_label_{resident.status}")
     return line.format(
         name=resident.name,

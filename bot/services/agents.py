@@ -4,7 +4,7 @@ recognised only by the channel identities they were enrolled with."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
@@ -173,6 +173,10 @@ class ResidentLine:
     status: str
     months_owed: int
     amount_owed: int
+    #: Where the hand-over to BPJS Ketenagakerjaan stands (bot.domain.submissions), and the
+    #: reason code of a rejection; None for lines of accepted participants only.
+    handover: SubmissionState | None = None
+    reason: str | None = None
 
 
 def _lines(participants: list[Participant], cipher: PiiCipher, today: date) -> list[ResidentLine]:
@@ -209,13 +213,20 @@ def audit_agent(
 def residents_registered_by(
     uow: UnitOfWork, cipher: PiiCipher, agent: AgentRef, today: date
 ) -> list[ResidentLine]:
+    """The agent's walk-ins, each with where its hand-over stands: an agent fixes a
+    rejection with the resident."""
     with uow:
-        participants = uow.session.scalars(
-            select(Participant)
+        rows = uow.session.execute(
+            select(Participant, Submission.state, Submission.reason_code)
+            .outerjoin(Submission, Submission.participant_id == Participant.id)
             .where(Participant.registered_by_agent_id == agent.id)
             .order_by(Participant.id)
         ).all()
-    return _lines(list(participants), cipher, today)
+    lines = _lines([participant for participant, _, _ in rows], cipher, today)
+    return [
+        replace(line, handover=SubmissionState(state) if state else None, reason=reason)
+        for line, (_, state, reason) in zip(lines, rows, strict=True)
+    ]
 
 
 def arrears_in_village(

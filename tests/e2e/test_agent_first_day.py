@@ -369,6 +369,8 @@ def test_a_whatsapp_agent_s_first_day_in_their_own_words(
     mine_now = stack.whatsapp(agent, "lihat warga saya")[-1]
     assert mine_now.startswith("Warga yang Anda daftarkan (2):")
     assert f"Sum*** H. ({sumarno_ref})" in mine_now and f"Sit*** A. ({siti_ref})" in mine_now
+    # Not yet handed over to BPJS: the agent sees that, not arrears (issue 29).
+    assert f"Sit*** A. ({siti_ref}): menunggu dikirim ke BPJS" in mine_now
 
     # --- The Wadah's cash book for Trantang's November ---------------------------------------
     out = tmp_path / "kas-trantang.csv"

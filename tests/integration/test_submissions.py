@@ -481,3 +481,34 @@ def test_the_administrator_sees_the_pipeline_and_the_rejections(
     rejections = page[page.index('<table id="rejections">') :]
     assert f"<td>{refused}</td><td>Karanglo / {regency}</td><td>over_age</td>" in rejections
     assert waiting not in rejections and "Warga Uji" not in page[page.index("handover") :]
+
+
+def test_the_agent_sees_where_each_walk_in_stands(
+    context: AppContext, regency: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import update
+
+    from bot.services.agents import AgentRef, enrol_agent, residents_registered_by
+
+    agent_id = enrol_agent(
+        context.unit_of_work(), context.cipher, context.hash_key, name="Siti",
+        phone=f"+62813{uuid.uuid4().int % 10**8:08d}", village="Karanglo", district="Kerek",
+        regency=regency,
+    )  # fmt: skip
+    walk_ins = [_register(context, regency) for _ in range(2)]
+    with context.sessions.begin() as session:
+        session.execute(
+            update(Participant)
+            .where(Participant.id.in_([pid for pid, _ in walk_ins]))
+            .values(registered_by_agent_id=agent_id)
+        )
+    export_batch(context.unit_of_work(), context.cipher, tmp_path / "b.xlsx", regency, NOW, "t")
+    refused = walk_ins[1][1]
+    answer = _answers(tmp_path / "a.csv", [(refused, Rejected(RejectionReason.NIK_NOT_FOUND, ""))])
+    import_answers(context.unit_of_work(), context.cipher, answer, NOW, "t")
+    agent = AgentRef(agent_id, "Siti", "Karanglo", "Kerek", regency)
+    lines = residents_registered_by(context.unit_of_work(), context.cipher, agent, NOW.date())
+    assert [(line.reference, line.handover, line.reason) for line in lines] == [
+        (walk_ins[0][1], SubmissionState.SUBMITTED, None),
+        (refused, SubmissionState.REJECTED, "nik_not_found"),
+    ]

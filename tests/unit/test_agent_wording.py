@@ -200,3 +200,17 @@ def test_a_request_to_register_someone_in_any_words(text: str, walk_in: bool) ->
     from bot.understanding.agent_messages import asks_to_register_someone
 
     assert asks_to_register_someone(text) is walk_in
+
+
+def test_the_agent_reads_every_hand_over_stage_and_rejection_reason() -> None:
+    """A walk-in not yet accepted by BPJS is listed with where it stands, a rejection with
+    its reason in a few words the agent can act on (issue 29)."""
+    from bot.domain.submissions import RejectionReason, SubmissionState
+
+    for state in SubmissionState:
+        if state is not SubmissionState.ACCEPTED:
+            assert f"utter_agent_handover_{state.value}" in RESPONSES, state
+    assert "{reason}" in RESPONSES["utter_agent_handover_rejected"][0]["text"]
+    for reason in RejectionReason:
+        text = RESPONSES[f"utter_agent_rejection_{reason.value}"][0]["text"]
+        assert len(text) <= 80 and "Anda" not in text, text  # about the resident, short
