@@ -7,6 +7,7 @@ operator must look (needs_attention). The call happens outside any transaction."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections import Counter
@@ -143,34 +144,64 @@ async def hand_over_pending(
     now: Callable[[], datetime],
     *,
     page: int = 100,
+    concurrency: int = 8,
     lease: timedelta = DEFAULT_LEASE,
     draw: Callable[[], float] = random.random,
     progress: Callable[[DriveReport], None] | None = None,
 ) -> DriveReport:
-    """Submit every pending registration due for a try, a claimed page at a time, until
-    none is left. A refused credential (RegistryConfigError) releases the page's claims and
-    stops the pass: no retry can fix it."""
+    """Submit every pending registration due for a try, a claimed page at a time with up
+    to ``concurrency`` calls in flight, until none is left. Each reply is recorded in its
+    own transaction as it comes. A refused credential (RegistryConfigError) releases the
+    claims not yet sent and stops the pass: no retry can fix it."""
     report = DriveReport()
+    gate = asyncio.Semaphore(concurrency)
     while True:
         claimed_at = now()
         records = claim_pending(units(), cipher, claimed_at, page, lease)
         if not records:
             return report
-        for index, record in enumerate(records):
-            try:
-                reply = await client.submit(record)
-            except RegistryConfigError:
-                _release(units(), [r.reference for r in records[index:]], claimed_at)
-                raise
-            uow = units()
-            with uow:
-                outcome = record_reply(
-                    uow.session, cipher, record.reference, claimed_at, reply, now(), draw()
-                )
-                uow.commit()
-            report.outcomes[outcome] += 1
+        await _hand_over_page(units, cipher, client, now, draw, gate, records, claimed_at, report)
         if progress:
             progress(report)
+
+
+async def _hand_over_page(
+    units: Callable[[], UnitOfWork],
+    cipher: PiiCipher,
+    client: RegistryClient,
+    now: Callable[[], datetime],
+    draw: Callable[[], float],
+    gate: asyncio.Semaphore,
+    records: list[RegistrationRecord],
+    claimed_at: datetime,
+    report: DriveReport,
+) -> None:
+    refused: list[RegistryConfigError] = []
+
+    def record(reference: str, reply: RegistryReply) -> str:
+        uow = units()
+        with uow:
+            outcome = record_reply(uow.session, cipher, reference, claimed_at, reply, now(), draw())
+            uow.commit()
+        return outcome
+
+    async def submit(registration: RegistrationRecord) -> bool:
+        async with gate:
+            if refused:
+                return False
+            try:
+                reply = await client.submit(registration)
+            except RegistryConfigError as error:
+                refused.append(error)
+                return False
+            report.outcomes[await asyncio.to_thread(record, registration.reference, reply)] += 1
+            return True
+
+    sent = await asyncio.gather(*(submit(r) for r in records))
+    if refused:
+        unsent = [r.reference for r, done in zip(records, sent, strict=True) if not done]
+        _release(units(), unsent, claimed_at)
+        raise refused[0]
 
 
 async def withdraw_owed(
