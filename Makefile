@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: help setup model migrate run test test-unit lint nlu-eval dialogue-eval bench-registration bench-reminders bench-submissions bench-load village-reachability clean
+.PHONY: help setup model migrate run test test-unit lint nlu-eval dialogue-eval bench-registration bench-reminders bench-submissions bench-load registry-samples village-reachability clean
 
 help:
 	@echo "make run    start Sadar (Rasa server, action server, gateway); chat at http://127.0.0.1:8000/"
@@ -57,6 +57,9 @@ bench-reminders: setup
 bench-submissions: setup
 	@bash scripts/ensure-test-services
 	@$(VENV)/python scripts/bench_submissions.py $(BENCH_ARGS)
+
+registry-samples: setup
+	@$(VENV)/python scripts/registry_samples.py
 
 bench-load: model
 	@$(VENV)/python scripts/bench_load.py $(BENCH_ARGS)

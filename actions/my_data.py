@@ -46,6 +46,15 @@ def handover_line(domain: DomainDict, stage: Stage | None, with_since: bool = Fa
     return line
 
 
+def tell_rejection(
+    dispatcher: CollectingDispatcher, domain: DomainDict, reference: str, stage: Stage
+) -> None:
+    """Why BPJS Ketenagakerjaan refused the registration, and what to do about it."""
+    dispatcher.utter_message(
+        response="utter_kpj_rejected", reference=reference, reason=handover_reason(domain, stage)
+    )
+
+
 def tell_kpj(dispatcher: CollectingDispatcher, domain: DomainDict, view: ParticipantView) -> None:
     """ "nomor KPJ saya berapa?" answered from the record: the number, or where it is."""
     stage = view.handover
@@ -64,11 +73,7 @@ def tell_kpj(dispatcher: CollectingDispatcher, domain: DomainDict, view: Partici
             reference=view.reference,
         )
     elif stage.state is SubmissionState.REJECTED:
-        dispatcher.utter_message(
-            response="utter_kpj_rejected",
-            reference=view.reference,
-            reason=handover_reason(domain, stage),
-        )
+        tell_rejection(dispatcher, domain, view.reference, stage)
     else:
         dispatcher.utter_message(
             response="utter_kpj_waiting",

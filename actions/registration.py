@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.addresses import request_link
 from actions.agents import agent_for_request, enrolled_agent, tell_residents
+from actions.my_data import handover_line, tell_rejection
 from actions.on_behalf import CODE, CODE_ON_CONTACT, masked_phone, read_aloud_wording
 from actions.places import (
     agent_village_code,
@@ -23,11 +24,13 @@ from actions.places import (
 from actions.questions import answer_or_hand_over
 from actions.reading import message_from
 from actions.registration_slots import (
+    CORRECTING_REGISTRATION_SLOT,
     CORRECTING_SUMMARY_SLOT,
     PHONE_PROOF_SLOT,
     RESIDENT_CONSENT_SLOT,
     STOPPED_SLOT,
     VILLAGE_CHOICES_SLOT,
+    correcting,
     for_resident,
     registration_from_slots,
     reset_registration,
@@ -41,8 +44,14 @@ from bot.domain.formatting import programmes, rupiah, tanggal
 from bot.domain.places import REGENCY_CODE, nik_district_code, regency_display
 from bot.domain.registration import Registration
 from bot.domain.senders import Channel, channel_of
+from bot.domain.submissions import SubmissionState
 from bot.domain.tariff import monthly_contribution
 from bot.infra.region_register import place_register
+from bot.services.corrections import (
+    CorrectionClosed,
+    correct_registration,
+    registration_to_correct,
+)
 from bot.services.on_behalf import AgentNumber, resident_sender_id
 from bot.services.participants import ConsentMissing, DuplicateNik, register_participant
 from bot.services.resident_notices import ResidentNotice
@@ -236,6 +245,57 @@ class ActionAgentStartRegistration(Action):
         ]
 
 
+class ActionCorrectRegistration(Action):
+    """ "perbaiki data" outside a form. While BPJS Ketenagakerjaan has not taken the
+    registration (not yet handed over, or refused for a reason put right in place), the
+    form opens again at its summary with the stored answers (a rule starts it on the slot
+    set here); otherwise it says why the data cannot change in chat."""
+
+    def name(self) -> str:
+        return "action_correct_registration"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        context = get_app_context()
+        found = await asyncio.to_thread(
+            registration_to_correct,
+            context.unit_of_work(),
+            context.cipher,
+            context.hash_key,
+            tracker.sender_id,
+        )
+        closed = [SlotSet(CORRECTING_REGISTRATION_SLOT, None)]
+        if found is None:
+            dispatcher.utter_message(response="utter_nothing_to_correct")
+            return closed
+        stage = found.stage
+        if not found.open:
+            if stage.state is SubmissionState.REJECTED:
+                # Refused for a reason a correction here cannot change: what to do instead.
+                tell_rejection(dispatcher, domain, found.reference, stage)
+            else:
+                dispatcher.utter_message(
+                    response="utter_correction_closed",
+                    reference=found.reference,
+                    stage=handover_line(domain, stage),
+                )
+            return closed
+        if stage.state is SubmissionState.REJECTED and stage.reason is not None:
+            dispatcher.utter_message(
+                response="utter_correction_start_rejected",
+                reference=found.reference,
+                reason=response_text(domain, f"utter_correction_reason_{stage.reason.value}"),
+            )
+        else:
+            dispatcher.utter_message(response="utter_correction_start", reference=found.reference)
+        return [
+            *reset_registration(),
+            SlotSet(CORRECTING_REGISTRATION_SLOT, True),
+            *(SlotSet(name, value) for name, value in found.answers.items()),
+        ]
+
+
 class ActionSubmitRegistration(Action):
     def name(self) -> str:
         return "action_submit_registration"
@@ -247,6 +307,9 @@ class ActionSubmitRegistration(Action):
             return reset_registration()  # cancelled or not eligible: already said why
         context = get_app_context()
         registration = registration_from_slots(tracker, context.clock.today())
+        if correcting(tracker):
+            await self._submit_correction(context, dispatcher, tracker, registration)
+            return reset_registration()
         if for_resident(tracker):
             await self._submit_for_resident(context, dispatcher, tracker, domain, registration)
             return reset_registration()
@@ -276,6 +339,50 @@ class ActionSubmitRegistration(Action):
         )
         await _reach_for_reminders(context, dispatcher, tracker, domain)
         return reset_registration()
+
+    @staticmethod
+    async def _submit_correction(
+        context: AppContext,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        registration: Registration,
+    ) -> None:
+        try:
+            corrected = await asyncio.to_thread(
+                correct_registration,
+                context.unit_of_work(),
+                context.cipher,
+                context.hash_key,
+                registration,
+                tracker.sender_id,
+                context.clock.now(),
+                _phone_proof(tracker),
+            )
+        except CorrectionClosed:  # handed over while the resident was correcting
+            found = await asyncio.to_thread(
+                registration_to_correct,
+                context.unit_of_work(),
+                context.cipher,
+                context.hash_key,
+                tracker.sender_id,
+            )
+            dispatcher.utter_message(
+                response="utter_correction_too_late", reference=found.reference if found else "-"
+            )
+            return
+        if not corrected.changed:
+            dispatcher.utter_message(response="utter_correction_unchanged")
+        elif corrected.sent_again:
+            dispatcher.utter_message(
+                response="utter_correction_sent_again", reference=corrected.reference
+            )
+        else:
+            total = monthly_contribution(registration.declared_income, registration.with_jht)
+            dispatcher.utter_message(
+                response="utter_correction_saved",
+                reference=corrected.reference,
+                contribution=rupiah(total.total),
+            )
 
     @staticmethod
     async def _submit_for_resident(

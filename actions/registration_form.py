@@ -38,6 +38,7 @@ from actions.registration_slots import (
     STOPPED_SLOT,
     VILLAGE_CHOICES_SLOT,
     VILLAGE_PENDING_SLOT,
+    correcting,
     for_resident,
     registration_from_slots,
     show_date,
@@ -126,7 +127,11 @@ class ValidateRegistrationForm(FormValidationAction):
         if known:
             tracker.add_slots(known)
         events: list[EventType] | None
-        if asking is None:
+        if asking is None and correcting(tracker):
+            # The stored registration's answers, checked when it was made: straight to the
+            # summary, where the resident sends what to correct.
+            events = []
+        elif asking is None:
             # The form is starting with answers given before consent: check them now.
             given = {k: v for k, v in tracker.slots_to_validate().items() if k in FIELDS}
             # Unchecked until now: no check may read one of them as an accepted slot (the
@@ -345,6 +350,11 @@ class ValidateRegistrationForm(FormValidationAction):
             nik = parse_nik(str(value), today)
         except InvalidNik as error:
             step.dispatcher.utter_message(response=f"utter_invalid_nik_{error.problem.value}")
+            return REFUSED
+        if correcting(step.tracker):
+            if nik.value == step.tracker.get_slot("nik"):
+                return {"nik": nik.value}
+            step.dispatcher.utter_message(response="utter_correction_keeps_nik")
             return REFUSED
         stopped = self._eligibility(
             nik.birth_date, today, context.settings, step.dispatcher, source="nik"

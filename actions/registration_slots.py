@@ -45,6 +45,13 @@ PHONE_PROOF_SLOT = "phone_verified_by"
 RESIDENT_CONSENT_SLOT = "resident_consent"
 #: Set when the registration ends early (cancelled, not eligible): the form then closes.
 STOPPED_SLOT = "registration_stopped"
+#: "perbaiki data": the form holds a stored registration's answers, to replace them.
+CORRECTING_REGISTRATION_SLOT = "correcting_registration"
+
+
+def correcting(tracker: Tracker) -> bool:
+    """Whether the form is correcting this chat's stored registration ("perbaiki data")."""
+    return bool(tracker.get_slot(CORRECTING_REGISTRATION_SLOT))
 
 
 def for_resident(tracker: Tracker) -> bool:
@@ -89,6 +96,7 @@ def reset_registration() -> list[EventType]:
             VILLAGE_PENDING_SLOT,
             INCOME_OFFERED_SLOT,
             CORRECTING_SUMMARY_SLOT,
+            CORRECTING_REGISTRATION_SLOT,
         )
     ]
 

@@ -93,7 +93,11 @@ class AppContext:
 
     @cached_property
     def resident_notices(self) -> ResidentNotices:
-        return ResidentNotices(self.channel_log, self.settings.whatsapp_resident_notice_content_sid)
+        return ResidentNotices(
+            self.channel_log,
+            self.settings.whatsapp_resident_notice_content_sid,
+            self.settings.whatsapp_kpj_content_sid,
+        )
 
     @cached_property
     def number_changes(self) -> NumberChanges:

@@ -17,7 +17,6 @@ It prints the figures and, unless --no-doc, writes them to docs/performance.md."
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import subprocess
 import sys
@@ -34,8 +33,8 @@ from sqlalchemy import func, select  # noqa: E402
 from bot.app_context import AppContext  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.models import Submission  # noqa: E402
-from bot.domain.registration import REFERENCE_ALPHABET  # noqa: E402
 from bot.infra.settings import Settings  # noqa: E402
+from tests.support.bulk_registrations import generate, nik  # noqa: E402
 from tests.support.registry_standin import (  # noqa: E402
     SADAR_CONSUMER_ID,
     SADAR_SECRET,
@@ -49,89 +48,34 @@ DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- bench-submissions:begin -->", "<!-- bench-submissions:end -->"
 
 
-def reference(i: int) -> str:
-    """The ``i``-th reference in Sadar's alphabet: SDR-XXXX-XXXX, all distinct."""
-    chars = []
-    for _ in range(8):
-        i, digit = divmod(i, len(REFERENCE_ALPHABET))
-        chars.append(REFERENCE_ALPHABET[digit])
-    return f"SDR-{''.join(chars[:4])}-{''.join(chars[4:])}"
-
-
-def nik(i: int) -> str:
-    """A NIK of district 98 of Tuban (none exists), birth 17-08-80, serial ``i``."""
-    return (
-        f"352398170880{i % 10_000:04d}"
-        if i < 10_000
-        else f"3523{98 - i // 10_000:02d}170880{i % 10_000:04d}"
-    )
-
-
-def generate(context: AppContext, count: int, regency: str, offset: int) -> None:
-    """``count`` pending registrations of ``regency``, each NIK encrypted on its own."""
-    cipher = context.cipher
-    shared = {
-        field: cipher.encrypt(value)
-        for field, value in (
-            ("name", "Warga Uji"), ("birth", "1980-08-17"), ("phone", "+6281200000000"),
-            ("income", "1000000"),
-        )
-    }  # fmt: skip
-    now = datetime.now(UTC).isoformat()
-    raw = context.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute(
-            "INSERT INTO consent_records (sender_hash, channel, purpose, granted, wording, "
-            "wording_sha256) VALUES ('bench', 'wa', 'registration', true, 'setuju', 'x') "
-            "RETURNING id"
-        )
-        consent_id = cursor.fetchone()[0]
-        people = io.StringIO()
-        for n in range(offset, offset + count):
-            people.write(
-                f"{reference(n)}\tnik{n:012d}\t{cipher.encrypt(nik(n))}\t{shared['name']}\t"
-                f"{shared['birth']}\tphone{n}\t{shared['phone']}\t{shared['income']}\tL\t35\t"
-                f"352398\tKaranglo\tKerek\t{regency}\tpetani\tf\t16800\tregistered\twa\t"
-                f"bench{n}\t{consent_id}\t2026-12-01\n"
-            )
-        people.seek(0)
-        columns = (
-            "reference, nik_hash, nik_encrypted, full_name_encrypted, birth_date_encrypted, "
-            "phone_hash, phone_encrypted, income_encrypted, sex, province_code, district_code, "
-            "village, district, regency, occupation, with_jht, monthly_contribution, status, "
-            "channel, sender_hash, consent_record_id, first_period"
-        )
-        with cursor.copy(f"COPY participants ({columns}) FROM STDIN") as copy:
-            copy.write(people.read())
-        cursor.execute(
-            "INSERT INTO submissions (participant_id, reference, state, regency, village, "
-            "attempts, created_at, state_at) SELECT id, reference, 'pending', regency, village, "
-            f"0, '{now}', '{now}' FROM participants WHERE regency = %s",
-            (regency,),
-        )
-        raw.commit()
-        cursor.execute("ANALYZE")
-    finally:
-        raw.close()
+# Runs `sadar` and, as it exits, reports the peak of its own memory. Not ru_maxrss from
+# wait4: Linux carries the parent's resident size at fork into the child's ru_maxrss
+# across exec, so the bench's own memory (the generated rows) would be counted in it.
+_PEAK_REPORTING = """
+import atexit, runpy, sys
+def report():
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    sys.stderr.write(f"\\nSADAR_PEAK_KB {peak}\\n")
+atexit.register(report)
+sys.argv = ["sadar", *sys.argv[1:]]
+runpy.run_module("bot.cli", run_name="__main__", alter_sys=True)
+"""
 
 
 def sadar(env: dict[str, str], *args: str) -> tuple[float, float, str]:
     """Run `sadar …`; (seconds, its peak resident memory in MB, its output). Raises with
     its output if it failed."""
     started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", *args],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        said = out.read().strip()
-    if process.returncode != 0:
-        raise RuntimeError(f"sadar {' '.join(args)} failed:\n{said}")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, said
+    completed = subprocess.run(
+        [sys.executable, "-c", _PEAK_REPORTING, *args],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    said, _, peak = completed.stdout.rpartition("SADAR_PEAK_KB ")
+    if completed.returncode != 0 or not peak:
+        raise RuntimeError(f"sadar {' '.join(args)} failed:\n{completed.stdout}")
+    return seconds, int(peak) / 1024, said.strip()
 
 
 def main() -> None:
@@ -225,7 +169,7 @@ def main() -> None:
                     ).all()
                 )
             accepted, rejected = states.get("accepted", 0), states.get("rejected", 0)
-            duplicates = len(standin.memberships) - accepted
+            duplicates = standin.niks_held_twice + abs(len(standin.memberships) - accepted)
             lost = args.count - accepted - rejected
             figures = (
                 f"{args.count:,} registrations, {args.latency_ms} ms per call, "

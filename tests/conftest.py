@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.db.migrate import upgrade
+from tests.support.registry_standin import RegistryStandIn, running_registry_standin
 from tests.support.services import PostgresServer, RedisServer, start_postgres, start_redis, stop
 
 TEST_PII_KEY = "test-key-for-keyed-hashes-000000000000000"
@@ -42,3 +43,10 @@ def pg_url(postgres: PostgresServer) -> str:
     url = postgres.url(name)
     upgrade(url)
     return url
+
+
+@pytest.fixture
+def standin() -> Iterator[RegistryStandIn]:
+    """A registry stand-in on a real socket, speaking the partner API contract."""
+    with running_registry_standin() as server:
+        yield server

@@ -117,7 +117,6 @@ def submissions_import(
 
     from bot import bootstrap
     from bot.services.registry.batch import ImportRefused, import_answers
-    from bot.services.registry.notices import tell_acceptances
 
     context = get_app_context()
     try:
@@ -138,13 +137,7 @@ def submissions_import(
     async def tell() -> tuple[int, int]:
         outbox = bootstrap.build_outbox(context)
         try:
-            told = await tell_acceptances(
-                context.unit_of_work(),
-                context.cipher,
-                context.resident_notices,
-                outbox,
-                context.clock.now(),
-            )
+            told = await bootstrap.tell_kpj_numbers(context, outbox)
         finally:
             await outbox.aclose()
         return told.sent, told.not_told

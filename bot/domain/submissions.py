@@ -80,9 +80,13 @@ class RegistryRules:
     kpj_pattern: re.Pattern[str]
     payment_code_pattern: re.Pattern[str]
     correctable: frozenset[RejectionReason]
+    #: Put right in the same registration ("perbaiki data"), not by registering again.
+    fixed_in_chat: frozenset[RejectionReason]
     first_delay: timedelta
     delay_cap: timedelta
     attempts_before_attention: int
+    first_poll: timedelta
+    poll_cap: timedelta
 
 
 @cache
@@ -99,15 +103,25 @@ def registry_rules(path: Path = REGISTRY_FILE) -> RegistryRules:
         correctable=frozenset(
             RejectionReason(code) for code, rule in reasons.items() if rule["correctable"]
         ),
+        fixed_in_chat=frozenset(
+            RejectionReason(code) for code, rule in reasons.items() if rule.get("in_chat")
+        ),
         first_delay=timedelta(seconds=int(retry["first_delay_seconds"])),
         delay_cap=timedelta(seconds=int(retry["cap_seconds"])),
         attempts_before_attention=int(retry["attempts_before_attention"]),
+        first_poll=timedelta(seconds=int(data["poll"]["first_after_seconds"])),
+        poll_cap=timedelta(seconds=int(data["poll"]["cap_seconds"])),
     )
 
 
 def is_correctable(reason: RejectionReason, rules: RegistryRules | None = None) -> bool:
     """Whether the resident can fix it in chat and have it sent again."""
     return reason in (rules or registry_rules()).correctable
+
+
+def is_fixed_in_chat(reason: RejectionReason, rules: RegistryRules | None = None) -> bool:
+    """Whether "perbaiki data" puts it right in the same registration."""
+    return reason in (rules or registry_rules()).fixed_in_chat
 
 
 def rejection_reason(code: str) -> RejectionReason:
@@ -171,3 +185,12 @@ def after_transient_failure(
     if attempts >= rules.attempts_before_attention:
         return SubmissionState.NEEDS_ATTENTION, None
     return SubmissionState.PENDING, now + retry_delay(attempts, draw, rules)
+
+
+def next_poll(promised_at: datetime, now: datetime, rules: RegistryRules | None = None) -> datetime:
+    """When to ask the registry again about a registration it promised to decide: the first
+    ask ``first_poll`` after the promise, then after as long again as it has waited so far
+    (the interval doubles), never more than ``poll_cap`` apart."""
+    rules = rules or registry_rules()
+    waited = max(now - promised_at, timedelta(0))
+    return now + min(max(rules.first_poll, waited), rules.poll_cap)

@@ -253,6 +253,14 @@ class Settings(BaseSettings):
         "window; variables 1=new number (masked), 2=Sadar reference. Unset: such numbers "
         "are told only inside the window.",
     )
+    whatsapp_kpj_content_sid: str | None = Field(
+        default=None,
+        description="Approved WhatsApp template (ContentSid HX…) telling a resident that BPJS "
+        "Ketenagakerjaan accepted their registration, outside the 24-hour window; variables "
+        "1=KPJ number, 2=monthly contribution, 3=how to pay (with the payment code when there "
+        "is one), 4=Sadar reference. Unset: the resident-notice template carries the KPJ "
+        "number without how to pay.",
+    )
     whatsapp_resident_notice_content_sid: str | None = Field(
         default=None,
         description="Approved WhatsApp template (ContentSid HX…) telling a resident what an "

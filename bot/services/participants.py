@@ -162,7 +162,7 @@ def register_participant(
             registered_by_agent_id=registered_by_agent_id,
             is_official=is_official,
             first_period=period,
-            phone_verified_by=_phone_proof(sender_id, registration.phone, proof, phone_verified_by),
+            phone_verified_by=phone_proof(sender_id, registration.phone, proof, phone_verified_by),
             created_at=now,
         )
         session.add(participant)
@@ -218,7 +218,7 @@ def register_participant(
     )
 
 
-def _phone_proof(sender_id: str, phone: str, proof: Proof, verified_by: Proof | None) -> str | None:
+def phone_proof(sender_id: str, phone: str, proof: Proof, verified_by: Proof | None) -> str | None:
     """A registration whose address is the typed number itself proves that number."""
     if verified_by is not None:
         return verified_by.value

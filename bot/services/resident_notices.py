@@ -42,6 +42,9 @@ class ResidentNotice:
     recorded: str
     agent_name: str
     reference: str
+    #: The notice's own approved template, used instead of the generic one when set (the
+    #: KPJ number's, which also says how to pay).
+    template: MessageTemplate | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class ResidentNotices:
     channel_log: ChannelLog
     #: SADAR_WHATSAPP_RESIDENT_NOTICE_CONTENT_SID; None: notices only inside the window.
     template_sid: str | None
+    #: SADAR_WHATSAPP_KPJ_CONTENT_SID: the KPJ number's own template (bot.services.registry).
+    kpj_template_sid: str | None = None
 
     async def tell(
         self, courier: Courier, recipient: str | None, notice: ResidentNotice, now: datetime
@@ -66,7 +71,7 @@ class ResidentNotices:
         if not recipient or not courier.has_channel(channel_of(recipient)):
             log.info("resident notice: no reachable address")
             return NoticeResult.UNREACHABLE
-        template = (
+        template = notice.template or (
             MessageTemplate(
                 self.template_sid,
                 {"1": notice.recorded, "2": notice.agent_name, "3": notice.reference},

@@ -656,6 +656,8 @@ def name_in(text: str) -> str | None:
 
 
 _SELF_WORD = re.compile(SELF_WORDS)
+#: A message that starts by labelling a name: "nama …", "namanya …", "namaku …", "nama: …".
+_NAME_LABEL_FIRST = re.compile(rf"nama{POSSESSIVE}(?:\s*:|\s|$)")
 _AREA_MARKER = re.compile(r"\b(?:kec|kecamatan|kab|kabupaten|kota)\b")
 
 
@@ -762,7 +764,7 @@ def interpret(
             for name, values in typed.items():
                 if name != asking and filled.get(name) is not None and values[-1] != filled[name]:
                     corrections[name] = values[-1]
-        if not corrections and filled.get("full_name") and re.search(r"\bnama\b", folded):
+        if not corrections and filled.get("full_name") and "full_name" in named:
             value = _correction_value("full_name", message, today)
             if value and value != filled.get("full_name"):
                 corrections["full_name"] = value
@@ -818,11 +820,7 @@ def interpret(
             asking == "registration_confirmed" or name in named or text.startswith("/")
         ):
             corrections[name] = value  # said so, or a button's payload (another village)
-    if (
-        asking != "full_name"
-        and "full_name" not in corrections
-        and folded.startswith(("nama ", "nama:", "namaku", "nama saya"))
-    ):
+    if asking != "full_name" and "full_name" not in corrections and _NAME_LABEL_FIRST.match(folded):
         name = name_from_message(text)
         if name:
             if filled.get("full_name") is None:

@@ -186,7 +186,7 @@ def test_status_check_shows_the_senders_own_registration(stack: Stack) -> None:
     reference = done.split("Anda: ")[1].split(" ")[0]
     assert f"Pendaftaran Sadar {reference}" in status
     # Nothing to pay until BPJS Ketenagakerjaan accepts it: the status says where it stands.
-    assert "Rp16.800/bulan, dibayar mulai bulan nomor KPJ terbit" in status
+    assert "Rp16.800/bulan, mulai dibayar setelah nomor KPJ terbit" in status
     assert "menunggu dikirim ke BPJS Ketenagakerjaan (sejak " in status
     assert "Tunggakan" not in status
     assert nik not in status, "the status reply does not repeat the NIK"

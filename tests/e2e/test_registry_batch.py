@@ -104,3 +104,57 @@ def test_a_bad_answer_file_changes_nothing_and_names_the_rows(stack: Stack, tmp_
     result = _sadar(stack, "submissions", "import", str(answer))
     assert result.returncode == 1
     assert "row 2:" in result.stderr and "nothing was imported" in result.stderr
+
+
+def test_a_name_refused_by_bpjs_is_corrected_in_chat_and_accepted(
+    stack: Stack, tmp_path: Path
+) -> None:
+    number = f"+62812{uuid.uuid4().int % 10**8:08d}"
+    nik = f"352316170880{uuid.uuid4().int % 9000 + 1000:04d}"
+    done = _register_on_whatsapp(stack, number, nik)
+    reference = done.split("Anda: ")[1].split(" ")[0]
+    first = tmp_path / "batch1.xlsx"
+    exported = _sadar(
+        stack, "submissions", "export", "--regency", "Tuban", "--village", "Karanglo",
+        "--output", str(first),
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    refused = tmp_path / "jawaban1.csv"
+    with refused.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["reference", "kpj", "payment_code", "reason_code", "reason"])
+        writer.writerow([reference, "", "", "identity_mismatch", "nama beda dengan Dukcapil"])
+    assert _sadar(stack, "submissions", "import", str(refused)).returncode == 0
+    status = stack.whatsapp(number, "cek status")[-1]
+    assert "berbeda dengan data kependudukan" in status and "perbaiki data" in status
+
+    opened = stack.whatsapp(number, "perbaiki data")
+    assert any(f"belum menerima pendaftaran {reference}" in r for r in opened)
+    assert "Sri Wahyuni" in opened[-1]  # the stored answers, shown again to correct
+    fixed = stack.whatsapp(number, "namanya Sri Wahyuningsih")
+    assert any("Nama diperbaiki: Sri Wahyuningsih" in r for r in fixed), fixed
+    saved = stack.whatsapp(number, "ya")[-1]
+    assert f"Pendaftaran {reference} dikirim lagi ke BPJS Ketenagakerjaan" in saved
+    assert "menunggu dikirim" in stack.whatsapp(number, "cek status")[-1]
+
+    second = tmp_path / "batch2.xlsx"
+    exported = _sadar(
+        stack, "submissions", "export", "--regency", "Tuban", "--village", "Karanglo",
+        "--output", str(second),
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    rows = list(load_workbook(second, read_only=True)["Pendaftaran"].values)
+    (mine,) = [row for row in rows if row[0] == reference]
+    assert (mine[1], mine[2]) == (nik, "Sri Wahyuningsih")  # same NIK, same reference
+    accepted = tmp_path / "jawaban2.csv"
+    with accepted.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["reference", "kpj", "payment_code", "reason_code", "reason"])
+        writer.writerow([reference, KPJ, "", "", ""])
+    before = len(stack.twilio.bodies(number))
+    imported = _sadar(stack, "submissions", "import", str(accepted))
+    assert imported.returncode == 0 and "KPJ messages sent: 1" in imported.stdout
+    (told,) = stack.twilio.bodies(number)[before:]
+    assert f"Nomor KPJ Anda: {KPJ}" in told
+    again = stack.whatsapp(number, "perbaiki data")[-1]
+    assert "tidak bisa diubah di chat" in again  # BPJS holds it now

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.app_context import AppContext
-from bot.db.migrate import upgrade
 from bot.db.models import Participant, Payment
 from bot.db.timestamps import as_utc
 from bot.domain.clock import FixedClock
@@ -37,15 +36,6 @@ from tests.support.participants import accept_hand_over
 VILLAGES = """name,district,regency,province,households,officials
 Karanglo,Kerek,Tuban,Jawa Timur,1524,12
 """
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgresql":
-        return str(request.getfixturevalue("pg_url"))
-    url = f"sqlite:///{tmp_path / 'sadar.db'}"
-    upgrade(url)
-    return url
 
 
 @pytest.fixture

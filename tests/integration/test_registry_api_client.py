@@ -9,7 +9,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import date
 from email.utils import formatdate
@@ -63,12 +63,6 @@ def person(**overrides: object) -> RegistrationRecord:
         consent_date=date(2026, 11, 2),
     )
     return replace(record, **overrides)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def standin() -> Iterator[RegistryStandIn]:
-    with running_registry_standin() as server:
-        yield server
 
 
 def make_client(standin: RegistryStandIn, **overrides: object) -> PartnerApiClient:

@@ -31,6 +31,7 @@ from bot.services.registry.api_client import PartnerApiClient, RegistryConfigErr
 from bot.services.registry.driver import (
     claim_pending,
     hand_over_pending,
+    poll_promised,
     record_reply,
     withdraw_owed,
 )
@@ -46,7 +47,6 @@ from tests.support.registry_standin import (
     SADAR_SECRET,
     Mode,
     RegistryStandIn,
-    running_registry_standin,
 )
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=WIB)
@@ -68,12 +68,6 @@ def context(pg_url: str) -> Iterator[AppContext]:
     context = AppContext.from_settings(settings, fixed_clock(NOW))
     yield context
     context.engine.dispose()
-
-
-@pytest.fixture
-def standin() -> Iterator[RegistryStandIn]:
-    with running_registry_standin() as server:
-        yield server
 
 
 @pytest.fixture
@@ -171,6 +165,54 @@ async def test_a_reply_lost_after_acceptance_makes_no_second_membership(
     assert len(standin.memberships) == 1
     kpj = submission(context, reference).kpj_encrypted
     assert kpj is not None and context.cipher.decrypt(kpj) == standin.memberships[reference]
+
+
+async def poll(context: AppContext, client: PartnerApiClient, clock: Clock) -> dict[str, int]:
+    report = await poll_promised(context.unit_of_work, context.cipher, client, clock)
+    return dict(report.outcomes)
+
+
+async def test_a_promised_answer_is_asked_for_when_no_callback_comes(
+    context: AppContext, standin: RegistryStandIn, client: PartnerApiClient
+) -> None:
+    _, reference, _ = register(context)
+    clock = Clock()
+    standin.arm(Mode.PENDING_FIRST, times=1)
+    assert await drive(context, client, clock) == {"waiting": 1}
+    assert await poll(context, client, clock) == {}  # not yet: the registry is deciding
+    clock.at += timedelta(minutes=15)
+    standin.arm(Mode.UNDECIDED, times=1)
+    assert await poll(context, client, clock) == {"still_waiting": 1}
+    assert await poll(context, client, clock) == {}  # asked again later, not in a loop
+    waiting = submission(context, reference)
+    assert waiting.state == "submitted" and waiting.next_attempt_at is not None
+    assert waiting.next_attempt_at > clock.at
+    clock.at = waiting.next_attempt_at
+    assert await poll(context, client, clock) == {"accepted": 1}
+    accepted = submission(context, reference)
+    assert accepted.kpj_encrypted is not None and accepted.next_attempt_at is None
+    assert context.cipher.decrypt(accepted.kpj_encrypted) == standin.memberships[reference]
+    clock.at += timedelta(days=1)
+    assert await poll(context, client, clock) == {}  # decided: never asked again
+    assert standin.calls["status"] == 2
+    (notice,) = claim_acceptance_notices(context.unit_of_work(), context.cipher, clock.at)
+    assert notice.reference == reference
+
+
+async def test_a_promise_the_registry_lost_is_submitted_again_once(
+    context: AppContext, standin: RegistryStandIn, client: PartnerApiClient
+) -> None:
+    _, reference, _ = register(context)
+    clock = Clock()
+    standin.arm(Mode.PENDING_FIRST, times=1)
+    assert await drive(context, client, clock) == {"waiting": 1}
+    standin.lose(reference)
+    clock.at += timedelta(hours=1)
+    assert await poll(context, client, clock) == {"resubmit": 1}
+    again = submission(context, reference)
+    assert (again.state, again.request_id) == ("pending", None)
+    assert await drive(context, client, clock) == {"accepted": 1}
+    assert list(standin.memberships) == [reference]
 
 
 async def test_a_dead_workers_claim_expires(

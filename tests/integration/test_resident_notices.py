@@ -274,3 +274,47 @@ def test_the_code_reply_names_the_agent_who_registered_the_resident(context: App
         "Siti Perisai",
         "Karanglo",
     )
+
+
+async def test_outside_the_window_the_kpj_number_goes_in_its_own_template(
+    context: AppContext,
+) -> None:
+    """With SADAR_WHATSAPP_KPJ_CONTENT_SID the KPJ message outside the window says how to pay,
+    with the payment code; without it, the generic notice template still carries the KPJ."""
+    from sqlalchemy import update
+
+    from bot.db.models import Submission
+    from bot.services.registry.notices import tell_acceptances
+    from tests.support.participants import accept_hand_over
+
+    kpj_template = "HX" + "4b" * 16
+    told_with: dict[str, Any] = {}
+    for name, kpj_sid in (("own", kpj_template), ("generic", None)):
+        resident = f"wa:+62812345004{len(told_with)}"
+        participant_id = make_participant(
+            context, resident, accepted=False, last_inbound_at=NOW - timedelta(days=3)
+        )
+        accept_hand_over(context, participant_id, "26120000077")
+        with context.sessions.begin() as session:  # accepted now, not told yet
+            session.execute(
+                update(Submission)
+                .where(Submission.participant_id == participant_id)
+                .values(
+                    accepted_notice_at=None,
+                    payment_code_encrypted=context.cipher.encrypt("889000000077"),
+                )
+            )
+        courier = RecordingCourier()
+        notices = ResidentNotices(context.channel_log, TEMPLATE, kpj_sid)
+        told = await tell_acceptances(context.unit_of_work(), context.cipher, notices, courier, NOW)
+        assert (told.sent, told.not_told) == (1, 0)
+        ((to, reply),) = courier.sent
+        assert to == resident and reply.template is not None
+        told_with[name] = reply.template
+    own, generic = told_with["own"], told_with["generic"]
+    assert own.content_sid == kpj_template
+    variables = dict(own.variables)
+    assert variables["1"] == "26120000077" and variables["2"] == "Rp16.800"
+    assert "kode bayar 889000000077" in variables["3"] and variables["4"].startswith("SDR-")
+    assert all("\n" not in value for value in variables.values())  # WhatsApp's rule
+    assert generic.content_sid == TEMPLATE and "26120000077" in generic.variables["1"]

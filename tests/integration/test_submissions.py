@@ -1,8 +1,8 @@
-"""The branch batch file on PostgreSQL (issue 29): every registration opens a pending
-submission; an export writes them to a private .xlsx and marks them submitted in the same
-transaction (never twice, even two exports at once); the branch's answer file is applied
-all or nothing and idempotently; acceptances are told once; erasure cancels or owes a
-withdrawal."""
+"""The branch batch file (issue 29), on PostgreSQL and on the embedded SQLite default:
+every registration opens a pending submission; an export writes them to a private .xlsx
+and marks them submitted in the same transaction (never twice, even two exports at once);
+the branch's answer file is applied all or nothing and idempotently; acceptances are told
+once; erasure cancels or owes a withdrawal."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ NOW = datetime(2026, 12, 5, 9, 0, tzinfo=WIB)
 
 
 @pytest.fixture
-def context(pg_url: str) -> Iterator[AppContext]:
-    settings = Settings(_env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY)
+def context(database_url: str) -> Iterator[AppContext]:
+    settings = Settings(_env_file=None, database_url=database_url, pii_hash_key=TEST_PII_KEY)
     context = AppContext.from_settings(settings, fixed_clock(NOW))
     yield context
     context.engine.dispose()
@@ -337,14 +337,27 @@ def test_erasure_cancels_a_pending_hand_over_and_owes_a_withdrawal_after_one(
 
 
 def test_a_lost_batch_file_is_written_again_the_same(
-    context: AppContext, regency: str, tmp_path: Path
+    context: AppContext, regency: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import openpyxl.worksheet._writer as sheet_writer
+
+    buffers: list[Path] = []
+    create_buffer = sheet_writer.create_temporary_file
+
+    def recorded(suffix: str = "") -> str:
+        name = create_buffer(suffix)
+        buffers.append(Path(name))
+        return name
+
+    monkeypatch.setattr(sheet_writer, "create_temporary_file", recorded)
     for _ in range(3):
         _register(context, regency)
     first = export_batch(
         context.unit_of_work(), context.cipher, tmp_path / "b.xlsx", regency, NOW, "t"
     )
-    # Only the batch file is left in its folder (openpyxl's buffers went there, then away).
+    # openpyxl buffered the rows (NIKs, names) next to the batch file, not in the shared
+    # /tmp, and removed the buffers: only the batch file is left in its folder.
+    assert buffers and all(buffer.parent == tmp_path.resolve() for buffer in buffers)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xlsx"]
     again = write_batch_file(
         context.unit_of_work(), context.cipher, first.batch_id, tmp_path / "again.xlsx", NOW

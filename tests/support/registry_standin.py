@@ -86,6 +86,8 @@ class Mode(StrEnum):
     MISMATCH = "mismatch"
     #: Answer a submit "pending"; the next status call accepts it.
     PENDING_FIRST = "pending_first"
+    #: A status call about a pending registration answers that it is still pending.
+    UNDECIDED = "undecided"
     #: Accept with a KPJ number that is not one.
     GARBLED_KPJ = "garbled_kpj"
     #: Do the work, then answer 200 with an HTML page instead of JSON.
@@ -197,6 +199,14 @@ class RegistryStandIn:
     @property
     def submit_calls(self) -> int:
         return self.calls["submit"]
+
+    @property
+    def niks_held_twice(self) -> int:
+        """People with more than one membership (one per reference is the contract; this
+        counts what a second reference for the same NIK would have created)."""
+        with self._lock:
+            held = Counter(self._member_niks.values())
+        return sum(1 for n in held.values() if n > 1)
 
     # -- failure modes -------------------------------------------------------------------
 
@@ -425,7 +435,11 @@ class RegistryStandIn:
         async def work(body: bytes) -> web.StreamResponse:
             with self._lock:
                 held = self._answers.get(reference)
-                if held is not None and held["status"] == "pending":
+                if (
+                    held is not None
+                    and held["status"] == "pending"
+                    and not self._fires(Mode.UNDECIDED)
+                ):
                     held = self._accept(reference, self._pending_niks.pop(reference))
                 not_json = held is not None and self._fires(Mode.NOT_JSON)
             if held is None:
@@ -469,6 +483,13 @@ class RegistryStandIn:
             else:
                 self._answers[reference] = _rejection(reference, reason_code)
         return self.callback_payload(reference)
+
+    def lose(self, reference: str) -> None:
+        """Forget a registration still pending, as a registry that lost a request would:
+        its status call then answers 404."""
+        with self._lock:
+            self._answers.pop(reference)
+            self._pending_niks.pop(reference)
 
     def callback_payload(self, reference: str) -> dict[str, Any]:
         """The callback body for the registry's current answer about ``reference``."""

@@ -214,3 +214,12 @@ def test_the_agent_reads_every_hand_over_stage_and_rejection_reason() -> None:
     for reason in RejectionReason:
         text = RESPONSES[f"utter_agent_rejection_{reason.value}"][0]["text"]
         assert len(text) <= 80 and "Anda" not in text, text  # about the resident, short
+
+
+def test_every_reason_put_right_in_chat_is_said_when_the_correction_opens() -> None:
+    from bot.domain.submissions import RejectionReason, is_fixed_in_chat
+
+    for reason in RejectionReason:
+        if is_fixed_in_chat(reason):
+            text = RESPONSES[f"utter_correction_reason_{reason.value}"][0]["text"]
+            assert "perbaiki data" not in text and not text.endswith(".")  # they just typed it

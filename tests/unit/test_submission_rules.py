@@ -4,6 +4,7 @@ registry's reason codes, KPJ shapes from the data file, and the retry schedule."
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -16,6 +17,7 @@ from bot.domain.submissions import (
     clean_kpj,
     clean_payment_code,
     is_correctable,
+    next_poll,
     registry_rules,
     rejection_reason,
     retry_delay,
@@ -92,3 +94,17 @@ def test_repeated_transient_failures_wait_for_an_operator() -> None:
     assert state is S.PENDING and when is not None and when > now
     state, when = after_transient_failure(rules.attempts_before_attention, now, 0.5, rules)
     assert state is S.NEEDS_ATTENTION and when is None
+
+
+def test_a_promised_answer_is_asked_for_less_and_less_often() -> None:
+    rules = registry_rules()
+    promised = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    assert next_poll(promised, promised) == promised + rules.first_poll
+    polls, at = [], promised + rules.first_poll
+    for _ in range(12):
+        polls.append(at)
+        at = next_poll(promised, at)
+    gaps = [later - earlier for earlier, later in pairwise(polls)]
+    assert gaps == sorted(gaps) and gaps[0] == rules.first_poll
+    assert gaps[1] == 2 * rules.first_poll  # as long again as it has waited
+    assert max(gaps) == rules.poll_cap  # and never further apart than the cap

@@ -187,7 +187,9 @@ class PartnerApiClient:
                 retry_after=self._retry_after(response.headers.get("Retry-After")),
             )
         if code == 404:
-            return Transient(f"the registry does not know {reference} (HTTP 404): submit again")
+            return Transient(
+                f"the registry does not know {reference} (HTTP 404): submit again", resubmit=True
+            )
         # 5xx, and any other refusal the contract does not name: retried with backoff, and
         # after attempts_before_attention an operator looks (never a rejection the resident
         # would be told about).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import logging
 import os
 import secrets
@@ -21,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import DateTime, func, insert, literal, select, update
 
+from bot.db.engine import rows_changed
 from bot.db.models import AuditEvent, ConsentRecord, Participant, Submission, SubmissionEvent
 from bot.domain.submissions import (
     Accepted,
@@ -38,7 +40,7 @@ from bot.infra.crypto import PiiCipher
 from bot.infra.spreadsheets import safe_cell, write_rows
 from bot.services.registry.submissions import (
     apply_answer,
-    erased_reference,
+    mark_withdrawn,
     registration_record,
     same_answer,
 )
@@ -142,13 +144,12 @@ def export_batch(
     now: datetime,
     actor: str,
     village: str | None = None,
-    batch_id: str | None = None,
 ) -> BatchExport:
     """Give the regency's (or one village's) pending registrations a batch, then write the
     batch to ``output``. The rows are marked submitted first, in their own transaction:
     a crash after it leaves a batch without a file, which ``write_batch_file`` writes again
     from the database, never a file whose rows the next export would hand over twice."""
-    batch_id = claim_batch(uow, regency, now, actor, village, batch_id)
+    batch_id = claim_batch(uow, regency, now, actor, village)
     return write_batch_file(uow, cipher, batch_id, output, now)
 
 
@@ -158,74 +159,62 @@ def claim_batch(
     now: datetime,
     actor: str,
     village: str | None = None,
-    batch_id: str | None = None,
 ) -> str:
-    """Mark the area's pending registrations submitted under a new batch id. Each row
-    moves only if it is still pending (a conditional update), so two exports at once never
+    """Mark the area's pending registrations submitted under a new batch id, and record
+    each move. Both are set statements run by the database, so memory stays flat however
+    many rows move. A row moves only if it is still pending, so two exports at once never
     share a row, on PostgreSQL (rows the other holds are skipped) as on SQLite (writers
     take turns)."""
-    batch_id = batch_id or new_batch_id(now)
-    moved = 0
+    batch_id = new_batch_id(now)
     with uow:
         session = uow.session
-        query = (
+        waiting = (
             select(Submission.id)
             .where(
                 Submission.state == SubmissionState.PENDING.value,
                 Submission.participant_id.is_not(None),
                 func.lower(Submission.regency) == regency.strip().lower(),
             )
-            .order_by(Submission.id)
             .with_for_update(skip_locked=True)
         )
         if village:
-            query = query.where(func.lower(Submission.village) == village.strip().lower())
-        ids = list(session.scalars(query))
-        for start in range(0, len(ids), _WRITE_CHUNK):
-            chunk = ids[start : start + _WRITE_CHUNK]
-            moved += _mark_submitted(session, chunk, batch_id, now, actor)
+            waiting = waiting.where(func.lower(Submission.village) == village.strip().lower())
+        moved = rows_changed(
+            session.execute(
+                update(Submission)
+                .where(
+                    Submission.id.in_(waiting.scalar_subquery()),
+                    Submission.state == SubmissionState.PENDING.value,
+                )
+                .values(
+                    state=SubmissionState.SUBMITTED.value,
+                    batch_id=batch_id,
+                    state_at=now,
+                    attempts=0,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        )
         if not moved:
             area = f"{regency}, village {village}" if village else regency
             raise NothingToExport(f"no pending registration in {area}")
+        session.execute(
+            insert(SubmissionEvent).from_select(
+                ["submission_id", "from_state", "to_state", "detail", "actor", "created_at"],
+                select(
+                    Submission.id,
+                    literal(SubmissionState.PENDING.value),
+                    literal(SubmissionState.SUBMITTED.value),
+                    literal(batch_id),
+                    literal(actor[:80]),
+                    literal(now, DateTime(timezone=True)),
+                ).where(Submission.batch_id == batch_id),
+            )
+        )
         _operator_audit(session, actor, "batch_exported", f"{batch_id} rows={moved}", now)
         uow.commit()
     log.info("batch %s: %d registration(s) of %s handed over", batch_id, moved, regency)
     return batch_id
-
-
-def _mark_submitted(
-    session: Any, chunk: list[int], batch_id: str, now: datetime, actor: str
-) -> int:
-    moved = list(
-        session.scalars(
-            update(Submission)
-            .where(Submission.id.in_(chunk), Submission.state == SubmissionState.PENDING.value)
-            .values(
-                state=SubmissionState.SUBMITTED.value,
-                batch_id=batch_id,
-                state_at=now,
-                attempts=0,
-            )
-            .returning(Submission.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
-    if moved:
-        session.execute(
-            insert(SubmissionEvent),
-            [
-                {
-                    "submission_id": submission_id,
-                    "from_state": SubmissionState.PENDING.value,
-                    "to_state": SubmissionState.SUBMITTED.value,
-                    "detail": batch_id,
-                    "actor": actor[:80],
-                    "created_at": now,
-                }
-                for submission_id in moved
-            ],
-        )
-    return len(moved)
 
 
 @contextmanager
@@ -267,13 +256,15 @@ def write_batch_file(
             .order_by(Submission.id)
             .execution_options(yield_per=500)
         )
-        if not session.scalar(select(func.count()).select_from(query.subquery())):
+        found = iter(session.execute(query))
+        first = next(found, None)
+        if first is None:
             raise UnknownBatch(f"no registration of {batch_id} is waiting for the branch")
         workbook = Workbook(write_only=True)
         header = workbook.create_sheet(HEADER_SHEET)
         sheet = workbook.create_sheet(REGISTRATIONS_SHEET)
         sheet.append(list(BATCH_COLUMNS))
-        for participant, consent_at in session.execute(query):
+        for participant, consent_at in itertools.chain([first], found):
             row = [_xlsx_cell(cell) for cell in _row(participant, consent_at, cipher)]
             digest.update(_line(row))
             sheet.append(row)
@@ -623,18 +614,7 @@ def export_withdrawals(
             partial.unlink(missing_ok=True)
         try:
             for submission in owed:
-                submission.withdrawal = "sent"
-                submission.reference = erased_reference(submission.id)
-                session.add(
-                    SubmissionEvent(
-                        submission_id=submission.id,
-                        from_state=submission.state,
-                        to_state=submission.state,
-                        detail=f"withdrawal sent: {output.name[:60]}",
-                        actor=actor[:80],
-                        created_at=now,
-                    )
-                )
+                mark_withdrawn(session, submission, output.name[:60], actor, now)
             _operator_audit(
                 session, actor, "withdrawals_exported", f"{regency[:60]} rows={len(owed)}", now
             )

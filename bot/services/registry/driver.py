@@ -18,11 +18,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.db.models import ConsentRecord, Participant, Submission, SubmissionEvent
+from bot.db.engine import rows_changed
+from bot.db.models import ConsentRecord, Participant, Submission
 from bot.db.timestamps import as_utc
 from bot.domain.submissions import (
     SubmissionState,
     after_transient_failure,
+    next_poll,
 )
 from bot.infra.crypto import PiiCipher
 from bot.services.registry.api_client import RegistryConfigError
@@ -34,7 +36,7 @@ from bot.services.registry.port import (
     Waiting,
 )
 from bot.services.registry.submissions import (
-    erased_reference,
+    mark_withdrawn,
     move,
     registration_record,
     settle,
@@ -93,7 +95,7 @@ def claim_pending(
                 .values(claimed_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if taken.rowcount == 1:  # type: ignore[attr-defined]
+            if rows_changed(taken) == 1:
                 records.append(registration_record(participant, consent_at, cipher))
             session.expunge(participant)  # nothing decrypted stays in the session
         uow.commit()
@@ -133,7 +135,86 @@ def record_reply(
     if isinstance(reply, Waiting):
         move(session, submission, SubmissionState.SUBMITTED, now, ACTOR, "partner API")
         submission.request_id = reply.request_id[:64]
+        submission.next_attempt_at = next_poll(now, now)  # unless its callback comes first
         return "waiting"
+    return settle(session, cipher, submission, reply, now, ACTOR)
+
+
+async def poll_promised(
+    units: Callable[[], UnitOfWork],
+    cipher: PiiCipher,
+    client: RegistryClient,
+    now: Callable[[], datetime],
+    *,
+    page: int = 100,
+) -> DriveReport:
+    """Ask the registry for the answers it promised ("pending" to a submit) and has not
+    sent by signed callback, each when its poll is due (``next_poll``). Each ask first moves
+    the registration's next poll on, so a worker that dies mid-call leaves it to be asked
+    again later, never twice at once. A registration the registry no longer holds goes back
+    to pending and is submitted again under the same reference; the first other failure
+    ends the pass (the rest are asked at their next poll)."""
+    report = DriveReport()
+    while True:
+        due = _take_due_polls(units(), now(), page)
+        if not due:
+            return report
+        for reference in due:
+            reply = await client.status(reference)
+            with units() as uow:
+                outcome = _record_poll(uow.session, cipher, reference, reply, now())
+                uow.commit()
+            report.outcomes[outcome] += 1
+            if outcome == "poll_failed":
+                return report  # the registry is struggling: the others wait for their turn
+
+
+def _take_due_polls(uow: UnitOfWork, now: datetime, page: int) -> list[str]:
+    """The references of up to ``page`` promised registrations due for a poll; their next
+    poll is moved on in the same transaction."""
+    taken: list[str] = []
+    with uow:
+        session = uow.session
+        due = session.scalars(
+            select(Submission)
+            .where(
+                Submission.state == SubmissionState.SUBMITTED.value,
+                Submission.request_id.is_not(None),
+                or_(Submission.next_attempt_at.is_(None), Submission.next_attempt_at <= now),
+            )
+            .order_by(Submission.next_attempt_at)
+            .limit(page)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for submission in due:
+            submission.next_attempt_at = next_poll(as_utc(submission.state_at), now)
+            taken.append(submission.reference)
+        uow.commit()
+    return taken
+
+
+def _record_poll(
+    session: Session,
+    cipher: PiiCipher,
+    reference: str,
+    reply: RegistryReply,
+    now: datetime,
+) -> str:
+    submission = session.scalar(
+        select(Submission).where(Submission.reference == reference).with_for_update()
+    )
+    if submission is None or submission.state != SubmissionState.SUBMITTED.value:
+        return "answered_meanwhile"  # erased, or its callback came while we asked
+    if isinstance(reply, Waiting):
+        return "still_waiting"
+    if isinstance(reply, Transient):
+        if not reply.resubmit:
+            return "poll_failed"  # asked again at the next poll
+        move(session, submission, SubmissionState.PENDING, now, ACTOR, "not held: again")
+        submission.request_id = None
+        submission.next_attempt_at = None
+        log.warning("submission %s: the registry lost it; it is submitted again", reference)
+        return "resubmit"
     return settle(session, cipher, submission, reply, now, ACTOR)
 
 
@@ -233,18 +314,7 @@ async def withdraw_owed(
             with units() as uow:
                 submission = uow.session.get(Submission, submission_id, with_for_update=True)
                 if submission is not None and submission.withdrawal == "due":
-                    submission.withdrawal = "sent"
-                    submission.reference = erased_reference(submission.id)
-                    uow.session.add(
-                        SubmissionEvent(
-                            submission_id=submission.id,
-                            from_state=submission.state,
-                            to_state=submission.state,
-                            detail="withdrawal sent: partner API",
-                            actor=ACTOR,
-                            created_at=now(),
-                        )
-                    )
+                    mark_withdrawn(uow.session, submission, "partner API", ACTOR, now())
                     done += 1
                 uow.commit()
 

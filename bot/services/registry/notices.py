@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot import messages
 from bot.domain.formatting import rupiah
+from bot.domain.replies import MessageTemplate
 from bot.infra.crypto import PiiCipher
 from bot.services.courier import Courier
 from bot.services.registry.submissions import KpjNotice, claim_acceptance_notices
@@ -19,17 +20,34 @@ from bot.services.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 
+def _how_to_pay(notice: KpjNotice) -> str:
+    if notice.payment_code:
+        return messages.KPJ_HOW_TO_PAY_WITH_CODE.format(payment_code=notice.payment_code)
+    return messages.HOW_TO_PAY
+
+
 def acceptance_text(notice: KpjNotice) -> str:
-    how_to_pay = (
-        messages.KPJ_HOW_TO_PAY_WITH_CODE.format(payment_code=notice.payment_code)
-        if notice.payment_code
-        else messages.HOW_TO_PAY
-    )
     return messages.KPJ_ACCEPTED.format(
         reference=notice.reference,
         kpj=notice.kpj,
         contribution=rupiah(notice.monthly_contribution),
-        how_to_pay=how_to_pay,
+        how_to_pay=_how_to_pay(notice),
+    )
+
+
+def acceptance_template(notice: KpjNotice, content_sid: str | None) -> MessageTemplate | None:
+    """The KPJ message as its own approved template (SADAR_WHATSAPP_KPJ_CONTENT_SID), for a
+    resident outside WhatsApp's 24-hour window: every variable one line, as WhatsApp asks."""
+    if not content_sid:
+        return None
+    return MessageTemplate(
+        content_sid,
+        {
+            "1": notice.kpj,
+            "2": rupiah(notice.monthly_contribution),
+            "3": _how_to_pay(notice),
+            "4": notice.reference,
+        },
     )
 
 
@@ -62,6 +80,7 @@ async def tell_acceptances(
                     recorded=messages.KPJ_ACCEPTED_RECORDED.format(kpj=notice.kpj),
                     agent_name=messages.KPJ_ACCEPTED_BY,
                     reference=notice.reference,
+                    template=acceptance_template(notice, notices.kpj_template_sid),
                 ),
                 now,
             )

@@ -53,6 +53,9 @@ class Transient:
     detail: str
     #: Seconds the registry asked to wait (HTTP 429 Retry-After), if it said.
     retry_after: float | None = None
+    #: The registry does not hold the reference (HTTP 404): what it promised to decide
+    #: must be submitted again (the reference keeps it to one membership).
+    resubmit: bool = False
 
 
 #: What one submit or status call ended with.

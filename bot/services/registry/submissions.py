@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.db.engine import rows_changed
 from bot.db.models import AuditEvent, Participant, Submission, SubmissionEvent
 from bot.db.timestamps import as_utc
 from bot.domain.clock import local_date
@@ -47,17 +48,45 @@ def open_submission(session: Session, participant: Participant, now: datetime) -
     )
     session.add(submission)
     session.flush()
+    _history(session, submission, None, SubmissionState.PENDING.value, "registered", "sadar", now)
+    return submission
+
+
+def _history(
+    session: Session,
+    submission: Submission,
+    from_state: str | None,
+    to_state: str,
+    detail: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """One line of the submission's history: states, batch id, reason code; never a person."""
     session.add(
         SubmissionEvent(
             submission_id=submission.id,
-            from_state=None,
-            to_state=SubmissionState.PENDING.value,
-            detail="registered",
-            actor="sadar",
+            from_state=from_state,
+            to_state=to_state,
+            detail=detail[:200],
+            actor=actor[:80],
             created_at=now,
         )
     )
-    return submission
+
+
+def note(session: Session, submission: Submission, detail: str, actor: str, now: datetime) -> None:
+    """A history line that moves nothing (a withdrawal owed or sent)."""
+    _history(session, submission, submission.state, submission.state, detail, actor, now)
+
+
+def mark_withdrawn(
+    session: Session, submission: Submission, detail: str, actor: str, now: datetime
+) -> None:
+    """The branch or the partner API has the withdrawal: the reference, the last thing
+    that named the registration, goes."""
+    submission.withdrawal = "sent"
+    submission.reference = erased_reference(submission.id)
+    note(session, submission, f"withdrawal sent: {detail}", actor, now)
 
 
 def move(
@@ -73,16 +102,7 @@ def move(
     check_move(current, target)
     submission.state = target.value
     submission.state_at = now
-    session.add(
-        SubmissionEvent(
-            submission_id=submission.id,
-            from_state=current.value,
-            to_state=target.value,
-            detail=detail[:200],
-            actor=actor[:80],
-            created_at=now,
-        )
-    )
+    _history(session, submission, current.value, target.value, detail, actor, now)
 
 
 def _start_contributions(session: Session, participant_id: int, now: datetime) -> None:
@@ -305,7 +325,7 @@ def claim_acceptance_notices(
                 .values(accepted_notice_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            if rows_changed(claimed) != 1:
                 continue
             assert submission.kpj_encrypted is not None
             notices.append(
@@ -350,16 +370,7 @@ def cancel_or_withdraw(session: Session, participant_id: int, now: datetime, act
     in_flight = state is SubmissionState.PENDING and submission.claimed_at is not None
     if in_flight or state in (SubmissionState.SUBMITTED, SubmissionState.ACCEPTED):
         submission.withdrawal = "due"
-        session.add(
-            SubmissionEvent(
-                submission_id=submission.id,
-                from_state=state.value,
-                to_state=state.value,
-                detail="withdrawal due: erased by the resident",
-                actor=actor[:80],
-                created_at=now,
-            )
-        )
+        note(session, submission, "withdrawal due: erased by the resident", actor, now)
         outcome = "withdrawal"
     else:
         if state is not SubmissionState.CANCELLED:
