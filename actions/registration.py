@@ -358,16 +358,9 @@ class ActionSubmitRegistration(Action):
                 context.clock.now(),
                 _phone_proof(tracker),
             )
-        except CorrectionClosed:  # handed over while the resident was correcting
-            found = await asyncio.to_thread(
-                registration_to_correct,
-                context.unit_of_work(),
-                context.cipher,
-                context.hash_key,
-                tracker.sender_id,
-            )
+        except CorrectionClosed as closed:  # handed over while the resident was correcting
             dispatcher.utter_message(
-                response="utter_correction_too_late", reference=found.reference if found else "-"
+                response="utter_correction_too_late", reference=closed.reference or "-"
             )
             return
         if not corrected.changed:

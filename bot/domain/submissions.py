@@ -124,6 +124,18 @@ def is_fixed_in_chat(reason: RejectionReason, rules: RegistryRules | None = None
     return reason in (rules or registry_rules()).fixed_in_chat
 
 
+def correctable_in_chat(
+    state: SubmissionState, reason: RejectionReason | None, rules: RegistryRules | None = None
+) -> bool:
+    """Whether "perbaiki data" may change the registration: not yet handed over, or
+    refused for a reason put right in place."""
+    if state is SubmissionState.PENDING:
+        return True
+    return (
+        state is SubmissionState.REJECTED and reason is not None and is_fixed_in_chat(reason, rules)
+    )
+
+
 def rejection_reason(code: str) -> RejectionReason:
     """The reason a registry or an answer file names, in any case; an unknown code is OTHER
     (kept, so the text the branch wrote still reaches the operator)."""

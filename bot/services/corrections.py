@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.db.models import AuditEvent, Participant, Submission
 from bot.domain.addresses import Proof
 from bot.domain.registration import Registration
-from bot.domain.submissions import RejectionReason, SubmissionState, is_fixed_in_chat
+from bot.domain.submissions import RejectionReason, SubmissionState, correctable_in_chat
 from bot.domain.tariff import monthly_contribution
 from bot.infra.crypto import PiiCipher
 from bot.services.participants import participants_of_sender, phone_lookup_hash, phone_proof
@@ -31,6 +31,11 @@ class CorrectionClosed(Exception):
     """The registration can no longer be corrected in chat (handed over meanwhile, or its
     NIK is not the one being corrected): nothing changed."""
 
+    def __init__(self, why: str, reference: str | None = None) -> None:
+        super().__init__(why)
+        #: The registration's Sadar reference, when there is one (the reply names it).
+        self.reference = reference
+
 
 @dataclass(frozen=True)
 class RegistrationToCorrect:
@@ -42,14 +47,7 @@ class RegistrationToCorrect:
 
     @property
     def open(self) -> bool:
-        return is_open(self.stage.state, self.stage.reason)
-
-
-def is_open(state: SubmissionState, reason: RejectionReason | None) -> bool:
-    """Not yet handed over, or refused for a reason put right in place."""
-    if state is SubmissionState.PENDING:
-        return True
-    return state is SubmissionState.REJECTED and reason is not None and is_fixed_in_chat(reason)
+        return correctable_in_chat(self.stage.state, self.stage.reason)
 
 
 @dataclass(frozen=True)
@@ -98,15 +96,14 @@ def correct_registration(
             raise CorrectionClosed("no registration of this conversation")
         state = SubmissionState(submission.state)
         reason = RejectionReason(submission.reason_code) if submission.reason_code else None
-        if not is_open(state, reason):
-            raise CorrectionClosed(f"{participant.reference} is {submission.state}")
+        if not correctable_in_chat(state, reason):
+            raise CorrectionClosed(f"it is {submission.state}", participant.reference)
         if cipher.decrypt(participant.nik_encrypted) != registration.nik.value:
-            raise CorrectionClosed(f"{participant.reference}: the NIK is not changed in place")
+            raise CorrectionClosed("the NIK is not changed in place", participant.reference)
         before = _answers(participant, cipher)
-        _store(participant, cipher, hash_key, registration, sender_id, phone_verified_by)
-        changed = tuple(
-            name for name, value in _answers(participant, cipher).items() if before[name] != value
-        )
+        after = _answers_of(registration)
+        changed = tuple(name for name, value in after.items() if before[name] != value)
+        _store(participant, cipher, hash_key, registration, sender_id, phone_verified_by, changed)
         sent_again = bool(changed) and state is SubmissionState.REJECTED
         submission.regency, submission.village = participant.regency, participant.village
         if sent_again:
@@ -156,6 +153,23 @@ def _answers(participant: Participant, cipher: PiiCipher) -> dict[str, Any]:
     }
 
 
+def _answers_of(registration: Registration) -> dict[str, Any]:
+    """The same answers, as the corrected registration gives them."""
+    return {
+        "full_name": registration.full_name,
+        "nik": registration.nik.value,
+        "birth_date": registration.birth_date.isoformat(),
+        "phone": registration.phone,
+        "village": registration.village,
+        "district": registration.district,
+        "regency": registration.regency,
+        "village_code": registration.village_code,
+        "occupation": registration.occupation,
+        "declared_income": registration.declared_income,
+        "with_jht": registration.with_jht,
+    }
+
+
 def _store(
     participant: Participant,
     cipher: PiiCipher,
@@ -163,10 +177,11 @@ def _store(
     registration: Registration,
     sender_id: str,
     phone_verified_by: Proof | None,
+    changed: tuple[str, ...],
 ) -> None:
     participant.full_name_encrypted = cipher.encrypt(registration.full_name)
     participant.birth_date_encrypted = cipher.encrypt(registration.birth_date.isoformat())
-    if cipher.decrypt(participant.phone_encrypted) != registration.phone:
+    if "phone" in changed:
         participant.phone_encrypted = cipher.encrypt(registration.phone)
         participant.phone_hash = phone_lookup_hash(hash_key, registration.phone)
         # A new number is proven as at registration (a code, or this WhatsApp chat's own).

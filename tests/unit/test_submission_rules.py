@@ -108,3 +108,19 @@ def test_a_promised_answer_is_asked_for_less_and_less_often() -> None:
     assert gaps == sorted(gaps) and gaps[0] == rules.first_poll
     assert gaps[1] == 2 * rules.first_poll  # as long again as it has waited
     assert max(gaps) == rules.poll_cap  # and never further apart than the cap
+
+
+def test_perbaiki_data_may_change_only_what_bpjs_has_not_taken() -> None:
+    from bot.domain.submissions import correctable_in_chat
+
+    assert correctable_in_chat(SubmissionState.PENDING, None)
+    assert correctable_in_chat(SubmissionState.REJECTED, RejectionReason.IDENTITY_MISMATCH)
+    assert correctable_in_chat(SubmissionState.REJECTED, RejectionReason.INCOMPLETE_DATA)
+    assert not correctable_in_chat(SubmissionState.REJECTED, RejectionReason.NIK_NOT_FOUND)
+    assert not correctable_in_chat(SubmissionState.REJECTED, RejectionReason.ALREADY_PARTICIPANT)
+    for state in (
+        SubmissionState.SUBMITTED,
+        SubmissionState.ACCEPTED,
+        SubmissionState.NEEDS_ATTENTION,
+    ):
+        assert not correctable_in_chat(state, None)
