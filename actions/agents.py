@@ -18,9 +18,10 @@ from actions.payments import jimpitan_members, report_own_payment
 from actions.reading import latest_entity_values, latest_intent, message_from, message_text
 from actions.resident_notices import MemberNotice, notify_members, notify_resident, payment_notice
 from actions.responses import response_text
+from bot import messages
 from bot.app_context import AppContext, get_app_context
 from bot.domain.formatting import bulan, rupiah
-from bot.domain.submissions import SubmissionState
+from bot.domain.submissions import RejectionReason, SubmissionState
 from bot.services.addresses.agent_report import unreachable_in_village
 from bot.services.agent_payments import (
     AgentPaymentLimits,
@@ -119,7 +120,7 @@ def _resident(line: str, resident: ResidentLine, domain: DomainDict) -> str:
             name=resident.name,
             reference=resident.reference,
             stage=stage.format(
-                reason=response_text(domain, f"utter_agent_rejection_{resident.reason or 'other'}")
+                reason=messages.REJECTION_FOR_AGENT[resident.reason or RejectionReason.OTHER]
             ),
         )
     status = response_text(domain, f"utter_status_label_{resident.status}")

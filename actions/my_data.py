@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.reading import message_from
 from actions.responses import response_text
+from bot import messages
 from bot.app_context import get_app_context
 from bot.domain.clock import local_date
 from bot.domain.formatting import bulan, programmes, rupiah, tanggal
@@ -23,9 +24,8 @@ from bot.services.registry.submissions import Stage
 from bot.understanding.interpreter import yes_no
 
 
-def handover_reason(domain: DomainDict, stage: Stage) -> str:
-    reason = stage.reason or RejectionReason.OTHER
-    return response_text(domain, f"utter_registry_rejected_{reason.value}")
+def handover_reason(stage: Stage) -> str:
+    return messages.REJECTION_FOR_RESIDENT[stage.reason or RejectionReason.OTHER]
 
 
 #: Stages a resident waits in: "cek status" says since when.
@@ -37,7 +37,7 @@ def handover_line(domain: DomainDict, stage: Stage | None, with_since: bool = Fa
     if stage is None or stage.state is SubmissionState.CANCELLED:
         return "-"
     line = response_text(domain, f"utter_handover_{stage.state.value}").format(
-        kpj=stage.kpj or "-", reason=handover_reason(domain, stage) if stage.reason else ""
+        kpj=stage.kpj or "-", reason=handover_reason(stage) if stage.reason else ""
     )
     if with_since and stage.state in _WAITING:
         line = response_text(domain, "utter_handover_since").format(
@@ -51,7 +51,7 @@ def tell_rejection(
 ) -> None:
     """Why BPJS Ketenagakerjaan refused the registration, and what to do about it."""
     dispatcher.utter_message(
-        response="utter_kpj_rejected", reference=reference, reason=handover_reason(domain, stage)
+        response="utter_kpj_rejected", reference=reference, reason=handover_reason(stage)
     )
 
 

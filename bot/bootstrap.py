@@ -23,7 +23,7 @@ from bot.infra.shared_state import SharedStore, make_shared_store
 from bot.services.handoff_relay import HandoffRelay
 from bot.services.registry.api_client import PartnerApiClient
 from bot.services.registry.driver import hand_over_pending, poll_promised, withdraw_owed
-from bot.services.registry.notices import AcceptanceNotices, tell_acceptances
+from bot.services.registry.notices import AnswersTold, tell_answers
 from bot.services.reminders import ReminderDispatcher
 
 
@@ -127,9 +127,9 @@ def build_registry_client(context: AppContext) -> PartnerApiClient | None:
     )
 
 
-async def tell_kpj_numbers(context: AppContext, outbox: Outbox) -> AcceptanceNotices:
-    """Every acceptance not yet told, to its resident (after an import or an API pass)."""
-    return await tell_acceptances(
+async def tell_answers_to_residents(context: AppContext, outbox: Outbox) -> AnswersTold:
+    """Every answer not yet told, to its resident (after an import or an API pass)."""
+    return await tell_answers(
         context.unit_of_work(),
         context.cipher,
         context.resident_notices,
@@ -140,7 +140,7 @@ async def tell_kpj_numbers(context: AppContext, outbox: Outbox) -> AcceptanceNot
 
 async def hand_over_and_tell(context: AppContext, client: PartnerApiClient, outbox: Outbox) -> str:
     """One pass of the partner API: pending registrations submitted, promised answers asked
-    for, owed withdrawals sent, then every acceptance told to its resident; a line for the
+    for, owed withdrawals sent, then every answer told to its resident; a line for the
     log."""
     report = await hand_over_pending(
         context.unit_of_work, context.cipher, client, context.clock.now
@@ -148,9 +148,8 @@ async def hand_over_and_tell(context: AppContext, client: PartnerApiClient, outb
     polled = await poll_promised(context.unit_of_work, context.cipher, client, context.clock.now)
     report.outcomes.update(polled.outcomes)
     withdrawn = await withdraw_owed(context.unit_of_work, client, context.clock.now)
-    told = await tell_kpj_numbers(context, outbox)
+    told = await tell_answers_to_residents(context, outbox)
     outcomes = ", ".join(f"{name} {n}" for name, n in sorted(report.outcomes.items()))
     return (
-        f"registry: {outcomes or 'nothing pending'}; withdrawals sent {withdrawn}; "
-        f"KPJ messages sent {told.sent}"
-    ) + (f", not delivered {told.not_told}" if told.not_told else "")
+        f"registry: {outcomes or 'nothing pending'}; withdrawals sent {withdrawn}; {told.summary()}"
+    )

@@ -53,7 +53,64 @@ KPJ_HOW_TO_PAY_WITH_CODE = (
 )
 #: The template's first variable outside WhatsApp's 24-hour window (what was recorded).
 KPJ_ACCEPTED_RECORDED = "pendaftaran BPJS Ketenagakerjaan diterima, nomor KPJ {kpj}"
-KPJ_ACCEPTED_BY = "BPJS Ketenagakerjaan"
+#: Who the notice of the registry's answer is from (the template's second variable).
+NOTICE_FROM_REGISTRY = "BPJS Ketenagakerjaan"
+#: The registry refused a registration: told once per refusal, where reminders go.
+#: {reason}: REJECTION_FOR_RESIDENT of its code.
+KPJ_REJECTED = (
+    "Kabar dari BPJS Ketenagakerjaan tentang pendaftaran Anda ({reference}): {reason}\n"
+    'Ketik "cek status" kapan saja untuk melihat tahapnya.'
+)
+#: The template's first variable outside WhatsApp's 24-hour window.
+KPJ_REJECTED_RECORDED = 'pendaftaran BPJS Ketenagakerjaan belum diterima, ketik "cek status"'
+#: The walk-in's agent hears of it too, to fix it with the resident.
+KPJ_REJECTED_FOR_AGENT = (
+    "Pendaftaran {name} ({reference}, desa {village}) ditolak BPJS Ketenagakerjaan: "
+    '{reason}. Ketik "lihat warga saya" untuk melihat semua.'
+)
+
+# Why BPJS Ketenagakerjaan refused a registration (issue 29), per reason code of
+# bot/domain/data/registry.toml. One place for the chat ("cek status", the KPJ answer) and
+# the notices the worker pushes, so both say the same.
+#: In words a resident can act on.
+REJECTION_FOR_RESIDENT: dict[str, str] = {
+    "nik_not_found": (
+        "NIK Anda tidak ditemukan di data kependudukan. Periksa lagi NIK di KTP. Jika tadi "
+        'salah ketik, ketik "hapus data saya", lalu "daftar" lagi dengan NIK yang benar.'
+    ),
+    "identity_mismatch": (
+        "nama atau tanggal lahir berbeda dengan data kependudukan (Dukcapil). Ketik "
+        '"perbaiki data" dan tulis persis seperti di KTP; pendaftaran lalu dikirim lagi.'
+    ),
+    "incomplete_data": (
+        'datanya belum lengkap. Ketik "perbaiki data" untuk memeriksa dan melengkapinya, '
+        'atau "hubungi agen" untuk dibantu agen Perisai desa Anda.'
+    ),
+    "already_participant": (
+        "Anda ternyata sudah terdaftar sebagai peserta BPJS Ketenagakerjaan, jadi tidak ada "
+        "kepesertaan kedua. Lanjutkan membayar iuran dengan NIK atau nomor KPJ lama Anda; "
+        "pengingat dari Sadar tetap berjalan."
+    ),
+    "over_age": (
+        "usia Anda melewati batas kepesertaan. Tanyakan pilihan lain ke agen Perisai atau "
+        "kantor BPJS Ketenagakerjaan."
+    ),
+    "other": (
+        "ada hal yang perlu diperiksa. Agen Perisai desa Anda atau kantor BPJS "
+        'Ketenagakerjaan akan membantu; ketik "hubungi agen".'
+    ),
+}
+#: Short, for the agent who helps fix them.
+REJECTION_FOR_AGENT: dict[str, str] = {
+    "nik_not_found": "NIK tidak ada di Dukcapil, cek KTP lalu daftar ulang",
+    "identity_mismatch": (
+        'nama/tgl lahir beda dgn Dukcapil; warga ketik "perbaiki data", tulis sesuai KTP'
+    ),
+    "incomplete_data": 'data belum lengkap; warga ketik "perbaiki data", bantu melengkapi',
+    "already_participant": "sudah peserta, lanjut bayar dengan NIK/KPJ lama",
+    "over_age": "melewati batas usia",
+    "other": "perlu dicek ke kantor cabang",
+}
 STOP_HINT = "Balas STOP untuk berhenti menerima pengingat."
 #: {how_to_pay}: HOW_TO_PAY, or KPJ_HOW_TO_PAY_WITH_CODE when the registry gave a code.
 REMINDER_TEXTS = {

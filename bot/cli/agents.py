@@ -116,7 +116,8 @@ def agents_decide_dispute(
     import asyncio
 
     from bot import bootstrap, messages
-    from bot.services.disputes import DisputeResult, approve_dispute, send_notice, tell_release
+    from bot.services.disputes import DisputeResult, approve_dispute, tell_release
+    from bot.services.resident_notices import send_in_window
 
     context = get_app_context()
     outcome = approve_dispute(
@@ -138,7 +139,14 @@ def agents_decide_dispute(
                     if outcome.result is DisputeResult.RELEASED
                     else messages.DISPUTE_REFUSED_FOR_REQUESTER
                 ).format(reference=reference)
-                await send_notice(outbox, context.channel_log, requester, text, context.clock.now())
+                await send_in_window(
+                    outbox,
+                    context.channel_log,
+                    requester,
+                    text,
+                    context.clock.now(),
+                    "dispute_notice",
+                )
         finally:
             await outbox.aclose()
 

@@ -24,7 +24,8 @@ def report_coverage(
     ),
 ) -> None:
     """Participants, households and officials covered, paid this month, arrears,
-    non-active and new this month, per village, district or regency."""
+    non-active, new this month and still awaiting their KPJ number (owing nothing yet),
+    per village, district or regency."""
     from bot.infra.spreadsheets import write_rows
     from bot.services.coverage import coverage_report
 
@@ -35,7 +36,7 @@ def report_coverage(
     header = [
         "area", "households", "officials", "participants", "household_share",
         "officials_enrolled", "officials_share", "paid_this_month", "in_arrears",
-        "non_active", "new_this_month", "unreachable", "meets_target",
+        "non_active", "new_this_month", "awaiting_kpj", "unreachable", "meets_target",
     ]  # fmt: skip
 
     def share(value: float | None) -> str:
@@ -46,7 +47,7 @@ def report_coverage(
             " / ".join(row.area), row.households, row.officials, row.participants,
             share(row.household_share), row.officials_enrolled, share(row.officials_share),
             row.paid_this_month, row.in_arrears, row.non_active, row.new_this_month,
-            row.unreachable, "yes" if row.meets(household_target) else "no",
+            row.awaiting_kpj, row.unreachable, "yes" if row.meets(household_target) else "no",
         ]
         for row in rows
     ]  # fmt: skip

@@ -117,6 +117,7 @@ def submissions_import(
 
     from bot import bootstrap
     from bot.services.registry.batch import ImportRefused, import_answers
+    from bot.services.registry.notices import AnswersTold
 
     context = get_app_context()
     try:
@@ -134,21 +135,19 @@ def submissions_import(
         typer.echo(f"{error}. Fix the rows above and import the file again.", err=True)
         raise typer.Exit(1) from error
 
-    async def tell() -> tuple[int, int]:
+    async def tell() -> AnswersTold:
         outbox = bootstrap.build_outbox(context)
         try:
-            told = await bootstrap.tell_kpj_numbers(context, outbox)
+            return await bootstrap.tell_answers_to_residents(context, outbox)
         finally:
             await outbox.aclose()
-        return told.sent, told.not_told
 
-    sent, not_told = asyncio.run(tell())
+    told = asyncio.run(tell())
     typer.echo(
         f"{result.accepted} accepted, {result.rejected} rejected, {result.unchanged} already "
         f"recorded, {result.erased} erased by their residents (withdrawal owed)"
         + (f", {result.skipped} unknown skipped" if result.skipped else "")
-        + f"; KPJ messages sent: {sent}"
-        + (f", not delivered: {not_told} (they see it in 'cek status')" if not_told else "")
+        + f"; {told.summary()}"
     )
 
 

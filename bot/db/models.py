@@ -525,6 +525,11 @@ class Submission(Base):
     accepted_notice_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
+    #: The refusal was told to the resident (and their agent): once per refusal (cleared
+    #: when a corrected registration is refused again).
+    rejected_notice_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     #: After erasure of a submitted registration: "due" until the branch (a batch file) or
     #: the partner API has been told, then "sent".
     withdrawal: Mapped[str | None] = mapped_column(String(8), nullable=True, index=True)

@@ -23,6 +23,9 @@ class ParticipantFacts:
     registered_on: date
     #: Sadar knows a chat address reminders can reach (Telegram or WhatsApp).
     reachable: bool = True
+    #: BPJS Ketenagakerjaan knows them (bot.domain.submissions.owes_contributions): until
+    #: then they wait for their KPJ number and owe nothing.
+    contributing: bool = True
 
 
 @dataclass
@@ -36,6 +39,8 @@ class Coverage:
     in_arrears: int = 0
     non_active: int = 0
     new_this_month: int = 0
+    #: Registered in Sadar, not yet known to BPJS Ketenagakerjaan (no KPJ number yet).
+    awaiting_kpj: int = 0
     #: Participants no reminder can reach (e.g. registered in the web chat): agents follow up.
     unreachable: int = 0
     villages: set[tuple[str, str, str]] = field(default_factory=set)
@@ -94,10 +99,13 @@ def coverage(
         target = row(person.area)
         target.participants += 1
         target.officials_enrolled += person.is_official
+        target.new_this_month += period_of(person.registered_on) == this_month
+        target.unreachable += not person.reachable
+        if not person.contributing:
+            target.awaiting_kpj += 1
+            continue
         state = standing(person.first_period, person.paid_through, today, calendar)
         target.paid_this_month += bool(person.paid_through and person.paid_through >= this_month)
         target.in_arrears += state.months_owed > 0
         target.non_active += state.status is ParticipantStatus.NON_ACTIVE
-        target.new_this_month += period_of(person.registered_on) == this_month
-        target.unreachable += not person.reachable
     return [rows[key] for key in sorted(rows)]

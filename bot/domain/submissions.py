@@ -82,6 +82,9 @@ class RegistryRules:
     correctable: frozenset[RejectionReason]
     #: Put right in the same registration ("perbaiki data"), not by registering again.
     fixed_in_chat: frozenset[RejectionReason]
+    #: Refusals that still mean BPJS Ketenagakerjaan knows the resident (already a
+    #: participant): contributions are due and reminders go, on the earlier membership.
+    member_anyway: frozenset[RejectionReason]
     first_delay: timedelta
     delay_cap: timedelta
     attempts_before_attention: int
@@ -105,6 +108,9 @@ def registry_rules(path: Path = REGISTRY_FILE) -> RegistryRules:
         ),
         fixed_in_chat=frozenset(
             RejectionReason(code) for code, rule in reasons.items() if rule.get("in_chat")
+        ),
+        member_anyway=frozenset(
+            RejectionReason(code) for code, rule in reasons.items() if rule.get("member")
         ),
         first_delay=timedelta(seconds=int(retry["first_delay_seconds"])),
         delay_cap=timedelta(seconds=int(retry["cap_seconds"])),
@@ -133,6 +139,26 @@ def correctable_in_chat(
         return True
     return (
         state is SubmissionState.REJECTED and reason is not None and is_fixed_in_chat(reason, rules)
+    )
+
+
+#: The states in which ``owes_contributions`` may hold (to narrow a query first).
+CONTRIBUTING_STATES = (SubmissionState.ACCEPTED.value, SubmissionState.REJECTED.value)
+
+
+def owes_contributions(
+    state: str | None, reason: str | None, rules: RegistryRules | None = None
+) -> bool:
+    """Whether contributions are due (arrears counted, reminders sent): BPJS Ketenagakerjaan
+    knows the resident, by this registration (accepted) or an earlier one (refused as
+    already a participant). Before that there is nothing to pay with. Takes the stored
+    values (a SubmissionState and a RejectionReason code, or None)."""
+    if state == SubmissionState.ACCEPTED:
+        return True
+    return (
+        state == SubmissionState.REJECTED
+        and reason is not None
+        and reason in (rules or registry_rules()).member_anyway
     )
 
 

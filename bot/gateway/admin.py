@@ -310,7 +310,7 @@ def admin_router(settings: Settings) -> APIRouter:
                 " / ".join(reversed(row.area)), row.households, row.participants,
                 _share(row.household_share), row.officials, row.officials_enrolled,
                 row.paid_this_month, row.in_arrears, row.non_active, row.new_this_month,
-                row.unreachable,
+                row.awaiting_kpj, row.unreachable,
             ]  # fmt: skip
             met = row.meets(HOUSEHOLD_TARGET)
             cells.append(

@@ -14,7 +14,11 @@ from bot.db.models import Agent, AuditEvent, Participant, Payment, Submission
 from bot.domain.clock import start_of_day
 from bot.domain.payments import load_calendar, standing
 from bot.domain.senders import Channel, make_sender_id
-from bot.domain.submissions import SubmissionState
+from bot.domain.submissions import (
+    CONTRIBUTING_STATES,
+    SubmissionState,
+    owes_contributions,
+)
 from bot.domain.villages import area_key
 from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import keyed_hash, mask_digits, mask_name
@@ -233,17 +237,17 @@ def arrears_in_village(
     uow: UnitOfWork, cipher: PiiCipher, agent: AgentRef, today: date
 ) -> list[ResidentLine]:
     """Participants of the agent's own village who owe at least one month, most owed first;
-    a registration BPJS Ketenagakerjaan has not accepted yet owes nothing."""
+    a registration BPJS Ketenagakerjaan does not know yet owes nothing."""
     with uow:
         participants = [
             p
-            for p in uow.session.scalars(
-                select(Participant)
+            for p, state, reason in uow.session.execute(
+                select(Participant, Submission.state, Submission.reason_code)
                 .join(Submission, Submission.participant_id == Participant.id)
-                .where(Submission.state == SubmissionState.ACCEPTED.value)
+                .where(Submission.state.in_(CONTRIBUTING_STATES))
                 .order_by(Participant.id)
             )
-            if area_key(p) == area_key(agent)
+            if area_key(p) == area_key(agent) and owes_contributions(state, reason)
         ]
     owing = [line for line in _lines(participants, cipher, today) if line.months_owed > 0]
     return sorted(owing, key=lambda line: (-line.months_owed, line.name))

@@ -6,10 +6,11 @@ from datetime import date
 
 from sqlalchemy import select
 
-from bot.db.models import Participant, Village
+from bot.db.models import Participant, Submission, Village
 from bot.domain.clock import local_date
 from bot.domain.coverage import Coverage, ParticipantFacts, coverage
 from bot.domain.payments import load_calendar
+from bot.domain.submissions import owes_contributions
 from bot.domain.villages import name_key
 from bot.services.addresses.reachability import reachable
 from bot.services.unit_of_work import UnitOfWork
@@ -32,7 +33,9 @@ def coverage_report(uow: UnitOfWork, today: date, level: str = "village") -> lis
                 Participant.is_official,
                 Participant.created_at,
                 reachable(Participant.id).label("reachable"),
-            )
+                Submission.state.label("handover"),
+                Submission.reason_code.label("refusal"),
+            ).outerjoin(Submission, Submission.participant_id == Participant.id)
         ):
             key = (name_key(row.village), name_key(row.district), name_key(row.regency))
             village = known.get(key)
@@ -49,6 +52,7 @@ def coverage_report(uow: UnitOfWork, today: date, level: str = "village") -> lis
                     is_official=row.is_official,
                     registered_on=local_date(row.created_at) if row.created_at else today,
                     reachable=bool(row.reachable),
+                    contributing=owes_contributions(row.handover, row.refusal),
                 )
             )
     return coverage(areas, facts, today, load_calendar(), level)

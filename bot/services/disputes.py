@@ -11,7 +11,6 @@ while the dispute waits)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,15 +21,14 @@ from sqlalchemy import select, update
 from bot import messages
 from bot.db.models import Agent, AuditEvent, Dispute, Participant
 from bot.db.timestamps import as_utc
-from bot.domain.senders import channel_of
 from bot.domain.villages import area_key
 from bot.infra.crypto import PiiCipher
-from bot.infra.privacy import mask_sender
 from bot.services.addresses.reachability import reachable_addresses
 from bot.services.agents import AgentRef, agent_address, in_agents_village
 from bot.services.channel_log import ChannelLog
 from bot.services.courier import Courier
 from bot.services.participants import nik_lookup_hash
+from bot.services.resident_notices import send_in_window
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -292,26 +290,14 @@ async def tell_release(
     to_agents = messages.DISPUTE_RELEASED_FOR_AGENT.format(**fill)
     resident_told = False
     for address in notice.resident_addresses:
-        if await send_notice(courier, channel_log, address, to_resident, now):
+        if await send_in_window(courier, channel_log, address, to_resident, now, "dispute_notice"):
             resident_told = True
             break
     if not resident_told:
         log.warning("the holder of disputed %s could not be told", notice.reference)
     agents_told = 0
     for address in notice.agent_addresses:
-        agents_told += await send_notice(courier, channel_log, address, to_agents, now)
+        agents_told += await send_in_window(
+            courier, channel_log, address, to_agents, now, "dispute_notice"
+        )
     return resident_told, agents_told
-
-
-async def send_notice(
-    courier: Courier, channel_log: ChannelLog, address: str, text: str, now: datetime
-) -> bool:
-    """A message Sadar starts (WhatsApp: only inside the 24-hour window); whether it went."""
-    if not courier.has_channel(channel_of(address)):
-        return False
-    message = await asyncio.to_thread(channel_log.opening_message, address, text, None, now)
-    if message is None:
-        log.info("no open window to tell %s of a dispute", mask_sender(address))
-        return False
-    delivery = await courier.send(address, message, purpose="dispute_notice")
-    return delivery.ok

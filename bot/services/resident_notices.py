@@ -57,6 +57,26 @@ class Told:
     channel: Channel | None = None
 
 
+async def send_in_window(
+    courier: Courier,
+    channel_log: ChannelLog,
+    address: str,
+    text: str,
+    now: datetime,
+    purpose: str,
+) -> bool:
+    """A plain message Sadar starts (WhatsApp: only inside the 24-hour window, no template):
+    whether it went. For people who use Sadar's chat daily, such as agents."""
+    if not courier.has_channel(channel_of(address)):
+        return False
+    message = await asyncio.to_thread(channel_log.opening_message, address, text, None, now)
+    if message is None:
+        log.info("no open window to tell %s (%s)", mask_sender(address), purpose)
+        return False
+    delivery = await courier.send(address, message, purpose=purpose)
+    return delivery.ok
+
+
 @dataclass(frozen=True)
 class ResidentNotices:
     channel_log: ChannelLog

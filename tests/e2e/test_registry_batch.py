@@ -38,6 +38,24 @@ def _register_on_whatsapp(stack: Stack, number: str, nik: str) -> str:
     return done
 
 
+def _export(stack: Stack, batch: Path) -> None:
+    """The operator exports Karanglo's pending registrations."""
+    exported = _sadar(
+        stack, "submissions", "export", "--regency", "Tuban", "--village", "Karanglo",
+        "--output", str(batch),
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr[-2000:]
+
+
+def _write_answer(answer: Path, row: list[str]) -> None:
+    """The branch's answer file with one row: reference, kpj, payment_code, reason_code,
+    reason."""
+    with answer.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["reference", "kpj", "payment_code", "reason_code", "reason"])
+        writer.writerow(row)
+
+
 def test_from_daftar_to_the_kpj_number_in_the_residents_chat(stack: Stack, tmp_path: Path) -> None:
     number = f"+62812{uuid.uuid4().int % 10**8:08d}"
     nik = f"352316170880{uuid.uuid4().int % 9000 + 1000:04d}"
@@ -49,11 +67,7 @@ def test_from_daftar_to_the_kpj_number_in_the_residents_chat(stack: Stack, tmp_p
     assert reference in waiting and "menunggu dikirim ke BPJS Ketenagakerjaan" in waiting
 
     batch = tmp_path / "batch.xlsx"
-    exported = _sadar(
-        stack, "submissions", "export", "--regency", "Tuban", "--village", "Karanglo",
-        "--output", str(batch),
-    )  # fmt: skip
-    assert exported.returncode == 0, exported.stderr[-2000:]
+    _export(stack, batch)
     rows = list(load_workbook(batch, read_only=True)["Pendaftaran"].values)
     mine = [row for row in rows if row[0] == reference]
     assert len(mine) == 1 and mine[0][1] == nik and mine[0][2] == "Sri Wahyuni"
@@ -61,10 +75,7 @@ def test_from_daftar_to_the_kpj_number_in_the_residents_chat(stack: Stack, tmp_p
     assert "sudah dikirim ke BPJS Ketenagakerjaan, menunggu jawaban (sejak " in status
 
     answer = tmp_path / "jawaban.csv"
-    with answer.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["reference", "kpj", "payment_code", "reason_code", "reason"])
-        writer.writerow([reference, KPJ, "889012345678", "", ""])
+    _write_answer(answer, [reference, KPJ, "889012345678", "", ""])
     before = len(stack.twilio.bodies(number))
     imported = _sadar(stack, "submissions", "import", str(answer))
     assert imported.returncode == 0, imported.stderr[-2000:]
@@ -114,17 +125,15 @@ def test_a_name_refused_by_bpjs_is_corrected_in_chat_and_accepted(
     done = _register_on_whatsapp(stack, number, nik)
     reference = done.split("Anda: ")[1].split(" ")[0]
     first = tmp_path / "batch1.xlsx"
-    exported = _sadar(
-        stack, "submissions", "export", "--regency", "Tuban", "--village", "Karanglo",
-        "--output", str(first),
-    )  # fmt: skip
-    assert exported.returncode == 0, exported.stderr[-2000:]
+    _export(stack, first)
     refused = tmp_path / "jawaban1.csv"
-    with refused.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["reference", "kpj", "payment_code", "reason_code", "reason"])
-        writer.writerow([reference, "", "", "identity_mismatch", "nama beda dengan Dukcapil"])
-    assert _sadar(stack, "submissions", "import", str(refused)).returncode == 0
+    _write_answer(refused, [reference, "", "", "identity_mismatch", "nama beda dengan Dukcapil"])
+    before = len(stack.twilio.bodies(number))
+    imported = _sadar(stack, "submissions", "import", str(refused))
+    assert imported.returncode == 0 and "refusals told: 1" in imported.stdout, imported.stdout
+    (pushed,) = stack.twilio.bodies(number)[before:]  # told without asking, once
+    assert reference in pushed and "berbeda dengan data kependudukan" in pushed
+    assert "nama beda dengan Dukcapil" not in pushed  # the branch's remark is for operators
     status = stack.whatsapp(number, "cek status")[-1]
     assert "berbeda dengan data kependudukan" in status and "perbaiki data" in status
 
@@ -138,19 +147,12 @@ def test_a_name_refused_by_bpjs_is_corrected_in_chat_and_accepted(
     assert "menunggu dikirim" in stack.whatsapp(number, "cek status")[-1]
 
     second = tmp_path / "batch2.xlsx"
-    exported = _sadar(
-        stack, "submissions", "export", "--regency", "Tuban", "--village", "Karanglo",
-        "--output", str(second),
-    )  # fmt: skip
-    assert exported.returncode == 0, exported.stderr[-2000:]
+    _export(stack, second)
     rows = list(load_workbook(second, read_only=True)["Pendaftaran"].values)
     (mine,) = [row for row in rows if row[0] == reference]
     assert (mine[1], mine[2]) == (nik, "Sri Wahyuningsih")  # same NIK, same reference
     accepted = tmp_path / "jawaban2.csv"
-    with accepted.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["reference", "kpj", "payment_code", "reason_code", "reason"])
-        writer.writerow([reference, KPJ, "", "", ""])
+    _write_answer(accepted, [reference, KPJ, "", "", ""])
     before = len(stack.twilio.bodies(number))
     imported = _sadar(stack, "submissions", "import", str(accepted))
     assert imported.returncode == 0 and "KPJ messages sent: 1" in imported.stdout
@@ -158,3 +160,33 @@ def test_a_name_refused_by_bpjs_is_corrected_in_chat_and_accepted(
     assert f"Nomor KPJ Anda: {KPJ}" in told
     again = stack.whatsapp(number, "perbaiki data")[-1]
     assert "tidak bisa diubah di chat" in again  # BPJS holds it now
+
+
+def test_a_resident_already_a_participant_is_told_how_to_go_on_paying(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """No second membership: the resident hears it without asking, "cek status" and the KPJ
+    question say the same, and nothing invites them to correct or register again."""
+    number = f"+62812{uuid.uuid4().int % 10**8:08d}"
+    nik = f"352316170880{uuid.uuid4().int % 9000 + 1000:04d}"
+    done = _register_on_whatsapp(stack, number, nik)
+    reference = done.split("Anda: ")[1].split(" ")[0]
+    batch = tmp_path / "batch.xlsx"
+    _export(stack, batch)
+    answer = tmp_path / "jawaban.csv"
+    _write_answer(answer, [reference, "", "", "already participant", "KPJ lama 23019876543"])
+    before = len(stack.twilio.bodies(number))
+    imported = _sadar(stack, "submissions", "import", str(answer))
+    assert imported.returncode == 0 and "1 rejected" in imported.stdout, imported.stderr
+    (pushed,) = stack.twilio.bodies(number)[before:]
+    assert "sudah terdaftar sebagai peserta" in pushed and "tidak ada kepesertaan kedua" in pushed
+    assert "23019876543" not in pushed
+
+    again = _sadar(stack, "submissions", "import", str(answer))
+    assert again.returncode == 0 and "1 already recorded" in again.stdout
+    assert len(stack.twilio.bodies(number)) == before + 1  # told once
+    status = stack.whatsapp(number, "cek status")[-1]
+    assert "sudah terdaftar sebagai peserta" in status and "NIK atau nomor KPJ lama" in status
+    correcting = stack.whatsapp(number, "perbaiki data")
+    assert "tidak ada kepesertaan kedua" in correcting[-1]  # nothing to correct: BPJS knows them
+    assert not any("Mohon periksa data Anda" in reply for reply in correcting)

@@ -109,6 +109,7 @@ def test_registration_payment_and_reports_follow_jakartas_calendar(
     import_villages(context.unit_of_work, _write_villages(tmp_path), context.clock)
     agent = karanglo_agent(context)
     participant_id = register_at(context, moment.at, 1)
+    accept_hand_over(context, participant_id, "26110000001")  # BPJS knows them: they may pay
     with context.sessions() as session:
         participant = session.get(Participant, participant_id)
         assert participant is not None

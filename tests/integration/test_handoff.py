@@ -38,6 +38,7 @@ from bot.services.handoff import (
 from bot.services.participants import register_with_consent
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import fixed_clock
+from tests.support.contexts import context_at
 from tests.support.fake_telegram import FakeTelegram
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -47,11 +48,8 @@ RESIDENT = "wa:+6281234500301"
 
 @pytest.fixture
 def context(pg_url: str) -> Iterator[AppContext]:
-    context = AppContext.from_settings(
-        Settings(_env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY), fixed_clock(NOW)
-    )
-    yield context
-    context.engine.dispose()
+    with context_at(pg_url, NOW) as context:
+        yield context
 
 
 def agent(context: AppContext, name: str, village: str, phone: str, tg: int | None) -> AgentRef:

@@ -320,7 +320,7 @@ def test_sadar_submissions_send_hands_over_through_the_configured_api(
     }
     sent = sadar("send", **api)
     assert sent.returncode == 0, sent.stderr[-2000:]
-    assert "accepted 1" in sent.stdout and "not delivered 1" in sent.stdout
+    assert "accepted 1" in sent.stdout and "not delivered: 1" in sent.stdout
     assert reference in standin.memberships
     again = sadar("send", **api)
     assert again.returncode == 0 and "nothing pending" in again.stdout

@@ -26,13 +26,12 @@ from bot.db.models import Participant
 from bot.domain.consent import new_code
 from bot.domain.replies import BotReply
 from bot.domain.senders import Channel
-from bot.infra.settings import PROJECT_ROOT, Settings
+from bot.infra.settings import PROJECT_ROOT
 from bot.services.agents import enrol_agent
 from bot.services.on_behalf import CodeResult
 from bot.services.resident_notices import NoticeResult, ResidentNotice, ResidentNotices
-from tests.conftest import TEST_PII_KEY
 from tests.integration.test_on_behalf import RecordingCourier, Sent, walk_in
-from tests.support.clock import fixed_clock
+from tests.support.contexts import context_at
 from tests.support.participants import make_participant
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -47,11 +46,8 @@ NOTICE = ResidentNotice(
 
 @pytest.fixture
 def context(pg_url: str) -> Iterator[AppContext]:
-    context = AppContext.from_settings(
-        Settings(_env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY), fixed_clock(NOW)
-    )
-    yield context
-    context.engine.dispose()
+    with context_at(pg_url, NOW) as context:
+        yield context
 
 
 async def test_inside_the_window_the_resident_reads_the_text(context: AppContext) -> None:

@@ -27,7 +27,6 @@ from bot.domain.consent import ConsentDecision, ConsentMethod, ConsentPurpose, n
 from bot.domain.nik import parse_nik
 from bot.domain.registration import Registration
 from bot.domain.senders import Channel
-from bot.infra.settings import Settings
 from bot.services.agent_payments import (
     AgentPaymentLimits,
     AgentPaymentResult,
@@ -38,8 +37,7 @@ from bot.services.imports import BulkContext, find_village, import_officials, im
 from bot.services.on_behalf import CodeResult
 from bot.services.participants import register_participant, register_with_consent
 from bot.services.unit_of_work import UnitOfWorkError
-from tests.conftest import TEST_PII_KEY
-from tests.support.clock import fixed_clock
+from tests.support.contexts import context_at
 
 TODAY = date(2026, 11, 21)
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -67,11 +65,8 @@ def failing_insert(
 
 @pytest.fixture
 def context(pg_url: str) -> Iterator[AppContext]:
-    context = AppContext.from_settings(
-        Settings(_env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY), fixed_clock(NOW)
-    )
-    yield context
-    context.engine.dispose()
+    with context_at(pg_url, NOW) as context:
+        yield context
 
 
 def count(context: AppContext, model: type[Any], *where: Any) -> int:

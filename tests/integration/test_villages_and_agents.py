@@ -12,7 +12,6 @@ from sqlalchemy import func, select, update
 
 from bot.app_context import AppContext
 from bot.db.models import ChannelContact, ConsentRecord, Participant, Village
-from bot.infra.settings import Settings
 from bot.services.agents import (
     AgentProblem,
     agent_for_sender,
@@ -31,7 +30,8 @@ from bot.services.imports import (
 from bot.services.payments import PaymentSource, record_payment
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB, fixed_clock
-from tests.support.participants import make_participant
+from tests.support.contexts import context_at
+from tests.support.participants import accept_hand_over, make_participant
 
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=WIB)
@@ -54,11 +54,8 @@ OFFICIALS = """nik,full_name,birth_date,phone,position,income,with_jht
 
 @pytest.fixture
 def context(pg_url: str) -> Iterator[AppContext]:
-    context = AppContext.from_settings(
-        Settings(_env_file=None, database_url=pg_url, pii_hash_key=TEST_PII_KEY), fixed_clock(NOW)
-    )
-    yield context
-    context.engine.dispose()
+    with context_at(pg_url, NOW) as context:
+        yield context
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -176,6 +173,9 @@ def test_coverage_figures_on_a_generated_village(context: AppContext, tmp_path: 
     import_officials(bulk(context), write(tmp_path, "officials.csv", OFFICIALS), karanglo)
     with context.sessions.begin() as session:
         ids = session.scalars(select(Participant.id).order_by(Participant.id)).all()
+    for serial, participant_id in enumerate(ids):  # BPJS knows them: contributions are due
+        accept_hand_over(context, participant_id, f"2611000000{serial}")
+    with context.sessions.begin() as session:
         # Three officials: one paid November, one owes since August (non-active), one new.
         session.execute(
             update(Participant)

@@ -211,8 +211,10 @@ def test_the_agent_reads_every_hand_over_stage_and_rejection_reason() -> None:
         if state is not SubmissionState.ACCEPTED:
             assert f"utter_agent_handover_{state.value}" in RESPONSES, state
     assert "{reason}" in RESPONSES["utter_agent_handover_rejected"][0]["text"]
+    from bot import messages
+
     for reason in RejectionReason:
-        text = RESPONSES[f"utter_agent_rejection_{reason.value}"][0]["text"]
+        text = messages.REJECTION_FOR_AGENT[reason]
         assert len(text) <= 80 and "Anda" not in text, text  # about the resident, short
 
 

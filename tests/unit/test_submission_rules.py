@@ -8,6 +8,7 @@ from itertools import pairwise
 
 import pytest
 
+from bot import messages
 from bot.domain.submissions import (
     InvalidMove,
     RejectionReason,
@@ -18,6 +19,7 @@ from bot.domain.submissions import (
     clean_payment_code,
     is_correctable,
     next_poll,
+    owes_contributions,
     registry_rules,
     rejection_reason,
     retry_delay,
@@ -124,3 +126,32 @@ def test_perbaiki_data_may_change_only_what_bpjs_has_not_taken() -> None:
         SubmissionState.NEEDS_ATTENTION,
     ):
         assert not correctable_in_chat(state, None)
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "owes"),
+    [
+        ("accepted", None, True),
+        # BPJS knows them from an earlier registration: they pay, reminders go.
+        ("rejected", "already_participant", True),
+        ("rejected", "identity_mismatch", False),
+        ("rejected", None, False),
+        ("pending", None, False),
+        ("submitted", None, False),
+        ("needs_attention", None, False),
+        ("cancelled", None, False),
+        (None, None, False),
+    ],
+)
+def test_contributions_are_due_only_once_bpjs_knows_the_resident(
+    state: str | None, reason: str | None, owes: bool
+) -> None:
+    assert owes_contributions(state, reason) is owes
+
+
+def test_every_reason_has_words_for_the_resident_and_for_the_agent() -> None:
+    for reason in RejectionReason:
+        assert messages.REJECTION_FOR_RESIDENT[reason].strip()
+        assert messages.REJECTION_FOR_AGENT[reason].strip()
+    assert set(messages.REJECTION_FOR_RESIDENT) == {r.value for r in RejectionReason}
+    assert set(messages.REJECTION_FOR_AGENT) == {r.value for r in RejectionReason}

@@ -51,6 +51,14 @@ def test_coverage_counts_each_participant_once_per_figure() -> None:
     assert row.meets(0.5) and not row.meets(0.6)
 
 
+def test_a_registration_bpjs_does_not_know_yet_waits_for_its_kpj_and_owes_nothing() -> None:
+    waiting = ParticipantFacts(KARANGLO, date(2026, 8, 1), None, False, date(2026, 8, 1),
+                               contributing=False)  # fmt: skip
+    (row,) = coverage([(KARANGLO, 10, 2)], [waiting, person(None)], TODAY, CAL)
+    assert (row.participants, row.awaiting_kpj) == (2, 1)
+    assert (row.in_arrears, row.non_active, row.paid_this_month) == (1, 1, 0)
+
+
 def test_levels_aggregate_villages_without_double_counting() -> None:
     other = ("Sugihan", "Kerek", "Tuban")
     rows = coverage([(KARANGLO, 10, 2), (other, 20, 3)], [person(None)], TODAY, CAL, "regency")

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.engine import rows_changed
-from bot.db.models import AuditEvent, Participant, Submission, SubmissionEvent
+from bot.db.models import Agent, AuditEvent, Participant, Submission, SubmissionEvent
 from bot.db.timestamps import as_utc
 from bot.domain.clock import local_date
 from bot.domain.registration import first_period
@@ -25,13 +27,17 @@ from bot.domain.submissions import (
     RejectionReason,
     SubmissionState,
     check_move,
+    owes_contributions,
 )
 from bot.infra.crypto import PiiCipher
+from bot.infra.privacy import mask_name
 from bot.services.addresses.reachability import reachable_addresses
+from bot.services.agents import agent_address
 from bot.services.registry.port import RegistrationRecord
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def open_submission(session: Session, participant: Participant, now: datetime) -> Submission:
@@ -193,6 +199,12 @@ def apply_answer(
         submission.reason_detail_encrypted = (
             cipher.encrypt(answer.detail) if answer.detail else None
         )
+        # A new refusal (a corrected registration refused again) is told anew.
+        submission.rejected_notice_at = None
+        if submission.participant_id is not None and owes_contributions(
+            SubmissionState.REJECTED, answer.reason
+        ):
+            _start_contributions(session, submission.participant_id, now)
         action = "registry_rejected"
     if submission.participant_id is not None:
         session.add(
@@ -299,50 +311,108 @@ class KpjNotice:
     addresses: tuple[str, ...]
 
 
-def claim_acceptance_notices(
-    uow: UnitOfWork, cipher: PiiCipher, now: datetime, limit: int = 200
-) -> list[KpjNotice]:
-    """Acceptances not yet told, each claimed once (a conditional update): two workers, or
-    a re-import, never send the KPJ message twice. A claim whose send then fails is not
-    retried; the resident still sees the KPJ number in "cek status"."""
-    notices: list[KpjNotice] = []
+@dataclass(frozen=True)
+class RejectionNotice:
+    """One refusal to tell: to the resident, and to the agent who registered them."""
+
+    reference: str
+    reason: RejectionReason
+    addresses: tuple[str, ...]
+    #: The walk-in's agent (who helps fix it): their chat address; None for a resident who
+    #: registered themselves or an agent no longer active.
+    agent_address: str | None = None
+    #: The resident as the agent sees them in lists (masked), and their village.
+    resident_name: str = ""
+    village: str = ""
+
+
+def _claim_untold(
+    uow: UnitOfWork,
+    state: SubmissionState,
+    told_at: Any,
+    now: datetime,
+    limit: int,
+    build: Callable[[Session, Submission, Participant], T],
+) -> list[T]:
+    """A page of answers in ``state`` not yet told (``told_at`` unset), each claimed by a
+    conditional update before ``build`` makes its notice: two workers, or a re-import, never
+    tell one twice. A claim whose send then fails is not retried; the resident still sees
+    the answer in "cek status"."""
+    notices: list[T] = []
     with uow:
         session = uow.session
         rows = session.execute(
             select(Submission, Participant)
             .join(Participant, Participant.id == Submission.participant_id)
-            .where(
-                Submission.state == SubmissionState.ACCEPTED.value,
-                Submission.accepted_notice_at.is_(None),
-            )
+            .where(Submission.state == state.value, told_at.is_(None))
             .order_by(Submission.id)
             .limit(limit)
         ).all()
         for submission, participant in rows:
             claimed = session.execute(
                 update(Submission)
-                .where(Submission.id == submission.id, Submission.accepted_notice_at.is_(None))
-                .values(accepted_notice_at=now)
+                .where(Submission.id == submission.id, told_at.is_(None))
+                .values({told_at.key: now})
                 .execution_options(synchronize_session=False)
             )
-            if rows_changed(claimed) != 1:
-                continue
-            assert submission.kpj_encrypted is not None
-            notices.append(
-                KpjNotice(
-                    reference=submission.reference,
-                    kpj=cipher.decrypt(submission.kpj_encrypted),
-                    payment_code=(
-                        cipher.decrypt(submission.payment_code_encrypted)
-                        if submission.payment_code_encrypted
-                        else None
-                    ),
-                    monthly_contribution=participant.monthly_contribution,
-                    addresses=reachable_addresses(session, cipher, participant.id),
-                )
-            )
+            if rows_changed(claimed) == 1:
+                notices.append(build(session, submission, participant))
         uow.commit()
     return notices
+
+
+def claim_acceptance_notices(
+    uow: UnitOfWork, cipher: PiiCipher, now: datetime, limit: int = 200
+) -> list[KpjNotice]:
+    """Acceptances not yet told, each claimed once (the KPJ message never goes twice)."""
+
+    def build(session: Session, submission: Submission, participant: Participant) -> KpjNotice:
+        assert submission.kpj_encrypted is not None
+        return KpjNotice(
+            reference=submission.reference,
+            kpj=cipher.decrypt(submission.kpj_encrypted),
+            payment_code=(
+                cipher.decrypt(submission.payment_code_encrypted)
+                if submission.payment_code_encrypted
+                else None
+            ),
+            monthly_contribution=participant.monthly_contribution,
+            addresses=reachable_addresses(session, cipher, participant.id),
+        )
+
+    return _claim_untold(
+        uow, SubmissionState.ACCEPTED, Submission.accepted_notice_at, now, limit, build
+    )
+
+
+def claim_rejection_notices(
+    uow: UnitOfWork, cipher: PiiCipher, now: datetime, limit: int = 200
+) -> list[RejectionNotice]:
+    """Refusals not yet told, each claimed once (cleared again when a corrected
+    registration is refused anew, so each refusal is told once)."""
+
+    def build(
+        session: Session, submission: Submission, participant: Participant
+    ) -> RejectionNotice:
+        agent = (
+            session.get(Agent, participant.registered_by_agent_id)
+            if participant.registered_by_agent_id
+            else None
+        )
+        return RejectionNotice(
+            reference=submission.reference,
+            reason=RejectionReason(submission.reason_code or RejectionReason.OTHER),
+            addresses=reachable_addresses(session, cipher, participant.id),
+            agent_address=(
+                agent_address(agent, cipher) if agent is not None and agent.active else None
+            ),
+            resident_name=mask_name(cipher.decrypt(participant.full_name_encrypted)),
+            village=participant.village,
+        )
+
+    return _claim_untold(
+        uow, SubmissionState.REJECTED, Submission.rejected_notice_at, now, limit, build
+    )
 
 
 def erased_reference(submission_id: int) -> str:

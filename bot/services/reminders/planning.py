@@ -29,7 +29,7 @@ from bot.domain.reminders import (
     send_moment,
     timezone_for,
 )
-from bot.domain.submissions import SubmissionState
+from bot.domain.submissions import owes_contributions
 from bot.services.addresses.reachability import reachable
 from bot.services.reminders.bulk_insert import insert_ignoring_duplicates
 from bot.services.unit_of_work import UnitOfWork
@@ -87,6 +87,7 @@ def _candidates(session: Session, latest_period: date, batch: int) -> Iterator[A
             Participant.reminders_opted_out_at,
             reachable(Participant.id).label("reachable"),
             Submission.state.label("handover"),
+            Submission.reason_code.label("refusal"),
         )
         .outerjoin(Submission, Submission.participant_id == Participant.id)
         .where(Participant.first_period <= latest_period)
@@ -97,8 +98,8 @@ def _candidates(session: Session, latest_period: date, batch: int) -> Iterator[A
 
 
 def skip_reason(row: Any) -> str | None:
-    if row.handover != SubmissionState.ACCEPTED.value:
-        # Until BPJS Ketenagakerjaan has accepted the registration there is nothing to pay.
+    if not owes_contributions(row.handover, row.refusal):
+        # Until BPJS Ketenagakerjaan knows the resident there is nothing to pay.
         return "not yet accepted by BPJS Ketenagakerjaan (no KPJ number)"
     if row.consent_record_id is None:
         return "no consent recorded"
