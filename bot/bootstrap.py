@@ -9,6 +9,7 @@ two of them can be wired differently. Nothing here runs at import time."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -138,12 +139,17 @@ async def tell_answers_to_residents(context: AppContext, outbox: Outbox) -> Answ
     )
 
 
-async def hand_over_and_tell(context: AppContext, client: PartnerApiClient, outbox: Outbox) -> str:
+async def hand_over_and_tell(
+    context: AppContext,
+    client: PartnerApiClient,
+    outbox: Outbox,
+    progress: Callable[[int], None] | None = None,
+) -> str:
     """One pass of the partner API: pending registrations submitted, promised answers asked
     for, owed withdrawals sent, then every answer told to its resident; a line for the
     log."""
     report = await hand_over_pending(
-        context.unit_of_work, context.cipher, client, context.clock.now
+        context.unit_of_work, context.cipher, client, context.clock.now, progress=progress
     )
     polled = await poll_promised(context.unit_of_work, context.cipher, client, context.clock.now)
     report.outcomes.update(polled.outcomes)

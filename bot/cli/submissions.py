@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from bot.app_context import get_app_context
+from bot.cli.common import progress_bar
 
 submissions_app = typer.Typer(
     help="Registrations handed over to BPJS Ketenagakerjaan (branch batch files).",
@@ -170,16 +171,20 @@ def submissions_send() -> None:
         )
         raise typer.Exit(2)
 
+    bar, advance = progress_bar("submitting to the partner API")
+
     async def send() -> str:
         outbox = bootstrap.build_outbox(context)
         try:
-            return await bootstrap.hand_over_and_tell(context, client, outbox)
+            return await bootstrap.hand_over_and_tell(context, client, outbox, advance)
         finally:
             await outbox.aclose()
             await client.aclose()
 
     try:
-        typer.echo(asyncio.run(send()))
+        with bar:
+            line = asyncio.run(send())
+        typer.echo(line)
     except RegistryConfigError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from error

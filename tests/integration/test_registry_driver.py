@@ -6,6 +6,7 @@ expires; a registration erased while its call is in flight is owed a withdrawal.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -35,6 +37,7 @@ from bot.services.registry.driver import (
     record_reply,
     withdraw_owed,
 )
+from bot.services.registry.port import RegistrationRecord, RegistryClient, RegistryReply
 from bot.services.registry.signing import sign
 from bot.services.registry.submissions import claim_acceptance_notices
 from tests.conftest import TEST_PII_KEY
@@ -124,6 +127,53 @@ async def test_pending_registrations_come_back_with_their_kpj_numbers(
     calls = standin.submit_calls
     assert await drive(context, client, clock) == {}  # nothing pending: nothing sent
     assert standin.submit_calls == calls
+
+
+class HoldingFirstCall:
+    """The real client, except that its first submit waits until every other registration
+    was answered: the hand-over must go on around a call that hangs."""
+
+    def __init__(self, client: PartnerApiClient, others: int) -> None:
+        self.client = client
+        self.others = others
+        self.answered = 0
+        self.released = asyncio.Event()
+        self.held: str | None = None
+
+    async def submit(self, record: RegistrationRecord) -> RegistryReply:
+        if self.held is None:
+            self.held = record.reference
+            await self.released.wait()
+            return await self.client.submit(record)
+        reply = await self.client.submit(record)
+        self.answered += 1
+        if self.answered == self.others:
+            self.released.set()
+        return reply
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+async def test_a_hanging_call_holds_up_nothing_but_itself(
+    context: AppContext, standin: RegistryStandIn, client: PartnerApiClient
+) -> None:
+    """Pages are claimed ahead: the other pages go while the first page's first call hangs
+    (a pass that waited for each page's slowest call would never end here)."""
+    registered = [register(context) for _ in range(12)]
+    holding = HoldingFirstCall(client, others=len(registered) - 1)
+    replies: list[int] = []
+
+    passing = hand_over_pending(
+        context.unit_of_work, context.cipher, cast(RegistryClient, holding), Clock(),
+        page=5, concurrency=2, draw=lambda: 0.5, progress=replies.append,
+    )  # fmt: skip
+    report = await asyncio.wait_for(passing, timeout=60)
+
+    assert dict(report.outcomes) == {"accepted": 12}
+    assert holding.held == registered[0][1]  # the oldest went first and was answered last
+    assert set(standin.memberships) == {reference for _, reference, _ in registered}
+    assert sum(replies) == 12  # progress: one per reply
 
 
 async def test_transient_failures_back_off_until_an_operator_must_look(

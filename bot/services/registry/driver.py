@@ -228,61 +228,73 @@ async def hand_over_pending(
     concurrency: int = 8,
     lease: timedelta = DEFAULT_LEASE,
     draw: Callable[[], float] = random.random,
-    progress: Callable[[DriveReport], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> DriveReport:
-    """Submit every pending registration due for a try, a claimed page at a time with up
-    to ``concurrency`` calls in flight, until none is left. Each reply is recorded in its
-    own transaction as it comes. A refused credential (RegistryConfigError) releases the
-    claims not yet sent and stops the pass: no retry can fix it."""
+    """Submit every pending registration due for a try until none is left, with up to
+    ``concurrency`` calls in flight at all times: pages of ``page`` are claimed ahead while
+    the calls run (no page waits for the slowest call of the one before), and each reply
+    is recorded in its own transaction as it comes, outside the call slots (the registry's
+    latency, not the database's, bounds the rate). A refused credential
+    (RegistryConfigError) releases the claims not yet sent and stops the pass: no retry
+    can fix it. ``progress`` is advanced by one per reply recorded."""
     report = DriveReport()
-    gate = asyncio.Semaphore(concurrency)
-    while True:
-        claimed_at = now()
-        records = claim_pending(units(), cipher, claimed_at, page, lease)
-        if not records:
-            return report
-        await _hand_over_page(units, cipher, client, now, draw, gate, records, claimed_at, report)
-        if progress:
-            progress(report)
-
-
-async def _hand_over_page(
-    units: Callable[[], UnitOfWork],
-    cipher: PiiCipher,
-    client: RegistryClient,
-    now: Callable[[], datetime],
-    draw: Callable[[], float],
-    gate: asyncio.Semaphore,
-    records: list[RegistrationRecord],
-    claimed_at: datetime,
-    report: DriveReport,
-) -> None:
+    # Bounded: at most two pages are claimed and not yet sent.
+    queue: asyncio.Queue[tuple[RegistrationRecord, datetime] | None] = asyncio.Queue(page)
+    calls = asyncio.Semaphore(concurrency)
     refused: list[RegistryConfigError] = []
+    unsent: list[tuple[RegistrationRecord, datetime]] = []
 
-    def record(reference: str, reply: RegistryReply) -> str:
-        uow = units()
-        with uow:
+    async def feed() -> None:
+        try:
+            while not refused:
+                claimed_at = now()
+                records = await asyncio.to_thread(
+                    claim_pending, units(), cipher, claimed_at, page, lease
+                )
+                if not records:
+                    return
+                for registration in records:
+                    await queue.put((registration, claimed_at))
+        finally:
+            for _ in range(workers):
+                await queue.put(None)
+
+    def record(reference: str, claimed_at: datetime, reply: RegistryReply) -> str:
+        with units() as uow:
             outcome = record_reply(uow.session, cipher, reference, claimed_at, reply, now(), draw())
             uow.commit()
         return outcome
 
-    async def submit(registration: RegistrationRecord) -> bool:
-        async with gate:
+    async def work() -> None:
+        while (item := await queue.get()) is not None:
+            registration, claimed_at = item
             if refused:
-                return False
+                unsent.append(item)
+                continue
             try:
-                reply = await client.submit(registration)
+                async with calls:
+                    reply = await client.submit(registration)
             except RegistryConfigError as error:
                 refused.append(error)
-                return False
-            report.outcomes[await asyncio.to_thread(record, registration.reference, reply)] += 1
-            return True
+                unsent.append(item)
+                continue
+            outcome = await asyncio.to_thread(record, registration.reference, claimed_at, reply)
+            report.outcomes[outcome] += 1
+            if progress:
+                progress(1)
 
-    sent = await asyncio.gather(*(submit(r) for r in records))
+    # Twice as many workers as call slots: while some record a reply, others call.
+    workers = 2 * concurrency
+    async with asyncio.TaskGroup() as group:
+        group.create_task(feed())
+        for _ in range(workers):
+            group.create_task(work())
     if refused:
-        unsent = [r.reference for r, done in zip(records, sent, strict=True) if not done]
-        _release(units(), unsent, claimed_at)
+        for claimed_at in {claimed_at for _, claimed_at in unsent}:
+            references = [r.reference for r, at in unsent if at == claimed_at]
+            _release(units(), references, claimed_at)
         raise refused[0]
+    return report
 
 
 async def withdraw_owed(
