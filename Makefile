@@ -3,13 +3,14 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: help setup model migrate run test test-unit lint nlu-eval dialogue-eval bench-registration bench-reminders bench-submissions bench-load registry-samples village-reachability clean
+.PHONY: help setup model migrate run test test-unit lint nlu-eval ocr-eval dialogue-eval bench-registration bench-reminders bench-submissions bench-load registry-samples village-reachability clean
 
 help:
 	@echo "make run    start Sadar (Rasa server, action server, gateway); chat at http://127.0.0.1:8000/"
 	@echo "make test   set up everything and run the whole test suite"
 	@echo "make lint   ruff checks and mypy (strict for bot/domain and bot/services)"
 	@echo "make nlu-eval  NLU benchmark (accuracy, entity F1, cross-validation, latency)"
+	@echo "make ocr-eval  KTP photo reading on generated cards: NIK/name/birth date, time, memory"
 	@echo "make dialogue-eval  dialogue corpus end to end: step and conversation pass rates"
 	@echo "make bench-registration  turns and wall time of a registration through the gateway"
 	@echo "make bench-reminders  plan/queue 1,000,000 participants' reminders; dispatch rate; kill test"
@@ -41,6 +42,10 @@ test-unit: setup
 
 nlu-eval: setup
 	@.venv-rasa/bin/python scripts/nlu_eval.py --write-docs docs/nlu.md
+
+ocr-eval: setup
+	@bash scripts/ensure-test-services
+	@$(VENV)/python scripts/ocr_eval.py $(OCR_ARGS)
 
 dialogue-eval: model
 	@bash scripts/ensure-test-services
