@@ -5,10 +5,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-# The Indonesian OCR model for KTP photos (issue 30); libtesseract itself comes with the
+# The OCR models for KTP photos (issue 30: Indonesian, and English to confirm the NIK); libtesseract itself comes with the
 # tesserocr wheel. Photos are read in memory: nothing is written to the image's disk.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends tesseract-ocr-ind \
+    && apt-get install -y --no-install-recommends tesseract-ocr-ind tesseract-ocr-eng \
     && rm -rf /var/lib/apt/lists/*
 
 COPY requirements/app.txt requirements/app.txt

@@ -48,7 +48,7 @@ LABELS: dict[str, tuple[str, ...]] = {
 }
 
 #: What OCR reads for a digit in a field of digits.
-_DIGIT_LOOKALIKES = str.maketrans(
+DIGIT_LOOKALIKES = str.maketrans(
     {"O": "0", "o": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "l": "1", "|": "1",
      "i": "1", "!": "1", "L": "1", "J": "1", "Z": "2", "z": "2", "S": "5", "s": "5",
      "B": "8", "G": "6", "b": "6", "T": "7", "A": "4", "?": "7", "g": "9", "q": "9"}
@@ -200,7 +200,7 @@ def printed_fields(lines: Iterable[str]) -> PrintedFields:
 
 
 def _as_digits(text: str) -> str:
-    return re.sub(r"\D", "", text.translate(_DIGIT_LOOKALIKES))
+    return re.sub(r"\D", "", text.translate(DIGIT_LOOKALIKES))
 
 
 def _digit_run(text: str, wanted: int) -> str | None:

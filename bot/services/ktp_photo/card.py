@@ -62,13 +62,33 @@ def _ordered(corners: NDArray[np.float32]) -> NDArray[np.float32]:
     )
 
 
-def _outline(gray: Pixels) -> NDArray[np.float32] | None:
-    """The four corners of the largest card-shaped region, in ``gray``'s pixels."""
-    height, width = gray.shape
+def _light_blue(rgb: Pixels) -> Pixels:
+    """Where the e-KTP's light blue is: its hue, a little colour, bright (OpenCV's hue runs
+    0-180; blue is about 100-120)."""
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+    low, high = np.array([85, 12, 110], np.uint8), np.array([125, 150, 255], np.uint8)
+    mask = cv2.inRange(hsv, low, high)
+    closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8))
+    return np.asarray(closed, dtype=np.uint8)
+
+
+def _edges(gray: Pixels) -> Pixels:
     blurred = cv2.GaussianBlur(gray, (5, 5), 0)
     edges = cv2.Canny(blurred, 30, 90)
-    edges = cv2.dilate(edges, np.ones((5, 5), np.uint8), iterations=2)
-    contours, _ = cv2.findContours(edges, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return np.asarray(cv2.dilate(edges, np.ones((5, 5), np.uint8), iterations=2), dtype=np.uint8)
+
+
+def _outline(rgb: Pixels) -> NDArray[np.float32] | None:
+    """The four corners of the largest card-shaped region, in ``rgb``'s pixels: by the
+    card's colour first, by its edges when the colour does not stand out."""
+    gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    by_colour = _card_shape(_light_blue(rgb))
+    return by_colour if by_colour is not None else _card_shape(_edges(gray))
+
+
+def _card_shape(mask: Pixels) -> NDArray[np.float32] | None:
+    height, width = mask.shape
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     best: tuple[float, NDArray[np.float32]] | None = None
     for contour in contours:
         area = cv2.contourArea(contour)
@@ -97,7 +117,7 @@ def find_card(rgb: Pixels) -> FoundCard:
     height, width = rgb.shape[:2]
     scale = min(1.0, 1000 / max(height, width))
     small = cv2.resize(rgb, (round(width * scale), round(height * scale))) if scale < 1 else rgb
-    corners = _outline(np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), dtype=np.uint8))
+    corners = _outline(np.asarray(small, dtype=np.uint8))
     if corners is None:
         return FoundCard(rgb, outlined=False, at_edge=False)
     corners = _ordered(corners / scale)

@@ -2,10 +2,12 @@
 pytesseract), off the event loop, a bounded number at once.
 
 The card is found and straightened (card.py), its printed side (the portrait blanked) read
-twice, once in grey and once binarised (a third time, enlarged, when those two disagree),
-and each read's lines checked by bot.domain.ktp. A NIK is kept only when two reads agree
-on it: its last four digits (the serial) have no rule that could catch a misread, two
-independent reads of them do. Nothing read is logged;
+in grey (and binarised when that gives no NIK) with the Indonesian model, and each read's
+lines checked by bot.domain.ktp. A NIK that passes its checks is read once more on its
+own, by another model (English): its row cut out, enlarged and read as one line of digits.
+It is kept only when both agree: its last four digits (the serial) have no rule that could
+catch a misread, and two reads by the same model share its misreads (a bold 8 taken for a
+3 twice), two models' do not. Nothing read is logged;
 the image and the text live only in this call's memory."""
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +29,7 @@ import numpy as np
 import tesserocr
 from PIL import Image
 
-from bot.domain.ktp import Dropped, KtpReading, read_ktp
+from bot.domain.ktp import DIGIT_LOOKALIKES, Dropped, KtpReading, read_ktp
 from bot.services.ktp_photo.card import (
     PhotoProblem,
     PhotoQuality,
@@ -49,6 +52,18 @@ HEADER_SHARE = 0.2
 class OcrUnavailable(RuntimeError):
     """The OCR engine or its Indonesian model is missing: photos are not read (the resident
     types), and the log says what to install."""
+
+
+#: left, top, right, bottom in the image's pixels.
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class _Engines:
+    """One worker's engines: the page reader, and the digits-only line reader."""
+
+    page: tesserocr.PyTessBaseAPI
+    row: tesserocr.PyTessBaseAPI
 
 
 @dataclass(frozen=True)
@@ -83,44 +98,72 @@ class KtpPhotoReader:
         quality: PhotoQuality | None = None,
         seconds_per_photo: float = 8.0,
     ) -> None:
-        if not (tessdata / "ind.traineddata").exists():
+        missing = [m for m in ("ind", "eng") if not (tessdata / f"{m}.traineddata").exists()]
+        if missing:
             raise OcrUnavailable(
-                f"no Indonesian OCR model in {tessdata}: install the Debian package "
-                "tesseract-ocr-ind (make setup does), or set SADAR_KTP_TESSDATA"
+                f"no OCR model {', '.join(missing)} in {tessdata}: install the Debian packages "
+                "tesseract-ocr-ind and tesseract-ocr-eng (make test installs them), or point "
+                "tessdata at a folder holding ind.traineddata and eng.traineddata"
             )
         self._area_name = area_name
         self._tessdata = tessdata
         self._limits = limits or PhotoLimits()
         self._quality = quality or PhotoQuality()
         self._timeout_ms = int(seconds_per_photo * 1000)
-        self._engines: queue.Queue[tesserocr.PyTessBaseAPI] = queue.Queue()
+        self._engines: queue.Queue[_Engines] = queue.Queue()
         self._created = 0
         self._counting = threading.Lock()
         self._workers = workers
         self._gate = asyncio.Semaphore(workers)
 
     @contextmanager
-    def _engine(self) -> Iterator[tesserocr.PyTessBaseAPI]:
+    def _engine(self) -> Iterator[_Engines]:
         try:
-            engine = self._engines.get_nowait()
+            engines = self._engines.get_nowait()
         except queue.Empty:
-            engine = tesserocr.PyTessBaseAPI(
+            page = tesserocr.PyTessBaseAPI(
                 path=str(self._tessdata), lang="ind", psm=tesserocr.PSM.SINGLE_BLOCK
             )
+            # Another model (English) for the confirming read: a misread of one model's
+            # (a bold 8 taken for a 3) is not the other's.
+            row = tesserocr.PyTessBaseAPI(
+                path=str(self._tessdata), lang="eng", psm=tesserocr.PSM.SINGLE_LINE
+            )
+            row.SetVariable("tessedit_char_whitelist", "0123456789")
+            engines = _Engines(page, row)
             with self._counting:
                 self._created += 1
         try:
-            yield engine
+            yield engines
         finally:
-            self._engines.put(engine)
+            self._engines.put(engines)
 
-    def _lines(self, engine: tesserocr.PyTessBaseAPI, image: Pixels) -> list[str] | None:
+    def _page(
+        self, engine: tesserocr.PyTessBaseAPI, image: Pixels, today: date
+    ) -> tuple[KtpReading, Box | None] | None:
+        """One read of the card: its checked fields, and where the NIK's digits are printed
+        (to read them once more); None when the time ran out."""
         engine.SetImage(Image.fromarray(image))
         if not engine.Recognize(timeout=self._timeout_ms):
+            engine.Clear()
             return None
         text: str = engine.GetUTF8Text()
+        reading = read_ktp(text.splitlines(), today, self._area_name)
+        box = _digits_box(engine, reading.nik) if reading.nik else None
         engine.Clear()
-        return text.splitlines()
+        return reading, box
+
+    def _nik_row(self, engine: tesserocr.PyTessBaseAPI, image: Pixels, box: Box) -> str:
+        """The NIK's digits read again on their own, by the other model: the row enlarged,
+        as one line, digits only."""
+        left, top, right, bottom = box
+        margin = max(4, (bottom - top) // 3)
+        row = image[max(0, top - margin) : bottom + margin, max(0, left - margin) : right + margin]
+        enlarged = cv2.resize(row, None, fx=2, fy=2, interpolation=cv2.INTER_LANCZOS4)
+        engine.SetImage(Image.fromarray(np.asarray(enlarged, dtype=np.uint8)))
+        digits = re.sub(r"\D", "", engine.GetUTF8Text())
+        engine.Clear()
+        return digits
 
     def read(self, data: bytes, today: date) -> PhotoReading:
         """Read one photo (blocking: call ``read_async`` from the event loop)."""
@@ -137,20 +180,25 @@ class KtpPhotoReader:
         _, thresholded = cv2.threshold(text_side, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         binary = np.asarray(thresholded, dtype=np.uint8)
         readings: list[KtpReading] = []
-        with self._engine() as engine:
-            for variant in (text_side, binary, _enlarged(text_side)):
-                lines = self._lines(engine, variant)
-                if lines is None:
+        with self._engine() as engines:
+            for variant in (text_side, binary):
+                page = self._page(engines.page, variant, today)
+                if page is None:
                     break
-                readings.append(read_ktp(lines, today, self._area_name))
-                if len(readings) == 2 and readings[0].nik == readings[1].nik:
-                    break  # two reads agree (or both found none): no third is needed
+                reading, box = page
+                if reading.nik is not None and (
+                    box is None or self._nik_row(engines.row, variant, box) != reading.nik
+                ):
+                    reading = _without_nik(reading, Dropped.READS_DISAGREE)
+                readings.append(reading)
+                if reading.nik is not None:
+                    break  # confirmed: no second page read is needed
         seconds = time.perf_counter() - started
-        if len(readings) < 2:
+        if not readings:
             log.info("KTP photo: reading ran out of time after %.1f s", seconds)
             problem = problem_of(found, self._quality, ktp_text=False)
             return PhotoReading(None, problem=problem, seconds=seconds)
-        reading = _agreed(readings)
+        reading = _merged(readings)
         problem = (
             None if reading.nik else problem_of(found, self._quality, reading.looks_like_a_ktp)
         )
@@ -171,7 +219,58 @@ class KtpPhotoReader:
 
     def close(self) -> None:
         while not self._engines.empty():
-            self._engines.get_nowait().End()
+            engines = self._engines.get_nowait()
+            engines.page.End()
+            engines.row.End()
+
+
+#: The fields a confirmed NIK vouches for.
+_NIK_CONFIRMS = ("nik", "birth_date", "sex")
+
+
+def _without_nik(reading: KtpReading, why: str) -> KtpReading:
+    dropped = {**reading.dropped, "nik": why}
+    dropped.update({name: Dropped.NO_VALID_NIK for name in _NIK_CONFIRMS[1:]})
+    return replace(reading, nik=None, birth_date=None, sex=None, dropped=dropped)
+
+
+def _merged(readings: list[KtpReading]) -> KtpReading:
+    """The read with a confirmed NIK (else the first), its missing fields filled from the
+    other read."""
+    best = next((reading for reading in readings if reading.nik is not None), readings[0])
+    for other in readings:
+        for name in ("full_name", "birth_place", "address", "rt_rw", "village", "district"):
+            if getattr(best, name) is None and getattr(other, name) is not None:
+                best = replace(best, **{name: getattr(other, name)})
+    return best
+
+
+def _digits_box(engine: tesserocr.PyTessBaseAPI, nik: str) -> Box | None:
+    """The box around the printed digits that read as ``nik``, a colon or crumb beside them
+    left out: the symbols in reading order, a run of digit-like ones."""
+    level = tesserocr.RIL.SYMBOL
+    run: list[tuple[str, Box]] = []
+    for symbol in tesserocr.iterate_level(engine.GetIterator(), level):
+        try:
+            text = symbol.GetUTF8Text(level)
+        except RuntimeError:  # a symbol without text
+            continue
+        digit = text.translate(DIGIT_LOOKALIKES)
+        if len(digit) == 1 and digit.isdigit():
+            run.append((digit, symbol.BoundingBox(level)))
+            if len(run) > len(nik):
+                run.pop(0)
+            if "".join(d for d, _ in run) == nik:
+                boxes = [box for _, box in run]
+                return (
+                    min(b[0] for b in boxes),
+                    min(b[1] for b in boxes),
+                    max(b[2] for b in boxes),
+                    max(b[3] for b in boxes),
+                )
+        else:
+            run = []
+    return None
 
 
 def _without_portrait(card: Pixels) -> Pixels:
@@ -188,42 +287,3 @@ def _kept(reading: KtpReading) -> list[str]:
         for name in ("nik", "full_name", "birth_date", "sex", "address", "village", "district")
         if getattr(reading, name) is not None
     ]
-
-
-#: The fields a NIK agreed on by two reads confirms.
-_NIK_CONFIRMS = frozenset({"nik", "birth_date", "sex"})
-
-
-def _agreed(readings: list[KtpReading]) -> KtpReading:
-    """The first read's fields, filled from the others where it has none; the NIK (and the
-    birth date and sex it confirms) only when two reads found the same one."""
-    first, *others = readings
-    merged = first
-    for name in ("full_name", "birth_place", "address", "rt_rw", "village", "district"):
-        for other in others:
-            if getattr(merged, name) is None and getattr(other, name) is not None:
-                merged = replace(merged, **{name: getattr(other, name)})
-    niks = [reading.nik for reading in readings if reading.nik is not None]
-    agreed = next((nik for nik in niks if niks.count(nik) >= 2), None)
-    if agreed is not None:
-        confirming = next(reading for reading in readings if reading.nik == agreed)
-        return replace(
-            merged,
-            nik=agreed,
-            birth_date=confirming.birth_date,
-            sex=confirming.sex,
-            dropped={
-                k: v for k, v in merged.dropped.items() if k not in {"nik", "birth_date", "sex"}
-            },
-        )
-    dropped = dict(merged.dropped)
-    if niks:
-        dropped["nik"] = Dropped.READS_DISAGREE
-        dropped["birth_date"] = dropped["sex"] = Dropped.NO_VALID_NIK
-    return replace(merged, nik=None, birth_date=None, sex=None, dropped=dropped)
-
-
-def _enlarged(card: Pixels) -> Pixels:
-    return np.asarray(
-        cv2.resize(card, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC), dtype=np.uint8
-    )
