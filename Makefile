@@ -45,7 +45,8 @@ nlu-eval: setup
 
 ocr-eval: setup
 	@bash scripts/ensure-test-services
-	@$(VENV)/python scripts/ocr_eval.py $(OCR_ARGS)
+	@$(VENV)/pip install --disable-pip-version-check -q --no-deps -r requirements/ocr-second-reader.txt
+	@$(VENV)/python scripts/ocr_eval.py --second-reader $(OCR_ARGS)
 
 dialogue-eval: model
 	@bash scripts/ensure-test-services

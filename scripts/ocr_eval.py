@@ -86,7 +86,7 @@ HEADER = (
 )
 
 
-def evaluate(name: str, count: int, seed: int) -> SetFigures:
+def evaluate(name: str, count: int, seed: int, second_reader: bool = False) -> SetFigures:
     """Generate the set here, read it in a fresh process: its memory is the reader's."""
     print(f"{name}: generating {count} cards (seed {seed})...", flush=True)
     cards = [
@@ -95,14 +95,15 @@ def evaluate(name: str, count: int, seed: int) -> SetFigures:
     ]
     print(f"{name}: reading them in a fresh process...", flush=True)
     child = subprocess.run(
-        [sys.executable, __file__, "--child"],
+        [sys.executable, __file__, "--child", *(["--second-reader"] if second_reader else [])],
         input=pickle.dumps(cards), stdout=subprocess.PIPE, check=True,
     )  # fmt: skip
-    figures = SetFigures(name, len(cards), **json.loads(child.stdout))
+    label = f"{name} + RapidOCR" if second_reader else name
+    figures = SetFigures(label, len(cards), **json.loads(child.stdout))
     return figures
 
 
-def read_cards() -> None:
+def read_cards(second_reader: bool) -> None:
     """The child: read the pickled cards from stdin, print the figures as JSON. Peak memory
     is the high-water mark above the resident size once the photos are loaded and the
     modules imported, before the first OCR engine."""
@@ -115,7 +116,12 @@ def read_cards() -> None:
 
     _reset_peak()
     baseline = _status("VmRSS:")
-    reader = KtpPhotoReader(area_name, workers=1)
+    second = None
+    if second_reader:
+        from bot.services.ktp_photo.second_reader import RapidOcrReader
+
+        second = RapidOcrReader()
+    reader = KtpPhotoReader(area_name, workers=1, second_reader=second)
     figures = SetFigures("", len(cards), seconds=[])
     for index, (nik, full_name, birth_date, photo) in enumerate(cards, 1):
         started = time.perf_counter()
@@ -144,12 +150,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--sets", default="normal,hard")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/ktp-photo.md")
+    parser.add_argument(
+        "--second-reader",
+        action="store_true",
+        help="also measure the hard set with RapidOCR as the second reader "
+        "(pip install -r requirements/ocr-second-reader.txt)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        read_cards()
+        read_cards(args.second_reader)
         return
     rows = [evaluate(name, args.count, args.seed).row() for name in args.sets.split(",")]
+    if args.second_reader:
+        rows.append(evaluate("hard", args.count, args.seed, second_reader=True).row())
     table = "\n".join(
         [
             f"{args.count} generated photos per set, seed {args.seed}, one photo at a time "

@@ -20,6 +20,7 @@ reader reads the card twice and keeps only a NIK both reads agree on."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -171,6 +172,15 @@ def _header(line: str) -> tuple[str, str] | None:
         for kind in ("provinsi", "kabupaten"):
             if Levenshtein.distance(letters, kind, score_cutoff=2) <= 2 and index + 1 < len(words):
                 return kind, " ".join(words[index + 1 :])
+            # The space lost: "PROVINSIACEH", "KABUPATENSIKKA".
+            glued = word.upper()
+            if (
+                len(letters) > len(kind) + 2
+                and Levenshtein.distance(letters[: len(kind)], kind, score_cutoff=1) <= 1
+                and glued[: len(kind)].isalpha()
+            ):
+                rest = " ".join([glued[len(kind) :], *words[index + 1 :]])
+                return kind, rest
         if letters == "kota" and index + 1 < len(words) and index == 0:
             return "kota", " ".join(words[index + 1 :])
     return None
@@ -181,8 +191,9 @@ def printed_fields(lines: Iterable[str]) -> PrintedFields:
     values: dict[str, str] = {}
     province = regency = None
     for raw in lines:
-        # OCR's crumbs at the edges: a stray bar, dash or colon before a label.
-        line = raw.strip().strip("|—–-»«:;.,'\"_ ").strip()
+        # Full-width forms some engines return ("NIK ：…") as plain ones; then OCR's crumbs
+        # at the edges: a stray bar, dash or colon before a label.
+        line = unicodedata.normalize("NFKC", raw).strip().strip("|—–-»«:;.,'\"_ ").strip()
         if not line:
             continue
         header = _header(line)

@@ -139,3 +139,12 @@ def test_labels_are_found_only_when_close_enough() -> None:
     fields = printed_fields(["Namaku : BUDI", "Agama : ISLAM", "Alamat JL. MELATI 3"])
     assert "full_name" not in fields.values  # "Namaku" is not the label "Nama"
     assert fields.values["religion"] == "ISLAM" and fields.values["address"] == "JL. MELATI 3"
+
+
+def test_full_width_colons_and_headers_without_their_space_are_read() -> None:
+    """What another engine returns: "NIK ：3523…", "PROVINSIJAWA TIMUR"."""
+    lines = ["PROVINSIJAWA TIMUR", "KABUPATENTUBAN", *CARD[2:]]
+    lines[2] = "NIK ：3523165708800003"
+    reading = read(lines)
+    assert reading.nik == "3523165708800003"
+    assert (reading.province, reading.regency) == ("JAWA TIMUR", "KABUPATEN TUBAN")

@@ -17,6 +17,8 @@ CARD_SIZE = (1284, 810)
 CARD_RATIO = 85.6 / 54
 
 Pixels = NDArray[np.uint8]
+#: left, top, right, bottom in an image's pixels.
+Box = tuple[int, int, int, int]
 
 
 class PhotoProblem(StrEnum):

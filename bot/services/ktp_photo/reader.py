@@ -31,6 +31,7 @@ from PIL import Image
 
 from bot.domain.ktp import DIGIT_LOOKALIKES, Dropped, KtpReading, read_ktp
 from bot.services.ktp_photo.card import (
+    Box,
     PhotoProblem,
     PhotoQuality,
     Pixels,
@@ -38,6 +39,7 @@ from bot.services.ktp_photo.card import (
     problem_of,
 )
 from bot.services.ktp_photo.image import PhotoLimits, RefusedPhoto, decode_photo
+from bot.services.ktp_photo.second_reader import RapidOcrReader, as_lines, digits_box
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +54,6 @@ HEADER_SHARE = 0.2
 class OcrUnavailable(RuntimeError):
     """The OCR engine or its Indonesian model is missing: photos are not read (the resident
     types), and the log says what to install."""
-
-
-#: left, top, right, bottom in the image's pixels.
-Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -97,6 +95,7 @@ class KtpPhotoReader:
         limits: PhotoLimits | None = None,
         quality: PhotoQuality | None = None,
         seconds_per_photo: float = 8.0,
+        second_reader: RapidOcrReader | None = None,
     ) -> None:
         missing = [m for m in ("ind", "eng") if not (tessdata / f"{m}.traineddata").exists()]
         if missing:
@@ -106,6 +105,7 @@ class KtpPhotoReader:
                 "tessdata at a folder holding ind.traineddata and eng.traineddata"
             )
         self._area_name = area_name
+        self._second = second_reader
         self._tessdata = tessdata
         self._limits = limits or PhotoLimits()
         self._quality = quality or PhotoQuality()
@@ -165,6 +165,21 @@ class KtpPhotoReader:
         engine.Clear()
         return digits
 
+    def _second_read(
+        self, row: tesserocr.PyTessBaseAPI, card: Pixels, gray: Pixels, today: date
+    ) -> KtpReading:
+        """The poor photo read by the second reader; its NIK confirmed by tesseract's other
+        model on the same digits, like the first reader's."""
+        assert self._second is not None
+        pieces = self._second.pieces(np.ascontiguousarray(card[:, :, ::-1]))  # it wants BGR
+        reading = read_ktp(as_lines(pieces), today, self._area_name)
+        if reading.nik is None:
+            return reading
+        box = digits_box(pieces, reading.nik)
+        if box is None or self._nik_row(row, gray, box) != reading.nik:
+            return _without_nik(reading, Dropped.READS_DISAGREE)
+        return reading
+
     def read(self, data: bytes, today: date) -> PhotoReading:
         """Read one photo (blocking: call ``read_async`` from the event loop)."""
         started = time.perf_counter()
@@ -193,6 +208,8 @@ class KtpPhotoReader:
                 readings.append(reading)
                 if reading.nik is not None:
                     break  # confirmed: no second page read is needed
+            if self._second is not None and all(r.nik is None for r in readings):
+                readings.append(self._second_read(engines.row, found.image, gray, today))
         seconds = time.perf_counter() - started
         if not readings:
             log.info("KTP photo: reading ran out of time after %.1f s", seconds)
