@@ -565,7 +565,7 @@ def _value_after(text: str, cue: re.Match[str] | None) -> str:
 
 
 _AFTER_CUE = re.compile(
-    r"\b(?:tapi|tetapi|melainkan|harusnya|seharusnya|mestinya|jadi|menjadi|yang\s+benar|"
+    r"\b(?:tapi|tp|tpi|tetapi|melainkan|harusnya|seharusnya|mestinya|jadi|menjadi|yang\s+benar|"
     r"yg\s+benar|yang\s+bener|yg\s+bener|benarnya|benernya|adalah|yaitu|:)\s*",
     re.I,
 )
@@ -619,7 +619,8 @@ def _correction_value(name: str, message: Message, today: date, previous: Any = 
         money = find_money(tail) or find_money("penghasilan " + tail)
         return _income(money[-1].value, money[-1].period) if money else None
     if name == "occupation":
-        found = find_occupations(tail)
+        # "yg bener nelayan, bukan petani": the one rejected after "bukan" is not meant.
+        found = find_occupations(_kept_part(tail)) or find_occupations(tail)
         return found[-1].value if found else closest_occupation(tail.strip(" .,!"))
     if name == "village":
         found = find_villages(tail)
@@ -631,6 +632,55 @@ def _correction_value(name: str, message: Message, today: date, previous: Any = 
     if name == "with_jht":
         return yes_no(Message(tail))
     return None
+
+
+_OPENERS = frozenset({"eh", "ehh", "eh maaf", "maaf", "sori", "sorry", "aduh"})
+#: Where one clause ends and another begins: after a full stop (or ! ? ;), and before a
+#: correction's opening word ("… 1,5jt eh kerjaan sy salah").
+_CLAUSE_BREAK = re.compile(r"(?<=[.!?;\n])\s+|\s+(?=(?:eh|ehh|ralat|koreksi)\b)", re.I)
+
+
+def _part_of(message: Message, start: int, length: int) -> Message:
+    """The message cut to ``text[start:start+length]``, with the entities found there."""
+    start = max(start, 0)
+    end = start + length
+    entities = tuple(
+        replace(e, start=e.start - start, end=e.end - start)
+        for e in message.entities
+        if e.start is not None and e.end is not None and start <= e.start and e.end <= end
+    )
+    return replace(message, text=message.text[start:end], entities=entities)
+
+
+def _clauses_without_correction(message: Message) -> Message | None:
+    """The clauses of a correcting message that correct nothing, as one message (None when
+    every clause corrects something, or the message is one clause)."""
+    text = message.text
+    spans: list[tuple[int, int]] = []
+    begin = 0
+    for cut in _CLAUSE_BREAK.finditer(text):
+        spans.append((begin, cut.start()))
+        begin = cut.end()
+    spans.append((begin, len(text)))
+    # "eh ralat, …": an opening "eh" belongs to the clause it opens.
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and fold(text[merged[-1][0] : merged[-1][1]]).strip(" ,.") in _OPENERS:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    spans = merged
+    plain = [
+        (a, b)
+        for a, b in spans
+        if text[a:b].strip(" .,;!?") and not _is_correction(fold(text[a:b].strip()))
+    ]
+    if len(spans) < 2 or not plain or len(plain) == len(spans):
+        return None
+    start, end = plain[0][0], plain[-1][1]
+    if any(_is_correction(fold(text[a:b].strip())) for a, b in spans if start <= a < end):
+        start, end = plain[0]  # a correction in between: the first plain clause only
+    return _part_of(message, start, end - start)
 
 
 def _kept_part(text: str) -> str:
@@ -661,9 +711,16 @@ _NAME_LABEL_FIRST = re.compile(rf"nama{POSSESSIVE}(?:\s*:|\s|$)")
 _AREA_MARKER = re.compile(r"\b(?:kec|kecamatan|kab|kabupaten|kota)\b")
 
 
-def _pending_answer(asking: str, message: Message, typed: dict[str, list[Any]]) -> Any:
-    """The answer to the question being asked, or None when the message holds none."""
+def _pending_answer(
+    asking: str, message: Message, typed: dict[str, list[Any]], last: bool = False
+) -> Any:
+    """The answer to the question being asked, or None when the message holds none.
+    ``last``: of several values of its kind, the last is meant (a correction came between)."""
     text = message.text.strip()
+    if last and asking in ("nik", "birth_date", "phone"):
+        cues = list(_CORRECTION_CUES.finditer(text))
+        if cues and re.search(r"\d", text[cues[-1].end() :]):
+            text = text[cues[-1].end() :].strip(" ,.:")  # "12-03-1976 eh salah, 12-03-1975"
     if asking in YES_NO_STEPS:
         return yes_no(message)
     if asking == "resident_consent":
@@ -685,7 +742,7 @@ def _pending_answer(asking: str, message: Message, typed: dict[str, list[Any]]) 
     )
     if asking in typed and not typed_whole:
         # (A village with its kecamatan or regency is read whole against the register.)
-        return typed[asking][0]
+        return typed[asking][-1 if last else 0]
     if asking == "full_name":
         return name_in(text)
     if asking == "nik":
@@ -760,8 +817,11 @@ def interpret(
             if merged is not None and merged != filled["birth_date"] and asking != "birth_date":
                 corrections["birth_date"] = merged
         if not corrections and not named:
-            # "eh bukan petani tapi nelayan": the value's kind says which field it corrects.
-            for name, values in typed.items():
+            # "eh bukan petani tapi nelayan": the value's kind says which field it corrects;
+            # the value meant is the one after the cue, not the one rejected ("bukan …").
+            meant = _kept_part(_value_after(text, _last_cue(text)))
+            meant_typed = _typed_values(_part_of(message, text.find(meant), len(meant)), today)
+            for name, values in (meant_typed or typed).items():
                 if name != asking and filled.get(name) is not None and values[-1] != filled[name]:
                     corrections[name] = values[-1]
         if not corrections and filled.get("full_name") and "full_name" in named:
@@ -778,6 +838,14 @@ def interpret(
     ):
         return Reading(Meaning.WHAT_TO_CORRECT)
 
+    if asking is not None and corrections and asking != "registration_confirmed":
+        # "eh ralat, namanya Sri W. nik 3523…": the correction in one clause, the answer to
+        # the question asked in another.
+        rest = _clauses_without_correction(message)
+        if rest is not None:
+            pending = _pending_answer(asking, rest, _typed_values(rest, today), last=True)
+            if pending is not None and pending not in corrections.values():
+                answer = pending
     if asking is not None and not corrections:
         if asking in _FREE_TEXT_STEPS and is_small_talk(message):
             return Reading(Meaning.SMALL_TALK)
@@ -787,7 +855,8 @@ def interpret(
             plain = bool(own) and not _plainly_not_a_field(own) and not _only_yes_or_no(own)
             answer = _pending_answer(asking, replace(message, text=own), typed) if plain else None
         else:
-            answer = _pending_answer(asking, message, typed)
+            # "12-03-1976 eh salah, 12-03-1975": what follows the correction is meant.
+            answer = _pending_answer(asking, message, typed, last=correcting)
         if asking == "birth_date" and date_parts and not isinstance(answer, str):
             answer = PartialDate(text, tuple(date_parts))
         if (
@@ -803,7 +872,7 @@ def interpret(
             and (named and named[0] != "full_name" and not folded.startswith("nama"))
         ):
             answer = name_from_message(text) or None
-    elif asking is not None and corrections and asking in YES_NO_STEPS:
+    elif asking is not None and corrections and asking in YES_NO_STEPS and answer is None:
         # "penghasilan saya salah, harusnya 2 juta" at the JHT question is no yes/no.
         answer = None
 
@@ -861,8 +930,8 @@ def _part_of_a_place(message: Message, name: str) -> bool:
     for entity in message.entities:
         if entity.name != "occupation" or entity.start is None or entity.end is None:
             continue
-        start = max(message.text.rfind(mark, 0, entity.start) for mark in ",;\n") + 1
-        ends = [i for i in (message.text.find(m, entity.end) for m in ",;\n") if i >= 0]
+        start = max(message.text.rfind(mark, 0, entity.start) for mark in ",;\n.") + 1
+        ends = [i for i in (message.text.find(m, entity.end) for m in ",;\n.") if i >= 0]
         clause = message.text[start : min(ends, default=len(message.text))]
         rest = clause.replace(message.text[entity.start : entity.end], " ")
         if any(
