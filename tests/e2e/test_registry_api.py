@@ -48,7 +48,7 @@ class Chat:
         return replies
 
     def pushed(self, since: int) -> list[str]:
-        """Messages Sadar sent on its own (the KPJ number) since ``since`` were sent."""
+        """Messages Sadar sent on its own (the KPJ number, a refusal) since ``since``."""
         bodies = self.stack.twilio.bodies(self.number)[since:]
         self.lines += [f"sadar (pesan baru): {body}" for body in bodies]
         return bodies
@@ -79,10 +79,12 @@ def test_through_the_partner_api_to_the_kpj_number_and_a_correction(
     # e2e modules' registrations, handed over by the same pass: a name none of them uses.
     standin.arm(Mode.MISMATCH, names={"Tukiyem Sadarwati"})
 
-    before = first.sent_so_far()
+    before, refused_before = first.sent_so_far(), second.sent_so_far()
     said = _send(stack, standin)
-    assert "KPJ messages sent" in said
+    assert "KPJ messages sent" in said and "refusals told" in said
     (told,) = first.pushed(before)
+    (refusal,) = second.pushed(refused_before)  # told without asking, once
+    assert refused in refusal and "berbeda dengan data kependudukan" in refusal
     kpj = standin.memberships[accepted]
     assert f"Nomor KPJ Anda: {kpj}" in told
     assert f"diterima, nomor KPJ {kpj}" in first("cek status")[-1]
