@@ -47,8 +47,12 @@ HELD_OUT = [c for c in CONVERSATIONS if c.part in HELD_OUT_PARTS]
 #: agent's own words), before any change they measure. They measure work still to be done,
 #: so they have no floor yet: `make dialogue-eval` plays and reports them
 #: (SADAR_DIALOGUE_UNSEEN=1), the ordinary test run does not. ``held_out_8`` (corrections)
-#: was read after its first figure (docs/nlu.md), so it is no longer unseen.
-UNSEEN_PARTS = ("held_out_4", "held_out_5", "held_out_6", "held_out_7", "held_out_8")
+#: was read after its first figure (docs/nlu.md), so it is no longer unseen; ``held_out_9``
+#: covers the same ground (corrections inside answers, numbers and dates in words, KPJ and
+#: status questions) in wording nobody read.
+UNSEEN_PARTS = (
+    "held_out_4", "held_out_5", "held_out_6", "held_out_7", "held_out_8", "held_out_9",
+)  # fmt: skip
 HELD_OUT_STEP_TARGET = 0.95
 HELD_OUT_STEP_FLOOR = 0.90
 #: Every result of this run, for the summary that `make dialogue-eval` prints.
