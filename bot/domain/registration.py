@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from bot.domain.nik import Nik
 from bot.domain.payments import add_months, load_calendar, period_of
@@ -41,6 +42,25 @@ class Registration:
     channel: Channel
     #: The desa/kelurahan's Kemendagri code ("35.23.16.2001"), when read from the register.
     village_code: str | None = None
+
+
+def answers_of(registration: Registration) -> dict[str, Any]:
+    """A registration's answers as plain values: what a walk-in's held registration stores
+    (JSON), and what a correction compares with the stored answers."""
+    return {
+        "full_name": registration.full_name,
+        "nik": registration.nik.value,
+        "birth_date": registration.birth_date.isoformat(),
+        "phone": registration.phone,
+        "village": registration.village,
+        "district": registration.district,
+        "regency": registration.regency,
+        "village_code": registration.village_code,
+        "occupation": registration.occupation,
+        "declared_income": registration.declared_income,
+        "with_jht": registration.with_jht,
+        "channel": registration.channel.value,
+    }
 
 
 def clean_full_name(text: str) -> str:

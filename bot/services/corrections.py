@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEvent, Participant, Submission
 from bot.domain.addresses import Proof
-from bot.domain.registration import Registration
+from bot.domain.registration import Registration, answers_of
 from bot.domain.submissions import RejectionReason, SubmissionState, correctable_in_chat
 from bot.domain.tariff import monthly_contribution
 from bot.infra.crypto import PiiCipher
@@ -101,8 +101,8 @@ def correct_registration(
         if cipher.decrypt(participant.nik_encrypted) != registration.nik.value:
             raise CorrectionClosed("the NIK is not changed in place", participant.reference)
         before = _answers(participant, cipher)
-        after = _answers_of(registration)
-        changed = tuple(name for name, value in after.items() if before[name] != value)
+        after = answers_of(registration)
+        changed = tuple(name for name, value in before.items() if after[name] != value)
         _store(participant, cipher, hash_key, registration, sender_id, phone_verified_by, changed)
         sent_again = bool(changed) and state is SubmissionState.REJECTED
         submission.regency, submission.village = participant.regency, participant.village
@@ -150,23 +150,6 @@ def _answers(participant: Participant, cipher: PiiCipher) -> dict[str, Any]:
         "occupation": participant.occupation,
         "declared_income": int(cipher.decrypt(participant.income_encrypted)),
         "with_jht": participant.with_jht,
-    }
-
-
-def _answers_of(registration: Registration) -> dict[str, Any]:
-    """The same answers, as the corrected registration gives them."""
-    return {
-        "full_name": registration.full_name,
-        "nik": registration.nik.value,
-        "birth_date": registration.birth_date.isoformat(),
-        "phone": registration.phone,
-        "village": registration.village,
-        "district": registration.district,
-        "regency": registration.regency,
-        "village_code": registration.village_code,
-        "occupation": registration.occupation,
-        "declared_income": registration.declared_income,
-        "with_jht": registration.with_jht,
     }
 
 

@@ -33,7 +33,7 @@ from bot.domain.consent import (
     ConsentPurpose,
 )
 from bot.domain.nik import parse_nik
-from bot.domain.registration import Registration
+from bot.domain.registration import Registration, answers_of
 from bot.domain.replies import BotReply, MessageTemplate
 from bot.domain.senders import Channel, SenderId, channel_of, make_sender_id
 from bot.infra.crypto import PiiCipher
@@ -120,21 +120,7 @@ def _audit(session: Session, agent_id: int, action: str, now: datetime) -> None:
 
 
 def _encode(registration: Registration) -> str:
-    return json.dumps(
-        {
-            "full_name": registration.full_name,
-            "nik": registration.nik.value,
-            "birth_date": registration.birth_date.isoformat(),
-            "phone": registration.phone,
-            "village": registration.village,
-            "district": registration.district,
-            "regency": registration.regency,
-            "occupation": registration.occupation,
-            "declared_income": registration.declared_income,
-            "with_jht": registration.with_jht,
-            "channel": registration.channel.value,
-        }
-    )
+    return json.dumps(answers_of(registration))
 
 
 def _decode(payload: str, today: date) -> Registration:

@@ -113,7 +113,6 @@ class KtpPhotoReader:
         self._engines: queue.Queue[_Engines] = queue.Queue()
         self._created = 0
         self._counting = threading.Lock()
-        self._workers = workers
         self._gate = asyncio.Semaphore(workers)
 
     @contextmanager
