@@ -7,6 +7,8 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from bot.infra.settings import Settings
+from bot.infra.signed_metadata import signing_key, verified
 from bot.understanding.interpreter import Entity, Message
 
 
@@ -56,3 +58,14 @@ def latest_metadata(tracker: Tracker) -> Any:
     """What the channel sent with the latest message (signed by the gateway when it
     vouches for it: bot/infra/signed_metadata.py)."""
     return _latest(tracker).get("metadata")
+
+
+def gateway_metadata(tracker: Tracker, settings: Settings) -> dict[str, Any]:
+    """The latest message's metadata that the gateway signed for this sender ({} for
+    anything else: anyone reaching Rasa could claim a verified number or a photo's fields)."""
+    channel_token = settings.rasa_channel_token_value
+    return verified(
+        signing_key(channel_token) if channel_token else None,
+        tracker.sender_id,
+        latest_metadata(tracker),
+    )

@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.agents import enrolled_agent
+from actions.ktp_photo import as_filled, as_given, photo_answers, photo_turn
 from actions.on_behalf import (
     CODE,
     CODE_ON_CONTACT,
@@ -29,11 +30,13 @@ from actions.places import (
     village_slots,
 )
 from actions.questions import answer_or_hand_over
-from actions.reading import latest_metadata, message_from
+from actions.reading import gateway_metadata, message_from
 from actions.registration_slots import (
     CORRECTING_SUMMARY_SLOT,
     INCOME_OFFERED_SLOT,
     PHONE_PROOF_SLOT,
+    PHOTO_CONFIRMED_SLOT,
+    PHOTO_PENDING_SLOT,
     RESIDENT_CONSENT_SLOT,
     STOPPED_SLOT,
     VILLAGE_CHOICES_SLOT,
@@ -48,6 +51,7 @@ from bot.app_context import AppContext, get_app_context
 from bot.domain.addresses import SHARED_CONTACT_METADATA, Proof
 from bot.domain.formatting import programmes, rupiah
 from bot.domain.income import IncomePerPeriod, load_factors, monthly_estimate
+from bot.domain.ktp import PHOTO_READ_INTENT, PHOTO_SENT_INTENT
 from bot.domain.nik import InvalidNik, parse_nik
 from bot.domain.places import nik_district_code
 from bot.domain.registration import (
@@ -60,7 +64,6 @@ from bot.domain.registration import (
 from bot.domain.senders import Channel, SenderId, channel_of
 from bot.infra.region_register import place_register
 from bot.infra.settings import Settings
-from bot.infra.signed_metadata import signing_key, verified
 from bot.services.on_behalf import AgentNumber
 from bot.services.participants import NikHolder, nik_holder
 from bot.understanding.interpreter import (
@@ -114,9 +117,11 @@ class ValidateRegistrationForm(FormValidationAction):
     ) -> list[str]:
         if tracker.get_slot(STOPPED_SLOT):
             return []  # the form closes; action_submit_registration only tidies up
+        # Fields read from a KTP photo wait for "Benar?" before any other question.
+        photo = [PHOTO_CONFIRMED_SLOT] if tracker.get_slot(PHOTO_PENDING_SLOT) else []
         if for_resident(tracker):
-            return [*domain_slots, RESIDENT_CONSENT_SLOT]
-        return domain_slots
+            return [*photo, *domain_slots, RESIDENT_CONSENT_SLOT]
+        return [*photo, *domain_slots]
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -127,7 +132,9 @@ class ValidateRegistrationForm(FormValidationAction):
         if known:
             tracker.add_slots(known)
         events: list[EventType] | None
-        if asking is None and correcting(tracker):
+        if message_from(tracker).intent in (PHOTO_SENT_INTENT, PHOTO_READ_INTENT):
+            events = photo_turn(dispatcher, tracker, context.settings, asking)
+        elif asking is None and correcting(tracker):
             # The stored registration's answers, checked when it was made: straight to the
             # summary, where the resident sends what to correct.
             events = []
@@ -161,6 +168,13 @@ class ValidateRegistrationForm(FormValidationAction):
     ) -> list[EventType] | None:
         message = message_from(tracker)
         filled = {name: tracker.get_slot(name) for name in FIELDS}
+        photo: dict[str, str] = {}
+        if asking == PHOTO_CONFIRMED_SLOT:
+            photo = photo_answers(tracker, context.settings)
+            if not photo:  # forgotten meanwhile (15 minutes): the form goes on
+                dispatcher.utter_message(response="utter_ktp_photo_expired")
+                return [SlotSet(PHOTO_PENDING_SLOT, None), SlotSet(asking, None)]
+            filled |= as_filled(photo)  # what "Benar?" is about, as if it were answered
         reading = interpret(message, asking, filled, context.clock.today())
         again = [SlotSet(asking, None)]  # the form asks the pending question again
         if reading.meaning is Meaning.LEAVE_TO_RULES:
@@ -181,6 +195,17 @@ class ValidateRegistrationForm(FormValidationAction):
             return again
         if reading.meaning is Meaning.NOT_UNDERSTOOD:
             return [*again, *self._refuse(asking, f"utter_{reading.problem}", dispatcher, tracker)]
+        if photo:
+            if reading.answer is False and not reading.corrections and not reading.given:
+                return [*again, SlotSet(CORRECTING_SUMMARY_SLOT, True)]  # "which is wrong?"
+            # Confirmed (or corrected in the same breath): the photo's fields are answers
+            # now, checked like typed ones; what the resident said overrides them.
+            given = {**as_given(photo), **reading.given}
+            given = {k: v for k, v in given.items() if k not in reading.corrections}
+            events = await self._apply(
+                context, dispatcher, tracker, domain, None, None, given, reading.corrections
+            )
+            return [*events, SlotSet(PHOTO_PENDING_SLOT, None), SlotSet(asking, True)]
         if asking in SUMMARY_STEPS and reading.answer is False and not reading.corrections:
             if asking == "registration_confirmed":
                 # The summary's question becomes "which data is wrong?", without showing the
@@ -430,12 +455,7 @@ class ValidateRegistrationForm(FormValidationAction):
         # Telegram's adapter passes the number of a contact the sender shared of themselves:
         # Telegram verified it, so it counts as proven (typed numbers do not). Only metadata
         # the gateway signed counts: anyone else reaching Rasa could claim any number.
-        channel_token = step.context.settings.rasa_channel_token_value
-        metadata = verified(
-            signing_key(channel_token) if channel_token else None,
-            step.tracker.sender_id,
-            latest_metadata(step.tracker),
-        )
+        metadata = gateway_metadata(step.tracker, step.context.settings)
         shared = normalise_phone(str(metadata.get(SHARED_CONTACT_METADATA) or ""))
         proven = Proof.TELEGRAM_CONTACT.value if shared == phone else None
         return {"phone": phone, PHONE_PROOF_SLOT: proven}

@@ -49,6 +49,13 @@ STOPPED_SLOT = "registration_stopped"
 CORRECTING_REGISTRATION_SLOT = "correcting_registration"
 
 
+#: A KTP photo's fields wait for "Benar?" (actions/ktp_photo.py); the confirmation step; and
+#: the unreadable photos so far.
+PHOTO_PENDING_SLOT = "ktp_photo_pending"
+PHOTO_CONFIRMED_SLOT = "ktp_photo_confirmed"
+PHOTO_TRIES_SLOT = "ktp_photo_tries"
+
+
 def correcting(tracker: Tracker) -> bool:
     """Whether the form is correcting this chat's stored registration ("perbaiki data")."""
     return bool(tracker.get_slot(CORRECTING_REGISTRATION_SLOT))
@@ -97,6 +104,9 @@ def reset_registration() -> list[EventType]:
             INCOME_OFFERED_SLOT,
             CORRECTING_SUMMARY_SLOT,
             CORRECTING_REGISTRATION_SLOT,
+            PHOTO_PENDING_SLOT,
+            PHOTO_CONFIRMED_SLOT,
+            PHOTO_TRIES_SLOT,
         )
     ]
 

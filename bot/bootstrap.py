@@ -9,6 +9,7 @@ two of them can be wired differently. Nothing here runs at import time."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,15 +18,19 @@ import httpx
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox as outbox_from_settings
 from bot.channels.outbound import Outbox
-from bot.conversation import ConversationRouter, OfferedButtons, RasaClient
+from bot.conversation import ConversationRouter, OfferedButtons, Photos, RasaClient
 from bot.domain.payments import load_calendar
 from bot.infra.privacy import keyed_hash
+from bot.infra.region_register import place_register
 from bot.infra.shared_state import SharedStore, make_shared_store
 from bot.services.handoff_relay import HandoffRelay
+from bot.services.ktp_photo.readings import PhotoReadings
 from bot.services.registry.api_client import PartnerApiClient
 from bot.services.registry.driver import hand_over_pending, poll_promised, withdraw_owed
 from bot.services.registry.notices import AnswersTold, tell_answers
 from bot.services.reminders import ReminderDispatcher
+
+log = logging.getLogger(__name__)
 
 
 def build_outbox(context: AppContext) -> Outbox:
@@ -58,11 +63,51 @@ def build_rasa_client(context: AppContext, http: httpx.AsyncClient | None = None
 
 
 def build_router(
-    context: AppContext, rasa: RasaClient, store: SharedStore, relay: HandoffRelay
+    context: AppContext,
+    rasa: RasaClient,
+    store: SharedStore,
+    relay: HandoffRelay,
+    photos: Photos | None = None,
 ) -> ConversationRouter:
-    """The one path to Rasa, with all its interceptors: the offered-buttons memory and the
-    handoff relay."""
-    return ConversationRouter(rasa, offered_buttons(context, store), relay)
+    """The one path to Rasa, with all its interceptors: the offered-buttons memory, the
+    handoff relay and KTP photos."""
+    return ConversationRouter(rasa, offered_buttons(context, store), relay, photos)
+
+
+def build_photo_readings(context: AppContext, store: SharedStore) -> PhotoReadings | None:
+    """KTP photos for a process that receives messages; None when they are switched off. A
+    missing OCR model leaves photos answered with a request to type, and says what to
+    install."""
+    settings = context.settings
+    if not settings.ktp_photos:
+        return None
+    # Loaded here only: OpenCV and libtesseract stay out of processes that read no photo.
+    from bot.services.ktp_photo.reader import KtpPhotoReader, OcrUnavailable
+    from bot.services.ktp_photo.second_reader import RapidOcrReader
+
+    register = place_register()
+
+    def area_name(code: str) -> str | None:
+        area = register.area(code)
+        return area.name if area else None
+
+    try:
+        reader: KtpPhotoReader | None = KtpPhotoReader(
+            area_name,
+            workers=settings.ktp_photo_readers,
+            seconds_per_photo=settings.ktp_photo_seconds,
+            second_reader=RapidOcrReader() if settings.ktp_second_reader else None,
+        )
+    except OcrUnavailable as error:
+        log.error("KTP photos will not be read: %s", error)
+        reader = None
+    return PhotoReadings(
+        reader,
+        store,
+        context.cipher,
+        lambda sender_id: keyed_hash(context.hash_key, sender_id),
+        context.clock.today,
+    )
 
 
 @dataclass(frozen=True)
@@ -75,11 +120,14 @@ class Conversations:
     relay: HandoffRelay
     rasa: RasaClient
     router: ConversationRouter
+    photos: PhotoReadings | None = None
 
     async def aclose(self) -> None:
         """In the order the gateway always closed them: sends first, then Rasa, then state."""
         await self.outbox.aclose()
         await self.rasa.aclose()
+        if self.photos is not None:
+            self.photos.close()
         await self.store.aclose()
 
 
@@ -92,7 +140,9 @@ def conversations(
     outbox = build_outbox(context)
     relay = build_relay(context, outbox)
     rasa = build_rasa_client(context, rasa_http)
-    return Conversations(store, outbox, relay, rasa, build_router(context, rasa, store, relay))
+    photos = build_photo_readings(context, store)
+    router = build_router(context, rasa, store, relay, photos)
+    return Conversations(store, outbox, relay, rasa, router, photos)
 
 
 def build_dispatcher(context: AppContext, outbox: Outbox) -> ReminderDispatcher:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import httpx
 
 from bot import messages
+from bot.domain.ktp import PHOTO_READ_INTENT, PHOTO_SENT_INTENT, PhotoStep
 from bot.domain.replies import BotReply, Button, for_delivery
 from bot.domain.senders import InvalidSenderId, channel_of
 from bot.infra import metrics
@@ -34,6 +35,9 @@ RASA_WEBHOOK_PATH = "/webhooks/sadar/webhook"
 
 
 Deliver = Callable[[list[BotReply]], Awaitable[None]]
+
+PHOTO_SENT_PAYLOAD = f"/{PHOTO_SENT_INTENT}"
+PHOTO_READ_PAYLOAD = f"/{PHOTO_READ_INTENT}"
 
 #: Offered button payloads stay pressable this long (WhatsApp's service window).
 OFFERS_TTL_SECONDS = 24 * 3600
@@ -193,6 +197,21 @@ class RasaClient:
         await self._http.aclose()
 
 
+class Photos(Protocol):
+    """Reads a KTP photo and keeps its fields while the resident confirms them
+    (bot/services/ktp_photo/readings.py)."""
+
+    async def read(self, sender_id: str, photo: bytes | None) -> dict[str, Any]: ...
+
+    async def pending(self, sender_id: str) -> dict[str, Any]: ...
+
+    async def after_turn(self, sender_id: str, replies: list[BotReply]) -> None: ...
+
+
+#: Fetches a photo from its platform (None when it cannot be had).
+FetchPhoto = Callable[[], Awaitable[bytes | None]]
+
+
 class Interceptor(Protocol):
     """Takes a message before Rasa does (a conversation with a person: handoff_relay.py);
     None leaves it to Rasa."""
@@ -209,9 +228,11 @@ class ConversationRouter:
         rasa: RasaClient,
         offers: OfferedButtons | None = None,
         interceptor: Interceptor | None = None,
+        photos: Photos | None = None,
     ):
         self._rasa = rasa
         self._interceptor = interceptor
+        self._photos = photos
         # Closed by default: without a shared store, offers are remembered in this process.
         self._offers = offers or OfferedButtons(MemoryStore(), lambda sender_id: sender_id)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -284,18 +305,52 @@ class ConversationRouter:
             replies = intercepted
         else:
             from_rasa = True
-            log.debug("-> rasa %s (%d chars)", mask_sender(sender_id), len(text))
-            started = time.perf_counter()
-            replies = await self._rasa.send(sender_id, text, metadata)
-            metrics.TURN_SECONDS.labels(channel=_channel_label(sender_id)).observe(
-                time.perf_counter() - started
-            )
-            if all(reply.is_empty for reply in replies):
-                # Every Sadar turn answers; silence means a failed action (e.g. the action
-                # server restarting). Say so, so the resident sends it again.
-                log.warning("Rasa gave no reply to %s", mask_sender(sender_id))
-                metrics.RASA_ERRORS.labels(reason="no_reply").inc()
-                replies = [BotReply(text=messages.NO_REPLY)]
+            if self._photos is not None:
+                # Fields read from a KTP photo and waiting for "Benar?" go with the answer.
+                metadata = {**(metadata or {}), **await self._photos.pending(sender_id)}
+            replies = await self._to_rasa(sender_id, text, metadata)
+        return await self._end_turn(sender_id, replies, from_rasa, deliver)
+
+    async def photo(
+        self, sender_id: str, fetch: FetchPhoto, deliver: Deliver | None = None
+    ) -> list[BotReply]:
+        """A photo, for a caller that holds the sender's ``turn``. Rasa first says whether
+        the form may take one now (after consent, before the summary); only then is it
+        fetched and read, and Rasa gets what it gave. Raises RasaUnavailable."""
+        asked = await self._to_rasa(sender_id, PHOTO_SENT_PAYLOAD, None)
+        if self._photos is None or not any(r.photo_step == PhotoStep.READ for r in asked):
+            return await self._end_turn(sender_id, asked, True, deliver)
+        # Rasa's answer to "may I?" is a word to the gateway, not for the resident.
+        metadata = await self._photos.read(sender_id, await fetch())
+        replies = await self._to_rasa(sender_id, PHOTO_READ_PAYLOAD, metadata)
+        return await self._end_turn(sender_id, replies, True, deliver)
+
+    async def _to_rasa(
+        self, sender_id: str, text: str, metadata: dict[str, Any] | None
+    ) -> list[BotReply]:
+        log.debug("-> rasa %s (%d chars)", mask_sender(sender_id), len(text))
+        started = time.perf_counter()
+        replies = await self._rasa.send(sender_id, text, metadata)
+        metrics.TURN_SECONDS.labels(channel=_channel_label(sender_id)).observe(
+            time.perf_counter() - started
+        )
+        if all(reply.is_empty for reply in replies):
+            # Every Sadar turn answers; silence means a failed action (e.g. the action
+            # server restarting). Say so, so the resident sends it again.
+            log.warning("Rasa gave no reply to %s", mask_sender(sender_id))
+            metrics.RASA_ERRORS.labels(reason="no_reply").inc()
+            replies = [BotReply(text=messages.NO_REPLY)]
+        return replies
+
+    async def _end_turn(
+        self,
+        sender_id: str,
+        replies: list[BotReply],
+        from_rasa: bool,
+        deliver: Deliver | None,
+    ) -> list[BotReply]:
+        if from_rasa and self._photos is not None:
+            await self._photos.after_turn(sender_id, replies)
         await self._offers.remember(sender_id, replies, from_rasa=from_rasa)
         if deliver is not None:
             await deliver(for_delivery(replies))

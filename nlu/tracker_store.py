@@ -44,6 +44,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import conversation_key, owner_only
+from bot.infra.unstored import as_stored
 from nlu import rasa_runtime
 
 log = logging.getLogger(__name__)
@@ -229,7 +230,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                 return
             rows, decoded = [], []
             for event in new_events:
-                data = event.as_dict()
+                data = as_stored(event.as_dict())
                 text = json.dumps(data)
                 decoded.append(json.loads(text))  # as a later read would return it
                 rows.append(

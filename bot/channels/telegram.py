@@ -21,6 +21,7 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
+    TelegramError,
     TimedOut,
 )
 from telegram.ext import (
@@ -201,9 +202,46 @@ class TelegramAdapter:
         # Telegram verified this number: the registration may count it as proven.
         await self._converse(update.effective_chat.id, number, {SHARED_CONTACT_METADATA: number})
 
+    async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo (its largest size) or a file: perhaps a KTP. Fetched with getFile only if
+        Rasa says the form may take it now (bot/conversation.py, ConversationRouter.photo)."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None:
+            return
+        attachment = message.photo[-1] if message.photo else message.document
+        if attachment is None:
+            return
+        sender_id = make_sender_id(Channel.TELEGRAM, str(chat.id))
+
+        async def fetch() -> bytes | None:
+            try:
+                file = await attachment.get_file()
+                return bytes(await file.download_as_bytearray())
+            except TelegramError as error:  # too big for getFile (20 MB), gone, network
+                log.warning("Telegram photo not fetched: %r", error)
+                return None
+
+        async def deliver(replies: list[BotReply]) -> None:
+            for reply in replies:
+                await self._outbox.send(sender_id, reply)
+
+        async with self._router.turn(sender_id):
+            await record_inbound_safely(self._channel_log, sender_id)
+            try:
+                await self._router.photo(sender_id, fetch, deliver)
+            except RasaUnavailable as error:
+                log.error("Telegram photo from %s not processed: %s", mask_sender(sender_id), error)
+                await self._reply(chat.id, messages.RASA_UNAVAILABLE)
+
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat is not None:
             await self._reply(update.effective_chat.id, messages.NON_TEXT_MESSAGE)
+
+
+def file_base_url(api_base_url: str) -> str:
+    """Where the Bot API serves files for getFile's file_path: "…/bot" -> "…/file/bot"."""
+    origin, found, _ = api_base_url.rstrip("/").rpartition("/bot")
+    return f"{origin}/file/bot" if found else f"{api_base_url.rstrip('/')}/file/bot"
 
 
 def build_application(
@@ -220,6 +258,7 @@ def build_application(
         Application.builder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
+        .base_file_url(file_base_url(settings.telegram_api_base_url))
         # Honours Telegram's flood limits and retries after HTTP 429 `retry_after`.
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(True)
@@ -229,6 +268,10 @@ def build_application(
     application.add_handler(CallbackQueryHandler(adapter.on_button))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, adapter.on_text))
     application.add_handler(MessageHandler(filters.CONTACT, adapter.on_contact))
+    if settings.ktp_photos:
+        application.add_handler(
+            MessageHandler(filters.PHOTO | filters.Document.ALL, adapter.on_photo)
+        )
     application.add_handler(
         MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, adapter.on_other)
     )

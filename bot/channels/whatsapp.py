@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import aiohttp
+import httpx
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
@@ -73,8 +74,16 @@ def split_body(text: str, limit: int = MAX_BODY_CHARS) -> list[str]:
 
 class InboundKind(StrEnum):
     TEXT = "text"
+    #: An image or a document: perhaps a KTP photo (a caption, if any, is not read).
+    PHOTO = "photo"
+    #: Voice, video, a contact card: nothing Sadar reads.
     MEDIA = "media"
     LOCATION = "location"
+
+
+#: Media types sent as a possible KTP photo: images, and documents (a photo sent "as a file",
+#: or a PDF, which the reader then refuses politely by its bytes).
+_PHOTO_TYPES = ("image/", "application/")
 
 
 @dataclass(frozen=True)
@@ -85,13 +94,20 @@ class InboundWhatsApp:
     sender_number: str
     body: str
     kind: InboundKind
+    #: Twilio's copies of the media attached (fetched with the account's credentials).
+    media_urls: tuple[str, ...] = ()
 
     @classmethod
     def from_form(cls, form: dict[str, str]) -> InboundWhatsApp:
         body = form.get("Body", "")
+        count = int(form.get("NumMedia") or 0) if (form.get("NumMedia") or "0").isdigit() else 0
+        media_urls = tuple(url for i in range(count) if (url := form.get(f"MediaUrl{i}")))
+        first_type = form.get("MediaContentType0", "")
         if form.get("Latitude") and form.get("Longitude"):
             kind = InboundKind.LOCATION
-        elif int(form.get("NumMedia") or 0) > 0 and not body.strip():
+        elif media_urls and first_type.startswith(_PHOTO_TYPES):
+            kind = InboundKind.PHOTO
+        elif count > 0 and not body.strip():
             kind = InboundKind.MEDIA
         else:
             kind = InboundKind.TEXT
@@ -100,7 +116,72 @@ class InboundWhatsApp:
             sender_number=form.get("From", "").removeprefix("whatsapp:"),
             body=body,
             kind=kind,
+            media_urls=media_urls,
         )
+
+
+class TwilioMedia:
+    """The media of inbound messages, on Twilio: fetched with the account's credentials
+    (Twilio answers with a redirect to short-lived storage; httpx does not carry the
+    credentials there), then deleted through the Media resource of the REST API, so no copy
+    of a resident's KTP stays with Twilio. Only URLs of this account's messages on the
+    configured API are fetched: the credentials go nowhere else."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        api_base_url: str,
+        max_bytes: int,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._auth = (account_sid, auth_token)
+        self._prefix = f"{api_base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages/"
+        self._max_bytes = max_bytes
+        self._http = http or httpx.AsyncClient(timeout=20.0)
+
+    def is_ours(self, url: str) -> bool:
+        return url.startswith(self._prefix) and "/Media/" in url and ".." not in url
+
+    async def fetch(self, url: str) -> bytes | None:
+        """The media's bytes (at most one byte past the limit: the reader refuses it by its
+        size); None when it cannot be had."""
+        if not self.is_ours(url):
+            log.warning("WhatsApp media not fetched: not a media URL of this Twilio account")
+            return None
+        data = bytearray()
+        try:
+            async with self._http.stream(
+                "GET", url, auth=self._auth, follow_redirects=True
+            ) as response:
+                if response.status_code != 200:
+                    log.warning("Twilio media fetch answered %d", response.status_code)
+                    return None
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > self._max_bytes:
+                        break
+        except httpx.HTTPError as error:
+            log.warning("Twilio media not fetched: %r", error)
+            return None
+        return bytes(data[: self._max_bytes + 1])
+
+    async def delete(self, url: str) -> None:
+        """Twilio's copy deleted (DELETE …/Media/{sid}.json answers 204); a failure is
+        logged for the operator, never raised into the resident's turn."""
+        if not self.is_ours(url):
+            return
+        target = url if url.endswith(".json") else f"{url}.json"
+        try:
+            response = await self._http.delete(target, auth=self._auth)
+        except httpx.HTTPError as error:
+            log.error("Twilio media not deleted (delete it in the console): %r", error)
+            return
+        if response.status_code not in (204, 404):
+            log.error("Twilio media not deleted: Twilio answered %d", response.status_code)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
 
 #: Replies for a report, or None when the message is an ordinary one (for Rasa).
@@ -168,6 +249,7 @@ class WhatsAppConversations:
         channel_log: ChannelLog | None,
         not_me: NotMeHandler | None = None,
         on_contact: ContactHandler | None = None,
+        media: TwilioMedia | None = None,
     ):
         self._router = router
         self._outbox = outbox
@@ -175,6 +257,7 @@ class WhatsAppConversations:
         self._channel_log = channel_log
         self._not_me = not_me
         self._on_contact = on_contact
+        self._media = media
 
     async def is_new(self, message: InboundWhatsApp) -> bool:
         """False for a redelivery of a message already taken (by any gateway sharing the
@@ -196,7 +279,12 @@ class WhatsAppConversations:
         # The turn is taken before anything else awaits: the number pressed in "2" must be
         # read against the options of the message before it, in the order they came.
         async with self._router.turn(sender_id):
-            await self._process_in_turn(sender_id, message)
+            try:
+                await self._process_in_turn(sender_id, message)
+            finally:
+                if self._media is not None:
+                    for url in message.media_urls:  # read or not, no copy stays at Twilio
+                        await self._media.delete(url)
 
     async def _process_in_turn(self, sender_id: str, message: InboundWhatsApp) -> None:
         await record_inbound_safely(self._channel_log, sender_id)
@@ -205,7 +293,9 @@ class WhatsAppConversations:
                 await self._on_contact(sender_id)
             except Exception:  # the resident's own message must still be answered
                 log.exception("waiting consent codes for %s not sent", mask_sender(sender_id))
-        if message.kind is InboundKind.MEDIA:
+        if message.kind is InboundKind.MEDIA or (
+            message.kind is InboundKind.PHOTO and self._media is None
+        ):
             await self._outbox.send(sender_id, BotReply(text=messages.NON_TEXT_MESSAGE))
             return
         if message.kind is InboundKind.LOCATION:
@@ -215,6 +305,16 @@ class WhatsAppConversations:
         async def deliver(replies: list[BotReply]) -> None:
             for reply in replies:
                 await self._outbox.send(sender_id, reply)
+
+        if message.kind is InboundKind.PHOTO:
+            media, url = self._media, message.media_urls[0]
+            assert media is not None
+            try:
+                await self._router.photo(sender_id, lambda: media.fetch(url), deliver)
+            except RasaUnavailable as error:
+                log.error("WhatsApp photo from %s not processed: %s", mask_sender(sender_id), error)
+                await self._outbox.send(sender_id, BotReply(text=messages.RASA_UNAVAILABLE))
+            return
 
         if self._not_me is not None:
             reported = await self._not_me(sender_id, message.body)

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 from rapidfuzz.distance import Levenshtein
 
@@ -368,3 +369,62 @@ def read_ktp(
             else:
                 dropped[name] = Dropped.UNREAD
     return KtpReading(**kept, dropped=dropped)  # type: ignore[arg-type]
+
+
+# --- a reading in the conversation --------------------------------------------------------
+
+#: What the gateway sends Rasa for a photo (a trusted payload, never typed): first "may this
+#: photo be read now?", then "here is what it gave", with the reading in signed metadata
+#: that the conversation store never keeps (nlu/tracker_store.py drops it).
+PHOTO_SENT_INTENT = "ktp_photo"
+PHOTO_READ_INTENT = "ktp_photo_read"
+#: Signed metadata of a turn: the checked fields waiting for "Benar?", or why none.
+READING_METADATA = "ktp_reading"
+PROBLEM_METADATA = "ktp_problem"
+#: Unreadable photos before the resident is asked to type instead.
+MAX_PHOTO_TRIES = 2
+#: The form's fields a photo may fill, in the order they are shown. RT/RW, religion and the
+#: rest are read only to find the fields; they are never kept (the minimum, UU PDP).
+FORM_FIELDS = ("full_name", "nik", "birth_date", "village", "district")
+
+
+class PhotoStep(StrEnum):
+    """What Rasa tells the gateway about a photo (a reply's ``custom.ktp_photo``)."""
+
+    #: The sender may fill the form from a photo now: read it.
+    READ = "read"
+    #: The fields read are shown and wait for "Benar?": keep them for the next message.
+    CONFIRMING = "confirming"
+
+
+class NoReading(StrEnum):
+    """Why a photo gave nothing, besides what the photo itself shows (bot.services.ktp_photo's
+    PhotoProblem and PhotoRefused): each has its own reply (utter_ktp_photo_<value>)."""
+
+    #: The platform did not hand it over.
+    NOT_RECEIVED = "not_received"
+    #: No OCR engine here (switched off, or its model is missing).
+    UNAVAILABLE = "unavailable"
+    #: A card that looks fine, but no NIK passed its checks.
+    UNCLEAR = "unclear"
+
+
+def form_answers(reading: KtpReading) -> dict[str, str]:
+    """The checked fields of a reading that the form asks, as text (the form checks them
+    again as answers: the village against the register)."""
+    values: dict[str, object] = {name: getattr(reading, name) for name in FORM_FIELDS}
+    return {
+        name: value.isoformat() if isinstance(value, date) else str(value)
+        for name, value in values.items()
+        if value is not None
+    }
+
+
+def village_answer(answers: Mapping[str, str]) -> str | None:
+    """The village as the form's village question reads it: with its printed kecamatan,
+    which tells apart villages of one name."""
+    village = answers.get("village")
+    if not village:
+        return None
+    district = answers.get("district")
+    return f"{village}, Kecamatan {district}" if district else village

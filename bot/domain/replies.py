@@ -34,6 +34,9 @@ class BotReply:
     request_contact: str | None = None
     #: For WhatsApp outside the 24-hour window: send this template instead of the text.
     template: MessageTemplate | None = None
+    #: Rasa's word to the gateway about a photo (``custom: {ktp_photo: ...}``: read it now,
+    #: or keep the fields read while "Benar?" waits); never shown to anyone.
+    photo_step: str | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -52,8 +55,15 @@ class BotReply:
             for b in message.get("buttons") or []
         )
         custom = message.get("custom") or {}
-        contact = custom.get("request_contact") if isinstance(custom, dict) else None
-        return cls(text=message.get("text"), buttons=buttons, request_contact=contact)
+        if not isinstance(custom, dict):
+            custom = {}
+        photo_step = custom.get("ktp_photo")
+        return cls(
+            text=message.get("text"),
+            buttons=buttons,
+            request_contact=custom.get("request_contact"),
+            photo_step=photo_step if isinstance(photo_step, str) else None,
+        )
 
 
 def for_delivery(replies: list[BotReply]) -> list[BotReply]:

@@ -22,6 +22,7 @@ from bot import bootstrap, messages
 from bot.app_context import AppContext
 from bot.channels.web import WebConversations, gateway_says
 from bot.channels.whatsapp import (
+    TwilioMedia,
     WhatsAppConversations,
     not_me_handler,
     waiting_codes_handler,
@@ -40,6 +41,7 @@ from bot.infra.privacy import keyed_hash, secrets_match
 from bot.infra.settings import Settings, get_settings
 from bot.infra.shared_state import RateLimiter, make_rate_limiter
 from bot.services.handoff import undelivered_for_web
+from bot.services.ktp_photo.image import PhotoLimits
 from bot.services.web_sessions import WebSessionBook
 
 log = logging.getLogger(__name__)
@@ -181,6 +183,7 @@ def create_app(
             settings.rasa_timeout_seconds,
         )
         app.state.background = background = BackgroundWork()
+        media = twilio_media(settings)
         app.state.whatsapp = (
             WhatsAppConversations(
                 router,
@@ -189,6 +192,7 @@ def create_app(
                 channel_log,
                 not_me_handler(context, outbox),
                 waiting_codes_handler(context, outbox),
+                media,
             )
             if outbox.has_channel(Channel.WHATSAPP)
             else None
@@ -207,6 +211,8 @@ def create_app(
                 await app.state.telegram.stop()
                 await app.state.telegram.shutdown()
             await background.drain(settings.rasa_timeout_seconds)
+            if media is not None:
+                await media.aclose()
             await wiring.aclose()
             await inbound_limiter.aclose()
             context.engine.dispose()
@@ -298,6 +304,19 @@ def create_app(
     app.include_router(admin_router(settings))
     app.include_router(telegram_router(settings))
     return app
+
+
+def twilio_media(settings: Settings) -> TwilioMedia | None:
+    """Inbound WhatsApp media (KTP photos), when the Twilio account is configured and photos
+    are read."""
+    if not (settings.ktp_photos and settings.twilio_account_sid and settings.twilio_auth_token):
+        return None
+    return TwilioMedia(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token.get_secret_value(),
+        settings.twilio_api_base_url,
+        PhotoLimits().max_bytes,
+    )
 
 
 def _may_read_metrics(request: Request, settings: Settings) -> bool:

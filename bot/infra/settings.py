@@ -312,6 +312,23 @@ class Settings(BaseSettings):
         "villages set their own hours; set it per deployment).",
     )
 
+    ktp_photos: bool = Field(
+        default=True,
+        description="Read a KTP photo a resident sends during registration (on this machine: "
+        "libtesseract; docs/ktp-photo.md). Off: photos are answered with a request to type.",
+    )
+    ktp_photo_readers: int = Field(
+        default=2, ge=1, le=16, description="Photos read at once (each takes one core)."
+    )
+    ktp_photo_seconds: float = Field(
+        default=8.0, gt=0, le=60, description="A photo's reading stops after this long."
+    )
+    ktp_second_reader: bool = Field(
+        default=False,
+        description="Also read poor photos with RapidOCR (requirements/ocr-second-reader.txt; "
+        "about 0.4 GB more memory per process).",
+    )
+
     reminder_days_before_due: int = Field(default=3, ge=0, le=14)
     reminder_days_after_due: int = Field(default=3, ge=1, le=14)
     reminder_send_from: time = Field(

@@ -52,7 +52,10 @@ FIELDS = (
     "declared_income",
     "with_jht",
 )
-YES_NO_STEPS = frozenset({"consent_given", "with_jht", "registration_confirmed"})
+#: Steps that show what Sadar holds and ask "Benar?": the summary, and the fields read from a
+#: KTP photo (issue 30). A field named there with another value corrects what is shown.
+CONFIRMING_STEPS = frozenset({"registration_confirmed", "ktp_photo_confirmed"})
+YES_NO_STEPS = frozenset({"consent_given", "with_jht", *CONFIRMING_STEPS})
 #: Questions the bot can answer in the middle of a form (responses utter_answer_<intent>).
 QUESTION_INTENTS = frozenset(
     {
@@ -62,7 +65,10 @@ QUESTION_INTENTS = frozenset(
     }
 )  # fmt: skip
 #: Intents the dialogue rules handle at any step (the form steps aside for them).
-RULE_INTENTS = frozenset({"stop_reminders", "resume_reminders", "bot_challenge"})
+#: A KTP photo (the gateway's payloads) is the registration form's, or a rule's elsewhere.
+RULE_INTENTS = frozenset(
+    {"stop_reminders", "resume_reminders", "bot_challenge", "ktp_photo", "ktp_photo_read"}
+)
 CONFIDENT = 0.6
 #: Above the FallbackClassifier's threshold (config.yml) a rule intent is what Rasa acts on:
 #: at a free-text step it outranks the field ("stop pengingat" is never a village).
@@ -838,7 +844,7 @@ def interpret(
     ):
         return Reading(Meaning.WHAT_TO_CORRECT)
 
-    if asking is not None and corrections and asking != "registration_confirmed":
+    if asking is not None and corrections and asking not in CONFIRMING_STEPS:
         # "eh ralat, namanya Sri W. nik 3523…": the correction in one clause, the answer to
         # the question asked in another.
         rest = _clauses_without_correction(message)
@@ -886,7 +892,7 @@ def interpret(
         if filled.get(name) is None:
             given[name] = value
         elif value != filled.get(name) and (
-            asking == "registration_confirmed" or name in named or text.startswith("/")
+            asking in CONFIRMING_STEPS or name in named or text.startswith("/")
         ):
             corrections[name] = value  # said so, or a button's payload (another village)
     if asking != "full_name" and "full_name" not in corrections and _NAME_LABEL_FIRST.match(folded):
@@ -896,7 +902,7 @@ def interpret(
                 given["full_name"] = name
             elif name != filled.get("full_name"):
                 corrections["full_name"] = name
-    if asking == "registration_confirmed" and corrections:
+    if asking in CONFIRMING_STEPS and corrections:
         answer = None
     if "with_jht" in named and asking != "with_jht" and "with_jht" not in corrections:
         value = yes_no(Message(text))
@@ -904,7 +910,7 @@ def interpret(
             given["with_jht"] = value
         elif value is not None and filled.get("with_jht") not in (None, value):
             corrections["with_jht"] = value
-            if asking == "registration_confirmed":
+            if asking in CONFIRMING_STEPS:
                 answer = None
 
     if answer is None and not given and not corrections:

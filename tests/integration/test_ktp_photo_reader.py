@@ -14,11 +14,17 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from cryptography.fernet import Fernet
 
+from bot.domain.ktp import FORM_FIELDS, PROBLEM_METADATA, READING_METADATA, PhotoStep
+from bot.domain.replies import BotReply
+from bot.infra.crypto import PiiCipher
 from bot.infra.region_register import place_register
+from bot.infra.shared_state import MemoryStore
 from bot.services.ktp_photo.card import PhotoProblem
 from bot.services.ktp_photo.image import PhotoRefused
 from bot.services.ktp_photo.reader import KtpPhotoReader
+from bot.services.ktp_photo.readings import PhotoReadings
 from tests.support.ktp_cards import card_set, spoiled
 
 TODAY = date(2026, 12, 1)
@@ -107,3 +113,31 @@ async def test_photos_are_read_off_the_event_loop_two_at_most_and_leave_no_file(
     assert ticks > 10  # the loop kept turning while the photos were read
     assert reader.engines_created <= 2
     assert set(os.listdir(tempfile.gettempdir())) == before
+
+
+async def test_fields_read_wait_encrypted_and_only_while_benar_is_asked(
+    reader: KtpPhotoReader,
+) -> None:
+    """bot/services/ktp_photo/readings.py with the real reader: the form's fields of a card,
+    kept encrypted in the shared store (no NIK or name in clear there), handed to the next
+    message, and forgotten once Rasa no longer asks "Benar?"."""
+    person, photo = card_set("normal", 1, 2026)[0]
+    store = MemoryStore()
+    cipher = PiiCipher(Fernet.generate_key().decode())
+    readings = PhotoReadings(reader, store, cipher, lambda s: f"h-{s}", lambda: TODAY)
+    metadata = await readings.read("wa:+628", photo)
+    assert metadata[READING_METADATA]["nik"] == person.nik
+    assert set(metadata[READING_METADATA]) <= set(FORM_FIELDS)
+    (kept,) = [await store.get(key) for key in ("ktp:h-wa:+628",)]
+    assert kept is not None and person.nik not in kept and person.full_name not in kept
+    assert await readings.pending("wa:+628") == metadata
+    await readings.after_turn("wa:+628", [BotReply(photo_step=PhotoStep.CONFIRMING)])
+    assert await readings.pending("wa:+628") == metadata
+    await readings.after_turn("wa:+628", [BotReply(text="Dicatat.")])
+    assert await readings.pending("wa:+628") == {}
+    # A file that is no photo, a photo not fetched, and no reader: each named, nothing kept.
+    assert await readings.read("wa:+628", b"%PDF-1.7") == {PROBLEM_METADATA: "not_an_image"}
+    assert await readings.read("wa:+628", None) == {PROBLEM_METADATA: "not_received"}
+    without = PhotoReadings(None, store, cipher, lambda s: s, lambda: TODAY)
+    assert await without.read("wa:+628", photo) == {PROBLEM_METADATA: "unavailable"}
+    assert len(store) == 0

@@ -1,5 +1,6 @@
 """A local stand-in for the Telegram Bot API (https://core.telegram.org/bots/api): it answers
-getMe, sendMessage and answerCallbackQuery the way Telegram does, and records every call.
+getMe, sendMessage, answerCallbackQuery and getFile the way Telegram does (files served
+at /file/bot<token>/<file_path>), and records every call.
 python-telegram-bot is pointed at it through its base_url setting."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.support.services import free_port, serve_in_thread
@@ -35,6 +36,22 @@ class FakeTelegram:
     delay_seconds: float = 0.0
     #: Updates waiting for a poller's getUpdates, as Telegram keeps them.
     pending_updates: list[dict[str, Any]] = field(default_factory=list)
+    #: Files users sent: file_id -> bytes (served through getFile's file_path).
+    files: dict[str, bytes] = field(default_factory=dict)
+    #: file_ids downloaded, in order.
+    downloaded: list[str] = field(default_factory=list)
+
+    def hold_file(self, data: bytes) -> dict[str, Any]:
+        """A file a user sent: the PhotoSize fields an Update carries for it."""
+        file_id = f"AgAC{len(self.files):06d}"
+        self.files[file_id] = data
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"AQAD{len(self.files):06d}",
+            "file_size": len(data),
+            "width": 1280,
+            "height": 960,
+        }
 
     @property
     def base_url(self) -> str:
@@ -98,6 +115,20 @@ def _app(fake: FakeTelegram) -> Starlette:
             if not fake.pending_updates:
                 await asyncio.sleep(min(float(params.get("timeout") or 0), 0.2))
             return JSONResponse({"ok": True, "result": list(fake.pending_updates)})
+        if name == "getFile":
+            file_id = str(params.get("file_id"))
+            if file_id not in fake.files:
+                return JSONResponse(
+                    {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"},
+                    status_code=400,
+                )
+            result = {
+                "file_id": file_id,
+                "file_unique_id": file_id.replace("AgAC", "AQAD"),
+                "file_size": len(fake.files[file_id]),
+                "file_path": f"photos/{file_id}.jpg",
+            }
+            return JSONResponse({"ok": True, "result": result})
         if name in ("answerCallbackQuery", "deleteWebhook", "setWebhook"):
             return JSONResponse({"ok": True, "result": True})
         return JSONResponse(
@@ -105,7 +136,19 @@ def _app(fake: FakeTelegram) -> Starlette:
             status_code=404,
         )
 
-    return Starlette(routes=[Route("/bot{token}/{method}", method, methods=["POST", "GET"])])
+    async def file(request: Request) -> Response:
+        file_id = request.path_params["path"].removeprefix("photos/").removesuffix(".jpg")
+        if file_id not in fake.files:
+            return Response(status_code=404)
+        fake.downloaded.append(file_id)
+        return Response(fake.files[file_id], media_type="application/octet-stream")
+
+    return Starlette(
+        routes=[
+            Route("/bot{token}/{method}", method, methods=["POST", "GET"]),
+            Route("/file/bot{token}/{path:path}", file, methods=["GET"]),
+        ]
+    )
 
 
 @contextmanager

@@ -2,7 +2,10 @@
 (https://www.twilio.com/docs/messaging/api/message-resource): it checks HTTP basic auth,
 answers ``POST /2010-04-01/Accounts/{sid}/Messages.json`` with the JSON Twilio returns,
 records every message, can fail on demand (5xx, 429, 4xx), and posts signed status
-callbacks to the ``StatusCallback`` URL the way Twilio does."""
+callbacks to the ``StatusCallback`` URL the way Twilio does. It also holds the media of
+inbound messages as Twilio does: ``GET …/Messages/{sid}/Media/{sid}`` (basic auth)
+redirects to short-lived storage that serves the bytes, and ``DELETE …/Media/{sid}.json``
+removes them (recorded, to prove Sadar deleted its copy)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
@@ -77,10 +80,33 @@ class FakeTwilio:
     #: HTTP statuses to answer the next requests with, in order, instead of accepting.
     failures: list[int] = field(default_factory=list)
     requests: int = 0
+    #: Inbound media held for the account: media sid -> (content type, bytes).
+    media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    #: Media sids deleted through the REST API, in order.
+    deleted_media: list[str] = field(default_factory=list)
+    #: Media sids fetched (through the redirect to storage), in order.
+    fetched_media: list[str] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def inbound_media(self, data: bytes, content_type: str = "image/jpeg") -> dict[str, str]:
+        """Hold ``data`` as the media of a new inbound message: the webhook form's fields
+        (MessageSid, NumMedia, MediaUrl0, MediaContentType0) that announce it."""
+        message_sid = "MM" + secrets.token_hex(16)
+        media_sid = "ME" + secrets.token_hex(16)
+        self.media[media_sid] = (content_type, data)
+        account = f"{self.base_url}/2010-04-01/Accounts/{ACCOUNT_SID}"
+        url = f"{account}/Messages/{message_sid}/Media/{media_sid}"
+        return {
+            "MessageSid": message_sid,
+            "SmsMessageSid": message_sid,
+            "SmsSid": message_sid,
+            "NumMedia": "1",
+            "MediaUrl0": url,
+            "MediaContentType0": content_type,
+        }
 
     def to(self, number: str) -> list[dict[str, str]]:
         return [m for m in self.messages if m["To"] == f"whatsapp:{number}"]
@@ -191,9 +217,43 @@ def _app(fake: FakeTwilio) -> Starlette:
             status_code=201,
         )
 
+    storage: dict[str, str] = {}  # one-time storage token -> media sid
+
+    async def media(request: Request) -> Response:
+        if request.headers.get("authorization") != expected_auth:
+            return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, 401)
+        media_sid = request.path_params["media"].removesuffix(".json")
+        if media_sid not in fake.media:
+            return JSONResponse({"code": 20404, "message": "not found", "status": 404}, 404)
+        if request.method == "DELETE":
+            del fake.media[media_sid]
+            fake.deleted_media.append(media_sid)
+            return Response(status_code=204)
+        token = secrets.token_urlsafe(16)
+        storage[token] = media_sid
+        # Twilio's storage is another origin: "localhost" is one, seen from 127.0.0.1.
+        storage_url = f"http://localhost:{fake.port}/media-storage/{token}"
+        return Response(status_code=307, headers={"Location": storage_url})
+
+    async def stored(request: Request) -> Response:
+        if request.headers.get("authorization"):  # the account's credentials go to Twilio only
+            return Response("credentials sent to storage", status_code=400)
+        media_sid = storage.pop(request.path_params["token"], None)
+        if media_sid is None or media_sid not in fake.media:
+            return Response(status_code=404)
+        fake.fetched_media.append(media_sid)
+        content_type, data = fake.media[media_sid]
+        return Response(data, media_type=content_type)
+
     return Starlette(
         routes=[
-            Route("/2010-04-01/Accounts/{account}/Messages.json", create_message, methods=["POST"])
+            Route("/2010-04-01/Accounts/{account}/Messages.json", create_message, methods=["POST"]),
+            Route(
+                "/2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}",
+                media,
+                methods=["GET", "DELETE"],
+            ),
+            Route("/media-storage/{token}", stored, methods=["GET"]),
         ]
     )
 

@@ -368,6 +368,17 @@ class TelegramUser:
         extra = {"entities": entities} if entities else {}
         return self.stack.telegram_update(self._message(text=text, **extra))
 
+    def sends_photo(self, data: bytes, *, as_document: bool = False) -> list[dict]:
+        """A photo (in the sizes Telegram makes of it), or a file sent as a document."""
+        held = self.stack.telegram.hold_file(data)
+        if as_document:
+            document = {k: held[k] for k in ("file_id", "file_unique_id", "file_size")}
+            return self.stack.telegram_update(
+                self._message(document={**document, "file_name": "ktp.jpg"})
+            )
+        thumbnail = {**held, "width": 90, "height": 67, "file_size": 1200}
+        return self.stack.telegram_update(self._message(photo=[thumbnail, held]))
+
     def shares_contact(self, phone: str) -> list[dict]:
         contact = {
             "phone_number": phone,

@@ -74,13 +74,6 @@ class PhotoReading:
     problem: PhotoProblem | None = None
     seconds: float = 0.0
 
-    @property
-    def usable(self) -> bool:
-        """Something checked can be offered to the resident."""
-        return self.reading is not None and any(
-            getattr(self.reading, name) is not None for name in ("nik", "full_name")
-        )
-
 
 class KtpPhotoReader:
     """One engine per worker thread (a tesseract handle is not shared between threads);
