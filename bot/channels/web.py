@@ -100,6 +100,20 @@ class WebConversations:
             await self._store.put(key, json.dumps(body), IDEMPOTENCY_TTL_SECONDS)
         return WebAnswer(body)
 
+    async def photo(self, sender_id: str, data: bytes) -> WebAnswer:
+        """A KTP photo uploaded from the page: read only if the form may take it now."""
+
+        async def uploaded() -> bytes:
+            return data
+
+        try:
+            async with self._router.turn(sender_id):
+                replies = await self._router.photo(sender_id, uploaded)
+        except RasaUnavailable as error:
+            log.error("chat photo not processed: %s", error)
+            return WebAnswer(gateway_says(messages.RASA_UNAVAILABLE), 503)
+        return WebAnswer({"replies": replies_json(replies)})
+
     async def start(self, sender_id: str) -> WebAnswer:
         """The page opened: the greeting and the main choices, or, in the middle of a
         registration, its pending question again (the resident typed nothing)."""

@@ -18,11 +18,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import text
 
+from bot.app_context import AppContext
 from bot.domain.registration import age_on
 from bot.infra.region_register import place_register
+from bot.services.agents import enrol_agent
 from bot.services.ktp_photo.reader import KtpPhotoReader
 from tests.e2e.conftest import Stack, TelegramUser, participant_by_nik
 from tests.support.clock import E2E_CLOCK_START
@@ -64,7 +71,7 @@ def cards() -> Iterator[Card]:
         found = list(readable())
     finally:
         reader.close()
-    assert len(found) >= 4, "too few generated cards read in full: see make ocr-eval"
+    assert len(found) >= 6, "too few generated cards read in full: see make ocr-eval"
     return iter(found)
 
 
@@ -230,3 +237,90 @@ def test_a_declined_reading_leaves_nothing_anywhere(stack: Stack, db, cards) -> 
             rows = "\n".join(dump)
             assert person.nik not in rows and person.full_name not in rows, table
             assert card.photo[:64].hex() not in rows
+
+
+@pytest.mark.browser
+def test_the_web_chat_uploads_a_ktp_photo_and_shows_the_nik_masked(
+    stack: Stack, browser: webdriver.Chrome, cards, tmp_path: Path
+) -> None:
+    """The page's upload button, in headless Chromium: the web chat may be the village
+    office's shared computer, so the NIK read is shown masked."""
+    card = next(cards)
+    browser.get(stack.gateway_url + "/")
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    wait = WebDriverWait(browser, 30)
+
+    def bot_texts(b: webdriver.Chrome) -> list[str]:
+        return [e.text for e in b.find_elements(By.CSS_SELECTOR, ".msg.bot")]
+
+    wait.until(lambda b: any(t.startswith("Halo! Saya Sadar") for t in bot_texts(b)))
+    for title in ("Daftar sekarang", "Ya, setuju"):
+        button = (By.XPATH, f"//div[@class='buttons']/button[.='{title}']")
+        wait.until(ec.element_to_be_clickable(button)).click()
+    wait.until(lambda b: any("nama lengkap" in t for t in bot_texts(b)))
+    upload = tmp_path / "ktp.jpg"
+    upload.write_bytes(card.photo)
+    browser.find_element(By.ID, "photo").send_keys(str(upload))
+    wait.until(lambda b: any(t.startswith("Dari foto KTP") for t in bot_texts(b)))
+    shown = next(t for t in bot_texts(browser) if t.startswith("Dari foto KTP"))
+    nik = card.person.nik
+    assert f"NIK: {nik[:6]}******{nik[-4:]}" in shown and nik not in shown
+    assert card.person.full_name in shown
+    wait.until(
+        ec.element_to_be_clickable((By.XPATH, "//div[@class='buttons']/button[.='Ya, benar']"))
+    ).click()
+    wait.until(lambda b: any("Dicatat" in t for t in bot_texts(b)))
+
+
+def test_a_web_upload_past_the_limit_is_refused_in_words_or_never_taken(stack: Stack) -> None:
+    """What the page sends of a large photo (one byte past the limit) gets the polite reply;
+    a body far past it is not even received (413)."""
+    stack.chat("foto-besar", "mau daftar")
+    assert "nama lengkap" in stack.chat("foto-besar", "ya setuju")[-1]["text"]
+    session = stack.web_session("foto-besar")
+    url = f"{stack.gateway_url}/api/chat/photo"
+    limit = 8 * 1024 * 1024
+    body = b"\xff\xd8\xff\xe0" + bytes(limit - 3)
+    response = httpx.post(url, content=body, headers={"X-Sadar-Session": session}, timeout=60)
+    texts = [r["text"] for r in response.json()["replies"]]
+    assert any("terlalu besar" in t for t in texts) and "nama lengkap" in texts[-1]
+    response = httpx.post(
+        url, content=bytes(3 * limit), headers={"X-Sadar-Session": session}, timeout=60
+    )
+    assert response.status_code == 413
+    forged = httpx.post(url, content=body, headers={"X-Sadar-Session": "made-up"}, timeout=60)
+    assert forged.status_code == 422
+
+
+def test_an_agent_registers_a_walk_in_from_the_resident_s_ktp_photo(
+    stack: Stack, db, cards
+) -> None:
+    """An agent at the village office sends the walk-in's KTP: the fields are shown masked
+    (the agent's phone is shown to the resident beside them) and fill the walk-in's form."""
+    card = next(cards)
+    person = card.person
+    context = AppContext.from_settings(stack.settings)
+    agent, resident = "+6281830300005", "+6281930300005"
+    agent_id = enrol_agent(
+        context.unit_of_work(), context.cipher, context.hash_key, name="Rina Perisai",
+        phone=agent, village="Karanglo", district="Kerek", regency="Tuban",
+    )  # fmt: skip
+    context.engine.dispose()
+    stack.whatsapp(agent, "menu agen")
+    assert "Nama lengkap warga" in stack.whatsapp(agent, "4")[-1]
+    replies, media_sid = _whatsapp_photo(stack, agent, card.photo)
+    shown = replies[-1]
+    nik = person.nik
+    assert f"NIK: {nik[:6]}******{nik[-4:]}" in shown and nik not in shown
+    assert media_sid in stack.twilio.deleted_media
+    assert "Nomor WhatsApp warga" in stack.whatsapp(agent, "1")[-1]
+    assert "pekerjaan warga" in stack.whatsapp(agent, resident)[-1]
+    assert "penghasilan warga" in stack.whatsapp(agent, "petani")[-1]
+    stack.whatsapp(agent, "1 juta")
+    summary = stack.whatsapp(agent, "tidak")[-1]
+    assert summary.startswith("Mohon periksa data warga")
+    assert stack.whatsapp(agent, "1")[-1].startswith("Terakhir, persetujuan warga")
+    stack.whatsapp(agent, "2")  # read aloud to the resident
+    participant = participant_by_nik(db, nik)
+    assert participant is not None and participant.registered_by_agent_id == agent_id
