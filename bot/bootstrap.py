@@ -20,6 +20,7 @@ from bot.channels.factory import build_outbox as outbox_from_settings
 from bot.channels.outbound import Outbox
 from bot.conversation import ConversationRouter, OfferedButtons, Photos, RasaClient
 from bot.domain.payments import load_calendar
+from bot.infra.admission import AdmissionGate
 from bot.infra.privacy import keyed_hash
 from bot.infra.region_register import place_register
 from bot.infra.shared_state import SharedStore, make_shared_store
@@ -71,7 +72,9 @@ def build_router(
 ) -> ConversationRouter:
     """The one path to Rasa, with all its interceptors: the offered-buttons memory, the
     handoff relay and KTP photos."""
-    return ConversationRouter(rasa, offered_buttons(context, store), relay, photos)
+    settings = context.settings
+    gate = AdmissionGate(settings.rasa_turns_in_flight * len(settings.rasa_urls))
+    return ConversationRouter(rasa, offered_buttons(context, store), relay, photos, gate)
 
 
 def build_photo_readings(context: AppContext, store: SharedStore) -> PhotoReadings | None:

@@ -11,8 +11,10 @@ import json
 import logging
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -22,6 +24,7 @@ from bot.domain.ktp import PHOTO_READ_INTENT, PHOTO_SENT_INTENT, PhotoStep
 from bot.domain.replies import BotReply, Button, for_delivery
 from bot.domain.senders import InvalidSenderId, channel_of
 from bot.infra import metrics
+from bot.infra.admission import AdmissionGate, NotAdmitted, Priority
 from bot.infra.privacy import mask_sender
 from bot.infra.shared_state import MemoryStore, SharedStore
 from bot.infra.signed_metadata import sign, signing_key
@@ -105,6 +108,30 @@ def neutralised(text: str) -> str:
 
 class RasaUnavailable(RuntimeError):
     """Rasa did not answer; the message was not processed and may be sent again."""
+
+
+class RasaBusy(RasaUnavailable):
+    """The turn waited its longest for a place at Rasa (a burst); Rasa never saw it."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("Rasa is at capacity: the turn was not admitted in time")
+        self.retry_after_seconds = retry_after_seconds
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How a channel's turn waits for a place at Rasa under a burst. ``wait_seconds``: give
+    up (RasaBusy) after this long; None waits as long as it takes (WhatsApp and Telegram
+    never drop a message). ``notice_after``: then say once that the message was received."""
+
+    wait_seconds: float | None = None
+    notice_after: float | None = None
+
+
+#: A sender counts as in the middle of a conversation this long after their last turn.
+ONGOING_SECONDS = 15 * 60
+#: At most one "mohon tunggu" per sender in this long, however many messages wait.
+NOTICE_EVERY_SECONDS = 5 * 60
 
 
 def _is_message(item: Any) -> bool:
@@ -229,10 +256,16 @@ class ConversationRouter:
         offers: OfferedButtons | None = None,
         interceptor: Interceptor | None = None,
         photos: Photos | None = None,
+        gate: AdmissionGate | None = None,
     ):
         self._rasa = rasa
         self._interceptor = interceptor
         self._photos = photos
+        self._gate = gate
+        # When each sender's last turn ended (this process): conversations under way are
+        # admitted first. Bounded: the oldest are forgotten first.
+        self._last_turn: OrderedDict[str, float] = OrderedDict()
+        self._noticed: OrderedDict[str, float] = OrderedDict()
         # Closed by default: without a shared store, offers are remembered in this process.
         self._offers = offers or OfferedButtons(MemoryStore(), lambda sender_id: sender_id)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -273,13 +306,17 @@ class ConversationRouter:
         deliver: Deliver | None = None,
         *,
         trusted: bool = False,
+        patience: Patience | None = None,
     ) -> list[BotReply]:
-        """Replies for one inbound text; raises RasaUnavailable if Rasa is down.
+        """Replies for one inbound text; raises RasaUnavailable if Rasa is down (RasaBusy
+        if it is at capacity and ``patience`` ran out).
 
         ``deliver`` runs within the sender's turn, so the replies to one message are out
         before the next message from the same sender is processed."""
         async with self.turn(sender_id):
-            return await self.converse(sender_id, text, metadata, deliver, trusted=trusted)
+            return await self.converse(
+                sender_id, text, metadata, deliver, trusted=trusted, patience=patience
+            )
 
     async def converse(
         self,
@@ -289,6 +326,7 @@ class ConversationRouter:
         deliver: Deliver | None = None,
         *,
         trusted: bool = False,
+        patience: Patience | None = None,
     ) -> list[BotReply]:
         """``handle`` for a caller that already holds the sender's ``turn``. ``trusted``:
         the text comes from Sadar itself (the greeting when a chat opens), not a person."""
@@ -308,29 +346,42 @@ class ConversationRouter:
             if self._photos is not None:
                 # Fields read from a KTP photo and waiting for "Benar?" go with the answer.
                 metadata = {**(metadata or {}), **await self._photos.pending(sender_id)}
-            replies = await self._to_rasa(sender_id, text, metadata)
+            replies = await self._to_rasa(sender_id, text, metadata, patience, deliver)
         return await self._end_turn(sender_id, replies, from_rasa, deliver)
 
     async def photo(
-        self, sender_id: str, fetch: FetchPhoto, deliver: Deliver | None = None
+        self,
+        sender_id: str,
+        fetch: FetchPhoto,
+        deliver: Deliver | None = None,
+        *,
+        patience: Patience | None = None,
     ) -> list[BotReply]:
         """A photo, for a caller that holds the sender's ``turn``. Rasa first says whether
         the form may take one now (after consent, before the summary); only then is it
         fetched and read, and Rasa gets what it gave. Raises RasaUnavailable."""
-        asked = await self._to_rasa(sender_id, PHOTO_SENT_PAYLOAD, None)
+        asked = await self._to_rasa(sender_id, PHOTO_SENT_PAYLOAD, None, patience, deliver)
         if self._photos is None or not any(r.photo_step == PhotoStep.READ for r in asked):
             return await self._end_turn(sender_id, asked, True, deliver)
         # Rasa's answer to "may I?" is a word to the gateway, not for the resident.
         metadata = await self._photos.read(sender_id, await fetch())
-        replies = await self._to_rasa(sender_id, PHOTO_READ_PAYLOAD, metadata)
+        replies = await self._to_rasa(sender_id, PHOTO_READ_PAYLOAD, metadata, patience, deliver)
         return await self._end_turn(sender_id, replies, True, deliver)
 
     async def _to_rasa(
-        self, sender_id: str, text: str, metadata: dict[str, Any] | None
+        self,
+        sender_id: str,
+        text: str,
+        metadata: dict[str, Any] | None,
+        patience: Patience | None = None,
+        deliver: Deliver | None = None,
     ) -> list[BotReply]:
         log.debug("-> rasa %s (%d chars)", mask_sender(sender_id), len(text))
         started = time.perf_counter()
-        replies = await self._rasa.send(sender_id, text, metadata)
+        if self._gate is None:
+            replies = await self._rasa.send(sender_id, text, metadata)
+        else:
+            replies = await self._admitted_send(sender_id, text, metadata, patience, deliver)
         metrics.TURN_SECONDS.labels(channel=_channel_label(sender_id)).observe(
             time.perf_counter() - started
         )
@@ -340,6 +391,47 @@ class ConversationRouter:
             log.warning("Rasa gave no reply to %s", mask_sender(sender_id))
             metrics.RASA_ERRORS.labels(reason="no_reply").inc()
             replies = [BotReply(text=messages.NO_REPLY)]
+        return replies
+
+    async def _admitted_send(
+        self,
+        sender_id: str,
+        text: str,
+        metadata: dict[str, Any] | None,
+        patience: Patience | None,
+        deliver: Deliver | None,
+    ) -> list[BotReply]:
+        """The turn, once the gate admits it: conversations under way first."""
+        assert self._gate is not None
+        patience = patience or Patience()
+        now = time.monotonic()
+        last = self._last_turn.get(sender_id)
+        priority = (
+            Priority.ONGOING if last is not None and now - last < ONGOING_SECONDS else Priority.NEW
+        )
+
+        async def notice() -> None:
+            noticed = self._noticed.get(sender_id)
+            if deliver is None or (noticed and time.monotonic() - noticed < NOTICE_EVERY_SECONDS):
+                return
+            _remember(self._noticed, sender_id, time.monotonic())
+            metrics.LATE_NOTICES.inc()
+            await deliver([BotReply(text=messages.RECEIVED_PLEASE_WAIT)])
+
+        waited = time.perf_counter()
+        try:
+            async with self._gate.admitted(
+                priority,
+                wait_seconds=patience.wait_seconds,
+                late_after=patience.notice_after,
+                when_late=notice,
+            ):
+                metrics.ADMISSION_WAIT_SECONDS.observe(time.perf_counter() - waited)
+                replies = await self._rasa.send(sender_id, text, metadata)
+        except NotAdmitted as refused:
+            metrics.NOT_ADMITTED.inc()
+            raise RasaBusy(retry_after_seconds=max(1, round(refused.waited_seconds))) from None
+        _remember(self._last_turn, sender_id, time.monotonic())
         return replies
 
     async def _end_turn(
@@ -360,6 +452,17 @@ class ConversationRouter:
         if self._interceptor is None or text.startswith("/"):
             return None  # button presses are the bot's
         return await self._interceptor.intercept(sender_id, text)
+
+
+#: Senders remembered by one gateway process for priorities and notices.
+_REMEMBERED_SENDERS = 100_000
+
+
+def _remember(seen: OrderedDict[str, float], sender_id: str, at: float) -> None:
+    seen[sender_id] = at
+    seen.move_to_end(sender_id)
+    while len(seen) > _REMEMBERED_SENDERS:
+        seen.popitem(last=False)
 
 
 def _channel_label(sender_id: str) -> str:

@@ -22,6 +22,10 @@ MESSAGE_TOO_LONG = (
 TOO_MANY_MESSAGES = (
     "Pesan Anda terlalu cepat berturut-turut. Mohon tunggu sebentar, lalu kirim lagi."
 )
+#: A burst: the web chat turn was not admitted in time (503 + Retry-After; the page retries).
+BUSY = "Sadar sedang ramai. Pesan Anda akan dikirim ulang otomatis sebentar lagi."
+#: A burst: a WhatsApp/Telegram message waits its turn (it is never dropped); said once.
+RECEIVED_PLEASE_WAIT = "Pesan Anda sudah kami terima, mohon tunggu sebentar. Sadar sedang ramai."
 STILL_PROCESSING = "Pesan Anda sebelumnya masih kami proses. Mohon tunggu sebentar."
 NON_TEXT_MESSAGE = (
     "Maaf, saya baru bisa membaca pesan teks. Stiker, foto, dan pesan suara belum bisa saya "

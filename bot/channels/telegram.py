@@ -43,7 +43,7 @@ from bot.channels.outbound import (
     TransientSendError,
     UncertainSendError,
 )
-from bot.conversation import ConversationRouter, RasaUnavailable
+from bot.conversation import ConversationRouter, Patience, RasaUnavailable
 from bot.domain.addresses import SHARED_CONTACT_METADATA
 from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, make_sender_id
@@ -118,10 +118,18 @@ class TelegramSender:
 
 
 class TelegramAdapter:
-    def __init__(self, router: ConversationRouter, outbox: Outbox, channel_log: ChannelLog | None):
+    def __init__(
+        self,
+        router: ConversationRouter,
+        outbox: Outbox,
+        channel_log: ChannelLog | None,
+        patience: Patience | None = None,
+    ):
         self._router = router
         self._outbox = outbox
         self._channel_log = channel_log
+        # Never dropped: a message waits its turn at Rasa, with one "mohon tunggu".
+        self._patience = patience or Patience()
 
     async def _reply(self, chat_id: int, text: str) -> None:
         sender_id = make_sender_id(Channel.TELEGRAM, str(chat_id))
@@ -158,7 +166,9 @@ class TelegramAdapter:
                 await self._outbox.send(sender_id, reply)
 
         try:
-            await self._router.converse(sender_id, text, metadata, deliver=deliver, trusted=trusted)
+            await self._router.converse(
+                sender_id, text, metadata, deliver=deliver, trusted=trusted, patience=self._patience
+            )
         except RasaUnavailable as error:
             log.error("Telegram message from %s not processed: %s", mask_sender(sender_id), error)
             await self._reply(chat_id, messages.RASA_UNAVAILABLE)
@@ -228,7 +238,7 @@ class TelegramAdapter:
         async with self._router.turn(sender_id):
             await record_inbound_safely(self._channel_log, sender_id)
             try:
-                await self._router.photo(sender_id, fetch, deliver)
+                await self._router.photo(sender_id, fetch, deliver, patience=self._patience)
             except RasaUnavailable as error:
                 log.error("Telegram photo from %s not processed: %s", mask_sender(sender_id), error)
                 await self._reply(chat.id, messages.RASA_UNAVAILABLE)
@@ -253,7 +263,9 @@ def build_application(
     """Receives updates (webhook or polling); replies go out through ``outbox``."""
     if settings.telegram_bot_token is None:
         raise ValueError("SADAR_TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather first.")
-    adapter = TelegramAdapter(router, outbox, channel_log)
+    adapter = TelegramAdapter(
+        router, outbox, channel_log, Patience(notice_after=settings.late_notice_seconds)
+    )
     application = (
         Application.builder()
         .token(settings.telegram_bot_token.get_secret_value())

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import messages
-from bot.conversation import ConversationRouter, RasaUnavailable
+from bot.conversation import ConversationRouter, Patience, RasaBusy, RasaUnavailable
 from bot.domain.replies import BotReply
 from bot.infra.shared_state import SharedStore
 from bot.services.handoff import Author, WebNews
@@ -53,10 +53,22 @@ def said(news: WebNews) -> str:
 
 @dataclass(frozen=True)
 class WebAnswer:
-    """The JSON body and status code the page gets."""
+    """The JSON body, status code and headers the page gets."""
 
     body: dict[str, Any] = field(default_factory=dict)
     status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def busy_answer(busy: RasaBusy) -> WebAnswer:
+    """503 "sedang ramai" with Retry-After: the page shows it and sends the same message
+    again by itself (the same message id, answered once)."""
+    seconds = busy.retry_after_seconds
+    return WebAnswer(
+        {**gateway_says(messages.BUSY), "retry_after": seconds},
+        503,
+        {"Retry-After": str(seconds)},
+    )
 
 
 class WebConversations:
@@ -69,12 +81,15 @@ class WebConversations:
         end_session: Callable[[str], Awaitable[None]],
         news: Callable[[str], list[WebNews]],
         wait_seconds: float,
+        admission_wait_seconds: float | None = None,
     ):
         self._router = router
         self._store = store
         self._end_session = end_session
         self._news = news
         self._wait_seconds = wait_seconds
+        # A person at a page waits a few seconds at most, then is told and the page retries.
+        self._patience = Patience(wait_seconds=admission_wait_seconds)
 
     async def message(
         self, session: str, sender_id: str, text: str, message_id: str | None
@@ -89,11 +104,13 @@ class WebConversations:
         if key and not await self._store.claim(key, IDEMPOTENCY_TTL_SECONDS):
             return await self._answer_of_earlier_attempt(key)
         try:
-            replies = await self._router.handle(sender_id, text)
+            replies = await self._router.handle(sender_id, text, patience=self._patience)
         except RasaUnavailable as error:
-            log.error("chat message not processed: %s", error)
             if key:
-                await self._store.delete(key)
+                await self._store.delete(key)  # never processed: the retry is taken anew
+            if isinstance(error, RasaBusy):
+                return busy_answer(error)
+            log.error("chat message not processed: %s", error)
             return WebAnswer(gateway_says(messages.RASA_UNAVAILABLE), 503)
         body = {"replies": replies_json(replies)}
         if key:
@@ -108,7 +125,9 @@ class WebConversations:
 
         try:
             async with self._router.turn(sender_id):
-                replies = await self._router.photo(sender_id, uploaded)
+                replies = await self._router.photo(sender_id, uploaded, patience=self._patience)
+        except RasaBusy as busy:
+            return busy_answer(busy)
         except RasaUnavailable as error:
             log.error("chat photo not processed: %s", error)
             return WebAnswer(gateway_says(messages.RASA_UNAVAILABLE), 503)
@@ -118,7 +137,11 @@ class WebConversations:
         """The page opened: the greeting and the main choices, or, in the middle of a
         registration, its pending question again (the resident typed nothing)."""
         try:
-            replies = await self._router.handle(sender_id, GREETING_PAYLOAD, trusted=True)
+            replies = await self._router.handle(
+                sender_id, GREETING_PAYLOAD, trusted=True, patience=self._patience
+            )
+        except RasaBusy as busy:
+            return busy_answer(busy)
         except RasaUnavailable as error:
             log.error("greeting not sent: %s", error)
             return WebAnswer(gateway_says(messages.RASA_UNAVAILABLE), 503)

@@ -29,7 +29,7 @@ from bot.channels.outbound import (
     TransientSendError,
     UncertainSendError,
 )
-from bot.conversation import ConversationRouter, RasaUnavailable
+from bot.conversation import ConversationRouter, Patience, RasaUnavailable
 from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, make_sender_id
 from bot.infra.privacy import mask_sender
@@ -250,6 +250,7 @@ class WhatsAppConversations:
         not_me: NotMeHandler | None = None,
         on_contact: ContactHandler | None = None,
         media: TwilioMedia | None = None,
+        patience: Patience | None = None,
     ):
         self._router = router
         self._outbox = outbox
@@ -258,6 +259,8 @@ class WhatsAppConversations:
         self._not_me = not_me
         self._on_contact = on_contact
         self._media = media
+        # Never dropped: a message waits its turn at Rasa, with one "mohon tunggu".
+        self._patience = patience or Patience()
 
     async def is_new(self, message: InboundWhatsApp) -> bool:
         """False for a redelivery of a message already taken (by any gateway sharing the
@@ -310,7 +313,9 @@ class WhatsAppConversations:
             media, url = self._media, message.media_urls[0]
             assert media is not None
             try:
-                await self._router.photo(sender_id, lambda: media.fetch(url), deliver)
+                await self._router.photo(
+                    sender_id, lambda: media.fetch(url), deliver, patience=self._patience
+                )
             except RasaUnavailable as error:
                 log.error("WhatsApp photo from %s not processed: %s", mask_sender(sender_id), error)
                 await self._outbox.send(sender_id, BotReply(text=messages.RASA_UNAVAILABLE))
@@ -324,7 +329,7 @@ class WhatsAppConversations:
                 return
         text = await self._as_button_press(sender_id, message.body)
         try:
-            await self._router.converse(sender_id, text, deliver=deliver)
+            await self._router.converse(sender_id, text, deliver=deliver, patience=self._patience)
         except RasaUnavailable as error:
             log.error("WhatsApp message from %s not processed: %s", mask_sender(sender_id), error)
             await self._outbox.send(sender_id, BotReply(text=messages.RASA_UNAVAILABLE))

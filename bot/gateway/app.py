@@ -27,6 +27,7 @@ from bot.channels.whatsapp import (
     not_me_handler,
     waiting_codes_handler,
 )
+from bot.conversation import Patience
 from bot.domain.clock import Clock
 from bot.domain.senders import Channel
 from bot.gateway.admin import admin_router
@@ -190,6 +191,7 @@ def create_app(
                 context.unit_of_work(), context.cipher, context.hash_key, sender_id
             ),
             settings.rasa_timeout_seconds,
+            settings.chat_admission_wait_seconds,
         )
         app.state.background = background = BackgroundWork()
         media = twilio_media(settings)
@@ -202,6 +204,7 @@ def create_app(
                 not_me_handler(context, outbox),
                 waiting_codes_handler(context, outbox),
                 media,
+                Patience(notice_after=settings.late_notice_seconds),
             )
             if outbox.has_channel(Channel.WHATSAPP)
             else None
@@ -285,7 +288,7 @@ def create_app(
             return sender_id
         web_chat: WebConversations = request.app.state.web_chat
         answer = await web_chat.message(body.sender, sender_id, body.text, body.message_id)
-        return JSONResponse(answer.body, status_code=answer.status)
+        return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
     @app.post(PHOTO_PATH, response_model=ChatResponse)
     async def chat_photo(request: Request) -> JSONResponse:
@@ -295,7 +298,7 @@ def create_app(
         if isinstance(sender_id, JSONResponse):
             return sender_id
         answer = await request.app.state.web_chat.photo(sender_id, await request.body())
-        return JSONResponse(answer.body, status_code=answer.status)
+        return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
     @app.post("/api/chat/start", response_model=ChatResponse)
     async def chat_start(body: ChatStart, request: Request) -> JSONResponse:
@@ -304,7 +307,7 @@ def create_app(
         if isinstance(sender_id, JSONResponse):
             return sender_id
         answer = await request.app.state.web_chat.start(sender_id)
-        return JSONResponse(answer.body, status_code=answer.status)
+        return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
     @app.post("/api/chat/news", response_model=ChatResponse)
     async def chat_news(body: ChatStart, request: Request) -> JSONResponse:
@@ -315,7 +318,7 @@ def create_app(
         if isinstance(sender_id, JSONResponse):
             return sender_id
         answer = await request.app.state.web_chat.news(sender_id)
-        return JSONResponse(answer.body, status_code=answer.status)
+        return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
     app.include_router(whatsapp_router(settings))
     app.include_router(payments_router(settings))

@@ -28,6 +28,19 @@ TURNS_ENDED = Counter(
     "Inbound messages whose turn is over: replies handed to the channel (or the busy reply)",
     ["channel"],
 )
+ADMISSION_WAIT_SECONDS = Histogram(
+    "sadar_admission_wait_seconds",
+    "Time a turn waited at the gateway for a place at Rasa (issue 31: admission control).",
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+NOT_ADMITTED = Counter(
+    "sadar_not_admitted",
+    "Web chat turns answered 'sedang ramai' (503) because Rasa was at capacity.",
+)
+LATE_NOTICES = Counter(
+    "sadar_late_notices",
+    "WhatsApp/Telegram residents told 'mohon tunggu' while their message waited for Rasa.",
+)
 RASA_ERRORS = Counter(
     "sadar_rasa_errors_total",
     "Turns the Rasa server could not answer (unreachable, timeout, HTTP error).",

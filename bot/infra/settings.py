@@ -112,6 +112,26 @@ class Settings(BaseSettings):
         description="`sadar run`: action servers to start (ports action_server_port, +1, ...).",
     )
     rasa_timeout_seconds: float = 30.0
+    rasa_turns_in_flight: int = Field(
+        default=6,
+        ge=1,
+        le=256,
+        description="Turns each gateway process has in flight to each Rasa server; the rest "
+        "wait at the gateway, conversations under way first (docs/performance.md).",
+    )
+    chat_admission_wait_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        le=30,
+        description="A web chat turn not admitted to Rasa within this long gets 503 "
+        '"sedang ramai" with Retry-After; the page sends it again by itself.',
+    )
+    late_notice_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A WhatsApp or Telegram message still waiting for Rasa after this long "
+        'gets one "pesan Anda sudah kami terima, mohon tunggu" (it is never dropped).',
+    )
     tracker_cache_conversations: int = Field(
         default=500,
         ge=0,
