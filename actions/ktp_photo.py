@@ -6,6 +6,7 @@ travel with each message and the conversation store drops them (nlu/tracker_stor
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -19,7 +20,7 @@ from actions.registration_slots import (
     PHOTO_CONFIRMED_SLOT,
     PHOTO_PENDING_SLOT,
     PHOTO_TRIES_SLOT,
-    RESIDENT_CONSENT_SLOT,
+    SUMMARY_STEPS,
     correcting,
     for_resident,
     show_date,
@@ -29,6 +30,8 @@ from bot.app_context import get_app_context
 from bot.domain.ktp import (
     FORM_FIELDS,
     MAX_PHOTO_TRIES,
+    NOT_A_TRY,
+    PHOTO_FAILURES,
     PHOTO_SENT_INTENT,
     PROBLEM_METADATA,
     READING_METADATA,
@@ -39,14 +42,16 @@ from bot.domain.ktp import (
 from bot.domain.senders import Channel, channel_of
 from bot.infra.privacy import mask_digits
 from bot.infra.settings import Settings
+from bot.infra.unstored import PHOTO_FIELDS_RESPONSE
 
-#: Every reason a photo gave nothing has its reply (utter_ktp_photo_<reason>).
-PROBLEMS = frozenset(
-    {"too_dark", "glare", "blurred", "cut_off", "not_a_ktp", "too_large", "not_an_image",
-     "too_many_pixels", *(reason.value for reason in NoReading)}
-)  # fmt: skip
-#: The form's steps where a photo is no longer read (the data is complete).
-CLOSED_STEPS = ("registration_confirmed", RESIDENT_CONSENT_SLOT)
+
+class PhotoShown(StrEnum):
+    """Where "Benar?" about a photo's fields stands (the ktp_photo_pending slot)."""
+
+    #: The fields are shown; "Benar?" waits.
+    SHOWN = "shown"
+    #: "tidak" was answered and "which is wrong?" asked: another "tidak" drops the reading.
+    ASKED_WHICH = "asked_which"
 
 
 def photo_answers(tracker: Tracker, settings: Settings) -> dict[str, str]:
@@ -79,7 +84,7 @@ def photo_turn(
     gave, or a tip for the next try (typing after ``MAX_PHOTO_TRIES``)."""
     again = [SlotSet(asking, None)] if asking else []
     intent = (tracker.latest_message or {}).get("intent", {}).get("name")
-    if asking in CLOSED_STEPS or correcting(tracker):
+    if asking in SUMMARY_STEPS or correcting(tracker):
         dispatcher.utter_message(response="utter_ktp_photo_at_summary")
         return again
     tries = int(tracker.get_slot(PHOTO_TRIES_SLOT) or 0)
@@ -91,11 +96,16 @@ def photo_turn(
             dispatcher.utter_message(json_message={"ktp_photo": PhotoStep.READ.value})
         return again
     if photo_answers(tracker, settings):
-        return [SlotSet(PHOTO_PENDING_SLOT, True), SlotSet(PHOTO_CONFIRMED_SLOT, None)]
+        return [
+            SlotSet(PHOTO_PENDING_SLOT, PhotoShown.SHOWN.value),
+            SlotSet(PHOTO_CONFIRMED_SLOT, None),
+        ]
     problem = str(gateway_metadata(tracker, settings).get(PROBLEM_METADATA) or "")
-    dispatcher.utter_message(
-        response=f"utter_ktp_photo_{problem if problem in PROBLEMS else 'not_received'}"
-    )
+    if problem not in PHOTO_FAILURES:
+        problem = NoReading.NOT_RECEIVED.value
+    dispatcher.utter_message(response=f"utter_ktp_photo_{problem}")
+    if problem in NOT_A_TRY:  # not the resident's photo that failed: no try is used up
+        return again
     if tries + 1 >= MAX_PHOTO_TRIES:
         dispatcher.utter_message(response="utter_ktp_photo_type_instead")
     return [*again, SlotSet(PHOTO_TRIES_SLOT, float(tries + 1))]
@@ -123,7 +133,7 @@ class ActionAskKtpPhotoConfirmed(Action):
         answers = photo_answers(tracker, get_app_context().settings)
         if not answers:  # forgotten meanwhile (15 minutes): the next message goes on
             dispatcher.utter_message(response="utter_ktp_photo_expired")
-            return [SlotSet(PHOTO_PENDING_SLOT, None)]
+            return [SlotSet(PHOTO_PENDING_SLOT, None)]  # the next message is read anyway
         masked = shared_screen(tracker)
         lines = []
         for name in FORM_FIELDS:
@@ -136,7 +146,7 @@ class ActionAskKtpPhotoConfirmed(Action):
             label = response_text(domain, f"utter_label_{name}")
             label = label[:1].upper() + label[1:]  # "NIK" stays "NIK"
             lines.append(f"• {label}: {value}")
-        dispatcher.utter_message(response="utter_ktp_photo_read", fields="\n".join(lines))
+        dispatcher.utter_message(response=PHOTO_FIELDS_RESPONSE, fields="\n".join(lines))
         dispatcher.utter_message(json_message={"ktp_photo": PhotoStep.CONFIRMING.value})
         return []
 

@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.agents import enrolled_agent
-from actions.ktp_photo import as_filled, as_given, photo_answers, photo_turn
+from actions.ktp_photo import PhotoShown, as_filled, as_given, photo_answers, photo_turn
 from actions.on_behalf import (
     CODE,
     CODE_ON_CONTACT,
@@ -39,6 +39,7 @@ from actions.registration_slots import (
     PHOTO_PENDING_SLOT,
     RESIDENT_CONSENT_SLOT,
     STOPPED_SLOT,
+    SUMMARY_STEPS,
     VILLAGE_CHOICES_SLOT,
     VILLAGE_PENDING_SLOT,
     correcting,
@@ -80,7 +81,6 @@ from nlu.parsing.identifiers import normalise_phone
 from nlu.parsing.lookups import occupation_label, occupations
 
 MAX_FAILURES_BEFORE_HELP = 3
-SUMMARY_STEPS = ("registration_confirmed", RESIDENT_CONSENT_SLOT)
 
 Verdict = dict[str, Any]
 
@@ -171,9 +171,14 @@ class ValidateRegistrationForm(FormValidationAction):
         photo: dict[str, str] = {}
         if asking == PHOTO_CONFIRMED_SLOT:
             photo = photo_answers(tracker, context.settings)
-            if not photo:  # forgotten meanwhile (15 minutes): the form goes on
+            if not photo:  # forgotten meanwhile (15 minutes): the message is read anyway
                 dispatcher.utter_message(response="utter_ktp_photo_expired")
-                return [SlotSet(PHOTO_PENDING_SLOT, None), SlotSet(asking, None)]
+                done = [SlotSet(PHOTO_PENDING_SLOT, None), SlotSet(asking, None)]
+                tracker.add_slots(done)
+                return [
+                    *done,
+                    *(await self._read_without_question(context, dispatcher, tracker, domain)),
+                ]
             filled |= as_filled(photo)  # what "Benar?" is about, as if it were answered
         reading = interpret(message, asking, filled, context.clock.today())
         again = [SlotSet(asking, None)]  # the form asks the pending question again
@@ -196,8 +201,17 @@ class ValidateRegistrationForm(FormValidationAction):
         if reading.meaning is Meaning.NOT_UNDERSTOOD:
             return [*again, *self._refuse(asking, f"utter_{reading.problem}", dispatcher, tracker)]
         if photo:
-            if reading.answer is False and not reading.corrections and not reading.given:
-                return [*again, SlotSet(CORRECTING_SUMMARY_SLOT, True)]  # "which is wrong?"
+            if reading.answer is False and not reading.corrections:
+                if tracker.get_slot(PHOTO_PENDING_SLOT) == PhotoShown.ASKED_WHICH:
+                    # "tidak" again (or "semua salah"): the reading is dropped, the resident
+                    # types; the question that was pending follows.
+                    dispatcher.utter_message(response="utter_ktp_photo_dropped")
+                    return [SlotSet(PHOTO_PENDING_SLOT, None), SlotSet(asking, None)]
+                return [
+                    *again,
+                    SlotSet(CORRECTING_SUMMARY_SLOT, True),  # "which is wrong?"
+                    SlotSet(PHOTO_PENDING_SLOT, PhotoShown.ASKED_WHICH.value),
+                ]
             # Confirmed (or corrected in the same breath): the photo's fields are answers
             # now, checked like typed ones; what the resident said overrides them.
             given = {**as_given(photo), **reading.given}
@@ -217,6 +231,26 @@ class ValidateRegistrationForm(FormValidationAction):
             context, dispatcher, tracker, domain, asking, reading.answer, reading.given,
             reading.corrections,
         )  # fmt: skip
+
+    async def _read_without_question(
+        self,
+        context: AppContext,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[EventType]:
+        """A message that came when no question was pending (the photo's "Benar?" lapsed):
+        a cancel still cancels, fields given are still taken; the form then asks on."""
+        filled = {name: tracker.get_slot(name) for name in FIELDS}
+        reading = interpret(message_from(tracker), None, filled, context.clock.today())
+        if reading.meaning is Meaning.CANCEL:
+            dispatcher.utter_message(response="utter_registration_cancelled")
+            return [SlotSet(STOPPED_SLOT, "cancelled")]
+        if reading.meaning is not Meaning.ANSWER:
+            return []
+        return await self._apply(
+            context, dispatcher, tracker, domain, None, None, reading.given, reading.corrections
+        )
 
     async def _apply(
         self,

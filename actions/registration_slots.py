@@ -49,8 +49,10 @@ STOPPED_SLOT = "registration_stopped"
 CORRECTING_REGISTRATION_SLOT = "correcting_registration"
 
 
-#: A KTP photo's fields wait for "Benar?" (actions/ktp_photo.py); the confirmation step; and
-#: the unreadable photos so far.
+#: The form's last steps: the data is complete (the summary; a walk-in's consent after it).
+SUMMARY_STEPS = ("registration_confirmed", RESIDENT_CONSENT_SLOT)
+#: A KTP photo's fields wait for "Benar?" (actions/ktp_photo.py: PhotoShown); the
+#: confirmation step; and the unreadable photos so far.
 PHOTO_PENDING_SLOT = "ktp_photo_pending"
 PHOTO_CONFIRMED_SLOT = "ktp_photo_confirmed"
 PHOTO_TRIES_SLOT = "ktp_photo_tries"

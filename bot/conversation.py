@@ -245,6 +245,9 @@ class Interceptor(Protocol):
 
     async def intercept(self, sender_id: str, text: str) -> list[BotReply] | None: ...
 
+    async def in_conversation(self, sender_id: str) -> bool:
+        """The sender talks with a person now: a photo is not read by the bot."""
+
 
 class ConversationRouter:
     """Sends each sender's messages to Rasa one at a time, in arrival order,
@@ -360,8 +363,15 @@ class ConversationRouter:
         """A photo, for a caller that holds the sender's ``turn``. Rasa first says whether
         the form may take one now (after consent, before the summary); only then is it
         fetched and read, and Rasa gets what it gave. Raises RasaUnavailable."""
+        if self._photos is None:  # photos are not read here: one reply, Rasa not asked
+            return await self._end_turn(
+                sender_id, [BotReply(text=messages.NON_TEXT_MESSAGE)], False, deliver
+            )
+        if self._interceptor is not None and await self._interceptor.in_conversation(sender_id):
+            reply = BotReply(text=messages.PHOTO_DURING_HANDOFF)
+            return await self._end_turn(sender_id, [reply], False, deliver)
         asked = await self._to_rasa(sender_id, PHOTO_SENT_PAYLOAD, None, patience, deliver)
-        if self._photos is None or not any(r.photo_step == PhotoStep.READ for r in asked):
+        if not any(r.photo_step == PhotoStep.READ for r in asked):
             return await self._end_turn(sender_id, asked, True, deliver)
         # Rasa's answer to "may I?" is a word to the gateway, not for the resident.
         metadata = await self._photos.read(sender_id, await fetch())

@@ -31,6 +31,11 @@ NON_TEXT_MESSAGE = (
     "Maaf, saya baru bisa membaca pesan teks. Stiker, foto, dan pesan suara belum bisa saya "
     "proses. Silakan ketik pesan Anda."
 )
+#: A photo while the resident talks with a person: it cannot be passed on.
+PHOTO_DURING_HANDOFF = (
+    "Maaf, foto belum bisa kami teruskan ke petugas. Silakan ketik pesan Anda; "
+    "data KTP bisa diketik juga."
+)
 NOT_OWN_CONTACT = (
     "Mohon bagikan nomor HP Anda sendiri, atau ketik nomornya, contoh: 0812 3456 7890."
 )

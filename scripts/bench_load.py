@@ -8,6 +8,13 @@ benefits, "cek status" and "sudah bayar". It prints turns/s, latency percentiles
 CPU seconds per turn and resident memory of each process, and writes the table into
 docs/performance.md.
 
+`--open-loop 10 25 40 55 70 90` offers turns at fixed rates instead (open loop: a turn is
+sent every 1/rate seconds whether or not the earlier ones were answered, by residents who
+each wait for their own reply), one step per rate, and reports per step the answered
+turns/s, the "sedang ramai" answers, and p50/p95/p99 of the answered turns; capacity is the
+highest offered rate whose p95 stays within 500 ms. This is how a burst behaves (a
+reminder wave, a village event); the closed loop only shows the pace senders settle at.
+
 `--profile` also records the Rasa server with py-spy during the measured window and prints
 the functions where it spends most of its time (inclusive), so hot spots are seen, not
 guessed. `--label` names the run in the table (e.g. "before", "after")."""
@@ -139,6 +146,113 @@ async def sender_loop(
                 await asyncio.sleep(think * pause.uniform(0.5, 1.5))
 
 
+@dataclass
+class Resident:
+    """One resident of the open loop: their own conversation, one message at a time."""
+
+    session: str
+    messages: list[str]
+    busy: bool = False
+
+
+@dataclass
+class Step:
+    offered: float
+    seconds: float
+    answered: list[float] = field(default_factory=list)
+    refused: int = 0
+    errors: collections.Counter[str] = field(default_factory=collections.Counter)
+
+
+async def open_loop_turn(
+    http: httpx.AsyncClient, gateway: str, resident: Resident, step: Step, ends: float
+) -> None:
+    """The resident's next message; a "sedang ramai" (503) keeps it for their next turn,
+    as the page sends it again. Counted only when answered inside the step."""
+    resident.busy = True
+    started = time.perf_counter()
+    try:
+        response = await http.post(
+            f"{gateway}/api/chat", json={"sender": resident.session, "text": resident.messages[0]}
+        )
+        if response.status_code == 200 and response.json().get("replies"):
+            resident.messages.pop(0)
+            if time.monotonic() <= ends:
+                step.answered.append(time.perf_counter() - started)
+        elif response.status_code == 503 and response.json().get("retry_after"):
+            step.refused += 1
+        else:
+            step.errors[f"HTTP {response.status_code}"] += 1
+    except httpx.HTTPError as error:
+        step.errors[type(error).__name__] += 1
+    finally:
+        resident.busy = False
+
+
+async def open_loop(gateway: str, rates: list[float], seconds: float, warmup: float) -> list[Step]:
+    """Each rate for ``seconds`` (after ``warmup`` seconds at the first rate), turns sent on
+    a fixed schedule by whichever resident is free (a new one when none is)."""
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
+    steps: list[Step] = []
+    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
+        residents: collections.deque[Resident] = collections.deque()
+
+        async def next_resident() -> Resident:
+            for _ in range(len(residents)):
+                resident = residents.popleft()
+                if resident.messages:
+                    residents.append(resident)
+                    if not resident.busy:
+                        return resident
+            resident = Resident(
+                await anew_session(http, gateway),
+                [text for script in RESIDENT for text in script()],
+            )
+            residents.append(resident)
+            return resident
+
+        for index, rate in enumerate(rates):
+            length = seconds + (warmup if index == 0 else 0)
+            step = Step(rate, seconds)
+            started = time.monotonic()
+            measured_from, ends = started + length - seconds, started + length
+            tasks: list[asyncio.Task[None]] = []
+            due = started
+            while due < ends:
+                resident = await next_resident()
+                counted = step if due >= measured_from else Step(rate, 0)
+                tasks.append(
+                    asyncio.create_task(open_loop_turn(http, gateway, resident, counted, ends))
+                )
+                due += 1 / rate
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+            answered = len(step.answered) / seconds
+            print(f"  offered {rate:g}/s: {answered:.1f} answered/s, {step.refused} busy; "
+                  "waiting for the turns in flight ...", flush=True)  # fmt: skip
+            await asyncio.gather(*tasks)  # the burst passes before the next step
+            steps.append(step)
+    return steps
+
+
+def open_loop_rows(label: str, steps: list[Step]) -> list[str]:
+    rows = []
+    for step in steps:
+        latency = " | ".join(
+            f"{percentile(step.answered, q) * 1000:.0f} ms" if step.answered else "-"
+            for q in (0.50, 0.95, 0.99)
+        )
+        cells = [
+            label, f"{step.offered:g}", f"{len(step.answered) / step.seconds:.1f}",
+            f"{step.refused / step.seconds:.1f}", latency, str(sum(step.errors.values())),
+        ]  # fmt: skip
+        rows.append("| " + " | ".join(cells) + " |")
+    within = [s.offered for s in steps if s.answered and percentile(s.answered, 0.95) <= 0.5]
+    rows.append(
+        f"| {label}: capacity | {max(within, default=0):g} turns/s (p95 ≤ 500 ms) | | | | | | |"
+    )
+    return rows
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
@@ -266,6 +380,30 @@ def write_report(rows: list[str], profiles: dict[str, list[str]], docs: Path) ->
         text = head + body + rest.partition(REPORT_END)[2]
     else:
         text = text.rstrip("\n") + "\n\n## Chat under load (`make bench-load`)\n\n" + body + "\n"
+    docs.write_text(text, encoding="utf-8")
+
+
+OPEN_BEGIN = "<!-- bench-load-open:begin -->"
+OPEN_END = "<!-- bench-load-open:end -->"
+
+
+def write_open_report(rows: list[str], seconds: float, docs: Path) -> None:
+    text = docs.read_text(encoding="utf-8")
+    body = "\n".join([
+        OPEN_BEGIN, "",
+        f"Measured {date.today().isoformat()} by `make bench-load BENCH_ARGS=\"--open-loop "
+        f"...\"` (2-core machine, every process on it, web chat API, {seconds:g} s per step; "
+        "a turn refused \"sedang ramai\" is sent again by its resident later):", "",
+        "| run | offered turns/s | answered turns/s | \"sedang ramai\"/s | p50 | p95 | p99 "
+        "| errors |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows, "", OPEN_END,
+    ])  # fmt: skip
+    if OPEN_BEGIN in text:
+        head, _, rest = text.partition(OPEN_BEGIN)
+        text = head + body + rest.partition(OPEN_END)[2]
+    else:
+        text = text.rstrip("\n") + "\n\n## A burst (`make bench-load`, open loop)\n\n" + body + "\n"
     docs.write_text(text, encoding="utf-8")
 
 
@@ -429,6 +567,11 @@ def measure(
     try:
         print(f"[{label}] starting Rasa, the action server and the gateway ...", flush=True)
         wait_ready(gateway)
+        if args.open_loop:
+            print(f"[{label}] open loop: {args.open_loop} turns/s, {args.duration:g} s each",
+                  flush=True)  # fmt: skip
+            steps = asyncio.run(open_loop(gateway, args.open_loop, args.duration, args.warmup))
+            return open_loop_rows(label, steps)
         for senders in args.senders:
             profile_to = (
                 data_dir / "profile.txt" if args.profile and senders == max(args.senders) else None
@@ -493,6 +636,13 @@ def main() -> int:
         "in the same run, for a before/after table",
     )
     parser.add_argument(
+        "--open-loop",
+        type=float,
+        nargs="+",
+        metavar="RATE",
+        help="offer turns at these fixed rates (turns/s), one step each, instead of senders",
+    )
+    parser.add_argument(
         "--docs", default="docs/performance.md", help="file to write the table into ('' = none)"
     )
     args = parser.parse_args()  # fmt: skip
@@ -516,7 +666,10 @@ def main() -> int:
         label += f", {args.rasa_replicas} Rasa servers"
     rows += measure(ROOT, label, args, profiles)
     print("\n".join(rows))
-    if args.docs:
+    if args.docs and args.open_loop:
+        write_open_report(rows, args.duration, ROOT / args.docs)
+        print(f"written to {args.docs}")
+    elif args.docs:
         write_report(rows, profiles, ROOT / args.docs)
         print(f"written to {args.docs}")
     return 0

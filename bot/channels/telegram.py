@@ -282,7 +282,7 @@ def build_application(
     application.add_handler(MessageHandler(filters.CONTACT, adapter.on_contact))
     if settings.ktp_photos:
         application.add_handler(
-            MessageHandler(filters.PHOTO | filters.Document.ALL, adapter.on_photo)
+            MessageHandler(filters.PHOTO | filters.Document.IMAGE, adapter.on_photo)
         )
     application.add_handler(
         MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, adapter.on_other)

@@ -15,6 +15,7 @@ from typing import Any
 from bot import messages
 from bot.conversation import ConversationRouter, Patience, RasaBusy, RasaUnavailable
 from bot.domain.replies import BotReply
+from bot.infra.crypto import PiiCipher
 from bot.infra.shared_state import SharedStore
 from bot.services.handoff import Author, WebNews
 
@@ -82,6 +83,7 @@ class WebConversations:
         news: Callable[[str], list[WebNews]],
         wait_seconds: float,
         admission_wait_seconds: float | None = None,
+        cipher: PiiCipher | None = None,
     ):
         self._router = router
         self._store = store
@@ -90,6 +92,9 @@ class WebConversations:
         self._wait_seconds = wait_seconds
         # A person at a page waits a few seconds at most, then is told and the page retries.
         self._patience = Patience(wait_seconds=admission_wait_seconds)
+        # The answers kept for retries hold what the resident gave (a summary, the fields of
+        # a KTP photo): encrypted in the shared store, like every personal datum at rest.
+        self._cipher = cipher
 
     async def message(
         self, session: str, sender_id: str, text: str, message_id: str | None
@@ -114,7 +119,9 @@ class WebConversations:
             return WebAnswer(gateway_says(messages.RASA_UNAVAILABLE), 503)
         body = {"replies": replies_json(replies)}
         if key:
-            await self._store.put(key, json.dumps(body), IDEMPOTENCY_TTL_SECONDS)
+            saved = json.dumps(body)
+            saved = self._cipher.encrypt(saved) if self._cipher else saved
+            await self._store.put(key, saved, IDEMPOTENCY_TTL_SECONDS)
         return WebAnswer(body)
 
     async def photo(self, sender_id: str, data: bytes) -> WebAnswer:
@@ -159,6 +166,6 @@ class WebConversations:
         while asyncio.get_running_loop().time() < deadline:
             saved = await self._store.get(key)
             if saved is not None:
-                return WebAnswer(json.loads(saved))
+                return WebAnswer(json.loads(self._cipher.decrypt(saved) if self._cipher else saved))
             await asyncio.sleep(0.1)
         return WebAnswer(gateway_says(messages.STILL_PROCESSING), 409)

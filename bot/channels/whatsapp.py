@@ -82,8 +82,10 @@ class InboundKind(StrEnum):
 
 
 #: Media types sent as a possible KTP photo: images, and documents (a photo sent "as a file",
-#: or a PDF, which the reader then refuses politely by its bytes).
+#: or a PDF, which the reader then refuses politely by its bytes). WhatsApp's stickers are
+#: WebP images: a camera photo never is, so WebP is read as a sticker.
 _PHOTO_TYPES = ("image/", "application/")
+_STICKER_TYPE = "image/webp"
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ class InboundWhatsApp:
         first_type = form.get("MediaContentType0", "")
         if form.get("Latitude") and form.get("Longitude"):
             kind = InboundKind.LOCATION
-        elif media_urls and first_type.startswith(_PHOTO_TYPES):
+        elif media_urls and first_type.startswith(_PHOTO_TYPES) and first_type != _STICKER_TYPE:
             kind = InboundKind.PHOTO
         elif count > 0 and not body.strip():
             kind = InboundKind.MEDIA
@@ -298,7 +300,7 @@ class WhatsAppConversations:
                 log.exception("waiting consent codes for %s not sent", mask_sender(sender_id))
         if message.kind is InboundKind.MEDIA or (
             message.kind is InboundKind.PHOTO and self._media is None
-        ):
+        ):  # (a photo with photos off is told to the router, which says to type)
             await self._outbox.send(sender_id, BotReply(text=messages.NON_TEXT_MESSAGE))
             return
         if message.kind is InboundKind.LOCATION:

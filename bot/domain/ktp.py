@@ -397,6 +397,24 @@ class PhotoStep(StrEnum):
     CONFIRMING = "confirming"
 
 
+class PhotoProblem(StrEnum):
+    """What spoils a photo that gave no usable reading (bot/services/ktp_photo/card.py)."""
+
+    TOO_DARK = "too_dark"
+    GLARE = "glare"
+    BLURRED = "blurred"
+    CUT_OFF = "cut_off"
+    NOT_A_KTP = "not_a_ktp"
+
+
+class PhotoRefused(StrEnum):
+    """Why a file was refused before decoding (bot/services/ktp_photo/image.py)."""
+
+    TOO_LARGE = "too_large"
+    NOT_AN_IMAGE = "not_an_image"
+    TOO_MANY_PIXELS = "too_many_pixels"
+
+
 class NoReading(StrEnum):
     """Why a photo gave nothing, besides what the photo itself shows (bot.services.ktp_photo's
     PhotoProblem and PhotoRefused): each has its own reply (utter_ktp_photo_<value>)."""
@@ -407,6 +425,12 @@ class NoReading(StrEnum):
     UNAVAILABLE = "unavailable"
     #: A card that looks fine, but no NIK passed its checks.
     UNCLEAR = "unclear"
+
+
+#: Every reason a photo gave nothing; each has its reply, utter_ktp_photo_<reason>.
+PHOTO_FAILURES = frozenset({*PhotoProblem, *PhotoRefused, *NoReading})
+#: Failures that are not the resident's photo: they do not count as a try.
+NOT_A_TRY = frozenset({NoReading.NOT_RECEIVED, NoReading.UNAVAILABLE})
 
 
 def form_answers(reading: KtpReading) -> dict[str, str]:

@@ -192,6 +192,7 @@ def create_app(
             ),
             settings.rasa_timeout_seconds,
             settings.chat_admission_wait_seconds,
+            context.cipher,
         )
         app.state.background = background = BackgroundWork()
         media = twilio_media(settings)
@@ -329,9 +330,9 @@ def create_app(
 
 
 def twilio_media(settings: Settings) -> TwilioMedia | None:
-    """Inbound WhatsApp media (KTP photos), when the Twilio account is configured and photos
-    are read."""
-    if not (settings.ktp_photos and settings.twilio_account_sid and settings.twilio_auth_token):
+    """Inbound WhatsApp media, when the Twilio account is configured: KTP photos are fetched
+    from it, and every inbound media is deleted from Twilio, photos read or not."""
+    if not (settings.twilio_account_sid and settings.twilio_auth_token):
         return None
     return TwilioMedia(
         settings.twilio_account_sid,

@@ -12,8 +12,10 @@ from bot.infra.signed_metadata import SIGNED_KEY
 
 #: Signed metadata keys for the turn only (bot.domain.ktp's READING_METADATA).
 UNSTORED_KEYS = frozenset({"ktp_reading"})
-#: Responses whose text shows fields read from a photo (domain.yml).
-UNSTORED_RESPONSES = frozenset({"utter_ktp_photo_read"})
+#: The response that shows the fields read from a photo (domain.yml; actions/ktp_photo.py).
+PHOTO_FIELDS_RESPONSE = "utter_ktp_photo_read"
+#: Responses whose text shows fields read from a photo.
+UNSTORED_RESPONSES = frozenset({PHOTO_FIELDS_RESPONSE})
 #: What a redacted bot message says in the stored conversation.
 REDACTED_TEXT = "[data dari foto KTP: tidak disimpan]"
 

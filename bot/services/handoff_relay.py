@@ -77,6 +77,17 @@ class HandoffRelay:
             log.error("tickets not readable for %s: %r", mask_sender(sender_id), error)
             return None
 
+    async def in_conversation(self, sender_id: str) -> bool:
+        """The sender talks with a person now (an open ticket): a photo is not the bot's."""
+        try:
+            ticket = await asyncio.to_thread(
+                open_ticket_of, self.units(), self.cipher, self.hash_key, sender_id
+            )
+        except SQLAlchemyError as error:
+            log.error("tickets not readable for %s: %r", mask_sender(sender_id), error)
+            return False
+        return ticket is not None
+
     async def _intercept(self, sender_id: str, text: str) -> list[BotReply] | None:
         reply = read_agent_reply(text)
         if reply is not None:

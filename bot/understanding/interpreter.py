@@ -521,6 +521,14 @@ def _name_part(text: str) -> str:
     return text[:cut]
 
 
+def _only_a_complaint(name: str) -> bool:
+    """ "salah", "yang salah", "bukan itu" read where a name was looked for: the message
+    says which field is wrong ("namanya salah"), it gives no new name."""
+    return _only_asks_what_to_correct(fold(name)) or set(words_of(fold(name))) <= {
+        "yang", "itu", "bukan", "nya", "salah", "keliru", "kleru", "lepat",
+    }  # fmt: skip
+
+
 def _only_asks_what_to_correct(folded: str) -> bool:
     """ "salah", "eh ada yang salah kak": a correction with nothing in it to correct."""
     words = [w for w in words_of(folded) if w != "?"]
@@ -608,7 +616,8 @@ def _correction_value(name: str, message: Message, today: date, previous: Any = 
         candidate = _kept_part(candidate)
         candidate = _CORRECTION_CUES.sub("", candidate)
         candidate = re.sub(r"^(?:\W|eh|ehh|maaf|sori|sorry)+", "", candidate, flags=re.I)
-        return name_from_message(_name_part(candidate)) or None
+        value = name_from_message(_name_part(candidate)) or None
+        return None if value and _only_a_complaint(value) else value
     if name == "nik":
         niks = find_niks(tail) or find_niks(text)
         return niks[-1].value if niks else None
@@ -897,7 +906,7 @@ def interpret(
             corrections[name] = value  # said so, or a button's payload (another village)
     if asking != "full_name" and "full_name" not in corrections and _NAME_LABEL_FIRST.match(folded):
         name = name_from_message(text)
-        if name:
+        if name and not _only_a_complaint(name):
             if filled.get("full_name") is None:
                 given["full_name"] = name
             elif name != filled.get("full_name"):

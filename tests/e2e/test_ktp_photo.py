@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,12 +70,14 @@ def cards() -> Iterator[Card]:
         found = list(readable())
     finally:
         reader.close()
-    assert len(found) >= 6, "too few generated cards read in full: see make ocr-eval"
+    assert len(found) >= 7, "too few generated cards read in full: see make ocr-eval"
     return iter(found)
 
 
-def _temporary_files() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).rglob("*"))
+def _temporary_files(stack: Stack) -> set[Path]:
+    """What the stack's processes have in their own temporary directory (TMPDIR)."""
+    assert stack.tmp_dir is not None
+    return set(stack.tmp_dir.rglob("*"))
 
 
 def _whatsapp_photo(stack: Stack, number: str, data: bytes, content_type: str = "image/jpeg"):
@@ -92,7 +93,7 @@ def test_a_whatsapp_resident_registers_from_a_ktp_photo(stack: Stack, db, cards)
     stack.whatsapp(number, "1")
     assert "nama lengkap" in stack.whatsapp(number, "1")[-1]  # consent given
 
-    before = _temporary_files()
+    before = _temporary_files(stack)
     replies, media_sid = _whatsapp_photo(stack, number, card.photo)
     shown = replies[-1]
     assert shown.startswith("Dari foto KTP, saya membaca:")
@@ -101,7 +102,7 @@ def test_a_whatsapp_resident_registers_from_a_ktp_photo(stack: Stack, db, cards)
     # Twilio's copy was fetched once, with the account's credentials, then deleted.
     assert stack.twilio.fetched_media.count(media_sid) == 1
     assert media_sid in stack.twilio.deleted_media and media_sid not in stack.twilio.media
-    assert _temporary_files() <= before
+    assert _temporary_files(stack) <= before
 
     # Nothing read is stored before the resident confirms it.
     stored = json.dumps(stack.tracker(f"wa:{number}"))
@@ -218,12 +219,12 @@ def test_a_declined_reading_leaves_nothing_anywhere(stack: Stack, db, cards) -> 
     stack.whatsapp(number, "halo")
     stack.whatsapp(number, "1")
     stack.whatsapp(number, "1")
-    before = _temporary_files()
+    before = _temporary_files(stack)
     replies, _ = _whatsapp_photo(stack, number, card.photo)
     assert person.nik in replies[-1]
     stack.whatsapp(number, "batal")
 
-    assert _temporary_files() <= before
+    assert _temporary_files(stack) <= before
     stored = json.dumps(stack.tracker(f"wa:{number}"))
     assert person.nik not in stored and person.full_name not in stored
     logs = "\n".join(p.read_text() for p in stack.log_dir.glob("*.log"))
@@ -324,3 +325,20 @@ def test_an_agent_registers_a_walk_in_from_the_resident_s_ktp_photo(
     stack.whatsapp(agent, "2")  # read aloud to the resident
     participant = participant_by_nik(db, nik)
     assert participant is not None and participant.registered_by_agent_id == agent_id
+
+
+def test_a_reading_said_wrong_twice_is_dropped_and_the_resident_types(stack: Stack, cards) -> None:
+    card = next(cards)
+    number = "+6285730300006"
+    stack.whatsapp(number, "halo")
+    stack.whatsapp(number, "1")
+    stack.whatsapp(number, "1")
+    replies, _ = _whatsapp_photo(stack, number, card.photo)
+    assert replies[-1].startswith("Dari foto KTP")
+    which = stack.whatsapp(number, "namanya salah")  # says which, gives no new name
+    assert which[-1].startswith("Bagian mana yang salah?")
+    dropped = stack.whatsapp(number, "tidak, semua salah")
+    assert any("tidak saya pakai" in r for r in dropped)
+    assert "nama lengkap" in dropped[-1]  # back to the question that was pending
+    stored = json.dumps(stack.tracker(f"wa:{number}"))
+    assert card.person.nik not in stored

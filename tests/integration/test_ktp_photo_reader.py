@@ -16,13 +16,18 @@ from datetime import date
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.domain.ktp import FORM_FIELDS, PROBLEM_METADATA, READING_METADATA, PhotoStep
+from bot.domain.ktp import (
+    FORM_FIELDS,
+    PROBLEM_METADATA,
+    READING_METADATA,
+    PhotoProblem,
+    PhotoRefused,
+    PhotoStep,
+)
 from bot.domain.replies import BotReply
 from bot.infra.crypto import PiiCipher
 from bot.infra.region_register import place_register
 from bot.infra.shared_state import MemoryStore
-from bot.services.ktp_photo.card import PhotoProblem
-from bot.services.ktp_photo.image import PhotoRefused
 from bot.services.ktp_photo.reader import KtpPhotoReader
 from bot.services.ktp_photo.readings import PhotoReadings
 from tests.support.ktp_cards import card_set, spoiled

@@ -75,6 +75,9 @@ class Stack:
     specs: dict[str, ProcessSpec] = field(default_factory=dict)
     #: The gateway issues web chat ids; tests name their conversations, this maps them.
     web_ids: WebChatIds = field(default_factory=WebChatIds)
+    #: The processes' temporary directory (TMPDIR), theirs alone: what they write there can
+    #: be seen (a KTP photo must leave nothing).
+    tmp_dir: Path | None = None
 
     def start(self, name: str) -> None:
         spec = self.specs[name]
@@ -274,7 +277,8 @@ def stack(
         # Every process starts on the same fixed day and hour, whenever the suite runs.
         **clock_environment(E2E_CLOCK_START),
     }
-    environ = {**os.environ, **values}
+    process_tmp = tmp_path_factory.mktemp("process-tmp")
+    environ = {**os.environ, **values, "TMPDIR": str(process_tmp)}
     settings = Settings(
         _env_file=None, **{k.removeprefix("SADAR_").lower(): v for k, v in values.items()}
     )
@@ -285,6 +289,7 @@ def stack(
         log_dir=tmp_path_factory.mktemp("logs"),
         telegram=telegram,
         twilio=twilio,
+        tmp_dir=process_tmp,
     )
     assert model_path(settings.rasa_model_dir).exists()
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from bot.channels.whatsapp import InboundKind, InboundWhatsApp
 from bot.conversation import (
     PHOTO_READ_PAYLOAD,
     PHOTO_SENT_PAYLOAD,
@@ -158,3 +159,18 @@ async def test_a_photo_is_fetched_and_read_only_when_rasa_says_so() -> None:
             READING_METADATA: {"nik": "3523034508900001"}
         }
         assert await photos.pending("wa:+628") == {}
+
+
+def test_which_whatsapp_media_may_be_a_ktp_photo() -> None:
+    def kind(content_type: str, body: str = "") -> InboundKind:
+        form = {
+            "MessageSid": "MM1", "From": "whatsapp:+628", "Body": body, "NumMedia": "1",
+            "MediaUrl0": "https://api.twilio.com/x", "MediaContentType0": content_type,
+        }  # fmt: skip
+        return InboundWhatsApp.from_form(form).kind
+
+    assert kind("image/jpeg") is InboundKind.PHOTO
+    assert kind("image/jpeg", "ini ktp saya") is InboundKind.PHOTO  # a caption is not read
+    assert kind("application/pdf") is InboundKind.PHOTO  # refused by its bytes, in words
+    assert kind("image/webp") is InboundKind.MEDIA  # a sticker
+    assert kind("audio/ogg") is InboundKind.MEDIA

@@ -5,11 +5,12 @@ thresholds are data (PhotoQuality), measured on the generated cards (docs/ktp-ph
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+
+from bot.domain.ktp import PhotoProblem
 
 #: An e-KTP is 85.6 x 54 mm (ISO/IEC 7810 ID-1); straightened to this many pixels, where
 #: the printed letters are tall enough for the OCR engine.
@@ -19,16 +20,6 @@ CARD_RATIO = 85.6 / 54
 Pixels = NDArray[np.uint8]
 #: left, top, right, bottom in an image's pixels.
 Box = tuple[int, int, int, int]
-
-
-class PhotoProblem(StrEnum):
-    """Why a photo gave no usable reading: each has its own tip for the resident."""
-
-    TOO_DARK = "too_dark"
-    GLARE = "glare"
-    BLURRED = "blurred"
-    CUT_OFF = "cut_off"
-    NOT_A_KTP = "not_a_ktp"
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-
-class PhotoRefused(StrEnum):
-    TOO_LARGE = "too_large"
-    NOT_AN_IMAGE = "not_an_image"
-    TOO_MANY_PIXELS = "too_many_pixels"
+from bot.domain.ktp import PhotoRefused
 
 
 class RefusedPhoto(ValueError):

@@ -29,10 +29,9 @@ import numpy as np
 import tesserocr
 from PIL import Image
 
-from bot.domain.ktp import DIGIT_LOOKALIKES, Dropped, KtpReading, read_ktp
+from bot.domain.ktp import DIGIT_LOOKALIKES, Dropped, KtpReading, PhotoProblem, read_ktp
 from bot.services.ktp_photo.card import (
     Box,
-    PhotoProblem,
     PhotoQuality,
     Pixels,
     find_card,
