@@ -120,7 +120,7 @@ class Settings(BaseSettings):
         "wait at the gateway, conversations under way first (docs/performance.md).",
     )
     chat_admission_wait_seconds: float = Field(
-        default=3.0,
+        default=0.75,
         gt=0,
         le=30,
         description="A web chat turn not admitted to Rasa within this long gets 503 "
