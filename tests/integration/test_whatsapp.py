@@ -186,15 +186,15 @@ def test_options_are_forgotten_once_a_reply_has_no_buttons(
 def test_media_location_and_very_long_texts_get_a_polite_reply(
     gateway: TestClient, twilio: FakeTwilio, rasa: ScriptedRasa
 ) -> None:
-    photo = inbound_form(
+    voice_note = inbound_form(
         SITI,
         "",
         NumMedia="1",
         MediaUrl0="https://api.twilio.com/media/ME1",
-        MediaContentType0="image/jpeg",
+        MediaContentType0="audio/ogg",
     )
     location = inbound_form(SITI, "", Latitude="-7.7956", Longitude="110.3695")
-    for form in (photo, location, inbound_form(SITI, "a" * (MAX_MESSAGE_CHARS + 1))):
+    for form in (voice_note, location, inbound_form(SITI, "a" * (MAX_MESSAGE_CHARS + 1))):
         assert post_signed(gateway, form).status_code == 200
     twilio.wait_for(SITI, 3)
     assert sorted(twilio.bodies(SITI)) == sorted(
@@ -205,6 +205,22 @@ def test_media_location_and_very_long_texts_get_a_polite_reply(
         ]
     )
     assert rasa.received == []
+
+
+def test_a_photo_is_offered_to_rasa_as_a_ktp_photo_not_refused(
+    gateway: TestClient, twilio: FakeTwilio, rasa: ScriptedRasa
+) -> None:
+    photo = inbound_form(
+        SITI,
+        "",
+        NumMedia="1",
+        MediaUrl0="https://api.twilio.com/media/ME1",
+        MediaContentType0="image/jpeg",
+    )
+    assert post_signed(gateway, photo).status_code == 200
+    twilio.wait_for(SITI, 1)
+    assert rasa.texts() == ["/ktp_photo"]
+    assert messages.NON_TEXT_MESSAGE not in twilio.bodies(SITI)
 
 
 @pytest.mark.parametrize("case", ["missing", "tampered", "wrong-key"])
