@@ -61,8 +61,16 @@ def test_sqlite_conversations_are_encrypted_keyed_by_hash_owner_only_and_erasabl
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
     assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
 
+    stored_ciphertexts = [data.encode() for _, data in rows]
     erased = probe(url, sender, NIK, erase=True)
     assert erased["slots"] is None and raw_rows(url) == []
+    # Nothing of the erased conversation stays in the file's free pages or its WAL.
+    leftovers = database.read_bytes() + b"".join(
+        companion.read_bytes()
+        for companion in database.parent.glob(database.name + "-*")
+        if companion.is_file()
+    )
+    assert not any(ciphertext[:64] in leftovers for ciphertext in stored_ciphertexts)
 
 
 def test_postgresql_conversations_hold_no_nik_name_or_sender_id_and_erasure_reaches_them(
@@ -85,6 +93,26 @@ def test_postgresql_conversations_hold_no_nik_name_or_sender_id_and_erasure_reac
     stack.chat(sender, "hapus data saya")
     stack.chat(sender, "ya")
     assert [k for k, _ in raw_rows(url) if k == key] == []
+
+
+def test_replicas_read_what_the_other_wrote_and_nothing_purged_or_erased(
+    tmp_path: Path,
+) -> None:
+    """Each replica keeps recent sessions in memory: a turn must still see the other's
+    rows, and rows deleted underneath it (purge, erasure) must not come back."""
+    result = run_with_rasa_python(
+        "tests/support/tracker_replicas_probe.py", f"sqlite:///{tmp_path / 'shared.db'}"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "second_after_first": "Siti",
+        "first_after_second": "Sri",
+        "second_after_first_again": "Suti",
+        "first_after_purge": None,
+        "first_after_erasure": None,
+        "rows_left": 0,
+    }
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
