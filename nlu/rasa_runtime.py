@@ -1,4 +1,4 @@
-"""Three per-turn costs of Rasa 3.6 removed without forking it (issue 16, profiled with
+"""Four per-turn costs of Rasa 3.6 removed without forking it (issue 16, profiled with
 py-spy under `make bench-load` and cProfile on the conversation store):
 
 1. **Action-server replies validated with a JSON-Schema validator built once.** Rasa checks
@@ -25,6 +25,14 @@ depend on it: nlu/components.py), so recent results are remembered under that ke
 bounded LRU (``SADAR_NLU_PARSE_CACHE_TEXTS``, default 2000; 0 turns it off). Each caller
 gets its own deep copy, so nothing Rasa does to a result reaches the remembered one.
 
+4. **Rule search stopped where no rule reaches.** The rule policy narrows its candidate
+rules state by state, walking back through the *whole* conversation (all states of the
+session, for each of its two or three searches per prediction), although a rule of n states
+accepts everything beyond its n-th state back. Profiled under load (issue 31) that walk
+was about 7% of the server's time and grows with the conversation. The search here is the
+same filter, stopped once it has gone further back than the longest remaining candidate
+(or none remain): the same set of keys, always.
+
 Rasa loads it with the conversation store (nlu/tracker_store.py imports it and calls
 ``install``), so it runs in every Rasa server of a deployment without forking Rasa.
 ``install`` also puts the log redaction in place there (bot/infra/log_redaction.py), as in every
@@ -34,6 +42,7 @@ other Sadar process. Python
 from __future__ import annotations
 
 import copy
+import json
 import os
 from collections import OrderedDict
 from datetime import date
@@ -46,6 +55,7 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
@@ -161,6 +171,38 @@ def parse_message_remembered(
     return parse_data
 
 
+_rasa_possible_keys = RulePolicy._get_possible_keys
+_REACH_ATTRIBUTE = "_sadar_rule_reach"
+
+
+def rule_reach(policy: RulePolicy, lookup: dict[str, str]) -> dict[str, int]:
+    """How many states back each rule of ``lookup`` looks (its length); per policy and
+    lookup, which do not change once the model is loaded."""
+    known: dict[int, tuple[dict[str, str], dict[str, int]]] = policy.__dict__.setdefault(
+        _REACH_ATTRIBUTE, {}
+    )
+    entry = known.get(id(lookup))
+    if entry is None or entry[0] is not lookup or len(entry[1]) != len(lookup):
+        lengths = {key: len(json.loads(key)) for key in lookup}
+        entry = known[id(lookup)] = (lookup, lengths)
+    return entry[1]
+
+
+def possible_rule_keys(
+    policy: RulePolicy, lookup: dict[str, str], states: list[dict[str, Any]]
+) -> set[str]:
+    """Rasa's ``RulePolicy._get_possible_keys``, stopped once it has gone further back than
+    the longest remaining rule (``_is_rule_applicable`` accepts every state beyond a
+    rule's length, so the rest of the walk cannot remove a key)."""
+    lengths = rule_reach(policy, lookup)
+    possible = set(lookup)
+    for index, state in enumerate(reversed(states)):
+        if not possible or index >= max(lengths[key] for key in possible):
+            break
+        possible = {key for key in possible if policy._is_rule_applicable(key, index, state)}
+    return possible
+
+
 def install() -> None:
     """Idempotent: Rasa may load the store more than once. Also makes every log record of
     the Rasa server a redacted one (bot/infra/log_redaction.py): Rasa logs a failed action's
@@ -171,6 +213,7 @@ def install() -> None:
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]  # the one replaced method
     Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign,assignment]  # same signature, remembered answers
     MessageProcessor._parse_message_with_graph = parse_message_remembered  # type: ignore[method-assign]  # same signature, remembered results
+    RulePolicy._get_possible_keys = possible_rule_keys  # type: ignore[method-assign,assignment]  # same signature, same keys
     setattr(RemoteAction, _INSTALLED_MARK, True)
 
 
@@ -181,6 +224,7 @@ __all__ = [
     "install",
     "parse_cache",
     "parse_message_remembered",
+    "possible_rule_keys",
     "resolve_event_type",
     "validate_action_result",
 ]

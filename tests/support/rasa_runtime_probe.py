@@ -172,6 +172,45 @@ def parse_cache() -> dict[str, Any]:
     }
 
 
+def rule_search() -> dict[str, Any]:
+    """Sadar's stopped rule search against Rasa's full walk, on random rules and
+    conversations over a small vocabulary (so that many rules match, partly or wholly)."""
+    import random
+
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    rng = random.Random(31)
+    policy = RulePolicy.__new__(RulePolicy)  # the search uses no trained state
+
+    def state(start: bool) -> dict[str, Any]:
+        made: dict[str, Any] = {"user": {"intent": rng.choice(["affirm", "deny", "inform"])}}
+        if not start:
+            made["prev_action"] = {"action_name": rng.choice(["action_listen", "utter_a"])}
+        if rng.random() < 0.4:
+            made["slots"] = {"nik": rng.choice([(1.0,), "should_not_be_set"])}
+        if rng.random() < 0.3:
+            made["active_loop"] = {"name": rng.choice(["registration_form", "should_not_be_set"])}
+        return made
+
+    def history(length: int) -> list[dict[str, Any]]:
+        return [state(start=index == 0 and rng.random() < 0.5) for index in range(length)]
+
+    trials, differ, nonempty = 400, 0, 0
+    for _ in range(trials):
+        lookup = {json.dumps(history(rng.randint(1, 5))): "utter_x" for _ in range(40)}
+        states = history(rng.randint(0, 30))
+        ours = policy._get_possible_keys(lookup, states)
+        rasas = rasa_runtime._rasa_possible_keys(policy, lookup, states)
+        differ += ours != rasas
+        nonempty += bool(rasas)
+    return {
+        "trials": trials,
+        "differ": differ,
+        "with_matches": nonempty,
+        "installed": RulePolicy._get_possible_keys is rasa_runtime.possible_rule_keys,
+    }
+
+
 if __name__ == "__main__":
     print(
         json.dumps(
@@ -180,6 +219,7 @@ if __name__ == "__main__":
                 "validation": validation(),
                 "event_types": event_types(),
                 "parse_cache": parse_cache(),
+                "rule_search": rule_search(),
             }
         )
     )

@@ -1,7 +1,8 @@
 """What Sadar loads into the Rasa server (issue 16), run by Rasa's own Python through
 tests/support/rasa_runtime_probe.py: the conversation store's bounded reads stay correct
 across replicas, session starts, erasure and purges; action replies are still validated,
-with one validator built for all of them; the NLU graph runs once per text, model and day."""
+with one validator built for all of them; the NLU graph runs once per text, model and day;
+the rule search stopped early finds the rules Rasa's full walk finds."""
 
 from __future__ import annotations
 
@@ -69,3 +70,12 @@ def test_the_nlu_graph_runs_once_per_text_model_and_day(probe: dict[str, Any]) -
     assert cache["runs_after_eviction"] == 4  # least recent text dropped at capacity 2
     # A new day (two-digit years depend on it) and a new model parse afresh.
     assert cache["runs_in_all"][4:] == ["ya", "ya"]
+
+
+def test_the_stopped_rule_search_finds_exactly_the_rules_rasa_finds(
+    probe: dict[str, Any],
+) -> None:
+    search = probe["rule_search"]
+    assert search["installed"]
+    assert search["differ"] == 0
+    assert search["with_matches"] >= search["trials"] // 4  # the comparison is not vacuous
