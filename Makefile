@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: help setup model migrate run test test-unit lint nlu-eval ocr-eval dialogue-eval bench-registration bench-reminders bench-submissions bench-load registry-samples village-reachability clean
+.PHONY: help setup model migrate run test test-unit lint nlu-eval ocr-eval dialogue-eval bench-registration bench-reminders bench-submissions bench-load bench-wave registry-samples village-reachability clean
 
 help:
 	@echo "make run    start Sadar (Rasa server, action server, gateway); chat at http://127.0.0.1:8000/"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench-reminders  plan/queue 1,000,000 participants' reminders; dispatch rate; kill test"
 	@echo "make village-reachability  a generated village: participants no reminder reaches, before/after linking WhatsApp"
 	@echo "make bench-load  50 residents chatting at once: turns/s, latency, CPU, memory (BENCH_ARGS=...)"
+	@echo "make bench-wave  20,000 WhatsApp reminders while 20% reply: dispatch rate, reply latency, 'mohon tunggu', exactly once (BENCH_ARGS=...)"
 
 setup:
 	@bash scripts/bootstrap
@@ -69,6 +70,11 @@ registry-samples: setup
 
 bench-load: model
 	@$(VENV)/python scripts/bench_load.py $(BENCH_ARGS)
+
+# A short check: make bench-wave BENCH_ARGS="--participants 600 --docs ''"
+bench-wave: model
+	@bash scripts/ensure-test-services
+	@$(VENV)/python scripts/bench_wave.py $(BENCH_ARGS)
 
 village-reachability: setup
 	@$(VENV)/python scripts/village_reachability.py $(BENCH_ARGS)

@@ -11,9 +11,12 @@ docs/performance.md.
 `--open-loop 10 25 40 55 70 90` offers turns at fixed rates instead (open loop: a turn is
 sent every 1/rate seconds whether or not the earlier ones were answered, by residents who
 each wait for their own reply), one step per rate, and reports per step the answered
-turns/s, the "sedang ramai" answers, and p50/p95/p99 of the answered turns; capacity is the
-highest offered rate whose p95 stays within 500 ms. This is how a burst behaves (a
-reminder wave, a village event); the closed loop only shows the pace senders settle at.
+turns/s, the "sedang ramai" answers, p50/p95/p99 of the answered turns and the CPU seconds
+per turn sent of each process group (with `--rasa-replicas 2`, the private Redis too: the
+cost of running replicated, compared at a rate both setups serve); capacity is the highest
+offered rate whose p95 stays within 500 ms; `--profile` then records the first step. This
+is how a burst behaves (a reminder wave, a village event); the closed loop only shows the
+pace senders settle at.
 
 `--profile` also records the Rasa server with py-spy during the measured window and prints
 the functions where it spends most of its time (inclusive), so hot spots are seen, not
@@ -162,6 +165,10 @@ class Step:
     answered: list[float] = field(default_factory=list)
     refused: int = 0
     errors: collections.Counter[str] = field(default_factory=collections.Counter)
+    #: CPU seconds per process group over the measured window (every turn started in it).
+    cpu: dict[str, float] = field(default_factory=dict)
+    #: Turns sent in the measured window, answered or refused.
+    sent: int = 0
 
 
 async def open_loop_turn(
@@ -189,9 +196,21 @@ async def open_loop_turn(
         resident.busy = False
 
 
-async def open_loop(gateway: str, rates: list[float], seconds: float, warmup: float) -> list[Step]:
+CpuProbe = Callable[[], dict[str, float]]
+
+
+async def open_loop(
+    gateway: str,
+    rates: list[float],
+    seconds: float,
+    warmup: float,
+    cpu_now: CpuProbe,
+    on_first_window: Callable[[], None] = lambda: None,
+) -> list[Step]:
     """Each rate for ``seconds`` (after ``warmup`` seconds at the first rate), turns sent on
-    a fixed schedule by whichever resident is free (a new one when none is)."""
+    a fixed schedule by whichever resident is free (a new one when none is). CPU is read
+    when the measured window opens and once its turns are all answered, so the CPU per
+    turn covers the window's turns whole (and the few warm-up turns then in flight)."""
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
     steps: list[Step] = []
     async with httpx.AsyncClient(timeout=120, limits=limits) as http:
@@ -218,9 +237,15 @@ async def open_loop(gateway: str, rates: list[float], seconds: float, warmup: fl
             measured_from, ends = started + length - seconds, started + length
             tasks: list[asyncio.Task[None]] = []
             due = started
+            cpu_before: dict[str, float] = {}
             while due < ends:
                 resident = await next_resident()
+                if due >= measured_from and not cpu_before:
+                    cpu_before = cpu_now()
+                    if index == 0:
+                        on_first_window()
                 counted = step if due >= measured_from else Step(rate, 0)
+                step.sent += counted is step
                 tasks.append(
                     asyncio.create_task(open_loop_turn(http, gateway, resident, counted, ends))
                 )
@@ -230,6 +255,8 @@ async def open_loop(gateway: str, rates: list[float], seconds: float, warmup: fl
             print(f"  offered {rate:g}/s: {answered:.1f} answered/s, {step.refused} busy; "
                   "waiting for the turns in flight ...", flush=True)  # fmt: skip
             await asyncio.gather(*tasks)  # the burst passes before the next step
+            after = cpu_now()
+            step.cpu = {name: after[name] - cpu_before.get(name, after[name]) for name in after}
             steps.append(step)
     return steps
 
@@ -241,14 +268,19 @@ def open_loop_rows(label: str, steps: list[Step]) -> list[str]:
             f"{percentile(step.answered, q) * 1000:.0f} ms" if step.answered else "-"
             for q in (0.50, 0.95, 0.99)
         )
+        per_turn = ", ".join(
+            f"{seconds / max(step.sent, 1) * 1000:.1f}" for seconds in step.cpu.values()
+        )
+        total = sum(step.cpu.values()) / max(step.sent, 1) * 1000
         cells = [
             label, f"{step.offered:g}", f"{len(step.answered) / step.seconds:.1f}",
             f"{step.refused / step.seconds:.1f}", latency, str(sum(step.errors.values())),
+            f"{per_turn} = {total:.1f} ms",
         ]  # fmt: skip
         rows.append("| " + " | ".join(cells) + " |")
     within = [s.offered for s in steps if s.answered and percentile(s.answered, 0.95) <= 0.5]
     rows.append(
-        f"| {label}: capacity | {max(within, default=0):g} turns/s (p95 ≤ 500 ms) | | | | | | |"
+        f"| {label}: capacity | {max(within, default=0):g} turns/s (p95 ≤ 500 ms) | | | | | | | |"
     )
     return rows
 
@@ -395,8 +427,8 @@ def write_open_report(rows: list[str], seconds: float, docs: Path) -> None:
         f"...\"` (2-core machine, every process on it, web chat API, {seconds:g} s per step; "
         "a turn refused \"sedang ramai\" is sent again by its resident later):", "",
         "| run | offered turns/s | answered turns/s | \"sedang ramai\"/s | p50 | p95 | p99 "
-        "| errors |",
-        "|---|---|---|---|---|---|---|---|",
+        "| errors | CPU per turn sent (Rasa, actions, gateway[, Redis]) |",
+        "|---|---|---|---|---|---|---|---|---|",
         *rows, "", OPEN_END,
     ])  # fmt: skip
     if OPEN_BEGIN in text:
@@ -570,7 +602,33 @@ def measure(
         if args.open_loop:
             print(f"[{label}] open loop: {args.open_loop} turns/s, {args.duration:g} s each",
                   flush=True)  # fmt: skip
-            steps = asyncio.run(open_loop(gateway, args.open_loop, args.duration, args.warmup))
+            spies: list[subprocess.Popen[bytes]] = []
+
+            def cpu_now() -> dict[str, float]:
+                used = {name: group_cpu(processes, name) for name in PROCESS_NAMES}
+                if redis is not None:
+                    used["redis"] = cpu_seconds(redis.pid)
+                return used
+
+            def profile_first_step() -> None:
+                if args.profile:
+                    first_rasa = processes.get("rasa") or processes["rasa-1"]
+                    spy = start_profile(first_rasa.pid, args.duration, data_dir / "profile.txt")
+                    spies.extend([spy] if spy else [])
+
+            steps = asyncio.run(
+                open_loop(
+                    gateway, args.open_loop, args.duration, args.warmup, cpu_now,
+                    profile_first_step,
+                )
+            )  # fmt: skip
+            for spy in spies:
+                spy.wait(args.duration + 30)
+                summary = profile_summary(data_dir / "profile.txt")
+                if args.keep_profile:
+                    shutil.copy(data_dir / "profile.txt", args.keep_profile)
+                print("\n".join(["Rasa server profile (inclusive):", *summary]), flush=True)
+                profiles[f"{label}, {args.open_loop[0]:g} turns/s"] = summary
             return open_loop_rows(label, steps)
         for senders in args.senders:
             profile_to = (

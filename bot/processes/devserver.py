@@ -42,9 +42,14 @@ def _secret_or_new(secret: SecretStr | None) -> str:
     return secret.get_secret_value() if secret is not None else secrets.token_urlsafe(32)
 
 
+#: endpoints.yml's lock store type for several Rasa servers (docker-compose.yml names it too).
+REDIS_LOCK_STORE = "nlu.lock_store.AtomicRedisLockStore"
+
+
 def lock_store_environment(settings: Settings) -> dict[str, str]:
-    """Rasa's lock store (endpoints.yml): in memory for one Rasa server; Rasa's own
-    RedisLockStore, on SADAR_REDIS_URL, when several share the conversations."""
+    """Rasa's lock store (endpoints.yml): in memory for one Rasa server; Sadar's atomic
+    Redis lock store (nlu/lock_store.py), on SADAR_REDIS_URL, when several share the
+    conversations."""
     if settings.rasa_replicas == 1 or not settings.redis_url:
         return {
             "RASA_LOCK_STORE": "in_memory",
@@ -55,7 +60,7 @@ def lock_store_environment(settings: Settings) -> dict[str, str]:
         }
     redis = urlsplit(settings.redis_url)
     return {
-        "RASA_LOCK_STORE": "redis",
+        "RASA_LOCK_STORE": REDIS_LOCK_STORE,
         "RASA_LOCK_STORE_HOST": redis.hostname or "127.0.0.1",
         "RASA_LOCK_STORE_PORT": str(redis.port or 6379),
         "RASA_LOCK_STORE_DB": redis.path.strip("/") or "0",

@@ -1,7 +1,8 @@
 """Two Rasa servers and two action servers behind one gateway (issue 16): conversations are
-shared through the PostgreSQL tracker store and Rasa's RedisLockStore. One Rasa server is
-killed (SIGKILL) in the middle of residents' registrations; every resident's conversation
-goes on, in order, on the other server, and no message is lost or answered twice."""
+shared through the PostgreSQL tracker store and Sadar's Redis lock store (nlu/lock_store.py).
+One Rasa server is killed (SIGKILL) in the middle of residents' registrations; every
+resident's conversation goes on, in order, on the other server, and no message is lost or
+answered twice."""
 
 from __future__ import annotations
 

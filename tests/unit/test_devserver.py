@@ -36,7 +36,7 @@ def test_replicas_get_their_own_ports_and_share_locks_through_redis() -> None:
     ]
     lock = {k: v for k, v in rasa[0].env.items() if k.startswith("RASA_LOCK_STORE")}
     assert lock == {
-        "RASA_LOCK_STORE": "redis",
+        "RASA_LOCK_STORE": "nlu.lock_store.AtomicRedisLockStore",
         "RASA_LOCK_STORE_HOST": "127.0.0.1",
         "RASA_LOCK_STORE_PORT": "6390",
         "RASA_LOCK_STORE_DB": "2",
