@@ -14,6 +14,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -120,9 +121,11 @@ class RasaBusy(RasaUnavailable):
 
 @dataclass(frozen=True)
 class Patience:
-    """How a channel's turn waits for a place at Rasa under a burst. ``wait_seconds``: give
-    up (RasaBusy) after this long; None waits as long as it takes (WhatsApp and Telegram
-    never drop a message). ``notice_after``: then say once that the message was received."""
+    """How a channel's turn waits under a burst. ``wait_seconds``: give up (RasaBusy) after
+    this long at Rasa's gate; None waits as long as it takes (WhatsApp and Telegram never
+    drop a message). ``notice_after``: a message not answered this long after it arrived
+    (behind the sender's earlier messages, at the gate, in Rasa) is acknowledged once with
+    "mohon tunggu" (``ConversationRouter.turn``)."""
 
     wait_seconds: float | None = None
     notice_after: float | None = None
@@ -132,6 +135,8 @@ class Patience:
 ONGOING_SECONDS = 15 * 60
 #: At most one "mohon tunggu" per sender in this long, however many messages wait.
 NOTICE_EVERY_SECONDS = 5 * 60
+#: The running turn's "mohon tunggu" timer: its answer, once on its way, cancels it.
+_LATE_NOTICE: ContextVar[asyncio.Task[None] | None] = ContextVar("late_notice", default=None)
 
 
 def _is_message(item: Any) -> bool:
@@ -291,15 +296,47 @@ class ConversationRouter:
         return lock
 
     @asynccontextmanager
-    async def turn(self, sender_id: str) -> AsyncIterator[None]:
+    async def turn(
+        self,
+        sender_id: str,
+        *,
+        deliver: Deliver | None = None,
+        notice_after: float | None = None,
+    ) -> AsyncIterator[None]:
         """Hold the sender's turn. A channel enters it before the first ``await`` of an
         inbound message (the lock queues waiters first come, first served), so everything
-        done for one message, before and after Rasa, ends before the sender's next one."""
-        async with self._lock_for(sender_id):
-            try:
-                yield
-            finally:
-                metrics.TURNS_ENDED.labels(channel=_channel_label(sender_id)).inc()
+        done for one message, before and after Rasa, ends before the sender's next one.
+
+        With ``deliver`` and ``notice_after``: if the message is still unanswered
+        ``notice_after`` seconds after it arrived, wherever it waits (behind the sender's
+        earlier messages, at Rasa's gate, in Rasa), the resident is told once that it was
+        received (at most once per sender in NOTICE_EVERY_SECONDS)."""
+        notice = None
+        if deliver is not None and notice_after is not None:
+            notice = asyncio.ensure_future(self._notice_later(sender_id, deliver, notice_after))
+        try:
+            async with self._lock_for(sender_id):
+                token = _LATE_NOTICE.set(notice)
+                try:
+                    yield
+                finally:
+                    _LATE_NOTICE.reset(token)
+                    metrics.TURNS_ENDED.labels(channel=_channel_label(sender_id)).inc()
+        finally:
+            if notice is not None:
+                notice.cancel()
+
+    async def _notice_later(self, sender_id: str, deliver: Deliver, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        noticed = self._noticed.get(sender_id)
+        if noticed is not None and time.monotonic() - noticed < NOTICE_EVERY_SECONDS:
+            return
+        _remember(self._noticed, sender_id, time.monotonic())
+        metrics.LATE_NOTICES.inc()
+        try:
+            await deliver([BotReply(text=messages.RECEIVED_PLEASE_WAIT)])
+        except Exception:  # a notice that failed must not fail the turn that waits
+            log.exception("the notice for a waiting message was not sent")
 
     async def handle(
         self,
@@ -316,7 +353,8 @@ class ConversationRouter:
 
         ``deliver`` runs within the sender's turn, so the replies to one message are out
         before the next message from the same sender is processed."""
-        async with self.turn(sender_id):
+        notice_after = patience.notice_after if patience is not None else None
+        async with self.turn(sender_id, deliver=deliver, notice_after=notice_after):
             return await self.converse(
                 sender_id, text, metadata, deliver, trusted=trusted, patience=patience
             )
@@ -391,7 +429,7 @@ class ConversationRouter:
         if self._gate is None:
             replies = await self._rasa.send(sender_id, text, metadata)
         else:
-            replies = await self._admitted_send(sender_id, text, metadata, patience, deliver)
+            replies = await self._admitted_send(sender_id, text, metadata, patience)
         metrics.TURN_SECONDS.labels(channel=_channel_label(sender_id)).observe(
             time.perf_counter() - started
         )
@@ -409,7 +447,6 @@ class ConversationRouter:
         text: str,
         metadata: dict[str, Any] | None,
         patience: Patience | None,
-        deliver: Deliver | None,
     ) -> list[BotReply]:
         """The turn, once the gate admits it: conversations under way first."""
         assert self._gate is not None
@@ -420,22 +457,9 @@ class ConversationRouter:
             Priority.ONGOING if last is not None and now - last < ONGOING_SECONDS else Priority.NEW
         )
 
-        async def notice() -> None:
-            noticed = self._noticed.get(sender_id)
-            if deliver is None or (noticed and time.monotonic() - noticed < NOTICE_EVERY_SECONDS):
-                return
-            _remember(self._noticed, sender_id, time.monotonic())
-            metrics.LATE_NOTICES.inc()
-            await deliver([BotReply(text=messages.RECEIVED_PLEASE_WAIT)])
-
         waited = time.perf_counter()
         try:
-            async with self._gate.admitted(
-                priority,
-                wait_seconds=patience.wait_seconds,
-                late_after=patience.notice_after,
-                when_late=notice,
-            ):
+            async with self._gate.admitted(priority, wait_seconds=patience.wait_seconds):
                 metrics.ADMISSION_WAIT_SECONDS.observe(time.perf_counter() - waited)
                 replies = await self._rasa.send(sender_id, text, metadata)
         except NotAdmitted as refused:
@@ -455,6 +479,9 @@ class ConversationRouter:
             await self._photos.after_turn(sender_id, replies)
         await self._offers.remember(sender_id, replies, from_rasa=from_rasa)
         if deliver is not None:
+            notice = _LATE_NOTICE.get()
+            if notice is not None:
+                notice.cancel()  # answered: no "mohon tunggu" after the answer
             await deliver(for_delivery(replies))
         return replies
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -126,6 +127,15 @@ class Outbox:
         rate = limits.overall.rate * SAFETY_MARGIN
         await acquire(self._limiter, f"{channel.value}:all", rate, limits.overall.burst)
         await within_window(self._limiter, f"{channel.value}:all", max(1, int(rate)))
+
+    def deliverer(self, recipient: str) -> Callable[[list[BotReply]], Awaitable[None]]:
+        """The replies to one message, sent in order (the router's ``Deliver``)."""
+
+        async def deliver(replies: list[BotReply]) -> None:
+            for reply in replies:
+                await self.send(recipient, reply)
+
+        return deliver
 
     async def send(
         self,

@@ -43,7 +43,7 @@ from bot.channels.outbound import (
     TransientSendError,
     UncertainSendError,
 )
-from bot.conversation import ConversationRouter, Patience, RasaUnavailable
+from bot.conversation import ConversationRouter, Deliver, Patience, RasaUnavailable
 from bot.domain.addresses import SHARED_CONTACT_METADATA
 from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, make_sender_id
@@ -146,10 +146,13 @@ class TelegramAdapter:
         """Updates are handled concurrently; the sender's turn, taken before the first
         ``await``, keeps one chat's messages whole and in order."""
         sender_id = make_sender_id(Channel.TELEGRAM, str(chat_id))
-        async with self._router.turn(sender_id):
+        deliver = self._outbox.deliverer(sender_id)
+        async with self._router.turn(
+            sender_id, deliver=deliver, notice_after=self._patience.notice_after
+        ):
             if acknowledge is not None:
                 await acknowledge()
-            await self._converse_in_turn(chat_id, sender_id, text, metadata, trusted)
+            await self._converse_in_turn(chat_id, sender_id, text, metadata, trusted, deliver)
 
     async def _converse_in_turn(
         self,
@@ -158,13 +161,9 @@ class TelegramAdapter:
         text: str,
         metadata: dict[str, Any] | None,
         trusted: bool,
+        deliver: Deliver,
     ) -> None:
         await record_inbound_safely(self._channel_log, sender_id)
-
-        async def deliver(replies: list[BotReply]) -> None:
-            for reply in replies:
-                await self._outbox.send(sender_id, reply)
-
         try:
             await self._router.converse(
                 sender_id, text, metadata, deliver=deliver, trusted=trusted, patience=self._patience
@@ -231,11 +230,10 @@ class TelegramAdapter:
                 log.warning("Telegram photo not fetched: %r", error)
                 return None
 
-        async def deliver(replies: list[BotReply]) -> None:
-            for reply in replies:
-                await self._outbox.send(sender_id, reply)
-
-        async with self._router.turn(sender_id):
+        deliver = self._outbox.deliverer(sender_id)
+        async with self._router.turn(
+            sender_id, deliver=deliver, notice_after=self._patience.notice_after
+        ):
             await record_inbound_safely(self._channel_log, sender_id)
             try:
                 await self._router.photo(sender_id, fetch, deliver, patience=self._patience)

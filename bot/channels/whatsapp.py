@@ -19,6 +19,11 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+# twilio imports its REST API's ~100 modules on the first use of ``Client.messages``: under
+# load that blocked the gateway's event loop for about 0.7 s in its first WhatsApp reply.
+# Imported here, it happens when the gateway starts.
+from twilio.rest.api.v2010.account import AccountContext  # noqa: F401
+
 from bot import messages
 from bot.app_context import AppContext
 from bot.channels.options import resolve_option
@@ -29,7 +34,7 @@ from bot.channels.outbound import (
     TransientSendError,
     UncertainSendError,
 )
-from bot.conversation import ConversationRouter, Patience, RasaUnavailable
+from bot.conversation import ConversationRouter, Deliver, Patience, RasaUnavailable
 from bot.domain.replies import BotReply
 from bot.domain.senders import Channel, make_sender_id
 from bot.infra.privacy import mask_sender
@@ -283,15 +288,20 @@ class WhatsAppConversations:
         sender_id = make_sender_id(Channel.WHATSAPP, message.sender_number)
         # The turn is taken before anything else awaits: the number pressed in "2" must be
         # read against the options of the message before it, in the order they came.
-        async with self._router.turn(sender_id):
+        deliver = self._outbox.deliverer(sender_id)
+        async with self._router.turn(
+            sender_id, deliver=deliver, notice_after=self._patience.notice_after
+        ):
             try:
-                await self._process_in_turn(sender_id, message)
+                await self._process_in_turn(sender_id, message, deliver)
             finally:
                 if self._media is not None:
                     for url in message.media_urls:  # read or not, no copy stays at Twilio
                         await self._media.delete(url)
 
-    async def _process_in_turn(self, sender_id: str, message: InboundWhatsApp) -> None:
+    async def _process_in_turn(
+        self, sender_id: str, message: InboundWhatsApp, deliver: Deliver
+    ) -> None:
         await record_inbound_safely(self._channel_log, sender_id)
         if self._on_contact is not None:
             try:
@@ -306,10 +316,6 @@ class WhatsAppConversations:
         if message.kind is InboundKind.LOCATION:
             await self._outbox.send(sender_id, BotReply(text=messages.LOCATION_MESSAGE))
             return
-
-        async def deliver(replies: list[BotReply]) -> None:
-            for reply in replies:
-                await self._outbox.send(sender_id, reply)
 
         if message.kind is InboundKind.PHOTO:
             media, url = self._media, message.media_urls[0]

@@ -13,12 +13,9 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import IntEnum
-
-log = logging.getLogger(__name__)
 
 
 class Priority(IntEnum):
@@ -65,25 +62,16 @@ class AdmissionGate:
         priority: Priority,
         *,
         wait_seconds: float | None = None,
-        late_after: float | None = None,
-        when_late: Callable[[], Awaitable[None]] | None = None,
     ) -> AsyncIterator[None]:
         """Hold one of the places. ``wait_seconds``: raise NotAdmitted after waiting this
-        long (None: wait as long as it takes). ``when_late`` runs once if the turn is still
-        waiting after ``late_after`` seconds (e.g. "mohon tunggu"), while it keeps waiting."""
-        await self._acquire(priority, wait_seconds, late_after, when_late)
+        long (None: wait as long as it takes)."""
+        await self._acquire(priority, wait_seconds)
         try:
             yield
         finally:
             self._release()
 
-    async def _acquire(
-        self,
-        priority: Priority,
-        wait_seconds: float | None,
-        late_after: float | None,
-        when_late: Callable[[], Awaitable[None]] | None,
-    ) -> None:
+    async def _acquire(self, priority: Priority, wait_seconds: float | None) -> None:
         if self._in_flight < self._capacity and not self._live_waiters:
             self._in_flight += 1
             return
@@ -92,9 +80,6 @@ class AdmissionGate:
         heapq.heappush(self._waiting, (int(priority), next(self._order), future))
         self._live_waiters += 1
         started = loop.time()
-        notice: asyncio.Task[None] | None = None
-        if when_late is not None and late_after is not None:
-            notice = asyncio.ensure_future(_after(late_after, future, when_late))
         try:
             await asyncio.wait_for(asyncio.shield(future), wait_seconds)
         except TimeoutError:
@@ -108,9 +93,6 @@ class AdmissionGate:
             else:
                 self._give_up(future)
             raise
-        finally:
-            if notice is not None and not notice.done():
-                notice.cancel()
 
     def _give_up(self, future: asyncio.Future[None]) -> None:
         future.cancel()  # left in the heap; skipped when it comes up
@@ -124,15 +106,3 @@ class AdmissionGate:
                 future.set_result(None)  # the place passes straight to the best waiter
                 return
         self._in_flight -= 1
-
-
-async def _after(
-    seconds: float, admitted: asyncio.Future[None], when_late: Callable[[], Awaitable[None]]
-) -> None:
-    await asyncio.sleep(seconds)
-    if admitted.done():
-        return
-    try:
-        await when_late()
-    except Exception:  # a notice that failed must not fail the turn that waits
-        log.exception("the notice for a waiting turn was not sent")

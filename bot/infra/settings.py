@@ -129,8 +129,10 @@ class Settings(BaseSettings):
     late_notice_seconds: float = Field(
         default=10.0,
         gt=0,
-        description="A WhatsApp or Telegram message still waiting for Rasa after this long "
-        'gets one "pesan Anda sudah kami terima, mohon tunggu" (it is never dropped).',
+        description="A WhatsApp or Telegram message still unanswered this long after it "
+        "arrived (behind the sender's earlier messages, at Rasa's gate or in Rasa) gets one "
+        '"pesan Anda sudah kami terima, mohon tunggu" (at most one per sender in 5 minutes; '
+        "the message is never dropped).",
     )
     tracker_cache_conversations: int = Field(
         default=500,

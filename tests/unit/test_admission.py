@@ -5,12 +5,13 @@ and no place ever lost (a timed-out or cancelled waiter gives it back)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
 from bot import messages
 from bot.channels.web import WebConversations
-from bot.conversation import ConversationRouter, Patience, RasaClient
+from bot.conversation import ConversationRouter, Deliver, Patience, RasaClient
 from bot.domain.replies import BotReply
 from bot.infra.admission import AdmissionGate, NotAdmitted, Priority
 from bot.infra.shared_state import MemoryStore
@@ -79,33 +80,6 @@ async def test_a_bounded_wait_gives_up_and_the_place_is_not_lost() -> None:
     assert gate.in_flight == 0
 
 
-async def test_a_long_wait_is_announced_once_and_a_short_one_not_at_all() -> None:
-    gate = AdmissionGate(1)
-    notices: list[str] = []
-    release = asyncio.Event()
-
-    async def holder() -> None:
-        async with gate.admitted(Priority.NEW):
-            await release.wait()
-
-    async def waiter(name: str) -> None:
-        async def notice() -> None:
-            notices.append(name)
-
-        async with gate.admitted(Priority.NEW, late_after=0.05, when_late=notice):
-            pass
-
-    first = asyncio.create_task(holder())
-    await asyncio.sleep(0)
-    late = asyncio.create_task(waiter("late"))
-    await asyncio.sleep(0.1)
-    release.set()
-    await asyncio.gather(first, late)
-    await waiter("quick")  # admitted at once: no notice
-    await asyncio.sleep(0.1)
-    assert notices == ["late"]
-
-
 async def test_a_cancelled_waiter_passes_its_place_on() -> None:
     gate = AdmissionGate(1)
     release = asyncio.Event()
@@ -140,7 +114,7 @@ def _router(delay: float, capacity: int = 1) -> tuple[ConversationRouter, FakeRa
 
 
 async def test_a_message_that_waits_long_is_told_once_and_answered_in_order() -> None:
-    router, rasa = _router(delay=0.3)
+    router, rasa = _router(delay=0.2)
     delivered: dict[str, list[str]] = {"wa:+621": [], "wa:+622": []}
 
     def deliver_to(sender: str):
@@ -149,7 +123,7 @@ async def test_a_message_that_waits_long_is_told_once_and_answered_in_order() ->
 
         return deliver
 
-    patience = Patience(notice_after=0.1)
+    patience = Patience(notice_after=0.3)  # the first is answered at 0.2 s, the second at 0.4
     await asyncio.gather(
         router.handle("wa:+621", "satu", deliver=deliver_to("wa:+621"), patience=patience),
         router.handle("wa:+622", "dua", deliver=deliver_to("wa:+622"), patience=patience),
@@ -158,6 +132,50 @@ async def test_a_message_that_waits_long_is_told_once_and_answered_in_order() ->
     assert delivered["wa:+622"][0] == messages.RECEIVED_PLEASE_WAIT
     assert delivered["wa:+622"][1] == "echo: dua"  # never dropped
     assert [c["message"] for c in rasa.calls] == ["satu", "dua"]
+
+
+def _recorder() -> tuple[dict[str, list[str]], Callable[[str], Deliver]]:
+    delivered: dict[str, list[str]] = {}
+
+    def deliver_to(sender: str) -> Deliver:
+        async def deliver(replies: list[BotReply]) -> None:
+            delivered.setdefault(sender, []).extend(
+                r.text or "" for r in replies if r.text != "Pilih:"  # the echo's buttons
+            )
+
+        return deliver
+
+    return delivered, deliver_to
+
+
+async def test_a_message_waiting_behind_the_senders_own_is_told_once_too() -> None:
+    """The resident's wait counts from arrival: behind their own earlier message and in
+    Rasa, not only at the gate (here there is room at the gate for everyone)."""
+    router, _ = _router(delay=0.3, capacity=10)
+    delivered, deliver_to = _recorder()
+    patience = Patience(notice_after=0.1)
+    await asyncio.gather(
+        *(
+            router.handle("wa:+623", text, deliver=deliver_to("wa:+623"), patience=patience)
+            for text in ("satu", "dua", "tiga")
+        )
+    )
+    assert delivered["wa:+623"] == [
+        messages.RECEIVED_PLEASE_WAIT,  # once, however many wait
+        "echo: satu",
+        "echo: dua",
+        "echo: tiga",
+    ]
+
+
+async def test_an_answer_in_time_gets_no_notice_before_or_after_it() -> None:
+    router, _ = _router(delay=0.02, capacity=10)
+    delivered, deliver_to = _recorder()
+    await router.handle(
+        "wa:+624", "halo", deliver=deliver_to("wa:+624"), patience=Patience(notice_after=0.1)
+    )
+    await asyncio.sleep(0.2)  # past the notice's time: it was cancelled with the answer
+    assert delivered["wa:+624"] == ["echo: halo"]
 
 
 async def test_a_web_turn_not_admitted_in_time_gets_sedang_ramai_and_may_be_resent() -> None:

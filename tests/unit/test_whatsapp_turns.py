@@ -41,6 +41,9 @@ class SentReplies:
     async def send(self, recipient: str, reply: BotReply, **_: Any) -> None:
         self.sent.append((recipient, reply))
 
+    def deliverer(self, recipient: str) -> Any:
+        return Outbox.deliverer(cast(Outbox, self), recipient)  # the real one, over send
+
 
 def whatsapp(store: CountingStore, rasa: FakeRasaREST, not_me: Any = None) -> WhatsAppConversations:
     router = ConversationRouter(
