@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,6 +47,18 @@ PII_KEY = "bench-only-pii-hash-key-0000000000000000"
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- bench-reminders:begin -->", "<!-- bench-reminders:end -->"
 PROVINCES = ["35", "33", "32", "51", "73", "91"]  # WIB, WIB, WIB, WITA, WITA, WIT
+
+
+def accept_all(cursor: Any, kpj_encrypted: str) -> None:
+    """Every participant accepted by BPJS Ketenagakerjaan (a KPJ number): reminders go only
+    to residents it knows, the planner skips the others."""
+    cursor.execute(
+        "INSERT INTO submissions (participant_id, reference, state, regency, village, "
+        "attempts, kpj_encrypted, created_at, state_at, accepted_notice_at) "
+        "SELECT id, reference, 'accepted', regency, village, 0, %s, now(), now(), now() "
+        "FROM participants",
+        (kpj_encrypted,),
+    )
 
 
 def generate(context: AppContext, count: int, addressed: int) -> None:
@@ -99,6 +112,7 @@ def generate(context: AppContext, count: int, addressed: int) -> None:
             "(participant_id, sender_hash, channel, proof, preferred, verified_at) "
             "SELECT id, sender_hash, channel, 'registered_here', true, now() FROM participants"
         )
+        accept_all(cursor, shared)
         raw.commit()
         cursor.execute("ANALYZE")
     finally:

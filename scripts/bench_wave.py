@@ -70,7 +70,12 @@ from bot.infra.settings import Settings  # noqa: E402
 from bot.processes.devserver import ProcessSpec, process_specs  # noqa: E402
 from bot.services.reminders import TASK_BATCH, plan  # noqa: E402
 from scripts.bench_load import cpu_seconds, percentile, stack_environment, wait_ready  # noqa: E402
-from scripts.bench_reminders import PROVINCES, max_in_any_window, sustained_rate  # noqa: E402
+from scripts.bench_reminders import (  # noqa: E402
+    PROVINCES,
+    accept_all,
+    max_in_any_window,
+    sustained_rate,
+)
 from tests.support.bulk_registrations import reference  # noqa: E402
 from tests.support.clock import clock_environment  # noqa: E402
 from tests.support.fake_twilio import (  # noqa: E402
@@ -184,14 +189,7 @@ def generate(context: AppContext, count: int) -> None:
             "(participant_id, sender_hash, channel, proof, preferred, verified_at) "
             "SELECT id, sender_hash, channel, 'registered_here', true, now() FROM participants"
         )
-        # Reminders go only to residents BPJS Ketenagakerjaan knows (a KPJ number).
-        cursor.execute(
-            "INSERT INTO submissions (participant_id, reference, state, regency, village, "
-            "attempts, kpj_encrypted, created_at, state_at, accepted_notice_at) "
-            "SELECT id, reference, 'accepted', regency, village, 0, %s, now(), now(), now() "
-            "FROM participants",
-            (shared["kpj"],),
-        )
+        accept_all(cursor, shared["kpj"])
         raw.commit()
         cursor.execute("SELECT min(id), max(id) FROM participants")
         assert cursor.fetchone() == (1, count), "participant ids must be 1..count"
