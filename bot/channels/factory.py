@@ -14,13 +14,19 @@ PER_CHAT_BURST = 3
 
 
 def channel_limits(settings: Settings) -> dict[Channel, ChannelLimits]:
+    share = settings.reminder_share_of_send_rate
+    telegram = settings.telegram_messages_per_second
+    whatsapp = settings.whatsapp_messages_per_second
     return {
         # Overall paces have no burst: the platform limit holds in every second.
         Channel.TELEGRAM: ChannelLimits(
-            overall=Pace(settings.telegram_messages_per_second),
+            overall=Pace(telegram),
             per_recipient=Pace(settings.telegram_messages_per_chat_per_second, PER_CHAT_BURST),
+            bulk=Pace(telegram * share) if share < 1 else None,
         ),
-        Channel.WHATSAPP: ChannelLimits(overall=Pace(settings.whatsapp_messages_per_second)),
+        Channel.WHATSAPP: ChannelLimits(
+            overall=Pace(whatsapp), bulk=Pace(whatsapp * share) if share < 1 else None
+        ),
     }
 
 

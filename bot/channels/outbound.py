@@ -70,10 +70,17 @@ class Pace:
 
 @dataclass(frozen=True)
 class ChannelLimits:
-    """Throughput per channel overall (per sending number on WhatsApp) and per chat."""
+    """Throughput per channel overall (per sending number on WhatsApp) and per chat;
+    ``bulk``: the part of ``overall`` bulk sends (reminders) may take, keeping the rest free
+    for conversation."""
 
     overall: Pace
     per_recipient: Pace | None = None
+    bulk: Pace | None = None
+
+
+#: Sends that may only use a channel's ``bulk`` share.
+BULK_PURPOSES = frozenset({"reminder"})
 
 
 @dataclass(frozen=True)
@@ -113,17 +120,21 @@ class Outbox:
     def has_channel(self, channel: Channel) -> bool:
         return channel in self._senders
 
-    async def _pace(self, channel: Channel, recipient: str) -> None:
-        """Per chat first; then an evenly spaced slot of the channel's overall rate; then a
-        hard cap of that rate in any one-second window, so that delays since the slot (a
-        busy event loop) never push a second over. Overall paces run at ``SAFETY_MARGIN`` of
-        the configured limit: the platform sees our sends with some network jitter."""
+    async def _pace(self, channel: Channel, recipient: str, purpose: str) -> None:
+        """Per chat first; for a bulk send (a reminder) a slot of the bulk share; then an
+        evenly spaced slot of the channel's overall rate; then a hard cap of that rate in
+        any one-second window, so that delays since the slot (a busy event loop) never push
+        a second over. Overall paces run at ``SAFETY_MARGIN`` of the configured limit: the
+        platform sees our sends with some network jitter."""
         limits = self._limits.get(channel)
         if limits is None:
             return
         if limits.per_recipient is not None:
             pace = limits.per_recipient
             await acquire(self._limiter, f"{channel.value}:to:{recipient}", pace.rate, pace.burst)
+        if limits.bulk is not None and purpose in BULK_PURPOSES:
+            bulk = limits.bulk.rate * SAFETY_MARGIN
+            await acquire(self._limiter, f"{channel.value}:bulk", bulk, limits.bulk.burst)
         rate = limits.overall.rate * SAFETY_MARGIN
         await acquire(self._limiter, f"{channel.value}:all", rate, limits.overall.burst)
         await within_window(self._limiter, f"{channel.value}:all", max(1, int(rate)))
@@ -155,7 +166,7 @@ class Outbox:
         retryable, uncertain = True, False
         attempt = 0
         for attempt in range(1, self._max_attempts + 1):
-            await self._pace(channel, recipient)
+            await self._pace(channel, recipient, purpose)
             if on_handover is not None and not await on_handover():
                 log.warning("send to %s cancelled before handover", mask_sender(recipient))
                 metrics.MESSAGES_OUT.labels(channel.value, purpose, "cancelled").inc()

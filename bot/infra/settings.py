@@ -237,6 +237,14 @@ class Settings(BaseSettings):
     telegram_messages_per_chat_per_second: float = Field(
         default=1, description="Telegram's advice for one chat (short bursts of 3 allowed)."
     )
+    reminder_share_of_send_rate: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Share of each channel's sending rate reminders may use; the rest stays "
+        "free for answers to residents, so a reminder wave neither delays the replies it "
+        "provokes nor slows down because of them (docs/performance.md, bench-wave).",
+    )
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
