@@ -423,8 +423,9 @@ def write_open_report(rows: list[str], seconds: float, docs: Path) -> None:
     text = docs.read_text(encoding="utf-8")
     body = "\n".join([
         OPEN_BEGIN, "",
-        f"Measured {date.today().isoformat()} by `make bench-load BENCH_ARGS=\"--open-loop "
-        f"...\"` (2-core machine, every process on it, web chat API, {seconds:g} s per step; "
+        f"Measured {date.today().isoformat()} by `make bench-load BENCH_ARGS=\""
+        f"{' '.join(sys.argv[1:])}\"` (2-core machine, every process on it, web chat API, "
+        f"{seconds:g} s per step; "
         "a turn refused \"sedang ramai\" is sent again by its resident later):", "",
         "| run | offered turns/s | answered turns/s | \"sedang ramai\"/s | p50 | p95 | p99 "
         "| errors | CPU per turn sent (Rasa, actions, gateway[, Redis]) |",

@@ -310,6 +310,8 @@ def main() -> None:
             "plan + queue one day (s)": round(plan_seconds, 1),
             "dispatched through the fake Bot API": len(times),
             "configured limit (msg/s)": args.rate,
+            "reminders' share of it (SADAR_REMINDER_SHARE_OF_SEND_RATE; the rest is kept for "
+            "answers)": Settings(_env_file=None).reminder_share_of_send_rate,
             "steady dispatch rate (msg/s)": round(steady_rate, 1),
             "most handovers in any 1-s window (sender clock)": max_in_any_window(handovers),
             "most arrivals in any 1-s window (fake's clock)": peak,
