@@ -140,7 +140,9 @@ def _recorder() -> tuple[dict[str, list[str]], Callable[[str], Deliver]]:
     def deliver_to(sender: str) -> Deliver:
         async def deliver(replies: list[BotReply]) -> None:
             delivered.setdefault(sender, []).extend(
-                r.text or "" for r in replies if r.text != "Pilih:"  # the echo's buttons
+                r.text or ""
+                for r in replies
+                if r.text != "Pilih:"  # the echo's buttons
             )
 
         return deliver
