@@ -301,19 +301,21 @@ class ConversationRouter:
         sender_id: str,
         *,
         deliver: Deliver | None = None,
-        notice_after: float | None = None,
+        patience: Patience | None = None,
     ) -> AsyncIterator[None]:
         """Hold the sender's turn. A channel enters it before the first ``await`` of an
         inbound message (the lock queues waiters first come, first served), so everything
         done for one message, before and after Rasa, ends before the sender's next one.
 
-        With ``deliver`` and ``notice_after``: if the message is still unanswered
-        ``notice_after`` seconds after it arrived, wherever it waits (behind the sender's
+        With ``deliver`` and a ``patience`` that has ``notice_after``: if the message is
+        still unanswered that long after it arrived, wherever it waits (behind the sender's
         earlier messages, at Rasa's gate, in Rasa), the resident is told once that it was
         received (at most once per sender in NOTICE_EVERY_SECONDS)."""
         notice = None
-        if deliver is not None and notice_after is not None:
-            notice = asyncio.ensure_future(self._notice_later(sender_id, deliver, notice_after))
+        if deliver is not None and patience is not None and patience.notice_after is not None:
+            notice = asyncio.ensure_future(
+                self._notice_later(sender_id, deliver, patience.notice_after)
+            )
         try:
             async with self._lock_for(sender_id):
                 token = _LATE_NOTICE.set(notice)
@@ -353,8 +355,7 @@ class ConversationRouter:
 
         ``deliver`` runs within the sender's turn, so the replies to one message are out
         before the next message from the same sender is processed."""
-        notice_after = patience.notice_after if patience is not None else None
-        async with self.turn(sender_id, deliver=deliver, notice_after=notice_after):
+        async with self.turn(sender_id, deliver=deliver, patience=patience):
             return await self.converse(
                 sender_id, text, metadata, deliver, trusted=trusted, patience=patience
             )

@@ -99,15 +99,12 @@ DEFAULT_POLL_SECONDS = 0.05
 
 
 class AtomicRedisLockStore(LockStore):
-    """Rasa's ticket lock, each step one atomic Redis script (see the module docstring)."""
+    """Rasa's ticket lock, each step one atomic Redis script (see the module docstring).
+    ``get_lock`` and ``delete_lock`` read and clear a conversation's lock as Rasa's would;
+    ``save_lock`` (Rasa's read-modify-write) is deliberately left unimplemented."""
 
     def __init__(
-        self,
-        endpoint_config: EndpointConfig | None = None,
-        *,
-        client: redis.Redis | None = None,
-        key_prefix: str = "sadar",
-        poll_seconds: float = DEFAULT_POLL_SECONDS,
+        self, endpoint_config: EndpointConfig, poll_seconds: float = DEFAULT_POLL_SECONDS
     ) -> None:
         hash_key = os.environ.get("SADAR_PII_HASH_KEY", "")
         if not hash_key:
@@ -116,24 +113,19 @@ class AtomicRedisLockStore(LockStore):
                 "ids); `sadar run` and docker-compose.yml set it."
             )
         self._hash_key = hash_key
-        if client is None:
-            if endpoint_config is None:
-                raise ValueError("AtomicRedisLockStore needs an endpoint config or a client")
-            kwargs = endpoint_config.kwargs
-            client = redis.Redis(
-                host=endpoint_config.url or "127.0.0.1",
-                port=int(kwargs.get("port") or 6379),
-                db=int(kwargs.get("db") or 0),
-                password=kwargs.get("password") or None,
-                socket_timeout=float(kwargs.get("socket_timeout") or 10),
-            )
-            key_prefix = str(kwargs.get("key_prefix") or key_prefix)
-        self.red = client
-        self.key_prefix = f"{key_prefix}:lock:"
+        kwargs = endpoint_config.kwargs
+        self.red = redis.Redis(
+            host=endpoint_config.url or "127.0.0.1",
+            port=int(kwargs.get("port") or 6379),
+            db=int(kwargs.get("db") or 0),
+            password=kwargs.get("password") or None,
+            socket_timeout=float(kwargs.get("socket_timeout") or 10),
+        )
+        self.key_prefix = f"{kwargs.get('key_prefix') or 'sadar'}:lock:"
         self.poll_seconds = poll_seconds
-        self._issue = client.register_script(_ISSUE)
-        self._check = client.register_script(_CHECK)
-        self._release = client.register_script(_RELEASE)
+        self._issue = self.red.register_script(_ISSUE)
+        self._check = self.red.register_script(_CHECK)
+        self._release = self.red.register_script(_RELEASE)
         super().__init__()
 
     def _keys(self, conversation_id: str) -> list[str]:
@@ -141,12 +133,12 @@ class AtomicRedisLockStore(LockStore):
         return [f"{base}:tickets", f"{base}:next"]
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        ticket, _served = self._issue_and_check(conversation_id, lock_lifetime)
+        ticket, _served = self._issue_and_check(self._keys(conversation_id), lock_lifetime)
         return ticket
 
-    def _issue_and_check(self, conversation_id: str, lock_lifetime: float) -> tuple[int, bool]:
+    def _issue_and_check(self, keys: list[str], lock_lifetime: float) -> tuple[int, bool]:
         try:
-            ticket, served = self._issue(keys=self._keys(conversation_id), args=[lock_lifetime])
+            ticket, served = self._issue(keys=keys, args=[lock_lifetime])
         except redis.RedisError as error:
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
         return int(ticket), bool(served)
@@ -161,11 +153,12 @@ class AtomicRedisLockStore(LockStore):
         """Rasa's ``LockStore.lock``: the ticket is issued and checked in one call, and
         asked again every ``poll_seconds`` (not Rasa's 1 s) while another turn of the same
         conversation is served."""
-        ticket, served = self._issue_and_check(conversation_id, lock_lifetime)
+        keys = self._keys(conversation_id)  # one keyed hash for the whole turn
+        ticket, served = self._issue_and_check(keys, lock_lifetime)
         try:
             while not served:
                 await asyncio.sleep(min(wait_time_in_seconds, self.poll_seconds))
-                state = int(self._check(keys=self._keys(conversation_id), args=[ticket]))
+                state = int(self._check(keys=keys, args=[ticket]))
                 if state < 0:
                     raise LockError(
                         f"Could not acquire lock for conversation_id '{conversation_id}'."
@@ -173,11 +166,14 @@ class AtomicRedisLockStore(LockStore):
                 served = state == 1
             yield TicketLock(conversation_id, deque([Ticket(ticket, time.time() + lock_lifetime)]))
         finally:
-            self.cleanup(conversation_id, ticket)
+            self._release_ticket(keys, ticket)
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        self._release_ticket(self._keys(conversation_id), ticket_number)
+
+    def _release_ticket(self, keys: list[str], ticket_number: int) -> None:
         try:
-            self._release(keys=self._keys(conversation_id), args=[ticket_number])
+            self._release(keys=keys, args=[ticket_number])
         except redis.RedisError:
             # The ticket expires by itself; the next turn of this conversation waits for
             # at most its lifetime.
@@ -193,15 +189,6 @@ class AtomicRedisLockStore(LockStore):
             key=lambda ticket: ticket.number,
         )
         return TicketLock(conversation_id, deque(tickets))
-
-    def save_lock(self, lock: TicketLock) -> None:
-        tickets_key, counter_key = self._keys(lock.conversation_id)
-        with self.red.pipeline() as pipe:
-            pipe.delete(tickets_key)
-            for ticket in lock.tickets:
-                pipe.hset(tickets_key, str(ticket.number), str(ticket.expires))
-            pipe.set(counter_key, lock.last_issued)
-            pipe.execute()
 
     def delete_lock(self, conversation_id: str) -> None:
         self.red.delete(*self._keys(conversation_id))

@@ -172,20 +172,12 @@ def parse_message_remembered(
 
 
 _rasa_possible_keys = RulePolicy._get_possible_keys
-_REACH_ATTRIBUTE = "_sadar_rule_reach"
 
 
-def rule_reach(policy: RulePolicy, lookup: dict[str, str]) -> dict[str, int]:
-    """How many states back each rule of ``lookup`` looks (its length); per policy and
-    lookup, which do not change once the model is loaded."""
-    known: dict[int, tuple[dict[str, str], dict[str, int]]] = policy.__dict__.setdefault(
-        _REACH_ATTRIBUTE, {}
-    )
-    entry = known.get(id(lookup))
-    if entry is None or entry[0] is not lookup or len(entry[1]) != len(lookup):
-        lengths = {key: len(json.loads(key)) for key in lookup}
-        entry = known[id(lookup)] = (lookup, lengths)
-    return entry[1]
+@lru_cache(maxsize=65_536)
+def rule_length(rule_key: str) -> int:
+    """How many states back a rule looks: fixed for a key (the model's rules)."""
+    return len(json.loads(rule_key))
 
 
 def possible_rule_keys(
@@ -194,10 +186,9 @@ def possible_rule_keys(
     """Rasa's ``RulePolicy._get_possible_keys``, stopped once it has gone further back than
     the longest remaining rule (``_is_rule_applicable`` accepts every state beyond a
     rule's length, so the rest of the walk cannot remove a key)."""
-    lengths = rule_reach(policy, lookup)
     possible = set(lookup)
     for index, state in enumerate(reversed(states)):
-        if not possible or index >= max(lengths[key] for key in possible):
+        if not possible or index >= max(rule_length(key) for key in possible):
             break
         possible = {key for key in possible if policy._is_rule_applicable(key, index, state)}
     return possible

@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.infra.settings import Settings  # noqa: E402
 from bot.processes.devserver import process_specs  # noqa: E402
+from scripts.doc_section import write_section  # noqa: E402
 from tests.support.web_chat import anew_session  # noqa: E402
 
 REPORT_BEGIN = "<!-- bench-load:begin -->"
@@ -392,9 +393,7 @@ async def run_load(
 
 
 def write_report(rows: list[str], profiles: dict[str, list[str]], docs: Path) -> None:
-    text = docs.read_text(encoding="utf-8")
-    body = "\n".join([
-        REPORT_BEGIN, "",
+    write_section(docs, REPORT_BEGIN, REPORT_END, [
         f"Measured {date.today().isoformat()} by `make bench-load` "
         f"(2-core machine, every process on it, web chat API):", "",
         "| run | senders | turns/s | p50 | p95 | p99 | errors | action calls/turn "
@@ -405,14 +404,7 @@ def write_report(rows: list[str], profiles: dict[str, list[str]], docs: Path) ->
             "", f"Where the Rasa server spent its time, {label} "
             "(py-spy, inclusive share of samples):",
             "", "```", *profile, "```")),
-        "", REPORT_END,
-    ])  # fmt: skip
-    if REPORT_BEGIN in text:
-        head, _, rest = text.partition(REPORT_BEGIN)
-        text = head + body + rest.partition(REPORT_END)[2]
-    else:
-        text = text.rstrip("\n") + "\n\n## Chat under load (`make bench-load`)\n\n" + body + "\n"
-    docs.write_text(text, encoding="utf-8")
+    ], "Chat under load (`make bench-load`)")  # fmt: skip
 
 
 OPEN_BEGIN = "<!-- bench-load-open:begin -->"
@@ -420,9 +412,7 @@ OPEN_END = "<!-- bench-load-open:end -->"
 
 
 def write_open_report(rows: list[str], seconds: float, docs: Path) -> None:
-    text = docs.read_text(encoding="utf-8")
-    body = "\n".join([
-        OPEN_BEGIN, "",
+    write_section(docs, OPEN_BEGIN, OPEN_END, [
         f"Measured {date.today().isoformat()} by `make bench-load BENCH_ARGS=\""
         f"{' '.join(sys.argv[1:])}\"` (2-core machine, every process on it, web chat API, "
         f"{seconds:g} s per step; "
@@ -430,14 +420,8 @@ def write_open_report(rows: list[str], seconds: float, docs: Path) -> None:
         "| run | offered turns/s | answered turns/s | \"sedang ramai\"/s | p50 | p95 | p99 "
         "| errors | CPU per turn sent (Rasa, actions, gateway[, Redis]) |",
         "|---|---|---|---|---|---|---|---|---|",
-        *rows, "", OPEN_END,
-    ])  # fmt: skip
-    if OPEN_BEGIN in text:
-        head, _, rest = text.partition(OPEN_BEGIN)
-        text = head + body + rest.partition(OPEN_END)[2]
-    else:
-        text = text.rstrip("\n") + "\n\n## A burst (`make bench-load`, open loop)\n\n" + body + "\n"
-    docs.write_text(text, encoding="utf-8")
+        *rows,
+    ], "A burst (`make bench-load`, open loop)")  # fmt: skip
 
 
 def stack_environment(data_dir: Path, redis_url: str | None, replicas: int) -> dict[str, str]:
@@ -566,6 +550,27 @@ def one_load(
     return row, summary
 
 
+def stop_groups(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to each process group started here, SIGKILL to what is left after 30 s."""
+    for process in processes.values():
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def exit_on_sigterm() -> None:
+    """A benchmark stopped with SIGTERM (``kill``, ``timeout``) still stops what it started:
+    Python runs no ``finally`` on SIGTERM's default action, so it becomes an exit."""
+    signal.signal(signal.SIGTERM, lambda _signal, _frame: sys.exit(128 + signal.SIGTERM))
+
+
 def launcher_argv(tree: Path, argv: list[str]) -> list[str]:
     """A tree older than Rasa's launcher (nlu/serve.py) starts Rasa through this tree's,
     run as a script: its API token still never reaches a command line."""
@@ -643,14 +648,7 @@ def measure(
             if summary:
                 profiles[f"{label}, {senders} senders"] = summary
     finally:
-        for process in processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_groups(processes)
         if redis is not None:
             redis.terminate()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -705,6 +703,7 @@ def main() -> int:
         "--docs", default="docs/performance.md", help="file to write the table into ('' = none)"
     )
     args = parser.parse_args()  # fmt: skip
+    exit_on_sigterm()
 
     if args.baseline and args.rasa_replicas > 1:
         parser.error("--rasa-replicas measures this tree only (older code has no replicas)")

@@ -24,7 +24,6 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,6 +38,13 @@ from bot.infra.crypto import PiiCipher  # noqa: E402
 from bot.infra.privacy import keyed_hash  # noqa: E402
 from bot.infra.settings import Settings  # noqa: E402
 from bot.services.reminders import enqueue_planned, plan  # noqa: E402
+from scripts.doc_section import write_section  # noqa: E402
+from tests.support.bulk_registrations import (  # noqa: E402
+    accept_all,
+    copy_contacts,
+    copy_participants,
+    one_consent,
+)
 from tests.support.fake_telegram import running_fake_telegram  # noqa: E402
 from tests.support.services import start_postgres, start_redis, stop  # noqa: E402
 
@@ -47,18 +53,6 @@ PII_KEY = "bench-only-pii-hash-key-0000000000000000"
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- bench-reminders:begin -->", "<!-- bench-reminders:end -->"
 PROVINCES = ["35", "33", "32", "51", "73", "91"]  # WIB, WIB, WIB, WITA, WITA, WIT
-
-
-def accept_all(cursor: Any, kpj_encrypted: str) -> None:
-    """Every participant accepted by BPJS Ketenagakerjaan (a KPJ number): reminders go only
-    to residents it knows, the planner skips the others."""
-    cursor.execute(
-        "INSERT INTO submissions (participant_id, reference, state, regency, village, "
-        "attempts, kpj_encrypted, created_at, state_at, accepted_notice_at) "
-        "SELECT id, reference, 'accepted', regency, village, 0, %s, now(), now(), now() "
-        "FROM participants",
-        (kpj_encrypted,),
-    )
 
 
 def generate(context: AppContext, count: int, addressed: int) -> None:
@@ -70,18 +64,7 @@ def generate(context: AppContext, count: int, addressed: int) -> None:
     raw = context.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute(
-            "INSERT INTO consent_records (sender_hash, channel, purpose, granted, wording, "
-            "wording_sha256) VALUES ('bench', 'tg', 'registration', true, 'setuju', 'x') "
-            "RETURNING id"
-        )
-        consent_id = cursor.fetchone()[0]
-        columns = (
-            "reference, nik_hash, nik_encrypted, full_name_encrypted, birth_date_encrypted, "
-            "phone_hash, phone_encrypted, income_encrypted, sex, province_code, district_code, "
-            "village, district, regency, occupation, with_jht, monthly_contribution, status, "
-            "channel, sender_hash, consent_record_id, first_period"
-        )
+        consent_id = one_consent(cursor, "tg")
         people, contacts = io.StringIO(), io.StringIO()
         for i in range(count):
             province = PROVINCES[i % len(PROVINCES)]
@@ -97,21 +80,8 @@ def generate(context: AppContext, count: int, addressed: int) -> None:
             contacts.write(f"{sender_hash}\ttg\t{address}\t2026-11-12 10:00:00+00\n")
             if (i + 1) % 100_000 == 0:
                 print(f"  generated {i + 1:,} participants", flush=True)
-        people.seek(0)
-        contacts.seek(0)
-        with cursor.copy(f"COPY participants ({columns}) FROM STDIN") as copy:
-            copy.write(people.read())
-        with cursor.copy(
-            "COPY channel_contacts (sender_hash, channel, address_encrypted, last_inbound_at) "
-            "FROM STDIN"
-        ) as copy:
-            copy.write(contacts.read())
-        # Each participant's address is the chat they registered from (issue 19).
-        cursor.execute(
-            "INSERT INTO participant_addresses "
-            "(participant_id, sender_hash, channel, proof, preferred, verified_at) "
-            "SELECT id, sender_hash, channel, 'registered_here', true, now() FROM participants"
-        )
+        copy_participants(cursor, people.getvalue())
+        copy_contacts(cursor, contacts.getvalue())
         accept_all(cursor, shared)
         raw.commit()
         cursor.execute("ANALYZE")
@@ -333,18 +303,11 @@ def main() -> None:
 
 
 def write_doc(figures: dict) -> None:
-    lines = [BEGIN, "", f"Measured {date.today().isoformat()} by `make bench-reminders`:", ""]
-    lines += ["| figure | value |", "|---|---|"]
-    lines += [f"| {key} | {value} |" for key, value in figures.items()]
-    lines += ["", END]
-    block = "\n".join(lines)
-    current = DOC.read_text() if DOC.exists() else ""
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        current = head + block + rest.split(END, 1)[1]
-    else:
-        current = current + "\n" + block + "\n"
-    DOC.write_text(current)
+    write_section(DOC, BEGIN, END, [
+        f"Measured {date.today().isoformat()} by `make bench-reminders`:", "",
+        "| figure | value |", "|---|---|",
+        *(f"| {key} | {value} |" for key, value in figures.items()),
+    ], "Monthly reminders (`make bench-reminders`)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -28,14 +28,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import difflib
 import json
 import os
 import random
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -69,14 +67,27 @@ from bot.infra.privacy import conversation_key, keyed_hash  # noqa: E402
 from bot.infra.settings import Settings  # noqa: E402
 from bot.processes.devserver import ProcessSpec, process_specs  # noqa: E402
 from bot.services.reminders import TASK_BATCH, plan  # noqa: E402
-from scripts.bench_load import cpu_seconds, percentile, stack_environment, wait_ready  # noqa: E402
+from scripts.bench_load import (  # noqa: E402
+    cpu_seconds,
+    exit_on_sigterm,
+    percentile,
+    stack_environment,
+    stop_groups,
+    wait_ready,
+)
 from scripts.bench_reminders import (  # noqa: E402
     PROVINCES,
-    accept_all,
     max_in_any_window,
     sustained_rate,
 )
-from tests.support.bulk_registrations import reference  # noqa: E402
+from scripts.doc_section import write_section  # noqa: E402
+from tests.support.bulk_registrations import (  # noqa: E402
+    accept_all,
+    copy_contacts,
+    copy_participants,
+    one_consent,
+    reference,
+)
 from tests.support.clock import clock_environment  # noqa: E402
 from tests.support.fake_twilio import (  # noqa: E402
     ACCOUNT_SID,
@@ -148,20 +159,7 @@ def generate(context: AppContext, count: int) -> None:
     raw = context.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute(
-            "INSERT INTO consent_records (sender_hash, channel, purpose, granted, wording, "
-            "wording_sha256) VALUES ('bench', 'wa', 'registration', true, 'setuju', 'x') "
-            "RETURNING id"
-        )
-        row = cursor.fetchone()
-        assert row is not None
-        consent_id = row[0]
-        columns = (
-            "reference, nik_hash, nik_encrypted, full_name_encrypted, birth_date_encrypted, "
-            "phone_hash, phone_encrypted, income_encrypted, sex, province_code, district_code, "
-            "village, district, regency, occupation, with_jht, monthly_contribution, status, "
-            "channel, sender_hash, consent_record_id, first_period"
-        )
+        consent_id = one_consent(cursor, "wa")
         people, contacts = [], []
         for i in range(count):
             province = PROVINCES[i % len(PROVINCES)]
@@ -177,18 +175,8 @@ def generate(context: AppContext, count: int) -> None:
             contacts.append(
                 f"{sender_hash}\twa\t{cipher.encrypt(f'wa:{phone}')}\t2026-11-01 10:00:00+07\n"
             )
-        with cursor.copy(f"COPY participants ({columns}) FROM STDIN") as copy:
-            copy.write("".join(people))
-        with cursor.copy(
-            "COPY channel_contacts (sender_hash, channel, address_encrypted, last_inbound_at) "
-            "FROM STDIN"
-        ) as copy:
-            copy.write("".join(contacts))
-        cursor.execute(
-            "INSERT INTO participant_addresses "
-            "(participant_id, sender_hash, channel, proof, preferred, verified_at) "
-            "SELECT id, sender_hash, channel, 'registered_here', true, now() FROM participants"
-        )
+        copy_participants(cursor, "".join(people))
+        copy_contacts(cursor, "".join(contacts))
         accept_all(cursor, shared["kpj"])
         raw.commit()
         cursor.execute("SELECT min(id), max(id) FROM participants")
@@ -760,21 +748,6 @@ def latency_row(values: list[float]) -> str:
     return " / ".join(f"{v:.2f}" for v in (*quantiles, max(values))) + " s"
 
 
-def stop_groups(processes: dict[str, subprocess.Popen[bytes]]) -> None:
-    """SIGTERM to each process group started here, SIGKILL to what is left after 30 s."""
-    for process in processes.values():
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-    for process in processes.values():
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def start(spec: ProcessSpec, log_dir: Path) -> subprocess.Popen[bytes]:
     """One of the stack's processes, in a process group of its own (stopped as a group),
     its output in ``log_dir``."""
@@ -803,10 +776,7 @@ def command_line() -> str:
 
 
 def write_doc(path: Path, figures: dict[str, Any], load: float) -> None:
-    """The figures between the bench-wave markers of ``path`` (a section is added at the
-    end the first time)."""
-    block = "\n".join([
-        BEGIN, "",
+    write_section(path, BEGIN, END, [
         "What it does (`scripts/bench_wave.py`): PostgreSQL, Redis, Rasa, the action server, "
         "the gateway and reminder workers, with WhatsApp sent to a local Twilio stand-in; a "
         "baseline of reminders nobody answers, then the wave, while a seeded share of its "
@@ -818,20 +788,7 @@ def write_doc(path: Path, figures: dict[str, Any], load: float) -> None:
         f"process and the stand-in on it; load average {load:.2f} before the run):", "",
         "| figure | value |", "|---|---|",
         *(f"| {key} | {value} |" for key, value in figures.items()),
-        "", END,
-    ])  # fmt: skip
-    text = path.read_text(encoding="utf-8")
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = (
-            text.rstrip("\n")
-            + "\n\n## A reminder wave with replies (`make bench-wave`)\n\n"
-            + block
-            + "\n"
-        )
-    path.write_text(text, encoding="utf-8")
+    ], "A reminder wave with replies (`make bench-wave`)")  # fmt: skip
 
 
 def main() -> int:
@@ -882,6 +839,7 @@ def main() -> int:
         "--examples", type=int, default=3, help="conversations to print (two messages each)"
     )
     args = parser.parse_args()
+    exit_on_sigterm()
     if args.baseline is None:
         args.baseline = min(2000, args.participants // 4)
     if args.no_replies:

@@ -147,9 +147,7 @@ class TelegramAdapter:
         ``await``, keeps one chat's messages whole and in order."""
         sender_id = make_sender_id(Channel.TELEGRAM, str(chat_id))
         deliver = self._outbox.deliverer(sender_id)
-        async with self._router.turn(
-            sender_id, deliver=deliver, notice_after=self._patience.notice_after
-        ):
+        async with self._router.turn(sender_id, deliver=deliver, patience=self._patience):
             if acknowledge is not None:
                 await acknowledge()
             await self._converse_in_turn(chat_id, sender_id, text, metadata, trusted, deliver)
@@ -231,9 +229,7 @@ class TelegramAdapter:
                 return None
 
         deliver = self._outbox.deliverer(sender_id)
-        async with self._router.turn(
-            sender_id, deliver=deliver, notice_after=self._patience.notice_after
-        ):
+        async with self._router.turn(sender_id, deliver=deliver, patience=self._patience):
             await record_inbound_safely(self._channel_log, sender_id)
             try:
                 await self._router.photo(sender_id, fetch, deliver, patience=self._patience)

@@ -289,9 +289,7 @@ class WhatsAppConversations:
         # The turn is taken before anything else awaits: the number pressed in "2" must be
         # read against the options of the message before it, in the order they came.
         deliver = self._outbox.deliverer(sender_id)
-        async with self._router.turn(
-            sender_id, deliver=deliver, notice_after=self._patience.notice_after
-        ):
+        async with self._router.turn(sender_id, deliver=deliver, patience=self._patience):
             try:
                 await self._process_in_turn(sender_id, message, deliver)
             finally:

@@ -242,8 +242,9 @@ class Settings(BaseSettings):
         gt=0,
         le=1,
         description="Share of each channel's sending rate reminders may use; the rest stays "
-        "free for answers to residents, so a reminder wave neither delays the replies it "
-        "provokes nor slows down because of them (docs/performance.md, bench-wave).",
+        "free for answers to residents, so an answer never queues behind a reminder wave in "
+        "the sending pace and the wave's pace does not depend on how many reply "
+        "(docs/performance.md, bench-wave).",
     )
 
     twilio_account_sid: str | None = None

@@ -113,6 +113,17 @@ def post_signed(
     )
 
 
+def media_form(content_type: str) -> dict[str, str]:
+    """Siti's message of one attachment, as Twilio posts it."""
+    return inbound_form(
+        SITI,
+        "",
+        NumMedia="1",
+        MediaUrl0="https://api.twilio.com/media/ME1",
+        MediaContentType0=content_type,
+    )
+
+
 def rows(settings_dir: Path) -> list[OutboundMessage]:
     context = AppContext.from_settings(Settings(_env_file=None, data_dir=settings_dir))
     with context.sessions() as session:
@@ -186,13 +197,7 @@ def test_options_are_forgotten_once_a_reply_has_no_buttons(
 def test_media_location_and_very_long_texts_get_a_polite_reply(
     gateway: TestClient, twilio: FakeTwilio, rasa: ScriptedRasa
 ) -> None:
-    voice_note = inbound_form(
-        SITI,
-        "",
-        NumMedia="1",
-        MediaUrl0="https://api.twilio.com/media/ME1",
-        MediaContentType0="audio/ogg",
-    )
+    voice_note = media_form("audio/ogg")
     location = inbound_form(SITI, "", Latitude="-7.7956", Longitude="110.3695")
     for form in (voice_note, location, inbound_form(SITI, "a" * (MAX_MESSAGE_CHARS + 1))):
         assert post_signed(gateway, form).status_code == 200
@@ -210,13 +215,7 @@ def test_media_location_and_very_long_texts_get_a_polite_reply(
 def test_a_photo_is_offered_to_rasa_as_a_ktp_photo_not_refused(
     gateway: TestClient, twilio: FakeTwilio, rasa: ScriptedRasa
 ) -> None:
-    photo = inbound_form(
-        SITI,
-        "",
-        NumMedia="1",
-        MediaUrl0="https://api.twilio.com/media/ME1",
-        MediaContentType0="image/jpeg",
-    )
+    photo = media_form("image/jpeg")
     assert post_signed(gateway, photo).status_code == 200
     twilio.wait_for(SITI, 1)
     assert rasa.texts() == ["/ktp_photo"]

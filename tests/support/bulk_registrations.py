@@ -5,6 +5,7 @@ registration per serial ``n``, with its own reference, NIK and sender."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from bot.app_context import AppContext
 from bot.domain.registration import REFERENCE_ALPHABET
@@ -24,6 +25,62 @@ def nik(i: int) -> str:
     return f"3523{98 - i // 10_000:02d}170880{i % 10_000:04d}"
 
 
+#: The columns of ``participants`` the bulk writers fill, in the order of their lines.
+PARTICIPANT_COLUMNS = (
+    "reference, nik_hash, nik_encrypted, full_name_encrypted, birth_date_encrypted, "
+    "phone_hash, phone_encrypted, income_encrypted, sex, province_code, district_code, "
+    "village, district, regency, occupation, with_jht, monthly_contribution, status, "
+    "channel, sender_hash, consent_record_id, first_period"
+)
+
+
+def one_consent(cursor: Any, channel: str) -> int:
+    """The one consent record every generated participant points to; its id."""
+    cursor.execute(
+        "INSERT INTO consent_records (sender_hash, channel, purpose, granted, wording, "
+        "wording_sha256) VALUES ('bench', %s, 'registration', true, 'setuju', 'x') "
+        "RETURNING id",
+        (channel,),
+    )
+    row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def copy_participants(cursor: Any, lines: str) -> None:
+    """Participants as tab-separated ``PARTICIPANT_COLUMNS`` lines, in one COPY."""
+    with cursor.copy(f"COPY participants ({PARTICIPANT_COLUMNS}) FROM STDIN") as copy:
+        copy.write(lines)
+
+
+def copy_contacts(cursor: Any, lines: str) -> None:
+    """Each participant's chat (``sender_hash, channel, address_encrypted,
+    last_inbound_at`` lines, in one COPY) as their preferred address: the chat they
+    registered from (issue 19)."""
+    with cursor.copy(
+        "COPY channel_contacts (sender_hash, channel, address_encrypted, last_inbound_at) "
+        "FROM STDIN"
+    ) as copy:
+        copy.write(lines)
+    cursor.execute(
+        "INSERT INTO participant_addresses "
+        "(participant_id, sender_hash, channel, proof, preferred, verified_at) "
+        "SELECT id, sender_hash, channel, 'registered_here', true, now() FROM participants"
+    )
+
+
+def accept_all(cursor: Any, kpj_encrypted: str) -> None:
+    """Every participant accepted by BPJS Ketenagakerjaan (a KPJ number): reminders go only
+    to residents it knows, the planner skips the others."""
+    cursor.execute(
+        "INSERT INTO submissions (participant_id, reference, state, regency, village, "
+        "attempts, kpj_encrypted, created_at, state_at, accepted_notice_at) "
+        "SELECT id, reference, 'accepted', regency, village, 0, %s, now(), now(), now() "
+        "FROM participants",
+        (kpj_encrypted,),
+    )
+
+
 def generate(context: AppContext, count: int, regency: str, offset: int) -> None:
     """``count`` pending registrations of ``regency``, each NIK encrypted on its own."""
     cipher = context.cipher
@@ -38,12 +95,7 @@ def generate(context: AppContext, count: int, regency: str, offset: int) -> None
     raw = context.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute(
-            "INSERT INTO consent_records (sender_hash, channel, purpose, granted, wording, "
-            "wording_sha256) VALUES ('bench', 'wa', 'registration', true, 'setuju', 'x') "
-            "RETURNING id"
-        )
-        consent_id = cursor.fetchone()[0]
+        consent_id = one_consent(cursor, "wa")
         people = io.StringIO()
         for n in range(offset, offset + count):
             people.write(
@@ -52,15 +104,7 @@ def generate(context: AppContext, count: int, regency: str, offset: int) -> None
                 f"352398\tKaranglo\tKerek\t{regency}\tpetani\tf\t16800\tregistered\twa\t"
                 f"bench{n}\t{consent_id}\t2026-12-01\n"
             )
-        people.seek(0)
-        columns = (
-            "reference, nik_hash, nik_encrypted, full_name_encrypted, birth_date_encrypted, "
-            "phone_hash, phone_encrypted, income_encrypted, sex, province_code, district_code, "
-            "village, district, regency, occupation, with_jht, monthly_contribution, status, "
-            "channel, sender_hash, consent_record_id, first_period"
-        )
-        with cursor.copy(f"COPY participants ({columns}) FROM STDIN") as copy:
-            copy.write(people.read())
+        copy_participants(cursor, people.getvalue())
         cursor.execute(
             "INSERT INTO submissions (participant_id, reference, state, regency, village, "
             "attempts, created_at, state_at) SELECT id, reference, 'pending', regency, village, "

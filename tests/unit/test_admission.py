@@ -113,27 +113,6 @@ def _router(delay: float, capacity: int = 1) -> tuple[ConversationRouter, FakeRa
     return ConversationRouter(client, gate=AdmissionGate(capacity)), rasa
 
 
-async def test_a_message_that_waits_long_is_told_once_and_answered_in_order() -> None:
-    router, rasa = _router(delay=0.2)
-    delivered: dict[str, list[str]] = {"wa:+621": [], "wa:+622": []}
-
-    def deliver_to(sender: str):
-        async def deliver(replies: list[BotReply]) -> None:
-            delivered[sender] += [r.text or "" for r in replies]
-
-        return deliver
-
-    patience = Patience(notice_after=0.3)  # the first is answered at 0.2 s, the second at 0.4
-    await asyncio.gather(
-        router.handle("wa:+621", "satu", deliver=deliver_to("wa:+621"), patience=patience),
-        router.handle("wa:+622", "dua", deliver=deliver_to("wa:+622"), patience=patience),
-    )
-    assert delivered["wa:+621"][0] == "echo: satu"  # admitted at once: no notice
-    assert delivered["wa:+622"][0] == messages.RECEIVED_PLEASE_WAIT
-    assert delivered["wa:+622"][1] == "echo: dua"  # never dropped
-    assert [c["message"] for c in rasa.calls] == ["satu", "dua"]
-
-
 def _recorder() -> tuple[dict[str, list[str]], Callable[[str], Deliver]]:
     delivered: dict[str, list[str]] = {}
 
@@ -148,6 +127,20 @@ def _recorder() -> tuple[dict[str, list[str]], Callable[[str], Deliver]]:
         return deliver
 
     return delivered, deliver_to
+
+
+async def test_a_message_that_waits_long_is_told_once_and_answered_in_order() -> None:
+    router, rasa = _router(delay=0.2)
+    delivered, deliver_to = _recorder()
+    patience = Patience(notice_after=0.3)  # the first is answered at 0.2 s, the second at 0.4
+    await asyncio.gather(
+        router.handle("wa:+621", "satu", deliver=deliver_to("wa:+621"), patience=patience),
+        router.handle("wa:+622", "dua", deliver=deliver_to("wa:+622"), patience=patience),
+    )
+    assert delivered["wa:+621"][0] == "echo: satu"  # admitted at once: no notice
+    assert delivered["wa:+622"][0] == messages.RECEIVED_PLEASE_WAIT
+    assert delivered["wa:+622"][1] == "echo: dua"  # never dropped
+    assert [c["message"] for c in rasa.calls] == ["satu", "dua"]
 
 
 async def test_a_message_waiting_behind_the_senders_own_is_told_once_too() -> None:
