@@ -241,3 +241,42 @@ CONSENT_CODE_NOT_SENT_ON_CONTACT = (
     "{name} baru saja chat Sadar, tetapi kode persetujuan tidak bisa dikirim. "
     'Daftarkan lagi dan pilih "Sudah saya bacakan".'
 )
+
+#: The registration funnel's steps (bot/domain/funnel.py Step values), in the console,
+#: its CSV and `sadar report funnel`.
+FUNNEL_STEP_LABELS = {
+    "started": "Mulai daftar",
+    "consent_asked": "Ditanya persetujuan",
+    "consent_given": "Setuju",
+    "ktp_photo_confirmed": "Foto KTP",
+    "full_name": "Nama",
+    "nik": "NIK",
+    "birth_date": "Tanggal lahir",
+    "phone": "Nomor HP",
+    "village": "Desa",
+    "district": "Kecamatan",
+    "regency": "Kabupaten",
+    "occupation": "Pekerjaan",
+    "declared_income": "Penghasilan",
+    "with_jht": "Pilihan JHT",
+    "registration_confirmed": "Ringkasan",
+    "resident_consent": "Kode persetujuan warga",
+    "confirmed": "Terdaftar",
+}
+FUNNEL_OUTCOME_LABELS = {
+    "confirmed": "terdaftar",
+    "cancelled": "dibatalkan",
+    "declined": "tidak setuju",
+    "not_eligible": "tidak memenuhi syarat",
+    "abandoned": "berhenti (24 jam tanpa pesan)",
+}
+#: Channel codes (bot/domain/senders.py Channel) as the console names them.
+CHANNEL_LABELS = {"wa": "WhatsApp", "tg": "Telegram", "web": "Web chat"}
+FUNNEL_HEADER = [
+    "Langkah", "Sampai di langkah", "Berhenti sebelum langkah", "% berhenti",
+    "Jawab ulang", "Minta bantuan petugas",
+]  # fmt: skip
+FUNNEL_BREAKDOWN_HEADER = [
+    "Kanal / desa", "Mulai", "Setuju", "Sampai ringkasan", "Terdaftar", "% terdaftar",
+    "Dibatalkan", "Berhenti (24 jam)",
+]  # fmt: skip

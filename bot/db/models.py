@@ -552,3 +552,85 @@ class SubmissionEvent(Base):
     detail: Mapped[str] = mapped_column(String(200), default="")
     actor: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FunnelJourney(Base):
+    """One registration's progress, for the funnel (bot/domain/funnel.py): no personal data,
+    only a keyed hash of the conversation (erased with it), the channel, the village once
+    known, and how far it got."""
+
+    __tablename__ = "funnel_journeys"
+    __table_args__ = (Index("ix_funnel_journeys_started_at", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_hash: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    #: An agent registering a walk-in.
+    on_behalf: Mapped[bool] = mapped_column(Boolean, default=False)
+    village: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    district: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    regency: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: The furthest funnel row reached (bot.domain.funnel.funnel_position).
+    furthest: Mapped[int] = mapped_column(Integer, default=0)
+    #: bot.domain.funnel.Outcome; None while open (abandoned is counted, not stored).
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class FunnelMark(Base):
+    """A step reached (once per journey), answered again after a refusal, or where the
+    resident asked for a person."""
+
+    __tablename__ = "funnel_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    journey_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("funnel_journeys.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Operator(Base):
+    """An operations console account limited to one regency or a set of villages (issue 32),
+    created with `sadar admin add-operator`; the administrator is not one (their password is
+    in settings). Never deleted, only deactivated, so the audit keeps naming who it was."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Lower case, 3-32 of [a-z0-9._-].
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    #: bot.infra.passwords: 'pbkdf2_sha256$<iterations>$<salt>$<hash>'.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    regency: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: JSON list of [village, district, regency], as written in the village table.
+    villages: Mapped[str] = mapped_column(Text, default="[]")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AdminAuditEntry(Base):
+    """One console page or download that showed personal data (even masked): who, with which
+    scope, what and how many rows. The path keeps only query values that name no one
+    (bot.domain.access.audit_path)."""
+
+    __tablename__ = "admin_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    #: None: the administrator.
+    operator_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("operators.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    username: Mapped[str] = mapped_column(String(32))
+    #: What was shown: "dashboard", "tickets", "payments.csv".
+    page: Mapped[str] = mapped_column(String(40))
+    #: bot.domain.access.Scope.describe() at the time.
+    scope: Mapped[str] = mapped_column(String(100))
+    rows_shown: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(300))

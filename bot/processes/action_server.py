@@ -45,9 +45,10 @@ _ACTION_NAME = re.compile(r"[A-Za-z0-9_\-]{1,100}")
 def create_action_app(expected_token: str) -> Sanic:
     """Module-level factory (Sanic's workers rebuild the app from it)."""
     from rasa_sdk.endpoint import create_app_for_serve
-    from rasa_sdk.executor import ActionExecutor
 
-    executor = ActionExecutor()
+    from actions.funnel import FunnelObservingExecutor
+
+    executor = FunnelObservingExecutor()
     executor.register_package(ACTIONS_PACKAGE)
     place_register()  # loaded before the first resident reaches the village question
     return harden(create_app_for_serve(executor, cors_origins=None), expected_token)

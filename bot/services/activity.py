@@ -9,8 +9,10 @@ from datetime import date
 from sqlalchemy import select
 
 from bot.db.models import Participant, Payment
+from bot.domain.access import EVERYTHING, Scope
 from bot.domain.clock import local_date
 from bot.domain.payments import add_months, period_of
+from bot.services.scoping import payments_in_scope, where_in_scope
 from bot.services.unit_of_work import UnitOfWork
 
 
@@ -21,18 +23,31 @@ class MonthActivity:
     payments: int
 
 
-def monthly_activity(uow: UnitOfWork, today: date, months: int = 12) -> list[MonthActivity]:
+def monthly_activity(
+    uow: UnitOfWork, today: date, months: int = 12, *, scope: Scope = EVERYTHING
+) -> list[MonthActivity]:
+    """Registrations and verified payments per month (of ``scope`` only)."""
     first = add_months(period_of(today), -(months - 1))
+    registrations = where_in_scope(
+        select(Participant.created_at),
+        scope,
+        Participant.village,
+        Participant.district,
+        Participant.regency,
+    )
+    payments = payments_in_scope(
+        select(Payment.created_at).where(Payment.verified), scope, participant_joined=False
+    )
     with uow:
         session = uow.session
         registered = Counter(
             period_of(local_date(moment))
-            for moment in session.scalars(select(Participant.created_at))
+            for moment in session.scalars(registrations)
             if moment is not None
         )
         paid = Counter(
             period_of(local_date(moment))
-            for moment in session.scalars(select(Payment.created_at).where(Payment.verified))
+            for moment in session.scalars(payments)
             if moment is not None
         )
     return [

@@ -7,8 +7,9 @@ family phone), every conversation of theirs in Rasa's store (each address's, the
 registration's own, a number they moved away from unless it is now another
 participant's), their tickets with every message, waiting one-time codes (address links,
 the day's code counts to their numbers, a walk-in registration held for their consent
-code), queued reminders. The web chat's conversation is found through its contact, which
-a registration now always writes (bot.services.participants._know_contact); a web
+code), queued reminders, the registration funnel's journeys of each of those
+conversations (bot/services/funnel.py). The web chat's conversation is found through its
+contact, which a registration now always writes (bot.services.participants._know_contact); a web
 registration made before that has none, and its conversation goes with the retention
 purge instead.
 
@@ -57,6 +58,7 @@ from bot.db.models import (
 from bot.domain.senders import Channel, SenderId, channel_of, make_sender_id
 from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import keyed_hash
+from bot.services import funnel
 from bot.services.channel_log import ERASED_RECIPIENT
 from bot.services.code_quota import destination_hash
 from bot.services.disputes import DisputeState
@@ -149,6 +151,8 @@ def delete_for_sender(
         )
         _anonymise_audit(session, participant, hashes, [ticket_label(n) for n in numbers])
         _anonymise_records(session, participant, private, now)
+        conversations = {sender_id, *sender_ids}
+        funnel.forget(session, {funnel.funnel_key(hash_key, s) for s in conversations})
         uow.flush()  # the rows above let go of the participant before it is deleted
         for contact in contacts:
             if contact.sender_hash in private:

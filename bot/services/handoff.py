@@ -22,12 +22,14 @@ from sqlalchemy import delete, func, or_, select
 
 from bot.db.models import Agent, AuditEvent, Ticket, TicketMessage
 from bot.db.timestamps import as_utc
+from bot.domain.access import EVERYTHING, Scope
 from bot.domain.senders import Channel, channel_of
 from bot.domain.villages import name_key
 from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import keyed_hash, mask_digits, mask_name
 from bot.services.agents import AgentRef, agent_address
 from bot.services.participants import participants_of_sender
+from bot.services.scoping import where_in_scope
 from bot.services.unit_of_work import UnitOfWork
 from nlu.parsing.lookups import village_by_name
 
@@ -546,14 +548,23 @@ def queue_for_web(
         uow.commit()
 
 
-def list_tickets(uow: UnitOfWork, now: datetime, limit: int = 50) -> list[TicketLine]:
-    """Open tickets first (longest waiting first), then the latest closed ones."""
+def list_tickets(
+    uow: UnitOfWork, now: datetime, limit: int = 50, *, scope: Scope = EVERYTHING
+) -> list[TicketLine]:
+    """Open tickets first (longest waiting first), then the latest closed ones; of
+    ``scope``'s villages only (a ticket whose village is not known is the administrator's)."""
+    query = where_in_scope(
+        select(Ticket, Agent.name).outerjoin(Agent, Agent.id == Ticket.agent_id),
+        scope,
+        Ticket.village,
+        Ticket.district,
+        Ticket.regency,
+    )
     with uow:
         rows = uow.session.execute(
-            select(Ticket, Agent.name)
-            .outerjoin(Agent, Agent.id == Ticket.agent_id)
-            .order_by((Ticket.state == TicketState.CLOSED.value), Ticket.created_at.desc())
-            .limit(limit)
+            query.order_by(
+                (Ticket.state == TicketState.CLOSED.value), Ticket.created_at.desc()
+            ).limit(limit)
         ).all()
         lines = []
         for ticket, agent_name in rows:
@@ -573,6 +584,14 @@ def list_tickets(uow: UnitOfWork, now: datetime, limit: int = 50) -> list[Ticket
                 )
             )
     return lines
+
+
+def ticket_in_scope(uow: UnitOfWork, number: int, scope: Scope) -> bool:
+    """Whether ticket ``number`` exists and belongs to ``scope`` (before an operator
+    answers or reassigns it)."""
+    with uow:
+        ticket = uow.session.scalar(select(Ticket).where(Ticket.number == number))
+        return ticket is not None and scope.allows(ticket.village, ticket.district, ticket.regency)
 
 
 @dataclass(frozen=True)

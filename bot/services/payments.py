@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Agent, AuditEvent, Participant, Payment, Village
 from bot.db.timestamps import as_utc
+from bot.domain.access import EVERYTHING, OutsideScope, Scope
 from bot.domain.clock import local_date, start_of_day
 from bot.domain.payments import add_months, cover, load_calendar, months_for_amount, standing
 from bot.domain.registration import make_reference
@@ -28,6 +29,7 @@ from bot.domain.villages import name_key
 from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import mask_name
 from bot.services.participants import participant_id_for_sender
+from bot.services.scoping import payments_in_scope
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -340,10 +342,11 @@ def list_payments(
     area: Area | None = None,
     cash_only: bool = False,
     limit: int | None = None,
+    scope: Scope = EVERYTHING,
 ) -> list[PaymentLine]:
     """Receipts, newest first: all, or those paid in ``month`` (WIB), of one village, only
-    cash, or only reports waiting for confirmation; at most ``limit``. Only the names of
-    the receipts returned are decrypted."""
+    cash, or only reports waiting for confirmation; at most ``limit``; within ``scope``
+    (narrowed in SQL). Only the names of the receipts returned are decrypted."""
     query = (
         select(
             Payment,
@@ -362,6 +365,7 @@ def list_payments(
         query = query.where(Payment.source == PaymentSource.AGENT_CASH.value)
     if month is not None:
         query = _in_month(query, month)
+    query = payments_in_scope(query, scope, participant_joined=True)
     if area is not None:  # narrowed in SQL, decided below as everywhere (area_key)
         query = query.where(
             or_(
@@ -389,10 +393,14 @@ def list_payments(
     ]
 
 
-def count_payments(uow: UnitOfWork, month: date) -> int:
-    """Receipts paid in ``month`` (WIB), every source."""
+def count_payments(uow: UnitOfWork, month: date, *, scope: Scope = EVERYTHING) -> int:
+    """Receipts paid in ``month`` (WIB), every source, within ``scope``."""
+    query = payments_in_scope(
+        _in_month(select(func.count()).select_from(Payment), month),
+        scope,
+        participant_joined=False,
+    )
     with uow:
-        query = _in_month(select(func.count()).select_from(Payment), month)
         return int(uow.session.scalar(query) or 0)
 
 
@@ -465,9 +473,14 @@ class CashBook:
         return totals
 
 
-def cash_book(uow: UnitOfWork, cipher: PiiCipher, area: Area, month: date) -> CashBook:
-    """The cash receipts of ``area`` paid in ``month`` (agents' cash and the office's)."""
-    lines = list_payments(uow, cipher, month=month, area=area, cash_only=True)
+def cash_book(
+    uow: UnitOfWork, cipher: PiiCipher, area: Area, month: date, *, scope: Scope = EVERYTHING
+) -> CashBook:
+    """The cash receipts of ``area`` paid in ``month`` (agents' cash and the office's).
+    OutsideScope when ``area`` is not ``scope``'s."""
+    if not scope.allows(*area):
+        raise OutsideScope(f"{scope.describe()} does not include this village")
+    lines = list_payments(uow, cipher, month=month, area=area, cash_only=True, scope=scope)
     lines.sort(key=lambda line: (line.paid_at, line.payment_id))
     return CashBook(area, month.replace(day=1), lines)
 
@@ -479,9 +492,11 @@ class VillageCash:
     total: int
 
 
-def cash_by_village(uow: UnitOfWork, month: date) -> list[VillageCash]:
-    """The cash receipts of ``month`` per village (as in its cash book), villages by name;
-    counted in the database, nothing decrypted."""
+def cash_by_village(
+    uow: UnitOfWork, month: date, *, scope: Scope = EVERYTHING
+) -> list[VillageCash]:
+    """The cash receipts of ``month`` per village (as in its cash book), villages by name,
+    within ``scope``; counted in the database, nothing decrypted."""
     erased_by = case((Participant.id.is_(None), Payment.recorded_by), else_="")
     query = _in_month(
         select(
@@ -497,6 +512,7 @@ def cash_by_village(uow: UnitOfWork, month: date) -> list[VillageCash]:
         .group_by(Participant.village, Participant.district, Participant.regency, erased_by),
         month,
     )
+    query = payments_in_scope(query, scope, participant_joined=True)
     with uow:
         rows = uow.session.execute(query).tuples().all()
         agents = _agents(uow.session, {row[3] for row in rows})

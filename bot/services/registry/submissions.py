@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.engine import rows_changed
 from bot.db.models import Agent, AuditEvent, Participant, Submission, SubmissionEvent
 from bot.db.timestamps import as_utc
+from bot.domain.access import EVERYTHING, Scope
 from bot.domain.clock import local_date
 from bot.domain.registration import first_period
 from bot.domain.submissions import (
@@ -34,10 +35,12 @@ from bot.infra.privacy import mask_name
 from bot.services.addresses.reachability import reachable_addresses
 from bot.services.agents import agent_address
 from bot.services.registry.port import RegistrationRecord
+from bot.services.scoping import submissions_in_scope
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+T2 = TypeVar("T2", bound=tuple[Any, ...])
 
 
 def open_submission(session: Session, participant: Participant, now: datetime) -> Submission:
@@ -492,38 +495,41 @@ class Pipeline:
         }
 
 
-def pipeline(uow: UnitOfWork, regency: str | None = None) -> Pipeline:
-    """The operators' view, of one regency or of all. A registration erased after the
-    hand-over counts in its state and as a withdrawal owed, never as one waiting."""
+def pipeline(uow: UnitOfWork, regency: str | None = None, *, scope: Scope = EVERYTHING) -> Pipeline:
+    """The operators' view, of one regency or of all, within ``scope``. A registration
+    erased after the hand-over counts in its state and as a withdrawal owed, never as one
+    waiting."""
     in_area = [func.lower(Submission.regency) == regency.strip().lower()] if regency else []
+
+    def scoped(query: Select[T2]) -> Select[T2]:
+        return submissions_in_scope(query.select_from(Submission).where(*in_area), scope)
+
     with uow:
         session = uow.session
-        area = (
+        area = scoped(
             select(Submission.regency, Submission.village, Submission.state, func.count())
-            .where(*in_area)
-            .group_by(Submission.regency, Submission.village, Submission.state)
-        )
+        ).group_by(Submission.regency, Submission.village, Submission.state)
         by_area: dict[tuple[str, str], Counter[str]] = {}
         for row_regency, row_village, state, count in session.execute(area):
             by_area.setdefault((row_regency, row_village), Counter())[state] = int(count)
         waiting = (SubmissionState.PENDING.value, SubmissionState.SUBMITTED.value)
         oldest = session.scalar(
-            select(func.min(Submission.created_at)).where(
-                Submission.state.in_(waiting), Submission.participant_id.is_not(None), *in_area
+            scoped(select(func.min(Submission.created_at))).where(
+                Submission.state.in_(waiting), Submission.participant_id.is_not(None)
             )
         )
         rejections = Counter(
             {
                 str(code): int(count)
                 for code, count in session.execute(
-                    select(Submission.reason_code, func.count())
-                    .where(Submission.state == SubmissionState.REJECTED.value, *in_area)
+                    scoped(select(Submission.reason_code, func.count()))
+                    .where(Submission.state == SubmissionState.REJECTED.value)
                     .group_by(Submission.reason_code)
                 )
             }
         )
         withdrawals = session.scalar(
-            select(func.count()).where(Submission.withdrawal == "due", *in_area)
+            scoped(select(func.count())).where(Submission.withdrawal == "due")
         )
     return Pipeline(by_area, as_utc(oldest), rejections, int(withdrawals or 0))
 
@@ -541,9 +547,9 @@ class RejectionLine:
 
 
 def rejected_registrations(
-    uow: UnitOfWork, regency: str | None = None, limit: int = 200
+    uow: UnitOfWork, regency: str | None = None, limit: int = 200, *, scope: Scope = EVERYTHING
 ) -> list[RejectionLine]:
-    """The latest rejections still standing, newest first."""
+    """The latest rejections still standing, newest first, within ``scope``."""
     query = (
         select(
             Submission.reference,
@@ -561,6 +567,7 @@ def rejected_registrations(
     )
     if regency:
         query = query.where(func.lower(Submission.regency) == regency.strip().lower())
+    query = submissions_in_scope(query, scope)
     with uow:
         return [
             RejectionLine(reference, village, area, str(reason or "other"), as_utc(since))
