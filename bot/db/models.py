@@ -310,6 +310,9 @@ class Reminder(Base):
     scheduled_for: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     outbound_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Sent to another of the participant's addresses after the first refused it for good
+    #: (kept when a delivery report later replaces ``reason``).
+    fell_back: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

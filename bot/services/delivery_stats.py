@@ -54,14 +54,10 @@ DELIVERED_STATUSES = ("delivered", "read")
 #: API confirms acceptance only, the web chat nothing.
 CHANNELS_REPORTING_DELIVERY = frozenset({Channel.WHATSAPP.value})
 
-#: How the reminder dispatcher marks a reminder it sent after its first address(es) failed
-#: for good (bot/services/reminders/dispatch.py, ``ReminderDispatcher._note``).
-FALLBACK_REASON_PREFIX = "sent after:"
 #: What the fallback figures cover, for the console to show beside them.
 FALLBACK_NOTE = (
-    "Hanya pengingat yang langsung dialihkan karena alamat pertama menolak. Pesan lain "
-    "tidak dialihkan; pengingat yang kemudian dilaporkan sampai lewat WhatsApp tidak lagi "
-    "tercatat sebagai dialihkan, jadi angka ini batas bawah."
+    "Pengingat yang dikirim ke alamat lain karena alamat pertama menolak. Balasan dan "
+    "pemberitahuan lain tidak dialihkan."
 )
 
 #: A reminder is followed by a payment when one is received within this many days.
@@ -400,7 +396,7 @@ def _fallback_counts(since: datetime, until: datetime, area: ColumnElement[bool]
         select(day.label("day"), OutboundMessage.channel, func.count().label("fallbacks"))
         .select_from(Reminder)
         .join(OutboundMessage, OutboundMessage.id == Reminder.outbound_message_id)
-        .where(Reminder.reason.startswith(FALLBACK_REASON_PREFIX, autoescape=True))
+        .where(Reminder.fell_back.is_(True))
         .where(*_messages_between(since, until))
         .group_by(_LocalDay(OutboundMessage.created_at), OutboundMessage.channel)
     )

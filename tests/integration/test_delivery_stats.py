@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.app_context import AppContext
 from bot.channels.factory import build_outbox
@@ -381,10 +382,19 @@ async def test_a_reminder_that_fell_back_to_another_address_is_counted(
     assert stats.failure_reasons[0].reason.startswith("Telegram refused")
     assert by_kind(stats)["before_due"].sent == 1
     assert report(context, BEFORE_NOV, BEFORE_NOV, regency="Bojonegoro").fallbacks == 0
+    # WhatsApp reports it read: the reminder's reason is replaced, the fallback stays counted.
+    with context.sessions() as session:
+        sid = session.scalar(
+            select(OutboundMessage.provider_message_id).where(OutboundMessage.channel == "wa")
+            .order_by(OutboundMessage.id.desc()).limit(1)
+        )  # fmt: skip
+    assert sid is not None and context.channel_log.record_status(sid, "read", None)
+    stats = report(context, BEFORE_NOV, BEFORE_NOV, regency="Tuban")
+    assert stats.fallbacks == 1 and by_kind(stats)["before_due"].read == 1
 
     # What the console's download holds, written the way every CSV of Sadar is.
     stream = io.StringIO()
     write_rows(stream, *delivery_csv_rows(stats))
     assert list(csv.reader(io.StringIO(stream.getvalue())))[2] == [
-        "2026-11-13", "WhatsApp", "1", "1", "0", "0", "0", "0", "1",
+        "2026-11-13", "WhatsApp", "1", "1", "1", "1", "0", "0", "1",
     ]  # fmt: skip

@@ -331,7 +331,7 @@ class ReminderDispatcher:
             uow.session.execute(
                 update(Reminder)
                 .where(Reminder.id == reminder_id)
-                .values(reason=("sent after: " + "; ".join(failures))[:200])
+                .values(reason=("sent after: " + "; ".join(failures))[:200], fell_back=True)
             )
             uow.commit()
 
