@@ -148,6 +148,7 @@ ADMIN_LOCKED = "Terlalu banyak percobaan yang salah. Coba lagi 15 menit lagi."
 ADMIN_CLOSED = (
     "Dasbor belum dibuka. Admin perlu mengatur SADAR_ADMIN_PASSWORD_HASH (lihat docs/agents.md)."
 )
+ADMIN_OUTSIDE_SCOPE = "Desa ini di luar wilayah akun Anda."
 ADMIN_BAD_FORM = "Formulir tidak lengkap. Kembali ke dasbor dan coba lagi."
 ADMIN_ANSWER_REFUSED = "Tiket sudah ditutup atau tidak ada. Kembali ke dasbor."
 ADMIN_REASSIGN_REFUSED = (
@@ -271,7 +272,63 @@ FUNNEL_OUTCOME_LABELS = {
     "abandoned": "berhenti (24 jam tanpa pesan)",
 }
 #: Channel codes (bot/domain/senders.py Channel) as the console names them.
-CHANNEL_LABELS = {"wa": "WhatsApp", "tg": "Telegram", "web": "Web chat"}
+CHANNEL_LABELS = {"wa": "WhatsApp", "tg": "Telegram", "web": "Obrolan web"}
+#: bot/domain/reminders.py ReminderKind values.
+REMINDER_KIND_LABELS = {
+    "before_due": "Sebelum jatuh tempo",
+    "on_due": "Hari jatuh tempo",
+    "after_due": "Setelah jatuh tempo",
+    "non_active_warning": "Peringatan akan nonaktif",
+}
+#: bot/services/handoff.py TicketState and ClosedBecause values, in words.
+TICKET_STATE_LABELS = {
+    "waiting": "menunggu agen",
+    "answered": "sudah dijawab agen",
+    "closed": "ditutup",
+}
+TICKET_CLOSED_LABELS = {
+    "resident_done": "ditutup: warga selesai",
+    "no_answer": "ditutup: tidak ada jawaban agen",
+    "inactive": "ditutup: tidak ada kabar lagi",
+}
+TICKET_REASON_LABELS = {
+    "asked": "warga minta bicara dengan petugas",
+    "number_change_reported": "warga melapor nomornya diganti orang lain",
+}
+#: bot/domain/submissions.py SubmissionState values.
+SUBMISSION_STATE_LABELS = {
+    "pending": "menunggu dikirim",
+    "submitted": "dikirim, menunggu KPJ",
+    "accepted": "diterima, KPJ terbit",
+    "rejected": "ditolak BPJS",
+    "needs_attention": "perlu diperiksa petugas",
+    "cancelled": "dibatalkan",
+}
+#: bot/domain/submissions.py RejectionReason values: the reason, and what to do about it.
+REJECTION_LABELS = {
+    "nik_not_found": "NIK tidak ditemukan di Dukcapil",
+    "identity_mismatch": "nama atau tanggal lahir beda dengan Dukcapil",
+    "incomplete_data": "data belum lengkap",
+    "already_participant": "sudah terdaftar di BPJS Ketenagakerjaan",
+    "over_age": "usia melewati batas",
+    "other": "alasan lain (lihat catatan cabang)",
+}
+REJECTION_ACTIONS = {
+    "nik_not_found": "Agen desa memeriksa KTP warga; bila NIK salah ketik, warga kirim "
+    '"perbaiki data". Bila KTP benar, warga ke Disdukcapil.',
+    "identity_mismatch": "Agen mencocokkan nama dan tanggal lahir dengan KTP; warga kirim "
+    '"perbaiki data" di chat.',
+    "incomplete_data": 'Warga melengkapi data lewat "perbaiki data"; agen bisa membantu.',
+    "already_participant": "Tidak perlu daftar lagi: agen membantu warga mencari nomor KPJ "
+    "lamanya di kantor cabang.",
+    "over_age": "Tidak bisa didaftarkan sebagai BPU; agen menjelaskan kepada warga.",
+    "other": "Baca catatan cabang (sadar submissions show) dan hubungi agen desa.",
+}
+PAYMENT_SOURCE_LABELS = {
+    "agent_cash": "tunai lewat agen",
+    "provider": "kanal pembayaran",
+    "participant_report": "laporan warga",
+}
 FUNNEL_HEADER = [
     "Langkah", "Sampai di langkah", "Berhenti sebelum langkah", "% berhenti",
     "Jawab ulang", "Minta bantuan petugas",

@@ -1,7 +1,13 @@
-"""The village coverage dashboard at /admin, behind the administrator's password.
+"""The operations console at /admin: for the administrator and for operators limited to a
+regency or a set of villages (bot/domain/access.py), who see only their scope.
 
-Server-rendered HTML with an inline SVG chart: nothing is loaded from elsewhere, so it works
-on a village office's slow connection and leaks nothing to third parties."""
+Pages answer one question each (the summary answers the four a regency's coordinator asks
+first: how many registered, where residents give up, whether reminders arrive, who waits
+for a KPJ number). Every table sorts and filters on the server and downloads as CSV with
+the rows shown; every view of personal data, masked or not, is audited (admin_audit).
+Server-rendered HTML with SVG charts drawn here (bot/gateway/console.py): nothing is loaded
+from elsewhere, so it works on a village office's slow phone connection and leaks nothing
+to third parties."""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ import asyncio
 import html
 import io
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -20,24 +28,46 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot import messages
 from bot.app_context import AppContext
-from bot.domain.clock import INDONESIA_TIME, local_date
+from bot.domain.access import ADMINISTRATOR, OutsideScope, Viewer
 from bot.domain.formatting import MONTHS, bulan_range, rupiah
+from bot.domain.funnel import Outcome
 from bot.domain.replies import BotReply
 from bot.domain.senders import channel_of
 from bot.domain.submissions import SubmissionState
-from bot.gateway.admin_auth import SESSION_SECONDS, AdminSessions, LoginGuard, check_password
+from bot.gateway.admin_auth import (
+    SESSION_SECONDS,
+    AdminSessions,
+    LoginGuard,
+    account_lookup,
+    authenticate_operator,
+    check_password,
+)
+from bot.gateway.console import Markup, Row, Table, bar_chart, day, funnel_chart, page, percent, wib
+from bot.gateway.console import filter_form as filters_html
 from bot.infra.privacy import keyed_hash
 from bot.infra.settings import Settings
 from bot.infra.spreadsheets import write_rows
-from bot.services.activity import MonthActivity, monthly_activity
-from bot.services.agents import AgentView, list_agents
+from bot.services.activity import monthly_activity, registrations_between
+from bot.services.agents import list_agents
 from bot.services.coverage import coverage_report
-from bot.services.handoff import TicketLine, answer, list_tickets, ticket_label
+from bot.services.delivery_stats import (
+    FALLBACK_NOTE,
+    delivery_csv_rows,
+    delivery_report,
+    failure_csv_rows,
+    reminder_csv_rows,
+)
+from bot.services.funnel import (
+    breakdown_rows,
+    day_bounds,
+    funnel_report,
+    funnel_rows,
+)
+from bot.services.handoff import answer, list_tickets, ticket_in_scope, ticket_label
 from bot.services.handoff_relay import HandoffRelay
+from bot.services.operators import record_view
 from bot.services.payments import (
     CASH_BOOK_HEADER,
-    PaymentLine,
-    VillageCash,
     cash_book,
     cash_book_rows,
     cash_by_village,
@@ -45,10 +75,10 @@ from bot.services.payments import (
     list_payments,
 )
 from bot.services.registry.submissions import (
-    Pipeline,
-    RejectionLine,
+    WAITING_STATES,
     pipeline,
     rejected_registrations,
+    waiting_registrations,
 )
 
 log = logging.getLogger(__name__)
@@ -57,40 +87,443 @@ COOKIE = "sadar_admin"
 HOUSEHOLD_TARGET = 0.5
 #: Receipts shown on the page; the rest are in each village's CSV.
 MAX_PAYMENT_ROWS = 200
+#: The period a page shows when none is chosen: the last 7 days, today included.
+DEFAULT_DAYS = 7
+MAX_DAYS = 366
+#: The query parameters the console reads; any other is dropped before use.
+QUERY_KEYS = ("from", "to", "month", "channel", "q", "sort", "table", "village")
+
+
+@dataclass
+class View:
+    title: str
+    blocks: list[str | Table]
+    #: Which filters the page offers (bot.gateway.console.filter_form).
+    filters: tuple[str, ...] = ()
+
+
+Builder = Callable[[AppContext, Viewer, dict[str, str]], Awaitable[View]]
 
 
 def _template(name: str) -> Template:
     return Template((TEMPLATES / name).read_text(encoding="utf-8"))
 
 
-def _share(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
+def period(query: dict[str, str], today: date) -> tuple[date, date]:
+    """The days asked for (?from=2026-11-01&to=2026-11-30), else the last DEFAULT_DAYS; at
+    most MAX_DAYS, never past today."""
+    try:
+        last = min(date.fromisoformat(query["to"]), today) if query.get("to") else today
+    except ValueError:
+        last = today
+    try:
+        first = date.fromisoformat(query["from"]) if query.get("from") else None
+    except ValueError:
+        first = None
+    if first is None or first > last:
+        first = last - timedelta(days=DEFAULT_DAYS - 1)
+    return max(first, last - timedelta(days=MAX_DAYS - 1)), last
 
 
-def chart_svg(activity: list[MonthActivity]) -> str:
-    """Paired bars per month; every bar carries its month and value as data attributes."""
-    width, height, bar = 40 * len(activity) + 40, 180, 14
-    top = max([1] + [max(a.registrations, a.payments) for a in activity])
-    parts = [
-        f'<svg id="activity" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{height + 30}" role="img" aria-label="pendaftaran dan pembayaran per bulan">'
+def month_of(query: dict[str, str], today: date) -> date:
+    """The month asked for (?month=2026-12), else this one."""
+    try:
+        return datetime.strptime(query.get("month") or "", "%Y-%m").date()
+    except ValueError:
+        return today.replace(day=1)
+
+
+def _area(text: str) -> tuple[str, str, str] | None:
+    parts = [part.strip() for part in text.split("/")]
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 and all(parts) else None
+
+
+def _period_line(first: date, last: date) -> str:
+    return f"<p>Periode {day(first)} sampai {day(last)} (WIB).</p>"
+
+
+def _link(path: str, text: str) -> str:
+    return f'<a href="{html.escape(path)}">{html.escape(text)}</a>'
+
+
+# --- the pages ----------------------------------------------------------------------------
+
+
+async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str]) -> View:
+    """The four questions, for the last 7 days, each with the page that answers more."""
+    today, now, scope = context.clock.today(), context.clock.now(), viewer.scope
+    first = today - timedelta(days=DEFAULT_DAYS - 1)
+    start, end = day_bounds(first, today)
+    registered, funnel, delivery, handover = await asyncio.gather(
+        asyncio.to_thread(
+            partial(registrations_between, scope=scope), context.unit_of_work(), start, end
+        ),
+        asyncio.to_thread(
+            partial(funnel_report, scope=scope), context.unit_of_work(), first, today, now
+        ),
+        asyncio.to_thread(
+            partial(delivery_report, regency=scope.regency, villages=scope.villages or None),
+            context.unit_of_work(),
+            first,
+            today,
+        ),
+        asyncio.to_thread(partial(pipeline, scope=scope), context.unit_of_work()),
+    )
+    worst = max(funnel.steps[1:], key=lambda s: s.lost, default=None)
+    if worst is not None and worst.lost:
+        gave_up = (
+            f'<p class="big">{html.escape(messages.FUNNEL_STEP_LABELS[worst.step.value])}</p>'
+            f"<p>{worst.lost} warga berhenti sebelum langkah ini ({percent(worst.share_lost)} "
+            f"dari yang sampai langkah sebelumnya). Berhenti 24 jam tanpa pesan: "
+            f"{funnel.outcomes.get(Outcome.ABANDONED, 0)}.</p>"
+        )
+    else:
+        gave_up = '<p class="big">-</p><p>Belum ada yang berhenti di tengah jalan.</p>'
+    sent = sum(r.sent for r in delivery.reminders)
+    arrived = sum(r.delivered for r in delivery.reminders)
+    failed = sum(r.failed for r in delivery.reminders)
+    totals = handover.totals()
+    waiting = sum(totals[state.value] for state in WAITING_STATES)
+    oldest = wib(handover.oldest_waiting, with_time=False) if handover.oldest_waiting else "-"
+    cards = [
+        (
+            "registered",
+            "Terdaftar 7 hari terakhir",
+            f'<p class="big">{registered}</p><p>{funnel.started} mulai daftar lewat chat, '
+            f"{funnel.outcomes.get(Outcome.CONFIRMED, 0)} selesai.</p>",
+            "/admin/pendaftaran",
+            "Lihat tahap pendaftaran",
+        ),
+        ("gave-up", "Warga paling banyak berhenti di", gave_up, "/admin/pendaftaran", "Rincian"),
+        (
+            "reminders",
+            "Pengingat sampai?",
+            f'<p class="big">{percent(arrived / sent if sent else None)}</p>'
+            f"<p>{arrived} dari {sent} pengingat terkirim dilaporkan sampai di HP warga "
+            f"(WhatsApp); {failed} gagal.</p>",
+            "/admin/pengiriman",
+            "Pengiriman per hari",
+        ),
+        (
+            "waiting-kpj",
+            "Menunggu nomor KPJ",
+            f'<p class="big">{waiting}</p><p>Terlama menunggu sejak {oldest}. '
+            f"Ditolak BPJS: {totals[SubmissionState.REJECTED.value]}.</p>",
+            "/admin/bpjs",
+            "Siapa saja yang menunggu",
+        ),
     ]
-    for i, month in enumerate(activity):
-        x = 30 + i * 40
-        for offset, kind, value, colour in (
-            (0, "registrations", month.registrations, "#2a6f97"),
-            (bar, "payments", month.payments, "#e09f3e"),
-        ):
-            h = round(value / top * (height - 20))
-            parts.append(
-                f'<rect class="bar {kind}" data-month="{month.month:%Y-%m}" data-value="{value}" '
-                f'x="{x + offset}" y="{height - h}" width="{bar - 2}" height="{h}" '
-                f'fill="{colour}"><title>{value}</title></rect>'
-            )
-        label = MONTHS[month.month.month - 1][:3]
-        parts.append(f'<text x="{x}" y="{height + 15}" font-size="10">{label}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    body = "".join(
+        f'<section class="card" id="{key}"><h2>{title}</h2>{content}{_link(href, more)}</section>'
+        for key, title, content, href, more in cards
+    )
+    return View(
+        "Ringkasan",
+        [
+            f"<p>Tujuh hari terakhir ({day(first)} sampai {day(today)}), "
+            f"{html.escape(scope.describe())}.</p>",
+            f'<div class="cards">{body}</div>',
+        ],
+    )
+
+
+async def funnel_view(context: AppContext, viewer: Viewer, query: dict[str, str]) -> View:
+    first, last = period(query, context.clock.today())
+    channel = query.get("channel") if query.get("channel") in messages.CHANNEL_LABELS else None
+    village = _area(query.get("village", ""))
+    report = await asyncio.to_thread(
+        partial(funnel_report, scope=viewer.scope, channel=channel, village=village),
+        context.unit_of_work(),
+        first,
+        last,
+        context.clock.now(),
+    )
+    median = report.median_minutes_to_complete
+    outcomes = ", ".join(
+        f"{messages.FUNNEL_OUTCOME_LABELS[o.value]} {n}" for o, n in report.outcomes.items()
+    )
+    retried = ", ".join(
+        f"{messages.FUNNEL_STEP_LABELS[s.step.value]} ({s.retries}×)" for s in report.most_retried()
+    )
+    helped = ", ".join(
+        f"{messages.FUNNEL_STEP_LABELS[s.step.value]} ({s.handoffs}×)"
+        for s in report.most_handed_over()
+    )
+    focus = ""
+    if village:
+        focus = (
+            f"<p>Hanya desa {html.escape(' / '.join(village))} "
+            f"({_link('/admin/pendaftaran', 'semua desa')}).</p>"
+        )
+    villages = Table(
+        "funnel-villages",
+        messages.FUNNEL_BREAKDOWN_HEADER,
+        [
+            [
+                Markup(
+                    _link(
+                        "/admin/pendaftaran?"
+                        + urlencode({**_kept(query, "from", "to", "channel"), "village": row[0]}),
+                        str(row[0]),
+                    ),
+                    str(row[0]),
+                ),
+                *row[1:],
+            ]
+            for row in breakdown_rows(report.by_village)
+        ],
+        numeric=frozenset(range(1, 8)),
+        caption="Per desa (desa diketahui setelah warga menjawab pertanyaan desa)",
+        download="pendaftaran-desa",
+    )
+    return View(
+        "Tahap pendaftaran",
+        [
+            _period_line(first, last),
+            focus,
+            f"<p>Mulai daftar: <strong>{report.started}</strong>; masih berjalan: "
+            f"{report.in_progress}; {outcomes or 'belum ada yang selesai'}. "
+            "Waktu tengah (median) sampai terdaftar: "
+            f"<strong>{'-' if median is None else f'{median:.0f} menit'}</strong>.</p>",
+            f"<p>Paling sering jawab ulang: {retried or '-'}. "
+            f"Paling sering minta bantuan petugas: {helped or '-'}.</p>",
+            funnel_chart(
+                "funnel",
+                [
+                    (messages.FUNNEL_STEP_LABELS[s.step.value], s.reached, s.lost)
+                    for s in report.steps
+                ],
+                "Jumlah pendaftaran yang sampai di tiap langkah",
+            ),
+            Table(
+                "funnel-steps",
+                messages.FUNNEL_HEADER,
+                [list(row) for row in funnel_rows(report)],
+                numeric=frozenset(range(1, 6)),
+                caption="Per langkah",
+                download="pendaftaran-langkah",
+            ),
+            Table(
+                "funnel-channels",
+                messages.FUNNEL_BREAKDOWN_HEADER,
+                [list(row) for row in breakdown_rows(report.by_channel, channels=True)],
+                numeric=frozenset(range(1, 8)),
+                caption="Per kanal",
+                download="pendaftaran-kanal",
+            ),
+            villages,
+        ],
+        filters=("period", "channel"),
+    )
+
+
+def _kept(query: dict[str, str], *keys: str) -> dict[str, str]:
+    return {k: query[k] for k in keys if query.get(k)}
+
+
+async def delivery_view(context: AppContext, viewer: Viewer, query: dict[str, str]) -> View:
+    first, last = period(query, context.clock.today())
+    scope = viewer.scope
+    report = await asyncio.to_thread(
+        partial(delivery_report, regency=scope.regency, villages=scope.villages or None),
+        context.unit_of_work(),
+        first,
+        last,
+    )
+    channel = query.get("channel")
+    days = [d for d in report.days if not channel or d.channel == channel]
+    labels = [(first + timedelta(days=i)).strftime("%d-%m") for i in range((last - first).days + 1)]
+
+    def per_day(field: str) -> list[int]:
+        totals = dict.fromkeys(labels, 0)
+        for d in days:
+            totals[d.day.strftime("%d-%m")] += int(getattr(d, field))
+        return list(totals.values())
+
+    header, rows = delivery_csv_rows(report)
+    shown = [r for r, d in zip(rows, report.days, strict=True) if d in days]
+    failure_header, failures = failure_csv_rows(report)
+    reminder_header, reminders = reminder_csv_rows(report)
+    scoped = (
+        '<p class="note">Pesan dihitung untuk wilayah ini bila alamatnya milik peserta '
+        "wilayah ini; pesan ke warga yang belum terdaftar hanya terlihat oleh admin.</p>"
+        if not scope.everything
+        else ""
+    )
+    return View(
+        "Pengiriman dan pengingat",
+        [
+            _period_line(first, last),
+            scoped,
+            bar_chart(
+                "delivery-chart",
+                labels,
+                [
+                    ("terkirim", per_day("sent")),
+                    ("sampai (WhatsApp)", per_day("delivered")),
+                    ("gagal", per_day("failed")),
+                ],
+                "Pesan terkirim, sampai dan gagal per hari",
+            ),
+            Table(
+                "delivery-days",
+                header,
+                [list(r) for r in shown],
+                numeric=frozenset(range(2, len(header))),
+                caption="Per hari dan kanal (Telegram tidak melaporkan sampai dan dibaca)",
+                download="pengiriman-harian",
+            ),
+            Table(
+                "delivery-failures",
+                failure_header,
+                [list(r) for r in failures],
+                numeric=frozenset({len(failure_header) - 1}),
+                caption="Alasan gagal dari platform",
+                download="pengiriman-gagal",
+            ),
+            Table(
+                "reminder-kinds",
+                reminder_header,
+                [list(r) for r in reminders],
+                numeric=frozenset(range(1, len(reminder_header))),
+                caption="Pengingat per jenis, dan pembayaran dalam 7 hari sesudahnya",
+                download="pengingat",
+                footnote=html.escape(FALLBACK_NOTE),
+            ),
+        ],
+        filters=("period", "channel"),
+    )
+
+
+async def registry_view(context: AppContext, viewer: Viewer, query: dict[str, str]) -> View:
+    scope = viewer.scope
+    handover, waiting, rejections = await asyncio.gather(
+        asyncio.to_thread(partial(pipeline, scope=scope), context.unit_of_work()),
+        asyncio.to_thread(
+            partial(waiting_registrations, scope=scope), context.unit_of_work(), context.cipher
+        ),
+        asyncio.to_thread(partial(rejected_registrations, scope=scope), context.unit_of_work()),
+    )
+    now = context.clock.now()
+    states = list(SubmissionState)
+    pipeline_table = Table(
+        "handover",
+        ["Desa / kabupaten", *(messages.SUBMISSION_STATE_LABELS[s.value] for s in states)],
+        [
+            [f"{village} / {regency}", *(counts[s.value] for s in states)]
+            for (regency, village), counts in sorted(handover.by_area.items())
+        ],
+        numeric=frozenset(range(1, len(states) + 1)),
+        caption="Jumlah per keadaan",
+        download="bpjs-keadaan",
+    )
+    waiting_table = Table(
+        "waiting",
+        ["Nomor Sadar", "Warga", "Desa / kabupaten", "Keadaan", "Terdaftar", "Menunggu"],
+        [
+            [
+                line.reference,
+                line.masked_name,
+                f"{line.village} / {line.regency}",
+                messages.SUBMISSION_STATE_LABELS[line.state.value],
+                wib(line.registered_at),
+                f"{(now - line.registered_at).days} hari",
+            ]
+            for line in waiting
+        ],
+        numeric=frozenset({5}),
+        caption="Menunggu nomor KPJ, terlama dulu (nama disamarkan)",
+        personal=True,
+        download="menunggu-kpj",
+    )
+    rejection_table = Table(
+        "rejections",
+        ["Nomor Sadar", "Desa / kabupaten", "Alasan", "Sejak", "Tindak lanjut"],
+        [
+            [
+                line.reference,
+                f"{line.village} / {line.regency}",
+                messages.REJECTION_LABELS.get(line.reason, line.reason),
+                wib(line.since, with_time=False),
+                Markup(_link(f"#alasan-{line.reason}", "Apa yang dilakukan"), line.reason),
+            ]
+            for line in rejections
+        ],
+        caption="Ditolak BPJS, terbaru dulu (warga dan agen desanya melihat alasannya di chat)",
+        personal=True,
+        download="ditolak-bpjs",
+    )
+    guidance = "".join(
+        f'<li id="alasan-{code}"><strong>{html.escape(messages.REJECTION_LABELS[code])}</strong>:'
+        f" {html.escape(action)}</li>"
+        for code, action in messages.REJECTION_ACTIONS.items()
+    )
+    oldest = wib(handover.oldest_waiting) if handover.oldest_waiting else "-"
+    return View(
+        "Pendaftaran ke BPJS Ketenagakerjaan",
+        [
+            f"<p>Menunggu paling lama sejak <strong>{oldest}</strong>. Penarikan yang belum "
+            f"dikirim ke cabang: {handover.withdrawals_due}.</p>",
+            pipeline_table,
+            waiting_table,
+            rejection_table,
+            f'<h2>Tindak lanjut per alasan penolakan</h2><ul class="guidance">{guidance}</ul>',
+        ],
+        filters=(),
+    )
+
+
+async def coverage_view(context: AppContext, viewer: Viewer, query: dict[str, str]) -> View:
+    today, scope = context.clock.today(), viewer.scope
+    rows, activity = await asyncio.gather(
+        asyncio.to_thread(
+            partial(coverage_report, scope=scope), context.unit_of_work(), today, "village"
+        ),
+        asyncio.to_thread(partial(monthly_activity, scope=scope), context.unit_of_work(), today),
+    )
+    header = [
+        "Desa / kecamatan / kabupaten", "Rumah tangga", "Peserta", "% RT", "Perangkat",
+        "Perangkat ikut", "Bayar bulan ini", "Menunggak", "Nonaktif", "Baru bulan ini",
+        "Menunggu KPJ", "Tanpa alamat pengingat", "Target",
+    ]  # fmt: skip
+    table_rows: list[Row] = []
+    for row in rows:
+        met = row.meets(HOUSEHOLD_TARGET)
+        word = messages.ADMIN_TARGET_MET if met else messages.ADMIN_TARGET_NOT_MET
+        table_rows.append(
+            [
+                " / ".join(reversed(row.area)), row.households, row.participants,
+                percent(row.household_share), row.officials, row.officials_enrolled,
+                row.paid_this_month, row.in_arrears, row.non_active, row.new_this_month,
+                row.awaiting_kpj, row.unreachable,
+                Markup(f'<span class="{"yes" if met else "no"}">{word}</span>', word),
+            ]
+        )  # fmt: skip
+    labels = [f"{MONTHS[a.month.month - 1][:3]} {a.month:%y}" for a in activity]
+    return View(
+        "Cakupan desa",
+        [
+            f"<p>Per {day(today)}. Target rumah tangga: {HOUSEHOLD_TARGET:.0%}; "
+            "perangkat desa semua ikut.</p>",
+            Table(
+                "coverage",
+                header,
+                table_rows,
+                numeric=frozenset(range(1, 12)),
+                download="cakupan-desa",
+            ),
+            "<h2>Pendaftaran dan pembayaran per bulan</h2>",
+            bar_chart(
+                "activity",
+                labels,
+                [
+                    ("pendaftaran", [a.registrations for a in activity]),
+                    ("pembayaran", [a.payments for a in activity]),
+                ],
+                "Pendaftaran dan pembayaran terverifikasi per bulan",
+            ),
+        ],
+    )
 
 
 def _waited(delta: timedelta) -> str:
@@ -98,73 +531,82 @@ def _waited(delta: timedelta) -> str:
     return f"{minutes} menit" if minutes < 120 else f"{minutes // 60} jam {minutes % 60} menit"
 
 
-def ticket_rows(tickets: list[TicketLine], agents: list[AgentView]) -> list[str]:
-    """One row per ticket; open ones carry the reassign form."""
-    rows = []
+async def tickets_view(context: AppContext, viewer: Viewer, query: dict[str, str]) -> View:
+    scope = viewer.scope
+    tickets, agents = await asyncio.gather(
+        asyncio.to_thread(
+            partial(list_tickets, scope=scope), context.unit_of_work(), context.clock.now()
+        ),
+        asyncio.to_thread(list_agents, context.unit_of_work(), context.cipher),
+    )
+    eligible = [a for a in agents if a.active and scope.allows(a.village, a.district, a.regency)]
+    rows: list[Row] = []
     for t in tickets:
-        values = [
-            ticket_label(t.number), t.state, t.reason, t.village or "-", t.agent_name or "admin",
-            t.created_at.astimezone(INDONESIA_TIME).strftime("%d-%m %H:%M"), _waited(t.waited),
-            t.closed_because or "-",
-        ]  # fmt: skip
+        state = (
+            messages.TICKET_CLOSED_LABELS.get(t.closed_because or "", "ditutup")
+            if t.state == "closed"
+            else messages.TICKET_STATE_LABELS.get(t.state, t.state)
+        )
         form = ""
         if t.state != "closed":
             form = (
-                '<form method="post" action="/admin/tickets/answer">'
+                '<form class="inline" method="post" action="/admin/tickets/answer">'
                 f'<input type="hidden" name="number" value="{t.number}">'
-                '<input name="text" maxlength="1000" required><button>Balas</button></form>'
+                '<input name="text" maxlength="1000" required aria-label="Balasan">'
+                "<button>Balas</button></form>"
             )
-        if t.state != "closed" and agents:
-            options = "".join(
-                f'<option value="{a.id}">{html.escape(a.name)} ({html.escape(a.village)})</option>'
-                for a in agents
-            )
-            form += (
-                '<form method="post" action="/admin/tickets/reassign">'
-                f'<input type="hidden" name="number" value="{t.number}">'
-                f'<select name="agent_id">{options}</select><button>Alihkan</button></form>'
-            )
+            if eligible:
+                options = "".join(
+                    f'<option value="{a.id}">{html.escape(a.name)} ({html.escape(a.village)})'
+                    "</option>"
+                    for a in eligible
+                )
+                form += (
+                    '<form class="inline" method="post" action="/admin/tickets/reassign">'
+                    f'<input type="hidden" name="number" value="{t.number}">'
+                    f'<select name="agent_id" aria-label="Agen">{options}</select>'
+                    "<button>Alihkan</button></form>"
+                )
         rows.append(
-            "<tr>"
-            + "".join(f"<td>{html.escape(str(v))}</td>" for v in values)
-            + f"<td>{form}</td></tr>"
-        )
-    return rows
+            [
+                ticket_label(t.number), state,
+                messages.TICKET_REASON_LABELS.get(t.reason, t.reason), t.village or "-",
+                t.agent_name or "admin", wib(t.created_at), _waited(t.waited),
+                Markup(form, ""),
+            ]
+        )  # fmt: skip
+    return View(
+        "Tiket: warga minta bicara dengan petugas",
+        [
+            "<p>Menunggu: sejak warga minta bicara sampai balasan pertama (atau sampai "
+            "ditutup). Yang masih terbuka di atas, terlama dulu.</p>",
+            Table(
+                "tickets",
+                ["Tiket", "Keadaan", "Alasan", "Desa", "Agen", "Dibuat", "Menunggu", "Tindakan"],
+                rows,
+                personal=True,
+                download="tiket",
+            ),
+        ],
+    )
 
 
-def _month(value: str | None, today: date) -> date:
-    """The month asked for (?month=2026-12), else this one."""
-    try:
-        return datetime.strptime(value or "", "%Y-%m").date()
-    except ValueError:
-        return today.replace(day=1)
-
-
-def payment_rows(lines: list[PaymentLine]) -> list[str]:
-    """One row per receipt, newest first; members by reference and masked name."""
-    rows = []
-    for line in lines:
-        covered = (
-            bulan_range(line.period_from, line.period_to)
-            if line.period_from and line.period_to
-            else "-"
-        )
-        values = [
-            line.receipt, line.group_receipt or "-", line.paid_on.strftime("%d-%m-%Y"),
-            line.area[0] if line.area else "-", line.collected_by,
-            f"{line.participant_reference or '-'} {line.member}".strip(), line.months, covered,
-            rupiah(line.amount), line.source, "✓" if line.verified else "✗",
-        ]  # fmt: skip
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in values) + "</tr>")
-    return rows
-
-
-def cash_rows(villages: list[VillageCash], month: date) -> list[str]:
-    """Cash per village for the month, each with its CSV for the village's Wadah."""
-    rows = []
-    for row in villages:
+async def payments_view(context: AppContext, viewer: Viewer, query: dict[str, str]) -> View:
+    scope = viewer.scope
+    month = month_of(query, context.clock.today())
+    payments, receipts, cash = await asyncio.gather(
+        asyncio.to_thread(
+            partial(list_payments, month=month, limit=MAX_PAYMENT_ROWS, scope=scope),
+            context.unit_of_work(),
+            context.cipher,
+        ),
+        asyncio.to_thread(partial(count_payments, scope=scope), context.unit_of_work(), month),
+        asyncio.to_thread(partial(cash_by_village, scope=scope), context.unit_of_work(), month),
+    )
+    cash_rows: list[Row] = []
+    for row in cash:
         village, district, regency = row.area
-        query = urlencode(
+        query_string = urlencode(
             {
                 "village": village,
                 "district": district,
@@ -172,32 +614,88 @@ def cash_rows(villages: list[VillageCash], month: date) -> list[str]:
                 "month": f"{month:%Y-%m}",
             }
         )
-        rows.append(
-            f"<tr><td>{html.escape(f'{village} / {district} / {regency}')}</td>"
-            f"<td>{row.receipts}</td><td>{rupiah(row.total)}</td>"
-            f'<td><a href="/admin/payments.csv?{html.escape(query)}">CSV</a></td></tr>'
+        cash_rows.append(
+            [
+                f"{village} / {district} / {regency}",
+                row.receipts,
+                rupiah(row.total),
+                Markup(_link(f"/admin/payments.csv?{query_string}", "CSV kas"), ""),
+            ]
         )
-    return rows
+    payment_rows: list[Row] = []
+    for line in payments:
+        covered = (
+            bulan_range(line.period_from, line.period_to)
+            if line.period_from and line.period_to
+            else "-"
+        )
+        payment_rows.append(
+            [
+                line.receipt, line.group_receipt or "-", line.paid_on.strftime("%d-%m-%Y"),
+                line.area[0] if line.area else "-", line.collected_by,
+                f"{line.participant_reference or '-'} {line.member}".strip(), line.months,
+                covered, rupiah(line.amount),
+                messages.PAYMENT_SOURCE_LABELS.get(line.source, line.source),
+                "ya" if line.verified else "belum",
+            ]
+        )  # fmt: skip
+    more = max(0, receipts - len(payments))
+    label = f"{MONTHS[month.month - 1]} {month.year}"
+    return View(
+        f"Pembayaran {label}",
+        [
+            "<p>Uang tunai per desa (dari agen dan kantor): CSV kas per kuitansi untuk Wadah "
+            "desa mencocokkan kas.</p>",
+            Table(
+                "cash",
+                ["Desa / kecamatan / kabupaten", "Kuitansi", "Jumlah", "Unduh"],
+                cash_rows,
+                numeric=frozenset({1, 2}),
+            ),
+            Table(
+                "payments",
+                [
+                    "Kuitansi",
+                    "Kuitansi jimpitan",
+                    "Tanggal",
+                    "Desa",
+                    "Dicatat oleh",
+                    "Warga",
+                    "Bulan",
+                    "Untuk",
+                    "Jumlah",
+                    "Sumber",
+                    "Terverifikasi",
+                ],
+                payment_rows,
+                numeric=frozenset({6, 8}),
+                caption="Semua kuitansi, terbaru dulu (warga: nomor Sadar dan nama disamarkan)",
+                personal=True,
+                download="pembayaran",
+                footnote=(
+                    f'<span id="more-payments">…dan {more} kuitansi lainnya: lihat CSV kas per '
+                    "desa.</span>"
+                    if more
+                    else ""
+                ),
+            ),
+        ],
+        filters=("month",),
+    )
 
 
-def pipeline_rows(view: Pipeline) -> list[str]:
-    """Registrations handed over to BPJS Ketenagakerjaan per village, one column a state."""
-    states = [state.value for state in SubmissionState]
-    rows = []
-    for (regency, village), counts in sorted(view.by_area.items()):
-        cells = "".join(f"<td>{counts[state]}</td>" for state in states)
-        rows.append(f"<tr><td>{html.escape(f'{village} / {regency}')}</td>{cells}</tr>")
-    return rows
+PAGES: dict[str, Builder] = {
+    "/admin": summary_view,
+    "/admin/pendaftaran": funnel_view,
+    "/admin/pengiriman": delivery_view,
+    "/admin/bpjs": registry_view,
+    "/admin/desa": coverage_view,
+    "/admin/tiket": tickets_view,
+    "/admin/pembayaran": payments_view,
+}
 
 
-def rejection_rows(lines: list[RejectionLine]) -> list[str]:
-    return [
-        f"<tr><td>{html.escape(line.reference)}</td>"
-        f"<td>{html.escape(f'{line.village} / {line.regency}')}</td>"
-        f"<td>{html.escape(line.reason)}</td>"
-        f"<td>{local_date(line.since):%d-%m-%Y}</td></tr>"
-        for line in lines
-    ]
+# --- the routes ---------------------------------------------------------------------------
 
 
 def admin_router(settings: Settings) -> APIRouter:
@@ -206,61 +704,124 @@ def admin_router(settings: Settings) -> APIRouter:
     secure = settings.public_base_url.startswith("https://") or settings.env == "production"
 
     def sessions(request: Request) -> AdminSessions:
-        assert settings.admin_password_hash is not None
-        stored = settings.admin_password_hash.get_secret_value()
-        return AdminSessions(request.app.state.store, key, stored)
+        stored = settings.admin_password_hash
+        context: AppContext = request.app.state.context
+        return AdminSessions(
+            request.app.state.store,
+            key,
+            stored.get_secret_value() if stored is not None else None,
+            account_lookup(context.unit_of_work),
+        )
 
-    async def logged_in(request: Request) -> bool:
-        return await sessions(request).valid(request.cookies.get(COOKIE))
+    async def viewer_of(request: Request) -> Viewer | None:
+        return await sessions(request).viewer(request.cookies.get(COOKIE))
 
-    async def ticket_form(request: Request, field: str) -> tuple[int, str] | Response:
-        """A logged-in administrator's ticket form: the ticket number and ``field``'s value,
-        or the page to answer with instead."""
-        if settings.admin_password_hash is None:
-            return HTMLResponse(messages.ADMIN_CLOSED, status_code=503)
-        if not await logged_in(request):
-            return RedirectResponse("/admin/login", status_code=303)
-        try:
-            form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
-            number, value = int(form["number"]), form[field].strip()[:1000]
-        except (UnicodeDecodeError, KeyError, ValueError):
-            return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=400)
-        if not value:
-            return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=400)
-        return number, value
+    def query_of(request: Request) -> dict[str, str]:
+        return {k: v.strip()[:200] for k, v in request.query_params.items() if k in QUERY_KEYS}
+
+    async def audit(request: Request, viewer: Viewer, what: str, rows: int) -> None:
+        context: AppContext = request.app.state.context
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        await asyncio.to_thread(
+            record_view, context.unit_of_work(), viewer, what, rows, target, context.clock.now()
+        )
+
+    def register(path: str, build: Builder) -> None:
+        async def show(request: Request) -> Response:
+            viewer = await viewer_of(request)
+            if viewer is None:
+                return RedirectResponse("/admin/login", status_code=303)
+            context: AppContext = request.app.state.context
+            query = query_of(request)
+            view = await build(context, viewer, query)
+            tables = [b for b in view.blocks if isinstance(b, Table)]
+            for table in tables:
+                table.narrowed(query)
+            personal = sum(len(t.rows) for t in tables if t.personal)
+            if personal:
+                await audit(
+                    request, viewer, path.removeprefix("/admin").strip("/") or "ringkasan", personal
+                )
+            body = filters_html(path, query, view.filters) if tables else ""
+            body += "".join(b.render(path) if isinstance(b, Table) else b for b in view.blocks)
+            return HTMLResponse(
+                page(view.title, viewer, path, body, generated=context.clock.now()),
+                headers={"Cache-Control": "no-store"},
+            )
+
+        async def download(request: Request) -> Response:
+            viewer = await viewer_of(request)
+            if viewer is None:
+                return RedirectResponse("/admin/login", status_code=303)
+            context: AppContext = request.app.state.context
+            query = query_of(request)
+            view = await build(context, viewer, query)
+            found = [b for b in view.blocks if isinstance(b, Table) and b.key == query.get("table")]
+            if not found or not found[0].download:
+                return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=404)
+            table = found[0].narrowed(query)
+            if table.personal:
+                await audit(request, viewer, f"{table.download}.csv", len(table.rows))
+            today = context.clock.today()
+            return Response(
+                table.csv(),
+                media_type="text/csv; charset=utf-8",
+                headers={
+                    "Content-Disposition": (
+                        f'attachment; filename="{table.download}-{today:%Y-%m-%d}.csv"'
+                    ),
+                    "Cache-Control": "no-store",
+                },
+            )
+
+        router.add_api_route(path, show, methods=["GET"], response_class=HTMLResponse)
+        router.add_api_route(f"{path}.csv", download, methods=["GET"])
 
     @router.get("/admin/login", response_class=HTMLResponse)
     async def login_page() -> HTMLResponse:
-        if settings.admin_password_hash is None:
-            return HTMLResponse(messages.ADMIN_CLOSED, status_code=503)
-        return HTMLResponse(_template("admin_login.html").substitute(error=""))
+        return HTMLResponse(_template("admin_login.html").substitute(error="", username=""))
 
     @router.post("/admin/login")
     async def login(request: Request) -> Response:
-        if settings.admin_password_hash is None:
-            return HTMLResponse(messages.ADMIN_CLOSED, status_code=503)
+        context: AppContext = request.app.state.context
         address = request.client.host if request.client else "unknown"
         guard = LoginGuard(request.app.state.store, key)
-        if await guard.locked(address):
-            log.warning("admin login refused: too many failures")
-            page = _template("admin_login.html").substitute(error=messages.ADMIN_LOCKED)
-            return HTMLResponse(page, status_code=429, headers={"Retry-After": "900"})
         try:
             form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
         except UnicodeDecodeError:
             return HTMLResponse(messages.ADMIN_WRONG_PASSWORD, status_code=400)
-        stored = settings.admin_password_hash.get_secret_value()
-        if not await check_password(form.get("password", ""), stored):
-            failures = await guard.failed(address)
-            log.warning("failed admin login (%d from this address)", failures)
+        username = form.get("username", "").strip().lower()[:32]
+
+        def again(error: str) -> str:
+            return _template("admin_login.html").substitute(
+                error=error, username=html.escape(username)
+            )
+
+        if await guard.locked(address, username or None):
+            log.warning("console login refused: too many failures")
+            return HTMLResponse(
+                again(messages.ADMIN_LOCKED), status_code=429, headers={"Retry-After": "900"}
+            )
+        password = form.get("password", "")
+        viewer: Viewer | None = None
+        if username:
+            viewer = await authenticate_operator(
+                context.unit_of_work(), username, password, context.clock.now()
+            )
+        elif settings.admin_password_hash is not None and await check_password(
+            password, settings.admin_password_hash.get_secret_value()
+        ):
+            viewer = ADMINISTRATOR
+        if viewer is None:
+            failures = await guard.failed(address, username or None)
+            log.warning("failed console login (%d from this address)", failures)
             await asyncio.sleep(min(2 ** (failures - 1), 8))  # slower with every failure
-            page = _template("admin_login.html").substitute(error=messages.ADMIN_WRONG_PASSWORD)
-            return HTMLResponse(page, status_code=401)
-        await guard.succeeded(address)
+            return HTMLResponse(again(messages.ADMIN_WRONG_PASSWORD), status_code=401)
+        await guard.succeeded(address, username or None)
         response = RedirectResponse("/admin", status_code=303)
         response.set_cookie(
             COOKIE,
-            await sessions(request).open(),
+            await sessions(request).open(viewer),
             max_age=SESSION_SECONDS,
             httponly=True,
             samesite="strict",
@@ -270,102 +831,41 @@ def admin_router(settings: Settings) -> APIRouter:
 
     @router.post("/admin/logout")
     async def logout(request: Request) -> Response:
-        if settings.admin_password_hash is not None:
-            await sessions(request).close(request.cookies.get(COOKIE))
+        await sessions(request).close(request.cookies.get(COOKIE))
         response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(COOKIE)
         return response
 
-    @router.get("/admin")
-    async def dashboard(request: Request) -> Response:
-        if settings.admin_password_hash is None:
-            return HTMLResponse(messages.ADMIN_CLOSED, status_code=503)
-        if not await logged_in(request):
-            return RedirectResponse("/admin/login", status_code=303)
-        context: AppContext = request.app.state.context
-        today = context.clock.today()
-        month = _month(request.query_params.get("month"), today)
-        rows, activity, tickets, agents = await asyncio.gather(
-            asyncio.to_thread(coverage_report, context.unit_of_work(), today, "village"),
-            asyncio.to_thread(monthly_activity, context.unit_of_work(), today),
-            asyncio.to_thread(list_tickets, context.unit_of_work(), context.clock.now()),
-            asyncio.to_thread(list_agents, context.unit_of_work(), context.cipher),
-        )
-        handover, rejections = await asyncio.gather(
-            asyncio.to_thread(pipeline, context.unit_of_work()),
-            asyncio.to_thread(rejected_registrations, context.unit_of_work()),
-        )
-        payments, receipts, cash = await asyncio.gather(
-            asyncio.to_thread(
-                partial(list_payments, month=month, limit=MAX_PAYMENT_ROWS),
-                context.unit_of_work(),
-                context.cipher,
-            ),
-            asyncio.to_thread(count_payments, context.unit_of_work(), month),
-            asyncio.to_thread(cash_by_village, context.unit_of_work(), month),
-        )
-        cells = []
-        for row in rows:
-            values = [
-                " / ".join(reversed(row.area)), row.households, row.participants,
-                _share(row.household_share), row.officials, row.officials_enrolled,
-                row.paid_this_month, row.in_arrears, row.non_active, row.new_this_month,
-                row.awaiting_kpj, row.unreachable,
-            ]  # fmt: skip
-            met = row.meets(HOUSEHOLD_TARGET)
-            cells.append(
-                "<tr>"
-                + "".join(f"<td>{html.escape(str(v))}</td>" for v in values)
-                + f'<td class="{"yes" if met else "no"}">'
-                + (messages.ADMIN_TARGET_MET if met else messages.ADMIN_TARGET_NOT_MET)
-                + "</td></tr>"
-            )
-        page = _template("admin_dashboard.html").substitute(
-            today=today.strftime("%d-%m-%Y"),
-            target=f"{HOUSEHOLD_TARGET:.0%}",
-            rows="\n".join(cells),
-            tickets="\n".join(ticket_rows(tickets, [a for a in agents if a.active])),
-            chart=chart_svg(activity),
-            month=f"{month:%Y-%m}",
-            month_label=f"{MONTHS[month.month - 1]} {month.year}",
-            cash="\n".join(cash_rows(cash, month)),
-            payments="\n".join(payment_rows(payments)),
-            more_payments=max(0, receipts - len(payments)),
-            more_hidden="" if receipts > len(payments) else "hidden",
-            handover="\n".join(pipeline_rows(handover)),
-            oldest_waiting=(
-                f"{local_date(handover.oldest_waiting):%d-%m-%Y}"
-                if handover.oldest_waiting
-                else "-"
-            ),
-            withdrawals_due=handover.withdrawals_due,
-            rejections="\n".join(rejection_rows(rejections)),
-        )
-        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    for path, build in PAGES.items():
+        register(path, build)
 
     @router.get("/admin/payments.csv")
     async def payments_csv(request: Request) -> Response:
         """One village's cash receipts of one month, for its Wadah to reconcile the cash box
         (members by reference and masked name)."""
-        if settings.admin_password_hash is None:
-            return HTMLResponse(messages.ADMIN_CLOSED, status_code=503)
-        if not await logged_in(request):
+        viewer = await viewer_of(request)
+        if viewer is None:
             return RedirectResponse("/admin/login", status_code=303)
         params = request.query_params
         area = (params.get("village", ""), params.get("district", ""), params.get("regency", ""))
         if not all(part.strip() for part in area):
             return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=400)
         context: AppContext = request.app.state.context
-        month = _month(params.get("month"), context.clock.today())
-        book = await asyncio.to_thread(
-            cash_book, context.unit_of_work(), context.cipher, area, month
-        )
+        month = month_of(dict(params), context.clock.today())
+        try:
+            book = await asyncio.to_thread(
+                partial(cash_book, scope=viewer.scope),
+                context.unit_of_work(),
+                context.cipher,
+                area,
+                month,
+            )
+        except OutsideScope:
+            return HTMLResponse(messages.ADMIN_OUTSIDE_SCOPE, status_code=403)
+        await audit(request, viewer, "kas.csv", len(book.lines))
         stream = io.StringIO()
         write_rows(stream, CASH_BOOK_HEADER, cash_book_rows(book))
         name = "".join(c if c.isalnum() else "-" for c in area[0].lower())
-        log.info(
-            "administrator exported %d cash receipt(s) of %s", len(book.lines), f"{month:%Y-%m}"
-        )
         return Response(
             stream.getvalue(),
             media_type="text/csv; charset=utf-8",
@@ -375,13 +875,34 @@ def admin_router(settings: Settings) -> APIRouter:
             },
         )
 
+    async def ticket_form(request: Request, field: str) -> tuple[Viewer, int, str] | Response:
+        """A logged-in account's ticket form: who, the ticket number and ``field``'s value,
+        or the page to answer with instead. A ticket outside the account's scope is
+        refused as one that does not exist."""
+        viewer = await viewer_of(request)
+        if viewer is None:
+            return RedirectResponse("/admin/login", status_code=303)
+        try:
+            form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+            number, value = int(form["number"]), form[field].strip()[:1000]
+        except (UnicodeDecodeError, KeyError, ValueError):
+            return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=400)
+        if not value:
+            return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=400)
+        context: AppContext = request.app.state.context
+        if not viewer.scope.everything and not await asyncio.to_thread(
+            ticket_in_scope, context.unit_of_work(), number, viewer.scope
+        ):
+            return HTMLResponse(messages.ADMIN_ANSWER_REFUSED, status_code=409)
+        return viewer, number, value
+
     @router.post("/admin/tickets/answer")
     async def answer_ticket(request: Request) -> Response:
-        """An administrator answers a ticket (one no agent could take, for instance)."""
+        """An administrator or operator answers a ticket (one no agent could take)."""
         form = await ticket_form(request, "text")
         if isinstance(form, Response):
             return form
-        number, text = form
+        viewer, number, text = form
         context: AppContext = request.app.state.context
         outcome = await asyncio.to_thread(
             answer, context.unit_of_work(), context.cipher, None, number, text,
@@ -389,31 +910,43 @@ def admin_router(settings: Settings) -> APIRouter:
         )  # fmt: skip
         if outcome.refused is not None or outcome.delivered_to is None:
             return HTMLResponse(messages.ADMIN_ANSWER_REFUSED, status_code=409)
-        log.info("administrator answered %s", ticket_label(number))
+        log.info("%s answered %s", _who(viewer), ticket_label(number))
         outbox = request.app.state.outbox
         resident = outcome.delivered_to
         if not outcome.queued_for_web and outbox.has_channel(channel_of(resident)):
             reply = BotReply(text=messages.HANDOFF_FROM_ADMIN.format(text=text))
             await outbox.send(resident, reply, purpose="handoff")
-        return RedirectResponse("/admin", status_code=303)
+        return RedirectResponse("/admin/tiket", status_code=303)
 
     @router.post("/admin/tickets/reassign")
     async def reassign_ticket(request: Request) -> Response:
-        """Give an open ticket to another agent (of any village: the administrator
-        decides); the agent and the resident are told (the session cookie is
-        SameSite=strict: another site cannot post this form)."""
+        """Give an open ticket to another agent (the administrator: any village; an
+        operator: one of their scope); the agent and the resident are told (the session
+        cookie is SameSite=strict: another site cannot post this form)."""
         form = await ticket_form(request, "agent_id")
         if isinstance(form, Response):
             return form
-        number, chosen = form
+        viewer, number, chosen = form
         try:
             agent_id = int(chosen)
         except ValueError:
             return HTMLResponse(messages.ADMIN_BAD_FORM, status_code=400)
+        context: AppContext = request.app.state.context
+        if not viewer.scope.everything:
+            agents = await asyncio.to_thread(list_agents, context.unit_of_work(), context.cipher)
+            if not any(
+                a.id == agent_id and viewer.scope.allows(a.village, a.district, a.regency)
+                for a in agents
+            ):
+                return HTMLResponse(messages.ADMIN_REASSIGN_REFUSED, status_code=409)
         relay: HandoffRelay = request.app.state.relay  # the gateway's one (bot/bootstrap.py)
         if not await relay.reassign(number, agent_id):
             return HTMLResponse(messages.ADMIN_REASSIGN_REFUSED, status_code=409)
-        log.info("administrator reassigned %s to agent %d", ticket_label(number), agent_id)
-        return RedirectResponse("/admin", status_code=303)
+        log.info("%s reassigned %s to agent %d", _who(viewer), ticket_label(number), agent_id)
+        return RedirectResponse("/admin/tiket", status_code=303)
 
     return router
+
+
+def _who(viewer: Viewer) -> str:
+    return "administrator" if viewer.operator_id is None else f"operator {viewer.operator_id}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.db.models import Participant, Payment
 from bot.domain.access import EVERYTHING, Scope
@@ -54,3 +54,21 @@ def monthly_activity(
         MonthActivity(month, registered[month], paid[month])
         for month in (add_months(first, i) for i in range(months))
     ]
+
+
+def registrations_between(
+    uow: UnitOfWork, start: datetime, end: datetime, *, scope: Scope = EVERYTHING
+) -> int:
+    """Participants registered in [start, end) (aware instants), of ``scope`` only."""
+    query = where_in_scope(
+        select(func.count())
+        .select_from(Participant)
+        .where(Participant.created_at >= start.astimezone(UTC))
+        .where(Participant.created_at < end.astimezone(UTC)),
+        scope,
+        Participant.village,
+        Participant.district,
+        Participant.regency,
+    )
+    with uow:
+        return int(uow.session.scalar(query) or 0)

@@ -32,6 +32,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from bot import messages
 from bot.db.models import OutboundMessage, Participant, ParticipantAddress, Payment, Reminder
 from bot.domain.access import Scope
 from bot.domain.clock import INDONESIA_TIME, start_of_day
@@ -72,17 +73,8 @@ _WAITING = (
 _WENT_OUT = (ReminderState.SENT, ReminderState.DELIVERED, ReminderState.READ)
 _ARRIVED = (ReminderState.DELIVERED, ReminderState.READ)
 
-CHANNEL_LABELS = {
-    Channel.WHATSAPP.value: "WhatsApp",
-    Channel.TELEGRAM.value: "Telegram",
-    Channel.WEB.value: "Obrolan web",
-}
-REMINDER_KIND_LABELS = {
-    ReminderKind.BEFORE_DUE.value: "Sebelum jatuh tempo",
-    ReminderKind.ON_DUE.value: "Hari jatuh tempo",
-    ReminderKind.AFTER_DUE.value: "Setelah jatuh tempo",
-    ReminderKind.NON_ACTIVE_WARNING.value: "Peringatan akan nonaktif",
-}
+CHANNEL_LABELS = messages.CHANNEL_LABELS
+REMINDER_KIND_LABELS = messages.REMINDER_KIND_LABELS
 NO_REASON_LABEL = "(tanpa alasan)"
 
 

@@ -20,6 +20,7 @@ from bot.db.models import Ticket, TicketMessage
 from bot.domain.clock import FixedClock
 from bot.services.agents import enrol_agent
 from tests.e2e.conftest import ADMIN_PASSWORD, Stack, TelegramUser
+from tests.support.html_tables import table_rows
 from tests.support.participants import make_participant
 
 
@@ -117,11 +118,10 @@ def test_a_whatsapp_resident_and_a_telegram_agent_talk_through_sadar(
     with httpx.Client(base_url=stack.gateway_url) as admin:
         login = admin.post("/admin/login", data={"password": ADMIN_PASSWORD})
         assert login.status_code == 303
-        page = admin.get("/admin").text
-    row = re.search(rf"<tr><td>{ticket}</td>.*?</tr>", page)
-    assert row, page[-2000:]
-    assert "<td>closed</td>" in row.group(0) and "<td>Siti Rahayu</td>" in row.group(0)
-    assert re.search(r"<td>\d+ menit</td>", row.group(0))
+        page = admin.get("/admin/tiket").text
+    [row] = [r for r in table_rows(page, "tickets") if r[0] == ticket]
+    assert row[1] == "ditutup: warga selesai" and row[4] == "Siti Rahayu"
+    assert re.fullmatch(r"\d+ menit", row[6])
 
 
 def test_asking_about_agents_is_answered_by_the_bot(stack: Stack) -> None:

@@ -39,6 +39,7 @@ from bot.services.registry.batch import (
 from bot.services.registry.submissions import claim_acceptance_notices, pipeline, stage_of
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB, fixed_clock
+from tests.support.html_tables import table_rows
 from tests.support.participants import make_participant
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=WIB)
@@ -486,14 +487,19 @@ def test_the_administrator_sees_the_pipeline_and_the_rejections(
     app = create_app(settings, rasa_http=FakeRasaREST().client(), clock=context.clock)
     with TestClient(app, base_url="https://testserver") as admin:
         admin.post("/admin/login", data={"password": "sandi-uji-2026"})
-        page = admin.get("/admin").text
-    table = page[page.index('<table id="handover">') :]
+        page = admin.get("/admin/bpjs").text
+    handover = {row[0]: row[1:] for row in table_rows(page, "handover")}
     # Sumberejo: one waiting to be sent; Karanglo: one rejected (columns in lifecycle order).
-    assert f"<tr><td>Sumberejo / {regency}</td><td>1</td><td>0</td>" in table
-    assert f"<tr><td>Karanglo / {regency}</td><td>0</td><td>0</td><td>0</td><td>1</td>" in table
-    rejections = page[page.index('<table id="rejections">') :]
-    assert f"<td>{refused}</td><td>Karanglo / {regency}</td><td>over_age</td>" in rejections
-    assert waiting not in rejections and "Warga Uji" not in page[page.index("handover") :]
+    assert handover[f"Sumberejo / {regency}"][:2] == ["1", "0"]
+    assert handover[f"Karanglo / {regency}"][:4] == ["0", "0", "0", "1"]
+    rejections = table_rows(page, "rejections")
+    assert [row[:3] for row in rejections if row[0] == refused] == [
+        [refused, f"Karanglo / {regency}", "usia melewati batas"]
+    ]
+    assert all(waiting not in row for row in rejections)
+    # Who is waiting: by reference and masked name, never the name itself.
+    assert "Warga Uji" not in page
+    assert [row[0] for row in table_rows(page, "waiting") if row[0] == waiting] == [waiting]
 
 
 def test_the_agent_sees_where_each_walk_in_stands(

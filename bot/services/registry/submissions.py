@@ -35,7 +35,7 @@ from bot.infra.privacy import mask_name
 from bot.services.addresses.reachability import reachable_addresses
 from bot.services.agents import agent_address
 from bot.services.registry.port import RegistrationRecord
-from bot.services.scoping import submissions_in_scope
+from bot.services.scoping import submissions_in_scope, where_in_scope
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -573,3 +573,64 @@ def rejected_registrations(
             RejectionLine(reference, village, area, str(reason or "other"), as_utc(since))
             for reference, village, area, reason, since in uow.session.execute(query)
         ]
+
+
+#: The states of a registration still waiting for its KPJ number.
+WAITING_STATES = (
+    SubmissionState.PENDING,
+    SubmissionState.SUBMITTED,
+    SubmissionState.NEEDS_ATTENTION,
+)
+
+
+@dataclass(frozen=True)
+class WaitingLine:
+    """A resident still waiting for their KPJ number: their reference, masked name, village,
+    where the registration stands and since when (the console's "who is waiting")."""
+
+    reference: str
+    masked_name: str
+    village: str
+    regency: str
+    state: SubmissionState
+    registered_at: datetime
+    state_at: datetime
+
+
+def waiting_registrations(
+    uow: UnitOfWork, cipher: PiiCipher, *, scope: Scope = EVERYTHING, limit: int = 500
+) -> list[WaitingLine]:
+    """The registrations without a KPJ number yet, the longest waiting first, in ``scope``."""
+    query = (
+        select(
+            Submission.reference,
+            Participant.full_name_encrypted,
+            Submission.village,
+            Submission.regency,
+            Submission.state,
+            Submission.created_at,
+            Submission.state_at,
+        )
+        .join(Participant, Participant.id == Submission.participant_id)
+        .where(Submission.state.in_([state.value for state in WAITING_STATES]))
+        .order_by(Submission.created_at, Submission.id)
+        .limit(limit)
+    )
+    if not scope.everything:
+        query = where_in_scope(
+            query, scope, Submission.village, Participant.district, Submission.regency
+        )
+    with uow:
+        rows = uow.session.execute(query).all()
+    return [
+        WaitingLine(
+            reference,
+            mask_name(cipher.decrypt(name)),
+            village,
+            regency,
+            SubmissionState(state),
+            as_utc(created),
+            as_utc(moved),
+        )
+        for reference, name, village, regency, state, created, moved in rows
+    ]

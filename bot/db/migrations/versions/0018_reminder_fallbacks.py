@@ -19,9 +19,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("reminders") as batch:
-        batch.add_column(
-            sa.Column("fell_back", sa.Boolean(), server_default="0", nullable=False)
-        )
+        batch.add_column(sa.Column("fell_back", sa.Boolean(), server_default="0", nullable=False))
     op.execute("UPDATE reminders SET fell_back = true WHERE reason LIKE 'sent after:%'")
 
 
