@@ -225,55 +225,30 @@ def funnel_report(
         ]
     with uow:
         session = uow.session
+        grouping = (
+            FunnelJourney.channel,
+            FunnelJourney.village,
+            FunnelJourney.district,
+            FunnelJourney.regency,
+            FunnelJourney.furthest,
+            FunnelJourney.outcome,
+        )
         groups = session.execute(
-            select(
-                FunnelJourney.channel,
-                FunnelJourney.village,
-                FunnelJourney.district,
-                FunnelJourney.regency,
-                FunnelJourney.furthest,
-                FunnelJourney.outcome,
-                case((abandoned, True), else_=False).label("abandoned"),
-                func.count(),
-            )
+            select(*grouping, case((abandoned, True), else_=False).label("abandoned"), func.count())
             .where(*conditions)
-            .group_by(
-                FunnelJourney.channel,
-                FunnelJourney.village,
-                FunnelJourney.district,
-                FunnelJourney.regency,
-                FunnelJourney.furthest,
-                FunnelJourney.outcome,
-                "abandoned",
-            )
+            .group_by(*grouping, "abandoned")
         ).all()
+        area = (FunnelJourney.village, FunnelJourney.district, FunnelJourney.regency)
         marks = session.execute(
-            select(
-                FunnelJourney.village,
-                FunnelJourney.district,
-                FunnelJourney.regency,
-                FunnelMark.step,
-                FunnelMark.kind,
-                func.count(),
-            )
+            select(*area, FunnelMark.step, FunnelMark.kind, func.count())
             .join(FunnelJourney, FunnelJourney.id == FunnelMark.journey_id)
             .where(*conditions, FunnelMark.kind != Kind.REACHED.value)
-            .group_by(
-                FunnelJourney.village,
-                FunnelJourney.district,
-                FunnelJourney.regency,
-                FunnelMark.step,
-                FunnelMark.kind,
-            )
+            .group_by(*area, FunnelMark.step, FunnelMark.kind)
         ).all()
         durations = session.execute(
-            select(
-                FunnelJourney.village,
-                FunnelJourney.district,
-                FunnelJourney.regency,
-                FunnelJourney.started_at,
-                FunnelJourney.ended_at,
-            ).where(*conditions, FunnelJourney.outcome == Outcome.CONFIRMED.value)
+            select(*area, FunnelJourney.started_at, FunnelJourney.ended_at).where(
+                *conditions, FunnelJourney.outcome == Outcome.CONFIRMED.value
+            )
         ).all()
     furthest: Counter[Step] = Counter()
     outcomes: Counter[Outcome] = Counter()
