@@ -259,10 +259,12 @@ def hand_over_registrations() -> None:
 
 def purge_conversations() -> None:
     """Daily (a periodic task), at 02:20 WIB: conversations and closed tickets past the
-    retention period are deleted."""
+    retention period are deleted, and the registration funnel's journeys of those
+    conversations lose their key."""
     from datetime import timedelta
 
     from bot.services.conversations import purge_older_than, tracker_engine
+    from bot.services.funnel import retire_before
     from bot.services.handoff import purge_closed_before
 
     context = get_app_context()
@@ -273,6 +275,7 @@ def purge_conversations() -> None:
     finally:
         engine.dispose()
     purge_closed_before(context.unit_of_work(), context.clock.now() - keep)
+    retire_before(context.unit_of_work(), context.clock.now() - keep)
 
 
 def submission_gauges() -> dict[str, tuple[str, str, dict[str, float]]]:

@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, delete, func, select
+from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot import messages
+from bot.db.engine import rows_changed
 from bot.db.models import FunnelJourney, FunnelMark
 from bot.db.timestamps import as_utc
 from bot.domain.access import EVERYTHING, Scope
@@ -136,6 +137,27 @@ def forget(session: Session, conversations: Iterable[str]) -> int:
         session.execute(delete(FunnelMark).where(FunnelMark.journey_id.in_(ids)))
         session.execute(delete(FunnelJourney).where(FunnelJourney.id.in_(ids)))
     return len(ids)
+
+
+#: What a journey is keyed by once its conversation is past the retention period.
+RETIRED = "retired"
+
+
+def retire_before(uow: UnitOfWork, cutoff: datetime) -> int:
+    """Journeys with no message since ``cutoff`` (the conversations' retention period)
+    keep their figures and lose the key that ties them to a conversation: nothing links
+    them to anyone any more. The number retired."""
+    with uow:
+        retired = rows_changed(
+            uow.session.execute(
+                update(FunnelJourney)
+                .where(FunnelJourney.last_at < cutoff.astimezone(UTC))
+                .where(FunnelJourney.conversation_hash != RETIRED)
+                .values(conversation_hash=RETIRED)
+            )
+        )
+        uow.commit()
+    return retired
 
 
 # --- figures -----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from bot.db.models import FunnelJourney, FunnelMark
 from bot.domain.access import Scope
 from bot.domain.funnel import ActionCall, Outcome, Step, observe
 from bot.infra.settings import Settings
-from bot.services.funnel import funnel_key, funnel_report, record
+from bot.services.funnel import funnel_key, funnel_report, record, retire_before
 from tests.conftest import TEST_PII_KEY
 from tests.support.clock import WIB, fixed_clock
 
@@ -305,3 +305,27 @@ def test_sadar_report_funnel_prints_and_writes_the_figures(
     assert header[0] == "Kanal / desa" and line[:6] == [
         f"Karanglo / Kerek / {regency}", "2", "2", "2", "1", "50%",
     ]  # fmt: skip
+
+
+def test_past_the_retention_period_a_journey_keeps_its_figures_and_loses_its_key(
+    context: AppContext, regency: str
+) -> None:
+    old = Resident(context, f"tg:{uuid.uuid4().int % 10**9}", regency)
+    old.starts()
+    recent = Resident(context, f"tg:{uuid.uuid4().int % 10**9}", regency)
+    recent.at = NOW + timedelta(days=2)
+    recent.starts()
+    assert retire_before(context.unit_of_work(), NOW + timedelta(days=1)) >= 1
+    with context.sessions() as session:
+        keys = set(
+            session.scalars(
+                select(FunnelJourney.conversation_hash).where(
+                    FunnelJourney.started_at >= NOW - timedelta(minutes=1)
+                )
+            )
+        )
+    assert funnel_key(context.hash_key, old.sender_id) not in keys
+    assert funnel_key(context.hash_key, recent.sender_id) in keys
+    # Still counted: two journeys started, one of them on NOW's day.
+    report = funnel_report(context.unit_of_work(), NOW.date(), NOW.date(), NOW)
+    assert report.started >= 1
