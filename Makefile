@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: help setup model migrate run test test-unit lint nlu-eval ocr-eval dialogue-eval bench-registration bench-reminders bench-submissions bench-load bench-wave registry-samples village-reachability clean
+.PHONY: help setup model migrate run test test-unit lint nlu-eval ocr-eval dialogue-eval bench-registration bench-reminders bench-submissions bench-load bench-wave registry-samples village-reachability screenshots clean
 
 help:
 	@echo "make run    start Sadar (Rasa server, action server, gateway); chat at http://127.0.0.1:8000/"
@@ -17,6 +17,7 @@ help:
 	@echo "make village-reachability  a generated village: participants no reminder reaches, before/after linking WhatsApp"
 	@echo "make bench-load  50 residents chatting at once: turns/s, latency, CPU, memory (BENCH_ARGS=...)"
 	@echo "make bench-wave  20,000 WhatsApp reminders while 20% reply: dispatch rate, reply latency, 'mohon tunggu', exactly once (BENCH_ARGS=...)"
+	@echo "make screenshots  the operations console (/admin) on demo data, desktop and phone: docs/images/console/*.png"
 
 setup:
 	@bash scripts/bootstrap
@@ -78,6 +79,10 @@ bench-wave: model
 
 village-reachability: setup
 	@$(VENV)/python scripts/village_reachability.py $(BENCH_ARGS)
+
+# Needs chromium and /usr/bin/chromedriver (Debian; `make test` installs them).
+screenshots: setup
+	@$(VENV)/python scripts/console_screenshots.py
 
 lint: setup
 	@$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy

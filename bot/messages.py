@@ -142,11 +142,12 @@ REMINDER_TEXTS = {
     ),
 }
 
-# The coverage dashboard (bot/gateway/admin.py).
-ADMIN_WRONG_PASSWORD = "Kata sandi salah."
+# The operations console (bot/gateway/admin.py).
+ADMIN_WRONG_PASSWORD = "Nama pengguna atau kata sandi salah."
 ADMIN_LOCKED = "Terlalu banyak percobaan yang salah. Coba lagi 15 menit lagi."
 ADMIN_CLOSED = (
-    "Dasbor belum dibuka. Admin perlu mengatur SADAR_ADMIN_PASSWORD_HASH (lihat docs/agents.md)."
+    "Login admin utama belum dibuka (SADAR_ADMIN_PASSWORD_HASH belum diatur, lihat "
+    "docs/operations.md). Operator: isi nama pengguna."
 )
 ADMIN_OUTSIDE_SCOPE = "Desa ini di luar wilayah akun Anda."
 ADMIN_BAD_FORM = "Formulir tidak lengkap. Kembali ke dasbor dan coba lagi."

@@ -803,6 +803,8 @@ def admin_router(settings: Settings) -> APIRouter:
                 again(messages.ADMIN_LOCKED), status_code=429, headers={"Retry-After": "900"}
             )
         password = form.get("password", "")
+        if not username and settings.admin_password_hash is None:
+            return HTMLResponse(again(messages.ADMIN_CLOSED), status_code=503)
         viewer: Viewer | None = None
         if username:
             viewer = await authenticate_operator(

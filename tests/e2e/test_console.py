@@ -118,7 +118,7 @@ def test_an_administrator_sees_coverage_sorts_filters_and_downloads(
     wait = waiting(browser)
     wait.until(ec.element_to_be_clickable((By.ID, "password"))).send_keys("salah sandi")
     browser.find_element(By.ID, "login").click()
-    wait.until(lambda b: "Kata sandi salah" in b.find_element(By.ID, "error").text)
+    wait.until(lambda b: "kata sandi salah" in b.find_element(By.ID, "error").text)
     browser.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
     browser.find_element(By.ID, "login").click()
     # The summary answers the four questions, each with the page that says more.

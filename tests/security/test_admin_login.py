@@ -108,3 +108,14 @@ def test_password_hashing_runs_on_its_own_thread(tmp_path: Path) -> None:
     finally:
         admin_auth.verify_password = original  # type: ignore[assignment]  # the real function back
     assert threads and all(name.startswith("sadar-password") for name in threads)
+
+
+def test_without_an_administrator_password_only_operators_log_in(tmp_path: Path) -> None:
+    with dashboard(tmp_path, admin_password_hash=None) as client:
+        closed = client.post("/admin/login", data={"password": "apa saja"}, follow_redirects=False)
+        assert closed.status_code == 503 and "SADAR_ADMIN_PASSWORD_HASH" in closed.text
+        unknown = client.post(
+            "/admin/login", data={"username": "tidakada", "password": "apa saja sandinya"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert unknown.status_code == 401
