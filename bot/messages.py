@@ -265,6 +265,22 @@ FUNNEL_STEP_LABELS = {
     "resident_consent": "Kode persetujuan warga",
     "confirmed": "Terdaftar",
 }
+#: Where residents stopped, named by what they were asked last (bot.domain.funnel
+#: where_most_gave_up).
+FUNNEL_QUESTION_LABELS = {
+    "started": "awal pendaftaran",
+    "consent_asked": "pertanyaan persetujuan",
+    "consent_given": "sesudah setuju",
+    "full_name": "pertanyaan nama",
+    "nik": "pertanyaan NIK",
+    "birth_date": "pertanyaan tanggal lahir",
+    "phone": "pertanyaan nomor HP",
+    "village": "pertanyaan desa",
+    "occupation": "pertanyaan pekerjaan",
+    "declared_income": "pertanyaan penghasilan",
+    "with_jht": "pertanyaan JHT",
+    "registration_confirmed": "ringkasan (belum dikonfirmasi)",
+}
 FUNNEL_OUTCOME_LABELS = {
     "confirmed": "terdaftar",
     "cancelled": "dibatalkan",
@@ -324,6 +340,11 @@ REJECTION_ACTIONS = {
     "lamanya di kantor cabang.",
     "over_age": "Tidak bisa didaftarkan sebagai BPU; agen menjelaskan kepada warga.",
     "other": "Baca catatan cabang (sadar submissions show) dan hubungi agen desa.",
+}
+PAYMENT_RECORDER_LABELS = {
+    "provider": "kanal pembayaran",
+    "cli": "kantor (admin)",
+    "participant": "laporan warga",
 }
 PAYMENT_SOURCE_LABELS = {
     "agent_cash": "tunai lewat agen",

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 #: No message for this long and no outcome: the journey counts as abandoned.
@@ -347,3 +348,14 @@ _OFF_FUNNEL = {
     Step.REGENCY: Step.VILLAGE,
     Step.RESIDENT_CONSENT: Step.SUMMARY_SHOWN,
 }
+
+
+def where_most_gave_up(rows: Sequence[StepCount]) -> tuple[Step, StepCount] | None:
+    """The question most residents stopped at, and the row after it that counts them. A
+    step is reached when it is asked, so those lost before a row were asked the row before
+    it and never answered."""
+    worst: tuple[Step, StepCount] | None = None
+    for before, row in pairwise(rows):
+        if row.lost and (worst is None or row.lost > worst[1].lost):
+            worst = (before.step, row)
+    return worst

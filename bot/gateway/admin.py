@@ -30,7 +30,7 @@ from bot import messages
 from bot.app_context import AppContext
 from bot.domain.access import ADMINISTRATOR, OutsideScope, Viewer
 from bot.domain.formatting import MONTHS, bulan_range, rupiah
-from bot.domain.funnel import Outcome
+from bot.domain.funnel import Outcome, where_most_gave_up
 from bot.domain.replies import BotReply
 from bot.domain.senders import channel_of
 from bot.domain.submissions import SubmissionState
@@ -42,7 +42,21 @@ from bot.gateway.admin_auth import (
     authenticate_operator,
     check_password,
 )
-from bot.gateway.console import Markup, Row, Table, bar_chart, day, funnel_chart, page, percent, wib
+from bot.gateway.console import (
+    Markup,
+    Row,
+    Sorted,
+    Table,
+    bar_chart,
+    day,
+    funnel_chart,
+    lasting,
+    on,
+    page,
+    percent,
+    when,
+    wib,
+)
 from bot.gateway.console import filter_form as filters_html
 from bot.infra.privacy import keyed_hash
 from bot.infra.settings import Settings
@@ -169,13 +183,14 @@ async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str
         ),
         asyncio.to_thread(partial(pipeline, scope=scope), context.unit_of_work()),
     )
-    worst = max(funnel.steps[1:], key=lambda s: s.lost, default=None)
-    if worst is not None and worst.lost:
+    gave_up_at = where_most_gave_up(funnel.steps)
+    abandoned = funnel.outcomes.get(Outcome.ABANDONED, 0)
+    if gave_up_at is not None:
+        question, row = gave_up_at
         gave_up = (
-            f'<p class="big">{html.escape(messages.FUNNEL_STEP_LABELS[worst.step.value])}</p>'
-            f"<p>{worst.lost} warga berhenti sebelum langkah ini ({percent(worst.share_lost)} "
-            f"dari yang sampai langkah sebelumnya). Berhenti 24 jam tanpa pesan: "
-            f"{funnel.outcomes.get(Outcome.ABANDONED, 0)}.</p>"
+            f'<p class="big">{html.escape(messages.FUNNEL_QUESTION_LABELS[question.value])}</p>'
+            f"<p>{row.lost} warga tidak lanjut sesudah ini ({percent(row.share_lost)} dari yang "
+            f"ditanya). Berhenti 24 jam tanpa pesan: {abandoned}.</p>"
         )
     else:
         gave_up = '<p class="big">-</p><p>Belum ada yang berhenti di tengah jalan.</p>'
@@ -194,7 +209,13 @@ async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str
             "/admin/pendaftaran",
             "Lihat tahap pendaftaran",
         ),
-        ("gave-up", "Warga paling banyak berhenti di", gave_up, "/admin/pendaftaran", "Rincian"),
+        (
+            "gave-up",
+            "Warga paling banyak berhenti di",
+            gave_up,
+            "/admin/pendaftaran",
+            "Rincian per langkah",
+        ),
         (
             "reminders",
             "Pengingat sampai?",
@@ -227,8 +248,16 @@ async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str
     )
 
 
+def shown_period(query: dict[str, str], today: date) -> tuple[date, date]:
+    """``period``, written back into the query so the filter form shows the days the page
+    shows (and the sort links and the CSV keep them)."""
+    first, last = period(query, today)
+    query.update({"from": first.isoformat(), "to": last.isoformat()})
+    return first, last
+
+
 async def funnel_view(context: AppContext, viewer: Viewer, query: dict[str, str]) -> View:
-    first, last = period(query, context.clock.today())
+    first, last = shown_period(query, context.clock.today())
     channel = query.get("channel") if query.get("channel") in messages.CHANNEL_LABELS else None
     village = _area(query.get("village", ""))
     report = await asyncio.to_thread(
@@ -250,8 +279,13 @@ async def funnel_view(context: AppContext, viewer: Viewer, query: dict[str, str]
         for s in report.most_handed_over()
     )
     focus = ""
+    if not viewer.scope.everything:
+        focus += (
+            '<p class="note">Pendaftaran masuk wilayah Anda setelah warga menjawab pertanyaan '
+            "desa; yang berhenti sebelum itu hanya terlihat oleh admin.</p>"
+        )
     if village:
-        focus = (
+        focus += (
             f"<p>Hanya desa {html.escape(' / '.join(village))} "
             f"({_link('/admin/pendaftaran', 'semua desa')}).</p>"
         )
@@ -322,7 +356,7 @@ def _kept(query: dict[str, str], *keys: str) -> dict[str, str]:
 
 
 async def delivery_view(context: AppContext, viewer: Viewer, query: dict[str, str]) -> View:
-    first, last = period(query, context.clock.today())
+    first, last = shown_period(query, context.clock.today())
     scope = viewer.scope
     report = await asyncio.to_thread(
         partial(delivery_report, regency=scope.regency, villages=scope.villages or None),
@@ -341,7 +375,7 @@ async def delivery_view(context: AppContext, viewer: Viewer, query: dict[str, st
         return list(totals.values())
 
     header, rows = delivery_csv_rows(report)
-    shown = [r for r, d in zip(rows, report.days, strict=True) if d in days]
+    shown = [[on(d.day), *r[1:]] for r, d in zip(rows, report.days, strict=True) if d in days]
     failure_header, failures = failure_csv_rows(report)
     reminder_header, reminders = reminder_csv_rows(report)
     scoped = (
@@ -372,6 +406,7 @@ async def delivery_view(context: AppContext, viewer: Viewer, query: dict[str, st
                 numeric=frozenset(range(2, len(header))),
                 caption="Per hari dan kanal (Telegram tidak melaporkan sampai dan dibaca)",
                 download="pengiriman-harian",
+                footnote=html.escape(FALLBACK_NOTE),
             ),
             Table(
                 "delivery-failures",
@@ -388,7 +423,6 @@ async def delivery_view(context: AppContext, viewer: Viewer, query: dict[str, st
                 numeric=frozenset(range(1, len(reminder_header))),
                 caption="Pengingat per jenis, dan pembayaran dalam 7 hari sesudahnya",
                 download="pengingat",
-                footnote=html.escape(FALLBACK_NOTE),
             ),
         ],
         filters=("period", "channel"),
@@ -426,12 +460,13 @@ async def registry_view(context: AppContext, viewer: Viewer, query: dict[str, st
                 line.masked_name,
                 f"{line.village} / {line.regency}",
                 messages.SUBMISSION_STATE_LABELS[line.state.value],
-                wib(line.registered_at),
-                f"{(now - line.registered_at).days} hari",
+                when(line.registered_at),
+                _waited_days(now - line.registered_at),
             ]
             for line in waiting
         ],
         numeric=frozenset({5}),
+        codes=frozenset({0}),
         caption="Menunggu nomor KPJ, terlama dulu (nama disamarkan)",
         personal=True,
         download="menunggu-kpj",
@@ -444,11 +479,12 @@ async def registry_view(context: AppContext, viewer: Viewer, query: dict[str, st
                 line.reference,
                 f"{line.village} / {line.regency}",
                 messages.REJECTION_LABELS.get(line.reason, line.reason),
-                wib(line.since, with_time=False),
+                when(line.since, with_time=False),
                 Markup(_link(f"#alasan-{line.reason}", "Apa yang dilakukan"), line.reason),
             ]
             for line in rejections
         ],
+        codes=frozenset({0}),
         caption="Ditolak BPJS, terbaru dulu (warga dan agen desanya melihat alasannya di chat)",
         personal=True,
         download="ditolak-bpjs",
@@ -526,9 +562,15 @@ async def coverage_view(context: AppContext, viewer: Viewer, query: dict[str, st
     )
 
 
-def _waited(delta: timedelta) -> str:
+def _waited_days(delta: timedelta) -> Sorted:
+    hours = int(delta.total_seconds() // 3600)
+    return lasting(delta, f"{hours} jam" if hours < 24 else f"{hours // 24} hari")
+
+
+def _waited(delta: timedelta) -> Sorted:
     minutes = int(delta.total_seconds() // 60)
-    return f"{minutes} menit" if minutes < 120 else f"{minutes // 60} jam {minutes % 60} menit"
+    text = f"{minutes} menit" if minutes < 120 else f"{minutes // 60} jam {minutes % 60} menit"
+    return lasting(delta, text)
 
 
 async def tickets_view(context: AppContext, viewer: Viewer, query: dict[str, str]) -> View:
@@ -571,7 +613,7 @@ async def tickets_view(context: AppContext, viewer: Viewer, query: dict[str, str
             [
                 ticket_label(t.number), state,
                 messages.TICKET_REASON_LABELS.get(t.reason, t.reason), t.village or "-",
-                t.agent_name or "admin", wib(t.created_at), _waited(t.waited),
+                t.agent_name or "admin", when(t.created_at), _waited(t.waited),
                 Markup(form, ""),
             ]
         )  # fmt: skip
@@ -584,6 +626,7 @@ async def tickets_view(context: AppContext, viewer: Viewer, query: dict[str, str
                 "tickets",
                 ["Tiket", "Keadaan", "Alasan", "Desa", "Agen", "Dibuat", "Menunggu", "Tindakan"],
                 rows,
+                codes=frozenset({0}),
                 personal=True,
                 download="tiket",
             ),
@@ -594,6 +637,7 @@ async def tickets_view(context: AppContext, viewer: Viewer, query: dict[str, str
 async def payments_view(context: AppContext, viewer: Viewer, query: dict[str, str]) -> View:
     scope = viewer.scope
     month = month_of(query, context.clock.today())
+    query["month"] = f"{month:%Y-%m}"  # shown in the filter form
     payments, receipts, cash = await asyncio.gather(
         asyncio.to_thread(
             partial(list_payments, month=month, limit=MAX_PAYMENT_ROWS, scope=scope),
@@ -631,8 +675,8 @@ async def payments_view(context: AppContext, viewer: Viewer, query: dict[str, st
         )
         payment_rows.append(
             [
-                line.receipt, line.group_receipt or "-", line.paid_on.strftime("%d-%m-%Y"),
-                line.area[0] if line.area else "-", line.collected_by,
+                line.receipt, line.group_receipt or "-", on(line.paid_on),
+                line.area[0] if line.area else "-", _collector(line.collected_by),
                 f"{line.participant_reference or '-'} {line.member}".strip(), line.months,
                 covered, rupiah(line.amount),
                 messages.PAYMENT_SOURCE_LABELS.get(line.source, line.source),
@@ -669,6 +713,7 @@ async def payments_view(context: AppContext, viewer: Viewer, query: dict[str, st
                 ],
                 payment_rows,
                 numeric=frozenset({6, 8}),
+                codes=frozenset({0, 1}),
                 caption="Semua kuitansi, terbaru dulu (warga: nomor Sadar dan nama disamarkan)",
                 personal=True,
                 download="pembayaran",
@@ -948,6 +993,20 @@ def admin_router(settings: Settings) -> APIRouter:
         return RedirectResponse("/admin/tiket", status_code=303)
 
     return router
+
+
+def _collector(recorded_by: str) -> str:
+    """Who recorded a payment, in words: an agent's name stays; "provider", "cli:…",
+    "participant:wa" become what they are."""
+    kind, _, detail = recorded_by.partition(":")
+    if kind == "provider":
+        return messages.PAYMENT_RECORDER_LABELS["provider"]
+    if kind == "cli":
+        return messages.PAYMENT_RECORDER_LABELS["cli"]
+    if kind == "participant":
+        channel = messages.CHANNEL_LABELS.get(detail, detail)
+        return f"{messages.PAYMENT_RECORDER_LABELS['participant']} ({channel})"
+    return recorded_by
 
 
 def _who(viewer: Viewer) -> str:

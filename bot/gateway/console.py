@@ -9,7 +9,7 @@ import html
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from string import Template
 from urllib.parse import urlencode
@@ -49,6 +49,32 @@ class Markup(str):
         return made
 
 
+class Sorted(str):
+    """Text that sorts by a number: a date ('06-12-2026' by its day), a wait ('3 hari')."""
+
+    key: float
+
+    def __new__(cls, text: str, key: float) -> Sorted:
+        made = super().__new__(cls, text)
+        made.key = key
+        return made
+
+
+def when(moment: datetime | None, with_time: bool = True) -> Sorted | None:
+    """A moment as a table shows it (WIB), sorting by time."""
+    return None if moment is None else Sorted(wib(moment, with_time), moment.timestamp())
+
+
+def on(value: date | None) -> Sorted | None:
+    """A day as a table shows it, sorting by date."""
+    return None if value is None else Sorted(day(value), value.toordinal())
+
+
+def lasting(delta: timedelta, text: str) -> Sorted:
+    """A duration shown in words, sorting by its length."""
+    return Sorted(text, delta.total_seconds())
+
+
 #: A table cell: text, a number, Markup, or None (shown as '-').
 Cell = object
 Row = Sequence[Cell]
@@ -77,15 +103,15 @@ def _text(value: Cell) -> str:
 
 
 def _sort_key(value: Cell) -> tuple[int, float, str]:
-    """Numbers by value ('Rp36.800', '45%', '1.204' too), text alphabetically, '-' last."""
+    """Numbers by value ('Rp36.800', '45%', '1.204' too), text alphabetically."""
     text = _text(value)
+    if isinstance(value, Sorted):
+        return (0, value.key, "")
     if isinstance(value, int | float) and not isinstance(value, bool):
         return (0, float(value), "")
     digits = text.replace("Rp", "").replace(".", "").replace("%", "").strip()
     if digits.lstrip("-").isdigit():
         return (0, float(digits), "")
-    if text == "-":
-        return (2, 0.0, "")
     return (1, 0.0, text.lower())
 
 
@@ -98,6 +124,8 @@ class Table:
     rows: Sequence[Row]
     #: Columns shown right-aligned (figures).
     numeric: frozenset[int] = frozenset()
+    #: Columns of codes ("SDR-7K2P-4QXA", "T-1010") that must not break at their hyphens.
+    codes: frozenset[int] = frozenset()
     caption: str = ""
     empty: str = "Belum ada data untuk pilihan ini."
     #: Rows that carry personal data (masked or not): the view is audited.
@@ -116,7 +144,11 @@ class Table:
             self.rows = [r for r in self.rows if any(wanted in _text(c).lower() for c in r)]
         column, descending = self.sorting(query)
         if column is not None:
-            self.rows = sorted(self.rows, key=lambda r: _sort_key(r[column]), reverse=descending)
+            # Cells with nothing to show go last whichever way the column is sorted.
+            shown = [r for r in self.rows if _text(r[column]) != "-"]
+            empty = [r for r in self.rows if _text(r[column]) == "-"]
+            ordered = sorted(shown, key=lambda r: _sort_key(r[column]), reverse=descending)
+            self.rows = ordered + empty
         return self
 
     def sorting(self, query: Mapping[str, str]) -> tuple[int | None, bool]:
@@ -153,7 +185,8 @@ class Table:
             for index, value in enumerate(row):
                 shown = value if isinstance(value, Markup) else html.escape(_text(value))
                 label = html.escape(self.header[index]) if index < len(self.header) else ""
-                align = ' class="num"' if index in self.numeric else ""
+                kind = "num" if index in self.numeric else "code" if index in self.codes else ""
+                align = f' class="{kind}"' if kind else ""
                 cells.append(f'<td data-label="{label}"{align}>{shown}</td>')
             body.append("<tr>" + "".join(cells) + "</tr>")
         if not body:
@@ -208,6 +241,13 @@ def filter_form(path: str, query: Mapping[str, str], fields: Sequence[str]) -> s
         '<label>Cari <input type="search" name="q" placeholder="desa, kabupaten, …" value="'
         f'{html.escape(query.get("q", ""))}"></label>'
     )
+    # What the page is narrowed to besides the fields (a village picked in a table, the
+    # sorting) is kept when the filters change.
+    parts += [
+        f'<input type="hidden" name="{key}" value="{html.escape(query[key])}">'
+        for key in ("village", "sort")
+        if query.get(key)
+    ]
     return (
         f'<form class="filters" method="get" action="{html.escape(path)}">{"".join(parts)}'
         '<button id="apply">Tampilkan</button></form>'
@@ -223,7 +263,8 @@ def bar_chart(
     """Grouped vertical bars with a y axis (0 to a round maximum), the value on every bar
     and a legend; every bar carries its label and value as data attributes."""
     groups = max(len(labels), 1)
-    slot = max(28, 14 * len(series) + 10)
+    # Wide enough for its label (about 7 px a character at 11 px) and its bars.
+    slot = max(28, 14 * len(series) + 10, 7 * max([len(label) for label in labels] or [0]) + 8)
     left, height, bottom = left_width(series), 200, 24
     width = left + slot * groups + 10
     top_value = nice_ceiling(max([1, *(v for _, values in series for v in values)]))
@@ -278,21 +319,21 @@ def left_width(series: Sequence[tuple[str, Sequence[int]]]) -> int:
 
 
 def nice_ceiling(value: float) -> float:
-    """The axis's top: 1, 2, 2.5 or 5 times a power of ten, at or above ``value``; four
-    gridlines then fall on round numbers."""
-    magnitude = 1.0
-    while magnitude * 10 <= value:
+    """The axis's top: four gridline steps of 1, 2, 5, 10, 20, 25, 50, … at or above
+    ``value``, so every gridline falls on a whole, round number."""
+    magnitude = 1
+    while True:
+        for step in (1, 2, 5) if magnitude == 1 else (1, 2, 2.5, 5):
+            if 4 * step * magnitude >= value:
+                return 4 * step * magnitude
         magnitude *= 10
-    for step in (1, 2, 2.5, 4, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude
 
 
 def funnel_chart(key: str, steps: Sequence[tuple[str, int, int]], title: str) -> str:
     """Horizontal bars, one per step, as wide as the journeys that reached it, each with
     its count and the share lost since the step before ((label, reached, lost))."""
-    width, row, label_width = 560, 26, 150
+    # Narrow enough to stay readable on a phone (about 350 px there), at most 640 px wide.
+    width, row, label_width = 420, 24, 122
     height = row * len(steps) + 8
     top = max([1, *(reached for _, reached, _ in steps)])
     parts = [

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from bot.gateway.admin import chart_svg
 from bot.gateway.admin_auth import AdminSessions, hash_password, verify_password
-from bot.services.activity import MonthActivity
 
 
 def test_only_the_right_password_matches_its_hash() -> None:
@@ -30,12 +26,3 @@ async def test_sessions_are_server_side_end_at_logout_and_at_a_password_change()
     assert not await AdminSessions(store, "key", "pbkdf2_sha256$1000$salt$new").valid(token)
     await sessions.close(token)
     assert not await sessions.valid(token)
-
-
-def test_the_chart_scales_bars_to_the_largest_month() -> None:
-    svg = chart_svg(
-        [MonthActivity(date(2026, 10, 1), 4, 2), MonthActivity(date(2026, 11, 1), 8, 0)]
-    )
-    assert svg.count('class="bar registrations"') == 2
-    assert 'data-month="2026-11" data-value="8"' in svg
-    assert 'height="160"' in svg and 'height="80"' in svg  # 8 is full height, 4 half

@@ -15,6 +15,7 @@ from bot.domain.funnel import (
     funnel_counts,
     funnel_position,
     observe,
+    where_most_gave_up,
 )
 
 
@@ -228,3 +229,12 @@ def test_the_funnel_counts_a_skipped_step_as_passed() -> None:
 def test_steps_off_the_funnel_count_as_the_row_before() -> None:
     assert funnel_position(Step.DISTRICT) == funnel_position(Step.VILLAGE)
     assert funnel_position(Step.RESIDENT_CONSENT) == funnel_position(Step.SUMMARY_SHOWN)
+
+
+def test_residents_gave_up_at_the_question_before_the_step_they_never_reached() -> None:
+    # 10 started; 2 stopped at the consent question, 1 at the name, 4 at the NIK.
+    rows = funnel_counts({Step.CONSENT_ASKED: 2, Step.FULL_NAME: 1, Step.NIK: 4, Step.PHONE: 3})
+    question, row = where_most_gave_up(rows) or (None, None)
+    assert question is Step.NIK and row is not None and row.step is Step.BIRTH_DATE
+    assert row.lost == 4
+    assert where_most_gave_up(funnel_counts({Step.CONFIRMED: 5})) is None
