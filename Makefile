@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: help setup model migrate run test test-unit lint nlu-eval ocr-eval dialogue-eval bench-registration bench-reminders bench-submissions bench-load bench-wave registry-samples village-reachability screenshots clean
+.PHONY: help setup model migrate run test test-unit lint nlu-eval ocr-eval dialogue-eval bench-registration bench-reminders bench-funnel bench-submissions bench-load bench-wave registry-samples village-reachability screenshots clean
 
 help:
 	@echo "make run    start Sadar (Rasa server, action server, gateway); chat at http://127.0.0.1:8000/"
@@ -14,6 +14,7 @@ help:
 	@echo "make dialogue-eval  dialogue corpus end to end: step and conversation pass rates"
 	@echo "make bench-registration  turns and wall time of a registration through the gateway"
 	@echo "make bench-reminders  plan/queue 1,000,000 participants' reminders; dispatch rate; kill test"
+	@echo "make bench-funnel     what recording the registration funnel costs the action server per call"
 	@echo "make village-reachability  a generated village: participants no reminder reaches, before/after linking WhatsApp"
 	@echo "make bench-load  50 residents chatting at once: turns/s, latency, CPU, memory (BENCH_ARGS=...)"
 	@echo "make bench-wave  20,000 WhatsApp reminders while 20% reply: dispatch rate, reply latency, 'mohon tunggu', exactly once (BENCH_ARGS=...)"
@@ -60,6 +61,9 @@ bench-registration: model
 bench-reminders: setup
 	@bash scripts/ensure-test-services
 	@$(VENV)/python scripts/bench_reminders.py
+
+bench-funnel: setup
+	@$(VENV)/python scripts/bench_funnel.py $(BENCH_ARGS)
 
 # Before/after in one run: make bench-load BENCH_ARGS="--baseline <git ref> --profile"
 bench-submissions: setup

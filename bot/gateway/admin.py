@@ -489,6 +489,21 @@ async def registry_view(context: AppContext, viewer: Viewer, query: dict[str, st
         personal=True,
         download="ditolak-bpjs",
     )
+    by_reason = Table(
+        "rejection-reasons",
+        ["Alasan penolakan", "Jumlah", "Tindak lanjut"],
+        [
+            [
+                messages.REJECTION_LABELS.get(reason, reason),
+                count,
+                Markup(_link(f"#alasan-{reason}", "Apa yang dilakukan"), reason),
+            ]
+            for reason, count in handover.rejections.most_common()
+        ],
+        numeric=frozenset({1}),
+        caption="Penolakan per alasan",
+        download="ditolak-per-alasan",
+    )
     guidance = "".join(
         f'<li id="alasan-{code}"><strong>{html.escape(messages.REJECTION_LABELS[code])}</strong>:'
         f" {html.escape(action)}</li>"
@@ -501,6 +516,7 @@ async def registry_view(context: AppContext, viewer: Viewer, query: dict[str, st
             f"<p>Menunggu paling lama sejak <strong>{oldest}</strong>. Penarikan yang belum "
             f"dikirim ke cabang: {handover.withdrawals_due}.</p>",
             pipeline_table,
+            by_reason,
             waiting_table,
             rejection_table,
             f'<h2>Tindak lanjut per alasan penolakan</h2><ul class="guidance">{guidance}</ul>',

@@ -76,6 +76,22 @@ def csv_of_link(browser: webdriver.Chrome, link_id: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.text)))
 
 
+def downloaded(browser: webdriver.Chrome, link_id: str, folder: Path) -> list[list[str]]:
+    """Click a download link in Chromium and read the CSV file it saves."""
+    folder.mkdir(parents=True, exist_ok=True)
+    browser.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)}
+    )
+    browser.find_element(By.ID, link_id).click()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done = [p for p in folder.glob("*.csv") if not p.name.endswith(".crdownload")]
+        if done:
+            return list(csv.reader(io.StringIO(done[0].read_text(encoding="utf-8"))))
+        time.sleep(0.1)
+    raise AssertionError(f"no CSV saved in {folder}: {list(folder.iterdir())}")
+
+
 @pytest.fixture
 def phone(browser: webdriver.Chrome) -> Iterator[webdriver.Chrome]:
     """The browser at a phone's size (a 390 × 844 CSS-pixel screen), then back."""
@@ -164,7 +180,7 @@ def test_an_administrator_sees_coverage_sorts_filters_and_downloads(
     wait.until(lambda b: len(shown_rows(b, "coverage")) < len(descending))
     filtered = shown_rows(browser, "coverage")
     assert filtered and all("Sumberejo" in row[0] for row in filtered)
-    header, *lines = csv_of_link(browser, "coverage-csv")
+    header, *lines = downloaded(browser, "coverage-csv", tmp_path / "unduhan")
     assert header[0] == "Desa / kecamatan / kabupaten"
     assert [line[0] for line in lines] == [row[0] for row in filtered]
     assert [line[1:3] for line in lines] == [row[1:3] for row in filtered]
