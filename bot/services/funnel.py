@@ -74,7 +74,9 @@ def record(
             )
             session.add(journey)
             session.flush()
-            _mark(session, journey, Mark(Step.STARTED), now)
+            session.add(
+                FunnelMark(journey_id=journey.id, step=Step.STARTED, kind=Kind.REACHED, at=now)
+            )
         journey.last_at = now
         journey.on_behalf = journey.on_behalf or seen.on_behalf
         if seen.area is not None:
@@ -100,28 +102,17 @@ def _open_journey(session: Session, conversation: str, now: datetime) -> FunnelJ
 
 
 def _mark(session: Session, journey: FunnelJourney, mark: Mark, now: datetime) -> None:
-    if mark.kind is not Kind.REACHED or not _reached(session, journey.id, mark.step):
+    """Retries and requests for a person are kept each time; a step reached only when it
+    is further than any before (asked again after a correction, it adds nothing), so no
+    query is needed to keep steps from repeating."""
+    further = funnel_position(mark.step) > journey.furthest
+    if mark.kind is not Kind.REACHED or further:
         session.add(FunnelMark(journey_id=journey.id, step=mark.step, kind=mark.kind, at=now))
-    if mark.kind is Kind.REACHED:
-        journey.furthest = max(journey.furthest, funnel_position(mark.step))
+    if mark.kind is Kind.REACHED and further:
+        journey.furthest = funnel_position(mark.step)
     if mark.outcome is not None and journey.outcome is None:
         journey.outcome = mark.outcome.value
         journey.ended_at = now
-
-
-def _reached(session: Session, journey_id: int, step: Step) -> bool:
-    return (
-        session.scalar(
-            select(FunnelMark.id)
-            .where(
-                FunnelMark.journey_id == journey_id,
-                FunnelMark.step == step.value,
-                FunnelMark.kind == Kind.REACHED.value,
-            )
-            .limit(1)
-        )
-        is not None
-    )
 
 
 def forget(session: Session, conversations: Iterable[str]) -> int:
