@@ -286,6 +286,7 @@ FUNNEL_OUTCOME_LABELS = {
     "cancelled": "dibatalkan",
     "declined": "tidak setuju",
     "not_eligible": "tidak memenuhi syarat",
+    "awaiting_code": "walk-in menunggu kode warga",
     "abandoned": "berhenti (24 jam tanpa pesan)",
 }
 #: Channel codes (bot/domain/senders.py Channel) as the console names them.

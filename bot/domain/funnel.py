@@ -95,6 +95,8 @@ class Outcome(StrEnum):
     DECLINED = "declined"
     #: Too old, or otherwise outside the programme's rules.
     NOT_ELIGIBLE = "not_eligible"
+    #: An agent's walk-in sent to the resident's phone for their consent code.
+    AWAITING_CODE = "awaiting_code"
     #: Not recorded: counted where no message came for ``ABANDONED_AFTER``.
     ABANDONED = "abandoned"
 
@@ -208,8 +210,9 @@ def observe(call: ActionCall) -> Observation:
         marks.append(Mark(where, outcome=Outcome.CANCELLED))
     in_form = call.active_loop in _FORMS or started
     if in_form and any(r in _HANDOFF_RESPONSES for r in call.responses):
-        at = _step(call.slots.get("requested_slot")) or Step.CONSENT_ASKED
-        marks.append(Mark(at, Kind.HANDOFF))
+        asked = call.slots.get("requested_slot")
+        at = Step.CONSENT_ASKED if asked == "consent_given" else _step(asked)
+        marks.append(Mark(at or Step.CONSENT_ASKED, Kind.HANDOFF))
     return Observation(
         marks=tuple(marks),
         in_registration=in_form or bool(marks),
@@ -272,13 +275,14 @@ def _stop_outcome(stopped: Any) -> Outcome:
 
 
 def _end_marks(call: ActionCall, after: Mapping[str, Any]) -> list[Mark]:
-    stopped = call.slots.get("registration_stopped")
-    if stopped:
-        # Ended in the form's last turn, already marked there; marked again here (the same
-        # outcome) in case that turn's call was not seen.
-        return [Mark(Step.SUMMARY_SHOWN, outcome=_stop_outcome(stopped))]
+    if call.slots.get("registration_stopped"):
+        return []  # stopped in the form's last turn, and marked there
     if "utter_registration_done" in call.responses or _walk_in_done(call.responses):
         return [Mark(Step.CONFIRMED, outcome=Outcome.CONFIRMED)]
+    if "utter_agent_code_sent" in call.responses:
+        # A walk-in waits for the resident's code, sent from the resident's own phone (a
+        # conversation of its own): the agent's journey ends here.
+        return [Mark(Step.RESIDENT_CONSENT, outcome=Outcome.AWAITING_CODE)]
     return []
 
 

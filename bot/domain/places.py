@@ -38,7 +38,8 @@ def regency_label(name: str) -> str:
     """How Sadar stores a regency: 'Kabupaten Tuban' -> 'Tuban' (as the operator's village
     table writes it), while a city keeps its kind ('Kota Surabaya')."""
     short = regency_short_name(name)
-    return f"Kota {short}" if name.lower().startswith("kota") else short
+    # "Kota Bogor" is a city; "Kotawaringin Barat" and "Kotabaru" are regencies.
+    return f"Kota {short}" if re.match(r"kota(?:\s|$)", name.strip(), re.I) else short
 
 
 def regency_display(name: str) -> str:

@@ -89,9 +89,9 @@ from bot.services.payments import (
     list_payments,
 )
 from bot.services.registry.submissions import (
-    WAITING_STATES,
     pipeline,
     rejected_registrations,
+    waiting_count,
     waiting_registrations,
 )
 
@@ -123,28 +123,38 @@ def _template(name: str) -> Template:
     return Template((TEMPLATES / name).read_text(encoding="utf-8"))
 
 
+#: The earliest day the console asks the database about (Sadar did not exist before).
+EARLIEST = date(2020, 1, 1)
+
+
+def _day_asked(text: str | None, today: date) -> date | None:
+    """A day from the query (2026-11-30), within EARLIEST and today; None if it is none."""
+    try:
+        asked = date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return None if asked is None else min(max(asked, EARLIEST), today)
+
+
 def period(query: dict[str, str], today: date) -> tuple[date, date]:
     """The days asked for (?from=2026-11-01&to=2026-11-30), else the last DEFAULT_DAYS; at
-    most MAX_DAYS, never past today."""
-    try:
-        last = min(date.fromisoformat(query["to"]), today) if query.get("to") else today
-    except ValueError:
-        last = today
-    try:
-        first = date.fromisoformat(query["from"]) if query.get("from") else None
-    except ValueError:
-        first = None
+    most MAX_DAYS, never before EARLIEST nor past today."""
+    last = _day_asked(query.get("to"), today) or today
+    first = _day_asked(query.get("from"), today)
     if first is None or first > last:
-        first = last - timedelta(days=DEFAULT_DAYS - 1)
+        first = max(last - timedelta(days=DEFAULT_DAYS - 1), EARLIEST)
     return max(first, last - timedelta(days=MAX_DAYS - 1)), last
 
 
 def month_of(query: dict[str, str], today: date) -> date:
-    """The month asked for (?month=2026-12), else this one."""
+    """The month asked for (?month=2026-12), else this one; never before EARLIEST nor
+    after this month."""
+    this_month = today.replace(day=1)
     try:
-        return datetime.strptime(query.get("month") or "", "%Y-%m").date()
+        asked = datetime.strptime(query.get("month") or "", "%Y-%m").date()
     except ValueError:
-        return today.replace(day=1)
+        return this_month
+    return min(max(asked, EARLIEST), this_month)
 
 
 def _area(text: str) -> tuple[str, str, str] | None:
@@ -168,7 +178,7 @@ async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str
     today, now, scope = context.clock.today(), context.clock.now(), viewer.scope
     first = today - timedelta(days=DEFAULT_DAYS - 1)
     start, end = day_bounds(first, today)
-    registered, funnel, delivery, handover = await asyncio.gather(
+    registered, funnel, delivery, handover, (waiting, since) = await asyncio.gather(
         asyncio.to_thread(
             partial(registrations_between, scope=scope), context.unit_of_work(), start, end
         ),
@@ -182,6 +192,7 @@ async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str
             today,
         ),
         asyncio.to_thread(partial(pipeline, scope=scope), context.unit_of_work()),
+        asyncio.to_thread(partial(waiting_count, scope=scope), context.unit_of_work()),
     )
     gave_up_at = where_most_gave_up(funnel.steps)
     abandoned = funnel.outcomes.get(Outcome.ABANDONED, 0)
@@ -194,12 +205,14 @@ async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str
         )
     else:
         gave_up = '<p class="big">-</p><p>Belum ada yang berhenti di tengah jalan.</p>'
-    sent = sum(r.sent for r in delivery.reminders)
-    arrived = sum(r.delivered for r in delivery.reminders)
-    failed = sum(r.failed for r in delivery.reminders)
+    # Only WhatsApp reports arrival: the share is of the messages WhatsApp took.
+    whatsapp = [d for d in delivery.days if d.reports_delivery]
+    sent = sum(d.sent for d in whatsapp)
+    arrived = sum(d.delivered for d in whatsapp)
+    failed = sum(d.failed for d in delivery.days)
+    # The same registrations as the waiting list on /admin/bpjs.
     totals = handover.totals()
-    waiting = sum(totals[state.value] for state in WAITING_STATES)
-    oldest = wib(handover.oldest_waiting, with_time=False) if handover.oldest_waiting else "-"
+    oldest = wib(since, with_time=False) if since else "-"
     cards = [
         (
             "registered",
@@ -220,8 +233,8 @@ async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str
             "reminders",
             "Pengingat sampai?",
             f'<p class="big">{percent(arrived / sent if sent else None)}</p>'
-            f"<p>{arrived} dari {sent} pengingat terkirim dilaporkan sampai di HP warga "
-            f"(WhatsApp); {failed} gagal.</p>",
+            f"<p>{arrived} dari {sent} pesan WhatsApp dilaporkan sampai di HP warga; "
+            f"{failed} pesan gagal (semua kanal).</p>",
             "/admin/pengiriman",
             "Pengiriman per hari",
         ),
@@ -366,12 +379,14 @@ async def delivery_view(context: AppContext, viewer: Viewer, query: dict[str, st
     )
     channel = query.get("channel")
     days = [d for d in report.days if not channel or d.channel == channel]
-    labels = [(first + timedelta(days=i)).strftime("%d-%m") for i in range((last - first).days + 1)]
+    dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    # A year's days need the year to tell them apart.
+    labels = [d.strftime("%d-%m" if len(dates) <= 62 else "%d-%m-%y") for d in dates]
 
     def per_day(field: str) -> list[int]:
-        totals = dict.fromkeys(labels, 0)
+        totals = dict.fromkeys(dates, 0)
         for d in days:
-            totals[d.day.strftime("%d-%m")] += int(getattr(d, field))
+            totals[d.day] += int(getattr(d, field))
         return list(totals.values())
 
     header, rows = delivery_csv_rows(report)
@@ -480,7 +495,7 @@ async def registry_view(context: AppContext, viewer: Viewer, query: dict[str, st
                 f"{line.village} / {line.regency}",
                 messages.REJECTION_LABELS.get(line.reason, line.reason),
                 when(line.since, with_time=False),
-                Markup(_link(f"#alasan-{line.reason}", "Apa yang dilakukan"), line.reason),
+                Markup(_link(f"#alasan-{line.reason}", "Apa yang dilakukan"), ""),
             ]
             for line in rejections
         ],
@@ -496,7 +511,7 @@ async def registry_view(context: AppContext, viewer: Viewer, query: dict[str, st
             [
                 messages.REJECTION_LABELS.get(reason, reason),
                 count,
-                Markup(_link(f"#alasan-{reason}", "Apa yang dilakukan"), reason),
+                Markup(_link(f"#alasan-{reason}", "Apa yang dilakukan"), ""),
             ]
             for reason, count in handover.rejections.most_common()
         ],
@@ -509,7 +524,7 @@ async def registry_view(context: AppContext, viewer: Viewer, query: dict[str, st
         f" {html.escape(action)}</li>"
         for code, action in messages.REJECTION_ACTIONS.items()
     )
-    oldest = wib(handover.oldest_waiting) if handover.oldest_waiting else "-"
+    oldest = wib(waiting[0].registered_at) if waiting else "-"  # the list is oldest first
     return View(
         "Pendaftaran ke BPJS Ketenagakerjaan",
         [

@@ -154,7 +154,8 @@ class Table:
     def sorting(self, query: Mapping[str, str]) -> tuple[int | None, bool]:
         key, _, rest = (query.get("sort") or "").partition(".")
         column, _, order = rest.partition(".")
-        if key != self.key or not column.isdigit() or int(column) >= len(self.header):
+        number = column.isascii() and column.isdigit()
+        if key != self.key or not number or int(column) >= len(self.header):
             return None, False
         return int(column), order == "desc"
 

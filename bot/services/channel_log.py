@@ -22,6 +22,7 @@ from bot.domain.replies import BotReply, MessageTemplate
 from bot.domain.senders import channel_of
 from bot.infra.crypto import PiiCipher
 from bot.infra.privacy import keyed_hash, mask_sender
+from bot.infra.redaction import redact
 from bot.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ class ChannelLog:
             provider_message_id=provider_message_id,
             template_id=template_id,
             status=status,
-            error=error[:200] if error else None,
+            error=redact(error)[:200] if error else None,
             attempts=attempts,
         )
         message.created_at = message.status_at = self.clock.now()
@@ -180,7 +181,10 @@ class ChannelLog:
         return message_id
 
     def record_status(self, provider_message_id: str, reported: str, error: str | None) -> bool:
-        """Apply a delivery report; False when the message is not one of ours."""
+        """Apply a delivery report; False when the message is not one of ours. The
+        platform's reason is kept without any number or NIK it quotes ("The 'To' number
+        whatsapp:+62812… is not valid")."""
+        error = redact(error) if error else error
         with self.units() as uow:
             session = uow.session
             message = session.scalar(

@@ -11,6 +11,7 @@ PostgreSQL) below."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -39,6 +40,7 @@ from bot.domain.clock import INDONESIA_TIME, start_of_day
 from bot.domain.messaging import DELIVERY_FAILURES
 from bot.domain.reminders import ReminderKind, ReminderState
 from bot.domain.senders import Channel
+from bot.infra.redaction import redact
 from bot.services.scoping import in_scope
 from bot.services.unit_of_work import UnitOfWork
 
@@ -208,9 +210,14 @@ def delivery_report(
             DeliveryDay(day, channel, 0, 0, 0, 0, 0, 0, count)
             for (day, channel), count in fallbacks.items()
         )
+        # Reasons stored before they were redacted (bot/services/channel_log.py) may quote
+        # a resident's number: redacted here too, and counted together again.
+        grouped: Counter[tuple[str, str]] = Counter()
+        for row in session.execute(_failure_reasons(since, until, area)):
+            grouped[(row.channel, redact(row.reason or ""))] += int(row.times)
         reasons = tuple(
-            FailureReason(row.channel, row.reason or "", int(row.times))
-            for row in session.execute(_failure_reasons(since, until, area))
+            FailureReason(channel, reason, times)
+            for (channel, reason), times in sorted(grouped.items(), key=lambda i: (-i[1], i[0]))
         )
         kinds = {
             row.kind: _kind_stats(row)

@@ -54,16 +54,22 @@ def record(
     seen: Observation,
     now: datetime,
 ) -> None:
-    """Apply one action call's observation to the conversation's open journey, opening
-    one where the registration starts (or where a step is seen with none open)."""
+    """Apply one action call's observation to the conversation's journey.
+
+    - A start opens a new journey, unless the resident's own registration is still open
+      and alive ("daftar" again in the middle of it goes on with it). An agent's start is
+      always a new journey: each walk-in is another resident's registration.
+    - Anything else goes to the latest journey while it has no outcome, even one counted
+      abandoned (a resident who comes back after a day carries on where they stopped);
+      with none, it is not counted (a step of a registration whose start was not seen)."""
     if not seen.in_registration:
         return
     now = now.astimezone(UTC)  # SQLite keeps the wall time only
     with uow:
         session = uow.session
-        # "daftar" again in the middle of a registration goes on with the same journey.
-        journey = _open_journey(session, conversation, now)
-        if journey is None:
+        journey = _latest_open(session, conversation)
+        alive = journey is not None and as_utc(journey.last_at) >= now - ABANDONED_AFTER
+        if seen.started and (seen.on_behalf or not alive):
             journey = FunnelJourney(
                 conversation_hash=conversation,
                 channel=channel,
@@ -77,6 +83,8 @@ def record(
             session.add(
                 FunnelMark(journey_id=journey.id, step=Step.STARTED, kind=Kind.REACHED, at=now)
             )
+        if journey is None:
+            return
         journey.last_at = now
         journey.on_behalf = journey.on_behalf or seen.on_behalf
         if seen.area is not None:
@@ -86,19 +94,15 @@ def record(
         uow.commit()
 
 
-def _open_journey(session: Session, conversation: str, now: datetime) -> FunnelJourney | None:
-    """The conversation's latest journey while it is open and not yet abandoned."""
+def _latest_open(session: Session, conversation: str) -> FunnelJourney | None:
+    """The conversation's latest journey, if it has no outcome yet."""
     journey = session.scalars(
         select(FunnelJourney)
         .where(FunnelJourney.conversation_hash == conversation)
         .order_by(FunnelJourney.id.desc())
         .limit(1)
     ).first()
-    if journey is None or journey.outcome is not None:
-        return None
-    if as_utc(journey.last_at) < now - ABANDONED_AFTER:
-        return None
-    return journey
+    return journey if journey is not None and journey.outcome is None else None
 
 
 def _mark(session: Session, journey: FunnelJourney, mark: Mark, now: datetime) -> None:

@@ -232,6 +232,22 @@ def _pay(context: AppContext, participant_id: int, when: datetime, *, own_report
     )
 
 
+def test_a_reason_that_quotes_a_number_shows_no_number(context: AppContext) -> None:
+    """Twilio's REST errors quote the number ("The 'To' number … is not a valid phone
+    number"): stored and shown without it, and one reason for everyone it happened to."""
+    for number in ("+6281234500001", "+6281234500002"):
+        wa = f"wa:{number}"
+        context.channel_log.record_inbound(wa, FRIDAY)
+        send(context, wa, status="failed", error=f"The 'To' number whatsapp:{number} is not valid")
+    stats = report(context)
+    assert [r for r in stats.failure_reasons if "'To' number" in r.reason] == [
+        FailureReason("wa", "The 'To' number whatsapp:[PHONE] is not valid", 2)
+    ]
+    with context.sessions() as session:
+        stored = session.scalars(select(OutboundMessage.error)).all()
+    assert not any("+62812345" in (error or "") for error in stored)
+
+
 def test_reminders_by_kind_with_payments_that_followed(context: AppContext) -> None:
     ani = make_participant(context, "wa:+6281100000011", village=KARANGLO)
     budi = make_participant(context, "wa:+6281100000012", village=KARANGLO)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.app_context import AppContext
 from bot.db.models import FunnelJourney, FunnelMark
 from bot.domain.access import Scope
-from bot.domain.funnel import ActionCall, Outcome, Step, observe
+from bot.domain.funnel import FUNNEL, ActionCall, Outcome, Step, observe
 from bot.infra.settings import Settings
 from bot.services.funnel import funnel_key, funnel_report, record, retire_before
 from tests.conftest import TEST_PII_KEY
@@ -329,3 +329,61 @@ def test_past_the_retention_period_a_journey_keeps_its_figures_and_loses_its_key
     # Still counted: two journeys started, one of them on NOW's day.
     report = funnel_report(context.unit_of_work(), NOW.date(), NOW.date(), NOW)
     assert report.started >= 1
+
+
+def test_a_stop_in_the_form_is_one_journey_ended_where_it_stopped(
+    context: AppContext, regency: str
+) -> None:
+    old = Resident(context, f"tg:{uuid.uuid4().int % 10**9}", regency)
+    old.starts()
+    old.consents()
+    old.answers("full_name")
+    old.sees(  # a NIK past the age limit: the form stops the registration
+        "validate_registration_form",
+        [slot("registration_stopped", "not_eligible")],
+        ("utter_not_eligible_age",),
+        loop="registration_form",
+        requested_slot="nik",
+    )
+    old.sees("action_submit_registration")  # tidies up: the rule after the form
+    with context.sessions() as session:
+        journeys = session.execute(
+            select(FunnelJourney.furthest, FunnelJourney.outcome).where(
+                FunnelJourney.conversation_hash == funnel_key(context.hash_key, old.sender_id)
+            )
+        ).all()
+    assert [(f, o) for f, o in journeys] == [(FUNNEL.index(Step.NIK), Outcome.NOT_ELIGIBLE)]
+
+
+def test_each_walk_in_is_its_own_journey_and_a_returning_resident_goes_on(
+    context: AppContext, regency: str
+) -> None:
+    agent = Resident(context, f"wa:+62815{uuid.uuid4().int % 10**7:07d}", regency)
+    for village in ("Mulyo", "Sari"):
+        agent.slots = {}
+        agent.sees(
+            "action_agent_start_registration",
+            [slot("registering_for_resident", True), slot("village", village),
+             slot("district", "Kerek"), slot("regency", regency)],
+        )  # fmt: skip
+        agent.sees("action_submit_registration", responses=("utter_agent_code_sent",))
+    resident = Resident(context, f"tg:{uuid.uuid4().int % 10**9}", regency)
+    resident.starts()
+    resident.consents()
+    resident.at += timedelta(hours=25)  # back the next day, answers the name
+    resident.answers("full_name")
+    with context.sessions() as session:
+        walk_ins = session.execute(
+            select(FunnelJourney.village, FunnelJourney.outcome)
+            .where(FunnelJourney.conversation_hash == funnel_key(context.hash_key, agent.sender_id))
+            .order_by(FunnelJourney.id)
+        ).all()
+        own = session.execute(
+            select(FunnelJourney.furthest).where(
+                FunnelJourney.conversation_hash == funnel_key(context.hash_key, resident.sender_id)
+            )
+        ).all()
+    assert [(v, o) for v, o in walk_ins] == [
+        ("Mulyo", Outcome.AWAITING_CODE), ("Sari", Outcome.AWAITING_CODE),
+    ]  # fmt: skip
+    assert [f for (f,) in own] == [FUNNEL.index(Step.NIK)]  # one journey, further on

@@ -119,3 +119,10 @@ def test_the_audit_keeps_no_value_that_could_name_a_person() -> None:
     assert "3523160101800001" not in kept and "Siti" not in kept
     assert kept == "/admin/participants?nik=…&q=…&month=2026-11"
     assert len(audit_path("/admin?" + "&".join(f"month={i}" for i in range(200)))) == 300
+
+
+def test_a_regency_named_kota_something_is_matched_as_itself() -> None:
+    scope = Scope(regency="Kotawaringin Barat")
+    assert scope.allows("Pangkut", "Arut Utara", "Kabupaten Kotawaringin Barat")
+    assert not scope.allows("Pangkut", "Arut Utara", "Kotawaringin Timur")
+    assert "kotawaringin barat" in regency_spellings(scope.regency_key or "")

@@ -122,3 +122,20 @@ def test_a_page_names_who_is_looking_and_in_wib() -> None:
     assert "administrator · semua wilayah" in shown and "06-12-2026 00:30 WIB" in shown
     assert 'href="/admin" aria-current="page"' in shown
     assert when(moment) == "06-12-2026 00:30 WIB"
+
+
+def test_a_sort_parameter_of_other_digits_is_ignored_not_an_error() -> None:
+    assert villages().narrowed({"sort": "coverage.².asc"}).rows[0][0] == "Karanglo"
+
+
+def test_a_period_or_month_far_off_is_brought_within_sadar_s_years() -> None:
+    from bot.gateway.admin import EARLIEST, month_of, period
+
+    today = date(2026, 12, 6)
+    assert period({"to": "0001-01-05"}, today) == (EARLIEST, EARLIEST)
+    assert period({"from": "0001-01-01", "to": "9999-12-31"}, today) == (
+        today - timedelta(days=365), today,
+    )  # fmt: skip
+    assert period({"from": "kemarin"}, today) == (today - timedelta(days=6), today)
+    assert month_of({"month": "9999-12"}, today) == date(2026, 12, 1)
+    assert month_of({"month": "0001-01"}, today) == EARLIEST

@@ -238,3 +238,33 @@ def test_residents_gave_up_at_the_question_before_the_step_they_never_reached() 
     assert question is Step.NIK and row is not None and row.step is Step.BIRTH_DATE
     assert row.lost == 4
     assert where_most_gave_up(funnel_counts({Step.CONFIRMED: 5})) is None
+
+
+def test_the_submission_after_a_stop_in_the_form_adds_nothing() -> None:
+    """The form's own turn ended the journey (cancelled, not eligible); the submission
+    that tidies up after it must not count a summary nobody saw."""
+    stopped = {"registration_stopped": "not_eligible", "requested_slot": None}
+    assert observe(call("action_submit_registration", stopped)).marks == ()
+
+
+def test_a_walk_in_sent_for_the_resident_s_code_ends_the_agent_s_journey() -> None:
+    sent = observe(
+        call(
+            "action_submit_registration",
+            {"registering_for_resident": True},
+            responses=("utter_agent_code_sent",),
+        )
+    )
+    assert sent.marks == (Mark(Step.RESIDENT_CONSENT, outcome=Outcome.AWAITING_CODE),)
+
+
+def test_asking_for_a_person_at_the_consent_question_counts_there() -> None:
+    seen = observe(
+        call(
+            "action_answer_question",
+            {"requested_slot": "consent_given"},
+            responses=("utter_handoff_to_admins",),
+            loop="consent_form",
+        )
+    )
+    assert seen.marks == (Mark(Step.CONSENT_ASKED, Kind.HANDOFF),)

@@ -47,6 +47,9 @@ def test_names_are_compared_without_case_spaces_punctuation_or_old_spelling() ->
     assert place_key("sumur gung") == place_key("Soemoergoeng") == "sumurgung"
     assert regency_label("Kabupaten Tuban") == "Tuban"
     assert regency_label("Kota Surabaya") == "Kota Surabaya"
+    # Regencies whose names begin with "Kota…" are not cities.
+    assert regency_label("Kotawaringin Barat") == "Kotawaringin Barat"
+    assert regency_label("Kabupaten Kotabaru") == "Kotabaru"
     assert nik_district_code(TUBAN_NIK) == "35.23.15"
 
 

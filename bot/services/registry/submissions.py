@@ -597,29 +597,49 @@ class WaitingLine:
     state_at: datetime
 
 
+def _waiting(query: Select[T2], scope: Scope) -> Select[T2]:
+    """The registrations of ``scope`` still waiting for a KPJ number whose resident is still
+    there (one erased after the hand-over is a withdrawal owed, not a wait)."""
+    query = query.join(Participant, Participant.id == Submission.participant_id).where(
+        Submission.state.in_([state.value for state in WAITING_STATES])
+    )
+    if scope.everything:
+        return query
+    return where_in_scope(
+        query, scope, Submission.village, Participant.district, Submission.regency
+    )
+
+
+def waiting_count(uow: UnitOfWork, *, scope: Scope = EVERYTHING) -> tuple[int, datetime | None]:
+    """How many wait for a KPJ number in ``scope``, and since when the longest has."""
+    query = _waiting(
+        select(func.count(), func.min(Submission.created_at)).select_from(Submission), scope
+    )
+    with uow:
+        count, oldest = uow.session.execute(query).one()
+    return int(count or 0), as_utc(oldest) if oldest is not None else None
+
+
 def waiting_registrations(
     uow: UnitOfWork, cipher: PiiCipher, *, scope: Scope = EVERYTHING, limit: int = 500
 ) -> list[WaitingLine]:
     """The registrations without a KPJ number yet, the longest waiting first, in ``scope``."""
     query = (
-        select(
-            Submission.reference,
-            Participant.full_name_encrypted,
-            Submission.village,
-            Submission.regency,
-            Submission.state,
-            Submission.created_at,
-            Submission.state_at,
+        _waiting(
+            select(
+                Submission.reference,
+                Participant.full_name_encrypted,
+                Submission.village,
+                Submission.regency,
+                Submission.state,
+                Submission.created_at,
+                Submission.state_at,
+            ).select_from(Submission),
+            scope,
         )
-        .join(Participant, Participant.id == Submission.participant_id)
-        .where(Submission.state.in_([state.value for state in WAITING_STATES]))
         .order_by(Submission.created_at, Submission.id)
         .limit(limit)
     )
-    if not scope.everything:
-        query = where_in_scope(
-            query, scope, Submission.village, Participant.district, Submission.regency
-        )
     with uow:
         rows = uow.session.execute(query).all()
     return [
