@@ -531,3 +531,18 @@ def test_the_agent_sees_where_each_walk_in_stands(
         (walk_ins[0][1], SubmissionState.SUBMITTED, None),
         (refused, SubmissionState.REJECTED, "nik_not_found"),
     ]
+
+
+def test_the_count_of_those_waiting_is_the_list_of_those_waiting(
+    context: AppContext, regency: str
+) -> None:
+    from bot.domain.access import Scope
+    from bot.services.registry.submissions import waiting_count, waiting_registrations
+
+    for village in ("Karanglo", "Sumberejo"):
+        _register(context, regency, village=village)
+    scope = Scope(regency=regency)
+    listed = waiting_registrations(context.unit_of_work(), context.cipher, scope=scope)
+    count, since = waiting_count(context.unit_of_work(), scope=scope)
+    assert count == len(listed) == 2 and since == listed[0].registered_at
+    assert all("*" in line.masked_name for line in listed)
