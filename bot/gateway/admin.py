@@ -205,11 +205,10 @@ async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str
         )
     else:
         gave_up = '<p class="big">-</p><p>Belum ada yang berhenti di tengah jalan.</p>'
-    # Only WhatsApp reports arrival: the share is of the messages WhatsApp took.
-    whatsapp = [d for d in delivery.days if d.reports_delivery]
-    sent = sum(d.sent for d in whatsapp)
-    arrived = sum(d.delivered for d in whatsapp)
-    failed = sum(d.failed for d in delivery.days)
+    # Only WhatsApp reports arrival: the share is of the reminders WhatsApp took.
+    sent = sum(r.sent_on_reporting_channel for r in delivery.reminders)
+    arrived = sum(r.delivered for r in delivery.reminders)
+    failed = sum(r.failed for r in delivery.reminders)
     # The same registrations as the waiting list on /admin/bpjs.
     totals = handover.totals()
     oldest = wib(since, with_time=False) if since else "-"
@@ -233,8 +232,8 @@ async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str
             "reminders",
             "Pengingat sampai?",
             f'<p class="big">{percent(arrived / sent if sent else None)}</p>'
-            f"<p>{arrived} dari {sent} pesan WhatsApp dilaporkan sampai di HP warga; "
-            f"{failed} pesan gagal (semua kanal).</p>",
+            f"<p>{arrived} dari {sent} pengingat lewat WhatsApp dilaporkan sampai di HP warga; "
+            f"{failed} pengingat gagal (semua kanal).</p>",
             "/admin/pengiriman",
             "Pengiriman per hari",
         ),

@@ -131,6 +131,9 @@ class ReminderKindStats:
     #: Planned, queued or being sent.
     waiting: int
     sent: int
+    #: Of ``sent``, those on a channel that reports arrival (WhatsApp): what ``delivered``
+    #: is a share of.
+    sent_on_reporting_channel: int
     delivered: int
     read: int
     failed: int
@@ -426,6 +429,9 @@ def _reminder_counts(since: datetime, until: datetime, area: ColumnElement[bool]
             func.count().label("total"),
             _count(state.in_([s.value for s in _WAITING])).label("waiting"),
             _count(went_out).label("sent"),
+            _count(
+                and_(went_out, OutboundMessage.channel.in_(sorted(CHANNELS_REPORTING_DELIVERY)))
+            ).label("sent_reporting"),
             _count(state.in_([s.value for s in _ARRIVED])).label("delivered"),
             _count(state == ReminderState.READ.value).label("read"),
             _count(state == ReminderState.FAILED.value).label("failed"),
@@ -450,6 +456,7 @@ def _kind_stats(row: Any) -> ReminderKindStats:
         total=int(row.total),
         waiting=int(row.waiting),
         sent=int(row.sent),
+        sent_on_reporting_channel=int(row.sent_reporting),
         delivered=int(row.delivered),
         read=int(row.read),
         failed=int(row.failed),
@@ -461,7 +468,7 @@ def _kind_stats(row: Any) -> ReminderKindStats:
 
 
 def _no_reminders(kind: str) -> ReminderKindStats:
-    return ReminderKindStats(kind, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    return ReminderKindStats(kind, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 # --- dates in SQL -----------------------------------------------------------------------

@@ -272,16 +272,16 @@ def test_reminders_by_kind_with_payments_that_followed(context: AppContext) -> N
 
     assert list(kinds) == ["before_due", "on_due", "after_due", "non_active_warning"]
     assert kinds["before_due"] == ReminderKindStats(
-        "before_due", total=2, waiting=0, sent=2, delivered=1, read=0, failed=0, skipped=0,
-        unknown=0, paid_within_7_days=1, reported_paid_within_7_days=1,
+        "before_due", total=2, waiting=0, sent=2, sent_on_reporting_channel=2, delivered=1,
+        read=0, failed=0, skipped=0, unknown=0, paid_within_7_days=1, reported_paid_within_7_days=1,
     )  # fmt: skip
     assert kinds["on_due"] == ReminderKindStats(
-        "on_due", total=2, waiting=1, sent=1, delivered=1, read=1, failed=0, skipped=0,
-        unknown=0, paid_within_7_days=0, reported_paid_within_7_days=1,
+        "on_due", total=2, waiting=1, sent=1, sent_on_reporting_channel=1, delivered=1,
+        read=1, failed=0, skipped=0, unknown=0, paid_within_7_days=0, reported_paid_within_7_days=1,
     )  # fmt: skip
     assert kinds["after_due"] == ReminderKindStats(
-        "after_due", total=2, waiting=0, sent=0, delivered=0, read=0, failed=1, skipped=1,
-        unknown=0, paid_within_7_days=0, reported_paid_within_7_days=0,
+        "after_due", total=2, waiting=0, sent=0, sent_on_reporting_channel=0, delivered=0,
+        read=0, failed=1, skipped=1, unknown=0, paid_within_7_days=0, reported_paid_within_7_days=0,
     )  # fmt: skip
     assert kinds["non_active_warning"].total == 0
     header, rows = reminder_csv_rows(report(context))
@@ -289,7 +289,7 @@ def test_reminders_by_kind_with_payments_that_followed(context: AppContext) -> N
     assert rows[0][:4] == ["Sebelum jatuh tempo", 2, 0, 2]
     # A reminder scheduled on another day is not in the period.
     assert by_kind(report(context, DAY + timedelta(days=1), DAY + timedelta(days=1))) == {
-        kind: ReminderKindStats(kind, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) for kind in kinds
+        kind: ReminderKindStats(kind, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) for kind in kinds
     }
 
 
@@ -407,6 +407,8 @@ async def test_a_reminder_that_fell_back_to_another_address_is_counted(
     assert sid is not None and context.channel_log.record_status(sid, "read", None)
     stats = report(context, BEFORE_NOV, BEFORE_NOV, regency="Tuban")
     assert stats.fallbacks == 1 and by_kind(stats)["before_due"].read == 1
+    # It went by WhatsApp in the end: its arrival is one WhatsApp could report.
+    assert by_kind(stats)["before_due"].sent_on_reporting_channel == 1
 
     # What the console's download holds, written the way every CSV of Sadar is.
     stream = io.StringIO()
