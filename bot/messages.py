@@ -157,6 +157,8 @@ ADMIN_REASSIGN_REFUSED = (
 )
 ADMIN_TARGET_MET = "tercapai"
 ADMIN_TARGET_NOT_MET = "belum"
+#: A coverage row whose place is not in the imported village table.
+ADMIN_PLACE_UNLISTED = "tidak ada di daftar desa"
 
 # Talking to a person (bot/services/handoff_relay.py): what the gateway and the worker say
 # while a ticket is open. The hand-over itself is a Rasa response (utter_handoff_*).

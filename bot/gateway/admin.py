@@ -553,9 +553,16 @@ async def coverage_view(context: AppContext, viewer: Viewer, query: dict[str, st
         "Menunggu KPJ", "Tanpa alamat pengingat", "Target",
     ]  # fmt: skip
     table_rows: list[Row] = []
+    # Where villages were imported, a place the table does not list is most likely a typo
+    # or an answer read as a place name: said in the row, for someone to put right.
+    listed = any(row.villages for row in rows)
+    unlisted = 0
     for row in rows:
         met = row.meets(HOUSEHOLD_TARGET)
         word = messages.ADMIN_TARGET_MET if met else messages.ADMIN_TARGET_NOT_MET
+        if listed and not row.villages:
+            met, word = False, messages.ADMIN_PLACE_UNLISTED
+            unlisted += 1
         table_rows.append(
             [
                 " / ".join(reversed(row.area)), row.households, row.participants,
@@ -566,11 +573,19 @@ async def coverage_view(context: AppContext, viewer: Viewer, query: dict[str, st
             ]
         )  # fmt: skip
     labels = [f"{MONTHS[a.month.month - 1][:3]} {a.month:%y}" for a in activity]
+    check = (
+        f'<p class="note" id="unlisted">{unlisted} baris dengan nama tempat yang tidak ada di '
+        "daftar desa: periksa bersama agen desa; warga bisa membetulkannya dengan mengirim "
+        '"perbaiki data" di chat selama belum diterima BPJS.</p>'
+        if unlisted
+        else ""
+    )
     return View(
         "Cakupan desa",
         [
             f"<p>Per {day(today)}. Target rumah tangga: {HOUSEHOLD_TARGET:.0%}; "
             "perangkat desa semua ikut.</p>",
+            check,
             Table(
                 "coverage",
                 header,

@@ -121,6 +121,10 @@ def test_an_administrator_sees_coverage_sorts_filters_and_downloads(
     import_villages(context.unit_of_work, villages, context.clock)
     for i in range(3):
         make_participant(context, f"tg:{7700 + i}")
+    # An answer once read as a place name (a refusal of JHT stored as the kecamatan).
+    make_participant(
+        context, f"tg:{uuid.uuid4().int % 10**9}", village=("Karanglo", "Gak Mau Jht", "Tuban")
+    )
     with context.sessions() as session:
         registered_now = session.scalar(select(func.count()).select_from(Participant))
         karanglo = session.scalar(
@@ -146,7 +150,11 @@ def test_an_administrator_sees_coverage_sorts_filters_and_downloads(
     wait.until(ec.presence_of_element_located((By.ID, "coverage")))
     rows = {row[0]: row for row in shown_rows(browser, "coverage")}
     assert rows["Sumberejo / Kerek / Tuban"][1:4] == ["40", "0", "0%"]
-    assert rows["Karanglo / Kerek / Tuban"][2] == str(karanglo)
+    assert rows["Karanglo / Kerek / Tuban"][2] == str(karanglo - 1)
+    # The place no village table lists is said so, for someone to put right.
+    assert rows["Karanglo / Gak Mau Jht / Tuban"][-1] == "tidak ada di daftar desa"
+    assert rows["Sumberejo / Kerek / Tuban"][-1] != "tidak ada di daftar desa"
+    assert "tidak ada di daftar desa" in browser.find_element(By.ID, "unlisted").text
 
     # The monthly chart: an axis, and bars that carry what was counted.
     bars = browser.find_elements(
