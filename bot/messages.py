@@ -362,3 +362,64 @@ FUNNEL_BREAKDOWN_HEADER = [
     "Kanal / desa", "Mulai", "Setuju", "Sampai ringkasan", "Terdaftar", "% terdaftar",
     "Dibatalkan", "Berhenti (24 jam)",
 ]  # fmt: skip
+
+# The operations console's sentences (bot/gateway/admin.py adds the markup; values in
+# braces are filled in there, already escaped).
+CONSOLE_PERIOD = "Periode {first} sampai {last} (WIB)."
+CONSOLE_SUMMARY_INTRO = "Tujuh hari terakhir ({first} sampai {last}), {scope}."
+CONSOLE_REGISTERED_TITLE = "Terdaftar 7 hari terakhir"
+CONSOLE_REGISTERED = "{started} mulai daftar lewat chat, {done} selesai."
+CONSOLE_REGISTERED_MORE = "Lihat tahap pendaftaran"
+CONSOLE_GAVE_UP_TITLE = "Warga paling banyak berhenti di"
+CONSOLE_GAVE_UP = (
+    "{lost} warga tidak lanjut sesudah ini ({share} dari yang ditanya). "
+    "Berhenti 24 jam tanpa pesan: {abandoned}."
+)
+CONSOLE_NOBODY_GAVE_UP = "Belum ada yang berhenti di tengah jalan."
+CONSOLE_GAVE_UP_MORE = "Rincian per langkah"
+CONSOLE_REMINDERS_TITLE = "Pengingat sampai?"
+CONSOLE_REMINDERS = (
+    "{arrived} dari {sent} pengingat lewat WhatsApp dilaporkan sampai di HP warga; "
+    "{failed} pengingat gagal (semua kanal)."
+)
+CONSOLE_REMINDERS_MORE = "Pengiriman per hari"
+CONSOLE_WAITING_TITLE = "Menunggu nomor KPJ"
+CONSOLE_WAITING = "Terlama menunggu sejak {oldest}. Ditolak BPJS: {rejected}."
+CONSOLE_WAITING_MORE = "Siapa saja yang menunggu"
+CONSOLE_FUNNEL_SCOPED = (
+    "Pendaftaran masuk wilayah Anda setelah warga menjawab pertanyaan desa; yang berhenti "
+    "sebelum itu hanya terlihat oleh admin."
+)
+CONSOLE_FUNNEL_ONE_VILLAGE = "Hanya desa {village} ({all_villages})."
+CONSOLE_FUNNEL_ALL_VILLAGES = "semua desa"
+CONSOLE_FUNNEL_TOTALS = (
+    "Mulai daftar: {started}; masih berjalan: {in_progress}; {outcomes}. "
+    "Waktu tengah (median) sampai terdaftar: {median}."
+)
+CONSOLE_FUNNEL_NONE_DONE = "belum ada yang selesai"
+CONSOLE_FUNNEL_TRIES = (
+    "Paling sering jawab ulang: {retried}. Paling sering minta bantuan petugas: {helped}."
+)
+CONSOLE_DELIVERY_SCOPED = (
+    "Pesan dihitung untuk wilayah ini bila alamatnya milik peserta wilayah ini; pesan ke "
+    "warga yang belum terdaftar hanya terlihat oleh admin."
+)
+CONSOLE_REGISTRY_INTRO = (
+    "Menunggu paling lama sejak {oldest}. Penarikan yang belum dikirim ke cabang: {due}."
+)
+CONSOLE_REGISTRY_GUIDANCE = "Tindak lanjut per alasan penolakan"
+CONSOLE_COVERAGE_INTRO = "Per {today}. Target rumah tangga: {target}; perangkat desa semua ikut."
+CONSOLE_COVERAGE_UNLISTED = (
+    "{count} baris dengan nama tempat yang tidak ada di daftar desa: periksa bersama agen "
+    'desa; warga bisa membetulkannya dengan mengirim "perbaiki data" di chat selama belum '
+    "diterima BPJS."
+)
+CONSOLE_COVERAGE_MONTHLY = "Pendaftaran dan pembayaran per bulan"
+CONSOLE_TICKETS_INTRO = (
+    "Menunggu: sejak warga minta bicara sampai balasan pertama (atau sampai ditutup). "
+    "Yang masih terbuka di atas, terlama dulu."
+)
+CONSOLE_PAYMENTS_INTRO = (
+    "Uang tunai per desa (dari agen dan kantor): CSV kas per kuitansi untuk Wadah desa "
+    "mencocokkan kas."
+)

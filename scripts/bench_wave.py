@@ -937,7 +937,7 @@ def main() -> int:
             "participants in the wave": f"{args.participants:,}",
             "configured WhatsApp limit (msg/s; the Outbox paces at 97%)": f"{args.rate:g}",
             "reminders' share of it (SADAR_REMINDER_SHARE_OF_SEND_RATE; the rest is kept "
-            "for answers)": f"{Settings(_env_file=None).reminder_share_of_send_rate:g}",
+            "for answers)": f"{settings.reminder_share_of_send_rate:g}",
             "reminder worker processes": args.workers,
         }
         for part in parts:

@@ -53,12 +53,13 @@ from bot.infra.settings import Settings  # noqa: E402
 from bot.services.operators import create_operator  # noqa: E402
 from scripts.console_demo import DEMO_NOW, seed_demo  # noqa: E402
 from tests.support.fake_rasa import FakeRasaREST  # noqa: E402
+from tests.support.stack import (  # noqa: E402
+    CHROMEDRIVER,
+    SELENIUM_ENVIRONMENT,
+    chromium_options,
+)
 
 OUTPUT = ROOT / "docs" / "images" / "console"
-#: Debian's chromium-driver, pinned as in tests/support/stack.py: Selenium Manager never
-#: looks for, or downloads, another one.
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SELENIUM_ENVIRONMENT = {"SE_AVOID_STATS": "true", "SE_OFFLINE": "true"}
 #: Demo-only secrets, like the tests' (never a real one).
 DEMO_PII_HASH_KEY = "demo-key-for-keyed-hashes-screenshots-0000"
 DEMO_PII_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"sadar-console-screenshots-demo!!").decode()
@@ -199,23 +200,8 @@ class Gateway:
 def browser(chromium: str, profile: Path) -> webdriver.Chrome:
     """Headless Chromium with tests/support/stack.py's flags."""
     os.environ.update(SELENIUM_ENVIRONMENT)
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--window-size={DESKTOP.width},{DESKTOP.height}",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
+    size = f"--window-size={DESKTOP.width},{DESKTOP.height}"
+    options = chromium_options(chromium, profile, "--hide-scrollbars", size)
     return webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
 
 

@@ -13,6 +13,12 @@ from bot.services.channel_log import ChannelLog
 PER_CHAT_BURST = 3
 
 
+def _bulk(rate: float, share: float) -> Pace | None:
+    """Reminders' pace: their share of the channel's rate; none at all (one limiter round
+    trip fewer per reminder) when they may take the whole of it."""
+    return Pace(rate * share) if share < 1 else None
+
+
 def channel_limits(settings: Settings) -> dict[Channel, ChannelLimits]:
     share = settings.reminder_share_of_send_rate
     telegram = settings.telegram_messages_per_second
@@ -22,11 +28,9 @@ def channel_limits(settings: Settings) -> dict[Channel, ChannelLimits]:
         Channel.TELEGRAM: ChannelLimits(
             overall=Pace(telegram),
             per_recipient=Pace(settings.telegram_messages_per_chat_per_second, PER_CHAT_BURST),
-            bulk=Pace(telegram * share) if share < 1 else None,
+            bulk=_bulk(telegram, share),
         ),
-        Channel.WHATSAPP: ChannelLimits(
-            overall=Pace(whatsapp), bulk=Pace(whatsapp * share) if share < 1 else None
-        ),
+        Channel.WHATSAPP: ChannelLimits(overall=Pace(whatsapp), bulk=_bulk(whatsapp, share)),
     }
 
 

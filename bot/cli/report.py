@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.app_context import get_app_context
+from bot.cli.common import parse_day
 
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
 
@@ -20,6 +21,7 @@ def report_coverage(
     """Participants, households and officials covered, paid this month, arrears,
     non-active, new this month and still awaiting their KPJ number (owing nothing yet),
     per village, district or regency."""
+    from bot.domain.formatting import percent
     from bot.infra.spreadsheets import write_rows
     from bot.services.coverage import coverage_report
 
@@ -33,13 +35,10 @@ def report_coverage(
         "non_active", "new_this_month", "awaiting_kpj", "unreachable", "meets_target",
     ]  # fmt: skip
 
-    def share(value: float | None) -> str:
-        return "-" if value is None else f"{value:.0%}"
-
     table: list[list[object]] = [
         [
             " / ".join(row.area), row.households, row.officials, row.participants,
-            share(row.household_share), row.officials_enrolled, share(row.officials_share),
+            percent(row.household_share), row.officials_enrolled, percent(row.officials_share),
             row.paid_this_month, row.in_arrears, row.non_active, row.new_this_month,
             row.awaiting_kpj, row.unreachable, "yes" if row.meets(household_target) else "no",
         ]
@@ -73,7 +72,7 @@ def report_funnel(
     reached each step, how many stopped before it, answers given again and requests for a
     person per step, outcomes, the median time to complete, and the same per channel and
     per village (the console's figures)."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from bot import messages
     from bot.domain.access import EVERYTHING, Scope
@@ -85,11 +84,8 @@ def report_funnel(
     if channel and channel not in messages.CHANNEL_LABELS:
         raise typer.BadParameter("--channel is wa, tg or web")
     context = get_app_context()
-    try:
-        last = date.fromisoformat(until) if until else context.clock.today()
-        first = date.fromisoformat(since) if since else last - timedelta(days=max(days, 1) - 1)
-    except ValueError as error:
-        raise typer.BadParameter(f"dates are written YYYY-MM-DD ({error})") from error
+    last = parse_day(until)
+    first = parse_day(since) if since else last - timedelta(days=max(days, 1) - 1)
     if first > last:
         raise typer.BadParameter("--from is after --to")
     scope = Scope(regency=regency) if regency else EVERYTHING

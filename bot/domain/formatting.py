@@ -38,3 +38,8 @@ def bulan_range(first: date, last: date) -> str:
     if first.year == last.year:
         return f"{MONTHS[first.month - 1]}-{bulan(last)}"
     return f"{bulan(first)}-{bulan(last)}"
+
+
+def percent(share: float | None) -> str:
+    """A share as people read it: 0.456 -> '46%'; None (nothing to divide by) -> '-'."""
+    return "-" if share is None else f"{share:.0%}"

@@ -29,7 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bot import messages
 from bot.app_context import AppContext
 from bot.domain.access import ADMINISTRATOR, OutsideScope, Viewer
-from bot.domain.formatting import MONTHS, bulan_range, rupiah
+from bot.domain.formatting import MONTHS, bulan_range, percent, rupiah
 from bot.domain.funnel import Outcome, where_most_gave_up
 from bot.domain.replies import BotReply
 from bot.domain.senders import channel_of
@@ -53,7 +53,6 @@ from bot.gateway.console import (
     lasting,
     on,
     page,
-    percent,
     when,
     wib,
 )
@@ -163,7 +162,7 @@ def _area(text: str) -> tuple[str, str, str] | None:
 
 
 def _period_line(first: date, last: date) -> str:
-    return f"<p>Periode {day(first)} sampai {day(last)} (WIB).</p>"
+    return f"<p>{messages.CONSOLE_PERIOD.format(first=day(first), last=day(last))}</p>"
 
 
 def _link(path: str, text: str) -> str:
@@ -200,11 +199,14 @@ async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str
         question, row = gave_up_at
         gave_up = (
             f'<p class="big">{html.escape(messages.FUNNEL_QUESTION_LABELS[question.value])}</p>'
-            f"<p>{row.lost} warga tidak lanjut sesudah ini ({percent(row.share_lost)} dari yang "
-            f"ditanya). Berhenti 24 jam tanpa pesan: {abandoned}.</p>"
+            + "<p>"
+            + messages.CONSOLE_GAVE_UP.format(
+                lost=row.lost, share=percent(row.share_lost), abandoned=abandoned
+            )
+            + "</p>"
         )
     else:
-        gave_up = '<p class="big">-</p><p>Belum ada yang berhenti di tengah jalan.</p>'
+        gave_up = f'<p class="big">-</p><p>{messages.CONSOLE_NOBODY_GAVE_UP}</p>'
     # Only WhatsApp reports arrival: the share is of the reminders WhatsApp took.
     sent = sum(r.sent_on_reporting_channel for r in delivery.reminders)
     arrived = sum(r.delivered for r in delivery.reminders)
@@ -215,35 +217,41 @@ async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str
     cards = [
         (
             "registered",
-            "Terdaftar 7 hari terakhir",
-            f'<p class="big">{registered}</p><p>{funnel.started} mulai daftar lewat chat, '
-            f"{funnel.outcomes.get(Outcome.CONFIRMED, 0)} selesai.</p>",
+            messages.CONSOLE_REGISTERED_TITLE,
+            f'<p class="big">{registered}</p><p>'
+            + messages.CONSOLE_REGISTERED.format(
+                started=funnel.started, done=funnel.outcomes.get(Outcome.CONFIRMED, 0)
+            )
+            + "</p>",
             "/admin/pendaftaran",
-            "Lihat tahap pendaftaran",
+            messages.CONSOLE_REGISTERED_MORE,
         ),
         (
             "gave-up",
-            "Warga paling banyak berhenti di",
+            messages.CONSOLE_GAVE_UP_TITLE,
             gave_up,
             "/admin/pendaftaran",
-            "Rincian per langkah",
+            messages.CONSOLE_GAVE_UP_MORE,
         ),
         (
             "reminders",
-            "Pengingat sampai?",
-            f'<p class="big">{percent(arrived / sent if sent else None)}</p>'
-            f"<p>{arrived} dari {sent} pengingat lewat WhatsApp dilaporkan sampai di HP warga; "
-            f"{failed} pengingat gagal (semua kanal).</p>",
+            messages.CONSOLE_REMINDERS_TITLE,
+            f'<p class="big">{percent(arrived / sent if sent else None)}</p><p>'
+            + messages.CONSOLE_REMINDERS.format(arrived=arrived, sent=sent, failed=failed)
+            + "</p>",
             "/admin/pengiriman",
-            "Pengiriman per hari",
+            messages.CONSOLE_REMINDERS_MORE,
         ),
         (
             "waiting-kpj",
-            "Menunggu nomor KPJ",
-            f'<p class="big">{waiting}</p><p>Terlama menunggu sejak {oldest}. '
-            f"Ditolak BPJS: {totals[SubmissionState.REJECTED.value]}.</p>",
+            messages.CONSOLE_WAITING_TITLE,
+            f'<p class="big">{waiting}</p><p>'
+            + messages.CONSOLE_WAITING.format(
+                oldest=oldest, rejected=totals[SubmissionState.REJECTED.value]
+            )
+            + "</p>",
             "/admin/bpjs",
-            "Siapa saja yang menunggu",
+            messages.CONSOLE_WAITING_MORE,
         ),
     ]
     body = "".join(
@@ -253,8 +261,11 @@ async def summary_view(context: AppContext, viewer: Viewer, query: dict[str, str
     return View(
         "Ringkasan",
         [
-            f"<p>Tujuh hari terakhir ({day(first)} sampai {day(today)}), "
-            f"{html.escape(scope.describe())}.</p>",
+            "<p>"
+            + messages.CONSOLE_SUMMARY_INTRO.format(
+                first=day(first), last=day(today), scope=html.escape(scope.describe())
+            )
+            + "</p>",
             f'<div class="cards">{body}</div>',
         ],
     )
@@ -292,15 +303,13 @@ async def funnel_view(context: AppContext, viewer: Viewer, query: dict[str, str]
     )
     focus = ""
     if not viewer.scope.everything:
-        focus += (
-            '<p class="note">Pendaftaran masuk wilayah Anda setelah warga menjawab pertanyaan '
-            "desa; yang berhenti sebelum itu hanya terlihat oleh admin.</p>"
-        )
+        focus += f'<p class="note">{messages.CONSOLE_FUNNEL_SCOPED}</p>'
     if village:
-        focus += (
-            f"<p>Hanya desa {html.escape(' / '.join(village))} "
-            f"({_link('/admin/pendaftaran', 'semua desa')}).</p>"
+        everywhere = _link("/admin/pendaftaran", messages.CONSOLE_FUNNEL_ALL_VILLAGES)
+        one = messages.CONSOLE_FUNNEL_ONE_VILLAGE.format(
+            village=html.escape(" / ".join(village)), all_villages=everywhere
         )
+        focus += f"<p>{one}</p>"
     villages = Table(
         "funnel-villages",
         messages.FUNNEL_BREAKDOWN_HEADER,
@@ -327,12 +336,17 @@ async def funnel_view(context: AppContext, viewer: Viewer, query: dict[str, str]
         [
             _period_line(first, last),
             focus,
-            f"<p>Mulai daftar: <strong>{report.started}</strong>; masih berjalan: "
-            f"{report.in_progress}; {outcomes or 'belum ada yang selesai'}. "
-            "Waktu tengah (median) sampai terdaftar: "
-            f"<strong>{'-' if median is None else f'{median:.0f} menit'}</strong>.</p>",
-            f"<p>Paling sering jawab ulang: {retried or '-'}. "
-            f"Paling sering minta bantuan petugas: {helped or '-'}.</p>",
+            "<p>"
+            + messages.CONSOLE_FUNNEL_TOTALS.format(
+                started=f"<strong>{report.started}</strong>",
+                in_progress=report.in_progress,
+                outcomes=outcomes or messages.CONSOLE_FUNNEL_NONE_DONE,
+                median=f"<strong>{'-' if median is None else f'{median:.0f} menit'}</strong>",
+            )
+            + "</p>",
+            "<p>"
+            + messages.CONSOLE_FUNNEL_TRIES.format(retried=retried or "-", helped=helped or "-")
+            + "</p>",
             funnel_chart(
                 "funnel",
                 [
@@ -392,12 +406,7 @@ async def delivery_view(context: AppContext, viewer: Viewer, query: dict[str, st
     shown = [[on(d.day), *r[1:]] for r, d in zip(rows, report.days, strict=True) if d in days]
     failure_header, failures = failure_csv_rows(report)
     reminder_header, reminders = reminder_csv_rows(report)
-    scoped = (
-        '<p class="note">Pesan dihitung untuk wilayah ini bila alamatnya milik peserta '
-        "wilayah ini; pesan ke warga yang belum terdaftar hanya terlihat oleh admin.</p>"
-        if not scope.everything
-        else ""
-    )
+    scoped = "" if scope.everything else f'<p class="note">{messages.CONSOLE_DELIVERY_SCOPED}</p>'
     return View(
         "Pengiriman dan pengingat",
         [
@@ -527,13 +536,16 @@ async def registry_view(context: AppContext, viewer: Viewer, query: dict[str, st
     return View(
         "Pendaftaran ke BPJS Ketenagakerjaan",
         [
-            f"<p>Menunggu paling lama sejak <strong>{oldest}</strong>. Penarikan yang belum "
-            f"dikirim ke cabang: {handover.withdrawals_due}.</p>",
+            "<p>"
+            + messages.CONSOLE_REGISTRY_INTRO.format(
+                oldest=f"<strong>{oldest}</strong>", due=handover.withdrawals_due
+            )
+            + "</p>",
             pipeline_table,
             by_reason,
             waiting_table,
             rejection_table,
-            f'<h2>Tindak lanjut per alasan penolakan</h2><ul class="guidance">{guidance}</ul>',
+            f'<h2>{messages.CONSOLE_REGISTRY_GUIDANCE}</h2><ul class="guidance">{guidance}</ul>',
         ],
         filters=(),
     )
@@ -574,17 +586,19 @@ async def coverage_view(context: AppContext, viewer: Viewer, query: dict[str, st
         )  # fmt: skip
     labels = [f"{MONTHS[a.month.month - 1][:3]} {a.month:%y}" for a in activity]
     check = (
-        f'<p class="note" id="unlisted">{unlisted} baris dengan nama tempat yang tidak ada di '
-        "daftar desa: periksa bersama agen desa; warga bisa membetulkannya dengan mengirim "
-        '"perbaiki data" di chat selama belum diterima BPJS.</p>'
+        f'<p class="note" id="unlisted">'
+        f"{html.escape(messages.CONSOLE_COVERAGE_UNLISTED.format(count=unlisted))}</p>"
         if unlisted
         else ""
     )
     return View(
         "Cakupan desa",
         [
-            f"<p>Per {day(today)}. Target rumah tangga: {HOUSEHOLD_TARGET:.0%}; "
-            "perangkat desa semua ikut.</p>",
+            "<p>"
+            + messages.CONSOLE_COVERAGE_INTRO.format(
+                today=day(today), target=percent(HOUSEHOLD_TARGET)
+            )
+            + "</p>",
             check,
             Table(
                 "coverage",
@@ -593,7 +607,7 @@ async def coverage_view(context: AppContext, viewer: Viewer, query: dict[str, st
                 numeric=frozenset(range(1, 12)),
                 download="cakupan-desa",
             ),
-            "<h2>Pendaftaran dan pembayaran per bulan</h2>",
+            f"<h2>{messages.CONSOLE_COVERAGE_MONTHLY}</h2>",
             bar_chart(
                 "activity",
                 labels,
@@ -665,8 +679,7 @@ async def tickets_view(context: AppContext, viewer: Viewer, query: dict[str, str
     return View(
         "Tiket: warga minta bicara dengan petugas",
         [
-            "<p>Menunggu: sejak warga minta bicara sampai balasan pertama (atau sampai "
-            "ditutup). Yang masih terbuka di atas, terlama dulu.</p>",
+            f"<p>{messages.CONSOLE_TICKETS_INTRO}</p>",
             Table(
                 "tickets",
                 ["Tiket", "Keadaan", "Alasan", "Desa", "Agen", "Dibuat", "Menunggu", "Tindakan"],
@@ -733,8 +746,7 @@ async def payments_view(context: AppContext, viewer: Viewer, query: dict[str, st
     return View(
         f"Pembayaran {label}",
         [
-            "<p>Uang tunai per desa (dari agen dan kantor): CSV kas per kuitansi untuk Wadah "
-            "desa mencocokkan kas.</p>",
+            f"<p>{messages.CONSOLE_PAYMENTS_INTRO}</p>",
             Table(
                 "cash",
                 ["Desa / kecamatan / kabupaten", "Kuitansi", "Jumlah", "Unduh"],

@@ -92,10 +92,6 @@ def day(value: date | None) -> str:
     return "-" if value is None else value.strftime("%d-%m-%Y")
 
 
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
 def _text(value: Cell) -> str:
     if isinstance(value, Markup):
         return value.text

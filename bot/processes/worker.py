@@ -274,8 +274,9 @@ def purge_conversations() -> None:
         purge_older_than(engine, context.clock.now(), keep)
     finally:
         engine.dispose()
-    purge_closed_before(context.unit_of_work(), context.clock.now() - keep)
-    retire_before(context.unit_of_work(), context.clock.now() - keep)
+    cutoff = context.clock.now() - keep
+    purge_closed_before(context.unit_of_work(), cutoff)
+    retire_before(context.unit_of_work(), cutoff)
 
 
 def submission_gauges() -> dict[str, tuple[str, str, dict[str, float]]]:

@@ -12,7 +12,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -22,7 +22,8 @@ from bot.db.engine import rows_changed
 from bot.db.models import FunnelJourney, FunnelMark
 from bot.db.timestamps import as_utc
 from bot.domain.access import EVERYTHING, Scope
-from bot.domain.clock import INDONESIA_TIME
+from bot.domain.clock import start_of_day
+from bot.domain.formatting import percent
 from bot.domain.funnel import (
     ABANDONED_AFTER,
     FUNNEL,
@@ -36,6 +37,7 @@ from bot.domain.funnel import (
     funnel_position,
 )
 from bot.infra.privacy import keyed_hash
+from bot.services.scoping import in_scope
 from bot.services.unit_of_work import UnitOfWork
 
 Area = tuple[str, str, str]
@@ -205,9 +207,7 @@ class FunnelReport:
 def day_bounds(first_day: date, last_day: date) -> tuple[datetime, datetime]:
     """The period's days in WIB as UTC instants: [start of first_day, start of the day after
     last_day)."""
-    start = datetime.combine(first_day, time(), INDONESIA_TIME)
-    end = datetime.combine(last_day + timedelta(days=1), time(), INDONESIA_TIME)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    return start_of_day(first_day), start_of_day(last_day + timedelta(days=1))
 
 
 _POSITIONS = {step: index for index, step in enumerate(FUNNEL)}
@@ -226,8 +226,7 @@ def funnel_report(
     village: Area | None = None,
 ) -> FunnelReport:
     """The funnel of the journeys started in [first_day, last_day] (WIB days), in the
-    scope, optionally of one channel or one village. Counted in SQL, grouped by what the
-    scope and the breakdowns need; the groups (a few per village) are filtered here."""
+    scope, optionally of one channel or one village; counted and narrowed in SQL."""
     start, end = day_bounds(first_day, last_day)
     stale = now.astimezone(UTC) - ABANDONED_AFTER
     abandoned = and_(FunnelJourney.outcome.is_(None), FunnelJourney.last_at < stale)
@@ -240,6 +239,10 @@ def funnel_report(
             FunnelJourney.district == village[1],
             FunnelJourney.regency == village[2],
         ]
+    area = (FunnelJourney.village, FunnelJourney.district, FunnelJourney.regency)
+    scoped = in_scope(scope, *area)
+    if scoped is not None:
+        conditions.append(scoped)
     with uow:
         session = uow.session
         grouping = (
@@ -255,15 +258,14 @@ def funnel_report(
             .where(*conditions)
             .group_by(*grouping, "abandoned")
         ).all()
-        area = (FunnelJourney.village, FunnelJourney.district, FunnelJourney.regency)
         marks = session.execute(
-            select(*area, FunnelMark.step, FunnelMark.kind, func.count())
+            select(FunnelMark.step, FunnelMark.kind, func.count())
             .join(FunnelJourney, FunnelJourney.id == FunnelMark.journey_id)
             .where(*conditions, FunnelMark.kind != Kind.REACHED.value)
-            .group_by(*area, FunnelMark.step, FunnelMark.kind)
+            .group_by(FunnelMark.step, FunnelMark.kind)
         ).all()
         durations = session.execute(
-            select(*area, FunnelJourney.started_at, FunnelJourney.ended_at).where(
+            select(FunnelJourney.started_at, FunnelJourney.ended_at).where(
                 *conditions, FunnelJourney.outcome == Outcome.CONFIRMED.value
             )
         ).all()
@@ -273,8 +275,6 @@ def funnel_report(
     per_channel: dict[str, list[Row]] = defaultdict(list)
     per_village: dict[Area, list[Row]] = defaultdict(list)
     for row_channel, v, d, r, position, outcome, is_abandoned, count in groups:
-        if not scope.allows(v, d, r):
-            continue
         furthest[FUNNEL[min(position, len(FUNNEL) - 1)]] += count
         if outcome:
             outcomes[Outcome(outcome)] += count
@@ -288,15 +288,13 @@ def funnel_report(
             per_village[(v, d, r)].append(entry)
     retries: Counter[Step] = Counter()
     handoffs: Counter[Step] = Counter()
-    for v, d, r, step, kind, count in marks:
-        if not scope.allows(v, d, r):
-            continue
+    for step, kind, count in marks:
         row = FUNNEL[funnel_position(Step(step))]
         (retries if kind == Kind.RETRY.value else handoffs)[row] += count
     minutes = [
         (as_utc(ended) - as_utc(started)).total_seconds() / 60
-        for v, d, r, started, ended in durations
-        if ended is not None and scope.allows(v, d, r)
+        for started, ended in durations
+        if ended is not None
     ]
     return FunnelReport(
         first_day=first_day,
@@ -333,10 +331,6 @@ def _breakdown(label: str, rows: Sequence[Row]) -> Breakdown:
 
 
 # --- tables (the console's CSV, `sadar report funnel`) -----------------------------------
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
 
 
 def funnel_rows(report: FunnelReport) -> list[list[object]]:

@@ -318,6 +318,30 @@ def chrome_service() -> Service:
     return Service(executable_path=str(CHROMEDRIVER))
 
 
+#: Headless, and no network of its own: without the background-networking flags Chromium's
+#: connections are refused by this machine's closed network, many at a time.
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def chromium_options(chromium: str, profile: Path, *extra: str) -> webdriver.ChromeOptions:
+    """The page tests' Chromium (and the console screenshots'): a fresh profile folder."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra):
+        options.add_argument(flag)
+    return options
+
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     """Headless Chromium (Debian's chromium + chromium-driver) for the page tests."""
@@ -325,22 +349,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
     chromium = shutil.which("chromium")
     if not chromium:
         pytest.fail("chromium is needed: `make test` installs it (Debian).")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1000,900",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-    ):
-        options.add_argument(flag)
+    options = chromium_options(
+        chromium, tmp_path_factory.mktemp("chromium"), "--window-size=1000,900"
+    )
     chrome = webdriver.Chrome(service=service, options=options)
     try:
         yield chrome
