@@ -1,13 +1,14 @@
-"""Four per-turn costs of Rasa 3.6 removed without forking it (issue 16, profiled with
+"""Six per-turn costs of Rasa 3.6 removed without forking it (issue 16, profiled with
 py-spy under `make bench-load` and cProfile on the conversation store):
 
-1. **Action-server replies validated with a JSON-Schema validator built once.** Rasa checks
+1. **Action-server replies validated with JSON-Schema validators built once.** Rasa checks
 every action-server reply with ``jsonschema.validate``, which first checks
 the action-response schema itself against the JSON Schema meta-schema and builds a new
 validator: on every call, for a schema that never changes. Profiled under load (issue 16)
 that was about 60% of the Rasa server's time. This module replaces only
 ``RemoteAction._validate_action_result`` with the same check against the same schema
-(``RemoteAction.action_response_format_spec()``), using one validator built on first use.
+(``RemoteAction.action_response_format_spec()``), using validators built on first use; each
+event is checked against its own type's schema, not all 23 (issue 31, ``event_validators``).
 An invalid reply is still rejected with the same ``ValidationError`` and message.
 
 2. **Event types resolved by a table.** Rebuilding a tracker turns every stored event into
@@ -33,6 +34,12 @@ was about 7% of the server's time and grows with the conversation. The search he
 same filter, stopped once it has gone further back than the longest remaining candidate
 (or none remain): the same set of keys, always.
 
+5. **Dialogue states rebuilt once per turn**, not once per policy and prediction
+(nlu/state_history.py, issue 31).
+
+6. **The domain sent to the action server once**, not with every call
+(nlu/action_domain.py, issue 31).
+
 Rasa loads it with the conversation store (nlu/tracker_store.py imports it and calls
 ``install``), so it runs in every Rasa server of a deployment without forking Rasa.
 ``install`` also puts the log redaction in place there (bot/infra/log_redaction.py), as in every
@@ -45,6 +52,7 @@ import copy
 import json
 import os
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -58,11 +66,14 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import ACTION_NAME
 
 from bot.domain.clock import Clock
 from bot.infra import log_redaction
+from nlu import action_domain, state_history
 from nlu.components import rasa_process_clock
 
 _INSTALLED_MARK = "_sadar_validator_built_once"
@@ -76,8 +87,45 @@ def action_response_validator() -> Validator:
     return validator_class(schema)  # type: ignore[no-any-return]  # jsonschema's factory is untyped
 
 
+@lru_cache(maxsize=1)
+def event_validators() -> tuple[Validator, dict[str, Validator]]:
+    """The reply's shape without its events' details, and one validator per event type.
+
+    Rasa's schema lets an event be any one of its 23 event schemas (``oneOf``), so each
+    event is checked against all 23. Each of those fixes the event's name (``const``), and
+    the name is required: an event that passes the schema for its own name fails all
+    others, so it passes the whole exactly when it passes that one."""
+    spec = RemoteAction.action_response_format_spec()
+    event_schema = spec["properties"]["events"]["items"]
+    common = {key: value for key, value in event_schema.items() if key != "oneOf"}
+    by_name: dict[str, Validator] = {}
+    for one in event_schema["oneOf"]:
+        schema = {"allOf": [common, one]}
+        by_name[one["properties"]["event"]["const"]] = validator_for(schema)(schema)
+    shape = copy.deepcopy(spec)
+    shape["properties"]["events"]["items"] = {"type": "object"}
+    return validator_for(shape)(shape), by_name
+
+
+def is_valid_reply(result: dict[str, Any]) -> bool:
+    """Whether Rasa's schema accepts the reply, one event schema per event."""
+    shape, by_name = event_validators()
+    if not shape.is_valid(result):
+        return False
+    for event in result.get("events") or []:
+        name = event.get("event")
+        checker = by_name.get(name) if isinstance(name, str) else None
+        if checker is None or not checker.is_valid(event):
+            return False
+    return True
+
+
 def validate_action_result(_action: RemoteAction, result: dict[str, Any]) -> bool:
-    """Rasa's check (same schema, same error) with the validator built once."""
+    """Rasa's check (same schema, same error) with the validators built once: a reply the
+    schema accepts passes on the quick check, any other gets Rasa's whole check and
+    its error."""
+    if is_valid_reply(result):
+        return True
     error = best_match(action_response_validator().iter_errors(result))
     if error is not None:
         error.message += (
@@ -174,23 +222,76 @@ def parse_message_remembered(
 _rasa_possible_keys = RulePolicy._get_possible_keys
 
 
-@lru_cache(maxsize=65_536)
-def rule_length(rule_key: str) -> int:
-    """How many states back a rule looks: fixed for a key (the model's rules)."""
-    return len(json.loads(rule_key))
+@dataclass(frozen=True)
+class RuleIndex:
+    """A model's rules by the action each names ``index`` states back: a rule that names
+    action A there matches only a conversation whose action then was A
+    (``_does_rule_match_state`` requires every value the rule sets), so only rules naming
+    the conversation's action, or none, need Rasa's check at that turn."""
+
+    longer_than: list[frozenset[str]]  # by index: the rules that look further back
+    naming: list[dict[str, frozenset[str]]]  # by index: action name -> rules naming it
+    naming_none: list[frozenset[str]]  # by index: the rules that name no action there
+
+    @classmethod
+    def of(cls, lookup: dict[str, str]) -> RuleIndex:
+        states = {key: list(reversed(json.loads(key))) for key in lookup}
+        longest = max((len(rule) for rule in states.values()), default=0)
+        longer_than, naming, naming_none = [], [], []
+        for index in range(longest):
+            named: dict[str, set[str]] = {}
+            unnamed: set[str] = set()
+            for key, rule in states.items():
+                if index >= len(rule):
+                    continue
+                action = (rule[index].get(PREVIOUS_ACTION) or {}).get(ACTION_NAME)
+                if isinstance(action, str) and action and action != SHOULD_NOT_BE_SET:
+                    named.setdefault(action, set()).add(key)
+                else:
+                    unnamed.add(key)
+            longer_than.append(frozenset(unnamed.union(*named.values())))
+            naming.append({action: frozenset(keys) for action, keys in named.items()})
+            naming_none.append(frozenset(unnamed))
+        return cls(longer_than, naming, naming_none)
+
+
+_rule_indexes: dict[int, tuple[dict[str, str], RuleIndex]] = {}
+
+
+def rule_index(lookup: dict[str, str]) -> RuleIndex:
+    """Built once per model's rules (the lookup never changes once loaded)."""
+    known = _rule_indexes.get(id(lookup))
+    if known is None or known[0] is not lookup:
+        if len(_rule_indexes) > 8:  # models replaced over time: keep the recent few
+            _rule_indexes.clear()
+        known = (lookup, RuleIndex.of(lookup))
+        _rule_indexes[id(lookup)] = known
+    return known[1]
 
 
 def possible_rule_keys(
     policy: RulePolicy, lookup: dict[str, str], states: list[dict[str, Any]]
 ) -> set[str]:
-    """Rasa's ``RulePolicy._get_possible_keys``, stopped once it has gone further back than
-    the longest remaining rule (``_is_rule_applicable`` accepts every state beyond a
-    rule's length, so the rest of the walk cannot remove a key)."""
+    """Rasa's ``RulePolicy._get_possible_keys``, with two shortcuts that keep the same
+    keys. The walk stops once it has gone further back than the longest remaining rule
+    (``_is_rule_applicable`` accepts every state beyond a rule's length, so the rest of the
+    walk cannot remove a key). At each turn Rasa's check runs only on the rules that could
+    pass it (RuleIndex); a rule no longer than the turn is kept without a check, as Rasa's
+    check keeps it."""
+    index_of_rules = rule_index(lookup)
     possible = set(lookup)
     for index, state in enumerate(reversed(states)):
-        if not possible or index >= max(rule_length(key) for key in possible):
+        if index >= len(index_of_rules.longer_than):
             break
-        possible = {key for key in possible if policy._is_rule_applicable(key, index, state)}
+        longer = possible & index_of_rules.longer_than[index]
+        if not longer:  # every remaining rule is satisfied already
+            break
+        action = (state.get(PREVIOUS_ACTION) or {}).get(ACTION_NAME)
+        named = index_of_rules.naming[index].get(action, frozenset()) if action else frozenset()
+        candidates = longer & (named | index_of_rules.naming_none[index])
+        possible = (possible - longer) | {
+            key for key in candidates if policy._is_rule_applicable(key, index, state)
+        }
     return possible
 
 
@@ -205,6 +306,8 @@ def install() -> None:
     Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign,assignment]  # same signature, remembered answers
     MessageProcessor._parse_message_with_graph = parse_message_remembered  # type: ignore[method-assign]  # same signature, remembered results
     RulePolicy._get_possible_keys = possible_rule_keys  # type: ignore[method-assign,assignment]  # same signature, same keys
+    state_history.install()
+    action_domain.install()
     setattr(RemoteAction, _INSTALLED_MARK, True)
 
 

@@ -51,6 +51,11 @@ ACTION_CALLS = Counter(
     "Calls Rasa made to the action server, by action (round trips per message).",
     ["action"],
 )
+ACTION_DOMAINS_RECEIVED = Counter(
+    "sadar_action_domains_received",
+    "Action calls that carried Rasa's whole domain: the first after the action server or a"
+    " new model starts (the others carry only its digest, nlu/action_domain.py).",
+)
 ACTION_ERRORS = Counter(
     "sadar_action_errors_total",
     "Custom actions that raised in the action server, by action.",

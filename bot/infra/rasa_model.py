@@ -18,7 +18,15 @@ MODEL_NAME = "sadar"
 TRAINING_INPUTS = ("config.yml", "domain.yml", "nlu")
 #: Modules of nlu/ that only the running server loads (from endpoints.yml): editing them
 #: must not cost a retraining.
-SERVE_TIME_ONLY = frozenset({"nlu/tracker_store.py", "nlu/rasa_runtime.py", "nlu/serve.py"})
+SERVE_TIME_ONLY = frozenset(
+    {
+        "nlu/tracker_store.py",
+        "nlu/rasa_runtime.py",
+        "nlu/serve.py",
+        "nlu/state_history.py",
+        "nlu/action_domain.py",
+    }
+)
 
 
 def model_path(model_dir: Path) -> Path:

@@ -65,6 +65,14 @@ def action_name(request: Request) -> str:
     return name if isinstance(name, str) and _ACTION_NAME.fullmatch(name) else "unknown"
 
 
+def carries_domain(request: Request) -> bool:
+    try:
+        body: Any = request.json
+    except Exception:  # not JSON: rasa-sdk answered it already
+        return False
+    return isinstance(body, dict) and body.get("domain") is not None
+
+
 def frames_only(exception: BaseException) -> str:
     """Where ``exception`` (and each exception it came from) was raised, without their
     messages: a message may quote what a resident typed ("invalid literal for int():
@@ -118,6 +126,8 @@ def harden(app: Sanic, expected_token: str) -> Sanic:
             return None
         action = action_name(request)
         metrics.ACTION_CALLS.labels(action=action).inc()
+        if response.status == 200 and carries_domain(request):
+            metrics.ACTION_DOMAINS_RECEIVED.inc()
         if response.status >= 500:
             metrics.ACTION_ERRORS.labels(action=action).inc()
         if response.status in ERROR_KINDS:

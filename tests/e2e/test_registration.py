@@ -6,6 +6,8 @@ import itertools
 import uuid
 from datetime import date
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from bot.db.models import AuditEvent, Participant
@@ -13,6 +15,7 @@ from bot.infra.crypto import PiiCipher
 from bot.services.participants import nik_lookup_hash
 from tests.conftest import TEST_PII_KEY
 from tests.e2e.conftest import Stack, participant_by_nik, reply_texts, start_registration
+from tests.support.stack import ACTION_SERVER_TOKEN
 
 _SERIALS = itertools.count(1)
 
@@ -225,6 +228,25 @@ def test_a_registration_resumes_after_rasa_and_the_action_server_restart(
     assert "Nama: Sri Wahyuni" in summary and "Dlanggu, Dlanggu, Mojokerto" in summary
     stack.chat(sender, "ya")
     assert participant_by_nik(db, nik) is not None
+    # The restarted action server was sent Rasa's domain once (it asked, 449), then only
+    # its digest with each of the calls that followed (nlu/action_domain.py).
+    calls, domains = action_server_calls(stack)
+    assert domains == 1 and calls >= 8
+
+
+def action_server_calls(stack: Stack) -> tuple[float, float]:
+    """Calls the action server answered since it started, and how many carried a domain."""
+    scraped = httpx.get(
+        f"http://127.0.0.1:{stack.settings.action_server_port}/metrics",
+        params={"token": ACTION_SERVER_TOKEN},
+        timeout=10,
+    ).text
+    families = {family.name: family for family in text_string_to_metric_families(scraped)}
+    return (
+        sum(sample.value for sample in families["sadar_action_calls"].samples),
+        sum(sample.value for sample in families["sadar_action_domains_received"].samples
+            if sample.name.endswith("_total")),
+    )  # fmt: skip
 
 
 def test_village_buttons_come_from_the_nik_regency(stack: Stack, db) -> None:

@@ -98,8 +98,47 @@ def validation() -> dict[str, Any]:
         rejected = ""
     except rasa_runtime.ValidationError as error:
         rejected = error.message
-    info = rasa_runtime.action_response_validator.cache_info()
-    return {"validators_built": info.misses, "calls": info.hits + info.misses, "rejected": rejected}
+    built = [rasa_runtime.action_response_validator.cache_info(),
+             rasa_runtime.event_validators.cache_info()]  # fmt: skip
+    return {"validator_sets_built": sum(info.misses for info in built),
+            "calls": sum(info.hits + info.misses for info in built), "rejected": rejected,
+            **quick_check_agrees()}  # fmt: skip
+
+
+def quick_check_agrees() -> dict[str, Any]:
+    """The one-schema-per-event check against Rasa's whole schema, on replies made of
+    every kind of event Rasa knows and on each of them with one field made wrong."""
+    from rasa.shared.core import events as ev
+
+    made = [
+        ev.SlotSet("nik", "3523031708800001"), ev.SlotSet("jht", False), ev.Restarted(),
+        ev.UserUttered("ya", {"name": "affirm", "confidence": 0.9}, [{"entity": "n", "value": 1}]),
+        ev.ActionExecuted("utter_greet", policy="RulePolicy", confidence=1.0), ev.ActionReverted(),
+        ev.ActiveLoop("registration_form"), ev.ActiveLoop(None), ev.LoopInterrupted(True),
+        ev.FollowupAction("action_listen"), ev.SessionStarted(), ev.AllSlotsReset(),
+        ev.UserUtteranceReverted(), ev.ConversationPaused(), ev.ConversationResumed(),
+        ev.ActionExecutionRejected("registration_form"), ev.BotUttered("Halo", {"buttons": []}),
+        ev.ReminderCancelled(name="r"), ev.StoryExported(), ev.AgentUttered("x"),
+        ev.EntitiesAdded([{"entity": "nik", "value": "1"}]),
+        ev.ReminderScheduled("remind", datetime(2026, 12, 7, tzinfo=timezone.utc), name="r"),
+        ev.DefinePrevUserUtteredFeaturization(True),
+    ]  # fmt: skip
+    valid_events = [event.as_dict() for event in made]
+    wrongs: list[Any] = [None, 5, "x", [], {}, True]
+    replies: list[Any] = [{"events": valid_events, "responses": [{"text": "Halo"}]}, {}, [],
+                          {"events": "x"}, {"events": [5]}, {"events": [{"event": ["x"]}]},
+                          {"events": [{"event": "no_such_event"}]}, {"responses": [5]}]  # fmt: skip
+    for event in valid_events:
+        for field in [*event, "name", "value", "text"]:
+            for wrong in wrongs:
+                replies.append({"events": [valid_events[0], {**event, field: wrong}]})
+    whole = rasa_runtime.action_response_validator()
+    verdicts = [(rasa_runtime.is_valid_reply(r), whole.is_valid(r)) for r in replies]
+    return {
+        "replies_compared": len(verdicts),
+        "quick_check_differs": sum(quick != full for quick, full in verdicts),
+        "replies_valid": sum(full for _, full in verdicts),
+    }
 
 
 def event_types() -> dict[str, Any]:
@@ -211,6 +250,101 @@ def rule_search() -> dict[str, Any]:
     }
 
 
+def state_history() -> dict[str, Any]:
+    """The kept replay's states against Rasa's own walk, after every event of random
+    conversations over Sadar's real domain, with every option the policies use; each
+    result is then scribbled over, as a policy may do, before the next call."""
+    import random
+    from pathlib import Path
+
+    from rasa.shared.core import events as ev
+
+    from nlu import state_history as kept
+
+    rng = random.Random(31)
+    domain = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
+    actions = [name for name in domain.action_names_or_texts if name][:40] + list(domain.form_names)
+    forms = list(domain.form_names)
+    entities = list(domain.entities)
+
+    def slot_value(slot: Any) -> Any:
+        kind = slot.type_name
+        if rng.random() < 0.2:
+            return None
+        if kind == "bool":
+            return rng.random() < 0.5
+        if kind == "categorical":
+            return rng.choice(list(slot.values))
+        if kind == "float":
+            return rng.uniform(0, 5)
+        if kind == "list":
+            return ["a"] * rng.randint(0, 2)
+        return rng.choice(["ya", "Sulastri", "should_not_be_set"])
+
+    def event() -> Any:
+        kind = rng.choices(
+            ["user", "action", "slot", "loop", "interrupted", "rejected", "followup",
+             "revert_user", "revert_action", "restart", "session", "reset"],
+            weights=[18, 30, 20, 6, 3, 3, 3, 2, 2, 1, 1, 1],
+        )[0]  # fmt: skip
+        if kind == "user":
+            found = [{"entity": rng.choice(entities), "value": "x"}] * rng.randint(0, 2)
+            intent = rng.choice(domain.intents)
+            return ev.UserUttered(rng.choice(["ya", "daftar", None]),
+                                  {"name": intent, "confidence": 1.0}, found)  # fmt: skip
+        if kind == "action":
+            name = rng.choice(rng.choice([actions, forms, ["action_listen"]]))  # loops often
+            return ev.ActionExecuted(name, hide_rule_turn=rng.random() < 0.3)
+        if kind == "slot":
+            slot = rng.choice(domain.slots)
+            return ev.SlotSet(slot.name, slot_value(slot))
+        if kind == "loop":
+            return ev.ActiveLoop(rng.choice([*forms, None]))
+        if kind == "interrupted":
+            return ev.LoopInterrupted(rng.random() < 0.5)
+        if kind == "rejected":
+            return ev.ActionExecutionRejected(rng.choice(actions))
+        if kind == "followup":
+            return ev.FollowupAction(rng.choice(actions))
+        return {"revert_user": ev.UserUtteranceReverted, "revert_action": ev.ActionReverted,
+                "restart": ev.Restarted, "session": ev.SessionStarted,
+                "reset": ev.AllSlotsReset}[kind]()  # fmt: skip
+
+    rule_only = {"rule_only_slots": [domain.slots[0].name], "rule_only_loops": forms[:1]}
+    options = [(False, None), (True, None), (True, rule_only), (False, rule_only)]
+    conversations, calls, differ, resumed, applied_differ = 80, 0, 0, 0, 0
+    for _ in range(conversations):
+        tracker = DialogueStateTracker.from_events("probe", [], domain.slots)
+        for _ in range(rng.randint(5, 60)):
+            for _ in range(rng.choice([1, 1, 2, 4])):  # an action may return several events
+                tracker.update(event())
+            applied_differ += tracker.applied_events() != kept._rasa_applied_events(tracker)
+            for ignore, rule_only_data in rng.sample(options, k=2):
+                before = tracker.__dict__.get("_sadar_state_history")
+                ours = domain.states_for_tracker_history(
+                    tracker, ignore_rule_only_turns=ignore, rule_only_data=rule_only_data
+                )
+                rasas = kept._rasa_states_for_tracker_history(
+                    domain, tracker, ignore_rule_only_turns=ignore, rule_only_data=rule_only_data
+                )
+                calls += 1
+                differ += ours != rasas
+                resumed += before is not None and tracker.__dict__["_sadar_state_history"] is before
+                for state in ours:  # what a policy may do to its states
+                    for sub_state in state.values():
+                        sub_state.clear()
+                    state.clear()
+    return {
+        "conversations": conversations,
+        "calls": calls,
+        "differ": differ,
+        "resumed": resumed,
+        "applied_differ": applied_differ,
+        "installed": Domain.states_for_tracker_history is kept.states_for_tracker_history
+        and DialogueStateTracker.applied_events is kept.applied_events,
+    }
+
+
 if __name__ == "__main__":
     print(
         json.dumps(
@@ -220,6 +354,7 @@ if __name__ == "__main__":
                 "event_types": event_types(),
                 "parse_cache": parse_cache(),
                 "rule_search": rule_search(),
+                "state_history": state_history(),
             }
         )
     )
