@@ -38,7 +38,7 @@ same filter, stopped once it has gone further back than the longest remaining ca
 (nlu/state_history.py, issue 31).
 
 6. **The domain sent to the action server once**, not with every call
-(nlu/action_domain.py, issue 31).
+(nlu/action_calls.py, issue 31).
 
 Rasa loads it with the conversation store (nlu/tracker_store.py imports it and calls
 ``install``), so it runs in every Rasa server of a deployment without forking Rasa.
@@ -73,7 +73,7 @@ from rasa.shared.nlu.constants import ACTION_NAME
 
 from bot.domain.clock import Clock
 from bot.infra import log_redaction
-from nlu import action_domain, state_history
+from nlu import action_calls, state_history
 from nlu.components import rasa_process_clock
 
 _INSTALLED_MARK = "_sadar_validator_built_once"
@@ -307,7 +307,7 @@ def install() -> None:
     MessageProcessor._parse_message_with_graph = parse_message_remembered  # type: ignore[method-assign]  # same signature, remembered results
     RulePolicy._get_possible_keys = possible_rule_keys  # type: ignore[method-assign,assignment]  # same signature, same keys
     state_history.install()
-    action_domain.install()
+    action_calls.install()
     setattr(RemoteAction, _INSTALLED_MARK, True)
 
 

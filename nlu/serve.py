@@ -9,7 +9,7 @@ opens the tracker API (decrypted conversations). Run instead, with Rasa's Python
 The token is read from SADAR_RASA_API_TOKEN (or the file named by
 SADAR_RASA_API_TOKEN_FILE, e.g. a Docker secret) and added to Rasa's arguments inside this
 process: the kernel's copy of the command line, which is what `ps` reads, never holds it.
-Standard library only, apart from Rasa itself (Python 3.10)."""
+Standard library only, apart from Rasa itself and nlu.action_calls (Python 3.10)."""
 
 from __future__ import annotations
 
@@ -54,9 +54,21 @@ def rasa_arguments(args: Sequence[str], token: str | None) -> list[str]:
     return args
 
 
+def close_connections_on_stop() -> None:
+    """The connections to the action server that Sadar keeps open (nlu/action_calls.py)
+    are closed when Rasa stops; registered before Rasa builds its server."""
+    try:
+        from nlu.action_calls import close_kept_sessions_on_stop
+    except ImportError:  # a Rasa without its server (tests/unit/test_rasa_launcher.py)
+        return
+    close_kept_sessions_on_stop()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = rasa_arguments(sys.argv[1:] if argv is None else argv, api_token(os.environ))
     from rasa.__main__ import main as rasa_main
+
+    close_connections_on_stop()
 
     sys.argv = ["rasa", *args]
     rasa_main()

@@ -239,10 +239,12 @@ async def open_loop(
             tasks: list[asyncio.Task[None]] = []
             due = started
             cpu_before: dict[str, float] = {}
+            own_before = time.process_time()
             while due < ends:
                 resident = await next_resident()
                 if due >= measured_from and not cpu_before:
                     cpu_before = cpu_now()
+                    own_before = time.process_time()
                     if index == 0:
                         on_first_window()
                 counted = step if due >= measured_from else Step(rate, 0)
@@ -257,6 +259,9 @@ async def open_loop(
                   "waiting for the turns in flight ...", flush=True)  # fmt: skip
             await asyncio.gather(*tasks)  # the burst passes before the next step
             after = cpu_now()
+            own = (time.process_time() - own_before) / max(step.sent, 1) * 1000
+            print(f"  (this load generator: {own:.1f} ms of CPU per turn sent, on the same "
+                  "cores)", flush=True)  # fmt: skip
             step.cpu = {name: after[name] - cpu_before.get(name, after[name]) for name in after}
             steps.append(step)
     return steps

@@ -52,9 +52,9 @@ ACTION_CALLS = Counter(
     ["action"],
 )
 ACTION_DOMAINS_RECEIVED = Counter(
-    "sadar_action_domains_received",
+    "sadar_action_callss_received",
     "Action calls that carried Rasa's whole domain: the first after the action server or a"
-    " new model starts (the others carry only its digest, nlu/action_domain.py).",
+    " new model starts (the others carry only its digest, nlu/action_calls.py).",
 )
 ACTION_ERRORS = Counter(
     "sadar_action_errors_total",

@@ -24,7 +24,7 @@ SERVE_TIME_ONLY = frozenset(
         "nlu/rasa_runtime.py",
         "nlu/serve.py",
         "nlu/state_history.py",
-        "nlu/action_domain.py",
+        "nlu/action_calls.py",
     }
 )
 

@@ -229,7 +229,7 @@ def test_a_registration_resumes_after_rasa_and_the_action_server_restart(
     stack.chat(sender, "ya")
     assert participant_by_nik(db, nik) is not None
     # The restarted action server was sent Rasa's domain once (it asked, 449), then only
-    # its digest with each of the calls that followed (nlu/action_domain.py).
+    # its digest with each of the calls that followed (nlu/action_calls.py).
     calls, domains = action_server_calls(stack)
     assert domains == 1 and calls >= 8
 
@@ -244,7 +244,7 @@ def action_server_calls(stack: Stack) -> tuple[float, float]:
     families = {family.name: family for family in text_string_to_metric_families(scraped)}
     return (
         sum(sample.value for sample in families["sadar_action_calls"].samples),
-        sum(sample.value for sample in families["sadar_action_domains_received"].samples
+        sum(sample.value for sample in families["sadar_action_callss_received"].samples
             if sample.name.endswith("_total")),
     )  # fmt: skip
 

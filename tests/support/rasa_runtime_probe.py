@@ -345,6 +345,53 @@ def state_history() -> dict[str, Any]:
     }
 
 
+async def kept_connections() -> dict[str, Any]:
+    """Rasa's endpoint calls through the kept session, against a small HTTP server that
+    notes each connection it accepts; then that server restarted, as after a deployment."""
+    import socket
+
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    from nlu import action_calls
+
+    peers: list[Any] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        peers.append(peer)
+        return web.json_response({"ok": True})
+
+    async def serve(port: int) -> web.AppRunner:
+        app = web.Application()
+        app.router.add_post("/webhook", answer)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        return runner
+
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        port = probe_socket.getsockname()[1]
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    runner = await serve(port)
+    answers = [await endpoint.request(json={"n": n}) for n in range(5)]
+    await asyncio.gather(*(endpoint.request(json={"n": n}) for n in range(3)))
+    before_restart = len(set(peers))
+    await runner.cleanup()
+    runner = await serve(port)
+    after_restart = await endpoint.request(json={"n": "after"})
+    await action_calls.close_kept_sessions()
+    await runner.cleanup()
+    return {
+        "answers": sum(answer == {"ok": True} for answer in answers),
+        "calls": len(peers),
+        "connections_for_8_calls": before_restart,
+        "after_restart": after_restart,
+        "kept_after_close": len(action_calls._kept),
+    }
+
+
 if __name__ == "__main__":
     print(
         json.dumps(
@@ -355,6 +402,7 @@ if __name__ == "__main__":
                 "parse_cache": parse_cache(),
                 "rule_search": rule_search(),
                 "state_history": state_history(),
+                "kept_connections": asyncio.run(kept_connections()),
             }
         )
     )

@@ -97,3 +97,13 @@ def test_the_kept_replay_gives_the_states_rasas_walk_gives(probe: dict[str, Any]
     assert history["differ"] == 0
     assert history["applied_differ"] == 0
     assert history["resumed"] >= history["calls"] // 2  # most calls replay only what is new
+
+
+def test_calls_to_the_action_server_reuse_their_connections(probe: dict[str, Any]) -> None:
+    kept = probe["kept_connections"]
+    assert kept["answers"] == 5 and kept["calls"] == 9
+    # Five calls one after another and three at once: at most the three at once need
+    # connections of their own.
+    assert kept["connections_for_8_calls"] <= 3
+    assert kept["after_restart"] == {"ok": True}  # a restarted server is reached again
+    assert kept["kept_after_close"] == 0
