@@ -126,6 +126,27 @@ SQLITE_PRAGMAS = (
 ERASE_SLOT = "erase_conversation"
 
 
+@dataclass(frozen=True)
+class TurnStatements:
+    """The statements of every turn, in the driver's own SQL: built as ORM queries they
+    cost more than running them (SQLAlchemy's query building and cache keys were about
+    10% of the Rasa server's time under the open-loop benchmark, issue 31)."""
+
+    count_and_last: str
+    last_id: str
+    insert: str
+
+    @classmethod
+    def of(cls, engine: Any, table: str) -> TurnStatements:
+        mark = "?" if engine.dialect.paramstyle in ("qmark", "numeric") else "%s"
+        columns = "sender_id, type_name, timestamp, intent_name, action_name, data"
+        return cls(
+            count_and_last=f"SELECT count(id), max(id) FROM {table} WHERE sender_id = {mark}",
+            last_id=f"SELECT max(id) FROM {table} WHERE sender_id = {mark}",
+            insert=f"INSERT INTO {table} ({columns}) VALUES ({', '.join([mark] * 6)})",
+        )
+
+
 class EncryptedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         keys = os.environ.get("SADAR_PII_ENCRYPTION_KEYS", "")
@@ -148,6 +169,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         if sqlite_file is not None:
             self._use_sqlite_engine(sqlite_file)
             owner_only(sqlite_file)
+        self._statements = TurnStatements.of(self.engine, self.SQLEvent.__tablename__)
 
     def _use_sqlite_engine(self, sqlite_file: Path) -> None:
         """Replace Rasa's SQLite engine (a new connection per session, rollback journal,
@@ -205,17 +227,17 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         the whole session read again when the cache cannot be trusted."""
         key = self.conversation_key(sender_id)
         table = self.SQLEvent
+        cached = self._recent.get(key)
+        if cached is not None:
+            with self.engine.connect() as connection:
+                rows_now, last_now = connection.exec_driver_sql(
+                    self._statements.count_and_last, (key,)
+                ).one()
+            if rows_now == cached.rows and last_now == cached.last_id:
+                cached.checked = True  # the usual turn: one query, nothing new
+                return list(cached.events)
         with self.session_scope() as session:
-            cached = self._recent.get(key)
             if cached is not None:
-                rows_now, last_now = (
-                    session.query(sa.func.count(table.id), sa.func.max(table.id))
-                    .filter(table.sender_id == key)
-                    .one()
-                )
-                if rows_now == cached.rows and last_now == cached.last_id:
-                    cached.checked = True  # the usual turn: one query, nothing new
-                    return list(cached.events)
                 still_there = (
                     session.query(sa.func.count(table.id))
                     .filter(table.sender_id == key, table.id <= cached.last_id)
@@ -253,21 +275,27 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                 self._recent.put(key, CachedSession(last_id, int(count), events, checked=True))
         return list(events)
 
-    def _stored_in_session(self, session: Any, tracker: DialogueStateTracker, key: str) -> int:
-        """How many of the tracker's events are stored already: known from this turn's read
-        (the conversation's lock keeps other writers out meanwhile), else counted as Rasa
-        does."""
+    def _stored_known(self, key: str) -> int | None:
+        """How many of the tracker's events are stored already, when this turn's read
+        knows (the conversation's lock keeps other writers out meanwhile)."""
         cached = self._recent.get(key)
         if cached is not None and cached.checked:
             cached.checked = False
             return len(cached.events)
-        return int(self._event_query(session, tracker.sender_id, False).count())
+        return None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         key = self.conversation_key(tracker.sender_id)
+        stored = self._stored_known(key)
+        if stored is not None:
+            new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+            if not any(_is_erasure(event) for event in new_events):
+                self._append(key, new_events)  # the usual turn
+                return
         with self.session_scope() as session:
-            stored = self._stored_in_session(session, tracker, key)
+            if stored is None:  # counted as Rasa does
+                stored = int(self._event_query(session, tracker.sender_id, False).count())
             new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
             if any(_is_erasure(event) for event in new_events):
                 self._recent.drop(key)
@@ -280,33 +308,26 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                     session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
                 log.info("conversation erased at the resident's request (%d events)", erased)
                 return
-            rows, decoded = [], []
-            for event in new_events:
-                data = as_stored(event.as_dict())
-                text = json.dumps(data)
-                decoded.append(json.loads(text))  # as a later read would return it
-                rows.append(
-                    {
-                        "sender_id": key,
-                        "type_name": event.type_name,
-                        "timestamp": data.get("timestamp"),
-                        "intent_name": (data.get("parse_data") or {}).get("intent", {}).get("name"),
-                        "action_name": data.get("name"),
-                        "data": self._cipher.encrypt(text),
-                    }
-                )
-            last_id = None
-            if rows:
-                # One statement for the turn's events (the ORM inserts them one by one).
-                table = self.SQLEvent.__table__
-                session.execute(table.insert(), rows)
-                last_id = (
-                    session.query(sa.func.max(self.SQLEvent.id))
-                    .filter(self.SQLEvent.sender_id == key)
-                    .scalar()
-                )
-            session.commit()
-            self._remember_saved(key, last_id, decoded)
+        self._append(key, new_events)
+
+    def _append(self, key: str, new_events: list[Any]) -> None:
+        """The turn's new events, encrypted, in one statement and one transaction."""
+        if not new_events:
+            return
+        rows, decoded = [], []
+        for event in new_events:
+            data = as_stored(event.as_dict())
+            text = json.dumps(data)
+            decoded.append(json.loads(text))  # as a later read would return it
+            intent = (data.get("parse_data") or {}).get("intent", {}).get("name")
+            rows.append(
+                (key, event.type_name, data.get("timestamp"), intent, data.get("name"),
+                 self._cipher.encrypt(text))
+            )  # fmt: skip
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(self._statements.insert, rows)
+            last_id = connection.exec_driver_sql(self._statements.last_id, (key,)).scalar()
+        self._remember_saved(key, last_id, decoded)
 
     def _remember_saved(self, key: str, last_id: int | None, decoded: list[dict[str, Any]]) -> None:
         """Extend the cached session with what this turn wrote, whose last row is

@@ -18,6 +18,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.message import Message
 
@@ -392,6 +393,27 @@ async def kept_connections() -> dict[str, Any]:
     }
 
 
+def slot_copies() -> dict[str, Any]:
+    """Each slot of Sadar's domain copied by ``copy.copy`` (Sadar's ``__copy__``) and by
+    Python's generic route that Rasa used: same class, same attributes, independent."""
+    import copy
+    from pathlib import Path
+
+    domain = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
+    differ, independent = [], 0
+    for slot in domain.slots:
+        slot.value = {"bool": True, "float": 2.0, "list": ["a"]}.get(slot.type_name, "x")
+        ours = copy.copy(slot)
+        generic = copy._reconstruct(slot, None, *slot.__reduce_ex__(4))  # type: ignore[attr-defined]
+        if type(ours) is not type(generic) or vars(ours) != vars(generic) or ours is slot:
+            differ.append(slot.name)
+        ours.reset()
+        independent += slot.value is not None
+    return {"slots": len(domain.slots), "differ": differ, "independent": independent,
+            "types": sorted({slot.type_name for slot in domain.slots}),
+            "installed": getattr(Slot, "__copy__", None) is rasa_runtime.copy_slot}  # fmt: skip
+
+
 if __name__ == "__main__":
     print(
         json.dumps(
@@ -403,6 +425,7 @@ if __name__ == "__main__":
                 "rule_search": rule_search(),
                 "state_history": state_history(),
                 "kept_connections": asyncio.run(kept_connections()),
+                "slot_copies": slot_copies(),
             }
         )
     )

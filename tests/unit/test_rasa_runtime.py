@@ -107,3 +107,10 @@ def test_calls_to_the_action_server_reuse_their_connections(probe: dict[str, Any
     assert kept["connections_for_8_calls"] <= 3
     assert kept["after_restart"] == {"ok": True}  # a restarted server is reached again
     assert kept["kept_after_close"] == 0
+
+
+def test_slots_are_copied_as_python_copies_them(probe: dict[str, Any]) -> None:
+    copies = probe["slot_copies"]
+    assert copies["installed"]
+    assert copies["differ"] == [] and copies["independent"] == copies["slots"] > 30
+    assert {"bool", "text"} <= set(copies["types"])
