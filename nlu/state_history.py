@@ -67,6 +67,8 @@ class Replay:
     steps: list[StepBefore] = field(default_factory=list)
     #: Where in ``applied`` each step's action is.
     step_at: list[int] = field(default_factory=list)
+    #: The step after the last applied event, while no event has been added.
+    last: StepBefore | None = None
 
     def keep_first(self, events: int, tracker: DialogueStateTracker) -> None:
         """Forget what came after the first ``events`` applied events (a loop's new turn
@@ -104,6 +106,8 @@ def replay_of(domain: Domain, tracker: DialogueStateTracker) -> tuple[Replay, St
         replay = Replay(domain, tracker.init_copy())
         tracker.__dict__[_KEPT] = replay
     done = shared_start(replay.applied, applied)
+    if done == len(replay.applied) == len(applied) and replay.last is not None:
+        return replay, replay.last  # nothing new since the last call (another policy's)
     if done < len(replay.applied):
         replay.keep_first(done, tracker)
     for index in range(done, len(applied)):
@@ -113,7 +117,8 @@ def replay_of(domain: Domain, tracker: DialogueStateTracker) -> tuple[Replay, St
             replay.step_at.append(index)
         replay.tracker.update(event)
     replay.applied = applied
-    return replay, step_before(domain, replay.tracker, False)
+    replay.last = step_before(domain, replay.tracker, False)
+    return replay, replay.last
 
 
 @dataclass

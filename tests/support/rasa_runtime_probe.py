@@ -363,9 +363,13 @@ async def kept_connections() -> dict[str, Any]:
         peers.append(peer)
         return web.json_response({"ok": True})
 
+    async def echo(request: web.Request) -> web.Response:
+        return web.json_response(json.loads(await request.text()))
+
     async def serve(port: int) -> web.AppRunner:
         app = web.Application()
         app.router.add_post("/webhook", answer)
+        app.router.add_post("/webhook/echo", echo)
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -377,6 +381,8 @@ async def kept_connections() -> dict[str, Any]:
     endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
     runner = await serve(port)
     answers = [await endpoint.request(json={"n": n}) for n in range(5)]
+    sent = {"text": "Kecamatan Dlanggu / Mojokerto, é", "score": 0.1, "n": [1, None, True]}
+    echoed = await endpoint.request(subpath="echo", json=sent)
     await asyncio.gather(*(endpoint.request(json={"n": n}) for n in range(3)))
     before_restart = len(set(peers))
     await runner.cleanup()
@@ -390,6 +396,7 @@ async def kept_connections() -> dict[str, Any]:
         "connections_for_8_calls": before_restart,
         "after_restart": after_restart,
         "kept_after_close": len(action_calls._kept),
+        "echoed_as_sent": echoed == sent,
     }
 
 

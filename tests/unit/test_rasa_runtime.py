@@ -102,6 +102,7 @@ def test_the_kept_replay_gives_the_states_rasas_walk_gives(probe: dict[str, Any]
 def test_calls_to_the_action_server_reuse_their_connections(probe: dict[str, Any]) -> None:
     kept = probe["kept_connections"]
     assert kept["answers"] == 5 and kept["calls"] == 9
+    assert kept["echoed_as_sent"]  # the body, encoded by ujson, is the same JSON
     # Five calls one after another and three at once: at most the three at once need
     # connections of their own.
     assert kept["connections_for_8_calls"] <= 3
