@@ -421,6 +421,45 @@ def slot_copies() -> dict[str, Any]:
             "installed": getattr(Slot, "__copy__", None) is rasa_runtime.copy_slot}  # fmt: skip
 
 
+def graph_runs() -> dict[str, Any]:
+    """Graphs shaped as Rasa builds them (each node a callable over its inputs' names,
+    each returning a (name, value) pair; inputs as (name, value) tuples, a conversation
+    among them, which cannot be hashed): dask's in-process evaluator against the
+    scheduler Rasa used."""
+    import random
+
+    import dask
+    import dask.core
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    rng = random.Random(31)
+    calls: list[str] = []
+
+    def node(name: str) -> Any:
+        def run(*pairs: Any) -> tuple[str, Any]:
+            calls.append(name)
+            return name, (name, sorted(str(value) for _, value in pairs))
+
+        return run
+
+    same, trials = 0, 40
+    for _ in range(trials):
+        names = [f"n{i}" for i in range(rng.randint(2, 14))]
+        graph: dict[str, Any] = {"__tracker__": ("__tracker__", DialogueStateTracker("s", []))}
+        for index, name in enumerate(names):
+            needs = rng.sample(["__tracker__", *names[:index]], k=min(index + 1, rng.randint(0, 3)))
+            graph[name] = (node(name), *needs)
+        targets = rng.sample(names, k=rng.randint(1, len(names)))
+        calls.clear()
+        theirs = dict(dask.get(dict(graph), targets))
+        runs_theirs = sorted(calls)
+        calls.clear()
+        ours = dict(dask.core.get(dict(graph), targets))
+        same += theirs == ours and runs_theirs == sorted(calls)
+    return {"trials": trials, "same": same,
+            "installed": DaskGraphRunner.run is rasa_runtime.run_graph_in_order}  # fmt: skip
+
+
 if __name__ == "__main__":
     print(
         json.dumps(
@@ -433,6 +472,7 @@ if __name__ == "__main__":
                 "state_history": state_history(),
                 "kept_connections": asyncio.run(kept_connections()),
                 "slot_copies": slot_copies(),
+                "graph_runs": graph_runs(),
             }
         )
     )

@@ -115,3 +115,8 @@ def test_slots_are_copied_as_python_copies_them(probe: dict[str, Any]) -> None:
     assert copies["installed"]
     assert copies["differ"] == [] and copies["independent"] == copies["slots"] > 30
     assert {"bool", "text"} <= set(copies["types"])
+
+
+def test_graphs_run_in_process_give_what_dasks_scheduler_gives(probe: dict[str, Any]) -> None:
+    runs = probe["graph_runs"]
+    assert runs["installed"] and runs["same"] == runs["trials"]
