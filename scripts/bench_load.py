@@ -175,7 +175,12 @@ class Step:
 
 
 async def open_loop_turn(
-    http: httpx.AsyncClient, gateway: str, resident: Resident, step: Step, ends: float
+    http: httpx.AsyncClient,
+    gateway: str,
+    resident: Resident,
+    step: Step,
+    ends: float,
+    free: collections.deque[Resident],
 ) -> None:
     """The resident's next message; a "sedang ramai" (503) keeps it for their next turn,
     as the page sends it again. Counted only when answered inside the step."""
@@ -197,6 +202,8 @@ async def open_loop_turn(
         step.errors[type(error).__name__] += 1
     finally:
         resident.busy = False
+        if resident.messages:
+            free.append(resident)  # ready for their next message
 
 
 CpuProbe = Callable[[], dict[str, float]]
@@ -217,21 +224,18 @@ async def open_loop(
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
     steps: list[Step] = []
     async with httpx.AsyncClient(timeout=120, limits=limits) as http:
-        residents: collections.deque[Resident] = collections.deque()
+        # Residents waiting for nothing, in the order they became free: taking one costs
+        # the same however many residents there are (a scan of all of them took more CPU
+        # than the gateway under overload, when thousands wait).
+        free: collections.deque[Resident] = collections.deque()
 
         async def next_resident() -> Resident:
-            for _ in range(len(residents)):
-                resident = residents.popleft()
-                if resident.messages:
-                    residents.append(resident)
-                    if not resident.busy:
-                        return resident
-            resident = Resident(
+            if free:
+                return free.popleft()
+            return Resident(
                 await anew_session(http, gateway),
                 [text for script in RESIDENT for text in script()],
             )
-            residents.append(resident)
-            return resident
 
         for index, rate in enumerate(rates):
             length = seconds + (warmup if index == 0 else 0)
@@ -251,9 +255,8 @@ async def open_loop(
                         on_first_window()
                 counted = step if due >= measured_from else Step(rate, 0)
                 step.sent += counted is step
-                tasks.append(
-                    asyncio.create_task(open_loop_turn(http, gateway, resident, counted, ends))
-                )
+                turn = open_loop_turn(http, gateway, resident, counted, ends, free)
+                tasks.append(asyncio.create_task(turn))
                 due += 1 / rate
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
             answered = len(step.answered) / seconds
