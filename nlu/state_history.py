@@ -10,9 +10,12 @@ server's time, and it grows with the length of the session.
 
 Here the replay is kept with the tracker it describes: the states before each action, and
 the replaying tracker itself. A later call on the same tracker replays only the events
-added since, provided the events applied before are still the very same objects (Rasa
-never changes an event in place); otherwise, as after an undo ("Restarted", a reverted
-action or utterance) or on another tracker, the replay starts again from the first event.
+added since, as long as the events applied before are still the very same objects (Rasa
+never changes an event in place). Where they are not (a form's new turn undoes the user's
+turn before it; "Restarted", a reverted action or utterance), the states read before the
+first changed event are kept and the rest is replayed; on another tracker the replay
+starts from the first event. Which events apply (``applied_events``, itself a walk over
+the whole session with a backward search at each form action) is continued the same way.
 Each caller gets its own copy of the states, so nothing a policy does to them reaches the
 ones kept; the rest of the work (dropping rule-only turns and features) is Rasa's own
 code, run as before. The result is the list Rasa's walk returns, always
