@@ -610,7 +610,8 @@ def measure(
 ) -> list[str]:
     """Start the stack from ``tree``'s code, play each load, stop it; the table rows."""
     data_dir = Path(tempfile.mkdtemp(prefix="sadar-load-"))
-    redis, redis_url = start_redis() if args.rasa_replicas > 1 else (None, None)
+    with_redis = args.rasa_replicas > 1 or args.redis
+    redis, redis_url = start_redis() if with_redis else (None, None)
     values = stack_environment(data_dir, redis_url, args.rasa_replicas)
     environ = {**os.environ, **values}
     settings = Settings(_env_file=None, **{k[6:].lower(): v for k, v in values.items()})
@@ -707,6 +708,12 @@ def main() -> int:
         help="Rasa servers sharing the conversations (starts a private Redis for the locks)",
     )
     parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="with one Rasa server, still keep the gateway's shared state in a private Redis "
+        "(what two Rasa servers cost beyond it is then the Rasa servers' own share)",
+    )
+    parser.add_argument(
         "--keep-profile",
         metavar="FILE",
         help="also keep py-spy's raw collapsed stacks (for flame graphs or deeper reading)",
@@ -747,6 +754,8 @@ def main() -> int:
     label = "after" if args.baseline else "this tree"
     if args.rasa_replicas > 1:
         label += f", {args.rasa_replicas} Rasa servers"
+    elif args.redis:
+        label += ", shared state in Redis"
     rows += measure(ROOT, label, args, profiles)
     print("\n".join(rows))
     if args.docs and args.open_loop:
