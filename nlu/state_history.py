@@ -146,9 +146,8 @@ def applied_events(self: DialogueStateTracker) -> list[Event]:
         new_names = {e.name for e in events[done:] if isinstance(e, ActiveLoop) and e.name}
         if new_names <= kept.loop_names and shared_start(kept.events, events) == done:
             applied = list(kept.applied)
-            loop_names = list(kept.loop_names)
             for event in events[done:]:
-                applied = _fold(self, applied, loop_names, event)
+                applied = _fold(self, applied, kept.loop_names, event)
             self.__dict__[_APPLIED] = AppliedSoFar(events, kept.loop_names, applied)
             return list(applied)
     applied = _rasa_applied_events(self)
@@ -158,7 +157,7 @@ def applied_events(self: DialogueStateTracker) -> list[Event]:
 
 
 def _fold(
-    tracker: DialogueStateTracker, applied: list[Event], loop_names: list[str], event: Event
+    tracker: DialogueStateTracker, applied: list[Event], loop_names: set[str], event: Event
 ) -> list[Event]:
     """One step of Rasa's loop in ``applied_events``, verbatim."""
     if isinstance(event, (Restarted, SessionStarted)):

@@ -126,11 +126,15 @@ SQLITE_PRAGMAS = (
 ERASE_SLOT = "erase_conversation"
 
 
+#: Positional placeholders of the drivers Sadar runs on (sqlite3; psycopg2).
+PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
 @dataclass(frozen=True)
 class TurnStatements:
     """The statements of every turn, in the driver's own SQL: built as ORM queries they
-    cost more than running them (SQLAlchemy's query building and cache keys were about
-    10% of the Rasa server's time under the open-loop benchmark, issue 31)."""
+    cost more than running them (SQLAlchemy's own code was 14.4% of the Rasa server's
+    samples under the open-loop benchmark at 45 turns/s, 8.0% after; issue 31)."""
 
     count_and_last: str
     last_id: str
@@ -138,7 +142,13 @@ class TurnStatements:
 
     @classmethod
     def of(cls, engine: Any, table: str) -> TurnStatements:
-        mark = "?" if engine.dialect.paramstyle in ("qmark", "numeric") else "%s"
+        style = engine.dialect.paramstyle
+        if style not in PLACEHOLDERS:
+            raise ValueError(
+                f"conversation store: the {engine.dialect.driver} driver's parameter style "
+                f"{style!r} is not supported; use SQLite or PostgreSQL (psycopg2)."
+            )
+        mark = PLACEHOLDERS[style]
         columns = "sender_id, type_name, timestamp, intent_name, action_name, data"
         return cls(
             count_and_last=f"SELECT count(id), max(id) FROM {table} WHERE sender_id = {mark}",

@@ -158,7 +158,6 @@ class Resident:
 
     session: str
     messages: list[str]
-    busy: bool = False
 
 
 @dataclass
@@ -184,7 +183,6 @@ async def open_loop_turn(
 ) -> None:
     """The resident's next message; a "sedang ramai" (503) keeps it for their next turn,
     as the page sends it again. Counted only when answered inside the step."""
-    resident.busy = True
     started = time.perf_counter()
     try:
         response = await http.post(
@@ -201,7 +199,6 @@ async def open_loop_turn(
     except httpx.HTTPError as error:
         step.errors[type(error).__name__] += 1
     finally:
-        resident.busy = False
         if resident.messages:
             free.append(resident)  # ready for their next message
 

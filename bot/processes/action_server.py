@@ -54,23 +54,24 @@ def create_action_app(expected_token: str) -> Sanic:
     return harden(create_app_for_serve(executor, cors_origins=None), expected_token)
 
 
+def call_body(request: Request) -> dict[str, Any]:
+    """The call's JSON object (Sanic parses it once); empty when it is not one."""
+    try:
+        body: Any = request.json
+    except Exception:  # not JSON (or compressed)
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def action_name(request: Request) -> str:
     """The action a call asked for, only if it looks like an action name (it is logged
     and answered back)."""
-    try:
-        body: Any = request.json
-    except Exception:  # not JSON (or compressed): nothing to name
-        return "unknown"
-    name = body.get("next_action") if isinstance(body, dict) else None
+    name = call_body(request).get("next_action")
     return name if isinstance(name, str) and _ACTION_NAME.fullmatch(name) else "unknown"
 
 
 def carries_domain(request: Request) -> bool:
-    try:
-        body: Any = request.json
-    except Exception:  # not JSON: rasa-sdk answered it already
-        return False
-    return isinstance(body, dict) and body.get("domain") is not None
+    return call_body(request).get("domain") is not None
 
 
 def frames_only(exception: BaseException) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.domain.funnel import (
     ActionCall,
     Kind,
@@ -183,17 +185,20 @@ def test_the_summary_and_the_registration_done_are_marked() -> None:
     assert refused.marks == ()
 
 
-def test_asking_for_a_person_in_the_form_is_a_hand_over_at_that_step() -> None:
-    seen = observe(
-        call(
-            "action_answer_question",
-            {"requested_slot": "declared_income"},
-            responses=("utter_handoff_to_agent",),
-            loop="registration_form",
-        )
-    )
-    assert seen.marks == (Mark(Step.DECLARED_INCOME, Kind.HANDOFF),)
-    outside = observe(call("action_answer_question", responses=("utter_handoff_to_agent",)))
+@pytest.mark.parametrize(
+    ("requested", "response", "loop", "step"),
+    [
+        ("declared_income", "utter_handoff_to_agent", "registration_form", Step.DECLARED_INCOME),
+        ("consent_given", "utter_handoff_to_admins", "consent_form", Step.CONSENT_ASKED),
+    ],
+)
+def test_asking_for_a_person_in_a_form_is_a_hand_over_at_that_question(
+    requested: str, response: str, loop: str, step: Step
+) -> None:
+    asked = call("action_answer_question", {"requested_slot": requested},
+                 responses=(response,), loop=loop)  # fmt: skip
+    assert observe(asked).marks == (Mark(step, Kind.HANDOFF),)
+    outside = observe(call("action_answer_question", responses=(response,)))
     assert not outside.in_registration
 
 
@@ -256,15 +261,3 @@ def test_a_walk_in_sent_for_the_resident_s_code_ends_the_agent_s_journey() -> No
         )
     )
     assert sent.marks == (Mark(Step.RESIDENT_CONSENT, outcome=Outcome.AWAITING_CODE),)
-
-
-def test_asking_for_a_person_at_the_consent_question_counts_there() -> None:
-    seen = observe(
-        call(
-            "action_answer_question",
-            {"requested_slot": "consent_given"},
-            responses=("utter_handoff_to_admins",),
-            loop="consent_form",
-        )
-    )
-    assert seen.marks == (Mark(Step.CONSENT_ASKED, Kind.HANDOFF),)
